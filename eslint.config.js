@@ -1,0 +1,21 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-syntax': ['error', {
+        selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+        message: 'Inject a Clock instead of calling Date.now() (STYLE.md §6).',
+      }],
+    },
+  },
+  {
+    files: ['src/domain/clock.ts', 'bench/**', 'test/**', 'src/cli.ts', 'src/demo/**', 'src/observability/**', 'src/redis/**'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+);

@@ -1,0 +1,84 @@
+// Every coded error Lookout reports, in one place (STYLE.md §4). A test checks codes are unique
+// and that each one is documented in README.md.
+
+export interface ErrorDef {
+  readonly code: string;
+  readonly message: string;
+}
+
+function define<const T extends Record<string, string>>(defs: T): { readonly [K in keyof T]: ErrorDef } {
+  const out: Record<string, ErrorDef> = {};
+  for (const [code, message] of Object.entries(defs)) out[code] = Object.freeze({ code, message });
+  return Object.freeze(out) as { readonly [K in keyof T]: ErrorDef };
+}
+
+/** Per-sample rejection codes (`rejected[].code` of POST /api/v1/samples and CSV import). */
+export const SAMPLE_ERRORS = define({
+  not_an_object: 'sample is not a JSON object',
+  missing_metric: 'metric is missing or not a non-empty string',
+  unknown_metric: 'metric is not in the catalogue (built-in metrics and rule-file `metrics:`)',
+  missing_entity: 'entity is missing or not a non-empty string',
+  bad_value: 'value is not a finite number',
+  negative_value: 'value is negative',
+  bad_ts: 'ts is neither ISO-8601 nor epoch milliseconds',
+  ts_future: 'ts is further in the future than LOOKOUT_MAX_FUTURE_MS allows',
+  ts_too_old: 'ts is older than the daily retention (LOOKOUT_RETENTION_DAYS)',
+  bad_id: 'id is not a non-empty string of at most 200 characters',
+  bad_labels: 'labels is not an object of string values',
+  duplicate_id: 'the same id appears later in this batch; the later sample is kept',
+  bad_row: 'CSV row could not be parsed',
+});
+
+/** Whole-request errors of the HTTP API. */
+export const HTTP_ERRORS = define({
+  unparseable_body: 'the body is not a JSON array, JSON object or NDJSON',
+  body_too_large: 'the body exceeds LOOKOUT_MAX_BODY_BYTES',
+  unauthorized: 'a bearer token is required (LOOKOUT_API_TOKENS)',
+  forbidden: 'the token does not allow this operation',
+  not_found: 'no such resource',
+  bad_request: 'the request does not match the endpoint schema',
+  invalid_entity: 'an entity failed validation',
+  not_ackable: 'the alert is not firing (only firing alerts can be acknowledged)',
+  not_ready: 'Redis unreachable or rules not loaded',
+});
+
+/** Configuration and rule-file errors (start-up, `rules check`, reload). */
+export const CONFIG_ERRORS = define({
+  bad_env: 'an environment variable has an invalid value',
+  yaml_syntax: 'the file is not valid YAML',
+  unknown_field: 'a field that the schema does not know',
+  bad_field: 'a field has the wrong type or value',
+  missing_field: 'a required field is missing',
+  unknown_kind: 'rule kind is not one of threshold, ratio, change, absence, flatline, date',
+  duplicate_rule: 'two rules share an id',
+  unknown_metric: 'a rule names a metric that is not in the catalogue',
+  bad_entity: 'an entity row is invalid',
+  duplicate_entity: 'an entity id appears twice in one file',
+  redis_policy: 'Redis maxmemory-policy is not noeviction',
+  redis_missing: 'no redis-server binary was found and REDIS_URL is not set',
+  redis_unreachable: 'Redis did not answer',
+  bad_rule_test: 'a rule test file is invalid',
+});
+
+export const ALL_ERROR_GROUPS = { SAMPLE_ERRORS, HTTP_ERRORS, CONFIG_ERRORS } as const;
+
+/** A problem in a file the operator wrote: `rules/core.yaml:12: levels[0].at: expected number`. */
+export class ConfigError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly file?: string,
+    readonly line?: number,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+
+  /** `file:line: field: message [code]`, the one-line form every CLI prints. */
+  format(): string {
+    const where = [this.file, this.line].filter((x) => x !== undefined).join(':');
+    const field = this.field ? `${this.field}: ` : '';
+    return `${where ? `${where}: ` : ''}${field}${this.message} [${this.code}]`;
+  }
+}
