@@ -1,0 +1,115 @@
+// Environment → typed, frozen AppConfig, parsed once. A bad value stops start-up with one line
+// naming the variable.
+
+import { isValidTimeZone } from '../domain/clock.js';
+import { ConfigError } from '../errors/catalogue.js';
+
+export type TokenScope = 'ingest' | 'operator';
+
+export interface AppConfig {
+  /** Unset: start an embedded redis-server under dataDir. */
+  readonly redisUrl?: string;
+  readonly httpPort: number;
+  readonly httpHost: string;
+  readonly rulesDir: string;
+  readonly configDir: string;
+  readonly dataDir: string;
+  readonly timeZone: string;
+  readonly smsUrl: string;
+  readonly smtpUrl: string;
+  /** token → scopes. Empty: the API is open (development). */
+  readonly apiTokens: ReadonlyMap<string, readonly TokenScope[]>;
+  readonly linkSecret?: string;
+  readonly maxBodyBytes: number;
+  /** Samples per queued job. */
+  readonly batchSize: number;
+  /** Sample jobs one worker process handles at once. */
+  readonly workerConcurrency: number;
+  readonly retentionDays: number;
+  readonly hourlyRetentionDays: number;
+  readonly maxFutureMs: number;
+  /** Prefix of every Redis key and queue name (lets several deployments share one Redis). */
+  readonly prefix: string;
+  readonly logLevel: string;
+  /** node-cron expression (local time) for closing the previous day. */
+  readonly dayCloseCron: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function fail(name: string, expected: string, got: string): never {
+  throw new ConfigError('bad_env', `${name}: expected ${expected}, got ${JSON.stringify(got)}`, undefined, undefined, name);
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) fail(name, `an integer ${min}–${max}`, raw);
+  return n;
+}
+
+function str(env: Env, name: string, def: string): string {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? def : raw;
+}
+
+function parseTokens(raw: string | undefined): Map<string, TokenScope[]> {
+  const out = new Map<string, TokenScope[]>();
+  if (!raw) return out;
+  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(?:(ingest|operator):)?(\S{8,})$/.exec(item);
+    if (!m) fail('LOOKOUT_API_TOKENS', '"[ingest:|operator:]TOKEN,…" with tokens of 8+ characters', '(redacted)');
+    const scopes: TokenScope[] = m[1] ? [m[1] as TokenScope] : ['ingest', 'operator'];
+    out.set(m[2]!, [...(out.get(m[2]!) ?? []), ...scopes]);
+  }
+  return out;
+}
+
+function url(env: Env, name: string, def: string, schemes: readonly string[]): string {
+  const raw = str(env, name, def);
+  let scheme: string;
+  try {
+    scheme = new URL(raw).protocol.replace(/:$/, '');
+  } catch {
+    return fail(name, `a URL (${schemes.join(', ')})`, raw.replace(/\/\/[^@/]*@/, '//***@'));
+  }
+  if (!schemes.includes(scheme)) fail(name, `a URL with scheme ${schemes.join(', ')}`, raw.replace(/\/\/[^@/]*@/, '//***@'));
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const timeZone = str(env, 'LOOKOUT_TZ', 'Asia/Shanghai');
+  if (!isValidTimeZone(timeZone)) fail('LOOKOUT_TZ', 'an IANA time zone such as Asia/Shanghai', timeZone);
+  const redisUrl = env.REDIS_URL ? url(env, 'REDIS_URL', '', ['redis', 'rediss', 'unix']) : undefined;
+  const retentionDays = int(env, 'LOOKOUT_RETENTION_DAYS', 35, 8, 400);
+  const prefix = str(env, 'LOOKOUT_PREFIX', 'lookout');
+  if (!/^[A-Za-z0-9_.-]{1,40}$/.test(prefix)) fail('LOOKOUT_PREFIX', 'letters, digits, _ . - (1–40)', prefix);
+  const logLevel = str(env, 'LOG_LEVEL', 'info');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    fail('LOG_LEVEL', 'one of fatal, error, warn, info, debug, trace, silent', logLevel);
+  }
+  const config: AppConfig = {
+    redisUrl,
+    httpPort: int(env, 'LOOKOUT_HTTP_PORT', 8080, 0, 65535),
+    httpHost: str(env, 'LOOKOUT_HTTP_HOST', '0.0.0.0'),
+    rulesDir: str(env, 'LOOKOUT_RULES_DIR', 'rules'),
+    configDir: str(env, 'LOOKOUT_CONFIG_DIR', 'config'),
+    dataDir: str(env, 'LOOKOUT_DATA_DIR', 'data'),
+    timeZone,
+    smsUrl: url(env, 'LOOKOUT_SMS_URL', 'outbox:', ['smpp', 'http', 'https', 'outbox']),
+    smtpUrl: url(env, 'LOOKOUT_SMTP_URL', 'outbox:', ['smtp', 'smtps', 'outbox']),
+    apiTokens: parseTokens(env.LOOKOUT_API_TOKENS),
+    linkSecret: env.LOOKOUT_LINK_SECRET || undefined,
+    maxBodyBytes: int(env, 'LOOKOUT_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    batchSize: int(env, 'LOOKOUT_BATCH_SIZE', 2000, 1, 100_000),
+    workerConcurrency: int(env, 'LOOKOUT_WORKER_CONCURRENCY', 4, 1, 64),
+    retentionDays,
+    hourlyRetentionDays: int(env, 'LOOKOUT_HOURLY_RETENTION_DAYS', 8, 1, retentionDays),
+    maxFutureMs: int(env, 'LOOKOUT_MAX_FUTURE_MS', 5 * 60_000, 0, 7 * 86_400_000),
+    prefix,
+    logLevel,
+    dayCloseCron: str(env, 'LOOKOUT_DAY_CLOSE_CRON', '5 0 * * *'),
+  };
+  return Object.freeze(config);
+}
