@@ -18,6 +18,7 @@ export const SAMPLE_ERRORS = define({
   missing_metric: 'metric is missing or not a non-empty string',
   unknown_metric: 'metric is not in the catalogue (built-in metrics and rule-file `metrics:`)',
   missing_entity: 'entity is missing or not a non-empty string',
+  entity_too_long: 'entity is longer than 200 characters',
   bad_value: 'value is not a finite number',
   negative_value: 'value is negative',
   bad_ts: 'ts is neither ISO-8601 nor epoch milliseconds',
@@ -40,6 +41,8 @@ export const HTTP_ERRORS = define({
   invalid_entity: 'an entity failed validation',
   not_ackable: 'the alert is not firing (only firing alerts can be acknowledged)',
   not_ready: 'Redis unreachable or rules not loaded',
+  unsupported_media_type: 'the Content-Type is not one this endpoint accepts',
+  internal_error: 'an unexpected server error (logged)',
 });
 
 /** Configuration and rule-file errors (start-up, `rules check`, reload). */
@@ -54,6 +57,7 @@ export const CONFIG_ERRORS = define({
   unknown_metric: 'a rule names a metric that is not in the catalogue',
   bad_entity: 'an entity row is invalid',
   duplicate_entity: 'an entity id appears twice in one file',
+  bad_csv_header: 'a CSV header lacks a required column, repeats one, or names an unknown one',
   redis_policy: 'Redis maxmemory-policy is not noeviction',
   redis_missing: 'no redis-server binary was found and REDIS_URL is not set',
   redis_unreachable: 'Redis did not answer',

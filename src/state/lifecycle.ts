@@ -27,7 +27,7 @@ function event(
 ): AlertEvent {
   return {
     v: 1,
-    id: `${next.fingerprint}:${next.seq}`,
+    id: `${next.fingerprint}-${next.seq}`,
     type: 'alert.transition',
     change,
     from: prior && isOpen(prior) ? prior.state : prior ? 'resolved' : null,

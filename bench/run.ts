@@ -1,0 +1,172 @@
+// npm run bench — samples/s through ingest (queue door) → evaluate → alert state, for N entities,
+// against a bare one-job-per-sample BullMQ pipeline measured in the same run on the same Redis.
+// Not a test: it prints figures. See bench/README.md.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config/env.js';
+import { Calendar, ManualClock } from '../src/domain/clock.js';
+import type { Entity } from '../src/domain/entity.js';
+import type { Sample } from '../src/domain/sample.js';
+import { startLookout } from '../src/main.js';
+import { createLogger } from '../src/observability/logger.js';
+import { startEmbeddedRedis } from '../src/redis/embedded.js';
+
+const NOW = Date.parse('2026-11-22T09:00:00+08:00');
+const TZ = 'Asia/Shanghai';
+const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const SIZES = (args.get('sizes') ?? '1000,10000,100000').split(',').map(Number);
+const TARGET_SAMPLES = Number(args.get('samples') ?? 600_000);
+const BARE_SAMPLES = Number(args.get('bare') ?? 40_000);
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A province-like mix: every entity is in scope of at least one shipped rule. */
+function entities(n: number): Entity[] {
+  const out: Entity[] = [];
+  for (let i = 0; i < n; i++) {
+    const region = `R${i % 6}`;
+    const district = `X${i % 31}`;
+    if (i % 20 === 0) {
+      out.push({ id: `D${i}`, kind: 'core_dealer', name: `核心渠道${i}`, region, district, manager: 'C1', attrs: { monthly_fee: 500 } });
+    } else if (i % 20 === 1) {
+      out.push({
+        id: `M${i}`,
+        kind: 'campaign',
+        name: `营销案${i}`,
+        region,
+        district,
+        manager: 'C1',
+        attrs: { start: '2026-10-01', end: '2026-12-31', target_customers: 200_000, category: 'data', owner: 'C2' },
+      });
+    } else {
+      out.push({ id: `G${i}`, kind: 'grassroots', name: `基层网点${i}`, region, district, manager: 'C1', attrs: { monthly_fee: 60 + (i % 100) } });
+    }
+  }
+  return out;
+}
+
+function metricOf(e: Entity): [string, number] {
+  if (e.kind === 'core_dealer') return ['card_opening', 120];
+  if (e.kind === 'campaign') return ['complaints', 4];
+  return ['air_recharge', 12];
+}
+
+function daySamples(ents: readonly Entity[], day: number, cal: Calendar, r: () => number): Sample[] {
+  const ts = cal.startOfDay(day) + 12 * 3_600_000;
+  const iso = Calendar.isoDay(day);
+  return ents.map((e) => {
+    const [metric, mean] = metricOf(e);
+    const value = Math.max(0, Math.round(mean * (0.8 + 0.4 * r())));
+    return { metric, entity: e.id, value, ts, id: `${e.id}/${metric}/${iso}` };
+  });
+}
+
+async function benchLookout(redisUrl: string, n: number): Promise<{ n: number; samples: number; seconds: number; perSec: number; alerts: number }> {
+  const cal = new Calendar(TZ);
+  const today = cal.dayOf(NOW);
+  const days = Math.max(2, Math.min(34, Math.ceil(TARGET_SAMPLES / n)));
+  const cfgDir = mkdtempSync(join(tmpdir(), 'lookout-bench-'));
+  const config = loadConfig({
+    REDIS_URL: redisUrl,
+    LOOKOUT_PREFIX: `bench${n}`,
+    LOOKOUT_CONFIG_DIR: cfgDir,
+    LOOKOUT_HTTP_PORT: '0',
+    LOG_LEVEL: 'silent',
+    LOOKOUT_TZ: TZ,
+    ...(args.get('batch') ? { LOOKOUT_BATCH_SIZE: args.get('batch')! } : {}),
+    ...(args.get('concurrency') ? { LOOKOUT_WORKER_CONCURRENCY: args.get('concurrency')! } : {}),
+  });
+  const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(NOW), noLogNotifier: true });
+  const ents = entities(n);
+  await lookout.registry.putMany(ents);
+  const r = rng(n);
+  // Produce day by day, like the daily exports arrive; build each day just before sending it.
+  const started = performance.now();
+  let total = 0;
+  for (let d = today - days; d < today; d++) {
+    const samples = daySamples(ents, d, cal, r);
+    total += samples.length;
+    await lookout.sink.enqueue(samples, 'bench');
+  }
+  await lookout.idle(600_000);
+  const seconds = (performance.now() - started) / 1000;
+  const alerts = (await lookout.alerts.list({})).length;
+  await lookout.stop();
+  const redis = new Redis(redisUrl);
+  await redis.flushall();
+  redis.disconnect();
+  rmSync(cfgDir, { recursive: true, force: true });
+  return { n, samples: total, seconds, perSec: total / seconds, alerts };
+}
+
+/** The ceiling we compare against: one BullMQ job per sample, the worker adding it to a hash. */
+async function benchBare(redisUrl: string, count: number): Promise<{ samples: number; seconds: number; perSec: number }> {
+  const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const store = new Redis(redisUrl);
+  const queue = new Queue('bare', { connection: conn, prefix: 'bare' });
+  let done = 0;
+  let resolveDone!: () => void;
+  const finished = new Promise<void>((res) => (resolveDone = res));
+  const worker = new Worker(
+    'bare',
+    async (job) => {
+      const s = job.data as Sample;
+      await store.hincrbyfloat(`bare:d:${s.entity}`, String(s.ts), s.value);
+      if (++done === count) resolveDone();
+    },
+    { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: 'bare', concurrency: 100, removeOnComplete: { count: 0 } },
+  );
+  const started = performance.now();
+  for (let i = 0; i < count; i += 1000) {
+    const jobs = [];
+    for (let k = i; k < Math.min(count, i + 1000); k++) {
+      jobs.push({ name: 's', data: { metric: 'card_opening', entity: `E${k % 1000}`, value: 1, ts: NOW }, opts: { removeOnComplete: true } });
+    }
+    await queue.addBulk(jobs);
+  }
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await worker.close();
+  await queue.close();
+  await store.flushall();
+  store.disconnect();
+  conn.disconnect();
+  return { samples: count, seconds, perSec: count / seconds };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lookout-bench-redis-'));
+  const redis = args.get('redis') ? { url: args.get('redis')!, stop: async () => undefined } : await startEmbeddedRedis(dir);
+  const fmt = (x: number) => Math.round(x).toLocaleString('en');
+  try {
+    console.log(`lookout bench — node ${process.version}, redis ${redis.url}, ${new Date().toISOString()}`);
+    const bare = await benchBare(redis.url, BARE_SAMPLES);
+    console.log(`bare BullMQ, one job per sample: ${fmt(bare.samples)} samples in ${bare.seconds.toFixed(2)} s = ${fmt(bare.perSec)} samples/s`);
+    console.log('');
+    console.log('entities   samples     seconds   samples/s   × bare   alerts');
+    for (const n of SIZES) {
+      const res = await benchLookout(redis.url, n);
+      console.log(
+        `${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}`,
+      );
+    }
+  } finally {
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,122 @@
+// lookout start|demo|rules check|rules test|import — the only entry point users type.
+
+import { parseArgs } from 'node:util';
+import { loadConfig, type AppConfig } from './config/env.js';
+import { ConfigError } from './errors/catalogue.js';
+import { createLogger } from './observability/logger.js';
+import { onShutdown } from './shutdown.js';
+
+const USAGE = `Usage: lookout <command> [options]
+
+Commands:
+  start [--role api,worker,scheduler|all]   run the daemon (default role: all)
+  demo [--fast]                             simulated branch with injected anomalies (embedded Redis)
+  rules check [DIR]                          validate rule files (default: LOOKOUT_RULES_DIR)
+  rules test FILE|DIR                        run rule unit tests (promtool style)
+  import FILE [--entities]                   stream a samples CSV (or entities CSV/YAML) into Lookout
+
+Environment: see README.md (REDIS_URL, LOOKOUT_HTTP_PORT, LOOKOUT_RULES_DIR, LOOKOUT_CONFIG_DIR, LOOKOUT_TZ, …)`;
+
+function die(message: string, code = 1): never {
+  process.stderr.write(`lookout: ${message}\n`);
+  process.exit(code);
+}
+
+function config(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) die(err.message, 2);
+    throw err;
+  }
+}
+
+export function parseRoles(raw: string | undefined): ('api' | 'worker' | 'scheduler')[] {
+  const all = ['api', 'worker', 'scheduler'] as const;
+  if (!raw || raw === 'all') return [...all];
+  const roles = raw.split(',').map((s) => s.trim());
+  for (const r of roles) if (!(all as readonly string[]).includes(r)) die(`--role: "${r}" is not one of api, worker, scheduler, all`, 2);
+  return roles as ('api' | 'worker' | 'scheduler')[];
+}
+
+async function cmdStart(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { role: { type: 'string' } }, allowPositionals: false });
+  const cfg = config();
+  const logger = createLogger({ level: cfg.logLevel });
+  const roles = parseRoles(values.role);
+  const { startLookout } = await import('./main.js');
+  try {
+    const lookout = await startLookout({ config: cfg, roles, logger });
+    logger.info({ roles, url: lookout.url, rules: lookout.ruleSet().rules.length }, 'lookout started');
+    onShutdown(() => lookout.stop(), (m) => logger.info(m));
+  } catch (err) {
+    if (err instanceof ConfigError) die(err.message, 2);
+    throw err;
+  }
+}
+
+async function cmdRules(args: string[]): Promise<void> {
+  const [sub, target, ...rest] = args;
+  if (sub === 'check') {
+    const { loadRuleSet } = await import('./config/rules-loader.js');
+    const dir = target ?? process.env.LOOKOUT_RULES_DIR ?? 'rules';
+    const res = await loadRuleSet(dir);
+    if (!res.ok) {
+      for (const e of res.errors) process.stderr.write(`${e.format()}\n`);
+      process.stderr.write(`${res.errors.length} error(s) in ${dir}\n`);
+      process.exit(1);
+    }
+    process.stdout.write(`${res.ruleSet.rules.length} rules OK in ${res.ruleSet.files.length} file(s) (${dir})\n`);
+    return;
+  }
+  if (sub === 'test') {
+    if (!target || rest.length) die('usage: lookout rules test FILE|DIR', 2);
+    const { runRuleTests } = await import('./config/rule-tests.js');
+    const ok = await runRuleTests(target, (line) => process.stdout.write(`${line}\n`));
+    process.exit(ok ? 0 : 1);
+  }
+  die(`usage: lookout rules check [DIR] | lookout rules test FILE|DIR`, 2);
+}
+
+async function cmdImport(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: { entities: { type: 'boolean' }, source: { type: 'string' } }, allowPositionals: true });
+  if (positionals.length !== 1) die('usage: lookout import FILE [--entities]', 2);
+  const { runImport } = await import('./ingest/import-file.js');
+  const code = await runImport({ config: config(), file: positionals[0]!, entities: values.entities, source: values.source });
+  process.exit(code);
+}
+
+async function cmdDemo(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { fast: { type: 'boolean' }, exit: { type: 'boolean' } }, allowPositionals: false });
+  const { runDemo } = await import('./demo/run.js');
+  await runDemo({ fast: values.fast ?? false, exitWhenDone: values.exit ?? false });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'start':
+      return cmdStart(rest);
+    case 'demo':
+      return cmdDemo(rest);
+    case 'rules':
+      return cmdRules(rest);
+    case 'import':
+      return cmdImport(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      die(`unknown command "${cmd}"\n${USAGE}`, 2);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) die(err.message, 2);
+  if (err instanceof Error && 'code' in err && (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') die(err.message, 2);
+  process.stderr.write(`lookout: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,30 @@
+// What the HTTP layer is given by the composition root; it reaches state only through ports.
+
+import type { Logger } from 'pino';
+import type { Calendar, Clock } from '../domain/clock.js';
+import type { MetricCatalogue } from '../domain/metric.js';
+import type { SampleRejection } from '../domain/sample.js';
+import type { AppConfig } from '../config/env.js';
+import type { AlertStore, RegistryStore, SampleSink } from '../state/ports.js';
+
+export interface ReadyReport {
+  readonly ok: boolean;
+  readonly checks: Record<string, boolean | string>;
+}
+
+export interface HttpDeps {
+  readonly config: AppConfig;
+  readonly clock: Clock;
+  readonly calendar: Calendar;
+  /** The current catalogue (rule files may add metrics on reload). */
+  readonly metrics: () => MetricCatalogue;
+  readonly sink: SampleSink;
+  readonly registry: RegistryStore;
+  readonly alerts: AlertStore;
+  readonly ready: () => Promise<ReadyReport>;
+  readonly metricsText: () => Promise<{ contentType: string; body: string }>;
+  /** Request lines and 5xx causes go here; headers are never logged (tokens). */
+  readonly logger?: Logger;
+  /** Told after samples are durable (or all rejected), for metrics. */
+  readonly onIngest?: (accepted: number, rejected: readonly SampleRejection[], source: string) => void;
+}

@@ -1,0 +1,2 @@
+export { buildHttpServer } from './server.js';
+export type { HttpDeps, ReadyReport } from './deps.js';

@@ -1,0 +1,93 @@
+// Entity registry API: PUT a JSON array (all or nothing), list, get one, unknown ids from samples.
+
+import type { FastifyInstance } from 'fastify';
+import { validateEntity } from '../../config/registry-loader.js';
+import { ENTITY_KINDS, type Entity } from '../../domain/entity.js';
+import type { EntityFilter } from '../../state/ports.js';
+import { requireScope, type TokenIndex } from '../auth.js';
+import type { HttpDeps } from '../deps.js';
+import { fromStore, HttpError } from '../errors.js';
+
+export interface EntityProblem {
+  readonly index: number;
+  readonly field?: string;
+  readonly message: string;
+}
+
+/** Validate a PUT body; every problem is reported, nothing is stored when there is one. */
+export function checkEntityBatch(body: unknown): { entities: Entity[]; problems: EntityProblem[] } {
+  if (!Array.isArray(body)) {
+    return { entities: [], problems: [{ index: -1, message: 'expected a JSON array of entities' }] };
+  }
+  const entities: Entity[] = [];
+  const problems: EntityProblem[] = [];
+  const seen = new Map<string, number>();
+  body.forEach((raw: unknown, index) => {
+    const check = validateEntity(raw);
+    if (!check.ok) {
+      for (const e of check.errors) problems.push({ index, ...(e.field !== undefined && { field: e.field }), message: e.message });
+      return;
+    }
+    const first = seen.get(check.entity.id);
+    if (first !== undefined) {
+      problems.push({ index, field: 'id', message: `entity ${check.entity.id} appears twice in this request (index ${first} and ${index})` });
+      return;
+    }
+    seen.set(check.entity.id, index);
+    entities.push(check.entity);
+  });
+  return { entities, problems };
+}
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
+} as const;
+
+export function entitiesRoutes(app: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
+  const operator = requireScope(tokens, ['operator']);
+
+  app.put('/api/v1/entities', { onRequest: requireScope(tokens, ['ingest', 'operator']) }, async (request, reply) => {
+    const { entities, problems } = checkEntityBatch(request.body);
+    if (problems.length > 0) {
+      const bad = new Set(problems.map((p) => p.index)).size;
+      const total = Array.isArray(request.body) ? request.body.length : 0;
+      throw new HttpError(400, 'invalid_entity', `${bad} of ${total} entities are invalid; nothing was stored`, problems);
+    }
+    await fromStore(deps.registry.putMany(entities), 'the entity registry');
+    return reply.code(200).send({ upserted: entities.length });
+  });
+
+  app.get(
+    '/api/v1/entities',
+    {
+      onRequest: operator,
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            kind: { type: 'string', enum: [...ENTITY_KINDS] },
+            region: { type: 'string', minLength: 1 },
+            district: { type: 'string', minLength: 1 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const filter = request.query as EntityFilter;
+      return { entities: await fromStore(deps.registry.list(filter), 'the entity registry') };
+    },
+  );
+
+  app.get('/api/v1/entities/unknown', { onRequest: operator }, async () => {
+    return { unknown: await fromStore(deps.registry.unknown(), 'the entity registry') };
+  });
+
+  app.get('/api/v1/entities/:id', { onRequest: operator, schema: { params: idParams } }, async (request) => {
+    const { id } = request.params as { id: string };
+    const entity = await fromStore(deps.registry.get(id), 'the entity registry');
+    if (!entity) throw new HttpError(404, 'not_found', `no entity ${JSON.stringify(id)}`);
+    return { entity };
+  });
+}

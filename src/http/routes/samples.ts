@@ -1,0 +1,48 @@
+// POST /api/v1/samples: JSON array, JSON object or NDJSON → validate → durable enqueue → 202.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BodyError, parseSampleBody } from '../../ingest/body.js';
+import { mergeRejections, validateSamples } from '../../ingest/validate.js';
+import { requireScope, type TokenIndex } from '../auth.js';
+import type { HttpDeps } from '../deps.js';
+import { HttpError } from '../errors.js';
+
+export const SAMPLE_CONTENT_TYPES = ['application/json', 'application/x-ndjson', 'application/ndjson', 'text/plain'];
+
+export function samplesRoutes(app: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
+  // This plugin scope reads bodies as text (our own parser sniffs JSON vs NDJSON); fastify's
+  // bodyLimit still refuses an oversized body before buffering it.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(SAMPLE_CONTENT_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.post('/api/v1/samples', { onRequest: requireScope(tokens, ['ingest', 'operator']) }, async (request: FastifyRequest, reply: FastifyReply) => {
+    const text = typeof request.body === 'string' ? request.body : '';
+    let parsed;
+    try {
+      parsed = parseSampleBody(text);
+    } catch (err) {
+      if (err instanceof BodyError) throw new HttpError(400, 'unparseable_body', err.message);
+      throw err;
+    }
+    const { config, calendar } = deps;
+    const result = validateSamples(parsed.records, {
+      metrics: deps.metrics(),
+      now: deps.clock.now(),
+      retentionDays: config.retentionDays,
+      maxFutureMs: config.maxFutureMs,
+      calendar,
+      indexes: parsed.indexes,
+    });
+    const rejected = mergeRejections(parsed.rejected, result.rejected);
+    if (result.accepted.length > 0) {
+      try {
+        await deps.sink.enqueue(result.accepted, 'http');
+      } catch (err) {
+        // Nothing may claim acceptance unless it is durable (SPEC §3.2).
+        throw new HttpError(503, 'not_ready', 'the samples were not stored (queue unavailable); nothing was accepted, send the batch again', undefined, { cause: err });
+      }
+    }
+    deps.onIngest?.(result.accepted.length, rejected, 'http');
+    return reply.code(202).send({ accepted: result.accepted.length, rejected });
+  });
+}

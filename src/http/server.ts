@@ -1,0 +1,42 @@
+// The fastify app: routes per group, bearer auth on /api/v1, one error shape, no header logging.
+
+import Fastify, { type FastifyInstance } from 'fastify';
+import { tokenIndex } from './auth.js';
+import type { HttpDeps } from './deps.js';
+import { makeErrorHandler, notFoundHandler } from './errors.js';
+import { alertsRoutes } from './routes/alerts.js';
+import { entitiesRoutes } from './routes/entities.js';
+import { healthRoutes } from './routes/health.js';
+import { samplesRoutes } from './routes/samples.js';
+
+const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
+export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+  const { config, logger } = deps;
+  const app = Fastify({
+    // fastify's own logger would serialise requests; we log one header-free line ourselves.
+    logger: false,
+    bodyLimit: config.maxBodyBytes,
+    return503OnClosing: true,
+  });
+  const tokens = tokenIndex(config.apiTokens);
+
+  app.setErrorHandler(makeErrorHandler(config.maxBodyBytes, logger));
+  app.setNotFoundHandler(notFoundHandler);
+
+  if (logger) {
+    app.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      const line = { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+      if (QUIET_ROUTES.has(route)) logger.debug(line, 'http');
+      else logger.info(line, 'http');
+      done();
+    });
+  }
+
+  healthRoutes(app, deps);
+  void app.register(async (scope) => samplesRoutes(scope, deps, tokens));
+  entitiesRoutes(app, deps, tokens);
+  alertsRoutes(app, deps, tokens);
+  return app;
+}

@@ -1,0 +1,284 @@
+// Composition root: config → Redis → rules and registry → stores → roles. Nothing below this
+// file reads the environment or the system clock.
+
+import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AppConfig } from './config/env.js';
+import { loadRegistryFiles } from './config/registry-loader.js';
+import { loadRulesOrThrow } from './config/load-rules.js';
+import type { AlertEvent } from './domain/alert.js';
+import { Calendar, systemClock, type Clock } from './domain/clock.js';
+import { metricCatalogue, type MetricCatalogue } from './domain/metric.js';
+import type { RuleSet } from './domain/rule.js';
+import { ConfigError } from './errors/catalogue.js';
+import { buildHttpServer } from './http/server.js';
+import { QueueSampleSink } from './ingest/queue-sink.js';
+import { startLogNotifier } from './notify/log-notifier.js';
+import { createMetrics, stateGauges, type LookoutMetrics } from './observability/metrics.js';
+import { EntityEvaluator } from './pipeline/entity-evaluator.js';
+import { EventRelay } from './pipeline/event-relay.js';
+import { SampleBatchProcessor } from './pipeline/sample-batch.js';
+import { QUEUES, keyspace, type EvaluateJob, type Keyspace, type SampleBatchJob } from './queues/names.js';
+import { checkRedis, connectRedis } from './redis/connect.js';
+import { resolveRedis } from './redis/resolve.js';
+import { DayCloser } from './roles/day-closer.js';
+import { RedisAlertStore } from './state/alert-store.js';
+import { RedisRegistryStore, RegistryCache } from './state/registry-store.js';
+import { SeriesStore } from './state/series-store.js';
+
+export const ROLES = ['api', 'worker', 'scheduler'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface LookoutOptions {
+  readonly config: AppConfig;
+  readonly roles: readonly Role[];
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** Replace the rules directory with an already-loaded set (tests). */
+  readonly ruleSet?: RuleSet;
+  readonly onTransition?: (e: AlertEvent, line: string) => void;
+  /** Skip the console/log consumer of alert events (a real notifier consumes them). */
+  readonly noLogNotifier?: boolean;
+}
+
+export interface Lookout {
+  readonly config: AppConfig;
+  readonly redisUrl: string;
+  readonly redis: Redis;
+  readonly keys: Keyspace;
+  readonly calendar: Calendar;
+  readonly clock: Clock;
+  readonly metrics: LookoutMetrics;
+  readonly sink: QueueSampleSink;
+  readonly registry: RedisRegistryStore;
+  readonly alerts: RedisAlertStore;
+  readonly series: SeriesStore;
+  readonly queues: { readonly samples: Queue; readonly evaluate: Queue; readonly alertEvents: Queue };
+  readonly http?: FastifyInstance;
+  /** http://host:port of the API role. */
+  readonly url?: string;
+  readonly evaluator?: EntityEvaluator;
+  readonly relay?: EventRelay;
+  readonly dayCloser?: DayCloser;
+  ruleSet(): RuleSet;
+  /** Wait until the sample and evaluate queues are empty and all events relayed (tests, demo). */
+  idle(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
+  const { config, logger } = opts;
+  const clock = opts.clock ?? systemClock;
+  const calendar = new Calendar(config.timeZone);
+  const keys = keyspace(config.prefix);
+  const roles = new Set(opts.roles);
+
+  const ruleSet = opts.ruleSet ?? (await loadRulesOrThrow(config.rulesDir));
+  const registryFiles = await loadRegistryFiles(config.configDir);
+  if (registryFiles.errors.length) {
+    throw new ConfigError('bad_entity', `entities in ${config.configDir} are invalid:\n${registryFiles.errors.map((e) => `  ${e.format()}`).join('\n')}`);
+  }
+
+  const resolved = await resolveRedis(config.redisUrl, config.dataDir, logger);
+  const redisUrl = resolved.url;
+  const closers: (() => Promise<unknown>)[] = [];
+  const redis = connectRedis(redisUrl, 'lookout');
+  closers.push(async () => redis.quit().catch(() => redis.disconnect()));
+  try {
+    await checkRedis(redis);
+  } catch (err) {
+    redis.disconnect();
+    await resolved.stop();
+    throw err;
+  }
+
+  const metrics = createMetrics();
+  metrics.rulesLoaded.set(ruleSet.rules.length);
+  const catalogue: MetricCatalogue = metricCatalogue(ruleSet.metrics);
+  const connection: ConnectionOptions = redis.duplicate({ connectionName: 'lookout-bullmq' }) as unknown as ConnectionOptions;
+  closers.push(async () => (connection as unknown as Redis).quit().catch(() => undefined));
+  const queueOpts = { connection, prefix: config.prefix };
+  const queues = {
+    samples: new Queue<SampleBatchJob>(QUEUES.samples, queueOpts),
+    evaluate: new Queue<EvaluateJob>(QUEUES.evaluate, queueOpts),
+    alertEvents: new Queue<AlertEvent>(QUEUES.alertEvents, queueOpts),
+  };
+  closers.push(() => Promise.all(Object.values(queues).map((q) => q.close())));
+
+  // A changed entity is judged again (scope, attributes, live window may have moved).
+  const registry = new RedisRegistryStore(redis, keys, async (ids) => {
+    const jobs = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      jobs.push({ name: 'evaluate', data: { v: 1 as const, reason: 'registry' as const, entities: ids.slice(i, i + 500) }, opts: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 3600 } } });
+    }
+    await queues.evaluate.addBulk(jobs);
+  });
+  if (registryFiles.entities.length) {
+    await registry.putMany(registryFiles.entities);
+    logger.info({ entities: registryFiles.entities.length, dir: config.configDir }, 'registry loaded from files');
+  }
+  const alerts = new RedisAlertStore(redis, keys);
+  const series = new SeriesStore(redis, keys, calendar, () => catalogue, config);
+  const sink = new QueueSampleSink(queues.samples, config.batchSize, clock);
+  const cache = new RegistryCache(redis, keys);
+  const gauges = stateGauges(metrics.registry);
+  metrics.setCollector(async () => {
+    await redis.ping();
+    metrics.redisUp.set(1);
+    for (const [name, q] of Object.entries(queues)) {
+      const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
+      for (const [state, n] of Object.entries(counts)) gauges.queueDepth.set({ queue: name, state }, n);
+    }
+    gauges.alertsOpen.reset();
+    for (const a of await alerts.list({})) {
+      if (a.state !== 'resolved') gauges.alertsOpen.inc({ rule: a.rule, severity: a.severity, state: a.state });
+    }
+  });
+
+  const workers: Worker[] = [];
+  let evaluator: EntityEvaluator | undefined;
+  let relay: EventRelay | undefined;
+  let dayCloser: DayCloser | undefined;
+
+  if (roles.has('worker') || roles.has('scheduler')) {
+    evaluator = new EntityEvaluator(redis, keys, series, alerts, cache, () => ruleSet, calendar, metrics.observer);
+  }
+
+  if (roles.has('worker')) {
+    await cache.refresh(true);
+    const processor = new SampleBatchProcessor({
+      clock,
+      calendar,
+      metrics: () => catalogue,
+      retentionDays: config.retentionDays,
+      maxFutureMs: config.maxFutureMs,
+      series,
+      registry: cache,
+      registryStore: registry,
+      evaluator: evaluator!,
+      observer: metrics.observer,
+    });
+    const workerConn = () => redis.duplicate({ connectionName: 'lookout-worker' }) as unknown as ConnectionOptions;
+    const sampleWorker = new Worker<SampleBatchJob>(
+      QUEUES.samples,
+      async (job) => {
+        const out = await processor.process(job.id!, job.data);
+        if (out.rejected.length) logger.warn({ job: job.id, rejected: out.rejected.length, first: out.rejected[0] }, 'queued samples rejected by the worker');
+        return { accepted: out.accepted, applied: out.applied, evaluated: out.evaluation.evaluated, transitions: out.evaluation.events.length };
+      },
+      { connection: workerConn(), prefix: config.prefix, concurrency: config.workerConcurrency },
+    );
+    const evaluateWorker = new Worker<EvaluateJob>(
+      QUEUES.evaluate,
+      async (job) => {
+        await cache.refresh();
+        const out = await evaluator!.evaluate(job.data.entities, clock.now());
+        return { evaluated: out.evaluated, transitions: out.events.length };
+      },
+      { connection: workerConn(), prefix: config.prefix, concurrency: 2 },
+    );
+    for (const w of [sampleWorker, evaluateWorker]) {
+      w.on('failed', (job, err) => logger.error({ queue: w.name, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed (will retry)'));
+      w.on('error', (err) => logger.error({ queue: w.name, err: err.message }, 'worker error'));
+      workers.push(w);
+    }
+    relay = new EventRelay(redis.duplicate({ connectionName: 'lookout-relay' }), keys, queues.alertEvents, (err) =>
+      logger.error({ err: err.message }, 'event relay error'),
+    );
+    await relay.start();
+    if (!opts.noLogNotifier) {
+      workers.push(
+        startLogNotifier({ connection: workerConn(), prefix: config.prefix, logger, entityName: (id) => cache.get(id)?.name, onTransition: opts.onTransition }),
+      );
+    }
+  }
+
+  if (roles.has('scheduler')) {
+    dayCloser = new DayCloser({ redis, keys, queue: queues.evaluate, registry, calendar, clock, cron: config.dayCloseCron, logger, alerts, retentionDays: config.retentionDays });
+    await dayCloser.start();
+  }
+
+  let http: FastifyInstance | undefined;
+  let url: string | undefined;
+  if (roles.has('api')) {
+    http = buildHttpServer({
+      config,
+      clock,
+      calendar,
+      metrics: () => catalogue,
+      sink,
+      registry,
+      alerts,
+      logger,
+      ready: async () => {
+        const checks: Record<string, boolean | string> = { rules: ruleSet.rules.length > 0 };
+        try {
+          await redis.ping();
+          checks.redis = true;
+        } catch (err) {
+          checks.redis = (err as Error).message;
+        }
+        return { ok: checks.redis === true && checks.rules === true, checks };
+      },
+      metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+      onIngest: (accepted, rejected, source) => {
+        metrics.observer.samplesReceived(source, accepted + rejected.length);
+        metrics.observer.samplesAccepted(source, accepted);
+        const byCode = new Map<string, number>();
+        for (const r of rejected) byCode.set(r.code, (byCode.get(r.code) ?? 0) + 1);
+        for (const [code, n] of byCode) metrics.observer.samplesRejected(source, code, n);
+      },
+    });
+    const address = await http.listen({ port: config.httpPort, host: config.httpHost });
+    url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+    logger.info({ url }, 'API listening');
+  }
+
+  const lookout: Lookout = {
+    config,
+    redisUrl,
+    redis,
+    keys,
+    calendar,
+    clock,
+    metrics,
+    sink,
+    registry,
+    alerts,
+    series,
+    queues,
+    http,
+    url,
+    evaluator,
+    relay,
+    dayCloser,
+    ruleSet: () => ruleSet,
+    async idle(timeoutMs = 60_000) {
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        const [s, e, a] = await Promise.all([
+          queues.samples.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children'),
+          queues.evaluate.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children'),
+          queues.alertEvents.getJobCounts('waiting', 'active', 'prioritized'),
+        ]);
+        const outbox = await redis.xlen(keys.events);
+        const busy = [s, e, a].some((c) => Object.values(c).some((n) => n > 0)) || outbox > 0;
+        if (!busy) return;
+        if (performance.now() > deadline) throw new Error(`not idle after ${timeoutMs} ms: samples ${JSON.stringify(s)} evaluate ${JSON.stringify(e)} events ${JSON.stringify(a)} outbox ${outbox}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async stop() {
+      await http?.close();
+      dayCloser?.stop();
+      // Worker.close() waits for in-flight jobs: SIGTERM drains, it does not abandon.
+      await Promise.all(workers.map((w) => w.close()));
+      await relay?.stop();
+      for (const close of closers.reverse()) await close();
+      await resolved.stop();
+    },
+  };
+  return lookout;
+}

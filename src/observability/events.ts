@@ -1,0 +1,25 @@
+// What the pipeline reports about itself. Domain and pipeline code call this interface; only
+// observability/metrics.ts turns it into prom-client series (STYLE.md §7).
+
+import type { AlertEvent } from '../domain/alert.js';
+
+export interface PipelineObserver {
+  samplesReceived(source: string, n: number): void;
+  samplesAccepted(source: string, n: number): void;
+  samplesRejected(source: string, code: string, n: number): void;
+  unknownEntitySamples(n: number): void;
+  /** A batch applied to buckets; lag = evaluation time − sample event time, in seconds. */
+  batchApplied(samples: number, seconds: number, lagSeconds: readonly number[]): void;
+  entitiesEvaluated(n: number, seconds: number, conflicts: number): void;
+  transitions(events: readonly AlertEvent[]): void;
+}
+
+export const nullObserver: PipelineObserver = {
+  samplesReceived() {},
+  samplesAccepted() {},
+  samplesRejected() {},
+  unknownEntitySamples() {},
+  batchApplied() {},
+  entitiesEvaluated() {},
+  transitions() {},
+};

@@ -1,0 +1,95 @@
+// Every prom-client metric Lookout exports, in one file. Labels stay low-cardinality: source,
+// code, rule, severity, state — never an entity, phone or fingerprint.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AlertEvent } from '../domain/alert.js';
+import type { PipelineObserver } from './events.js';
+
+export interface LookoutMetrics {
+  readonly registry: Registry;
+  readonly observer: PipelineObserver;
+  readonly rulesLoaded: Gauge;
+  readonly redisUp: Gauge;
+  /** Called at scrape time to refresh gauges read from Redis/BullMQ. */
+  setCollector(fn: () => Promise<void>): void;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutMetrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'lookout_' });
+  const r = [registry];
+
+  const received = new Counter({ name: 'lookout_samples_received_total', help: 'Samples received, by source', labelNames: ['source'], registers: r });
+  const accepted = new Counter({ name: 'lookout_samples_accepted_total', help: 'Samples accepted (durable in Redis), by source', labelNames: ['source'], registers: r });
+  const rejected = new Counter({ name: 'lookout_samples_rejected_total', help: 'Samples rejected, by source and reject code', labelNames: ['source', 'code'], registers: r });
+  const unknown = new Counter({ name: 'lookout_samples_unknown_entity_total', help: 'Samples stored for entities not in the registry', registers: r });
+  const applied = new Counter({ name: 'lookout_samples_applied_total', help: 'Samples applied to buckets by workers', registers: r });
+  const batchSeconds = new Histogram({ name: 'lookout_batch_apply_seconds', help: 'Time to validate and apply one sample batch', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
+  const lag = new Histogram({
+    name: 'lookout_ingest_lag_seconds',
+    help: 'Event time → applied by a worker (sampled per batch)',
+    buckets: [1, 5, 30, 60, 300, 900, 3600, 6 * 3600, 86400, 3 * 86400],
+    registers: r,
+  });
+  const evaluated = new Counter({ name: 'lookout_evaluations_total', help: 'Entity evaluations (all in-scope rules of one entity)', registers: r });
+  const evalSeconds = new Histogram({ name: 'lookout_evaluation_seconds', help: 'Time to evaluate one group of entities', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: r });
+  const conflicts = new Counter({ name: 'lookout_evaluation_conflicts_total', help: 'Evaluations retried because another worker changed the entity meanwhile', registers: r });
+  const transitions = new Counter({ name: 'lookout_alert_transitions_total', help: 'Alert transitions, by rule and states', labelNames: ['rule', 'from', 'to', 'severity'], registers: r });
+  const rulesLoaded = new Gauge({ name: 'lookout_rules_loaded', help: 'Rules currently loaded', registers: r });
+  const redisUp = new Gauge({ name: 'lookout_redis_up', help: '1 when Redis answered the last ping', registers: r });
+
+  let collector: (() => Promise<void>) | undefined;
+  new Gauge({
+    name: 'lookout_scrape_collector_ok',
+    help: '1 when the scrape-time collector (queues, alerts) succeeded',
+    registers: r,
+    async collect() {
+      if (!collector) return this.set(1);
+      try {
+        await collector();
+        this.set(1);
+      } catch {
+        this.set(0);
+      }
+    },
+  });
+
+  const observer: PipelineObserver = {
+    samplesReceived: (source, n) => received.inc({ source }, n),
+    samplesAccepted: (source, n) => accepted.inc({ source }, n),
+    samplesRejected: (source, code, n) => rejected.inc({ source, code }, n),
+    unknownEntitySamples: (n) => unknown.inc(n),
+    batchApplied: (n, seconds, lags) => {
+      applied.inc(n);
+      batchSeconds.observe(seconds);
+      for (const l of lags) lag.observe(Math.max(0, l));
+    },
+    entitiesEvaluated: (n, seconds, c) => {
+      evaluated.inc(n);
+      evalSeconds.observe(seconds);
+      if (c) conflicts.inc(c);
+    },
+    transitions: (events: readonly AlertEvent[]) => {
+      for (const e of events) transitions.inc({ rule: e.alert.rule, from: e.from ?? 'none', to: e.to, severity: e.alert.severity });
+    },
+  };
+
+  return {
+    registry,
+    observer,
+    rulesLoaded,
+    redisUp,
+    setCollector(fn) {
+      collector = fn;
+    },
+  };
+}
+
+/** Gauges read from stored state at scrape time (queue depth, alerts firing now). */
+export function stateGauges(registry: Registry) {
+  const r = [registry];
+  return {
+    queueDepth: new Gauge({ name: 'lookout_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers: r }),
+    alertsOpen: new Gauge({ name: 'lookout_alerts_open', help: 'Open alerts by rule, severity and state', labelNames: ['rule', 'severity', 'state'], registers: r }),
+  };
+}

@@ -1,0 +1,135 @@
+// Read → evaluate → commit for a set of entities. Evaluation is pure; the commit is guarded by
+// the entity version, so two workers judging one entity can never both commit stale verdicts:
+// the loser re-reads and judges again.
+
+import type { Redis } from 'ioredis';
+import type { AlertEvent, AlertRecord } from '../domain/alert.js';
+import { fingerprint } from '../domain/alert.js';
+import type { Calendar } from '../domain/clock.js';
+import type { Entity } from '../domain/entity.js';
+import type { Rule, RuleSet } from '../domain/rule.js';
+import { ruleMetric } from '../domain/rule.js';
+import { evaluateEntity, rulesInScope } from '../evaluate/index.js';
+import type { PipelineObserver } from '../observability/events.js';
+import type { Keyspace } from '../queues/names.js';
+import type { EntityCommit, RedisAlertStore } from '../state/alert-store.js';
+import { applyVerdict, type Step } from '../state/lifecycle.js';
+import type { RegistryCache } from '../state/registry-store.js';
+import type { SeriesStore } from '../state/series-store.js';
+
+const CHUNK = 500;
+const MAX_ROUNDS = 8;
+
+interface Plan {
+  readonly entity: Entity;
+  readonly rules: readonly Rule[];
+  readonly metrics: readonly string[];
+  readonly fingerprints: readonly string[];
+}
+
+export interface EvaluationOutcome {
+  readonly evaluated: number;
+  readonly events: readonly AlertEvent[];
+  readonly conflicts: number;
+}
+
+export class EntityEvaluator {
+  private planCache = new Map<string, Plan | null>();
+  private cacheKey = '';
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+    private readonly series: SeriesStore,
+    private readonly alerts: RedisAlertStore,
+    private readonly registry: RegistryCache,
+    private readonly ruleSet: () => RuleSet,
+    private readonly calendar: Calendar,
+    private readonly observer: PipelineObserver,
+  ) {}
+
+  /** Rules in scope for an entity and what they read; cached until rules or registry change. */
+  plan(id: string): Plan | null {
+    const rs = this.ruleSet();
+    const key = `${rs.hash}/${this.registry.size}`;
+    if (key !== this.cacheKey) {
+      this.planCache.clear();
+      this.cacheKey = key;
+    }
+    const cached = this.planCache.get(id);
+    if (cached !== undefined && cached?.entity === this.registry.get(id)) return cached;
+    const entity = this.registry.get(id);
+    let plan: Plan | null = null;
+    if (entity) {
+      const rules = rulesInScope(rs.rules, entity);
+      if (rules.length) {
+        const metrics = [...new Set(rules.map(ruleMetric).filter((m): m is string => m !== undefined))];
+        plan = { entity, rules, metrics, fingerprints: rules.map((r) => fingerprint(r.id, id)) };
+      }
+    }
+    this.planCache.set(id, plan);
+    return plan;
+  }
+
+  /** Entities whose in-scope rules read any of `metrics`. */
+  affected(id: string, metrics: ReadonlySet<string>): boolean {
+    const p = this.plan(id);
+    if (!p) return false;
+    return p.rules.some((r) => r.kind === 'date' || metrics.has(ruleMetric(r)!));
+  }
+
+  async evaluate(ids: readonly string[], now: number): Promise<EvaluationOutcome> {
+    const started = performance.now();
+    let pending = ids.filter((id) => this.plan(id) !== null);
+    const evaluated = pending.length;
+    const events: AlertEvent[] = [];
+    let conflicts = 0;
+    for (let round = 0; pending.length && round < MAX_ROUNDS; round++) {
+      const retry: string[] = [];
+      for (let c = 0; c < pending.length; c += CHUNK) {
+        const out = await this.evaluateChunk(pending.slice(c, c + CHUNK), now);
+        events.push(...out.events);
+        retry.push(...out.conflicts);
+      }
+      conflicts += retry.length;
+      pending = retry;
+    }
+    if (pending.length) throw new Error(`evaluation of ${pending.length} entities kept conflicting (first: ${pending[0]})`);
+    this.observer.entitiesEvaluated(evaluated, (performance.now() - started) / 1000, conflicts);
+    if (events.length) this.observer.transitions(events);
+    return { evaluated, events, conflicts };
+  }
+
+  private async evaluateChunk(ids: readonly string[], now: number): Promise<{ events: AlertEvent[]; conflicts: string[] }> {
+    const plans = ids.map((id) => this.plan(id)!);
+    const tx = this.redis.multi();
+    for (const p of plans) {
+      tx.get(this.keys.version(p.entity.id));
+      this.series.queueDailyReads(tx, p.entity.id, p.metrics);
+      tx.hmget(this.keys.alerts, ...p.fingerprints);
+    }
+    const res = (await tx.exec()) ?? [];
+    const ctx = { now, today: this.calendar.dayOf(now), calendar: this.calendar };
+    const commits: EntityCommit[] = [];
+    let i = 0;
+    for (const p of plans) {
+      const version = (res[i++]?.[1] as string | null) ?? '0';
+      const hashes = p.metrics.map(() => res[i++]?.[1] as Record<string, string>);
+      const rawAlerts = res[i++]?.[1] as (string | null)[];
+      const priors = new Map<string, AlertRecord>();
+      rawAlerts.forEach((raw, k) => {
+        if (raw) priors.set(p.rules[k]!.id, JSON.parse(raw) as AlertRecord);
+      });
+      const series = this.series.parseDaily(p.metrics, hashes);
+      const steps: Step[] = [];
+      for (const v of evaluateEntity(p.rules, p.entity, series, priors, ctx)) {
+        const rule = p.rules.find((r) => r.id === v.rule);
+        const step = applyVerdict(priors.get(v.rule), v, now, rule?.labels ?? {});
+        if (step.record) steps.push(step);
+      }
+      if (steps.length) commits.push({ entity: p.entity.id, version, steps });
+    }
+    if (!commits.length) return { events: [], conflicts: [] };
+    return this.alerts.commit(commits, now);
+  }
+}

@@ -1,0 +1,75 @@
+// One queued batch: validate (the queue door may bring raw samples) → apply to buckets →
+// evaluate the entities whose rules read what changed.
+
+import type { Clock, Calendar } from '../domain/clock.js';
+import type { MetricCatalogue } from '../domain/metric.js';
+import type { RawSample, SampleRejection } from '../domain/sample.js';
+import { validateSamples } from '../ingest/validate.js';
+import type { PipelineObserver } from '../observability/events.js';
+import type { SampleBatchJob } from '../queues/names.js';
+import type { RedisRegistryStore, RegistryCache } from '../state/registry-store.js';
+import type { SeriesStore } from '../state/series-store.js';
+import type { EntityEvaluator, EvaluationOutcome } from './entity-evaluator.js';
+
+export interface BatchOutcome {
+  readonly accepted: number;
+  readonly rejected: readonly SampleRejection[];
+  readonly applied: number;
+  readonly evaluation: EvaluationOutcome;
+}
+
+export interface SampleBatchDeps {
+  readonly clock: Clock;
+  readonly calendar: Calendar;
+  readonly metrics: () => MetricCatalogue;
+  readonly retentionDays: number;
+  readonly maxFutureMs: number;
+  readonly series: SeriesStore;
+  readonly registry: RegistryCache;
+  readonly registryStore: RedisRegistryStore;
+  readonly evaluator: EntityEvaluator;
+  readonly observer: PipelineObserver;
+}
+
+export class SampleBatchProcessor {
+  constructor(private readonly deps: SampleBatchDeps) {}
+
+  async process(jobId: string, job: SampleBatchJob): Promise<BatchOutcome> {
+    const d = this.deps;
+    const started = performance.now();
+    const now = d.clock.now();
+    const raws: readonly RawSample[] = Array.isArray(job?.samples) ? job.samples : [];
+    const { accepted, rejected } = validateSamples(raws, {
+      metrics: d.metrics(),
+      now,
+      retentionDays: d.retentionDays,
+      maxFutureMs: d.maxFutureMs,
+      calendar: d.calendar,
+    });
+    const source = typeof job?.source === 'string' ? job.source : 'queue';
+    if (rejected.length) {
+      const byCode = new Map<string, number>();
+      for (const r of rejected) byCode.set(r.code, (byCode.get(r.code) ?? 0) + 1);
+      for (const [code, n] of byCode) d.observer.samplesRejected(`${source}:worker`, code, n);
+    }
+    await d.registry.refresh();
+    const unknown = new Map<string, number>();
+    for (const s of accepted) if (!d.registry.get(s.entity)) unknown.set(s.entity, (unknown.get(s.entity) ?? 0) + 1);
+    if (unknown.size) {
+      await d.registryStore.noteUnknown(unknown);
+      let n = 0;
+      for (const c of unknown.values()) n += c;
+      d.observer.unknownEntitySamples(n);
+    }
+
+    const { applied, touched } = await d.series.apply(jobId, accepted, now);
+    const lags: number[] = [];
+    for (let i = 0; i < accepted.length; i += Math.max(1, Math.floor(accepted.length / 64))) lags.push((now - accepted[i]!.ts) / 1000);
+    d.observer.batchApplied(accepted.length, (performance.now() - started) / 1000, lags);
+
+    // A retried job re-evaluates everything it touched: the first attempt may have died mid-way.
+    const candidates = [...touched.keys()].filter((id) => d.evaluator.affected(id, touched.get(id)!));
+    const evaluation = await d.evaluator.evaluate(candidates, now);
+    return { accepted: accepted.length, rejected, applied: applied.length, evaluation };
+  }
+}

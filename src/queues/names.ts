@@ -1,0 +1,57 @@
+// Queue names and job payloads: the contract between producers, workers and the notifier.
+
+import type { AlertEvent } from '../domain/alert.js';
+import type { RawSample } from '../domain/sample.js';
+
+export const QUEUES = {
+  /** Batches of samples → worker (apply to buckets, evaluate touched entities). */
+  samples: 'samples',
+  /** Entity ids to (re)evaluate: day close, registry changes. */
+  evaluate: 'evaluate',
+  /** Alert transitions → notifier. */
+  alertEvents: 'alert-events',
+} as const;
+
+/**
+ * Job `batch` on queue `samples` (BullMQ prefix = LOOKOUT_PREFIX). Other Node services may add
+ * these directly: `queue.add('batch', {v: 1, source: 'billing-export', samples: [...]})`.
+ * Samples are validated again by the worker; rejects are counted and logged, never applied.
+ */
+export interface SampleBatchJob {
+  readonly v: 1;
+  readonly source: string;
+  readonly samples: readonly RawSample[];
+  /** Epoch ms when the batch was accepted (for ingest-lag metrics). */
+  readonly receivedAt?: number;
+}
+
+/** Job `evaluate` on queue `evaluate`. */
+export interface EvaluateJob {
+  readonly v: 1;
+  readonly reason: 'day-close' | 'registry' | 'manual';
+  readonly entities: readonly string[];
+}
+
+/** Job `transition` on queue `alert-events`. */
+export type AlertEventJob = AlertEvent;
+
+export function keyspace(prefix: string) {
+  const p = prefix;
+  return {
+    prefix: p,
+    entities: `${p}:e`,
+    entitiesVersion: `${p}:e:ver`,
+    unknownEntities: `${p}:e:unknown`,
+    daily: (entity: string, metric: string) => `${p}:d:{${entity}}:${metric}`,
+    hourly: (entity: string, metric: string) => `${p}:h:{${entity}}:${metric}`,
+    ids: (entity: string) => `${p}:ids:{${entity}}`,
+    version: (entity: string) => `${p}:v:{${entity}}`,
+    alerts: `${p}:alerts`,
+    openAlerts: `${p}:alerts:open`,
+    resolvedAlerts: `${p}:alerts:resolved`,
+    events: `${p}:events`,
+    closedDay: `${p}:closed-day`,
+  };
+}
+
+export type Keyspace = ReturnType<typeof keyspace>;

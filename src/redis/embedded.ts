@@ -1,0 +1,90 @@
+// The embedded default: when REDIS_URL is unset Lookout runs its own redis-server child with AOF
+// under the data directory, on a free loopback port, and stops it on exit.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { ConfigError } from '../errors/catalogue.js';
+
+export interface EmbeddedRedis {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => res(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+export function findRedisServer(): string | undefined {
+  const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  return found.status === 0 ? 'redis-server' : undefined;
+}
+
+export async function startEmbeddedRedis(dataDir: string, onLine?: (line: string) => void): Promise<EmbeddedRedis> {
+  if (!findRedisServer()) {
+    throw new ConfigError(
+      'redis_missing',
+      'no redis-server found and REDIS_URL is not set: install one (Debian/Ubuntu: sudo apt-get install -y redis-server) or set REDIS_URL=redis://host:6379',
+    );
+  }
+  const dir = resolve(dataDir, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    'redis-server',
+    [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      '--dir', dir,
+      '--appendonly', 'yes',
+      '--appendfsync', 'everysec',
+      '--save', '',
+      '--maxmemory-policy', 'noeviction',
+      '--protected-mode', 'yes',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  const ready = new Promise<void>((res, rej) => {
+    const timer = setTimeout(() => rej(new ConfigError('redis_unreachable', `embedded redis-server did not start: ${log.slice(-500)}`)), 15_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      const s = d.toString();
+      log += s;
+      for (const line of s.split('\n')) if (line.trim()) onLine?.(line);
+      if (/Ready to accept connections/.test(log)) {
+        clearTimeout(timer);
+        res();
+      }
+    });
+    child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      rej(new ConfigError('redis_unreachable', `embedded redis-server exited (${code}): ${log.slice(-500)}`));
+    });
+  });
+  await ready;
+  let stopped = false;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((res) => {
+        if (stopped || child.exitCode !== null) return res();
+        stopped = true;
+        child.removeAllListeners('exit');
+        child.once('exit', () => res());
+        child.kill('SIGTERM');
+        setTimeout(() => {
+          child.kill('SIGKILL');
+          res();
+        }, 5_000).unref();
+      }),
+  };
+}

@@ -1,0 +1,41 @@
+import type { Logger } from 'pino';
+import { startEmbeddedRedis, type EmbeddedRedis } from './embedded.js';
+import { findRunningEmbedded, forgetEmbeddedUrl, recordEmbeddedUrl } from './locate.js';
+
+export interface ResolvedRedis {
+  readonly url: string;
+  /** Set when this process started the embedded redis-server (and must stop it). */
+  readonly embedded?: EmbeddedRedis;
+  stop(): Promise<void>;
+}
+
+/** REDIS_URL, else an embedded Redis another Lookout process started, else a new embedded one. */
+export async function resolveRedis(redisUrl: string | undefined, dataDir: string, logger: Logger): Promise<ResolvedRedis> {
+  if (redisUrl) return { url: redisUrl, stop: async () => undefined };
+  const running = await findRunningEmbedded(dataDir);
+  if (running) {
+    logger.info({ url: running }, 'using the embedded Redis another Lookout process started');
+    return { url: running, stop: async () => undefined };
+  }
+  const embedded = await startEmbeddedRedis(dataDir);
+  recordEmbeddedUrl(dataDir, embedded.url);
+  logger.info({ url: embedded.url, dir: `${dataDir}/redis` }, 'started embedded redis-server (AOF on)');
+  return {
+    url: embedded.url,
+    embedded,
+    async stop() {
+      await embedded.stop();
+      forgetEmbeddedUrl(dataDir);
+    },
+  };
+}
+
+/** Delete every key under `prefix:` (the demo's own namespace). */
+export async function dropKeys(redis: import('ioredis').Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 2000);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}

@@ -1,0 +1,113 @@
+// Alerts in Redis: fingerprint → JSON record, an open set and a resolved index. Writes go through
+// the commit script, guarded by the entity version, so evaluation and acks of one entity never
+// interleave badly across worker processes.
+
+import type { Redis } from 'ioredis';
+import type { AlertEvent, AlertRecord } from '../domain/alert.js';
+import type { Keyspace } from '../queues/names.js';
+import { acknowledge, isOpen, type Step } from './lifecycle.js';
+import { COMMIT_ALERTS_LUA } from './lua.js';
+import type { AckResult, AlertFilter, AlertStore } from './ports.js';
+
+type Commit = (...args: string[]) => void;
+
+export interface EntityCommit {
+  readonly entity: string;
+  readonly version: string;
+  readonly steps: readonly Step[];
+}
+
+export function commitArgs(keys: Keyspace, c: EntityCommit, now: number): string[] {
+  const args = [keys.prefix, c.entity, c.version, String(now)];
+  for (const s of c.steps) {
+    if (!s.record) continue;
+    args.push(s.record.fingerprint, JSON.stringify(s.record), isOpen(s.record) ? '1' : '0', s.event ? JSON.stringify(s.event) : '');
+  }
+  return args;
+}
+
+export class RedisAlertStore implements AlertStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+    private readonly maxAckAttempts = 10,
+  ) {
+    redis.defineCommand('lookoutCommit', { numberOfKeys: 0, lua: COMMIT_ALERTS_LUA });
+  }
+
+  /** Commit several entities' steps in one round trip; returns the entities that conflicted. */
+  async commit(commits: readonly EntityCommit[], now: number): Promise<{ conflicts: string[]; events: AlertEvent[] }> {
+    const p = this.redis.pipeline();
+    for (const c of commits) (p as unknown as { lookoutCommit: Commit }).lookoutCommit(...commitArgs(this.keys, c, now));
+    const res = (await p.exec()) ?? [];
+    const conflicts: string[] = [];
+    const events: AlertEvent[] = [];
+    res.forEach(([err, ok], i) => {
+      if (err) throw err;
+      const c = commits[i]!;
+      if (ok !== 1) {
+        conflicts.push(c.entity);
+        return;
+      }
+      for (const s of c.steps) if (s.event) events.push(s.event);
+    });
+    return { conflicts, events };
+  }
+
+  async get(id: string): Promise<AlertRecord | undefined> {
+    const raw = await this.redis.hget(this.keys.alerts, id);
+    return raw ? (JSON.parse(raw) as AlertRecord) : undefined;
+  }
+
+  async list(filter: AlertFilter = {}): Promise<AlertRecord[]> {
+    const wantOpen = filter.state !== 'resolved';
+    const wantResolved = filter.state === undefined || filter.state === 'resolved';
+    const ids: string[] = [];
+    if (wantOpen) ids.push(...(await this.redis.smembers(this.keys.openAlerts)));
+    if (wantResolved) ids.push(...(await this.redis.zrevrange(this.keys.resolvedAlerts, 0, 4999)));
+    if (!ids.length) return [];
+    const raws = await this.redis.hmget(this.keys.alerts, ...ids);
+    return raws
+      .filter((r): r is string => r !== null)
+      .map((r) => JSON.parse(r) as AlertRecord)
+      .filter(
+        (a) =>
+          (!filter.state || a.state === filter.state) &&
+          (!filter.rule || a.rule === filter.rule) &&
+          (!filter.entity || a.entity === filter.entity),
+      )
+      .sort((a, b) => b.updatedAt - a.updatedAt || a.id.localeCompare(b.id));
+  }
+
+  async ack(id: string, by: string, via: string, now: number): Promise<AckResult> {
+    for (let attempt = 0; attempt < this.maxAckAttempts; attempt++) {
+      const current = await this.get(id);
+      if (!current) return { ok: false, code: 'not_found' };
+      const version = (await this.redis.get(this.keys.version(current.entity))) ?? '0';
+      // Re-read under the version just taken: a record written after it fails the commit.
+      const record = await this.get(id);
+      if (!record) return { ok: false, code: 'not_found' };
+      const outcome = acknowledge(record, by, via, now);
+      if (!outcome.ok) return { ok: false, code: outcome.code, alert: record };
+      if (!outcome.step.record) return { ok: true, alert: record };
+      const { conflicts } = await this.commit([{ entity: record.entity, version, steps: [outcome.step] }], now);
+      if (!conflicts.length) return { ok: true, alert: outcome.step.record };
+    }
+    throw new Error(`ack of ${id} kept conflicting with evaluation; try again`);
+  }
+
+  /** Forget resolved alerts older than `before` (retention). */
+  async pruneResolved(before: number): Promise<number> {
+    // One script, so an alert that fires again meanwhile is never deleted.
+    const n = await this.redis.eval(
+      `local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 5000)
+       for _, fp in ipairs(old) do redis.call('HDEL', KEYS[2], fp); redis.call('ZREM', KEYS[1], fp) end
+       return #old`,
+      2,
+      this.keys.resolvedAlerts,
+      this.keys.alerts,
+      String(before),
+    );
+    return Number(n);
+  }
+}

@@ -1,0 +1,133 @@
+// Lua scripts run inside Redis (atomic per call). Kept as strings so the build ships them.
+
+export const APPLY_SAMPLES_LUA = `
+-- Apply one job's samples to per-entity buckets, atomically per call.
+-- ARGV: prefix, jobId, now, minDay, minHour, dailyCap, hourlyCap, idsCap,
+--       then per entity: entity, n, and n × (metric, agg 's'|'a', day, hour, value, id or '').
+-- A job applied before (BullMQ retry after a crash) is skipped per entity: samples without an
+-- id are not idempotent by themselves, the job id makes them so.
+-- Returns per entity: 1 applied, 0 already applied.
+local P = ARGV[1]
+local job = ARGV[2]
+local now = tonumber(ARGV[3])
+local minDay = tonumber(ARGV[4])
+local minHour = tonumber(ARGV[5])
+local dailyCap = tonumber(ARGV[6])
+local hourlyCap = tonumber(ARGV[7])
+local idsCap = tonumber(ARGV[8])
+
+local function dropBucket(key, field, value, counted)
+  redis.call('HINCRBYFLOAT', key, field, -value)
+  if counted then
+    local c = redis.call('HINCRBY', key, field .. 'n', -1)
+    if c <= 0 then redis.call('HDEL', key, field, field .. 'n') end
+  end
+end
+
+local function prune(key, cap, min)
+  if redis.call('HLEN', key) <= cap then return end
+  local fields = redis.call('HKEYS', key)
+  local old = {}
+  for _, f in ipairs(fields) do
+    local k = tonumber(string.match(f, '^%d+'))
+    if k and k < min then old[#old + 1] = f end
+  end
+  for s = 1, #old, 500 do
+    redis.call('HDEL', key, unpack(old, s, math.min(s + 499, #old)))
+  end
+end
+
+local out = {}
+local i = 9
+while i <= #ARGV do
+  local e = ARGV[i]
+  local n = tonumber(ARGV[i + 1])
+  i = i + 2
+  local tag = '{' .. e .. '}'
+  local jkey = P .. ':jobs:' .. tag
+  local fresh = redis.call('ZADD', jkey, 'NX', now, job)
+  if fresh == 1 then
+    local idsKey = P .. ':ids:' .. tag
+    local touched = {}
+    local usedIds = false
+    for s = 0, n - 1 do
+      local b = i + s * 6
+      local m, agg, day, hour, val, id = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
+      local dkey = P .. ':d:' .. tag .. ':' .. m
+      local hkey = P .. ':h:' .. tag .. ':' .. m
+      if id ~= '' then
+        usedIds = true
+        local old = redis.call('HGET', idsKey, id)
+        if old then
+          local om, oagg, oday, ohour, oval = string.match(old, '^(.-)|(%a)|(%d+)|(%d+)|(.+)$')
+          local ov = tonumber(oval)
+          dropBucket(P .. ':d:' .. tag .. ':' .. om, oday, ov, true)
+          if tonumber(ohour) >= minHour then
+            dropBucket(P .. ':h:' .. tag .. ':' .. om, ohour, ov, oagg == 'a')
+          end
+          touched[om] = true
+        end
+        redis.call('HSET', idsKey, id, m .. '|' .. agg .. '|' .. day .. '|' .. hour .. '|' .. val)
+      end
+      redis.call('HINCRBYFLOAT', dkey, day, val)
+      redis.call('HINCRBY', dkey, day .. 'n', 1)
+      if tonumber(hour) >= minHour then
+        redis.call('HINCRBYFLOAT', hkey, hour, val)
+        if agg == 'a' then redis.call('HINCRBY', hkey, hour .. 'n', 1) end
+      end
+      touched[m] = true
+    end
+    for m, _ in pairs(touched) do
+      prune(P .. ':d:' .. tag .. ':' .. m, dailyCap, minDay)
+      prune(P .. ':h:' .. tag .. ':' .. m, hourlyCap, minHour)
+    end
+    if usedIds and redis.call('HLEN', idsKey) > idsCap then
+      local all = redis.call('HGETALL', idsKey)
+      local old = {}
+      for s = 1, #all, 2 do
+        local d = tonumber(string.match(all[s + 1], '|%a|(%d+)|'))
+        if d and d < minDay then old[#old + 1] = all[s] end
+      end
+      for s = 1, #old, 500 do
+        redis.call('HDEL', idsKey, unpack(old, s, math.min(s + 499, #old)))
+      end
+    end
+    if redis.call('ZCARD', jkey) > 256 then
+      redis.call('ZREMRANGEBYSCORE', jkey, '-inf', now - 172800000)
+    end
+    redis.call('INCR', P .. ':v:' .. tag)
+  end
+  out[#out + 1] = fresh
+  i = i + n * 6
+end
+return out
+`;
+
+export const COMMIT_ALERTS_LUA = `
+-- Commit one entity's alert changes if nothing changed since it was read (optimistic
+-- concurrency on the entity version), and append the transitions to the event outbox stream.
+-- ARGV: prefix, entity, expectedVersion, now, then n × (fingerprint, recordJson, open '1'|'0', eventJson or '').
+-- Returns 1 committed, 0 conflict (caller re-reads and re-evaluates).
+local P = ARGV[1]
+local tag = '{' .. ARGV[2] .. '}'
+local vkey = P .. ':v:' .. tag
+local current = redis.call('GET', vkey) or '0'
+if current ~= ARGV[3] then return 0 end
+local now = ARGV[4]
+for i = 5, #ARGV, 4 do
+  local fp = ARGV[i]
+  redis.call('HSET', P .. ':alerts', fp, ARGV[i + 1])
+  if ARGV[i + 2] == '1' then
+    redis.call('SADD', P .. ':alerts:open', fp)
+    redis.call('ZREM', P .. ':alerts:resolved', fp)
+  else
+    redis.call('SREM', P .. ':alerts:open', fp)
+    redis.call('ZADD', P .. ':alerts:resolved', now, fp)
+  end
+  if ARGV[i + 3] ~= '' then
+    redis.call('XADD', P .. ':events', '*', 'event', ARGV[i + 3])
+  end
+end
+redis.call('INCR', vkey)
+return 1
+`;

@@ -1,0 +1,135 @@
+// Per-entity time buckets in Redis: daily and hourly sums (or sum+count for gauges), aligned in
+// LOOKOUT_TZ on event time, with id-replacement and bounded retention (see lua.ts).
+
+import type { Redis } from 'ioredis';
+import type { Calendar } from '../domain/clock.js';
+import type { MetricCatalogue } from '../domain/metric.js';
+import type { Sample } from '../domain/sample.js';
+import type { EntitySeries } from '../evaluate/types.js';
+import type { Keyspace } from '../queues/names.js';
+import { APPLY_SAMPLES_LUA } from './lua.js';
+
+export interface RetentionPolicy {
+  readonly retentionDays: number;
+  readonly hourlyRetentionDays: number;
+}
+
+/** Entities per EVALSHA call: big enough to amortise the call, small enough not to stall Redis. */
+const ENTITIES_PER_CALL = 200;
+const IDS_CAP = 10_000;
+
+export interface ApplyResult {
+  /** Entities whose samples were applied now (not already applied by an earlier attempt). */
+  readonly applied: readonly string[];
+  /** Entity → metrics touched. */
+  readonly touched: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+export class SeriesStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+    private readonly calendar: Calendar,
+    private readonly metrics: () => MetricCatalogue,
+    private readonly retention: RetentionPolicy,
+  ) {
+    redis.defineCommand('lookoutApply', { numberOfKeys: 0, lua: APPLY_SAMPLES_LUA });
+  }
+
+  /** Apply validated samples; `jobId` makes a retried job a no-op per entity. */
+  async apply(jobId: string, samples: readonly Sample[], now: number): Promise<ApplyResult> {
+    const byEntity = new Map<string, Sample[]>();
+    for (const s of samples) {
+      const list = byEntity.get(s.entity);
+      if (list) list.push(s);
+      else byEntity.set(s.entity, [s]);
+    }
+    const today = this.calendar.dayOf(now);
+    const minDay = today - this.retention.retentionDays;
+    const minHour = (today - this.retention.hourlyRetentionDays) * 24;
+    const dailyCap = (this.retention.retentionDays + 3) * 2;
+    const hourlyCap = (this.retention.hourlyRetentionDays + 2) * 24 * 2;
+    const catalogue = this.metrics();
+    const head = [this.keys.prefix, jobId, String(now), String(minDay), String(minHour), String(dailyCap), String(hourlyCap), String(IDS_CAP)];
+
+    const entities = [...byEntity.keys()];
+    const pipeline = this.redis.pipeline();
+    for (let c = 0; c < entities.length; c += ENTITIES_PER_CALL) {
+      const args = head.slice();
+      for (const e of entities.slice(c, c + ENTITIES_PER_CALL)) {
+        const list = byEntity.get(e)!;
+        args.push(e, String(list.length));
+        for (const s of list) {
+          const agg = catalogue.get(s.metric)?.aggregation === 'avg' ? 'a' : 's';
+          args.push(s.metric, agg, String(this.calendar.dayOf(s.ts)), String(this.calendar.hourOf(s.ts)), String(s.value), s.id ?? '');
+        }
+      }
+      (pipeline as unknown as { lookoutApply(...a: string[]): void }).lookoutApply(...args);
+    }
+    const results = await pipeline.exec();
+    const applied: string[] = [];
+    let idx = 0;
+    for (const [err, res] of results ?? []) {
+      if (err) throw err;
+      for (const flag of res as number[]) {
+        if (flag === 1) applied.push(entities[idx]!);
+        idx++;
+      }
+    }
+    const touched = new Map<string, Set<string>>();
+    for (const [e, list] of byEntity) touched.set(e, new Set(list.map((s) => s.metric)));
+    return { applied, touched };
+  }
+
+  /** Queue the reads of one entity's daily series into a MULTI/pipeline. */
+  queueDailyReads(tx: ReturnType<Redis['multi']>, entity: string, metrics: readonly string[]): void {
+    for (const m of metrics) tx.hgetall(this.keys.daily(entity, m));
+  }
+
+  /** Parse hashes read by queueDailyReads into an EntitySeries. */
+  parseDaily(metrics: readonly string[], hashes: readonly Record<string, string>[]): EntitySeries {
+    const catalogue = this.metrics();
+    const out = new Map<string, Map<number, number>>();
+    metrics.forEach((m, i) => {
+      out.set(m, parseDailyHash(hashes[i] ?? {}, catalogue.get(m)?.aggregation === 'avg'));
+    });
+    return out;
+  }
+
+  /** Daily series of one entity (API, CLI, tests). */
+  async readDaily(entity: string, metrics: readonly string[]): Promise<EntitySeries> {
+    const tx = this.redis.multi();
+    this.queueDailyReads(tx, entity, metrics);
+    const res = (await tx.exec()) ?? [];
+    return this.parseDaily(metrics, res.map(([, v]) => v as Record<string, string>));
+  }
+
+  /** Hourly buckets of one entity and metric: hour index → value. */
+  async readHourly(entity: string, metric: string): Promise<Map<number, number>> {
+    const h = await this.redis.hgetall(this.keys.hourly(entity, metric));
+    const avg = this.metrics().get(metric)?.aggregation === 'avg';
+    const out = new Map<number, number>();
+    for (const [f, v] of Object.entries(h)) {
+      if (f.endsWith('n')) continue;
+      const n = avg ? Number(h[`${f}n`] ?? 0) : 1;
+      if (n > 0) out.set(Number(f), Number(v) / n);
+    }
+    return out;
+  }
+}
+
+/** Daily hash fields: `<day>` = sum, `<day>n` = samples in it. Days without samples are absent. */
+export function parseDailyHash(h: Record<string, string>, avg: boolean): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const f in h) {
+    if (f.charCodeAt(f.length - 1) === 110 /* n */) continue;
+    const count = Number(h[`${f}n`] ?? 0);
+    if (count <= 0) continue;
+    const sum = Number(h[f]);
+    // Sums of corrected values can carry float dust (1e-13); counts are whole.
+    const v = avg ? sum / count : Math.round(sum * 1e6) / 1e6;
+    out.set(Number(f), v);
+  }
+  return out;
+}
+

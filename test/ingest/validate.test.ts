@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { Calendar } from '../../src/domain/clock.js';
+import { metricCatalogue } from '../../src/domain/metric.js';
+import { SAMPLE_ERRORS } from '../../src/errors/catalogue.js';
+import { mergeRejections, parseIsoTs, parseSampleTs, parseSampleValue, validateSamples } from '../../src/ingest/validate.js';
+
+const calendar = new Calendar('Asia/Shanghai');
+const NOW = Date.parse('2026-11-21T10:00:00+08:00');
+const ctx = { metrics: metricCatalogue(), now: NOW, retentionDays: 35, maxFutureMs: 5 * 60_000, calendar };
+const good = { metric: 'card_opening', entity: 'D0001', value: 37 };
+
+function one(raw: unknown) {
+  return validateSamples([raw], ctx);
+}
+
+describe('validateSamples: reject codes', () => {
+  const cases: [string, unknown, string, string][] = [
+    ['null', null, 'not_an_object', 'sample'],
+    ['array', [1], 'not_an_object', 'sample'],
+    ['string', 'card_opening', 'not_an_object', 'sample'],
+    ['no metric', { entity: 'D0001', value: 1 }, 'missing_metric', 'metric'],
+    ['empty metric', { ...good, metric: '' }, 'missing_metric', 'metric'],
+    ['numeric metric', { ...good, metric: 7 }, 'missing_metric', 'metric'],
+    ['unknown metric', { ...good, metric: 'card_openings' }, 'unknown_metric', '"card_openings"'],
+    ['no entity', { metric: 'card_opening', value: 1 }, 'missing_entity', 'entity'],
+    ['empty entity', { ...good, entity: '' }, 'missing_entity', 'entity'],
+    ['long entity', { ...good, entity: 'D'.repeat(201) }, 'entity_too_long', '201 characters'],
+    ['no value', { metric: 'card_opening', entity: 'D0001' }, 'bad_value', 'value'],
+    ['null value', { ...good, value: null }, 'bad_value', 'got null'],
+    ['text value', { ...good, value: 'abc' }, 'bad_value', '"abc"'],
+    ['NaN value', { ...good, value: Number.NaN }, 'bad_value', 'NaN'],
+    ['Infinity value', { ...good, value: Number.POSITIVE_INFINITY }, 'bad_value', 'Infinity'],
+    ['"Infinity" string', { ...good, value: 'Infinity' }, 'bad_value', 'value'],
+    ['empty string value', { ...good, value: '' }, 'bad_value', 'value'],
+    ['hex string value', { ...good, value: '0x10' }, 'bad_value', '"0x10"'],
+    ['trailing junk', { ...good, value: '37abc' }, 'bad_value', '"37abc"'],
+    ['boolean value', { ...good, value: true }, 'bad_value', 'true'],
+    ['negative', { ...good, value: -1 }, 'negative_value', '-1'],
+    ['negative string', { ...good, value: '-2.5' }, 'negative_value', '"-2.5"'],
+    ['bad ts text', { ...good, ts: 'yesterday' }, 'bad_ts', '"yesterday"'],
+    ['bad ts date', { ...good, ts: '2026-02-30T00:00:00Z' }, 'bad_ts', 'ts'],
+    ['bad ts offset', { ...good, ts: '2026-11-21T00:00:00+8' }, 'bad_ts', 'ts'],
+    ['bad ts type', { ...good, ts: true }, 'bad_ts', 'true'],
+    ['ts object', { ...good, ts: {} }, 'bad_ts', 'an object'],
+    ['future', { ...good, ts: NOW + 5 * 60_000 + 1 }, 'ts_future', 'future'],
+    ['too old', { ...good, ts: '2026-10-16T23:59:59+08:00' }, 'ts_too_old', 'retention'],
+    ['epoch seconds', { ...good, ts: Math.floor(NOW / 1000) }, 'ts_too_old', 'epoch seconds'],
+    ['numeric id', { ...good, id: 5 }, 'bad_id', 'id'],
+    ['empty id', { ...good, id: '' }, 'bad_id', 'id'],
+    ['long id', { ...good, id: 'x'.repeat(201) }, 'bad_id', '…'],
+    ['labels array', { ...good, labels: ['billing'] }, 'bad_labels', 'labels'],
+    ['labels string', { ...good, labels: 'billing' }, 'bad_labels', 'labels'],
+    ['label number', { ...good, labels: { category: 3 } }, 'bad_labels', 'labels.category'],
+    ['label __proto__', JSON.parse('{"metric":"card_opening","entity":"D0001","value":1,"labels":{"__proto__":"x"}}'), 'bad_labels', '__proto__'],
+  ];
+  it.each(cases)('%s → %s', (_name, raw, code, inMessage) => {
+    const { accepted, rejected } = one(raw);
+    expect(accepted).toEqual([]);
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ index: 0, code });
+    expect(rejected[0]!.message).toContain(inMessage);
+    expect(Object.keys(SAMPLE_ERRORS)).toContain(code);
+  });
+
+  it('truncates long values in messages', () => {
+    const { rejected } = one({ ...good, metric: 'm'.repeat(500) });
+    expect(rejected[0]!.message.length).toBeLessThan(300);
+  });
+});
+
+describe('validateSamples: accepted forms', () => {
+  it.each([
+    ['number', 37, 37],
+    ['numeric string', '37', 37],
+    ['decimal string', ' 2.5 ', 2.5],
+    ['exponent string', '1e3', 1000],
+    ['zero', 0, 0],
+    ['negative zero', -0, 0],
+  ])('value %s', (_n, value, expected) => {
+    const { accepted, rejected } = one({ ...good, value });
+    expect(rejected).toEqual([]);
+    expect(accepted[0]!.value).toBe(expected);
+    expect(Object.is(accepted[0]!.value, -0)).toBe(false);
+  });
+
+  it.each([
+    ['absent → now', undefined, NOW],
+    ['null → now', null, NOW],
+    ['epoch ms number', NOW - 1000, NOW - 1000],
+    ['epoch ms string', String(NOW - 1000), NOW - 1000],
+    ['ISO with +08:00', '2026-11-21T00:00:00+08:00', Date.parse('2026-11-20T16:00:00Z')],
+    ['ISO with Z', '2026-11-20T16:00:00Z', Date.parse('2026-11-20T16:00:00Z')],
+    ['ISO with +0800', '2026-11-21T00:00:00+0800', Date.parse('2026-11-20T16:00:00Z')],
+    ['ISO with +08', '2026-11-21T00:00:00+08', Date.parse('2026-11-20T16:00:00Z')],
+    ['ISO with -05:30', '2026-11-20T10:30:00-05:30', Date.parse('2026-11-20T16:00:00Z')],
+    ['ISO with millis', '2026-11-20T16:00:00.250Z', Date.parse('2026-11-20T16:00:00.250Z')],
+    ['ISO without offset is local (Asia/Shanghai)', '2026-11-21T00:00:00', Date.parse('2026-11-20T16:00:00Z')],
+    ['ISO minutes only, local', '2026-11-21T08:30', Date.parse('2026-11-21T00:30:00Z')],
+    ['space separator, local', '2026-11-21 08:00:00', Date.parse('2026-11-21T00:00:00Z')],
+    ['date alone is local midnight', '2026-11-21', Date.parse('2026-11-20T16:00:00Z')],
+    ['oldest allowed instant', '2026-10-17T00:00:00+08:00', Date.parse('2026-10-16T16:00:00Z')],
+    ['just inside maxFuture', NOW + 5 * 60_000, NOW + 5 * 60_000],
+  ])('ts %s', (_n, ts, expected) => {
+    const { accepted, rejected } = one({ ...good, ts });
+    expect(rejected).toEqual([]);
+    expect(accepted[0]!.ts).toBe(expected);
+  });
+
+  it('keeps id and labels, drops unknown fields and empty labels', () => {
+    const { accepted } = validateSamples(
+      [
+        { ...good, id: 'D0001/card_opening/2026-11-21', labels: { category: 'billing' }, extra: 'x' },
+        { ...good, labels: {} },
+      ],
+      ctx,
+    );
+    expect(accepted).toEqual([
+      { metric: 'card_opening', entity: 'D0001', value: 37, ts: NOW, id: 'D0001/card_opening/2026-11-21', labels: { category: 'billing' } },
+      { metric: 'card_opening', entity: 'D0001', value: 37, ts: NOW },
+    ]);
+    expect('labels' in accepted[1]!).toBe(false);
+  });
+
+  it('honours a local zone with DST when no offset is given', () => {
+    const ny = new Calendar('America/New_York');
+    expect(parseIsoTs('2026-07-01T12:00:00', ny)).toBe(Date.parse('2026-07-01T16:00:00Z'));
+    expect(parseIsoTs('2026-12-01T12:00:00', ny)).toBe(Date.parse('2026-12-01T17:00:00Z'));
+  });
+});
+
+describe('validateSamples: batches', () => {
+  it('keeps the good samples of a mixed batch, rejections in index order', () => {
+    const { accepted, rejected } = validateSamples(
+      [good, { ...good, value: -3 }, { ...good, entity: 'D0002' }, 'junk', { ...good, metric: 'nope' }, { ...good, entity: 'D0003', value: '5' }],
+      ctx,
+    );
+    expect(accepted.map((s) => s.entity)).toEqual(['D0001', 'D0002', 'D0003']);
+    expect(rejected.map((r) => [r.index, r.code])).toEqual([
+      [1, 'negative_value'],
+      [3, 'not_an_object'],
+      [4, 'unknown_metric'],
+    ]);
+  });
+
+  it('duplicate ids: the last occurrence wins, earlier ones name their successor', () => {
+    const { accepted, rejected } = validateSamples(
+      [
+        { ...good, id: 'a', value: 1 },
+        { ...good, id: 'b', value: 2 },
+        { ...good, id: 'a', value: 3 },
+        { ...good, id: 'a', value: 4 },
+      ],
+      ctx,
+    );
+    expect(accepted.map((s) => [s.id, s.value])).toEqual([
+      ['b', 2],
+      ['a', 4],
+    ]);
+    expect(rejected).toEqual([
+      { index: 0, code: 'duplicate_id', message: expect.stringContaining('index 2') },
+      { index: 2, code: 'duplicate_id', message: expect.stringContaining('index 3') },
+    ]);
+  });
+
+  it('an invalid later duplicate does not displace the earlier valid sample', () => {
+    const { accepted, rejected } = validateSamples([{ ...good, id: 'a', value: 1 }, { ...good, id: 'a', value: -1 }], ctx);
+    expect(accepted.map((s) => s.value)).toEqual([1]);
+    expect(rejected.map((r) => r.code)).toEqual(['negative_value']);
+  });
+
+  it('reports indexes from firstIndex (CSV rows) or an explicit index list (NDJSON)', () => {
+    expect(validateSamples([good, null], { ...ctx, firstIndex: 101 }).rejected[0]!.index).toBe(102);
+    expect(validateSamples([good, null], { ...ctx, indexes: [0, 7] }).rejected[0]!.index).toBe(7);
+  });
+
+  it('mergeRejections sorts by index', () => {
+    const a = [{ index: 3, code: 'bad_row', message: '' }];
+    const b = [
+      { index: 1, code: 'bad_value', message: '' },
+      { index: 5, code: 'bad_ts', message: '' },
+    ];
+    expect(mergeRejections(a, b).map((r) => r.index)).toEqual([1, 3, 5]);
+  });
+});
+
+describe('parsers', () => {
+  it('parseSampleValue', () => {
+    expect(parseSampleValue('12')).toBe(12);
+    expect(parseSampleValue('1_000')).toBeNaN();
+    expect(parseSampleValue(undefined)).toBeNaN();
+  });
+  it('parseSampleTs rejects out-of-range fields', () => {
+    for (const s of ['2026-13-01', '2026-11-31', '2026-11-21T24:00:00Z', '2026-11-21T10:60', '2026-11-21T10:00:61Z', '2026-11-21T10:00:00.Z', '2026-11-21T10:00:00+08:00x', '20261121T100000Z', '']) {
+      expect(parseSampleTs(s, calendar), s).toBeNaN();
+    }
+    expect(parseSampleTs('2024-02-29', calendar)).not.toBeNaN();
+    expect(parseSampleTs('2025-02-29', calendar)).toBeNaN();
+  });
+});
