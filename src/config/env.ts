@@ -3,6 +3,7 @@
 
 import { isValidTimeZone } from '../domain/clock.js';
 import { ConfigError } from '../errors/catalogue.js';
+import { defaultRulesDir } from './paths.js';
 
 export type TokenScope = 'ingest' | 'operator';
 
@@ -31,6 +32,8 @@ export interface AppConfig {
   /** Prefix of every Redis key and queue name (lets several deployments share one Redis). */
   readonly prefix: string;
   readonly logLevel: string;
+  /** Evaluation debounce: an entity is judged once it has been dirty this long (ms). */
+  readonly evalDebounceMs: number;
   /** node-cron expression (local time) for closing the previous day. */
   readonly dayCloseCron: string;
 }
@@ -93,7 +96,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisUrl,
     httpPort: int(env, 'LOOKOUT_HTTP_PORT', 8080, 0, 65535),
     httpHost: str(env, 'LOOKOUT_HTTP_HOST', '0.0.0.0'),
-    rulesDir: str(env, 'LOOKOUT_RULES_DIR', 'rules'),
+    rulesDir: str(env, 'LOOKOUT_RULES_DIR', defaultRulesDir()),
     configDir: str(env, 'LOOKOUT_CONFIG_DIR', 'config'),
     dataDir: str(env, 'LOOKOUT_DATA_DIR', 'data'),
     timeZone,
@@ -110,6 +113,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     prefix,
     logLevel,
     dayCloseCron: str(env, 'LOOKOUT_DAY_CLOSE_CRON', '5 0 * * *'),
+    evalDebounceMs: int(env, 'LOOKOUT_EVAL_DEBOUNCE_MS', 1000, 0, 3_600_000),
   };
   return Object.freeze(config);
 }

@@ -1,0 +1,75 @@
+// Evaluate every rule in scope for one entity: pure, time injected through EvalContext.
+
+import type { AlertRecord, Verdict } from '../domain/alert.js';
+import type { Entity } from '../domain/entity.js';
+import type { Rule, Severity } from '../domain/rule.js';
+import { isOpen } from '../state/lifecycle.js';
+import type { Judgement } from './judge.js';
+import { resolveVerdict } from './judge.js';
+import { evaluateAbsence } from './kinds/absence.js';
+import { evaluateChange } from './kinds/change.js';
+import { evaluateDate } from './kinds/date.js';
+import { evaluateFlatline } from './kinds/flatline.js';
+import { evaluateRatio } from './kinds/ratio.js';
+import { evaluateThreshold } from './kinds/threshold.js';
+import { inScope } from './scope.js';
+import type { EntitySeries, EvalContext } from './types.js';
+
+/** The rules whose scope selects this entity (live windows are judged per day). */
+export function rulesInScope(rules: readonly Rule[], entity: Entity): Rule[] {
+  return rules.filter((r) => inScope(r, entity));
+}
+
+function judge(rule: Rule, entity: Entity, series: EntitySeries, ctx: EvalContext, open: Severity | undefined): Judgement {
+  switch (rule.kind) {
+    case 'threshold':
+      return evaluateThreshold({ rule, entity, series, ctx, open });
+    case 'ratio':
+      return evaluateRatio({ rule, entity, series, ctx, open });
+    case 'change':
+      return evaluateChange({ rule, entity, series, ctx, open });
+    case 'absence':
+      return evaluateAbsence({ rule, entity, series, ctx, open });
+    case 'flatline':
+      return evaluateFlatline({ rule, entity, series, ctx, open });
+    case 'date':
+      return evaluateDate({ rule, entity, series, ctx, open });
+  }
+}
+
+/**
+ * One rule for one entity. Undefined when the rule cannot judge (no data, too little history);
+ * a `severity: null` verdict when it cannot judge because of the minimum-baseline guard or the
+ * live window while an alert is open, so that alert resolves.
+ */
+export function evaluateRule(
+  rule: Rule,
+  entity: Entity,
+  series: EntitySeries,
+  prior: AlertRecord | undefined,
+  ctx: EvalContext,
+): Verdict | undefined {
+  const open = prior && isOpen(prior) ? prior.severity : undefined;
+  const j = judge(rule, entity, series, ctx, open);
+  if ('verdict' in j) return j.verdict;
+  if (open !== undefined && (j.skip === 'guard' || j.skip === 'not_live')) {
+    return resolveVerdict(rule, entity, ctx.today, j.summary);
+  }
+  return undefined;
+}
+
+/** One verdict per in-scope rule that can judge now (see evaluateRule). */
+export function evaluateEntity(
+  rules: readonly Rule[],
+  entity: Entity,
+  series: EntitySeries,
+  priors: ReadonlyMap<string, AlertRecord>,
+  ctx: EvalContext,
+): Verdict[] {
+  const out: Verdict[] = [];
+  for (const rule of rulesInScope(rules, entity)) {
+    const v = evaluateRule(rule, entity, series, priors.get(rule.id), ctx);
+    if (v) out.push(v);
+  }
+  return out;
+}
