@@ -90,6 +90,7 @@ async function cmdDemo(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { fast: { type: 'boolean' }, exit: { type: 'boolean' } }, allowPositionals: false });
   const { runDemo } = await import('./demo/run.js');
   await runDemo({ fast: values.fast ?? false, exitWhenDone: values.exit ?? false });
+  if (values.exit) process.exit(0);
 }
 
 export async function main(argv: string[]): Promise<void> {

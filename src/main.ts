@@ -18,13 +18,15 @@ import { QueueSampleSink } from './ingest/queue-sink.js';
 import { startLogNotifier } from './notify/log-notifier.js';
 import { createMetrics, stateGauges, type LookoutMetrics } from './observability/metrics.js';
 import { EntityEvaluator } from './pipeline/entity-evaluator.js';
+import { EvaluationDrainer } from './pipeline/evaluation-drainer.js';
 import { EventRelay } from './pipeline/event-relay.js';
 import { SampleBatchProcessor } from './pipeline/sample-batch.js';
-import { QUEUES, keyspace, type EvaluateJob, type Keyspace, type SampleBatchJob } from './queues/names.js';
+import { QUEUES, keyspace, type Keyspace, type SampleBatchJob } from './queues/names.js';
 import { checkRedis, connectRedis } from './redis/connect.js';
 import { resolveRedis } from './redis/resolve.js';
 import { DayCloser } from './roles/day-closer.js';
 import { RedisAlertStore } from './state/alert-store.js';
+import { markDirty } from './state/dirty.js';
 import { RedisRegistryStore, RegistryCache } from './state/registry-store.js';
 import { SeriesStore } from './state/series-store.js';
 
@@ -55,15 +57,16 @@ export interface Lookout {
   readonly registry: RedisRegistryStore;
   readonly alerts: RedisAlertStore;
   readonly series: SeriesStore;
-  readonly queues: { readonly samples: Queue; readonly evaluate: Queue; readonly alertEvents: Queue };
+  readonly queues: { readonly samples: Queue; readonly alertEvents: Queue };
   readonly http?: FastifyInstance;
   /** http://host:port of the API role. */
   readonly url?: string;
   readonly evaluator?: EntityEvaluator;
   readonly relay?: EventRelay;
+  readonly drainer?: EvaluationDrainer;
   readonly dayCloser?: DayCloser;
   ruleSet(): RuleSet;
-  /** Wait until the sample and evaluate queues are empty and all events relayed (tests, demo). */
+  /** Wait until samples are applied, dirty entities judged and events relayed and consumed (tests, demo). */
   idle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -102,19 +105,12 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   const queueOpts = { connection, prefix: config.prefix };
   const queues = {
     samples: new Queue<SampleBatchJob>(QUEUES.samples, queueOpts),
-    evaluate: new Queue<EvaluateJob>(QUEUES.evaluate, queueOpts),
     alertEvents: new Queue<AlertEvent>(QUEUES.alertEvents, queueOpts),
   };
   closers.push(() => Promise.all(Object.values(queues).map((q) => q.close())));
 
   // A changed entity is judged again (scope, attributes, live window may have moved).
-  const registry = new RedisRegistryStore(redis, keys, async (ids) => {
-    const jobs = [];
-    for (let i = 0; i < ids.length; i += 500) {
-      jobs.push({ name: 'evaluate', data: { v: 1 as const, reason: 'registry' as const, entities: ids.slice(i, i + 500) }, opts: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 3600 } } });
-    }
-    await queues.evaluate.addBulk(jobs);
-  });
+  const registry = new RedisRegistryStore(redis, keys, (ids) => markDirty(redis, keys, ids, clock.now()));
   if (registryFiles.entities.length) {
     await registry.putMany(registryFiles.entities);
     logger.info({ entities: registryFiles.entities.length, dir: config.configDir }, 'registry loaded from files');
@@ -141,6 +137,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   let evaluator: EntityEvaluator | undefined;
   let relay: EventRelay | undefined;
   let dayCloser: DayCloser | undefined;
+  let drainer: EvaluationDrainer | undefined;
 
   if (roles.has('worker') || roles.has('scheduler')) {
     evaluator = new EntityEvaluator(redis, keys, series, alerts, cache, () => ruleSet, calendar, metrics.observer);
@@ -160,26 +157,30 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       evaluator: evaluator!,
       observer: metrics.observer,
     });
-    const workerConn = () => redis.duplicate({ connectionName: 'lookout-worker' }) as unknown as ConnectionOptions;
+    // BullMQ does not close connections it was handed; remember them and close them on stop.
+    const workerConn = () => {
+      const c = redis.duplicate({ connectionName: 'lookout-worker' });
+      closers.push(async () => c.quit().catch(() => c.disconnect()));
+      return c as unknown as ConnectionOptions;
+    };
     const sampleWorker = new Worker<SampleBatchJob>(
       QUEUES.samples,
       async (job) => {
         const out = await processor.process(job.id!, job.data);
         if (out.rejected.length) logger.warn({ job: job.id, rejected: out.rejected.length, first: out.rejected[0] }, 'queued samples rejected by the worker');
-        return { accepted: out.accepted, applied: out.applied, evaluated: out.evaluation.evaluated, transitions: out.evaluation.events.length };
+        return { accepted: out.accepted, chunks: out.chunks, skippedChunks: out.skippedChunks, entities: out.entities };
       },
       { connection: workerConn(), prefix: config.prefix, concurrency: config.workerConcurrency },
     );
-    const evaluateWorker = new Worker<EvaluateJob>(
-      QUEUES.evaluate,
-      async (job) => {
-        await cache.refresh();
-        const out = await evaluator!.evaluate(job.data.entities, clock.now());
-        return { evaluated: out.evaluated, transitions: out.events.length };
-      },
-      { connection: workerConn(), prefix: config.prefix, concurrency: 2 },
+    const drainConn = redis.duplicate({ connectionName: 'lookout-drainer' });
+    closers.push(async () => drainConn.quit().catch(() => drainConn.disconnect()));
+    drainer = new EvaluationDrainer(drainConn, keys, evaluator!, cache, clock, (err) =>
+      logger.error({ err: err.message }, 'evaluation failed (the entities are judged again when their lease ends)'),
+      { debounceMs: config.evalDebounceMs },
     );
-    for (const w of [sampleWorker, evaluateWorker]) {
+    sampleWorker.on('completed', () => drainer?.notify());
+    drainer.start();
+    for (const w of [sampleWorker]) {
       w.on('failed', (job, err) => logger.error({ queue: w.name, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed (will retry)'));
       w.on('error', (err) => logger.error({ queue: w.name, err: err.message }, 'worker error'));
       workers.push(w);
@@ -196,7 +197,14 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   }
 
   if (roles.has('scheduler')) {
-    dayCloser = new DayCloser({ redis, keys, queue: queues.evaluate, registry, calendar, clock, cron: config.dayCloseCron, logger, alerts, retentionDays: config.retentionDays });
+    dayCloser = new DayCloser({
+      redis,
+      keys,
+      markDirty: async (ids) => {
+        await markDirty(redis, keys, ids, clock.now());
+        drainer?.notify();
+      },
+      registry, calendar, clock, cron: config.dayCloseCron, logger, alerts, retentionDays: config.retentionDays });
     await dayCloser.start();
   }
 
@@ -253,20 +261,24 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     url,
     evaluator,
     relay,
+    drainer,
     dayCloser,
     ruleSet: () => ruleSet,
     async idle(timeoutMs = 60_000) {
       const deadline = performance.now() + timeoutMs;
       for (;;) {
-        const [s, e, a] = await Promise.all([
+        // Alert events count only when this process consumes them (no consumer: nothing drains).
+        const consumesEvents = roles.has('worker') && !opts.noLogNotifier;
+        const [s, a] = await Promise.all([
           queues.samples.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children'),
-          queues.evaluate.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children'),
-          queues.alertEvents.getJobCounts('waiting', 'active', 'prioritized'),
+          consumesEvents ? queues.alertEvents.getJobCounts('waiting', 'active', 'prioritized') : Promise.resolve({} as Record<string, number>),
         ]);
-        const outbox = await redis.xlen(keys.events);
-        const busy = [s, e, a].some((c) => Object.values(c).some((n) => n > 0)) || outbox > 0;
+        const [dirty, evaluating, outbox] = await Promise.all([redis.zcard(keys.dirty), redis.zcard(keys.evaluating), redis.xlen(keys.events)]);
+        const busy = [s, a].some((c) => Object.values(c).some((n) => n > 0)) || dirty + evaluating + outbox > 0;
         if (!busy) return;
-        if (performance.now() > deadline) throw new Error(`not idle after ${timeoutMs} ms: samples ${JSON.stringify(s)} evaluate ${JSON.stringify(e)} events ${JSON.stringify(a)} outbox ${outbox}`);
+        if (performance.now() > deadline) {
+          throw new Error(`not idle after ${timeoutMs} ms: samples ${JSON.stringify(s)} events ${JSON.stringify(a)} dirty ${dirty} evaluating ${evaluating} outbox ${outbox}`);
+        }
         await new Promise((r) => setTimeout(r, 20));
       }
     },
@@ -275,6 +287,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       dayCloser?.stop();
       // Worker.close() waits for in-flight jobs: SIGTERM drains, it does not abandon.
       await Promise.all(workers.map((w) => w.close()));
+      await drainer?.stop();
       await relay?.stop();
       for (const close of closers.reverse()) await close();
       await resolved.stop();

@@ -62,7 +62,7 @@ export type AlertChange = 'start' | 'fire' | 'upgrade' | 'downgrade' | 'ack' | '
 
 /**
  * Published for every transition on the `lookout-alert-events` queue (job name `transition`).
- * The notifier consumes it. `id` is deterministic (`<fingerprint>:<seq>`) so a re-publish is
+ * The notifier consumes it. `id` is deterministic (`<fingerprint>-<seq>`) so a re-publish is
  * deduplicated by the queue.
  */
 export interface AlertEvent {

@@ -12,4 +12,9 @@ export interface EvalContext {
   /** Local day index of `now`; days before it are complete. */
   readonly today: number;
   readonly calendar: Calendar;
+  /**
+   * The latest day the scheduler has closed. Absence may only fire on a closed day: samples of
+   * a backfill still catching up must not read as silence. Undefined: absence can only resolve.
+   */
+  readonly closedThrough?: number;
 }

@@ -103,15 +103,17 @@ export class EntityEvaluator {
   private async evaluateChunk(ids: readonly string[], now: number): Promise<{ events: AlertEvent[]; conflicts: string[] }> {
     const plans = ids.map((id) => this.plan(id)!);
     const tx = this.redis.multi();
+    tx.get(this.keys.closedDay);
     for (const p of plans) {
       tx.get(this.keys.version(p.entity.id));
       this.series.queueDailyReads(tx, p.entity.id, p.metrics);
       tx.hmget(this.keys.alerts, ...p.fingerprints);
     }
     const res = (await tx.exec()) ?? [];
-    const ctx = { now, today: this.calendar.dayOf(now), calendar: this.calendar };
+    const closed = res[0]?.[1] as string | null;
+    const ctx = { now, today: this.calendar.dayOf(now), calendar: this.calendar, closedThrough: closed === null ? undefined : Number(closed) };
     const commits: EntityCommit[] = [];
-    let i = 0;
+    let i = 1;
     for (const p of plans) {
       const version = (res[i++]?.[1] as string | null) ?? '0';
       const hashes = p.metrics.map(() => res[i++]?.[1] as Record<string, string>);

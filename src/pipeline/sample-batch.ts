@@ -1,5 +1,5 @@
-// One queued batch: validate (the queue door may bring raw samples) → apply to buckets →
-// evaluate the entities whose rules read what changed.
+// One queued batch: validate (the queue door may bring raw samples) → apply to buckets and mark
+// the entities whose rules read what changed as dirty (the drainer judges them).
 
 import type { Clock, Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
@@ -9,13 +9,15 @@ import type { PipelineObserver } from '../observability/events.js';
 import type { SampleBatchJob } from '../queues/names.js';
 import type { RedisRegistryStore, RegistryCache } from '../state/registry-store.js';
 import type { SeriesStore } from '../state/series-store.js';
-import type { EntityEvaluator, EvaluationOutcome } from './entity-evaluator.js';
+import type { EntityEvaluator } from './entity-evaluator.js';
 
 export interface BatchOutcome {
   readonly accepted: number;
   readonly rejected: readonly SampleRejection[];
-  readonly applied: number;
-  readonly evaluation: EvaluationOutcome;
+  /** Chunks applied now; 0 with skippedChunks > 0 means a retry found the work done. */
+  readonly chunks: number;
+  readonly skippedChunks: number;
+  readonly entities: number;
 }
 
 export interface SampleBatchDeps {
@@ -53,23 +55,22 @@ export class SampleBatchProcessor {
       for (const [code, n] of byCode) d.observer.samplesRejected(`${source}:worker`, code, n);
     }
     await d.registry.refresh();
-    const unknown = new Map<string, number>();
-    for (const s of accepted) if (!d.registry.get(s.entity)) unknown.set(s.entity, (unknown.get(s.entity) ?? 0) + 1);
-    if (unknown.size) {
-      await d.registryStore.noteUnknown(unknown);
-      let n = 0;
-      for (const c of unknown.values()) n += c;
-      d.observer.unknownEntitySamples(n);
-    }
+    const { chunks, skippedChunks, touched } = await d.series.apply(jobId, accepted, now, (id, metrics) => d.evaluator.affected(id, metrics));
 
-    const { applied, touched } = await d.series.apply(jobId, accepted, now);
+    if (chunks > 0) {
+      // Counted once per applied job, not again on a retry.
+      const unknown = new Map<string, number>();
+      for (const s of accepted) if (!d.registry.get(s.entity)) unknown.set(s.entity, (unknown.get(s.entity) ?? 0) + 1);
+      if (unknown.size) {
+        await d.registryStore.noteUnknown(unknown);
+        let n = 0;
+        for (const c of unknown.values()) n += c;
+        d.observer.unknownEntitySamples(n);
+      }
+    }
     const lags: number[] = [];
     for (let i = 0; i < accepted.length; i += Math.max(1, Math.floor(accepted.length / 64))) lags.push((now - accepted[i]!.ts) / 1000);
     d.observer.batchApplied(accepted.length, (performance.now() - started) / 1000, lags);
-
-    // A retried job re-evaluates everything it touched: the first attempt may have died mid-way.
-    const candidates = [...touched.keys()].filter((id) => d.evaluator.affected(id, touched.get(id)!));
-    const evaluation = await d.evaluator.evaluate(candidates, now);
-    return { accepted: accepted.length, rejected, applied: applied.length, evaluation };
+    return { accepted: accepted.length, rejected, chunks, skippedChunks, entities: touched.size };
   }
 }

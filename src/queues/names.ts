@@ -6,8 +6,6 @@ import type { RawSample } from '../domain/sample.js';
 export const QUEUES = {
   /** Batches of samples → worker (apply to buckets, evaluate touched entities). */
   samples: 'samples',
-  /** Entity ids to (re)evaluate: day close, registry changes. */
-  evaluate: 'evaluate',
   /** Alert transitions → notifier. */
   alertEvents: 'alert-events',
 } as const;
@@ -23,13 +21,6 @@ export interface SampleBatchJob {
   readonly samples: readonly RawSample[];
   /** Epoch ms when the batch was accepted (for ingest-lag metrics). */
   readonly receivedAt?: number;
-}
-
-/** Job `evaluate` on queue `evaluate`. */
-export interface EvaluateJob {
-  readonly v: 1;
-  readonly reason: 'day-close' | 'registry' | 'manual';
-  readonly entities: readonly string[];
 }
 
 /** Job `transition` on queue `alert-events`. */
@@ -50,6 +41,11 @@ export function keyspace(prefix: string) {
     openAlerts: `${p}:alerts:open`,
     resolvedAlerts: `${p}:alerts:resolved`,
     events: `${p}:events`,
+    /** Entities waiting for evaluation (zset, score = ms since dirty) and those being evaluated (score = lease end). */
+    dirty: `${p}:dirty`,
+    evaluating: `${p}:evaluating`,
+    /** Marker of one applied chunk of one sample job (idempotent retries). */
+    chunk: (jobId: string, index: number) => `${p}:chunk:${jobId}:${index}`,
     closedDay: `${p}:closed-day`,
   };
 }

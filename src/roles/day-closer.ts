@@ -1,22 +1,20 @@
 // The scheduler's duty: just after local midnight, judge the day that just ended for every
 // registered entity (daily, absence and date rules), and catch up on start if a close was missed.
 
-import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { schedule, validate, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { Calendar, type Clock } from '../domain/clock.js';
 import { ConfigError } from '../errors/catalogue.js';
-import type { EvaluateJob, Keyspace } from '../queues/names.js';
+import type { Keyspace } from '../queues/names.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
 import type { RegistryStore } from '../state/ports.js';
-
-const CHUNK = 500;
 
 export interface DayCloserDeps {
   readonly redis: Redis;
   readonly keys: Keyspace;
-  readonly queue: Queue<EvaluateJob>;
+  /** Marks entities for evaluation (and wakes local drainers). */
+  readonly markDirty: (ids: readonly string[]) => Promise<void>;
   readonly registry: RegistryStore;
   readonly alerts: RedisAlertStore;
   readonly calendar: Calendar;
@@ -56,21 +54,13 @@ export class DayCloser {
     return Calendar.isoDay(yesterday);
   }
 
-  /** Enqueue the evaluation of every registered entity; job ids make a repeated close a no-op. */
+  /** Mark every registered entity for evaluation; marking twice is harmless (several schedulers). */
   async close(day: number): Promise<number> {
     const ids = (await this.d.registry.list()).map((e) => e.id);
-    const jobs = [];
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      jobs.push({
-        name: 'evaluate',
-        data: { v: 1 as const, reason: 'day-close' as const, entities: ids.slice(i, i + CHUNK) },
-        opts: { jobId: `close-${Calendar.isoDay(day)}-${i / CHUNK}`, attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 7 * 86400 } },
-      });
-    }
-    if (jobs.length) await this.d.queue.addBulk(jobs);
+    await this.d.markDirty(ids);
     await this.d.redis.set(this.d.keys.closedDay, String(day));
     const pruned = await this.d.alerts.pruneResolved(this.d.calendar.startOfDay(day - this.d.retentionDays));
-    this.d.logger.info({ day: Calendar.isoDay(day), entities: ids.length, jobs: jobs.length, prunedAlerts: pruned }, 'day closed');
-    return jobs.length;
+    this.d.logger.info({ day: Calendar.isoDay(day), entities: ids.length, prunedAlerts: pruned }, 'day closed');
+    return ids.length;
   }
 }

@@ -1,15 +1,19 @@
 // Lua scripts run inside Redis (atomic per call). Kept as strings so the build ships them.
 
 export const APPLY_SAMPLES_LUA = `
--- Apply one job's samples to per-entity buckets, atomically per call.
--- ARGV: prefix, jobId, now, minDay, minHour, dailyCap, hourlyCap, idsCap,
---       then per entity: entity, n, and n × (metric, agg 's'|'a', day, hour, value, id or '').
--- A job applied before (BullMQ retry after a crash) is skipped per entity: samples without an
--- id are not idempotent by themselves, the job id makes them so.
--- Returns per entity: 1 applied, 0 already applied.
+-- Apply one chunk of a job's samples to per-entity buckets, atomically.
+-- ARGV: prefix, chunkKey, (unused), minDay, minHour, dailyCap, hourlyCap, idsCap,
+--       then per entity: entity, mark '1'|'0', n, and n × (metric, agg 's'|'a', day, hour, value, id or '').
+-- chunkKey names this chunk of this job: a retried job (worker crashed mid-way) skips the chunks
+-- it already applied, so samples without an id are never counted twice.
+-- Entities with mark '1' join the dirty set in the same step, so a crash after applying never
+-- loses their evaluation.
+-- Returns 1 applied, 0 already applied.
 local P = ARGV[1]
-local job = ARGV[2]
-local now = tonumber(ARGV[3])
+if redis.call('SET', ARGV[2], '1', 'NX', 'EX', 172800) == false then return 0 end
+-- Dirty marks carry Redis server time: drainers on any machine compare them with the same clock.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local minDay = tonumber(ARGV[4])
 local minHour = tonumber(ARGV[5])
 local dailyCap = tonumber(ARGV[6])
@@ -37,68 +41,90 @@ local function prune(key, cap, min)
   end
 end
 
-local out = {}
+local dirty = {}
 local i = 9
 while i <= #ARGV do
   local e = ARGV[i]
-  local n = tonumber(ARGV[i + 1])
-  i = i + 2
+  local mark = ARGV[i + 1]
+  local n = tonumber(ARGV[i + 2])
+  i = i + 3
   local tag = '{' .. e .. '}'
-  local jkey = P .. ':jobs:' .. tag
-  local fresh = redis.call('ZADD', jkey, 'NX', now, job)
-  if fresh == 1 then
-    local idsKey = P .. ':ids:' .. tag
-    local touched = {}
-    local usedIds = false
-    for s = 0, n - 1 do
-      local b = i + s * 6
-      local m, agg, day, hour, val, id = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
-      local dkey = P .. ':d:' .. tag .. ':' .. m
-      local hkey = P .. ':h:' .. tag .. ':' .. m
-      if id ~= '' then
-        usedIds = true
-        local old = redis.call('HGET', idsKey, id)
-        if old then
-          local om, oagg, oday, ohour, oval = string.match(old, '^(.-)|(%a)|(%d+)|(%d+)|(.+)$')
-          local ov = tonumber(oval)
-          dropBucket(P .. ':d:' .. tag .. ':' .. om, oday, ov, true)
-          if tonumber(ohour) >= minHour then
-            dropBucket(P .. ':h:' .. tag .. ':' .. om, ohour, ov, oagg == 'a')
-          end
-          touched[om] = true
+  local idsKey = P .. ':ids:' .. tag
+  local usedIds = false
+  for s = 0, n - 1 do
+    local b = i + s * 6
+    local m, agg, day, hour, val, id = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
+    local dkey = P .. ':d:' .. tag .. ':' .. m
+    local hkey = P .. ':h:' .. tag .. ':' .. m
+    if id ~= '' then
+      usedIds = true
+      local old = redis.call('HGET', idsKey, id)
+      if old then
+        local om, oagg, oday, ohour, oval = string.match(old, '^(.-)|(%a)|(%d+)|(%d+)|(.+)$')
+        local ov = tonumber(oval)
+        dropBucket(P .. ':d:' .. tag .. ':' .. om, oday, ov, true)
+        if tonumber(ohour) >= minHour then
+          dropBucket(P .. ':h:' .. tag .. ':' .. om, ohour, ov, oagg == 'a')
         end
-        redis.call('HSET', idsKey, id, m .. '|' .. agg .. '|' .. day .. '|' .. hour .. '|' .. val)
       end
-      redis.call('HINCRBYFLOAT', dkey, day, val)
-      redis.call('HINCRBY', dkey, day .. 'n', 1)
-      if tonumber(hour) >= minHour then
-        redis.call('HINCRBYFLOAT', hkey, hour, val)
-        if agg == 'a' then redis.call('HINCRBY', hkey, hour .. 'n', 1) end
-      end
-      touched[m] = true
+      redis.call('HSET', idsKey, id, m .. '|' .. agg .. '|' .. day .. '|' .. hour .. '|' .. val)
     end
-    for m, _ in pairs(touched) do
-      prune(P .. ':d:' .. tag .. ':' .. m, dailyCap, minDay)
-      prune(P .. ':h:' .. tag .. ':' .. m, hourlyCap, minHour)
+    redis.call('HINCRBYFLOAT', dkey, day, val)
+    -- The first sample of a new day is the moment to trim what fell out of retention.
+    if redis.call('HINCRBY', dkey, day .. 'n', 1) == 1 then
+      prune(dkey, dailyCap, minDay)
+      prune(hkey, hourlyCap, minHour)
     end
-    if usedIds and redis.call('HLEN', idsKey) > idsCap then
-      local all = redis.call('HGETALL', idsKey)
-      local old = {}
-      for s = 1, #all, 2 do
-        local d = tonumber(string.match(all[s + 1], '|%a|(%d+)|'))
-        if d and d < minDay then old[#old + 1] = all[s] end
-      end
-      for s = 1, #old, 500 do
-        redis.call('HDEL', idsKey, unpack(old, s, math.min(s + 499, #old)))
-      end
+    if tonumber(hour) >= minHour then
+      redis.call('HINCRBYFLOAT', hkey, hour, val)
+      if agg == 'a' then redis.call('HINCRBY', hkey, hour .. 'n', 1) end
     end
-    if redis.call('ZCARD', jkey) > 256 then
-      redis.call('ZREMRANGEBYSCORE', jkey, '-inf', now - 172800000)
-    end
-    redis.call('INCR', P .. ':v:' .. tag)
   end
-  out[#out + 1] = fresh
+  if usedIds and redis.call('HLEN', idsKey) > idsCap then
+    local all = redis.call('HGETALL', idsKey)
+    local old = {}
+    for s = 1, #all, 2 do
+      local d = tonumber(string.match(all[s + 1], '|%a|(%d+)|'))
+      if d and d < minDay then old[#old + 1] = all[s] end
+    end
+    for s = 1, #old, 500 do
+      redis.call('HDEL', idsKey, unpack(old, s, math.min(s + 499, #old)))
+    end
+  end
+  redis.call('INCR', P .. ':v:' .. tag)
+  if mark == '1' then
+    dirty[#dirty + 1] = now
+    dirty[#dirty + 1] = e
+  end
   i = i + n * 6
+end
+for s = 1, #dirty, 500 do
+  redis.call('ZADD', P .. ':dirty', 'NX', unpack(dirty, s, math.min(s + 499, #dirty)))
+end
+return 1
+`;
+
+/**
+ * Claim up to ARGV[2] dirty entities for evaluation with a lease of ARGV[1] ms (server time),
+ * taking only those dirty for at least ARGV[3] ms (debounce: samples arriving close together
+ * are judged once). Leases that expired (a worker died mid-evaluation) go back first.
+ * KEYS: dirty, evaluating. Returns [entity, dirtySinceMs, …].
+ */
+export const CLAIM_DIRTY_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
+for _, e in ipairs(expired) do
+  redis.call('ZREM', KEYS[2], e)
+  redis.call('ZADD', KEYS[1], 'NX', now, e)
+end
+local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]), 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for i = 1, #items, 2 do
+  redis.call('ZREM', KEYS[1], items[i])
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), items[i])
+  out[#out + 1] = items[i]
+  out[#out + 1] = items[i + 1]
 end
 return out
 `;

@@ -19,8 +19,9 @@ const ENTITIES_PER_CALL = 200;
 const IDS_CAP = 10_000;
 
 export interface ApplyResult {
-  /** Entities whose samples were applied now (not already applied by an earlier attempt). */
-  readonly applied: readonly string[];
+  /** Chunks applied now (0 when a retried job had applied them all already). */
+  readonly chunks: number;
+  readonly skippedChunks: number;
   /** Entity → metrics touched. */
   readonly touched: ReadonlyMap<string, ReadonlySet<string>>;
 }
@@ -36,13 +37,27 @@ export class SeriesStore {
     redis.defineCommand('lookoutApply', { numberOfKeys: 0, lua: APPLY_SAMPLES_LUA });
   }
 
-  /** Apply validated samples; `jobId` makes a retried job a no-op per entity. */
-  async apply(jobId: string, samples: readonly Sample[], now: number): Promise<ApplyResult> {
+  /**
+   * Apply validated samples; `jobId` makes a retried job a no-op per chunk. Entities for which
+   * `needsEvaluation(entity, metrics)` is true join the dirty set in the same atomic step.
+   */
+  async apply(
+    jobId: string,
+    samples: readonly Sample[],
+    now: number,
+    needsEvaluation: (entity: string, metrics: ReadonlySet<string>) => boolean = () => true,
+  ): Promise<ApplyResult> {
     const byEntity = new Map<string, Sample[]>();
     for (const s of samples) {
       const list = byEntity.get(s.entity);
       if (list) list.push(s);
       else byEntity.set(s.entity, [s]);
+    }
+    const touched = new Map<string, Set<string>>();
+    for (const [e, list] of byEntity) {
+      const set = new Set<string>();
+      for (const s of list) set.add(s.metric);
+      touched.set(e, set);
     }
     const today = this.calendar.dayOf(now);
     const minDay = today - this.retention.retentionDays;
@@ -50,15 +65,17 @@ export class SeriesStore {
     const dailyCap = (this.retention.retentionDays + 3) * 2;
     const hourlyCap = (this.retention.hourlyRetentionDays + 2) * 24 * 2;
     const catalogue = this.metrics();
-    const head = [this.keys.prefix, jobId, String(now), String(minDay), String(minHour), String(dailyCap), String(hourlyCap), String(IDS_CAP)];
+    const tail = [String(now), String(minDay), String(minHour), String(dailyCap), String(hourlyCap), String(IDS_CAP)];
 
+    // Chunks are cut deterministically from the job's samples, so a retry names the same chunks.
     const entities = [...byEntity.keys()];
     const pipeline = this.redis.pipeline();
+    let chunks = 0;
     for (let c = 0; c < entities.length; c += ENTITIES_PER_CALL) {
-      const args = head.slice();
+      const args = [this.keys.prefix, this.keys.chunk(jobId, chunks++), ...tail];
       for (const e of entities.slice(c, c + ENTITIES_PER_CALL)) {
         const list = byEntity.get(e)!;
-        args.push(e, String(list.length));
+        args.push(e, needsEvaluation(e, touched.get(e)!) ? '1' : '0', String(list.length));
         for (const s of list) {
           const agg = catalogue.get(s.metric)?.aggregation === 'avg' ? 'a' : 's';
           args.push(s.metric, agg, String(this.calendar.dayOf(s.ts)), String(this.calendar.hourOf(s.ts)), String(s.value), s.id ?? '');
@@ -66,19 +83,13 @@ export class SeriesStore {
       }
       (pipeline as unknown as { lookoutApply(...a: string[]): void }).lookoutApply(...args);
     }
-    const results = await pipeline.exec();
-    const applied: string[] = [];
-    let idx = 0;
-    for (const [err, res] of results ?? []) {
+    const results = (await pipeline.exec()) ?? [];
+    let applied = 0;
+    for (const [err, res] of results) {
       if (err) throw err;
-      for (const flag of res as number[]) {
-        if (flag === 1) applied.push(entities[idx]!);
-        idx++;
-      }
+      if (res === 1) applied++;
     }
-    const touched = new Map<string, Set<string>>();
-    for (const [e, list] of byEntity) touched.set(e, new Set(list.map((s) => s.metric)));
-    return { applied, touched };
+    return { chunks: applied, skippedChunks: chunks - applied, touched };
   }
 
   /** Queue the reads of one entity's daily series into a MULTI/pipeline. */

@@ -86,3 +86,22 @@ describe('date', () => {
     expect(judge(r, e, new Map(), AT, openAlert(r, e, 'info'))?.severity).toBeNull();
   });
 });
+
+describe('absence waits for the scheduler', () => {
+  it('does not fire on a day the scheduler has not closed (a backfill still catching up)', async () => {
+    const { evaluateEntity } = await import('../../src/evaluate/index.js');
+    const { ctxAt, day } = await import('./fixtures.js');
+    const rule = {
+      id: 'silent', name: 'silent', kind: 'absence' as const, metric: 'air_recharge', days: 2, severity: 'warning' as const, scope: {}, for: 1,
+    };
+    const entity = { id: 'G1', kind: 'grassroots' as const, name: 'g', attrs: {} };
+    const s = new Map([[day('2026-11-10'), 5], [day('2026-11-11'), 6]]);
+    const series = new Map([['air_recharge', s]]);
+    const closed = ctxAt('2026-11-22');
+    const open = { ...closed, closedThrough: undefined };
+    const stale = { ...closed, closedThrough: day('2026-11-12') };
+    expect(evaluateEntity([rule], entity, series, new Map(), closed)[0]?.severity).toBe('warning');
+    expect(evaluateEntity([rule], entity, series, new Map(), open)).toEqual([]);
+    expect(evaluateEntity([rule], entity, series, new Map(), stale)).toEqual([]);
+  });
+});

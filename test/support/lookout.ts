@@ -32,6 +32,7 @@ export async function startTestLookout(opts: {
     LOOKOUT_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'lookout-cfg-')),
     LOOKOUT_DATA_DIR: mkdtempSync(join(tmpdir(), 'lookout-data-')),
     LOG_LEVEL: 'silent',
+    LOOKOUT_EVAL_DEBOUNCE_MS: '0',
     ...opts.env,
   };
   const config: AppConfig = loadConfig(env);

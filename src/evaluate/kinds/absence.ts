@@ -19,6 +19,8 @@ export function evaluateAbsence({ rule, entity, series, ctx }: KindInput<Absence
     }
     const last = latestDayWithData(s, first);
     if (last === undefined) return 'no_data';
+    // Silence is only judged on a day the scheduler closed (not mid-backfill, not mid-day).
+    if (ctx.closedThrough === undefined || day > ctx.closedThrough) return 'no_data';
     const silent = day - last;
     return {
       severity: rule.severity,

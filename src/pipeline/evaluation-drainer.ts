@@ -1,0 +1,108 @@
+// Evaluation is coalesced: applying samples marks entities dirty; drainers claim dirty entities
+// in chunks and judge each once, however many samples landed since. A backfill of 35 days
+// judges an entity once, not 35 times, and never replays stale history as alerts; under load
+// the work per sample shrinks instead of piling up. A claimed entity carries a lease, so a
+// worker that dies mid-evaluation only delays it.
+
+import type { Redis } from 'ioredis';
+import type { Clock } from '../domain/clock.js';
+import type { Keyspace } from '../queues/names.js';
+import { markDirty } from '../state/dirty.js';
+import { CLAIM_DIRTY_LUA } from '../state/lua.js';
+import type { RegistryCache } from '../state/registry-store.js';
+import type { EntityEvaluator } from './entity-evaluator.js';
+
+export interface DrainerOptions {
+  /** Entities claimed per round. */
+  readonly chunk: number;
+  /** Parallel drain loops in this process. */
+  readonly loops: number;
+  readonly leaseMs: number;
+  /** Poll interval when nothing is ready (a local notify wakes the loops sooner). */
+  readonly idleMs: number;
+  /** An entity is judged once it has been dirty this long, so bursts coalesce. */
+  readonly debounceMs: number;
+}
+
+const DEFAULTS: DrainerOptions = { chunk: 1000, loops: 2, leaseMs: 60_000, idleMs: 200, debounceMs: 1000 };
+
+export class EvaluationDrainer {
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private wakers: (() => void)[] = [];
+  private readonly opts: DrainerOptions;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+    private readonly evaluator: EntityEvaluator,
+    private readonly registry: RegistryCache,
+    private readonly clock: Clock,
+    private readonly onError: (err: Error) => void,
+    opts: Partial<DrainerOptions> = {},
+  ) {
+    this.opts = { ...DEFAULTS, ...opts };
+    redis.defineCommand('lookoutClaimDirty', { numberOfKeys: 2, lua: CLAIM_DIRTY_LUA });
+  }
+
+  start(): void {
+    this.running = true;
+    for (let i = 0; i < this.opts.loops; i++) this.loops.push(this.loop());
+  }
+
+  /** Finish the chunks in hand, then stop. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.notify();
+    await Promise.all(this.loops);
+  }
+
+  /** Something was marked dirty: wake the idle loops. */
+  notify(): void {
+    const w = this.wakers;
+    this.wakers = [];
+    for (const wake of w) wake();
+  }
+
+  /** Mark entities dirty (day close, registry change) and wake the loops. */
+  async mark(ids: readonly string[], now: number): Promise<void> {
+    await markDirty(this.redis, this.keys, ids, now);
+    this.notify();
+  }
+
+  /** Claim and judge one chunk; returns how many entities were claimed. */
+  async drainOnce(): Promise<number> {
+    const raw = (await (this.redis as unknown as { lookoutClaimDirty(...a: (string | number)[]): Promise<string[]> }).lookoutClaimDirty(
+      this.keys.dirty,
+      this.keys.evaluating,
+      this.opts.leaseMs,
+      this.opts.chunk,
+      this.opts.debounceMs,
+    )) ?? [];
+    if (!raw.length) return 0;
+    const ids: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) ids.push(raw[i]!);
+    await this.registry.refresh();
+    await this.evaluator.evaluate(ids, this.clock.now());
+    await this.redis.zrem(this.keys.evaluating, ...ids);
+    return ids.length;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      try {
+        if ((await this.drainOnce()) > 0) continue;
+      } catch (err) {
+        this.onError(err as Error);
+      }
+      if (!this.running) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(this.opts.idleMs, Math.max(20, this.opts.debounceMs)));
+        this.wakers.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
