@@ -110,7 +110,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   closers.push(() => Promise.all(Object.values(queues).map((q) => q.close())));
 
   // A changed entity is judged again (scope, attributes, live window may have moved).
-  const registry = new RedisRegistryStore(redis, keys, (ids) => markDirty(redis, keys, ids, clock.now()));
+  const registry = new RedisRegistryStore(redis, keys, (ids) => markDirty(redis, keys, ids));
   if (registryFiles.entities.length) {
     await registry.putMany(registryFiles.entities);
     logger.info({ entities: registryFiles.entities.length, dir: config.configDir }, 'registry loaded from files');
@@ -201,10 +201,10 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       redis,
       keys,
       markDirty: async (ids) => {
-        await markDirty(redis, keys, ids, clock.now());
+        await markDirty(redis, keys, ids);
         drainer?.notify();
       },
-      registry, calendar, clock, cron: config.dayCloseCron, logger, alerts, retentionDays: config.retentionDays });
+      registry, calendar, clock, cron: config.dayCloseCron, logger, alerts, retentionDays: config.retentionDays, absenceMetrics: () => evaluator!.absenceMetrics() });
     await dayCloser.start();
   }
 

@@ -201,7 +201,7 @@ function openAlertsAt(p: Prepared, atMs: number): AlertRecord[] {
   const from = Math.min(p.firstDay ?? atDay, atDay);
   for (let day = from; day <= atDay; day++) {
     const now = day === atDay ? atMs : p.calendar.startOfDay(day) + timeOfDay;
-    const ctx = { now, today: day, calendar: p.calendar, closedThrough: day - 1 };
+    const ctx = { now, today: day, calendar: p.calendar };
     for (const entity of p.entities) {
       const priors = state.get(entity.id) ?? new Map<string, AlertRecord>();
       state.set(entity.id, priors);

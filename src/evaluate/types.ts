@@ -13,8 +13,10 @@ export interface EvalContext {
   readonly today: number;
   readonly calendar: Calendar;
   /**
-   * The latest day the scheduler has closed. Absence may only fire on a closed day: samples of
-   * a backfill still catching up must not read as silence. Undefined: absence can only resolve.
+   * Samples received per local day for each metric, across all entities (the feed). Absence
+   * fires only for days the feed delivered in normal volume: an outlet silent while the others
+   * reported is absent; everyone silent is a stalled feed (or a backfill still catching up),
+   * not thousands of absences. Undefined: every day counts as delivered (rule tests).
    */
-  readonly closedThrough?: number;
+  readonly feed?: ReadonlyMap<string, ReadonlyMap<number, number>>;
 }

@@ -1,6 +1,7 @@
 // Read → evaluate → commit for a set of entities. Evaluation is pure; the commit is guarded by
-// the entity version, so two workers judging one entity can never both commit stale verdicts:
-// the loser re-reads and judges again.
+// the entity's alert version, so two workers (or an ack) changing one entity's alerts can never
+// overwrite each other: the loser re-reads and judges again. Samples landing meanwhile re-mark
+// the entity dirty, so it is judged again on the newer data.
 
 import type { Redis } from 'ioredis';
 import type { AlertEvent, AlertRecord } from '../domain/alert.js';
@@ -71,6 +72,11 @@ export class EntityEvaluator {
     return plan;
   }
 
+  /** Metrics read by absence rules (their feed volume is part of every judgement). */
+  absenceMetrics(): string[] {
+    return [...new Set(this.ruleSet().rules.filter((r) => r.kind === 'absence').map((r) => ruleMetric(r)!))];
+  }
+
   /** Entities whose in-scope rules read any of `metrics`. */
   affected(id: string, metrics: ReadonlySet<string>): boolean {
     const p = this.plan(id);
@@ -103,17 +109,19 @@ export class EntityEvaluator {
   private async evaluateChunk(ids: readonly string[], now: number): Promise<{ events: AlertEvent[]; conflicts: string[] }> {
     const plans = ids.map((id) => this.plan(id)!);
     const tx = this.redis.multi();
-    tx.get(this.keys.closedDay);
+    const feedMetrics = this.absenceMetrics();
+    for (const m of feedMetrics) tx.hgetall(this.keys.feed(m));
     for (const p of plans) {
       tx.get(this.keys.version(p.entity.id));
       this.series.queueDailyReads(tx, p.entity.id, p.metrics);
       tx.hmget(this.keys.alerts, ...p.fingerprints);
     }
     const res = (await tx.exec()) ?? [];
-    const closed = res[0]?.[1] as string | null;
-    const ctx = { now, today: this.calendar.dayOf(now), calendar: this.calendar, closedThrough: closed === null ? undefined : Number(closed) };
+    const feed = new Map<string, Map<number, number>>();
+    feedMetrics.forEach((m, k) => feed.set(m, parseFeed(res[k]?.[1] as Record<string, string>)));
+    const ctx = { now, today: this.calendar.dayOf(now), calendar: this.calendar, feed };
     const commits: EntityCommit[] = [];
-    let i = 1;
+    let i = feedMetrics.length;
     for (const p of plans) {
       const version = (res[i++]?.[1] as string | null) ?? '0';
       const hashes = p.metrics.map(() => res[i++]?.[1] as Record<string, string>);
@@ -134,4 +142,10 @@ export class EntityEvaluator {
     if (!commits.length) return { events: [], conflicts: [] };
     return this.alerts.commit(commits, now);
   }
+}
+
+export function parseFeed(h: Record<string, string> | null | undefined): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const [day, count] of Object.entries(h ?? {})) out.set(Number(day), Number(count));
+  return out;
 }

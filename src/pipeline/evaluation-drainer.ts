@@ -65,8 +65,8 @@ export class EvaluationDrainer {
   }
 
   /** Mark entities dirty (day close, registry change) and wake the loops. */
-  async mark(ids: readonly string[], now: number): Promise<void> {
-    await markDirty(this.redis, this.keys, ids, now);
+  async mark(ids: readonly string[]): Promise<void> {
+    await markDirty(this.redis, this.keys, ids);
     this.notify();
   }
 

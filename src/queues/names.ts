@@ -36,6 +36,7 @@ export function keyspace(prefix: string) {
     daily: (entity: string, metric: string) => `${p}:d:{${entity}}:${metric}`,
     hourly: (entity: string, metric: string) => `${p}:h:{${entity}}:${metric}`,
     ids: (entity: string) => `${p}:ids:{${entity}}`,
+    /** Alert-state version of an entity: bumped by every alert commit (evaluation, ack). */
     version: (entity: string) => `${p}:v:{${entity}}`,
     alerts: `${p}:alerts`,
     openAlerts: `${p}:alerts:open`,
@@ -47,6 +48,10 @@ export function keyspace(prefix: string) {
     /** Marker of one applied chunk of one sample job (idempotent retries). */
     chunk: (jobId: string, index: number) => `${p}:chunk:${jobId}:${index}`,
     closedDay: `${p}:closed-day`,
+    /** Samples per local day of one metric, across all entities (hash day → count). */
+    feed: (metric: string) => `${p}:feed:${metric}`,
+    /** Set once the absence pass ran for a metric and day. */
+    absencePass: (metric: string, day: number) => `${p}:absence-pass:${metric}:${day}`,
   };
 }
 

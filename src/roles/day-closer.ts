@@ -6,6 +6,8 @@ import { schedule, validate, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { Calendar, type Clock } from '../domain/clock.js';
 import { ConfigError } from '../errors/catalogue.js';
+import { feedDelivered } from '../evaluate/kinds/absence.js';
+import { parseFeed } from '../pipeline/entity-evaluator.js';
 import type { Keyspace } from '../queues/names.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
 import type { RegistryStore } from '../state/ports.js';
@@ -22,10 +24,16 @@ export interface DayCloserDeps {
   readonly cron: string;
   readonly logger: Logger;
   readonly retentionDays: number;
+  /** Metrics read by absence rules. */
+  readonly absenceMetrics: () => readonly string[];
 }
+
+/** How often the scheduler looks whether yesterday's feed has arrived (absence pass). */
+const FEED_CHECK_CRON = '*/10 * * * *';
 
 export class DayCloser {
   private task?: ScheduledTask;
+  private feedTask?: ScheduledTask;
 
   constructor(private readonly d: DayCloserDeps) {
     if (!validate(d.cron)) throw new ConfigError('bad_env', `LOOKOUT_DAY_CLOSE_CRON: "${d.cron}" is not a cron expression`, undefined, undefined, 'LOOKOUT_DAY_CLOSE_CRON');
@@ -37,11 +45,38 @@ export class DayCloser {
       name: 'lookout-day-close',
       noOverlap: true,
     });
+    this.feedTask = schedule(FEED_CHECK_CRON, () => void this.absencePass().catch((err) => this.d.logger.error({ err: (err as Error).message }, 'absence pass failed')), {
+      timezone: this.d.calendar.timeZone,
+      name: 'lookout-absence-pass',
+      noOverlap: true,
+    });
     await this.closeDue();
   }
 
   stop(): void {
     void this.task?.stop();
+    void this.feedTask?.stop();
+  }
+
+  /**
+   * Daily exports arrive hours after midnight. Once yesterday's feed of an absence metric has
+   * arrived in normal volume, judge every entity once more: those that stayed silent while the
+   * others reported are absent now, not a day later. Returns the metrics passed.
+   */
+  async absencePass(): Promise<string[]> {
+    const yesterday = this.d.calendar.dayOf(this.d.clock.now()) - 1;
+    const passed: string[] = [];
+    for (const metric of this.d.absenceMetrics()) {
+      const feed = parseFeed(await this.d.redis.hgetall(this.d.keys.feed(metric)));
+      if (!feedDelivered(feed, yesterday) || !feed.get(yesterday)) continue;
+      const first = await this.d.redis.set(this.d.keys.absencePass(metric, yesterday), '1', 'EX', 3 * 86_400, 'NX');
+      if (first !== 'OK') continue;
+      const ids = (await this.d.registry.list()).map((e) => e.id);
+      await this.d.markDirty(ids);
+      this.d.logger.info({ metric, day: Calendar.isoDay(yesterday), entities: ids.length }, 'feed arrived: absence pass');
+      passed.push(metric);
+    }
+    return passed;
   }
 
   /** Close yesterday if it has not been closed yet. Returns the day closed, if any. */
@@ -60,6 +95,11 @@ export class DayCloser {
     await this.d.markDirty(ids);
     await this.d.redis.set(this.d.keys.closedDay, String(day));
     const pruned = await this.d.alerts.pruneResolved(this.d.calendar.startOfDay(day - this.d.retentionDays));
+    for (const metric of this.d.absenceMetrics()) {
+      const key = this.d.keys.feed(metric);
+      const old = (await this.d.redis.hkeys(key)).filter((f) => Number(f) < day - this.d.retentionDays);
+      if (old.length) await this.d.redis.hdel(key, ...old);
+    }
     this.d.logger.info({ day: Calendar.isoDay(day), entities: ids.length, prunedAlerts: pruned }, 'day closed');
     return ids.length;
   }

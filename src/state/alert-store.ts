@@ -1,6 +1,6 @@
 // Alerts in Redis: fingerprint → JSON record, an open set and a resolved index. Writes go through
-// the commit script, guarded by the entity version, so evaluation and acks of one entity never
-// interleave badly across worker processes.
+// the commit script, guarded by the entity's alert version, so evaluation and acks of one entity
+// never interleave badly across worker processes.
 
 import type { Redis } from 'ioredis';
 import type { AlertEvent, AlertRecord } from '../domain/alert.js';

@@ -4,10 +4,11 @@ export const APPLY_SAMPLES_LUA = `
 -- Apply one chunk of a job's samples to per-entity buckets, atomically.
 -- ARGV: prefix, chunkKey, (unused), minDay, minHour, dailyCap, hourlyCap, idsCap,
 --       then per entity: entity, mark '1'|'0', n, and n × (metric, agg 's'|'a', day, hour, value, id or '').
+-- Values are integers in thousandths (fixed point): HINCRBY is exact and cheaper than floats.
 -- chunkKey names this chunk of this job: a retried job (worker crashed mid-way) skips the chunks
 -- it already applied, so samples without an id are never counted twice.
 -- Entities with mark '1' join the dirty set in the same step, so a crash after applying never
--- loses their evaluation.
+-- loses their evaluation, and an entity being judged while new samples land is judged again.
 -- Returns 1 applied, 0 already applied.
 local P = ARGV[1]
 if redis.call('SET', ARGV[2], '1', 'NX', 'EX', 172800) == false then return 0 end
@@ -21,7 +22,7 @@ local hourlyCap = tonumber(ARGV[7])
 local idsCap = tonumber(ARGV[8])
 
 local function dropBucket(key, field, value, counted)
-  redis.call('HINCRBYFLOAT', key, field, -value)
+  redis.call('HINCRBY', key, field, -value)
   if counted then
     local c = redis.call('HINCRBY', key, field .. 'n', -1)
     if c <= 0 then redis.call('HDEL', key, field, field .. 'n') end
@@ -42,45 +43,55 @@ local function prune(key, cap, min)
 end
 
 local dirty = {}
+-- Samples per (metric, day) across all entities: the feed volume absence rules check.
+local feed = {}
 local i = 9
 while i <= #ARGV do
   local e = ARGV[i]
   local mark = ARGV[i + 1]
   local n = tonumber(ARGV[i + 2])
   i = i + 3
-  local tag = '{' .. e .. '}'
-  local idsKey = P .. ':ids:' .. tag
-  local usedIds = false
+  local base = P .. ':d:{' .. e .. '}:'
+  local hbase = P .. ':h:{' .. e .. '}:'
+  local idsKey = P .. ':ids:{' .. e .. '}'
+  local newDay = false
   for s = 0, n - 1 do
     local b = i + s * 6
     local m, agg, day, hour, val, id = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
-    local dkey = P .. ':d:' .. tag .. ':' .. m
-    local hkey = P .. ':h:' .. tag .. ':' .. m
+    local dkey = base .. m
+    local hkey = hbase .. m
     if id ~= '' then
-      usedIds = true
-      local old = redis.call('HGET', idsKey, id)
-      if old then
+      local packed = m .. '|' .. agg .. '|' .. day .. '|' .. hour .. '|' .. val
+      -- Most ids are new: one HSETNX. A repeated id takes the slow path and replaces its value.
+      if redis.call('HSETNX', idsKey, id, packed) == 0 then
+        local old = redis.call('HGET', idsKey, id)
         local om, oagg, oday, ohour, oval = string.match(old, '^(.-)|(%a)|(%d+)|(%d+)|(.+)$')
         local ov = tonumber(oval)
-        dropBucket(P .. ':d:' .. tag .. ':' .. om, oday, ov, true)
+        dropBucket(base .. om, oday, ov, true)
         if tonumber(ohour) >= minHour then
-          dropBucket(P .. ':h:' .. tag .. ':' .. om, ohour, ov, oagg == 'a')
+          dropBucket(hbase .. om, ohour, ov, oagg == 'a')
         end
+        redis.call('HSET', idsKey, id, packed)
       end
-      redis.call('HSET', idsKey, id, m .. '|' .. agg .. '|' .. day .. '|' .. hour .. '|' .. val)
     end
-    redis.call('HINCRBYFLOAT', dkey, day, val)
-    -- The first sample of a new day is the moment to trim what fell out of retention.
+    redis.call('HINCRBY', dkey, day, val)
+    local fk = m .. '|' .. day
+    feed[fk] = (feed[fk] or 0) + 1
     if redis.call('HINCRBY', dkey, day .. 'n', 1) == 1 then
-      prune(dkey, dailyCap, minDay)
-      prune(hkey, hourlyCap, minHour)
+      newDay = true
+      -- The first sample of a new day is the moment to trim what fell out of retention
+      -- (every 7th day is enough to keep the hashes bounded).
+      if tonumber(day) % 7 == 0 then
+        prune(dkey, dailyCap, minDay)
+        prune(hkey, hourlyCap, minHour)
+      end
     end
     if tonumber(hour) >= minHour then
-      redis.call('HINCRBYFLOAT', hkey, hour, val)
+      redis.call('HINCRBY', hkey, hour, val)
       if agg == 'a' then redis.call('HINCRBY', hkey, hour .. 'n', 1) end
     end
   end
-  if usedIds and redis.call('HLEN', idsKey) > idsCap then
+  if newDay and redis.call('HLEN', idsKey) > idsCap then
     local all = redis.call('HGETALL', idsKey)
     local old = {}
     for s = 1, #all, 2 do
@@ -91,12 +102,15 @@ while i <= #ARGV do
       redis.call('HDEL', idsKey, unpack(old, s, math.min(s + 499, #old)))
     end
   end
-  redis.call('INCR', P .. ':v:' .. tag)
   if mark == '1' then
     dirty[#dirty + 1] = now
     dirty[#dirty + 1] = e
   end
   i = i + n * 6
+end
+for fk, c in pairs(feed) do
+  local m, day = string.match(fk, '^(.*)|(%d+)$')
+  redis.call('HINCRBY', P .. ':feed:' .. m, day, c)
 end
 for s = 1, #dirty, 500 do
   redis.call('ZADD', P .. ':dirty', 'NX', unpack(dirty, s, math.min(s + 499, #dirty)))
@@ -130,8 +144,10 @@ return out
 `;
 
 export const COMMIT_ALERTS_LUA = `
--- Commit one entity's alert changes if nothing changed since it was read (optimistic
--- concurrency on the entity version), and append the transitions to the event outbox stream.
+-- Commit one entity's alert changes if its alerts did not change since they were read
+-- (optimistic concurrency on the entity's alert version), and append the transitions to the
+-- event outbox stream. Newer samples need no check here: they re-mark the entity dirty, so a
+-- verdict from slightly older data is followed by a fresh one.
 -- ARGV: prefix, entity, expectedVersion, now, then n × (fingerprint, recordJson, open '1'|'0', eventJson or '').
 -- Returns 1 committed, 0 conflict (caller re-reads and re-evaluates).
 local P = ARGV[1]

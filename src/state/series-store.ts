@@ -17,6 +17,8 @@ export interface RetentionPolicy {
 /** Entities per EVALSHA call: big enough to amortise the call, small enough not to stall Redis. */
 const ENTITIES_PER_CALL = 200;
 const IDS_CAP = 10_000;
+/** Bucket values are stored as integer thousandths: exact sums, no float dust after corrections. */
+export const MILLI = 1000;
 
 export interface ApplyResult {
   /** Chunks applied now (0 when a retried job had applied them all already). */
@@ -62,8 +64,8 @@ export class SeriesStore {
     const today = this.calendar.dayOf(now);
     const minDay = today - this.retention.retentionDays;
     const minHour = (today - this.retention.hourlyRetentionDays) * 24;
-    const dailyCap = (this.retention.retentionDays + 3) * 2;
-    const hourlyCap = (this.retention.hourlyRetentionDays + 2) * 24 * 2;
+    const dailyCap = (this.retention.retentionDays + 8) * 2;
+    const hourlyCap = (this.retention.hourlyRetentionDays + 8) * 24 * 2;
     const catalogue = this.metrics();
     const tail = [String(now), String(minDay), String(minHour), String(dailyCap), String(hourlyCap), String(IDS_CAP)];
 
@@ -78,7 +80,7 @@ export class SeriesStore {
         args.push(e, needsEvaluation(e, touched.get(e)!) ? '1' : '0', String(list.length));
         for (const s of list) {
           const agg = catalogue.get(s.metric)?.aggregation === 'avg' ? 'a' : 's';
-          args.push(s.metric, agg, String(this.calendar.dayOf(s.ts)), String(this.calendar.hourOf(s.ts)), String(s.value), s.id ?? '');
+          args.push(s.metric, agg, String(this.calendar.dayOf(s.ts)), String(this.calendar.hourOf(s.ts)), String(Math.round(s.value * MILLI)), s.id ?? '');
         }
       }
       (pipeline as unknown as { lookoutApply(...a: string[]): void }).lookoutApply(...args);
@@ -123,7 +125,7 @@ export class SeriesStore {
     for (const [f, v] of Object.entries(h)) {
       if (f.endsWith('n')) continue;
       const n = avg ? Number(h[`${f}n`] ?? 0) : 1;
-      if (n > 0) out.set(Number(f), Number(v) / n);
+      if (n > 0) out.set(Number(f), Number(v) / MILLI / n);
     }
     return out;
   }
@@ -136,10 +138,8 @@ export function parseDailyHash(h: Record<string, string>, avg: boolean): Map<num
     if (f.charCodeAt(f.length - 1) === 110 /* n */) continue;
     const count = Number(h[`${f}n`] ?? 0);
     if (count <= 0) continue;
-    const sum = Number(h[f]);
-    // Sums of corrected values can carry float dust (1e-13); counts are whole.
-    const v = avg ? sum / count : Math.round(sum * 1e6) / 1e6;
-    out.set(Number(f), v);
+    const sum = Number(h[f]) / MILLI;
+    out.set(Number(f), avg ? sum / count : sum);
   }
   return out;
 }

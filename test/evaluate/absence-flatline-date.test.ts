@@ -87,21 +87,26 @@ describe('date', () => {
   });
 });
 
-describe('absence waits for the scheduler', () => {
-  it('does not fire on a day the scheduler has not closed (a backfill still catching up)', async () => {
+describe('absence needs a delivered feed', () => {
+  it('does not fire when the feed itself stopped (or a backfill has not reached the days)', async () => {
     const { evaluateEntity } = await import('../../src/evaluate/index.js');
+    const { feedDelivered } = await import('../../src/evaluate/kinds/absence.js');
     const { ctxAt, day } = await import('./fixtures.js');
     const rule = {
       id: 'silent', name: 'silent', kind: 'absence' as const, metric: 'air_recharge', days: 2, severity: 'warning' as const, scope: {}, for: 1,
     };
     const entity = { id: 'G1', kind: 'grassroots' as const, name: 'g', attrs: {} };
-    const s = new Map([[day('2026-11-10'), 5], [day('2026-11-11'), 6]]);
-    const series = new Map([['air_recharge', s]]);
-    const closed = ctxAt('2026-11-22');
-    const open = { ...closed, closedThrough: undefined };
-    const stale = { ...closed, closedThrough: day('2026-11-12') };
-    expect(evaluateEntity([rule], entity, series, new Map(), closed)[0]?.severity).toBe('warning');
-    expect(evaluateEntity([rule], entity, series, new Map(), open)).toEqual([]);
-    expect(evaluateEntity([rule], entity, series, new Map(), stale)).toEqual([]);
+    const series = new Map([['air_recharge', new Map([[day('2026-11-19'), 5]])]]);
+    const ctx = ctxAt('2026-11-22');
+    const feedOf = (counts: number[]) => new Map([['air_recharge', new Map(counts.map((c, k) => [day('2026-11-12') + k, c] as [number, number]))]]);
+    // 2026-11-12 … 2026-11-21: the feed delivered every day, G1 stopped after the 19th.
+    const delivered = feedOf([3000, 3000, 2900, 3100, 3000, 3000, 2950, 3000, 3000, 3000]);
+    const stalled = feedOf([3000, 3000, 2900, 3100, 3000, 3000, 2950, 3000, 0, 0]);
+    const partial = feedOf([3000, 3000, 2900, 3100, 3000, 3000, 2950, 3000, 3000, 900]);
+    expect(evaluateEntity([rule], entity, series, new Map(), { ...ctx, feed: delivered })[0]?.severity).toBe('warning');
+    expect(evaluateEntity([rule], entity, series, new Map(), { ...ctx, feed: stalled })).toEqual([]);
+    expect(evaluateEntity([rule], entity, series, new Map(), { ...ctx, feed: partial })).toEqual([]);
+    expect(feedDelivered(undefined, day('2026-11-21'))).toBe(true);
+    expect(feedDelivered(new Map([[day('2026-11-21'), 1]]), day('2026-11-21'))).toBe(true);
   });
 });

@@ -22,7 +22,7 @@ export function day(iso: string): number {
 /** The evaluation context at local `hour` of `iso` (today = that day). */
 export function ctxAt(iso: string, hour = 9): EvalContext {
   const today = day(iso);
-  return { now: calendar.startOfDay(today) + hour * 3_600_000, today, calendar, closedThrough: today - 1 };
+  return { now: calendar.startOfDay(today) + hour * 3_600_000, today, calendar };
 }
 
 /** A rule through the real schema (YAML field names), with an id and name filled in. */

@@ -57,7 +57,7 @@ describe('default rules on a simulated branch', () => {
     const recorded = new Map<string, number>();
     const watched = branch.entities.filter((e) => e.kind !== 'own_hall');
     for (let d = TODAY - JUDGED_DAYS + 1; d <= TODAY; d++) {
-      const ctx = { now: branch.calendar.startOfDay(d) + 9 * 3_600_000, today: d, calendar: branch.calendar, closedThrough: d - 1 };
+      const ctx = { now: branch.calendar.startOfDay(d) + 9 * 3_600_000, today: d, calendar: branch.calendar };
       for (const e of watched) {
         const priors = state.get(e.id) ?? new Map<string, AlertRecord>();
         state.set(e.id, priors);
@@ -99,7 +99,7 @@ describe('default rules on a simulated branch', () => {
     expect(others.map((a) => a.metric).sort()).toEqual(['air_recharge', 'air_recharge', 'complaints']);
     const anomalies = [...drops, ...others];
     const series = seriesFor(branch, TODAY - 35, TODAY, anomalies);
-    const ctx = { now: branch.calendar.startOfDay(TODAY) + 9 * 3_600_000, today: TODAY, calendar: branch.calendar, closedThrough: TODAY - 1 };
+    const ctx = { now: branch.calendar.startOfDay(TODAY) + 9 * 3_600_000, today: TODAY, calendar: branch.calendar };
     const caught = anomalies.map((a) => {
       const e = branch.entities.find((x) => x.id === a.entity)!;
       const fired = evaluateEntity(rules, e, series.get(e.id)!, new Map(), ctx).filter(

@@ -1,6 +1,6 @@
 // SPEC §4 from outside: samples over HTTP → worker → shipped rules → alert state in Redis.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isoDays, startTestLookout, type TestLookout } from '../support/lookout.js';
+import { isoDays, startTestLookout, type AlertBody, type AlertsBody, type TestLookout } from '../support/lookout.js';
 
 const DEALER = {
   id: 'D0001',
@@ -37,10 +37,10 @@ describe('contract: a dealer at 100 for four weeks and 40 for a day', () => {
     expect(res.body).toEqual({ accepted: 29, rejected: [] });
     await lk.idle();
 
-    const firing = await lk.get('/api/v1/alerts?entity=D0001&state=firing');
+    const firing = await lk.get<AlertsBody>('/api/v1/alerts?entity=D0001&state=firing');
     expect(firing.status).toBe(200);
     expect(firing.body.alerts).toHaveLength(1);
-    const alert = firing.body.alerts[0];
+    const alert = firing.body.alerts[0]!;
     expect(alert).toMatchObject({ rule: 'core_dealer_card_opening_drop', entity: 'D0001', severity: 'critical', state: 'firing', period: '2026-11-21' });
     expect(alert.baseline).toBe(100);
     expect(alert.value).toBe(40);
@@ -48,12 +48,12 @@ describe('contract: a dealer at 100 for four weeks and 40 for a day', () => {
     // The same export sent again changes nothing (counted once).
     await lk.post('/api/v1/samples', dealerSeries(['2026-11-21'], () => 40));
     await lk.idle();
-    expect((await lk.get(`/api/v1/alerts/${alert.id}`)).body.alert).toMatchObject({ state: 'firing', severity: 'critical', value: 40 });
+    expect((await lk.get<AlertBody>(`/api/v1/alerts/${alert.id}`)).body.alert).toMatchObject({ state: 'firing', severity: 'critical', value: 40 });
 
     // A corrected export for the same id replaces the value and resolves the alert.
     await lk.post('/api/v1/samples', dealerSeries(['2026-11-21'], () => 98));
     await lk.idle();
-    const after = await lk.get(`/api/v1/alerts/${alert.id}`);
+    const after = await lk.get<AlertBody>(`/api/v1/alerts/${alert.id}`);
     expect(after.body.alert).toMatchObject({ state: 'resolved', value: 98 });
     expect(lk.transitions.map((e) => e.change)).toEqual(['fire', 'resolve']);
   });

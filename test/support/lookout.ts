@@ -2,29 +2,76 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type AppConfig } from '../../src/config/env.js';
-import type { AlertEvent } from '../../src/domain/alert.js';
+import type { AlertEvent, AlertRecord } from '../../src/domain/alert.js';
 import { ManualClock } from '../../src/domain/clock.js';
+import type { Entity } from '../../src/domain/entity.js';
+import type { SampleRejection } from '../../src/domain/sample.js';
 import { startLookout, type Lookout, type Role } from '../../src/main.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { connect, dropPrefix, freshPrefix, testRedisUrl } from './redis.js';
 
+/** A response of the API; `T` is the body shape the caller expects (JSON, or text when not JSON). */
+export interface ApiResponse<T = unknown> {
+  readonly status: number;
+  readonly body: T;
+}
+
+/** Bodies of the endpoints the tests read (docs/api.md). */
+export interface IngestBody {
+  readonly accepted: number;
+  readonly rejected: SampleRejection[];
+}
+export interface AlertsBody {
+  readonly alerts: AlertRecord[];
+}
+export interface AlertBody {
+  readonly alert: AlertRecord;
+}
+export interface EntityBody {
+  readonly entity: Entity;
+}
+export interface UnknownEntitiesBody {
+  readonly unknown: { id: string; samples: number }[];
+}
+export interface ErrorJson {
+  readonly error: { readonly code: string; readonly message: string; readonly details?: unknown[] };
+}
+export interface ReadyBody {
+  readonly status: string;
+  readonly checks: Record<string, boolean | string>;
+}
+
 export interface TestLookout extends Lookout {
+  readonly prefix: string;
   readonly transitions: AlertEvent[];
   readonly manualClock: ManualClock;
-  /** POST JSON to the API. */
-  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
-  get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
-  put(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  /** POST JSON (or a raw string body) to the API. */
+  post<T = unknown>(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  get<T = unknown>(path: string, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  put<T = unknown>(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  /** Alerts of one entity (any state), straight from the store. */
+  alertsOf(entity: string): Promise<AlertRecord[]>;
+  /** Stop; drop the prefix's keys unless `keepKeys` was given (another instance still uses them). */
   cleanup(): Promise<void>;
 }
 
-export async function startTestLookout(opts: {
-  now: string;
-  env?: Record<string, string>;
-  roles?: Role[];
-} = { now: '2026-11-22T09:00:00+08:00' }): Promise<TestLookout> {
-  const prefix = freshPrefix('lk');
-  const env = {
+export interface TestLookoutOptions {
+  /** The ManualClock's start (default 2026-11-22T09:00:00+08:00). */
+  readonly now?: string;
+  readonly env?: Record<string, string>;
+  /** Default: all three roles. */
+  readonly roles?: Role[];
+  /** Join an existing deployment (several instances on one Redis prefix). Default: a fresh prefix. */
+  readonly prefix?: string;
+  /** cleanup() stops this instance but leaves the keys (the last instance drops them). */
+  readonly keepKeys?: boolean;
+}
+
+export const DEFAULT_NOW = '2026-11-22T09:00:00+08:00';
+
+/** The environment a test Lookout runs with: the test Redis, a prefix, temp dirs, no debounce. */
+export function testEnv(prefix: string, env: Record<string, string> = {}): Record<string, string> {
+  return {
     REDIS_URL: testRedisUrl(),
     LOOKOUT_PREFIX: prefix,
     LOOKOUT_HTTP_PORT: '0',
@@ -33,10 +80,14 @@ export async function startTestLookout(opts: {
     LOOKOUT_DATA_DIR: mkdtempSync(join(tmpdir(), 'lookout-data-')),
     LOG_LEVEL: 'silent',
     LOOKOUT_EVAL_DEBOUNCE_MS: '0',
-    ...opts.env,
+    ...env,
   };
-  const config: AppConfig = loadConfig(env);
-  const clock = new ManualClock(Date.parse(opts.now));
+}
+
+export async function startTestLookout(opts: TestLookoutOptions = {}): Promise<TestLookout> {
+  const prefix = opts.prefix ?? freshPrefix('lk');
+  const config: AppConfig = loadConfig(testEnv(prefix, opts.env));
+  const clock = new ManualClock(Date.parse(opts.now ?? DEFAULT_NOW));
   const transitions: AlertEvent[] = [];
   const lookout = await startLookout({
     config,
@@ -45,7 +96,8 @@ export async function startTestLookout(opts: {
     clock,
     onTransition: (e) => transitions.push(e),
   });
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const call = async <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> => {
+    if (!lookout.url) throw new Error('this test Lookout has no api role');
     const res = await fetch(`${lookout.url}${path}`, {
       method,
       headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
@@ -56,18 +108,25 @@ export async function startTestLookout(opts: {
     try {
       parsed = JSON.parse(text);
     } catch {
-      // keep text
+      // keep text (e.g. /metrics)
     }
-    return { status: res.status, body: parsed as any };
+    // The caller names the shape it expects; assertions on the body check it.
+    return { status: res.status, body: parsed as T };
   };
+  const idle = lookout.idle.bind(lookout);
   return Object.assign(lookout, {
+    // Shorter than the test timeout, so a stuck pipeline fails with what is stuck.
+    idle: (timeoutMs = 10_000) => idle(timeoutMs),
+    prefix,
     transitions,
     manualClock: clock,
-    post: (p: string, b: unknown, h?: Record<string, string>) => call('POST', p, b, h),
-    put: (p: string, b: unknown, h?: Record<string, string>) => call('PUT', p, b, h),
-    get: (p: string, h?: Record<string, string>) => call('GET', p, undefined, h),
+    post: <T>(p: string, b: unknown, h?: Record<string, string>) => call<T>('POST', p, b, h),
+    put: <T>(p: string, b: unknown, h?: Record<string, string>) => call<T>('PUT', p, b, h),
+    get: <T>(p: string, h?: Record<string, string>) => call<T>('GET', p, undefined, h),
+    alertsOf: (entity: string) => lookout.alerts.list({ entity }),
     async cleanup() {
       await lookout.stop();
+      if (opts.keepKeys) return;
       const r = connect();
       await dropPrefix(r, prefix);
       r.disconnect();
@@ -81,4 +140,37 @@ export function isoDays(start: string, n: number): string[] {
   const t0 = Date.parse(`${start}T00:00:00Z`);
   for (let i = 0; i < n; i++) out.push(new Date(t0 + i * 86_400_000).toISOString().slice(0, 10));
   return out;
+}
+
+/** One sample per day at local noon, with the export's idempotency id `<entity>/<metric>/<day>`. */
+export function dailySamples(entity: string, metric: string, days: readonly string[], value: (day: string, i: number) => number) {
+  return days.map((d, i) => ({ metric, entity, value: value(d, i), ts: `${d}T12:00:00+08:00`, id: `${entity}/${metric}/${d}` }));
+}
+
+/** Poll `check` until it returns a value other than undefined/false, or fail after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * The sum of the samples of `name` whose labels include `labels`, from Prometheus text exposition
+ * (all label combinations when none are given); undefined when no sample matches.
+ */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  let sum: number | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = new Map<string, string>();
+    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) got.set(k!, v!);
+    if (Object.entries(labels).every(([k, v]) => got.get(k) === v)) sum = (sum ?? 0) + Number(m[3]);
+  }
+  return sum;
 }

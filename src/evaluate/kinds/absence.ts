@@ -7,6 +7,23 @@ import type { DayJudge, Judgement, KindInput } from '../judge.js';
 import { judgeAnchors, latestDayWithData, metricSeries } from '../judge.js';
 import { metricTitle } from '../summary.js';
 
+/** A day is delivered when its sample count reaches half the median of the 7 days before it. */
+export function feedDelivered(feed: ReadonlyMap<number, number> | undefined, day: number): boolean {
+  if (!feed) return true;
+  const count = feed.get(day) ?? 0;
+  if (count <= 0) return false;
+  const before: number[] = [];
+  for (let d = day - 7; d < day; d++) {
+    const c = feed.get(d);
+    if (c) before.push(c);
+  }
+  if (!before.length) return true;
+  before.sort((a, b) => a - b);
+  const mid = before.length >> 1;
+  const median = before.length % 2 ? before[mid]! : (before[mid - 1]! + before[mid]!) / 2;
+  return count >= median / 2;
+}
+
 export function evaluateAbsence({ rule, entity, series, ctx }: KindInput<AbsenceRule>): Judgement {
   const s = metricSeries(series, rule.metric);
   const title = metricTitle(rule.metric);
@@ -19,8 +36,8 @@ export function evaluateAbsence({ rule, entity, series, ctx }: KindInput<Absence
     }
     const last = latestDayWithData(s, first);
     if (last === undefined) return 'no_data';
-    // Silence is only judged on a day the scheduler closed (not mid-backfill, not mid-day).
-    if (ctx.closedThrough === undefined || day > ctx.closedThrough) return 'no_data';
+    // Silence counts only on days the feed delivered (not a stalled feed, not a backfill).
+    for (let d = first; d <= day; d++) if (!feedDelivered(ctx.feed?.get(rule.metric), d)) return 'no_data';
     const silent = day - last;
     return {
       severity: rule.severity,
