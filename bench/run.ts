@@ -5,6 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/env.js';
@@ -21,6 +23,8 @@ const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split
 const SIZES = (args.get('sizes') ?? '1000,10000,100000').split(',').map(Number);
 const TARGET_SAMPLES = Number(args.get('samples') ?? 600_000);
 const BARE_SAMPLES = Number(args.get('bare') ?? 40_000);
+/** Extra worker processes beside the in-process one (2 cores: producer+worker here, a worker there). */
+const EXTRA_WORKERS = Number(args.get('workers') ?? 1);
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -98,6 +102,12 @@ async function benchLookout(redisUrl: string, n: number): Promise<{ n: number; s
     ...(args.get('concurrency') ? { LOOKOUT_WORKER_CONCURRENCY: args.get('concurrency')! } : {}),
   });
   const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(NOW), noLogNotifier: true });
+  const children = await Promise.all(
+    Array.from({ length: EXTRA_WORKERS }, () => {
+      const child = fork(fileURLToPath(new URL('./worker.js', import.meta.url)), [redisUrl, `bench${n}`, String(NOW)]);
+      return new Promise<ChildProcess>((resolve) => child.once('message', () => resolve(child)));
+    }),
+  );
   const ents = entities(n);
   await lookout.registry.putMany(ents);
   const r = rng(n);
@@ -113,6 +123,7 @@ async function benchLookout(redisUrl: string, n: number): Promise<{ n: number; s
   const seconds = (performance.now() - started) / 1000;
   const all = await lookout.alerts.list({});
   const alerts = all.length;
+  await Promise.all(children.map((c) => new Promise((resolve) => { c.once('exit', resolve); c.send('stop'); })));
   if (process.env.BENCH_DEBUG) {
     const by = new Map<string, number>();
     for (const a of all) by.set(`${a.rule}/${a.severity}/${a.state}`, (by.get(`${a.rule}/${a.severity}/${a.state}`) ?? 0) + 1);
@@ -168,7 +179,7 @@ async function main(): Promise<void> {
   const redis = args.get('redis') ? { url: args.get('redis')!, stop: async () => undefined } : await startEmbeddedRedis(dir);
   const fmt = (x: number) => Math.round(x).toLocaleString('en');
   try {
-    console.log(`lookout bench — node ${process.version}, redis ${redis.url}, ${new Date().toISOString()}`);
+    console.log(`lookout bench — node ${process.version}, redis ${redis.url}, ${1 + EXTRA_WORKERS} worker process(es), ${new Date().toISOString()}`);
     const bare = await benchBare(redis.url, BARE_SAMPLES);
     console.log(`bare BullMQ, one job per sample: ${fmt(bare.samples)} samples in ${bare.seconds.toFixed(2)} s = ${fmt(bare.perSec)} samples/s`);
     console.log('');

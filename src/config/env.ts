@@ -61,8 +61,9 @@ function parseTokens(raw: string | undefined): Map<string, TokenScope[]> {
   const out = new Map<string, TokenScope[]>();
   if (!raw) return out;
   for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const m = /^(?:(ingest|operator):)?(\S{8,})$/.exec(item);
-    if (!m) fail('LOOKOUT_API_TOKENS', '"[ingest:|operator:]TOKEN,…" with tokens of 8+ characters', '(redacted)');
+    // The scope is taken first, so `operator:short` is a short token, not a token "operator:short".
+    const m = /^(?:(ingest|operator):)?(\S+)$/.exec(item);
+    if (!m || m[2]!.length < 8) fail('LOOKOUT_API_TOKENS', '"[ingest:|operator:]TOKEN,…" with tokens of 8+ characters', '(redacted)');
     const scopes: TokenScope[] = m[1] ? [m[1] as TokenScope] : ['ingest', 'operator'];
     out.set(m[2]!, [...(out.get(m[2]!) ?? []), ...scopes]);
   }

@@ -108,7 +108,7 @@ export function buildRuleSet(files: readonly { file: string; text: string }[]): 
       const metric = ruleMetric(r.rule);
       if (metric !== undefined && !catalogue.has(metric)) {
         const msg = `metric ${metric} is neither built in nor declared under metrics: in any rule file`;
-        errors.push(new ConfigError('unknown_metric', msg, p.file, r.metricLine, formatPath(['rules', r.index, 'metric'])));
+        errors.push(new ConfigError('unknown_rule_metric', msg, p.file, r.metricLine, formatPath(['rules', r.index, 'metric'])));
       }
       rules.push(r.rule);
     }

@@ -54,7 +54,7 @@ export const CONFIG_ERRORS = define({
   missing_field: 'a required field is missing',
   unknown_kind: 'rule kind is not one of threshold, ratio, change, absence, flatline, date',
   duplicate_rule: 'two rules share an id',
-  unknown_metric: 'a rule names a metric that is not in the catalogue',
+  unknown_rule_metric: 'a rule names a metric that is not in the catalogue',
   bad_entity: 'an entity row is invalid',
   duplicate_entity: 'an entity id appears twice in one file',
   bad_csv_header: 'a CSV header lacks a required column, repeats one, or names an unknown one',

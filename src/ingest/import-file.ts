@@ -7,6 +7,7 @@ import { Queue } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
 import { readEntityCsv, readEntityYaml } from '../config/registry-loader.js';
 import { loadRulesOrThrow } from '../config/load-rules.js';
+import { ConfigError } from '../errors/catalogue.js';
 import { Calendar, systemClock } from '../domain/clock.js';
 import { metricCatalogue } from '../domain/metric.js';
 import type { SampleRejection } from '../domain/sample.js';
@@ -65,6 +66,11 @@ export async function runImport(opts: ImportOptions): Promise<number> {
       return 0;
     }
     return await importSamples(opts, redis, keys, out, err);
+  } catch (e) {
+    // A bad header stops the import before anything is stored: the file is invalid (exit 1).
+    if (!(e instanceof ConfigError) || e.code !== 'bad_csv_header') throw e;
+    err(e.format());
+    return 1;
   } finally {
     redis.disconnect();
   }

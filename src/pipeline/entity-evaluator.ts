@@ -9,14 +9,14 @@ import { fingerprint } from '../domain/alert.js';
 import type { Calendar } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import type { Rule, RuleSet } from '../domain/rule.js';
-import { ruleMetric } from '../domain/rule.js';
+import { ruleLookbackDays, ruleMetric } from '../domain/rule.js';
 import { evaluateEntity, rulesInScope } from '../evaluate/index.js';
 import type { PipelineObserver } from '../observability/events.js';
 import type { Keyspace } from '../queues/names.js';
 import type { EntityCommit, RedisAlertStore } from '../state/alert-store.js';
 import { applyVerdict, type Step } from '../state/lifecycle.js';
 import type { RegistryCache } from '../state/registry-store.js';
-import type { SeriesStore } from '../state/series-store.js';
+import { SeriesStore, type DailyRead } from '../state/series-store.js';
 
 const CHUNK = 500;
 const MAX_ROUNDS = 8;
@@ -37,6 +37,8 @@ export interface EvaluationOutcome {
 export class EntityEvaluator {
   private planCache = new Map<string, Plan | null>();
   private cacheKey = '';
+  private lookbacks = new Map<string, number>();
+  private lookbackKey = '';
 
   constructor(
     private readonly redis: Redis,
@@ -106,31 +108,67 @@ export class EntityEvaluator {
     return { evaluated, events, conflicts };
   }
 
+  /** Days of history the rules reading `metric` need (capped by what is stored). */
+  private lookback(metric: string): number {
+    const rs = this.ruleSet();
+    if (rs.hash !== this.lookbackKey) {
+      this.lookbacks.clear();
+      this.lookbackKey = rs.hash;
+    }
+    let n = this.lookbacks.get(metric);
+    if (n === undefined) {
+      const rules = rs.rules.filter((r) => ruleMetric(r) === metric);
+      // Absence asks "did it ever report?": it needs everything stored.
+      n = rules.some((r) => r.kind === 'absence') ? Infinity : Math.max(1, ...rules.map(ruleLookbackDays)) + 2;
+      this.lookbacks.set(metric, n);
+    }
+    return n;
+  }
+
   private async evaluateChunk(ids: readonly string[], now: number): Promise<{ events: AlertEvent[]; conflicts: string[] }> {
     const plans = ids.map((id) => this.plan(id)!);
+    const { fromDay: oldest, toDay: today } = this.series.window(now);
+    const byMetric = new Map<string, string[]>();
+    for (const p of plans) for (const m of p.metrics) (byMetric.get(m) ?? byMetric.set(m, []).get(m)!).push(p.entity.id);
+    const reads: DailyRead[] = [...byMetric].map(([metric, entities]) => ({
+      metric,
+      entities,
+      fromDay: Math.max(oldest, today - this.lookback(metric)),
+      toDay: today,
+    }));
+
+    // One transaction: a consistent snapshot of the feed, the series and the alerts.
     const tx = this.redis.multi();
     const feedMetrics = this.absenceMetrics();
     for (const m of feedMetrics) tx.hgetall(this.keys.feed(m));
+    for (const r of reads) this.series.queueDailyReads(tx, r);
     for (const p of plans) {
       tx.get(this.keys.version(p.entity.id));
-      this.series.queueDailyReads(tx, p.entity.id, p.metrics);
       tx.hmget(this.keys.alerts, ...p.fingerprints);
     }
-    const res = (await tx.exec()) ?? [];
+    const res = ((await tx.exec()) ?? []).map(([err, v]) => {
+      if (err) throw err;
+      return v;
+    });
+    let i = 0;
     const feed = new Map<string, Map<number, number>>();
-    feedMetrics.forEach((m, k) => feed.set(m, parseFeed(res[k]?.[1] as Record<string, string>)));
+    for (const m of feedMetrics) feed.set(m, parseFeed(res[i++] as Record<string, string>));
+    const seriesByEntity = new Map<string, Map<string, Map<number, number>>>();
+    for (const r of reads) {
+      const n = SeriesStore.dailyReadLength(r);
+      this.series.parseDailyReads(r, res.slice(i, i + n) as (string | null)[][], seriesByEntity);
+      i += n;
+    }
     const ctx = { now, today: this.calendar.dayOf(now), calendar: this.calendar, feed };
     const commits: EntityCommit[] = [];
-    let i = feedMetrics.length;
     for (const p of plans) {
-      const version = (res[i++]?.[1] as string | null) ?? '0';
-      const hashes = p.metrics.map(() => res[i++]?.[1] as Record<string, string>);
-      const rawAlerts = res[i++]?.[1] as (string | null)[];
+      const version = (res[i++] as string | null) ?? '0';
+      const rawAlerts = res[i++] as (string | null)[];
       const priors = new Map<string, AlertRecord>();
       rawAlerts.forEach((raw, k) => {
         if (raw) priors.set(p.rules[k]!.id, JSON.parse(raw) as AlertRecord);
       });
-      const series = this.series.parseDaily(p.metrics, hashes);
+      const series = seriesByEntity.get(p.entity.id) ?? new Map<string, Map<number, number>>();
       const steps: Step[] = [];
       for (const v of evaluateEntity(p.rules, p.entity, series, priors, ctx)) {
         const rule = p.rules.find((r) => r.id === v.rule);

@@ -33,9 +33,14 @@ export function keyspace(prefix: string) {
     entities: `${p}:e`,
     entitiesVersion: `${p}:e:ver`,
     unknownEntities: `${p}:e:unknown`,
-    daily: (entity: string, metric: string) => `${p}:d:{${entity}}:${metric}`,
-    hourly: (entity: string, metric: string) => `${p}:h:{${entity}}:${metric}`,
-    ids: (entity: string) => `${p}:ids:{${entity}}`,
+    /** Daily sums of one metric (hash entity → thousandths) and sample counts (presence). */
+    daily: (metric: string, day: number) => `${p}:d:${metric}:${day}`,
+    dailyCount: (metric: string, day: number) => `${p}:n:${metric}:${day}`,
+    /** Hourly sums of one metric (hash entity → thousandths); counts for gauges. */
+    hourly: (metric: string, hour: number) => `${p}:h:${metric}:${hour}`,
+    hourlyCount: (metric: string, hour: number) => `${p}:hn:${metric}:${hour}`,
+    /** Sample ids of one local day (hash id → value|hour|agg|metric|entity). */
+    ids: (day: number) => `${p}:ids:${day}`,
     /** Alert-state version of an entity: bumped by every alert commit (evaluation, ack). */
     version: (entity: string) => `${p}:v:{${entity}}`,
     alerts: `${p}:alerts`,

@@ -6,12 +6,30 @@ export function connectRedis(url: string, name: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, connectionName: name, enableAutoPipelining: false });
 }
 
-/** Refuse to run on a Redis that may evict keys: an evicted sample or alert is lost silently. */
-export async function checkRedis(redis: Redis): Promise<void> {
+/**
+ * Refuse to run on a Redis that may evict keys: an evicted sample or alert is lost silently.
+ * A Redis that does not answer within `timeoutMs` fails start-up (connections made by
+ * connectRedis retry forever, so the ping alone would wait forever).
+ */
+export async function checkRedis(redis: Redis, timeoutMs = 10_000): Promise<void> {
+  let lastError: Error | undefined;
+  const onError = (err: Error) => (lastError = err);
+  redis.on('error', onError);
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await redis.ping();
+    const ping = redis.ping();
+    ping.catch(() => undefined);
+    await Promise.race([
+      ping,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(lastError ?? new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
   } catch (err) {
     throw new ConfigError('redis_unreachable', `Redis did not answer: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+    redis.off('error', onError);
   }
   let policy: string | undefined;
   try {

@@ -1,119 +1,208 @@
 // Lua scripts run inside Redis (atomic per call). Kept as strings so the build ships them.
 
 export const APPLY_SAMPLES_LUA = `
--- Apply one chunk of a job's samples to per-entity buckets, atomically.
--- ARGV: prefix, chunkKey, (unused), minDay, minHour, dailyCap, hourlyCap, idsCap,
---       then per entity: entity, mark '1'|'0', n, and n × (metric, agg 's'|'a', day, hour, value, id or '').
--- Values are integers in thousandths (fixed point): HINCRBY is exact and cheaper than floats.
--- chunkKey names this chunk of this job: a retried job (worker crashed mid-way) skips the chunks
--- it already applied, so samples without an id are never counted twice.
--- Entities with mark '1' join the dirty set in the same step, so a crash after applying never
--- loses their evaluation, and an entity being judged while new samples land is judged again.
+-- Apply one chunk of a job's samples, atomically. Buckets are keyed by metric and local day
+-- (hour), with entities as fields, so a chunk of a daily export touches a handful of keys and
+-- every write is one multi-field command: Redis does per-field work, not per-call work.
+-- ARGV: prefix, chunkKey, dailyRetentionDays, hourlyRetentionDays, minHour, D, D × entity to
+--       mark dirty, then groups: metric, agg 's'|'a', day, n, n × (entity, hour, value, id or '').
+-- Values are integers in thousandths (fixed point). Keys:
+--   P:d:<metric>:<day>   entity → sum        P:n:<metric>:<day>   entity → samples (presence)
+--   P:h:<metric>:<hour>  entity → sum        P:hn:<metric>:<hour> entity → samples (gauges)
+--   P:ids:<day>          id → 'value|hour|agg|metric|entity' (found on its day or the days either side)
+-- Each key expires after the retention, so memory stays flat without scans.
+-- chunkKey marks this chunk of this job: a retried job skips what it already applied.
 -- Returns 1 applied, 0 already applied.
 local P = ARGV[1]
 if redis.call('SET', ARGV[2], '1', 'NX', 'EX', 172800) == false then return 0 end
--- Dirty marks carry Redis server time: drainers on any machine compare them with the same clock.
+local dret = tonumber(ARGV[3])
+local hret = tonumber(ARGV[4])
+local minHour = tonumber(ARGV[5])
+local nDirty = tonumber(ARGV[6])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local minDay = tonumber(ARGV[4])
-local minHour = tonumber(ARGV[5])
-local dailyCap = tonumber(ARGV[6])
-local hourlyCap = tonumber(ARGV[7])
-local idsCap = tonumber(ARGV[8])
 
-local function dropBucket(key, field, value, counted)
-  redis.call('HINCRBY', key, field, -value)
-  if counted then
-    local c = redis.call('HINCRBY', key, field .. 'n', -1)
-    if c <= 0 then redis.call('HDEL', key, field, field .. 'n') end
-  end
-end
-
-local function prune(key, cap, min)
-  if redis.call('HLEN', key) <= cap then return end
-  local fields = redis.call('HKEYS', key)
-  local old = {}
-  for _, f in ipairs(fields) do
-    local k = tonumber(string.match(f, '^%d+'))
-    if k and k < min then old[#old + 1] = f end
-  end
-  for s = 1, #old, 500 do
-    redis.call('HDEL', key, unpack(old, s, math.min(s + 499, #old)))
-  end
-end
-
-local dirty = {}
--- Samples per (metric, day) across all entities: the feed volume absence rules check.
-local feed = {}
-local i = 9
+local groups = {}
+local i = 7 + nDirty
 while i <= #ARGV do
-  local e = ARGV[i]
-  local mark = ARGV[i + 1]
-  local n = tonumber(ARGV[i + 2])
-  i = i + 3
-  local base = P .. ':d:{' .. e .. '}:'
-  local hbase = P .. ':h:{' .. e .. '}:'
-  local idsKey = P .. ':ids:{' .. e .. '}'
-  local newDay = false
-  for s = 0, n - 1 do
-    local b = i + s * 6
-    local m, agg, day, hour, val, id = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
-    local dkey = base .. m
-    local hkey = hbase .. m
+  local n = tonumber(ARGV[i + 3])
+  groups[#groups + 1] = { m = ARGV[i], agg = ARGV[i + 1], day = ARGV[i + 2], n = n, at = i + 4 }
+  i = i + 4 + n * 4
+end
+
+-- 1. Earlier values of the ids in this chunk: one HMGET per day, then the day before and after
+-- for ids not found (a corrected export whose time zone was wrong moves a sample by a day).
+local idsByDay = {}
+for _, g in ipairs(groups) do
+  local list = idsByDay[g.day]
+  if not list then list = {}; idsByDay[g.day] = list end
+  for k = g.at + 3, g.at + g.n * 4 - 1, 4 do
+    if ARGV[k] ~= '' then list[#list + 1] = ARGV[k] end
+  end
+end
+local function lookup(day, list, into, whereInto)
+  local missing = {}
+  for s = 1, #list, 1000 do
+    local part = { unpack(list, s, math.min(s + 999, #list)) }
+    local vals = redis.call('HMGET', P .. ':ids:' .. day, unpack(part))
+    for j = 1, #part do
+      if vals[j] then
+        into[part[j]] = vals[j]
+        whereInto[part[j]] = day
+      else
+        missing[#missing + 1] = part[j]
+      end
+    end
+  end
+  return missing
+end
+local prevByDay, whereByDay, movedIds = {}, {}, {}
+for day, list in pairs(idsByDay) do
+  local prev, where = {}, {}
+  prevByDay[day] = prev
+  whereByDay[day] = where
+  local missing = lookup(day, list, prev, where)
+  for _, other in ipairs({ tostring(tonumber(day) - 1), tostring(tonumber(day) + 1) }) do
+    if #missing == 0 then break end
+    missing = lookup(other, missing, prev, where)
+  end
+end
+
+-- 2. Deltas: sums[metric][slot][entity], counts likewise.
+local dsum, dcnt, hsum, hcnt, newIds, feed = {}, {}, {}, {}, {}, {}
+local function bucket(tbl, m, slot)
+  local bm = tbl[m]
+  if not bm then bm = {}; tbl[m] = bm end
+  local b = bm[slot]
+  if not b then b = {}; bm[slot] = b end
+  return b
+end
+for _, g in ipairs(groups) do
+  local m, agg, day = g.m, g.agg, g.day
+  local ds, dc = bucket(dsum, m, day), bucket(dcnt, m, day)
+  local prev = prevByDay[day]
+  local where = whereByDay[day]
+  local ids = newIds[day]
+  if not ids then ids = {}; newIds[day] = ids end
+  local hs = hsum[m]
+  if not hs then hs = {}; hsum[m] = hs end
+  for k = g.at, g.at + g.n * 4 - 1, 4 do
+    local e, hour, val, id = ARGV[k], ARGV[k + 1], tonumber(ARGV[k + 2]), ARGV[k + 3]
     if id ~= '' then
-      local packed = m .. '|' .. agg .. '|' .. day .. '|' .. hour .. '|' .. val
-      -- Most ids are new: one HSETNX. A repeated id takes the slow path and replaces its value.
-      if redis.call('HSETNX', idsKey, id, packed) == 0 then
-        local old = redis.call('HGET', idsKey, id)
-        local om, oagg, oday, ohour, oval = string.match(old, '^(.-)|(%a)|(%d+)|(%d+)|(.+)$')
-        local ov = tonumber(oval)
-        dropBucket(base .. om, oday, ov, true)
-        if tonumber(ohour) >= minHour then
-          dropBucket(hbase .. om, ohour, ov, oagg == 'a')
+      local old = prev[id]
+      if old then
+        local ov, oh, oagg, om, oe = string.match(old, '^(%-?%d+)|(%d+)|(%a)|([^|]*)|(.*)$')
+        ov = tonumber(ov)
+        local oday = where[id]
+        if oday ~= day then
+          -- The id lived on another day: its value leaves that day, the id moves here.
+          movedIds[#movedIds + 1] = oday
+          movedIds[#movedIds + 1] = id
+          where[id] = day
         end
-        redis.call('HSET', idsKey, id, packed)
+        local ods, odc = bucket(dsum, om, oday), bucket(dcnt, om, oday)
+        ods[oe] = (ods[oe] or 0) - ov
+        odc[oe] = (odc[oe] or 0) - 1
+        if tonumber(oh) >= minHour then
+          local ohs = bucket(hsum, om, oh)
+          ohs[oe] = (ohs[oe] or 0) - ov
+          if oagg == 'a' then
+            local ohc = bucket(hcnt, om, oh)
+            ohc[oe] = (ohc[oe] or 0) - 1
+          end
+        end
       end
+      local packed = ARGV[k + 2] .. '|' .. hour .. '|' .. agg .. '|' .. m .. '|' .. e
+      prev[id] = packed
+      where[id] = day
+      ids[#ids + 1] = id
+      ids[#ids + 1] = packed
     end
-    redis.call('HINCRBY', dkey, day, val)
-    local fk = m .. '|' .. day
-    feed[fk] = (feed[fk] or 0) + 1
-    if redis.call('HINCRBY', dkey, day .. 'n', 1) == 1 then
-      newDay = true
-      -- The first sample of a new day is the moment to trim what fell out of retention
-      -- (every 7th day is enough to keep the hashes bounded).
-      if tonumber(day) % 7 == 0 then
-        prune(dkey, dailyCap, minDay)
-        prune(hkey, hourlyCap, minHour)
-      end
-    end
+    ds[e] = (ds[e] or 0) + val
+    dc[e] = (dc[e] or 0) + 1
     if tonumber(hour) >= minHour then
-      redis.call('HINCRBY', hkey, hour, val)
-      if agg == 'a' then redis.call('HINCRBY', hkey, hour .. 'n', 1) end
+      local hb = hs[hour]
+      if not hb then hb = {}; hs[hour] = hb end
+      hb[e] = (hb[e] or 0) + val
+      if agg == 'a' then
+        local hc = bucket(hcnt, m, hour)
+        hc[e] = (hc[e] or 0) + 1
+      end
     end
   end
-  if newDay and redis.call('HLEN', idsKey) > idsCap then
-    local all = redis.call('HGETALL', idsKey)
-    local old = {}
-    for s = 1, #all, 2 do
-      local d = tonumber(string.match(all[s + 1], '|%a|(%d+)|'))
-      if d and d < minDay then old[#old + 1] = all[s] end
-    end
-    for s = 1, #old, 500 do
-      redis.call('HDEL', idsKey, unpack(old, s, math.min(s + 499, #old)))
-    end
-  end
-  if mark == '1' then
-    dirty[#dirty + 1] = now
-    dirty[#dirty + 1] = e
-  end
-  i = i + n * 6
+  local fm = feed[m]
+  if not fm then fm = {}; feed[m] = fm end
+  fm[day] = (fm[day] or 0) + g.n
 end
-for fk, c in pairs(feed) do
-  local m, day = string.match(fk, '^(.*)|(%d+)$')
-  redis.call('HINCRBY', P .. ':feed:' .. m, day, c)
+
+-- 3. Read-modify-write each touched key once. A bucket whose sample count falls to zero (an id
+-- moved to another entity or metric) is removed, so "no data" stays distinguishable from 0.
+local function write(sumKey, cntKey, deltas, cdeltas, expireAt)
+  local ents = {}
+  for e, _ in pairs(deltas) do ents[#ents + 1] = e end
+  for s = 1, #ents, 1000 do
+    local part = { unpack(ents, s, math.min(s + 999, #ents)) }
+    local cur = redis.call('HMGET', sumKey, unpack(part))
+    local curc = cntKey and redis.call('HMGET', cntKey, unpack(part))
+    local sset, cset, gone = {}, {}, {}
+    for j, e in ipairs(part) do
+      local c = 1
+      if cntKey then
+        c = (tonumber(curc[j]) or 0) + (cdeltas[e] or 0)
+        if c <= 0 then gone[#gone + 1] = e else cset[#cset + 1] = e; cset[#cset + 1] = c end
+      end
+      if c > 0 then
+        sset[#sset + 1] = e
+        sset[#sset + 1] = (tonumber(cur[j]) or 0) + deltas[e]
+      end
+    end
+    if #sset > 0 then redis.call('HSET', sumKey, unpack(sset)) end
+    if cntKey and #cset > 0 then redis.call('HSET', cntKey, unpack(cset)) end
+    if #gone > 0 then
+      redis.call('HDEL', sumKey, unpack(gone))
+      if cntKey then redis.call('HDEL', cntKey, unpack(gone)) end
+    end
+  end
+  redis.call('EXPIREAT', sumKey, expireAt, 'NX')
+  if cntKey then redis.call('EXPIREAT', cntKey, expireAt, 'NX') end
 end
-for s = 1, #dirty, 500 do
-  redis.call('ZADD', P .. ':dirty', 'NX', unpack(dirty, s, math.min(s + 499, #dirty)))
+for m, byDay in pairs(dsum) do
+  for day, deltas in pairs(byDay) do
+    write(P .. ':d:' .. m .. ':' .. day, P .. ':n:' .. m .. ':' .. day, deltas, dcnt[m][day], (tonumber(day) + dret + 2) * 86400)
+  end
+end
+for m, byHour in pairs(hsum) do
+  for hour, deltas in pairs(byHour) do
+    local hc = hcnt[m] and hcnt[m][hour]
+    local at = (math.floor(tonumber(hour) / 24) + hret + 2) * 86400
+    write(P .. ':h:' .. m .. ':' .. hour, hc and (P .. ':hn:' .. m .. ':' .. hour), deltas, hc, at)
+  end
+end
+for day, l in pairs(newIds) do
+  if #l > 0 then
+    local key = P .. ':ids:' .. day
+    for s = 1, #l, 1000 do
+      redis.call('HSET', key, unpack(l, s, math.min(s + 999, #l)))
+    end
+    redis.call('EXPIREAT', key, (tonumber(day) + dret + 2) * 86400, 'NX')
+  end
+end
+for s = 1, #movedIds, 2 do
+  redis.call('HDEL', P .. ':ids:' .. movedIds[s], movedIds[s + 1])
+end
+-- Samples per (metric, day) across all entities: the feed volume absence rules check.
+for m, byDay in pairs(feed) do
+  for day, c in pairs(byDay) do redis.call('HINCRBY', P .. ':feed:' .. m, day, c) end
+end
+if nDirty > 0 then
+  local z = {}
+  for k = 7, 6 + nDirty do
+    z[#z + 1] = now
+    z[#z + 1] = ARGV[k]
+  end
+  for s = 1, #z, 1000 do
+    redis.call('ZADD', P .. ':dirty', 'NX', unpack(z, s, math.min(s + 999, #z)))
+  end
 end
 return 1
 `;

@@ -14,9 +14,8 @@ export interface RetentionPolicy {
   readonly hourlyRetentionDays: number;
 }
 
-/** Entities per EVALSHA call: big enough to amortise the call, small enough not to stall Redis. */
-const ENTITIES_PER_CALL = 200;
-const IDS_CAP = 10_000;
+/** Samples per EVALSHA call: big enough to amortise the call, small enough not to stall Redis. */
+const SAMPLES_PER_CALL = 1000;
 /** Bucket values are stored as integer thousandths: exact sums, no float dust after corrections. */
 export const MILLI = 1000;
 
@@ -27,6 +26,16 @@ export interface ApplyResult {
   /** Entity → metrics touched. */
   readonly touched: ReadonlyMap<string, ReadonlySet<string>>;
 }
+
+/** Entities needing one metric's daily values over [fromDay, toDay]. */
+export interface DailyRead {
+  readonly metric: string;
+  readonly entities: readonly string[];
+  readonly fromDay: number;
+  readonly toDay: number;
+}
+
+type Tx = ReturnType<Redis['multi']>;
 
 export class SeriesStore {
   constructor(
@@ -49,39 +58,42 @@ export class SeriesStore {
     now: number,
     needsEvaluation: (entity: string, metrics: ReadonlySet<string>) => boolean = () => true,
   ): Promise<ApplyResult> {
-    const byEntity = new Map<string, Sample[]>();
-    for (const s of samples) {
-      const list = byEntity.get(s.entity);
-      if (list) list.push(s);
-      else byEntity.set(s.entity, [s]);
-    }
     const touched = new Map<string, Set<string>>();
-    for (const [e, list] of byEntity) {
-      const set = new Set<string>();
-      for (const s of list) set.add(s.metric);
-      touched.set(e, set);
+    for (const s of samples) {
+      const set = touched.get(s.entity);
+      if (set) set.add(s.metric);
+      else touched.set(s.entity, new Set([s.metric]));
     }
+    const dirty: string[] = [];
+    for (const [e, metrics] of touched) if (needsEvaluation(e, metrics)) dirty.push(e);
     const today = this.calendar.dayOf(now);
-    const minDay = today - this.retention.retentionDays;
     const minHour = (today - this.retention.hourlyRetentionDays) * 24;
-    const dailyCap = (this.retention.retentionDays + 8) * 2;
-    const hourlyCap = (this.retention.hourlyRetentionDays + 8) * 24 * 2;
     const catalogue = this.metrics();
-    const tail = [String(now), String(minDay), String(minHour), String(dailyCap), String(hourlyCap), String(IDS_CAP)];
+    const head = [String(this.retention.retentionDays), String(this.retention.hourlyRetentionDays), String(minHour)];
 
     // Chunks are cut deterministically from the job's samples, so a retry names the same chunks.
-    const entities = [...byEntity.keys()];
+    // Inside a chunk, samples are grouped by (metric, day): the script then builds each key once.
     const pipeline = this.redis.pipeline();
     let chunks = 0;
-    for (let c = 0; c < entities.length; c += ENTITIES_PER_CALL) {
-      const args = [this.keys.prefix, this.keys.chunk(jobId, chunks++), ...tail];
-      for (const e of entities.slice(c, c + ENTITIES_PER_CALL)) {
-        const list = byEntity.get(e)!;
-        args.push(e, needsEvaluation(e, touched.get(e)!) ? '1' : '0', String(list.length));
-        for (const s of list) {
-          const agg = catalogue.get(s.metric)?.aggregation === 'avg' ? 'a' : 's';
-          args.push(s.metric, agg, String(this.calendar.dayOf(s.ts)), String(this.calendar.hourOf(s.ts)), String(Math.round(s.value * MILLI)), s.id ?? '');
-        }
+    const dirtySet = new Set(dirty);
+    for (let c = 0; c < samples.length; c += SAMPLES_PER_CALL) {
+      const end = Math.min(samples.length, c + SAMPLES_PER_CALL);
+      const groups = new Map<string, string[]>();
+      const marked: string[] = [];
+      for (let i = c; i < end; i++) {
+        const s = samples[i]!;
+        const day = this.calendar.dayOf(s.ts);
+        const key = `${s.metric}\u0000${day}`;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = []));
+        g.push(s.entity, String(this.calendar.hourOf(s.ts)), String(Math.round(s.value * MILLI)), s.id ?? '');
+        if (dirtySet.delete(s.entity)) marked.push(s.entity);
+      }
+      const args = [this.keys.prefix, this.keys.chunk(jobId, chunks++), ...head, String(marked.length), ...marked];
+      for (const [key, g] of groups) {
+        const [metric, day] = key.split('\u0000') as [string, string];
+        args.push(metric, catalogue.get(metric)?.aggregation === 'avg' ? 'a' : 's', day, String(g.length / 4));
+        for (const x of g) args.push(x);
       }
       (pipeline as unknown as { lookoutApply(...a: string[]): void }).lookoutApply(...args);
     }
@@ -94,53 +106,100 @@ export class SeriesStore {
     return { chunks: applied, skippedChunks: chunks - applied, touched };
   }
 
-  /** Queue the reads of one entity's daily series into a MULTI/pipeline. */
-  queueDailyReads(tx: ReturnType<Redis['multi']>, entity: string, metrics: readonly string[]): void {
-    for (const m of metrics) tx.hgetall(this.keys.daily(entity, m));
+  /** Queue the reads of `r` into a MULTI: per day, the sums and the sample counts of its entities. */
+  queueDailyReads(tx: Tx, r: DailyRead): void {
+    for (let d = r.fromDay; d <= r.toDay; d++) {
+      tx.hmget(this.keys.daily(r.metric, d), ...r.entities);
+      tx.hmget(this.keys.dailyCount(r.metric, d), ...r.entities);
+    }
   }
 
-  /** Parse hashes read by queueDailyReads into an EntitySeries. */
-  parseDaily(metrics: readonly string[], hashes: readonly Record<string, string>[]): EntitySeries {
-    const catalogue = this.metrics();
-    const out = new Map<string, Map<number, number>>();
-    metrics.forEach((m, i) => {
-      out.set(m, parseDailyHash(hashes[i] ?? {}, catalogue.get(m)?.aggregation === 'avg'));
+  /** How many results queueDailyReads adds to the transaction. */
+  static dailyReadLength(r: DailyRead): number {
+    return (r.toDay - r.fromDay + 1) * 2;
+  }
+
+  /** Parse the results of queueDailyReads into `out` (entity → metric → day → value). */
+  parseDailyReads(r: DailyRead, results: readonly (string | null)[][], out: Map<string, Map<string, Map<number, number>>>): void {
+    const avg = this.metrics().get(r.metric)?.aggregation === 'avg';
+    const series = r.entities.map((e) => {
+      let byMetric = out.get(e);
+      if (!byMetric) out.set(e, (byMetric = new Map()));
+      let days = byMetric.get(r.metric);
+      if (!days) byMetric.set(r.metric, (days = new Map()));
+      return days;
     });
-    return out;
+    let k = 0;
+    for (let d = r.fromDay; d <= r.toDay; d++) {
+      const sums = results[k++] ?? [];
+      const counts = results[k++] ?? [];
+      for (let j = 0; j < series.length; j++) {
+        const count = Number(counts[j] ?? 0);
+        if (count <= 0) continue;
+        const sum = Number(sums[j]) / MILLI;
+        series[j]!.set(d, avg ? sum / count : sum);
+      }
+    }
   }
 
-  /** Daily series of one entity (API, CLI, tests). */
+  /** Days a read for evaluation covers: the retention up to today. */
+  window(now: number): { fromDay: number; toDay: number } {
+    const today = this.calendar.dayOf(now);
+    return { fromDay: today - this.retention.retentionDays, toDay: today };
+  }
+
+  /** Daily series of one entity over the days stored (API, CLI, tests). */
   async readDaily(entity: string, metrics: readonly string[]): Promise<EntitySeries> {
-    const tx = this.redis.multi();
-    this.queueDailyReads(tx, entity, metrics);
-    const res = (await tx.exec()) ?? [];
-    return this.parseDaily(metrics, res.map(([, v]) => v as Record<string, string>));
+    return this.readDailyRange(entity, metrics, await this.knownDays(metrics));
   }
 
-  /** Hourly buckets of one entity and metric: hour index → value. */
+  private async readDailyRange(entity: string, metrics: readonly string[], range: { fromDay: number; toDay: number }): Promise<EntitySeries> {
+    const tx = this.redis.multi();
+    const reads = metrics.map((metric) => ({ metric, entities: [entity], ...range }));
+    for (const r of reads) this.queueDailyReads(tx, r);
+    const res = ((await tx.exec()) ?? []).map(([, v]) => v as (string | null)[]);
+    const out = new Map<string, Map<string, Map<number, number>>>();
+    let k = 0;
+    for (const r of reads) {
+      const n = SeriesStore.dailyReadLength(r);
+      this.parseDailyReads(r, res.slice(k, k + n), out);
+      k += n;
+    }
+    return out.get(entity) ?? new Map();
+  }
+
+  /** The span of days stored for these metrics (from the feed counters). */
+  private async knownDays(metrics: readonly string[]): Promise<{ fromDay: number; toDay: number }> {
+    let fromDay = Infinity;
+    let toDay = -Infinity;
+    for (const m of metrics) {
+      for (const f of await this.redis.hkeys(this.keys.feed(m))) {
+        fromDay = Math.min(fromDay, Number(f));
+        toDay = Math.max(toDay, Number(f));
+      }
+    }
+    return Number.isFinite(fromDay) ? { fromDay, toDay } : { fromDay: 0, toDay: -1 };
+  }
+
+  /** Hourly buckets of one entity and metric over the hourly retention: hour index → value. */
   async readHourly(entity: string, metric: string): Promise<Map<number, number>> {
-    const h = await this.redis.hgetall(this.keys.hourly(entity, metric));
+    const days = await this.knownDays([metric]);
+    const to = (days.toDay + 1) * 24;
+    const from = to - (this.retention.hourlyRetentionDays + 1) * 24;
     const avg = this.metrics().get(metric)?.aggregation === 'avg';
+    const tx = this.redis.multi();
+    for (let h = from; h < to; h++) {
+      tx.hget(this.keys.hourly(metric, h), entity);
+      if (avg) tx.hget(this.keys.hourlyCount(metric, h), entity);
+    }
+    const res = ((await tx.exec()) ?? []).map(([, v]) => v as string | null);
     const out = new Map<number, number>();
-    for (const [f, v] of Object.entries(h)) {
-      if (f.endsWith('n')) continue;
-      const n = avg ? Number(h[`${f}n`] ?? 0) : 1;
-      if (n > 0) out.set(Number(f), Number(v) / MILLI / n);
+    let k = 0;
+    for (let h = from; h < to; h++) {
+      const sum = res[k++];
+      const count = avg ? Number(res[k++] ?? 0) : 1;
+      if (sum !== null && sum !== undefined && count > 0) out.set(h, Number(sum) / MILLI / count);
     }
     return out;
   }
 }
-
-/** Daily hash fields: `<day>` = sum, `<day>n` = samples in it. Days without samples are absent. */
-export function parseDailyHash(h: Record<string, string>, avg: boolean): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const f in h) {
-    if (f.charCodeAt(f.length - 1) === 110 /* n */) continue;
-    const count = Number(h[`${f}n`] ?? 0);
-    if (count <= 0) continue;
-    const sum = Number(h[f]) / MILLI;
-    out.set(Number(f), avg ? sum / count : sum);
-  }
-  return out;
-}
-

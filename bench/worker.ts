@@ -1,0 +1,25 @@
+// A worker process for the benchmark: `node dist/bench/worker.js REDIS_URL PREFIX`.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/env.js';
+import { ManualClock } from '../src/domain/clock.js';
+import { startLookout } from '../src/main.js';
+import { createLogger } from '../src/observability/logger.js';
+
+const [url, prefix, now] = process.argv.slice(2) as [string, string, string];
+const config = loadConfig({
+  REDIS_URL: url,
+  LOOKOUT_PREFIX: prefix,
+  LOOKOUT_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'lookout-bench-w-')),
+  LOG_LEVEL: 'silent',
+  LOOKOUT_TZ: 'Asia/Shanghai',
+});
+const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(Number(now)), noLogNotifier: true });
+process.send?.('ready');
+process.on('message', async (m) => {
+  if (m === 'stop') {
+    await lookout.stop();
+    process.exit(0);
+  }
+});
