@@ -4,7 +4,8 @@ export const APPLY_SAMPLES_LUA = `
 -- Apply one chunk of a job's samples, atomically. Buckets are keyed by metric and local day
 -- (hour), with entities as fields, so a chunk of a daily export touches a handful of keys and
 -- every write is one multi-field command: Redis does per-field work, not per-call work.
--- ARGV: prefix, chunkKey, dailyRetentionDays, hourlyRetentionDays, minHour, D, D × entity to
+-- ARGV: prefix, chunkKey, dailyRetentionDays, hourlyRetentionDays, minHour, now (epoch ms, the
+--       deployment's clock), D, D × entity to
 --       mark dirty, then groups: metric, agg 's'|'a', day, n, n × (entity, hour, value, id or '').
 -- Values are integers in thousandths (fixed point). Keys:
 --   P:d:<metric>:<day>   entity → sum        P:n:<metric>:<day>   entity → samples (presence)
@@ -18,12 +19,15 @@ if redis.call('SET', ARGV[2], '1', 'NX', 'EX', 172800) == false then return 0 en
 local dret = tonumber(ARGV[3])
 local hret = tonumber(ARGV[4])
 local minHour = tonumber(ARGV[5])
-local nDirty = tonumber(ARGV[6])
+-- Keys expire by the deployment's clock, not Redis's: a key of local day d lives until that clock
+-- reaches day d + retention + 2, so a replay or test clock far from Redis time keeps what it accepted.
+local appNow = math.floor(tonumber(ARGV[6]) / 1000)
+local nDirty = tonumber(ARGV[7])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local groups = {}
-local i = 7 + nDirty
+local i = 8 + nDirty
 while i <= #ARGV do
   local n = tonumber(ARGV[i + 3])
   groups[#groups + 1] = { m = ARGV[i], agg = ARGV[i + 1], day = ARGV[i + 2], n = n, at = i + 4 }
@@ -163,8 +167,9 @@ local function write(sumKey, cntKey, deltas, cdeltas, expireAt)
       if cntKey then redis.call('HDEL', cntKey, unpack(gone)) end
     end
   end
-  redis.call('EXPIREAT', sumKey, expireAt, 'NX')
-  if cntKey then redis.call('EXPIREAT', cntKey, expireAt, 'NX') end
+  local ttl = math.max(1, expireAt - appNow)
+  redis.call('EXPIRE', sumKey, ttl, 'NX')
+  if cntKey then redis.call('EXPIRE', cntKey, ttl, 'NX') end
 end
 for m, byDay in pairs(dsum) do
   for day, deltas in pairs(byDay) do
@@ -184,7 +189,7 @@ for day, l in pairs(newIds) do
     for s = 1, #l, 1000 do
       redis.call('HSET', key, unpack(l, s, math.min(s + 999, #l)))
     end
-    redis.call('EXPIREAT', key, (tonumber(day) + dret + 2) * 86400, 'NX')
+    redis.call('EXPIRE', key, math.max(1, (tonumber(day) + dret + 2) * 86400 - appNow), 'NX')
   end
 end
 for s = 1, #movedIds, 2 do
@@ -196,7 +201,7 @@ for m, byDay in pairs(feed) do
 end
 if nDirty > 0 then
   local z = {}
-  for k = 7, 6 + nDirty do
+  for k = 8, 7 + nDirty do
     z[#z + 1] = now
     z[#z + 1] = ARGV[k]
   end

@@ -69,7 +69,7 @@ export class SeriesStore {
     const today = this.calendar.dayOf(now);
     const minHour = (today - this.retention.hourlyRetentionDays) * 24;
     const catalogue = this.metrics();
-    const head = [String(this.retention.retentionDays), String(this.retention.hourlyRetentionDays), String(minHour)];
+    const head = [String(this.retention.retentionDays), String(this.retention.hourlyRetentionDays), String(minHour), String(now)];
 
     // Chunks are cut deterministically from the job's samples, so a retry names the same chunks.
     // Inside a chunk, samples are grouped by (metric, day): the script then builds each key once.

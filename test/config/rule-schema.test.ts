@@ -188,9 +188,9 @@ describe('buildRuleSet: cross-file checks', () => {
     expect(res.errors[0]!.message).toContain('a.yaml:2');
   });
 
-  it('a metric neither built in nor declared → unknown_metric; declared in any file → fine', () => {
+  it('a metric neither built in nor declared → unknown_rule_metric; declared in any file → fine', () => {
     const bad = buildRuleSet([{ file: 'a.yaml', text: `rules:\n${absence('v', 'visits')}\n` }]);
-    expect(bad.ok ? [] : bad.errors.map(where)).toEqual([{ code: 'unknown_metric', file: 'a.yaml', line: 2, field: 'rules[0].metric' }]);
+    expect(bad.ok ? [] : bad.errors.map(where)).toEqual([{ code: 'unknown_rule_metric', file: 'a.yaml', line: 2, field: 'rules[0].metric' }]);
     const good = buildRuleSet([
       { file: 'a.yaml', text: `rules:\n${absence('v', 'visits')}\n` },
       { file: 'b.yaml', text: 'metrics:\n  - {name: visits, title: 到店量}\n' },

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type AppConfig } from '../../src/config/env.js';
@@ -51,6 +51,8 @@ export interface TestLookout extends Lookout {
   put<T = unknown>(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
   /** Alerts of one entity (any state), straight from the store. */
   alertsOf(entity: string): Promise<AlertRecord[]>;
+  /** One entity's stored daily values of one metric: local day index → value (empty when none). */
+  daily(entity: string, metric: string): Promise<Map<number, number>>;
   /** Stop; drop the prefix's keys unless `keepKeys` was given (another instance still uses them). */
   cleanup(): Promise<void>;
 }
@@ -76,8 +78,8 @@ export function testEnv(prefix: string, env: Record<string, string> = {}): Recor
     LOOKOUT_PREFIX: prefix,
     LOOKOUT_HTTP_PORT: '0',
     LOOKOUT_HTTP_HOST: '127.0.0.1',
-    LOOKOUT_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'lookout-cfg-')),
-    LOOKOUT_DATA_DIR: mkdtempSync(join(tmpdir(), 'lookout-data-')),
+    LOOKOUT_CONFIG_DIR: env.LOOKOUT_CONFIG_DIR ?? mkdtempSync(join(tmpdir(), 'lookout-cfg-')),
+    LOOKOUT_DATA_DIR: env.LOOKOUT_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'lookout-data-')),
     LOG_LEVEL: 'silent',
     LOOKOUT_EVAL_DEBOUNCE_MS: '0',
     ...env,
@@ -86,7 +88,8 @@ export function testEnv(prefix: string, env: Record<string, string> = {}): Recor
 
 export async function startTestLookout(opts: TestLookoutOptions = {}): Promise<TestLookout> {
   const prefix = opts.prefix ?? freshPrefix('lk');
-  const config: AppConfig = loadConfig(testEnv(prefix, opts.env));
+  const env = testEnv(prefix, opts.env);
+  const config: AppConfig = loadConfig(env);
   const clock = new ManualClock(Date.parse(opts.now ?? DEFAULT_NOW));
   const transitions: AlertEvent[] = [];
   const lookout = await startLookout({
@@ -124,8 +127,11 @@ export async function startTestLookout(opts: TestLookoutOptions = {}): Promise<T
     put: <T>(p: string, b: unknown, h?: Record<string, string>) => call<T>('PUT', p, b, h),
     get: <T>(p: string, h?: Record<string, string>) => call<T>('GET', p, undefined, h),
     alertsOf: (entity: string) => lookout.alerts.list({ entity }),
+    daily: async (entity: string, metric: string) => new Map((await lookout.series.readDaily(entity, [metric])).get(metric) ?? []),
     async cleanup() {
       await lookout.stop();
+      // The temp dirs this helper made (not those the caller passed).
+      for (const name of ['LOOKOUT_CONFIG_DIR', 'LOOKOUT_DATA_DIR']) if (!opts.env?.[name]) rmSync(env[name]!, { recursive: true, force: true });
       if (opts.keepKeys) return;
       const r = connect();
       await dropPrefix(r, prefix);

@@ -1,0 +1,81 @@
+// `lookout start --role all` from outside: a real process, real HTTP, SIGTERM.
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Calendar } from '../../src/domain/clock.js';
+import { collect, ensureBuilt, freePort, spawnCli } from '../support/cli.js';
+import { metricValue, waitFor, type AlertsBody, type IngestBody, type ReadyBody } from '../support/lookout.js';
+import { connect, dropPrefix, freshPrefix, testRedisUrl } from '../support/redis.js';
+
+beforeAll(ensureBuilt, 180_000);
+
+describe('lookout start', () => {
+  let child: ChildProcess | undefined;
+  let prefix: string;
+  afterEach(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    const r = connect();
+    await dropPrefix(r, prefix);
+    r.disconnect();
+  });
+
+  it('serves health, readiness, ingest and metrics, judges samples, and exits 0 on SIGTERM', async () => {
+    prefix = freshPrefix('lk-start');
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    child = spawnCli(['start', '--role', 'all'], {
+      env: {
+        REDIS_URL: testRedisUrl(),
+        LOOKOUT_PREFIX: prefix,
+        LOOKOUT_HTTP_PORT: String(port),
+        LOOKOUT_HTTP_HOST: '127.0.0.1',
+        LOOKOUT_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'lookout-cfg-')),
+        LOOKOUT_DATA_DIR: mkdtempSync(join(tmpdir(), 'lookout-data-')),
+        LOOKOUT_EVAL_DEBOUNCE_MS: '0',
+      },
+    });
+    const exited = collect(child, 30_000);
+    const json = async <T>(path: string, init?: RequestInit): Promise<{ status: number; body: T }> => {
+      const res = await fetch(`${base}${path}`, init);
+      return { status: res.status, body: (await res.json()) as T };
+    };
+
+    await waitFor('/healthz', async () => {
+      if (child!.exitCode !== null) throw new Error(`lookout exited early: ${JSON.stringify(await exited)}`);
+      return fetch(`${base}/healthz`).then((r) => r.status === 200, () => false);
+    });
+    expect(await json('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await json<ReadyBody>('/readyz')).toEqual({ status: 200, body: { status: 'ready', checks: { redis: true, rules: true } } });
+
+    // A dealer at 100 a day for four weeks, and 40 yesterday (the daemon runs on the real clock).
+    const calendar = new Calendar('Asia/Shanghai');
+    const yesterday = calendar.dayOf(Date.now()) - 1;
+    const samples = Array.from({ length: 29 }, (_, k) => {
+      const day = Calendar.isoDay(yesterday - 28 + k);
+      return { metric: 'card_opening', entity: 'D0001', value: k === 28 ? 40 : 100, ts: `${day}T12:00:00+08:00`, id: `D0001/card_opening/${day}` };
+    });
+    const entity = { id: 'D0001', kind: 'core_dealer', name: '新乡红旗区核心渠道', region: 'R-east', district: 'X-hongqi', manager: 'C001', attrs: { monthly_fee: 120 } };
+    const headers = { 'content-type': 'application/json' };
+    expect((await fetch(`${base}/api/v1/entities`, { method: 'PUT', headers, body: JSON.stringify([entity]) })).status).toBe(200);
+    const posted = await json<IngestBody>('/api/v1/samples', { method: 'POST', headers, body: JSON.stringify([...samples, { metric: 'nope', entity: 'D0001', value: 1 }]) });
+    expect(posted).toEqual({ status: 202, body: { accepted: 29, rejected: [expect.objectContaining({ index: 29, code: 'unknown_metric' })] } });
+
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metricValue(metrics, 'lookout_samples_accepted_total', { source: 'http' })).toBe(29);
+    expect(metricValue(metrics, 'lookout_samples_rejected_total', { source: 'http', code: 'unknown_metric' })).toBe(1);
+
+    const firing = await waitFor('the alert to fire', async () => {
+      const alerts = (await json<AlertsBody>('/api/v1/alerts?entity=D0001&state=firing')).body.alerts;
+      return alerts.length ? alerts : undefined;
+    });
+    expect(firing.map((a) => [a.rule, a.severity, a.value, a.baseline])).toEqual([['core_dealer_card_opening_drop', 'critical', 40, 100]]);
+
+    const stopAt = performance.now();
+    child.kill('SIGTERM');
+    const result = await exited;
+    expect({ code: result.code, signal: result.signal }, result.stderr).toEqual({ code: 0, signal: null });
+    expect(performance.now() - stopAt).toBeLessThan(5_000);
+  });
+});
