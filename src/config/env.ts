@@ -1,6 +1,7 @@
 // Environment → typed, frozen AppConfig, parsed once. A bad value stops start-up with one line
 // naming the variable.
 
+import { validate as validateCron } from 'node-cron';
 import { isValidTimeZone } from '../domain/clock.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { defaultRulesDir } from './paths.js';
@@ -82,6 +83,12 @@ function url(env: Env, name: string, def: string, schemes: readonly string[]): s
   return raw;
 }
 
+function cron(env: Env, name: string, def: string): string {
+  const raw = str(env, name, def);
+  if (!validateCron(raw)) fail(name, 'a cron expression such as "5 0 * * *"', raw);
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const timeZone = str(env, 'LOOKOUT_TZ', 'Asia/Shanghai');
   if (!isValidTimeZone(timeZone)) fail('LOOKOUT_TZ', 'an IANA time zone such as Asia/Shanghai', timeZone);
@@ -113,7 +120,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     maxFutureMs: int(env, 'LOOKOUT_MAX_FUTURE_MS', 5 * 60_000, 0, 7 * 86_400_000),
     prefix,
     logLevel,
-    dayCloseCron: str(env, 'LOOKOUT_DAY_CLOSE_CRON', '5 0 * * *'),
+    dayCloseCron: cron(env, 'LOOKOUT_DAY_CLOSE_CRON', '5 0 * * *'),
     evalDebounceMs: int(env, 'LOOKOUT_EVAL_DEBOUNCE_MS', 1000, 0, 3_600_000),
   };
   return Object.freeze(config);

@@ -1,7 +1,7 @@
 // `lookout import FILE`: stream a samples CSV through the same validation and batched queue path
 // as the HTTP door, or load an entities CSV/YAML into the registry.
 
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Queue } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
@@ -45,6 +45,10 @@ export async function runImport(opts: ImportOptions): Promise<number> {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   const err = opts.err ?? ((l: string) => process.stderr.write(`${l}\n`));
   const { config, file } = opts;
+  if (!existsSync(file) || !statSync(file).isFile()) {
+    err(`lookout import: ${file}: no such file`);
+    return 2;
+  }
   const url = config.redisUrl ?? (await findRunningEmbedded(config.dataDir));
   if (!url) {
     err(`lookout import: no Lookout Redis found: set REDIS_URL, or start Lookout first (npx lookout start) so its embedded Redis is recorded under ${config.dataDir}/redis`);

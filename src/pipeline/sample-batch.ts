@@ -49,6 +49,12 @@ export class SampleBatchProcessor {
       calendar: d.calendar,
     });
     const source = typeof job?.source === 'string' ? job.source : 'queue';
+    // The HTTP door counts what it receives itself; the other doors (CSV import in its own
+    // process, producers on the queue) are counted here, where their samples are first seen.
+    if (source !== 'http') {
+      d.observer.samplesReceived(source, raws.length);
+      d.observer.samplesAccepted(source, accepted.length);
+    }
     if (rejected.length) {
       const byCode = new Map<string, number>();
       for (const r of rejected) byCode.set(r.code, (byCode.get(r.code) ?? 0) + 1);

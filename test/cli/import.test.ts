@@ -78,3 +78,11 @@ describe('lookout import', () => {
     expect(await lk.queues.samples.getJobCounts('waiting', 'completed')).toEqual({ waiting: 0, completed: 0 });
   });
 });
+
+describe('lookout import of a file that is not there', () => {
+  it('says so in one line and exits 2, without a stack trace', async () => {
+    const res = await runCli(['import', '/nonexistent/samples.csv'], { env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toBe('lookout import: /nonexistent/samples.csv: no such file\n');
+  });
+});

@@ -67,7 +67,8 @@ describe('lookout start with a bad environment', () => {
         env: { REDIS_URL: testRedisUrl(), LOOKOUT_PREFIX: prefix, LOOKOUT_DAY_CLOSE_CRON: 'at midnight', LOOKOUT_HTTP_PORT: '0' },
       });
       expect(res.code, res.stderr).toBe(2);
-      expect(res.stderr).toMatch(/^lookout: LOOKOUT_DAY_CLOSE_CRON: "at midnight" is not a cron expression\n$/);
+      // Caught by loadConfig, before anything connects to Redis.
+      expect(res.stderr).toBe('lookout: LOOKOUT_DAY_CLOSE_CRON: expected a cron expression such as "5 0 * * *", got "at midnight"\n');
     } finally {
       const r = connect();
       await dropPrefix(r, prefix);

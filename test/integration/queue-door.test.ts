@@ -50,6 +50,9 @@ describe('queue door', () => {
       ts_future: rejected('ts_future'),
       not_an_object: rejected('not_an_object'),
     }).toEqual({ bad_value: 1, negative_value: 1, unknown_metric: 1, ts_future: 1, not_an_object: 1 });
+    // The queue door is counted where its samples are first seen: in the worker.
+    expect(metricValue(metrics, 'lookout_samples_received_total', { source: 'billing' })).toBe(good.length + bad.length);
+    expect(metricValue(metrics, 'lookout_samples_accepted_total', { source: 'billing' })).toBe(good.length);
 
     const series = await lk.daily('D0001', 'card_opening');
     expect(series.size).toBe(good.length);
