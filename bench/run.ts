@@ -13,6 +13,7 @@ import { loadConfig } from '../src/config/env.js';
 import { Calendar, ManualClock } from '../src/domain/clock.js';
 import type { Entity } from '../src/domain/entity.js';
 import type { Sample } from '../src/domain/sample.js';
+import { mulberry32 } from '../src/demo/simulate.js';
 import { startLookout } from '../src/main.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
@@ -25,17 +26,6 @@ const TARGET_SAMPLES = Number(args.get('samples') ?? 600_000);
 const BARE_SAMPLES = Number(args.get('bare') ?? 40_000);
 /** Extra worker processes beside the in-process one (2 cores: producer+worker here, a worker there). */
 const EXTRA_WORKERS = Number(args.get('workers') ?? 1);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A province-like mix: every entity is in scope of at least one shipped rule. */
 function entities(n: number): Entity[] {
@@ -110,7 +100,7 @@ async function benchLookout(redisUrl: string, n: number): Promise<{ n: number; s
   );
   const ents = entities(n);
   await lookout.registry.putMany(ents);
-  const r = rng(n);
+  const r = mulberry32(n);
   // Produce day by day, like the daily exports arrive; build each day just before sending it.
   const started = performance.now();
   let total = 0;
@@ -121,7 +111,7 @@ async function benchLookout(redisUrl: string, n: number): Promise<{ n: number; s
   }
   await lookout.idle(600_000);
   const seconds = (performance.now() - started) / 1000;
-  const all = await lookout.alerts.list({});
+  const all = (await lookout.alerts.list({})).filter((a) => a.state !== 'resolved');
   const alerts = all.length;
   await Promise.all(children.map((c) => new Promise((resolve) => { c.once('exit', resolve); c.send('stop'); })));
   if (process.env.BENCH_DEBUG) {
@@ -183,7 +173,7 @@ async function main(): Promise<void> {
     const bare = await benchBare(redis.url, BARE_SAMPLES);
     console.log(`bare BullMQ, one job per sample: ${fmt(bare.samples)} samples in ${bare.seconds.toFixed(2)} s = ${fmt(bare.perSec)} samples/s`);
     console.log('');
-    console.log('entities   samples     seconds   samples/s   × bare   alerts  shape');
+    console.log('entities   samples     seconds   samples/s   × bare     open  shape');
     for (const n of SIZES) {
       const res = await benchLookout(redis.url, n);
       console.log(
