@@ -176,7 +176,13 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     closers.push(async () => drainConn.quit().catch(() => drainConn.disconnect()));
     drainer = new EvaluationDrainer(drainConn, keys, evaluator!, cache, clock, (err) =>
       logger.error({ err: err.message }, 'evaluation failed (the entities are judged again when their lease ends)'),
-      { debounceMs: config.evalDebounceMs },
+      {
+        debounceMs: config.evalDebounceMs,
+        backlog: async () => {
+          const c = await queues.samples.getJobCounts('waiting', 'prioritized');
+          return (c.waiting ?? 0) + (c.prioritized ?? 0);
+        },
+      },
     );
     sampleWorker.on('completed', () => drainer?.notify());
     drainer.start();

@@ -22,9 +22,16 @@ export interface DrainerOptions {
   readonly idleMs: number;
   /** An entity is judged once it has been dirty this long, so bursts coalesce. */
   readonly debounceMs: number;
+  /**
+   * While sample jobs are waiting, judging yields to applying: only entities dirty this long are
+   * judged, so a burst or a backfill is applied first and judged in a few coalesced passes.
+   */
+  readonly maxDelayMs: number;
+  /** Sample jobs waiting to be applied (checked at most every 250 ms). */
+  readonly backlog?: () => Promise<number>;
 }
 
-const DEFAULTS: DrainerOptions = { chunk: 1000, loops: 2, leaseMs: 60_000, idleMs: 200, debounceMs: 1000 };
+const DEFAULTS: DrainerOptions = { chunk: 1000, loops: 2, leaseMs: 60_000, idleMs: 200, debounceMs: 1000, maxDelayMs: 15_000 };
 
 export class EvaluationDrainer {
   private running = false;
@@ -72,12 +79,13 @@ export class EvaluationDrainer {
 
   /** Claim and judge one chunk; returns how many entities were claimed. */
   async drainOnce(): Promise<number> {
+    const minAge = (await this.busy()) ? Math.max(this.opts.maxDelayMs, this.opts.debounceMs) : this.opts.debounceMs;
     const raw = (await (this.redis as unknown as { lookoutClaimDirty(...a: (string | number)[]): Promise<string[]> }).lookoutClaimDirty(
       this.keys.dirty,
       this.keys.evaluating,
       this.opts.leaseMs,
       this.opts.chunk,
-      this.opts.debounceMs,
+      minAge,
     )) ?? [];
     if (!raw.length) return 0;
     const ids: string[] = [];
@@ -86,6 +94,19 @@ export class EvaluationDrainer {
     await this.evaluator.evaluate(ids, this.clock.now());
     await this.redis.zrem(this.keys.evaluating, ...ids);
     return ids.length;
+  }
+
+  private backlogAt = -Infinity;
+  private backlogBusy = false;
+
+  private async busy(): Promise<boolean> {
+    if (!this.opts.backlog) return false;
+    const now = performance.now();
+    if (now - this.backlogAt > 250) {
+      this.backlogAt = now;
+      this.backlogBusy = (await this.opts.backlog()) > 0;
+    }
+    return this.backlogBusy;
   }
 
   private async loop(): Promise<void> {

@@ -33,12 +33,10 @@ export function keyspace(prefix: string) {
     entities: `${p}:e`,
     entitiesVersion: `${p}:e:ver`,
     unknownEntities: `${p}:e:unknown`,
-    /** Daily sums of one metric (hash entity → thousandths) and sample counts (presence). */
+    /** Daily buckets of one metric: hash entity → 'sum,count' (sum in thousandths). */
     daily: (metric: string, day: number) => `${p}:d:${metric}:${day}`,
-    dailyCount: (metric: string, day: number) => `${p}:n:${metric}:${day}`,
-    /** Hourly sums of one metric (hash entity → thousandths); counts for gauges. */
+    /** Hourly buckets of one metric: hash entity → 'sum,count'. */
     hourly: (metric: string, hour: number) => `${p}:h:${metric}:${hour}`,
-    hourlyCount: (metric: string, hour: number) => `${p}:hn:${metric}:${hour}`,
     /** Sample ids of one local day (hash id → value|hour|agg|metric|entity). */
     ids: (day: number) => `${p}:ids:${day}`,
     /** Alert-state version of an entity: bumped by every alert commit (evaluation, ack). */

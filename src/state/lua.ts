@@ -7,9 +7,10 @@ export const APPLY_SAMPLES_LUA = `
 -- ARGV: prefix, chunkKey, dailyRetentionDays, hourlyRetentionDays, minHour, now (epoch ms, the
 --       deployment's clock), D, D × entity to
 --       mark dirty, then groups: metric, agg 's'|'a', day, n, n × (entity, hour, value, id or '').
--- Values are integers in thousandths (fixed point). Keys:
---   P:d:<metric>:<day>   entity → sum        P:n:<metric>:<day>   entity → samples (presence)
---   P:h:<metric>:<hour>  entity → sum        P:hn:<metric>:<hour> entity → samples (gauges)
+-- Values are integers in thousandths (fixed point), stored with their sample count as 'sum,count'
+-- (the count tells "no data" from 0 and averages gauges). Keys:
+--   P:d:<metric>:<day>   entity → 'sum,count'
+--   P:h:<metric>:<hour>  entity → 'sum,count'
 --   P:ids:<day>          id → 'value|hour|agg|metric|entity' (found on its day or the days either side)
 -- Each key expires after the retention, so memory stays flat without scans.
 -- chunkKey marks this chunk of this job: a retried job skips what it already applied.
@@ -108,12 +109,9 @@ for _, g in ipairs(groups) do
         ods[oe] = (ods[oe] or 0) - ov
         odc[oe] = (odc[oe] or 0) - 1
         if tonumber(oh) >= minHour then
-          local ohs = bucket(hsum, om, oh)
+          local ohs, ohc = bucket(hsum, om, oh), bucket(hcnt, om, oh)
           ohs[oe] = (ohs[oe] or 0) - ov
-          if oagg == 'a' then
-            local ohc = bucket(hcnt, om, oh)
-            ohc[oe] = (ohc[oe] or 0) - 1
-          end
+          ohc[oe] = (ohc[oe] or 0) - 1
         end
       end
       local packed = ARGV[k + 2] .. '|' .. hour .. '|' .. agg .. '|' .. m .. '|' .. e
@@ -128,10 +126,8 @@ for _, g in ipairs(groups) do
       local hb = hs[hour]
       if not hb then hb = {}; hs[hour] = hb end
       hb[e] = (hb[e] or 0) + val
-      if agg == 'a' then
-        local hc = bucket(hcnt, m, hour)
-        hc[e] = (hc[e] or 0) + 1
-      end
+      local hc = bucket(hcnt, m, hour)
+      hc[e] = (hc[e] or 0) + 1
     end
   end
   local fm = feed[m]
@@ -141,46 +137,40 @@ end
 
 -- 3. Read-modify-write each touched key once. A bucket whose sample count falls to zero (an id
 -- moved to another entity or metric) is removed, so "no data" stays distinguishable from 0.
-local function write(sumKey, cntKey, deltas, cdeltas, expireAt)
+local function write(key, deltas, cdeltas, expireAt)
   local ents = {}
   for e, _ in pairs(deltas) do ents[#ents + 1] = e end
   for s = 1, #ents, 1000 do
     local part = { unpack(ents, s, math.min(s + 999, #ents)) }
-    local cur = redis.call('HMGET', sumKey, unpack(part))
-    local curc = cntKey and redis.call('HMGET', cntKey, unpack(part))
-    local sset, cset, gone = {}, {}, {}
+    local cur = redis.call('HMGET', key, unpack(part))
+    local set, gone = {}, {}
     for j, e in ipairs(part) do
-      local c = 1
-      if cntKey then
-        c = (tonumber(curc[j]) or 0) + (cdeltas[e] or 0)
-        if c <= 0 then gone[#gone + 1] = e else cset[#cset + 1] = e; cset[#cset + 1] = c end
+      local sum, cnt = 0, 0
+      if cur[j] then
+        local a, b = string.match(cur[j], '^(%-?%d+),(%-?%d+)$')
+        sum, cnt = tonumber(a), tonumber(b)
       end
-      if c > 0 then
-        sset[#sset + 1] = e
-        sset[#sset + 1] = (tonumber(cur[j]) or 0) + deltas[e]
+      cnt = cnt + (cdeltas[e] or 0)
+      if cnt <= 0 then
+        gone[#gone + 1] = e
+      else
+        set[#set + 1] = e
+        set[#set + 1] = string.format('%d,%d', sum + deltas[e], cnt)
       end
     end
-    if #sset > 0 then redis.call('HSET', sumKey, unpack(sset)) end
-    if cntKey and #cset > 0 then redis.call('HSET', cntKey, unpack(cset)) end
-    if #gone > 0 then
-      redis.call('HDEL', sumKey, unpack(gone))
-      if cntKey then redis.call('HDEL', cntKey, unpack(gone)) end
-    end
+    if #set > 0 then redis.call('HSET', key, unpack(set)) end
+    if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
   end
-  local ttl = math.max(1, expireAt - appNow)
-  redis.call('EXPIRE', sumKey, ttl, 'NX')
-  if cntKey then redis.call('EXPIRE', cntKey, ttl, 'NX') end
+  redis.call('EXPIRE', key, math.max(1, expireAt - appNow), 'NX')
 end
 for m, byDay in pairs(dsum) do
   for day, deltas in pairs(byDay) do
-    write(P .. ':d:' .. m .. ':' .. day, P .. ':n:' .. m .. ':' .. day, deltas, dcnt[m][day], (tonumber(day) + dret + 2) * 86400)
+    write(P .. ':d:' .. m .. ':' .. day, deltas, dcnt[m][day], (tonumber(day) + dret + 2) * 86400)
   end
 end
 for m, byHour in pairs(hsum) do
   for hour, deltas in pairs(byHour) do
-    local hc = hcnt[m] and hcnt[m][hour]
-    local at = (math.floor(tonumber(hour) / 24) + hret + 2) * 86400
-    write(P .. ':h:' .. m .. ':' .. hour, hc and (P .. ':hn:' .. m .. ':' .. hour), deltas, hc, at)
+    write(P .. ':h:' .. m .. ':' .. hour, deltas, hcnt[m][hour], (math.floor(tonumber(hour) / 24) + hret + 2) * 86400)
   end
 end
 for day, l in pairs(newIds) do

@@ -106,17 +106,14 @@ export class SeriesStore {
     return { chunks: applied, skippedChunks: chunks - applied, touched };
   }
 
-  /** Queue the reads of `r` into a MULTI: per day, the sums and the sample counts of its entities. */
+  /** Queue the reads of `r` into a MULTI: per day, the buckets of its entities. */
   queueDailyReads(tx: Tx, r: DailyRead): void {
-    for (let d = r.fromDay; d <= r.toDay; d++) {
-      tx.hmget(this.keys.daily(r.metric, d), ...r.entities);
-      tx.hmget(this.keys.dailyCount(r.metric, d), ...r.entities);
-    }
+    for (let d = r.fromDay; d <= r.toDay; d++) tx.hmget(this.keys.daily(r.metric, d), ...r.entities);
   }
 
   /** How many results queueDailyReads adds to the transaction. */
   static dailyReadLength(r: DailyRead): number {
-    return (r.toDay - r.fromDay + 1) * 2;
+    return r.toDay - r.fromDay + 1;
   }
 
   /** Parse the results of queueDailyReads into `out` (entity → metric → day → value). */
@@ -131,13 +128,10 @@ export class SeriesStore {
     });
     let k = 0;
     for (let d = r.fromDay; d <= r.toDay; d++) {
-      const sums = results[k++] ?? [];
-      const counts = results[k++] ?? [];
+      const buckets = results[k++] ?? [];
       for (let j = 0; j < series.length; j++) {
-        const count = Number(counts[j] ?? 0);
-        if (count <= 0) continue;
-        const sum = Number(sums[j]) / MILLI;
-        series[j]!.set(d, avg ? sum / count : sum);
+        const v = parseBucket(buckets[j], avg);
+        if (v !== undefined) series[j]!.set(d, v);
       }
     }
   }
@@ -188,18 +182,23 @@ export class SeriesStore {
     const from = to - (this.retention.hourlyRetentionDays + 1) * 24;
     const avg = this.metrics().get(metric)?.aggregation === 'avg';
     const tx = this.redis.multi();
-    for (let h = from; h < to; h++) {
-      tx.hget(this.keys.hourly(metric, h), entity);
-      if (avg) tx.hget(this.keys.hourlyCount(metric, h), entity);
-    }
+    for (let h = from; h < to; h++) tx.hget(this.keys.hourly(metric, h), entity);
     const res = ((await tx.exec()) ?? []).map(([, v]) => v as string | null);
     const out = new Map<number, number>();
-    let k = 0;
-    for (let h = from; h < to; h++) {
-      const sum = res[k++];
-      const count = avg ? Number(res[k++] ?? 0) : 1;
-      if (sum !== null && sum !== undefined && count > 0) out.set(h, Number(sum) / MILLI / count);
-    }
+    res.forEach((raw, k) => {
+      const v = parseBucket(raw, avg);
+      if (v !== undefined) out.set(from + k, v);
+    });
     return out;
   }
+}
+
+/** 'sum,count' (sum in thousandths) → the bucket's value, or undefined for no data. */
+export function parseBucket(raw: string | null | undefined, avg: boolean): number | undefined {
+  if (!raw) return undefined;
+  const comma = raw.indexOf(',');
+  const count = Number(raw.slice(comma + 1));
+  if (!(count > 0)) return undefined;
+  const sum = Number(raw.slice(0, comma)) / MILLI;
+  return avg ? sum / count : sum;
 }
