@@ -16,7 +16,7 @@ import type { Keyspace } from '../queues/names.js';
 import type { EntityCommit, RedisAlertStore } from '../state/alert-store.js';
 import { applyVerdict, type Step } from '../state/lifecycle.js';
 import type { RegistryCache } from '../state/registry-store.js';
-import { SeriesStore, type DailyRead } from '../state/series-store.js';
+import { parseFeed, SeriesStore, type DailyRead } from '../state/series-store.js';
 
 const CHUNK = 500;
 const MAX_ROUNDS = 8;
@@ -180,10 +180,4 @@ export class EntityEvaluator {
     if (!commits.length) return { events: [], conflicts: [] };
     return this.alerts.commit(commits, now);
   }
-}
-
-export function parseFeed(h: Record<string, string> | null | undefined): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const [day, count] of Object.entries(h ?? {})) out.set(Number(day), Number(count));
-  return out;
 }

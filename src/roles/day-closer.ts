@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { Calendar, type Clock } from '../domain/clock.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { feedDelivered } from '../evaluate/kinds/absence.js';
-import { parseFeed } from '../pipeline/entity-evaluator.js';
+import { parseFeed } from '../state/series-store.js';
 import type { Keyspace } from '../queues/names.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
 import type { RegistryStore } from '../state/ports.js';

@@ -202,3 +202,10 @@ export function parseBucket(raw: string | null | undefined, avg: boolean): numbe
   const sum = Number(raw.slice(0, comma)) / MILLI;
   return avg ? sum / count : sum;
 }
+
+/** The feed counter hash (day → samples of one metric across all entities). */
+export function parseFeed(h: Record<string, string> | null | undefined): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const [day, count] of Object.entries(h ?? {})) out.set(Number(day), Number(count));
+  return out;
+}

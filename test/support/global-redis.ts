@@ -1,21 +1,10 @@
 // One private redis-server for the whole test run (free port, no persistence), unless
 // TEST_REDIS_URL points at one. Tests isolate themselves with a fresh key prefix each.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../../src/redis/embedded.js';
 
 let child: ChildProcess | undefined;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 async function waitForPing(port: number): Promise<void> {
   const { Redis } = await import('ioredis');
