@@ -12,7 +12,7 @@ import type { AlertEvent } from '../domain/alert.js';
 import { Calendar, systemClock } from '../domain/clock.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { startLookout, type Lookout } from '../main.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, redactUrl } from '../observability/logger.js';
 import { dropKeys, resolveRedis } from '../redis/resolve.js';
 import { injectAnomalies, samplesForDay, simulateBranch, type Branch, type Contact } from './simulate.js';
 
@@ -109,7 +109,7 @@ export async function runDemo(opts: DemoOptions): Promise<Lookout> {
     await redis.stop();
   };
   onShutdown(stopAll, (m) => print(m));
-  print(`redis: ${redis.url}${redis.embedded ? ` (embedded, AOF under ${dataDir}/redis)` : ''}`);
+  print(`redis: ${redactUrl(redis.url)}${redis.embedded ? ` (embedded, AOF under ${dataDir}/redis)` : ''}`);
 
   // 1. Five weeks of history, as the daily exports of the business-analysis system. The
   // anomalies begin in the last days (an outlet silent for two days, one down for three).

@@ -16,11 +16,6 @@ export const REDACT_PATHS = [
   '*.phone',
 ];
 
-/** 13800000001 → 138****0001. */
-export function maskPhone(s: string): string {
-  return s.replace(/(?<!\d)(\+?86)?(1\d{2})\d{4}(\d{4})(?!\d)/g, (_m, cc: string | undefined, a: string, b: string) => `${cc ?? ''}${a}****${b}`);
-}
-
 /** Remove credentials from a URL for logs: redis://:pw@host → redis://***@host. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
