@@ -4,7 +4,7 @@
 import { validate as validateCron } from 'node-cron';
 import { isValidTimeZone } from '../domain/clock.js';
 import { ConfigError } from '../errors/catalogue.js';
-import { defaultRulesDir } from './paths.js';
+import { defaultRulesDir, defaultTemplatesDir } from './paths.js';
 
 export type TokenScope = 'ingest' | 'operator';
 
@@ -22,6 +22,24 @@ export interface AppConfig {
   /** token → scopes. Empty: the API is open (development). */
   readonly apiTokens: ReadonlyMap<string, readonly TokenScope[]>;
   readonly linkSecret?: string;
+  /** Base URL people reach the API at (ack links in SMS/email). */
+  readonly publicUrl: string;
+  /** Message language: zh (default) or en. */
+  readonly locale: 'zh' | 'en';
+  /** Folder of editable message templates (default: templates/<locale>). */
+  readonly templatesDir: string;
+  /** Where the outbox channel writes (JSON lines per channel). */
+  readonly outboxDir: string;
+  /** SMS sender (SMPP source_addr / HTTP gateway `from`). */
+  readonly smsFrom: string;
+  /** Extra headers for the HTTP SMS gateway (JSON object). */
+  readonly smsHttpHeaders: Readonly<Record<string, string>>;
+  /** Body template for the HTTP SMS gateway: JSON with {{to}}, {{text}}, {{id}}, {{from}}. */
+  readonly smsHttpBody: string;
+  /** Email From header. */
+  readonly smtpFrom: string;
+  /** Lifetime of signed ack links. */
+  readonly ackLinkTtlMs: number;
   readonly maxBodyBytes: number;
   /** Samples per queued job. */
   readonly batchSize: number;
@@ -83,6 +101,21 @@ function url(env: Env, name: string, def: string, schemes: readonly string[]): s
   return raw;
 }
 
+function jsonHeaders(env: Env, name: string): Record<string, string> {
+  const raw = env[name];
+  if (!raw) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return fail(name, 'a JSON object of header: value strings', '(redacted)');
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) {
+    fail(name, 'a JSON object of header: value strings', '(redacted)');
+  }
+  return v as Record<string, string>;
+}
+
 function cron(env: Env, name: string, def: string): string {
   const raw = str(env, name, def);
   if (!validateCron(raw)) fail(name, 'a cron expression such as "5 0 * * *"', raw);
@@ -100,18 +133,32 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     fail('LOG_LEVEL', 'one of fatal, error, warn, info, debug, trace, silent', logLevel);
   }
+  const locale = str(env, 'LOOKOUT_LOCALE', 'zh');
+  if (locale !== 'zh' && locale !== 'en') fail('LOOKOUT_LOCALE', 'zh or en', locale);
+  const httpPort = int(env, 'LOOKOUT_HTTP_PORT', 8080, 0, 65535);
+  const dataDir = str(env, 'LOOKOUT_DATA_DIR', 'data');
+  const smsHttpBody = str(env, 'LOOKOUT_SMS_HTTP_BODY', '{"to":"{{to}}","from":"{{from}}","text":"{{text}}","id":"{{id}}"}');
   const config: AppConfig = {
     redisUrl,
-    httpPort: int(env, 'LOOKOUT_HTTP_PORT', 8080, 0, 65535),
+    httpPort,
     httpHost: str(env, 'LOOKOUT_HTTP_HOST', '0.0.0.0'),
     rulesDir: str(env, 'LOOKOUT_RULES_DIR', defaultRulesDir()),
     configDir: str(env, 'LOOKOUT_CONFIG_DIR', 'config'),
-    dataDir: str(env, 'LOOKOUT_DATA_DIR', 'data'),
+    dataDir,
     timeZone,
     smsUrl: url(env, 'LOOKOUT_SMS_URL', 'outbox:', ['smpp', 'http', 'https', 'outbox']),
     smtpUrl: url(env, 'LOOKOUT_SMTP_URL', 'outbox:', ['smtp', 'smtps', 'outbox']),
     apiTokens: parseTokens(env.LOOKOUT_API_TOKENS),
     linkSecret: env.LOOKOUT_LINK_SECRET || undefined,
+    publicUrl: url(env, 'LOOKOUT_PUBLIC_URL', `http://localhost:${httpPort}`, ['http', 'https']).replace(/\/+$/, ''),
+    locale,
+    templatesDir: str(env, 'LOOKOUT_TEMPLATES_DIR', defaultTemplatesDir(locale)),
+    outboxDir: str(env, 'LOOKOUT_OUTBOX_DIR', `${dataDir}/outbox`),
+    smsFrom: str(env, 'LOOKOUT_SMS_FROM', '10658000'),
+    smsHttpHeaders: jsonHeaders(env, 'LOOKOUT_SMS_HTTP_HEADERS'),
+    smsHttpBody,
+    smtpFrom: str(env, 'LOOKOUT_SMTP_FROM', 'Lookout 预警 <lookout@localhost>'),
+    ackLinkTtlMs: int(env, 'LOOKOUT_ACK_LINK_TTL_HOURS', 72, 1, 24 * 90) * 3_600_000,
     maxBodyBytes: int(env, 'LOOKOUT_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     batchSize: int(env, 'LOOKOUT_BATCH_SIZE', 2000, 1, 100_000),
     workerConcurrency: int(env, 'LOOKOUT_WORKER_CONCURRENCY', 4, 1, 64),

@@ -17,3 +17,9 @@ export function packageRoot(): string {
 export function defaultRulesDir(): string {
   return existsSync('rules') ? 'rules' : join(packageRoot(), 'rules');
 }
+
+/** `templates/<locale>` in the working directory when there is one, else the shipped templates. */
+export function defaultTemplatesDir(locale: string): string {
+  const local = join('templates', locale);
+  return existsSync(local) ? local : join(packageRoot(), 'templates', locale);
+}

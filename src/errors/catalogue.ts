@@ -43,6 +43,9 @@ export const HTTP_ERRORS = define({
   not_ready: 'Redis unreachable or rules not loaded',
   unsupported_media_type: 'the Content-Type is not one this endpoint accepts',
   internal_error: 'an unexpected server error (logged)',
+  link_invalid: 'the acknowledgement link is malformed or its signature does not match',
+  link_expired: 'the acknowledgement link has expired',
+  conflict: 'the resource changed or ended meanwhile (e.g. an expired silence)',
 });
 
 /** Configuration and rule-file errors (start-up, `rules check`, reload). */
@@ -62,9 +65,24 @@ export const CONFIG_ERRORS = define({
   redis_missing: 'no redis-server binary was found and REDIS_URL is not set',
   redis_unreachable: 'Redis did not answer',
   bad_rule_test: 'a rule test file is invalid',
+  bad_contact: 'a contacts.csv row is invalid',
+  duplicate_contact: 'a contact id appears twice in contacts.csv',
+  unknown_contact: 'an entity, rota or policy names a contact id that contacts.csv lacks',
+  missing_contact: 'a policy notifies a role that no contact fills for some entity (e.g. no district_head for a district)',
+  bad_rota: 'rotas.yaml is invalid',
+  bad_policy: 'rules/policies.yaml is invalid',
+  bad_template: 'a message template does not parse or names an unknown field',
 });
 
-export const ALL_ERROR_GROUPS = { SAMPLE_ERRORS, HTTP_ERRORS, CONFIG_ERRORS } as const;
+/** Why a notification did not go out (`GET /api/v1/notifications`, `error.code`). */
+export const NOTIFY_ERRORS = define({
+  no_recipient: 'a policy step names a role that no contact fills for this alert',
+  no_address: 'the contact has no phone, email or webhook for any of its channels',
+  gateway_unavailable: 'the gateway could not be reached for as long as failover allows',
+  send_failed: 'the provider refused the message, or it failed on every retry',
+});
+
+export const ALL_ERROR_GROUPS = { SAMPLE_ERRORS, HTTP_ERRORS, CONFIG_ERRORS, NOTIFY_ERRORS } as const;
 
 /** A problem in a file the operator wrote: `rules/core.yaml:12: levels[0].at: expected number`. */
 export class ConfigError extends Error {

@@ -5,7 +5,7 @@ import type { Calendar, Clock } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { SampleRejection } from '../domain/sample.js';
 import type { AppConfig } from '../config/env.js';
-import type { AlertStore, RegistryStore, SampleSink } from '../state/ports.js';
+import type { AlertStore, RegistryStore, SampleSink, SilenceStore } from '../state/ports.js';
 
 export interface ReadyReport {
   readonly ok: boolean;
@@ -22,6 +22,8 @@ export interface HttpDeps {
   readonly registry: RegistryStore;
   readonly alerts: AlertStore;
   readonly ready: () => Promise<ReadyReport>;
+  /** Silences (maintenance windows); routes answer 503 when absent. */
+  readonly silences?: SilenceStore;
   readonly metricsText: () => Promise<{ contentType: string; body: string }>;
   /** Request lines and 5xx causes go here; headers are never logged (tokens). */
   readonly logger?: Logger;

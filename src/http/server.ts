@@ -8,6 +8,8 @@ import { alertsRoutes } from './routes/alerts.js';
 import { entitiesRoutes } from './routes/entities.js';
 import { healthRoutes } from './routes/health.js';
 import { samplesRoutes } from './routes/samples.js';
+import { silencesRoutes } from './routes/silences.js';
+import { ackLinkRoutes } from './routes/ack-link.js';
 
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -38,5 +40,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   void app.register(async (scope) => samplesRoutes(scope, deps, tokens));
   entitiesRoutes(app, deps, tokens);
   alertsRoutes(app, deps, tokens);
+  silencesRoutes(app, deps, tokens);
+  ackLinkRoutes(app, deps);
   return app;
 }

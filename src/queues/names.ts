@@ -55,6 +55,8 @@ export function keyspace(prefix: string) {
     feed: (metric: string) => `${p}:feed:${metric}`,
     /** Set once the absence pass ran for a metric and day. */
     absencePass: (metric: string, day: number) => `${p}:absence-pass:${metric}:${day}`,
+    /** Silences: hash id → JSON Silence. */
+    silences: `${p}:silences`,
   };
 }
 

@@ -39,3 +39,19 @@ export interface AlertStore {
   get(id: string): Promise<AlertRecord | undefined>;
   ack(id: string, by: string, via: string, now: number): Promise<AckResult>;
 }
+
+export type SilenceState = 'active' | 'pending' | 'expired';
+
+/** What an operator posts; id and timestamps are the store's. */
+export type NewSilence = Omit<import('../route/types.js').Silence, 'id' | 'createdAt' | 'updatedAt'>;
+
+export interface SilenceStore {
+  create(input: NewSilence, now: number): Promise<import('../route/types.js').Silence>;
+  get(id: string): Promise<import('../route/types.js').Silence | undefined>;
+  /** Newest first; `state` relative to `now`. */
+  list(now: number, state?: SilenceState): Promise<import('../route/types.js').Silence[]>;
+  /** End a silence now (DELETE); undefined when there is no such silence. */
+  expire(id: string, now: number): Promise<import('../route/types.js').Silence | undefined>;
+  /** Silences in force at `now` (the mute stage reads these). */
+  active(now: number): Promise<import('../route/types.js').Silence[]>;
+}
