@@ -15,7 +15,7 @@ const config = loadConfig({
   LOG_LEVEL: 'silent',
   LOOKOUT_TZ: 'Asia/Shanghai',
 });
-const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(Number(now)), noLogNotifier: true });
+const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(Number(now)), noNotifier: true });
 process.send?.('ready');
 process.on('message', async (m) => {
   if (m === 'stop') {

@@ -59,14 +59,17 @@ async function cmdRules(args: string[]): Promise<void> {
   const [sub, target, ...rest] = args;
   if (sub === 'check') {
     const { loadRuleSet } = await import('./config/rules-loader.js');
+    const { loadPolicies } = await import('./config/policy-loader.js');
     const dir = target ?? process.env.LOOKOUT_RULES_DIR ?? 'rules';
-    const res = await loadRuleSet(dir);
-    if (!res.ok) {
-      for (const e of res.errors) process.stderr.write(`${e.format()}\n`);
-      process.stderr.write(`${res.errors.length} error(s) in ${dir}\n`);
+    const [res, pol] = await Promise.all([loadRuleSet(dir), loadPolicies(dir)]);
+    const errors = [...(res.ok ? [] : res.errors), ...(pol.ok ? [] : pol.errors)];
+    if (errors.length) {
+      for (const e of errors) process.stderr.write(`${e.format()}\n`);
+      process.stderr.write(`${errors.length} error(s) in ${dir}\n`);
       process.exit(1);
     }
-    process.stdout.write(`${res.ruleSet.rules.length} rules OK in ${res.ruleSet.files.length} file(s) (${dir})\n`);
+    if (res.ok) process.stdout.write(`${res.ruleSet.rules.length} rules OK in ${res.ruleSet.files.length} file(s) (${dir})\n`);
+    if (pol.ok) process.stdout.write(`${pol.policies.escalation.length} escalation policies OK (${pol.policies.source})\n`);
     return;
   }
   if (sub === 'test') {

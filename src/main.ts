@@ -11,11 +11,22 @@ import { loadRulesOrThrow } from './config/load-rules.js';
 import type { AlertEvent } from './domain/alert.js';
 import { Calendar, systemClock, type Clock } from './domain/clock.js';
 import { metricCatalogue, type MetricCatalogue } from './domain/metric.js';
-import type { RuleSet } from './domain/rule.js';
+import { ruleMetric, type RuleSet } from './domain/rule.js';
 import { ConfigError } from './errors/catalogue.js';
 import { buildHttpServer } from './http/server.js';
 import { QueueSampleSink } from './ingest/queue-sink.js';
-import { startLogNotifier } from './notify/log-notifier.js';
+import { createChannels } from './notify/channels/index.js';
+import { nullNotifyObserver, type NotifyContext, type Recipients } from './notify/context.js';
+import { Notifier } from './notify/notifier.js';
+import { NotificationStore } from './notify/records.js';
+import { MessageRenderer } from './notify/render.js';
+import { SmsReplies } from './notify/sms-replies.js';
+import { loadOrg } from './config/org-check.js';
+import { OrgDirectory } from './route/recipients.js';
+import { combineMuters, InhibitionMuter, SilenceMuter } from './route/muter.js';
+import type { PolicySet } from './route/types.js';
+import { RedisSilenceStore } from './state/silence-store.js';
+import { FeedGuard } from './roles/feed-guard.js';
 import { createMetrics, stateGauges, type LookoutMetrics } from './observability/metrics.js';
 import { EntityEvaluator } from './pipeline/entity-evaluator.js';
 import { EvaluationDrainer } from './pipeline/evaluation-drainer.js';
@@ -40,9 +51,13 @@ export interface LookoutOptions {
   readonly clock?: Clock;
   /** Replace the rules directory with an already-loaded set (tests). */
   readonly ruleSet?: RuleSet;
+  /** Replace rules/policies.yaml with an already-loaded policy set (tests). */
+  readonly policies?: PolicySet;
   readonly onTransition?: (e: AlertEvent, line: string) => void;
-  /** Skip the console/log consumer of alert events (a real notifier consumes them). */
-  readonly noLogNotifier?: boolean;
+  /** Readable line per message the outbox channel writes (the demo prints these). */
+  readonly onOutbox?: (line: string) => void;
+  /** Do not consume alert events in this process (another process notifies). */
+  readonly noNotifier?: boolean;
 }
 
 export interface Lookout {
@@ -65,10 +80,22 @@ export interface Lookout {
   readonly relay?: EventRelay;
   readonly drainer?: EvaluationDrainer;
   readonly dayCloser?: DayCloser;
+  readonly notifier?: Notifier;
+  readonly notifications: NotificationStore;
+  readonly silences: RedisSilenceStore;
+  readonly feedGuard?: FeedGuard;
   ruleSet(): RuleSet;
+  policies(): PolicySet;
   /** Wait until samples are applied, dirty entities judged and events relayed and consumed (tests, demo). */
   idle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+async function sumCounts(qs: readonly Queue[]): Promise<Record<string, number>> {
+  const all = await Promise.all(qs.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
+  const out: Record<string, number> = {};
+  for (const c of all) for (const [k, v] of Object.entries(c)) out[k] = (out[k] ?? 0) + v;
+  return out;
 }
 
 export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
@@ -83,6 +110,15 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   if (registryFiles.errors.length) {
     throw new ConfigError('bad_entity', `entities in ${config.configDir} are invalid:\n${registryFiles.errors.map((e) => `  ${e.format()}`).join('\n')}`);
   }
+
+  const org = await loadOrg(config.configDir, config.rulesDir, calendar, registryFiles.entities);
+  if (!org.ok) {
+    throw new ConfigError(org.errors[0]!.code, `contacts, rotas or policies are invalid:\n${org.errors.map((e) => `  ${e.format()}`).join('\n')}`);
+  }
+  const policies = opts.policies ?? org.policies;
+  const recipients: Recipients = new OrgDirectory(org.directory);
+  if (!org.directory.contacts.size) logger.warn({ dir: config.configDir }, 'no contacts.csv: alerts are recorded, nobody is notified');
+  const renderer = await MessageRenderer.load(config.templatesDir, config.locale);
 
   const resolved = await resolveRedis(config.redisUrl, config.dataDir, logger);
   const redisUrl = resolved.url;
@@ -106,6 +142,11 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   const queues = {
     samples: new Queue<SampleBatchJob>(QUEUES.samples, queueOpts),
     alertEvents: new Queue<AlertEvent>(QUEUES.alertEvents, queueOpts),
+    escalations: new Queue(QUEUES.escalations, queueOpts),
+    dispatch: new Queue(QUEUES.dispatch, queueOpts),
+    sms: new Queue(QUEUES.sms, queueOpts),
+    email: new Queue(QUEUES.email, queueOpts),
+    webhook: new Queue(QUEUES.webhook, queueOpts),
   };
   closers.push(() => Promise.all(Object.values(queues).map((q) => q.close())));
 
@@ -119,6 +160,39 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   const series = new SeriesStore(redis, keys, calendar, () => catalogue, config);
   const sink = new QueueSampleSink(queues.samples, config.batchSize, clock);
   const cache = new RegistryCache(redis, keys);
+  const notifications = new NotificationStore(redis, keys);
+  const silences = new RedisSilenceStore(redis, keys);
+  const muter = combineMuters(
+    new SilenceMuter(silences),
+    new InhibitionMuter({
+      rules: () => policies.inhibit,
+      // Only firing or acknowledged alerts inhibit; the open set holds them (resolved ones are not read).
+      openAlerts: async () => (await Promise.all([alerts.list({ state: 'firing' }), alerts.list({ state: 'acknowledged' })])).flat(),
+      entity: (id) => cache.get(id),
+    }),
+  );
+  const ruleNames = new Map(ruleSet.rules.map((r) => [r.id, r.name]));
+  const notifyContext = (channels: NotifyContext['channels']): NotifyContext => ({
+    redis,
+    keys,
+    clock,
+    calendar,
+    alerts,
+    records: notifications,
+    queues,
+    channels,
+    entity: (id) => cache.get(id),
+    ruleName: (id) => ruleNames.get(id) ?? (id === 'feed_stalled' ? '数据源中断' : id),
+    policies: () => policies,
+    recipients: () => recipients,
+    enabled: () => org.directory.contacts.size > 0,
+    muter,
+    renderer: () => renderer,
+    links: config.linkSecret ? { secret: config.linkSecret, publicUrl: config.publicUrl, ttlMs: config.ackLinkTtlMs } : undefined,
+    logger: logger.child({ component: 'notifier' }),
+    observer: metrics.notify ?? nullNotifyObserver,
+  });
+  const replies = new SmsReplies(notifyContext({} as NotifyContext['channels']));
   const gauges = stateGauges(metrics.registry);
   metrics.setCollector(async () => {
     await redis.ping();
@@ -138,6 +212,8 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   let relay: EventRelay | undefined;
   let dayCloser: DayCloser | undefined;
   let drainer: EvaluationDrainer | undefined;
+  let notifier: Notifier | undefined;
+  let feedGuard: FeedGuard | undefined;
 
   if (roles.has('worker') || roles.has('scheduler')) {
     evaluator = new EntityEvaluator(redis, keys, series, alerts, cache, () => ruleSet, calendar, metrics.observer);
@@ -195,15 +271,40 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       logger.error({ err: err.message }, 'event relay error'),
     );
     await relay.start();
-    if (!opts.noLogNotifier) {
-      workers.push(
-        startLogNotifier({ connection: workerConn(), prefix: config.prefix, logger, entityName: (id) => cache.get(id)?.name, onTransition: opts.onTransition }),
-      );
+    if (!opts.noNotifier) {
+      // The channels report replies and receipts to the notifier, which needs the channels.
+      const listener = { inbound: (m: Parameters<Notifier['inbound']>[0]) => notifier?.inbound(m), receipt: (r: Parameters<Notifier['receipt']>[0]) => notifier?.receipt(r) };
+      const channels = await createChannels({
+        smsUrl: config.smsUrl,
+        smtpUrl: config.smtpUrl,
+        smsFrom: config.smsFrom,
+        smtpFrom: config.smtpFrom,
+        smsHttpHeaders: { ...config.smsHttpHeaders },
+        smsHttpBody: config.smsHttpBody,
+        outboxDir: config.outboxDir,
+        clock,
+        listener,
+        logger: logger.child({ component: 'channels' }),
+        onOutbox: opts.onOutbox,
+      });
+      closers.push(() => channels.close());
+      notifier = new Notifier(notifyContext(channels), { connection: workerConn, prefix: config.prefix, onTransition: opts.onTransition });
+      notifier.start();
     }
   }
 
   if (roles.has('scheduler')) {
+    feedGuard = new FeedGuard({
+      redis,
+      keys,
+      alerts,
+      calendar,
+      clock,
+      metrics: () => [...new Set(ruleSet.rules.map((r) => ruleMetric(r)).filter((m): m is string => m !== undefined))],
+      options: () => ({ expectedByMinute: policies.settings.feedStall.expectedByMinute, ratio: policies.settings.feedStall.ratio }),
+    });
     dayCloser = new DayCloser({
+      feedGuard,
       redis,
       keys,
       markDirty: async (ids) => {
@@ -226,6 +327,10 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       registry,
       alerts,
       logger,
+      silences,
+      notifications,
+      sms: { reply: (m) => replies.inbound(m), receipt: (r) => replies.receipt(r) },
+      ackLinks: config.linkSecret ? { secret: config.linkSecret } : undefined,
       ready: async () => {
         const checks: Record<string, boolean | string> = { rules: ruleSet.rules.length > 0 };
         try {
@@ -269,21 +374,30 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     relay,
     drainer,
     dayCloser,
+    notifier,
+    notifications,
+    silences,
+    feedGuard,
     ruleSet: () => ruleSet,
+    policies: () => policies,
     async idle(timeoutMs = 60_000) {
       const deadline = performance.now() + timeoutMs;
       for (;;) {
         // Alert events count only when this process consumes them (no consumer: nothing drains).
-        const consumesEvents = roles.has('worker') && !opts.noLogNotifier;
-        const [s, a] = await Promise.all([
+        const consumesEvents = roles.has('worker') && !opts.noNotifier;
+        const none = Promise.resolve({} as Record<string, number>);
+        const [s, a, n, d] = await Promise.all([
           queues.samples.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children'),
-          consumesEvents ? queues.alertEvents.getJobCounts('waiting', 'active', 'prioritized') : Promise.resolve({} as Record<string, number>),
+          consumesEvents ? queues.alertEvents.getJobCounts('waiting', 'active', 'prioritized') : none,
+          // Escalation steps wait minutes on purpose: idle means nothing due now is left undone.
+          consumesEvents ? queues.escalations.getJobCounts('waiting', 'active', 'prioritized') : none,
+          consumesEvents ? sumCounts([queues.dispatch, queues.sms, queues.email, queues.webhook]) : none,
         ]);
         const [dirty, evaluating, outbox] = await Promise.all([redis.zcard(keys.dirty), redis.zcard(keys.evaluating), redis.xlen(keys.events)]);
-        const busy = [s, a].some((c) => Object.values(c).some((n) => n > 0)) || dirty + evaluating + outbox > 0;
+        const busy = [s, a, n, d].some((c) => Object.values(c).some((x) => x > 0)) || dirty + evaluating + outbox > 0;
         if (!busy) return;
         if (performance.now() > deadline) {
-          throw new Error(`not idle after ${timeoutMs} ms: samples ${JSON.stringify(s)} events ${JSON.stringify(a)} dirty ${dirty} evaluating ${evaluating} outbox ${outbox}`);
+          throw new Error(`not idle after ${timeoutMs} ms: samples ${JSON.stringify(s)} events ${JSON.stringify(a)} steps ${JSON.stringify(n)} messages ${JSON.stringify(d)} dirty ${dirty} evaluating ${evaluating} outbox ${outbox}`);
         }
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -293,6 +407,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       dayCloser?.stop();
       // Worker.close() waits for in-flight jobs: SIGTERM drains, it does not abandon.
       await Promise.all(workers.map((w) => w.close()));
+      await notifier?.stop();
       await drainer?.stop();
       await relay?.stop();
       for (const close of closers.reverse()) await close();

@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse as parseCsv, type CsvError } from 'csv-parse/sync';
+import { readCsvRows } from './csv-rows.js';
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { Calendar } from '../domain/clock.js';
@@ -176,24 +176,7 @@ function dedupe(items: readonly { entity: Entity; line?: number }[], file: strin
 
 /** Parse entities.csv text. Blank cells are absent; `attr.<name>` columns become attrs. */
 export function readEntityCsv(csvText: string, file = 'entities.csv'): RegistryParse {
-  const errors: ConfigError[] = [];
-  const rows: { cells: string[]; line: number }[] = [];
-  parseCsv(csvText, {
-    bom: true,
-    trim: true,
-    skip_empty_lines: true,
-    relax_quotes: true,
-    skip_records_with_error: true,
-    on_record: (record: string[], ctx) => {
-      rows.push({ cells: record, line: ctx.lines });
-      return null;
-    },
-    on_skip: (err: CsvError | undefined) => {
-      const line = typeof err?.lines === 'number' ? err.lines : undefined;
-      errors.push(new ConfigError('bad_entity', `the row cannot be parsed: ${err?.message ?? 'unknown CSV error'}`, file, line));
-      return undefined;
-    },
-  });
+  const { rows, errors } = readCsvRows(csvText, file, 'bad_entity');
   const header = rows.shift();
   if (!header) return { entities: [], errors };
 

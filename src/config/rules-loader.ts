@@ -146,11 +146,14 @@ export async function loadRuleFiles(paths: readonly string[]): Promise<RuleSetRe
   return buildRuleSet(files);
 }
 
+/** The notification policy file shares the rules directory but is not a rule file. */
+export const POLICY_FILE_NAMES: readonly string[] = ['policies.yaml', 'policies.yml'];
+
 /** Every *.yaml / *.yml directly in `dir` (not subfolders: rules/tests/ holds tests), sorted. */
 export async function ruleFilesIn(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   return entries
-    .filter((e) => e.isFile() && /\.ya?ml$/i.test(e.name))
+    .filter((e) => e.isFile() && /\.ya?ml$/i.test(e.name) && !POLICY_FILE_NAMES.includes(e.name.toLowerCase()))
     .map((e) => e.name)
     .sort()
     .map((name) => join(dir, name));

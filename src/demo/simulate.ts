@@ -8,7 +8,7 @@ import type { Entity, EntityKind } from '../domain/entity.js';
 import type { Sample } from '../domain/sample.js';
 import { logGamma } from '../evaluate/stats.js';
 
-export type ContactRole = 'channel_manager' | 'district_head' | 'region_head' | 'service_oncall' | 'campaign_owner' | 'dept_lead';
+export type ContactRole = 'channel_manager' | 'district_head' | 'region_head' | 'service_oncall' | 'campaign_owner' | 'dept_lead' | 'ops';
 
 /** A row of contacts.csv. */
 export interface Contact {
@@ -18,6 +18,8 @@ export interface Contact {
   readonly email: string;
   readonly role: ContactRole;
   readonly scope: string;
+  /** Channels, `;`-separated (contacts.csv `channels` column). */
+  readonly channels: string;
 }
 
 export interface SimulateOptions {
@@ -203,8 +205,19 @@ function personName(rand: () => number): string {
   return SURNAMES[Math.floor(rand() * SURNAMES.length)]! + pick(rand, GIVEN);
 }
 
+// Managers are paged by SMS; the service department and campaign owners also want the details by email.
+const CHANNELS: Record<ContactRole, string> = {
+  channel_manager: 'sms',
+  district_head: 'sms',
+  region_head: 'sms',
+  service_oncall: 'sms;email',
+  campaign_owner: 'sms;email',
+  dept_lead: 'sms;email',
+  ops: 'email',
+};
+
 function contact(rand: () => number, id: string, role: ContactRole, scope: string, n: number): Contact {
-  return { id, name: personName(rand), phone: `1380373${pad(n, 4)}`, email: `${id.toLowerCase()}@xx.example.cn`, role, scope };
+  return { id, name: personName(rand), phone: `1380373${pad(n, 4)}`, email: `${id.toLowerCase()}@xx.example.cn`, role, scope, channels: CHANNELS[role] };
 }
 
 /** Build the branch: org tree, contacts, entities and their ordinary-day profiles. */
@@ -232,6 +245,7 @@ export function simulateBranch(opts: SimulateOptions): Branch {
   (['network', 'billing', 'customer_service', 'marketing'] as const).forEach((scope, i) =>
     contacts.push(contact(rand, `DL${i + 1}`, 'dept_lead', scope, phone++)),
   );
+  contacts.push(contact(rand, 'OP1', 'ops', 'ops', phone++));
 
   const entities: Entity[] = [];
   const profiles = new Map<string, MetricProfile[]>();

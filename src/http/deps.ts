@@ -22,6 +22,15 @@ export interface HttpDeps {
   readonly registry: RegistryStore;
   readonly alerts: AlertStore;
   readonly ready: () => Promise<ReadyReport>;
+  /** Notification records (roles running the notifier). */
+  readonly notifications?: import('../notify/records.js').NotificationStore;
+  /** SMS replies and receipts posted by HTTP SMS gateways. */
+  readonly sms?: {
+    reply(m: import('../notify/channels/channel.js').InboundSms): Promise<import('../notify/sms-replies.js').ReplyResult>;
+    receipt(r: import('../notify/channels/channel.js').DeliveryReceipt): Promise<void>;
+  };
+  /** Signed ack links (LOOKOUT_LINK_SECRET); `/ack/:token` answers 404 when absent. */
+  readonly ackLinks?: { readonly secret: string };
   /** Silences (maintenance windows); routes answer 503 when absent. */
   readonly silences?: SilenceStore;
   readonly metricsText: () => Promise<{ contentType: string; body: string }>;

@@ -10,6 +10,7 @@ import { healthRoutes } from './routes/health.js';
 import { samplesRoutes } from './routes/samples.js';
 import { silencesRoutes } from './routes/silences.js';
 import { ackLinkRoutes } from './routes/ack-link.js';
+import { notificationsRoutes } from './routes/notifications.js';
 
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -41,6 +42,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   entitiesRoutes(app, deps, tokens);
   alertsRoutes(app, deps, tokens);
   silencesRoutes(app, deps, tokens);
+  notificationsRoutes(app, deps, tokens);
   ackLinkRoutes(app, deps);
   return app;
 }

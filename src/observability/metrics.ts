@@ -3,11 +3,13 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AlertEvent } from '../domain/alert.js';
+import type { NotifyObserver } from '../notify/context.js';
 import type { PipelineObserver } from './events.js';
 
 export interface LookoutMetrics {
   readonly registry: Registry;
   readonly observer: PipelineObserver;
+  readonly notify: NotifyObserver;
   readonly rulesLoaded: Gauge;
   readonly redisUp: Gauge;
   /** Called at scrape time to refresh gauges read from Redis/BullMQ. */
@@ -37,6 +39,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
   const transitions = new Counter({ name: 'lookout_alert_transitions_total', help: 'Alert transitions, by rule and states', labelNames: ['rule', 'from', 'to', 'severity'], registers: r });
   const rulesLoaded = new Gauge({ name: 'lookout_rules_loaded', help: 'Rules currently loaded', registers: r });
   const redisUp = new Gauge({ name: 'lookout_redis_up', help: '1 when Redis answered the last ping', registers: r });
+
+  const notifications = new Counter({
+    name: 'lookout_notifications_total',
+    help: 'Notification outcomes by channel: sent, failed, retried, deferred, grouped, muted, damped, cancelled, failover, no_recipient, stale',
+    labelNames: ['channel', 'outcome'],
+    registers: r,
+  });
+  const sendSeconds = new Histogram({ name: 'lookout_notification_send_seconds', help: 'Time for a channel to accept one message', labelNames: ['channel'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r });
+  const receipts = new Counter({ name: 'lookout_sms_receipts_total', help: 'SMS delivery receipts by status', labelNames: ['status'], registers: r });
+  const replies = new Counter({ name: 'lookout_sms_replies_total', help: 'SMS replies by outcome (acked, already, not_ackable, stranger, unknown_code, unrecognised)', labelNames: ['outcome'], registers: r });
+  const escalations = new Counter({ name: 'lookout_escalation_steps_total', help: 'Escalation steps run, by level (1 = first step) and severity', labelNames: ['level', 'severity'], registers: r });
 
   let collector: (() => Promise<void>) | undefined;
   new Gauge({
@@ -74,9 +87,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     },
   };
 
+  const notify: NotifyObserver = {
+    notification: (channel, outcome, n = 1) => notifications.inc({ channel, outcome }, n),
+    sendSeconds: (channel, seconds) => sendSeconds.observe({ channel }, seconds),
+    receipt: (status) => receipts.inc({ status }),
+    smsReply: (outcome) => replies.inc({ outcome }),
+    escalation: (level, severity) => escalations.inc({ level: String(level), severity }),
+  };
+
   return {
     registry,
     observer,
+    notify,
     rulesLoaded,
     redisUp,
     setCollector(fn) {

@@ -8,6 +8,14 @@ export const QUEUES = {
   samples: 'samples',
   /** Alert transitions → notifier. */
   alertEvents: 'alert-events',
+  /** Escalation steps: delayed jobs, id `step.<fp>.<token>.<n>`. */
+  escalations: 'escalations',
+  /** Group flushes: a recipient's alerts inside the group wait become one message. */
+  dispatch: 'notify-dispatch',
+  /** Messages to send, one queue per channel so an SMS outage never holds up email. */
+  sms: 'notify-sms',
+  email: 'notify-email',
+  webhook: 'notify-webhook',
 } as const;
 
 /**
@@ -57,6 +65,32 @@ export function keyspace(prefix: string) {
     absencePass: (metric: string, day: number) => `${p}:absence-pass:${metric}:${day}`,
     /** Silences: hash id → JSON Silence. */
     silences: `${p}:silences`,
+    /** Escalation state of an alert's current chain (hash: token, policy, ackCode …). */
+    escalation: (fp: string) => `${p}:esc:${fp}`,
+    /** Who was told about an alert's episode: hash contact → phone hash ('' for email/webhook). */
+    told: (fp: string) => `${p}:told:${fp}`,
+    /** Short ack code → fingerprint (SMS replies `确认 1234`). */
+    ackCode: (code: string) => `${p}:ackcode:${code}`,
+    /** Latest alert sent to a phone (hash of the number) → fingerprint (a bare `1` reply). */
+    phoneLast: (phoneHash: string) => `${p}:phone-last:${phoneHash}`,
+    /** Times an alert fired recently (zset), for flapping damping. */
+    flaps: (fp: string) => `${p}:flap:${fp}`,
+    /** One notification intent per (alert episode, step, contact, channel): SET NX guard. */
+    intent: (key: string) => `${p}:intent:${key}`,
+    /** A recipient's open group (list of intents) and its window marker. */
+    group: (contact: string, channel: string) => `${p}:grp:${channel}:${contact}`,
+    groupWindow: (contact: string, channel: string) => `${p}:grpw:${channel}:${contact}`,
+    /** Deferred SMS intents of a contact (quiet hours, rate-limit overflow) and when each digest is due. */
+    digest: (contact: string) => `${p}:dig:${contact}`,
+    digestDue: `${p}:dig:due`,
+    /** SMS sent to a contact (zset of send times) for the per-hour limit. */
+    smsSent: (contact: string) => `${p}:rl:${contact}`,
+    /** Notification records: hash id → JSON, an index by time and one of failures. */
+    notifications: `${p}:notifications`,
+    notificationsByTime: `${p}:notifications:t`,
+    notificationsFailed: `${p}:notifications:failed`,
+    /** Provider message id → notification id (delivery receipts). */
+    providerId: (id: string) => `${p}:nprov:${id}`,
   };
 }
 

@@ -26,6 +26,8 @@ export interface DayCloserDeps {
   readonly retentionDays: number;
   /** Metrics read by absence rules. */
   readonly absenceMetrics: () => readonly string[];
+  /** Raises one feed-stalled alert when a whole daily feed is missing (checked with the absence pass). */
+  readonly feedGuard?: { check(): Promise<string[]> };
 }
 
 /** How often the scheduler looks whether yesterday's feed has arrived (absence pass). */
@@ -45,7 +47,12 @@ export class DayCloser {
       name: 'lookout-day-close',
       noOverlap: true,
     });
-    this.feedTask = schedule(FEED_CHECK_CRON, () => void this.absencePass().catch((err) => this.d.logger.error({ err: (err as Error).message }, 'absence pass failed')), {
+    const feedCheck = async () => {
+      await this.absencePass().catch((err) => this.d.logger.error({ err: (err as Error).message }, 'absence pass failed'));
+      const stalled = await this.d.feedGuard?.check().catch((err) => this.d.logger.error({ err: (err as Error).message }, 'feed guard failed'));
+      if (stalled?.length) this.d.logger.warn({ metrics: stalled }, 'daily feed stalled');
+    };
+    this.feedTask = schedule(FEED_CHECK_CRON, () => void feedCheck(), {
       timezone: this.d.calendar.timeZone,
       name: 'lookout-absence-pass',
       noOverlap: true,

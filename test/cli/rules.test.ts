@@ -9,6 +9,13 @@ beforeAll(ensureBuilt, 180_000);
 
 /** Rule files broken in one known place: the line holding `marker`. */
 const BAD_FILES: Record<string, { text: string; marker: string; field?: string; code: string }> = {
+  // The escalation policies are checked with the rules: a broken file never reaches start-up.
+  'policies.yaml': {
+    text: 'escalation:\n  - id: warning\n    steps:\n      - notify: [manager]\n        after: 30 minutes\n',
+    marker: 'after: 30 minutes',
+    field: 'escalation[0].steps[0].after',
+    code: 'bad_policy',
+  },
   'bad-yaml.yaml': {
     // An unquoted colon in a value: a common slip in hand-written YAML.
     text: 'rules:\n  - id: broken\n    name: 开卡量: 下降\n    kind: absence\n',
@@ -42,8 +49,9 @@ describe('lookout rules check', () => {
     const res = await runCli(['rules', 'check', 'rules']);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
-    const files = (await readdir(join(ROOT, 'rules'))).filter((f) => f.endsWith('.yaml'));
+    const files = (await readdir(join(ROOT, 'rules'))).filter((f) => f.endsWith('.yaml') && f !== 'policies.yaml');
     expect(res.stdout).toMatch(new RegExp(`^\\d+ rules OK in ${files.length} file\\(s\\)`));
+    expect(res.stdout).toMatch(/\n5 escalation policies OK \(rules\/policies\.yaml\)\n$/);
   });
 
   it('reports every broken file as `file:line: field: message [code]` (exit 1)', async () => {

@@ -33,7 +33,7 @@ describe('simulated branch', () => {
     expect(monitored).toBeGreaterThan(2700);
     expect(branch.districts).toHaveLength(31);
     expect(new Set(branch.contacts.map((c) => c.role))).toEqual(
-      new Set(['channel_manager', 'district_head', 'region_head', 'service_oncall', 'campaign_owner', 'dept_lead']),
+      new Set(['channel_manager', 'district_head', 'region_head', 'service_oncall', 'campaign_owner', 'dept_lead', 'ops']),
     );
     const contactIds = new Set(branch.contacts.map((c) => c.id));
     expect(branch.entities.every((e) => e.manager !== undefined && contactIds.has(e.manager))).toBe(true);

@@ -10,6 +10,7 @@ import type { SampleRejection } from '../../src/domain/sample.js';
 import { buildHttpServer } from '../../src/http/server.js';
 import type { ReadyReport } from '../../src/http/deps.js';
 import { MemoryAlertStore, MemoryRegistryStore, MemorySampleSink } from '../../src/state/memory-stores.js';
+import type { SilenceStore } from '../../src/state/ports.js';
 
 export const NOW = Date.parse('2026-11-21T10:00:00+08:00');
 export const INGEST_TOKEN = 'ingest-token-0123';
@@ -39,6 +40,8 @@ export interface HarnessOptions {
   readonly env?: Record<string, string>;
   readonly alerts?: AlertRecord[];
   readonly withLogger?: boolean;
+  /** Absent: the silences routes answer 503 not_ready. */
+  readonly silences?: SilenceStore;
 }
 
 export function harness(opts: HarnessOptions = {}) {
@@ -70,6 +73,7 @@ export function harness(opts: HarnessOptions = {}) {
     sink,
     registry,
     alerts,
+    silences: opts.silences,
     ready: async () => {
       if (state.ready instanceof Error) throw state.ready;
       return state.ready;

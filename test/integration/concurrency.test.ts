@@ -71,6 +71,8 @@ describe('several workers on one Redis', () => {
     await api.registry.putMany(DEALERS.map((id) => dealer(id)));
     await ingestConcurrently(api);
     await api.idle();
+    // The api process does not consume alert events; the workers do.
+    for (const w of workers) await w.idle();
 
     const records = await api.alerts.list({});
     expect(openState(records)).toEqual(expected);

@@ -7,6 +7,7 @@ import { ManualClock } from '../../src/domain/clock.js';
 import type { Entity } from '../../src/domain/entity.js';
 import type { SampleRejection } from '../../src/domain/sample.js';
 import { startLookout, type Lookout, type Role } from '../../src/main.js';
+import type { PolicySet } from '../../src/route/types.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { connect, dropPrefix, freshPrefix, testRedisUrl } from './redis.js';
 
@@ -67,6 +68,10 @@ export interface TestLookoutOptions {
   readonly prefix?: string;
   /** cleanup() stops this instance but leaves the keys (the last instance drops them). */
   readonly keepKeys?: boolean;
+  /** Notification policies (default: rules/policies.yaml of the rules dir, or the shipped defaults). */
+  readonly policies?: PolicySet;
+  /** Start on this clock (several instances sharing one deployment). */
+  readonly clock?: ManualClock;
 }
 
 export const DEFAULT_NOW = '2026-11-22T09:00:00+08:00';
@@ -90,13 +95,14 @@ export async function startTestLookout(opts: TestLookoutOptions = {}): Promise<T
   const prefix = opts.prefix ?? freshPrefix('lk');
   const env = testEnv(prefix, opts.env);
   const config: AppConfig = loadConfig(env);
-  const clock = new ManualClock(Date.parse(opts.now ?? DEFAULT_NOW));
+  const clock = opts.clock ?? new ManualClock(Date.parse(opts.now ?? DEFAULT_NOW));
   const transitions: AlertEvent[] = [];
   const lookout = await startLookout({
     config,
     roles: opts.roles ?? ['api', 'worker', 'scheduler'],
     logger: createLogger({ level: 'silent' }),
     clock,
+    policies: opts.policies,
     onTransition: (e) => transitions.push(e),
   });
   const call = async <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> => {

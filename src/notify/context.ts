@@ -1,0 +1,81 @@
+// What every notifier stage is given by the composition root.
+
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AlertRecord } from '../domain/alert.js';
+import type { Calendar, Clock } from '../domain/clock.js';
+import type { Entity } from '../domain/entity.js';
+import type { Keyspace } from '../queues/names.js';
+import type { Contact, Muter, PolicySet, RecipientRef } from '../route/types.js';
+import type { RedisAlertStore } from '../state/alert-store.js';
+import type { Channel, ChannelName } from './channels/channel.js';
+import type { NotificationStore } from './records.js';
+import type { MessageRenderer } from './render.js';
+
+/** Who fills a policy step's roles for one alert (the org tree, rotas). */
+export interface Recipients {
+  resolve(
+    refs: readonly RecipientRef[],
+    alert: AlertRecord,
+    entity: Entity | undefined,
+    now: number,
+    calendar: Calendar,
+  ): { contacts: Contact[]; missing: { ref: RecipientRef; reason: string }[] };
+  contact(id: string): Contact | undefined;
+}
+
+/** What the notifier reports about itself (observability/metrics.ts turns it into series). */
+export interface NotifyObserver {
+  /** outcome: sent, failed, retried, deferred, grouped, muted, damped, cancelled, failover, no_recipient */
+  notification(channel: ChannelName | 'none', outcome: string, n?: number): void;
+  sendSeconds(channel: ChannelName, seconds: number): void;
+  receipt(status: string): void;
+  /** outcome: acked, already, not_ackable, stranger, unknown_code, unrecognised */
+  smsReply(outcome: string): void;
+  /** level: 1-based escalation step that ran. */
+  escalation(level: number, severity: string): void;
+}
+
+export const nullNotifyObserver: NotifyObserver = {
+  notification() {},
+  sendSeconds() {},
+  receipt() {},
+  smsReply() {},
+  escalation() {},
+};
+
+export interface NotifyQueues {
+  readonly escalations: Queue;
+  readonly dispatch: Queue;
+  readonly sms: Queue;
+  readonly email: Queue;
+  readonly webhook: Queue;
+}
+
+export interface NotifyContext {
+  readonly redis: Redis;
+  readonly keys: Keyspace;
+  readonly clock: Clock;
+  readonly calendar: Calendar;
+  readonly alerts: RedisAlertStore;
+  readonly records: NotificationStore;
+  readonly queues: NotifyQueues;
+  readonly channels: Readonly<Record<ChannelName, Channel>>;
+  readonly entity: (id: string) => Entity | undefined;
+  readonly ruleName: (id: string) => string;
+  readonly policies: () => PolicySet;
+  readonly recipients: () => Recipients;
+  /** False without contacts.csv (development): alerts are recorded and nobody is notified. */
+  readonly enabled: () => boolean;
+  readonly muter: Muter;
+  readonly renderer: () => MessageRenderer;
+  readonly links?: { readonly secret: string; readonly publicUrl: string; readonly ttlMs: number };
+  readonly logger: Logger;
+  readonly observer: NotifyObserver;
+}
+
+/** BullMQ job ids may not contain ':'. */
+export function jobIdPart(s: string): string {
+  return s.replace(/[:\s]/g, '_');
+}

@@ -1,0 +1,166 @@
+// Send one recorded message through its channel, with the retry policy outside the channel:
+// the record is checked before every attempt (a message already sent is never sent again),
+// an unreachable gateway holds the whole channel queue in order (rate-limit, job back at the
+// head), a passing failure retries with exponential backoff, and a message that cannot go
+// out by SMS fails over to email.
+
+import { createHash } from 'node:crypto';
+import { Worker, type Job } from 'bullmq';
+import { maskPhone } from '../observability/mask.js';
+import type { ChannelName, Contact } from '../route/types.js';
+import { ChannelError, type Address } from './channels/channel.js';
+import type { NotifyContext } from './context.js';
+import type { DeliveryJob, Dispatcher } from './dispatcher.js';
+import { isFinal, type NotificationRecord } from './records.js';
+
+/** Phones are compared by a hash of their national digits (SMS replies come as 86138…, +86138…, 138…). */
+export function phoneHash(phone: string): string {
+  let d = phone.replace(/\D/g, '');
+  if (d.length === 13 && d.startsWith('86')) d = d.slice(2);
+  return createHash('sha1').update(d).digest('hex').slice(0, 16);
+}
+
+const MAX_HOLD_MS = 60_000;
+
+export function address(c: Contact): Address {
+  return { contact: c.id, name: c.name, phone: c.phone, email: c.email, webhook: c.webhook };
+}
+
+export class Delivery {
+  constructor(
+    private readonly c: NotifyContext,
+    private readonly dispatcher: Dispatcher,
+  ) {}
+
+  async process(job: Job<DeliveryJob>, channelName: ChannelName): Promise<string> {
+    const rec = await this.c.records.get(job.data.id);
+    if (!rec) return 'no record';
+    if (isFinal(rec)) return `already ${rec.state}`;
+    const now = this.c.clock.now();
+    if (rec.kind !== 'resolve' && !(await this.stillFiring(rec))) {
+      await this.c.records.update(rec.id, { state: 'cancelled', reason: 'acknowledged or resolved before sending' }, now);
+      this.c.observer.notification(channelName, 'cancelled');
+      return 'cancelled: nothing left to tell';
+    }
+    const contact = this.c.recipients().contact(rec.contact);
+    if (!contact) return this.fail(rec, 'no_recipient', `contact ${rec.contact} is no longer in contacts.csv`, false);
+    const channel = this.c.channels[channelName];
+    // Known before the phone can answer: a reply may beat our own bookkeeping after the send.
+    await this.rememberTold(rec, contact);
+    const started = performance.now();
+    try {
+      const res = await channel.send({ id: rec.id, channel: channelName, to: address(contact), subject: rec.subject, text: rec.text, html: rec.html, data: rec.data });
+      const at = this.c.clock.now();
+      await this.c.records.update(rec.id, { state: 'sent', attempts: rec.attempts + 1, providerIds: res.providerIds, segments: res.segments, transport: channel.transport, sentAt: at, error: undefined }, at);
+      await this.countSms(rec, contact, at);
+      this.c.observer.notification(channelName, 'sent');
+      this.c.observer.sendSeconds(channelName, (performance.now() - started) / 1000);
+      this.c.logger.info(
+        { notification: rec.id, channel: channelName, transport: channel.transport, contact: contact.id, to: channelName === 'sms' ? maskPhone(contact.phone) : undefined, alerts: rec.items.length, kind: rec.kind, attempt: rec.attempts + 1 },
+        'notification sent',
+      );
+      return `sent (${res.providerIds.join(',')})`;
+    } catch (err) {
+      const e = err instanceof ChannelError ? err : new ChannelError('retryable', 'error', (err as Error).message);
+      return this.failure(job, rec, contact, channelName, e);
+    }
+  }
+
+  private async stillFiring(rec: NotificationRecord): Promise<boolean> {
+    for (const i of rec.items) {
+      const a = await this.c.alerts.get(i.alert);
+      if (a && a.episode === i.episode && a.state === 'firing') return true;
+    }
+    return false;
+  }
+
+  /** Who was told, for SMS replies (phone) and resolve notices. */
+  private async rememberTold(rec: NotificationRecord, contact: Contact): Promise<void> {
+    const { redis, keys } = this.c;
+    const p = redis.pipeline();
+    const ph = rec.channel === 'sms' && contact.phone ? phoneHash(contact.phone) : '';
+    for (const i of rec.items) {
+      if (rec.kind === 'resolve') continue;
+      if (ph) p.hset(keys.told(i.alert), contact.id, ph);
+      else p.hsetnx(keys.told(i.alert), contact.id, '');
+      p.pexpire(keys.told(i.alert), 30 * 86_400_000);
+    }
+    if (ph && rec.kind !== 'resolve' && rec.items.length) p.set(keys.phoneLast(ph), rec.items[rec.items.length - 1]!.alert, 'PX', 14 * 86_400_000);
+    await p.exec();
+  }
+
+  /** SMS sent to a contact in the last hour, for the per-recipient limit. */
+  private async countSms(rec: NotificationRecord, contact: Contact, at: number): Promise<void> {
+    const { redis, keys } = this.c;
+    const p = redis.pipeline();
+    if (rec.channel === 'sms') {
+      p.zadd(keys.smsSent(contact.id), at, `${at}-${rec.id}`);
+      p.zremrangebyscore(keys.smsSent(contact.id), '-inf', at - 3_600_000);
+      p.pexpire(keys.smsSent(contact.id), 2 * 3_600_000);
+    }
+    await p.exec();
+  }
+
+  private async failure(job: Job<DeliveryJob>, rec: NotificationRecord, contact: Contact, channelName: ChannelName, e: ChannelError): Promise<string> {
+    const now = this.c.clock.now();
+    const settings = this.c.policies().settings;
+    const attempts = rec.attempts + 1;
+    const canFailover = channelName === 'sms' && settings.failover !== null && this.failoverTarget(contact) !== undefined;
+    const log = { notification: rec.id, channel: channelName, contact: contact.id, attempt: attempts, code: e.code, kind: e.kind };
+    if (e.kind === 'permanent') {
+      this.c.logger.warn({ ...log, err: e.message }, 'notification refused');
+      return this.fail(rec, 'send_failed', `${e.code}: ${e.message}`, canFailover);
+    }
+    if (canFailover && attempts >= settings.failover!.after) {
+      this.c.logger.warn({ ...log, err: e.message }, 'notification failing over');
+      return this.fail(rec, e.kind === 'unavailable' ? 'gateway_unavailable' : 'send_failed', `${e.code}: ${e.message}`, true);
+    }
+    await this.c.records.update(rec.id, { attempts, error: { code: e.code, message: e.message } }, now);
+    this.c.observer.notification(channelName, 'retried');
+    if (e.kind === 'unavailable') {
+      // Hold the whole channel, this message first: later messages must not overtake it.
+      const hold = Math.min(MAX_HOLD_MS, settings.retry.backoffMs * 2 ** Math.min(attempts - 1, 10));
+      this.c.logger.warn({ ...log, holdMs: hold, err: e.message }, 'gateway unavailable: holding the channel');
+      await this.c.queues[channelName].rateLimit(hold);
+      throw Worker.RateLimitError();
+    }
+    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+      return this.fail(rec, 'send_failed', `${e.code}: ${e.message}`, false);
+    }
+    this.c.logger.warn({ ...log, err: e.message }, 'notification failed, will retry');
+    throw e;
+  }
+
+  private failoverTarget(contact: Contact): ChannelName | undefined {
+    const to = this.c.policies().settings.failover?.to;
+    if (!to) return undefined;
+    if (to === 'email' && contact.email) return 'email';
+    if (to === 'webhook' && contact.webhook) return 'webhook';
+    if (to === 'sms' && contact.phone) return 'sms';
+    return undefined;
+  }
+
+  private async fail(rec: NotificationRecord, code: string, message: string, failover: boolean): Promise<string> {
+    const now = this.c.clock.now();
+    await this.c.records.update(rec.id, { state: 'failed', attempts: rec.attempts + 1, error: { code, message } }, now);
+    this.c.observer.notification(rec.channel, 'failed');
+    if (!failover) return `failed: ${code}`;
+    const contact = this.c.recipients().contact(rec.contact)!;
+    const to = this.failoverTarget(contact)!;
+    // The contact already gets this alert by email anyway: no second email.
+    if (contact.channels.includes(to) && rec.kind !== 'digest') return `failed: ${code}; ${to} already sent on its own`;
+    const alerts = [];
+    for (const i of rec.items) {
+      const a = await this.c.alerts.get(i.alert);
+      if (a) alerts.push({ intent: { key: '', kind: rec.kind === 'resolve' ? ('resolve' as const) : ('alert' as const), contact: contact.id, channel: to, item: i, at: now }, alert: a });
+    }
+    const views = await this.dispatcher.views(alerts, contact);
+    const content = this.dispatcher.render(to, rec.kind, views, []);
+    const id = `${rec.id}-fo`;
+    await this.c.records.create({ ...rec, id, channel: to, state: 'queued', attempts: 0, error: undefined, ...content, providerIds: [], receipts: [], failoverOf: rec.id, createdAt: now, updatedAt: now });
+    await this.dispatcher.enqueue(to, id);
+    this.c.observer.notification(rec.channel, 'failover');
+    this.c.logger.warn({ notification: rec.id, failover: id, to }, 'notification failed over');
+    return `failed: ${code}; failed over to ${to} (${id})`;
+  }
+}

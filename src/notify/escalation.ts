@@ -1,0 +1,236 @@
+// Escalation: an alert that fires starts its policy's chain of steps, each a delayed BullMQ job
+// with a deterministic id. The policy is snapshotted when the chain starts; an ack or resolve
+// ends the chain (pending jobs removed, and a step that runs late finds a stale token and does
+// nothing); a severity upgrade restarts the chain at the new policy's first step.
+
+import { randomInt } from 'node:crypto';
+import type { AlertEvent, AlertRecord } from '../domain/alert.js';
+import { Calendar } from '../domain/clock.js';
+import type { EscalationPolicy, PolicySet } from '../route/types.js';
+import { policyFor } from '../route/policy.js';
+import { jobIdPart, type NotifyContext } from './context.js';
+import type { Intent } from './dispatcher.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { NotificationItem } from './records.js';
+
+/** The alert the ingest-stall guard raises (one per stalled metric, to ops). */
+export const FEED_STALLED_RULE = 'feed_stalled';
+
+export interface StepJob {
+  readonly fp: string;
+  readonly token: string;
+  readonly step: number;
+}
+
+/** A policy with its repeats unrolled into plain steps (what a chain runs). */
+export interface ChainSnapshot {
+  readonly policy: string;
+  readonly steps: readonly { readonly afterMs: number; readonly notify: readonly string[]; readonly level: number }[];
+  readonly resolveNotice: boolean;
+}
+
+export function snapshot(p: EscalationPolicy): ChainSnapshot {
+  const steps = p.steps.map((s, i) => ({ afterMs: s.afterMs, notify: s.notify, level: i + 1 }));
+  const last = steps[steps.length - 1];
+  if (p.repeat && last) {
+    for (let k = 1; k <= p.repeat.times; k++) steps.push({ ...last, afterMs: last.afterMs + k * p.repeat.everyMs });
+  }
+  return { policy: p.id, steps, resolveNotice: p.resolveNotice };
+}
+
+function feedStallPolicy(set: PolicySet): EscalationPolicy {
+  return { id: 'feed_stall', match: {}, steps: [{ afterMs: 0, notify: set.settings.feedStall.notify }], resolveNotice: true };
+}
+
+const FLAP_LUA = `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[1] .. '-' .. ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZCARD', KEYS[1])`;
+
+export class Escalator {
+  constructor(
+    private readonly c: NotifyContext,
+    private readonly dispatcher: Dispatcher,
+  ) {}
+
+  /** Consume one alert transition. */
+  async handle(e: AlertEvent): Promise<string> {
+    const a = e.alert;
+    switch (e.change) {
+      case 'fire':
+      case 'upgrade':
+        return a.notify ? this.start(e) : 'weak evidence: recorded, not paged';
+      case 'ack':
+        return this.stop(a, 'acknowledged');
+      case 'resolve': {
+        const state = await this.stop(a, 'resolved');
+        return `${state}; ${await this.resolveNotice(a)}`;
+      }
+      default:
+        return 'nothing to do';
+    }
+  }
+
+  private stale(a: AlertRecord): boolean {
+    const day = Calendar.parseIsoDay(a.period.slice(0, 10));
+    if (day === undefined) return false;
+    const today = this.c.calendar.dayOf(this.c.clock.now());
+    return day < today - this.c.policies().settings.staleDays;
+  }
+
+  private async start(e: AlertEvent): Promise<string> {
+    const a = e.alert;
+    const { redis, keys } = this.c;
+    if (!this.c.enabled()) return 'no contacts.csv: recorded, nobody notified';
+    if (this.stale(a)) {
+      this.c.observer.notification('none', 'stale');
+      return `period ${a.period} is a backfill: recorded, not paged`;
+    }
+    const set = this.c.policies();
+    const entity = this.c.entity(a.entity);
+    const policy = a.rule === FEED_STALLED_RULE ? feedStallPolicy(set) : policyFor(set, a, entity);
+    if (!policy) return 'no escalation policy matches: recorded, nobody notified';
+
+    const token = `${a.episode}.${a.seq}`;
+    const prior = await redis.hgetall(keys.escalation(a.fingerprint));
+    if (prior.token === token) {
+      // A retried event: the chain was started; make sure its jobs exist (same ids, no duplicates).
+      await this.schedule(a.fingerprint, token, JSON.parse(prior.chain!) as ChainSnapshot);
+      return 'chain already started';
+    }
+
+    if (e.change === 'fire') {
+      const { windowMs, maxFires } = set.settings.flapping;
+      const fires = Number(await redis.eval(FLAP_LUA, 1, keys.flaps(a.fingerprint), String(this.c.clock.now()), String(windowMs), token));
+      if (fires > maxFires) {
+        this.c.observer.notification('none', 'damped');
+        await redis.hset(keys.escalation(a.fingerprint), { token: '', episode: String(a.episode), state: 'damped' });
+        return `flapping (${fires} fires in ${windowMs / 60_000} min): recorded, not re-paged`;
+      }
+    }
+
+    if (prior.token) await this.removeSteps(a.fingerprint, prior.token, JSON.parse(prior.chain!) as ChainSnapshot);
+    const sameEpisode = prior.episode === String(a.episode);
+    const ackCode = sameEpisode && prior.ackCode ? prior.ackCode : await this.allocateAckCode(a.fingerprint);
+    const chain = snapshot(policy);
+    const p = redis.multi();
+    // A new episode starts with nobody told; an upgrade keeps who was told (they hear the upgrade).
+    if (!sameEpisode) p.del(keys.told(a.fingerprint));
+    p.del(keys.escalation(a.fingerprint));
+    p.hset(keys.escalation(a.fingerprint), {
+      token,
+      episode: String(a.episode),
+      severity: a.severity,
+      chain: JSON.stringify(chain),
+      startedAt: String(this.c.clock.now()),
+      ackCode,
+      level: '0',
+      state: 'climbing',
+    });
+    p.pexpire(keys.escalation(a.fingerprint), 30 * 86_400_000);
+    await p.exec();
+    await this.schedule(a.fingerprint, token, chain);
+    return `policy ${policy.id}: ${chain.steps.length} step(s), ack code ${ackCode}`;
+  }
+
+  private stepJobId(fp: string, token: string, step: number): string {
+    return jobIdPart(`step.${fp}.${token}.${step}`);
+  }
+
+  private async schedule(fp: string, token: string, chain: ChainSnapshot): Promise<void> {
+    const { retry } = this.c.policies().settings;
+    await this.c.queues.escalations.addBulk(
+      chain.steps.map((s, i) => ({
+        name: 'step',
+        data: { fp, token, step: i } satisfies StepJob,
+        opts: {
+          jobId: this.stepJobId(fp, token, i),
+          delay: s.afterMs,
+          attempts: retry.attempts,
+          backoff: { type: 'exponential', delay: retry.backoffMs },
+          removeOnComplete: { age: 7 * 86_400 },
+          removeOnFail: { age: 30 * 86_400 },
+        },
+      })),
+    );
+  }
+
+  private async removeSteps(fp: string, token: string, chain: ChainSnapshot): Promise<void> {
+    // A step that is running right now cannot be removed; its stale-token check stops it instead.
+    await Promise.all(chain.steps.map((_, i) => this.c.queues.escalations.remove(this.stepJobId(fp, token, i)).catch(() => 0)));
+  }
+
+  private async stop(a: AlertRecord, why: 'acknowledged' | 'resolved'): Promise<string> {
+    const { redis, keys } = this.c;
+    const state = await redis.hgetall(keys.escalation(a.fingerprint));
+    if (state.episode !== String(a.episode)) return 'no chain';
+    await redis.hset(keys.escalation(a.fingerprint), { token: '', state: why });
+    if (state.token) await this.removeSteps(a.fingerprint, state.token, JSON.parse(state.chain!) as ChainSnapshot);
+    if (why === 'resolved' && state.ackCode) await redis.del(keys.ackCode(state.ackCode));
+    return `chain ${why} at level ${state.level ?? 0}`;
+  }
+
+  private async resolveNotice(a: AlertRecord): Promise<string> {
+    const { redis, keys } = this.c;
+    const state = await redis.hgetall(keys.escalation(a.fingerprint));
+    if (state.episode !== String(a.episode) || !state.chain) return 'no resolve notice (never notified)';
+    const chain = JSON.parse(state.chain) as ChainSnapshot;
+    if (!chain.resolveNotice) return 'policy sends no resolve notice';
+    const told = Object.keys(await redis.hgetall(keys.told(a.fingerprint)));
+    const item: NotificationItem = { alert: a.id, episode: a.episode, step: -1, severity: a.severity, rule: a.rule, entity: a.entity };
+    const intents: Intent[] = [];
+    for (const id of told) {
+      const contact = this.c.recipients().contact(id);
+      const channel = contact?.channels[0];
+      if (!channel) continue;
+      intents.push({ key: `${a.fingerprint}.${a.episode}.resolve.${id}.${channel}`, kind: 'resolve', contact: id, channel, item, at: this.c.clock.now() });
+    }
+    await this.dispatcher.add(intents);
+    return `resolve notice to ${intents.length} contact(s)`;
+  }
+
+  /** Run one escalation step (a delayed job). */
+  async runStep(job: StepJob): Promise<string> {
+    const { redis, keys } = this.c;
+    const state = await redis.hgetall(keys.escalation(job.fp));
+    if (state.token !== job.token) return 'stale token: the chain was acknowledged, resolved or restarted';
+    const a = await this.c.alerts.get(job.fp);
+    if (!a || a.state !== 'firing' || String(a.episode) !== state.episode) return `alert is ${a?.state ?? 'gone'}: step skipped`;
+    const chain = JSON.parse(state.chain!) as ChainSnapshot;
+    const step = chain.steps[job.step];
+    if (!step) return 'no such step';
+    const now = this.c.clock.now();
+    const entity = this.c.entity(a.entity);
+    const { contacts, missing } = this.c.recipients().resolve(step.notify, a, entity, now, this.c.calendar);
+    const item: NotificationItem = { alert: a.id, episode: a.episode, step: job.step, severity: a.severity, rule: a.rule, entity: a.entity };
+    for (const m of missing) await this.dispatcher.recordMissing(item, m.ref, m.reason);
+    const mute = await this.c.muter.mutes(a, entity, now);
+    const intents: Intent[] = [];
+    for (const contact of contacts) {
+      for (const channel of contact.channels) {
+        intents.push({ key: `${a.fingerprint}.${a.episode}.${job.step}.${contact.id}.${channel}`, kind: 'alert', contact: contact.id, channel, item, at: now });
+      }
+    }
+    if (mute) {
+      const reason = mute.by === 'silence' ? `silence:${mute.id}` : `inhibited_by:${mute.source}`;
+      await this.dispatcher.recordMuted(intents, reason);
+    } else {
+      await this.dispatcher.add(intents);
+    }
+    await redis.hset(keys.escalation(job.fp), 'level', String(step.level));
+    this.c.observer.escalation(step.level, a.severity);
+    const who = contacts.map((c) => c.id).join(', ') || 'nobody';
+    return mute ? `step ${step.level}: muted (${mute.by}) for ${who}` : `step ${step.level}: ${who}`;
+  }
+
+  private async allocateAckCode(fp: string): Promise<string> {
+    // Four digits fit one SMS comfortably; six when four are crowded.
+    for (let i = 0; i < 40; i++) {
+      const code = String(i < 20 ? randomInt(1000, 10_000) : randomInt(100_000, 1_000_000));
+      const ok = await this.c.redis.set(this.c.keys.ackCode(code), fp, 'PX', 14 * 86_400_000, 'NX');
+      if (ok === 'OK') return code;
+    }
+    throw new Error('could not allocate an ack code');
+  }
+}

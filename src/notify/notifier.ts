@@ -1,0 +1,94 @@
+// The notifier role: consumes alert transitions and runs the stages
+// escalate → (mute) → group → quiet hours / rate limit → record → send, each on its own queue.
+
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { AlertEvent } from '../domain/alert.js';
+import { formatTransition } from './format.js';
+import { QUEUES } from '../queues/names.js';
+import type { ChannelName } from '../route/types.js';
+import type { DeliveryReceipt, InboundSms, SmsListener } from './channels/channel.js';
+import type { NotifyContext } from './context.js';
+import { Delivery } from './delivery.js';
+import { Dispatcher, type DeliveryJob, type FlushJob } from './dispatcher.js';
+import { Escalator, type StepJob } from './escalation.js';
+import { SmsReplies, type ReplyResult } from './sms-replies.js';
+
+export interface NotifierOptions {
+  readonly connection: () => ConnectionOptions;
+  readonly prefix: string;
+  /** How often deferred digests are looked at (ms). */
+  readonly tickMs?: number;
+  readonly onTransition?: (e: AlertEvent, line: string) => void;
+}
+
+export class Notifier implements SmsListener {
+  readonly dispatcher: Dispatcher;
+  readonly escalator: Escalator;
+  readonly delivery: Delivery;
+  readonly replies: SmsReplies;
+  private readonly workers: Worker[] = [];
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly c: NotifyContext,
+    private readonly opts: NotifierOptions,
+  ) {
+    this.dispatcher = new Dispatcher(c);
+    this.escalator = new Escalator(c, this.dispatcher);
+    this.delivery = new Delivery(c, this.dispatcher);
+    this.replies = new SmsReplies(c);
+  }
+
+  start(): void {
+    const { logger } = this.c;
+    const common = { prefix: this.opts.prefix };
+    const worker = <T>(queue: string, concurrency: number, fn: (job: Job<T>) => Promise<string>) => {
+      const w = new Worker<T, string>(queue, fn, { ...common, connection: this.opts.connection(), concurrency });
+      w.on('failed', (job, err) => logger.error({ queue, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'notifier job failed'));
+      w.on('error', (err) => logger.error({ queue, err: err.message }, 'notifier worker error'));
+      this.workers.push(w);
+    };
+    worker<AlertEvent>(QUEUES.alertEvents, 1, async (job) => {
+      const e = job.data;
+      const line = formatTransition(e, this.c.entity(e.alert.entity)?.name);
+      const outcome = await this.escalator.handle(e);
+      logger.info({ event: e.id, change: e.change, rule: e.alert.rule, entity: e.alert.entity, severity: e.alert.severity, from: e.from, to: e.to, notify: outcome }, line);
+      this.opts.onTransition?.(e, line);
+      return outcome;
+    });
+    worker<StepJob>(QUEUES.escalations, 4, async (job) => {
+      const out = await this.escalator.runStep(job.data);
+      logger.debug({ job: job.id, out }, 'escalation step');
+      return out;
+    });
+    worker<FlushJob>(QUEUES.dispatch, 4, (job) => this.dispatcher.flush(job.data));
+    // One message at a time per channel: an outage holds the queue in order.
+    for (const ch of ['sms', 'email', 'webhook'] as const satisfies readonly ChannelName[]) {
+      worker<DeliveryJob>(QUEUES[ch], 1, (job) => this.delivery.process(job, ch));
+    }
+    this.timer = setInterval(() => void this.tick().catch((err) => logger.error({ err: (err as Error).message }, 'digest tick failed')), this.opts.tickMs ?? 5000);
+    this.timer.unref();
+  }
+
+  /** Send the digests that are due (quiet hours over, rate-limit slot free). */
+  tick(now?: number): Promise<number> {
+    return this.dispatcher.tick(now);
+  }
+
+  inbound(m: InboundSms): void {
+    void this.reply(m).catch((err) => this.c.logger.error({ err: (err as Error).message }, 'SMS reply handling failed'));
+  }
+
+  reply(m: InboundSms): Promise<ReplyResult> {
+    return this.replies.inbound(m);
+  }
+
+  receipt(r: DeliveryReceipt): void {
+    void this.replies.receipt(r).catch((err) => this.c.logger.error({ err: (err as Error).message }, 'delivery receipt handling failed'));
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}

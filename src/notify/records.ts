@@ -1,0 +1,141 @@
+// Notification records: one per message (to one contact, on one channel), created before the
+// message is sent and checked before every attempt, so a crash and restart never sends twice.
+
+import type { Redis } from 'ioredis';
+import type { Severity } from '../domain/rule.js';
+import type { Keyspace } from '../queues/names.js';
+import type { ChannelName } from '../route/types.js';
+import type { ReceiptStatus } from './channels/channel.js';
+
+export const NOTIFICATION_STATES = ['queued', 'sent', 'delivered', 'failed', 'deferred', 'muted', 'damped', 'cancelled'] as const;
+export type NotificationState = (typeof NOTIFICATION_STATES)[number];
+
+/** States after which a record never sends again. */
+const FINAL: readonly NotificationState[] = ['sent', 'delivered', 'failed', 'muted', 'damped', 'cancelled', 'deferred'];
+
+export type NotificationKind = 'alert' | 'resolve' | 'digest';
+
+/** One alert episode's escalation step that a message carries. */
+export interface NotificationItem {
+  readonly alert: string;
+  readonly episode: number;
+  /** 0-based escalation step (resolve notices: -1). */
+  readonly step: number;
+  readonly severity: Severity;
+  readonly rule: string;
+  readonly entity: string;
+}
+
+export interface NotificationRecord {
+  readonly id: string;
+  readonly channel: ChannelName;
+  readonly contact: string;
+  readonly kind: NotificationKind;
+  readonly items: readonly NotificationItem[];
+  readonly state: NotificationState;
+  /** Why it was deferred, muted, damped or cancelled: quiet_hours, rate_limit, silence:<id>, inhibited_by:<id> … */
+  readonly reason?: string;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly attempts: number;
+  readonly transport?: string;
+  readonly subject?: string;
+  readonly text: string;
+  readonly html?: string;
+  readonly data?: Readonly<Record<string, unknown>>;
+  readonly providerIds: readonly string[];
+  readonly segments?: number;
+  readonly receipts: readonly { readonly providerId: string; readonly status: ReceiptStatus; readonly stat: string; readonly at: number }[];
+  /** The SMS record this email replaces after the SMS failed (failover). */
+  readonly failoverOf?: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly sentAt?: number;
+}
+
+export interface NotificationFilter {
+  readonly state?: NotificationState;
+  readonly alert?: string;
+  readonly contact?: string;
+  readonly channel?: ChannelName;
+  readonly limit?: number;
+}
+
+export function isFinal(r: NotificationRecord): boolean {
+  return FINAL.includes(r.state);
+}
+
+export class NotificationStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+  ) {}
+
+  /** Store a new record; an existing record with the same id wins (a retried dispatch). */
+  async create(r: NotificationRecord): Promise<{ record: NotificationRecord; created: boolean }> {
+    const created = await this.redis.hsetnx(this.keys.notifications, r.id, JSON.stringify(r));
+    if (!created) return { record: (await this.get(r.id)) ?? r, created: false };
+    const p = this.redis.pipeline().zadd(this.keys.notificationsByTime, r.createdAt, r.id);
+    if (r.state === 'failed') p.zadd(this.keys.notificationsFailed, r.createdAt, r.id);
+    await p.exec();
+    return { record: r, created: true };
+  }
+
+  async get(id: string): Promise<NotificationRecord | undefined> {
+    const raw = await this.redis.hget(this.keys.notifications, id);
+    return raw ? (JSON.parse(raw) as NotificationRecord) : undefined;
+  }
+
+  async update(id: string, patch: Partial<NotificationRecord>, now: number): Promise<NotificationRecord | undefined> {
+    const current = await this.get(id);
+    if (!current) return undefined;
+    const next: NotificationRecord = { ...current, ...patch, updatedAt: now };
+    const p = this.redis.pipeline().hset(this.keys.notifications, id, JSON.stringify(next));
+    if (next.state === 'failed') p.zadd(this.keys.notificationsFailed, next.createdAt, id);
+    else p.zrem(this.keys.notificationsFailed, id);
+    for (const pid of next.providerIds) if (!current.providerIds.includes(pid)) p.set(this.keys.providerId(pid), id, 'EX', 7 * 86_400);
+    await p.exec();
+    return next;
+  }
+
+  async byProviderId(providerId: string): Promise<NotificationRecord | undefined> {
+    const id = await this.redis.get(this.keys.providerId(providerId));
+    return id ? this.get(id) : undefined;
+  }
+
+  /** Newest first. */
+  async list(f: NotificationFilter = {}): Promise<NotificationRecord[]> {
+    const limit = Math.min(f.limit ?? 500, 5000);
+    const index = f.state === 'failed' ? this.keys.notificationsFailed : this.keys.notificationsByTime;
+    const out: NotificationRecord[] = [];
+    // Scan the index newest first in pages until the filter has filled the limit.
+    for (let start = 0; out.length < limit; start += 1000) {
+      const ids = await this.redis.zrevrange(index, start, start + 999);
+      if (!ids.length) break;
+      const raws = await this.redis.hmget(this.keys.notifications, ...ids);
+      for (const raw of raws) {
+        if (!raw) continue;
+        const r = JSON.parse(raw) as NotificationRecord;
+        if (f.state && r.state !== f.state) continue;
+        if (f.contact && r.contact !== f.contact) continue;
+        if (f.channel && r.channel !== f.channel) continue;
+        if (f.alert && !r.items.some((i) => i.alert === f.alert)) continue;
+        out.push(r);
+        if (out.length >= limit) break;
+      }
+    }
+    return out;
+  }
+
+  /** Forget records older than `before` (retention). */
+  async prune(before: number): Promise<number> {
+    const ids = await this.redis.zrangebyscore(this.keys.notificationsByTime, '-inf', before, 'LIMIT', 0, 10_000);
+    if (!ids.length) return 0;
+    await this.redis
+      .pipeline()
+      .hdel(this.keys.notifications, ...ids)
+      .zrem(this.keys.notificationsByTime, ...ids)
+      .zrem(this.keys.notificationsFailed, ...ids)
+      .exec();
+    return ids.length;
+  }
+}

@@ -1,0 +1,94 @@
+// The ingest-stall guard: when a whole daily feed fails to arrive, absence rules hold fire (they
+// judge only days the feed delivered) and this raises one `feed_stalled` alert per metric for
+// ops instead of thousands of no-data warnings. It resolves once the export arrives.
+
+import type { Redis } from 'ioredis';
+import type { Verdict } from '../domain/alert.js';
+import { fingerprint } from '../domain/alert.js';
+import { Calendar, type Clock } from '../domain/clock.js';
+import { FEED_STALLED_RULE } from '../notify/escalation.js';
+import type { Keyspace } from '../queues/names.js';
+import type { RedisAlertStore } from '../state/alert-store.js';
+import { applyVerdict } from '../state/lifecycle.js';
+import { parseFeed } from '../state/series-store.js';
+
+export interface FeedGuardOptions {
+  /** Local minute of the day by which yesterday's export is expected. */
+  readonly expectedByMinute: number;
+  /** Stalled when yesterday's samples < ratio × the 7-day median. */
+  readonly ratio: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Judge yesterday's feed of one metric; null when there is too little history to say. */
+export function judgeFeed(feed: ReadonlyMap<number, number>, yesterday: number, opts: { ratio: number }): { stalled: boolean; got: number; median: number } | null {
+  const before: number[] = [];
+  for (let d = yesterday - 7; d < yesterday; d++) {
+    const c = feed.get(d);
+    if (c) before.push(c);
+  }
+  if (before.length < 3) return null;
+  const m = median(before);
+  const got = feed.get(yesterday) ?? 0;
+  return { stalled: got < opts.ratio * m, got, median: m };
+}
+
+export class FeedGuard {
+  constructor(
+    private readonly d: {
+      redis: Redis;
+      keys: Keyspace;
+      alerts: RedisAlertStore;
+      calendar: Calendar;
+      clock: Clock;
+      metrics: () => readonly string[];
+      options: () => FeedGuardOptions;
+    },
+  ) {}
+
+  /** Look at yesterday's feed of every metric rules read; returns the stalled ones. */
+  async check(): Promise<string[]> {
+    const { calendar, clock, keys, redis } = this.d;
+    const now = clock.now();
+    const today = calendar.dayOf(now);
+    const opts = this.d.options();
+    const due = now >= calendar.startOfDay(today) + opts.expectedByMinute * 60_000;
+    const stalled: string[] = [];
+    for (const metric of this.d.metrics()) {
+      const verdictOf = judgeFeed(parseFeed(await redis.hgetall(keys.feed(metric))), today - 1, opts);
+      if (!verdictOf) continue;
+      const isStalled = verdictOf.stalled && due;
+      if (isStalled) stalled.push(metric);
+      const entity = `feed:${metric}`;
+      const v: Verdict = {
+        rule: FEED_STALLED_RULE,
+        entity,
+        severity: isStalled ? 'critical' : null,
+        confirmed: true,
+        period: Calendar.isoDay(today - 1),
+        value: verdictOf.got,
+        baseline: verdictOf.median,
+        notify: true,
+        summary: `${metric} 数据源中断：昨日仅 ${verdictOf.got} 条样本，7 日中位 ${verdictOf.median}`,
+      };
+      await this.commit(entity, v, now);
+    }
+    return stalled;
+  }
+
+  private async commit(entity: string, v: Verdict, now: number): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const version = (await this.d.redis.get(this.d.keys.version(entity))) ?? '0';
+      const prior = await this.d.alerts.get(fingerprint(v.rule, entity));
+      const step = applyVerdict(prior, v, now, { team: 'ops' });
+      if (!step.record) return;
+      const { conflicts } = await this.d.alerts.commit([{ entity, version, steps: [step] }], now);
+      if (!conflicts.length) return;
+    }
+  }
+}
