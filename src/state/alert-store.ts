@@ -79,7 +79,7 @@ export class RedisAlertStore implements AlertStore {
       .sort((a, b) => b.updatedAt - a.updatedAt || a.id.localeCompare(b.id));
   }
 
-  async ack(id: string, by: string, via: string, now: number): Promise<AckResult> {
+  async ack(id: string, by: string, via: string, now: number, episode?: number): Promise<AckResult> {
     for (let attempt = 0; attempt < this.maxAckAttempts; attempt++) {
       const current = await this.get(id);
       if (!current) return { ok: false, code: 'not_found' };
@@ -87,6 +87,7 @@ export class RedisAlertStore implements AlertStore {
       // Re-read under the version just taken: a record written after it fails the commit.
       const record = await this.get(id);
       if (!record) return { ok: false, code: 'not_found' };
+      if (episode !== undefined && record.episode !== episode) return { ok: false, code: 'not_ackable', alert: record };
       const outcome = acknowledge(record, by, via, now);
       if (!outcome.ok) return { ok: false, code: outcome.code, alert: record };
       if (!outcome.step.record) return { ok: true, alert: record };

@@ -108,9 +108,10 @@ export class MemoryAlertStore implements AlertStore {
     return this.records.get(id);
   }
 
-  async ack(id: string, by: string, via: string, now: number): Promise<AckResult> {
+  async ack(id: string, by: string, via: string, now: number, episode?: number): Promise<AckResult> {
     const prior = this.records.get(id);
     if (!prior) return { ok: false, code: 'not_found' };
+    if (episode !== undefined && prior.episode !== episode) return { ok: false, code: 'not_ackable', alert: prior };
     const outcome = acknowledge(prior, by, via, now);
     if (!outcome.ok) return { ok: false, code: outcome.code, alert: prior };
     const { record, event } = outcome.step;

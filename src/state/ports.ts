@@ -37,7 +37,8 @@ export type AckResult =
 export interface AlertStore {
   list(filter?: AlertFilter): Promise<AlertRecord[]>;
   get(id: string): Promise<AlertRecord | undefined>;
-  ack(id: string, by: string, via: string, now: number): Promise<AckResult>;
+  /** `episode`: acknowledge only that episode (an old link never acks a newer one). */
+  ack(id: string, by: string, via: string, now: number, episode?: number): Promise<AckResult>;
 }
 
 export type SilenceState = 'active' | 'pending' | 'expired';

@@ -168,7 +168,7 @@ export function ackLinkRoutes(app: FastifyInstance, deps: HttpDeps): void {
       if (alert.episode !== claims.episode) {
         return send(request, reply, w, { status: 409, outcome: 'not_ackable', message: w.ended, alert, entity });
       }
-      const result = await fromStore(deps.alerts.ack(claims.alert, claims.contact, 'link', deps.clock.now()), 'the alert store');
+      const result = await fromStore(deps.alerts.ack(claims.alert, claims.contact, 'link', deps.clock.now(), claims.episode), 'the alert store');
       if (result.ok) {
         const already = alert.state === 'acknowledged';
         const message = already ? ackedLine(result.alert) : w.acknowledged;
