@@ -329,6 +329,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       logger,
       silences,
       notifications,
+      contactExists: org.directory.contacts.size ? (id) => org.directory.contacts.has(id) : undefined,
       sms: { reply: (m) => replies.inbound(m), receipt: (r) => replies.receipt(r) },
       ackLinks: config.linkSecret ? { secret: config.linkSecret } : undefined,
       ready: async () => {

@@ -22,6 +22,8 @@ export interface HttpDeps {
   readonly registry: RegistryStore;
   readonly alerts: AlertStore;
   readonly ready: () => Promise<ReadyReport>;
+  /** Set when contacts.csv is loaded: PUT entities must name known managers and owners. */
+  readonly contactExists?: (id: string) => boolean;
   /** Notification records (roles running the notifier). */
   readonly notifications?: import('../notify/records.js').NotificationStore;
   /** SMS replies and receipts posted by HTTP SMS gateways. */

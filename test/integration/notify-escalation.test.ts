@@ -114,4 +114,15 @@ describe('notifier: tiered SMS warnings over SMPP', () => {
     await sleep(2500);
     expect(smsc.messages.map((m) => m.to)).toEqual([phone('C001'), phone('C001')]);
   });
+
+  it('refuses an entity whose manager is not a contact (nothing stored)', async () => {
+    const res = await lk.put<{ error: { code: string; details: { index: number; field: string; message: string }[] } }>('/api/v1/entities', [
+      dealer('D0100'),
+      { ...dealer('D0101'), manager: 'CM99' },
+    ]);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_entity');
+    expect(res.body.error.details).toEqual([{ index: 1, field: 'manager', message: 'manager CM99 is not in contacts.csv' }]);
+    expect(await lk.registry.get('D0100')).toBeUndefined();
+  });
 });

@@ -15,7 +15,7 @@ export interface EntityProblem {
 }
 
 /** Validate a PUT body; every problem is reported, nothing is stored when there is one. */
-export function checkEntityBatch(body: unknown): { entities: Entity[]; problems: EntityProblem[] } {
+export function checkEntityBatch(body: unknown, contactExists?: (id: string) => boolean): { entities: Entity[]; problems: EntityProblem[] } {
   if (!Array.isArray(body)) {
     return { entities: [], problems: [{ index: -1, message: 'expected a JSON array of entities' }] };
   }
@@ -34,7 +34,18 @@ export function checkEntityBatch(body: unknown): { entities: Entity[]; problems:
       return;
     }
     seen.set(check.entity.id, index);
-    entities.push(check.entity);
+    // Who is paged must exist now, not be found missing at 3 a.m.
+    const e = check.entity;
+    if (contactExists && e.manager !== undefined && !contactExists(e.manager)) {
+      problems.push({ index, field: 'manager', message: `manager ${e.manager} is not in contacts.csv` });
+      return;
+    }
+    const owner = e.kind === 'campaign' ? e.attrs.owner : undefined;
+    if (contactExists && typeof owner === 'string' && !contactExists(owner)) {
+      problems.push({ index, field: 'attrs.owner', message: `owner ${owner} is not in contacts.csv` });
+      return;
+    }
+    entities.push(e);
   });
   return { entities, problems };
 }
@@ -49,7 +60,7 @@ export function entitiesRoutes(app: FastifyInstance, deps: HttpDeps, tokens: Tok
   const operator = requireScope(tokens, ['operator']);
 
   app.put('/api/v1/entities', { onRequest: requireScope(tokens, ['ingest', 'operator']) }, async (request, reply) => {
-    const { entities, problems } = checkEntityBatch(request.body);
+    const { entities, problems } = checkEntityBatch(request.body, deps.contactExists);
     if (problems.length > 0) {
       const bad = new Set(problems.map((p) => p.index)).size;
       const total = Array.isArray(request.body) ? request.body.length : 0;
