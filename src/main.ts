@@ -305,6 +305,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     });
     dayCloser = new DayCloser({
       feedGuard,
+      notifications,
       redis,
       keys,
       markDirty: async (ids) => {

@@ -28,6 +28,8 @@ export interface DayCloserDeps {
   readonly absenceMetrics: () => readonly string[];
   /** Raises one feed-stalled alert when a whole daily feed is missing (checked with the absence pass). */
   readonly feedGuard?: { check(): Promise<string[]> };
+  /** Notification records are kept as long as resolved alerts. */
+  readonly notifications?: { prune(before: number): Promise<number> };
 }
 
 /** How often the scheduler looks whether yesterday's feed has arrived (absence pass). */
@@ -101,13 +103,16 @@ export class DayCloser {
     const ids = (await this.d.registry.list()).map((e) => e.id);
     await this.d.markDirty(ids);
     await this.d.redis.set(this.d.keys.closedDay, String(day));
-    const pruned = await this.d.alerts.pruneResolved(this.d.calendar.startOfDay(day - this.d.retentionDays));
+    const horizon = this.d.calendar.startOfDay(day - this.d.retentionDays);
+    const pruned = await this.d.alerts.pruneResolved(horizon);
+    const prunedNotifications = (await this.d.notifications?.prune(horizon)) ?? 0;
     for (const metric of this.d.absenceMetrics()) {
       const key = this.d.keys.feed(metric);
       const old = (await this.d.redis.hkeys(key)).filter((f) => Number(f) < day - this.d.retentionDays);
       if (old.length) await this.d.redis.hdel(key, ...old);
     }
     this.d.logger.info({ day: Calendar.isoDay(day), entities: ids.length, prunedAlerts: pruned }, 'day closed');
+    if (prunedNotifications) this.d.logger.info({ notifications: prunedNotifications }, 'old notification records pruned');
     return ids.length;
   }
 }
