@@ -46,9 +46,11 @@ async function cmdStart(args: string[]): Promise<void> {
   const roles = parseRoles(values.role);
   const { startLookout } = await import('./main.js');
   try {
-    const lookout = await startLookout({ config: cfg, roles, logger });
+    const lookout = await startLookout({ config: cfg, roles, logger, watch: true });
     logger.info({ roles, url: lookout.url, rules: lookout.ruleSet().rules.length }, 'lookout started');
     onShutdown(() => lookout.stop(), (m) => logger.info(m));
+    // SIGHUP: reload rules, policies, contacts, rotas and templates (a broken set is refused).
+    process.on('SIGHUP', () => void lookout.reload());
   } catch (err) {
     if (err instanceof ConfigError) die(err.message, 2);
     throw err;

@@ -7,27 +7,27 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AppConfig } from './config/env.js';
 import { loadRegistryFiles } from './config/registry-loader.js';
-import { loadRulesOrThrow } from './config/load-rules.js';
+import { formatErrors, LiveConfig, loadConfigSet } from './config/live-config.js';
+import { watchFolders } from './config/watch.js';
+import type { Entity } from './domain/entity.js';
 import type { AlertEvent } from './domain/alert.js';
 import { Calendar, systemClock, type Clock } from './domain/clock.js';
-import { metricCatalogue, type MetricCatalogue } from './domain/metric.js';
 import { ruleMetric, type RuleSet } from './domain/rule.js';
 import { ConfigError } from './errors/catalogue.js';
-import { buildHttpServer } from './http/server.js';
+import type { HttpDeps } from './http/deps.js';
+import { buildHttpServer, buildOpsServer } from './http/server.js';
 import { QueueSampleSink } from './ingest/queue-sink.js';
 import { createChannels } from './notify/channels/index.js';
 import { nullNotifyObserver, type NotifyContext, type Recipients } from './notify/context.js';
 import { Notifier } from './notify/notifier.js';
 import { NotificationStore } from './notify/records.js';
-import { MessageRenderer } from './notify/render.js';
 import { SmsReplies } from './notify/sms-replies.js';
-import { loadOrg } from './config/org-check.js';
-import { OrgDirectory } from './route/recipients.js';
 import { combineMuters, InhibitionMuter, SilenceMuter } from './route/muter.js';
 import type { PolicySet } from './route/types.js';
 import { RedisSilenceStore } from './state/silence-store.js';
 import { FeedGuard } from './roles/feed-guard.js';
 import { createMetrics, stateGauges, type LookoutMetrics } from './observability/metrics.js';
+import { stateCollector } from './observability/state-collector.js';
 import { EntityEvaluator } from './pipeline/entity-evaluator.js';
 import { EvaluationDrainer } from './pipeline/evaluation-drainer.js';
 import { EventRelay } from './pipeline/event-relay.js';
@@ -58,6 +58,8 @@ export interface LookoutOptions {
   readonly onOutbox?: (line: string) => void;
   /** Do not consume alert events in this process (another process notifies). */
   readonly noNotifier?: boolean;
+  /** Reload rules, policies, contacts, rotas and templates when their folders change. */
+  readonly watch?: boolean;
 }
 
 export interface Lookout {
@@ -86,6 +88,8 @@ export interface Lookout {
   readonly feedGuard?: FeedGuard;
   ruleSet(): RuleSet;
   policies(): PolicySet;
+  /** Re-read rules, policies, contacts, rotas and templates; swap only if all are valid. */
+  reload(): Promise<{ ok: boolean; errors: string[] }>;
   /** Wait until samples are applied, dirty entities judged and events relayed and consumed (tests, demo). */
   idle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -105,20 +109,21 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   const keys = keyspace(config.prefix);
   const roles = new Set(opts.roles);
 
-  const ruleSet = opts.ruleSet ?? (await loadRulesOrThrow(config.rulesDir));
   const registryFiles = await loadRegistryFiles(config.configDir);
   if (registryFiles.errors.length) {
     throw new ConfigError('bad_entity', `entities in ${config.configDir} are invalid:\n${registryFiles.errors.map((e) => `  ${e.format()}`).join('\n')}`);
   }
 
-  const org = await loadOrg(config.configDir, config.rulesDir, calendar, registryFiles.entities);
-  if (!org.ok) {
-    throw new ConfigError(org.errors[0]!.code, `contacts, rotas or policies are invalid:\n${org.errors.map((e) => `  ${e.format()}`).join('\n')}`);
+  const fixed = { ruleSet: opts.ruleSet, policies: opts.policies };
+  const first = await loadConfigSet(config, calendar, registryFiles.entities, fixed);
+  if (!first.ok) {
+    throw new ConfigError(first.errors[0]!.code, `rules, contacts, rotas, policies or templates are invalid:\n${formatErrors(first.errors)}`);
   }
-  const policies = opts.policies ?? org.policies;
-  const recipients: Recipients = new OrgDirectory(org.directory);
-  if (!org.directory.contacts.size) logger.warn({ dir: config.configDir }, 'no contacts.csv: alerts are recorded, nobody is notified');
-  const renderer = await MessageRenderer.load(config.templatesDir, config.locale);
+  // Reloads check the org against every registered entity (files and API), read at reload time.
+  const registered: { list?: () => Promise<Entity[]> } = {};
+  const live = new LiveConfig(first.loaded, async () => loadConfigSet(config, calendar, (await registered.list?.()) ?? registryFiles.entities, fixed));
+  const cfg = () => live.current;
+  if (!cfg().directory.contacts.size) logger.warn({ dir: config.configDir }, 'no contacts.csv: alerts are recorded, nobody is notified');
 
   const resolved = await resolveRedis(config.redisUrl, config.dataDir, logger);
   const redisUrl = resolved.url;
@@ -134,8 +139,13 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   }
 
   const metrics = createMetrics();
-  metrics.rulesLoaded.set(ruleSet.rules.length);
-  const catalogue: MetricCatalogue = metricCatalogue(ruleSet.metrics);
+  const showConfig = () => {
+    const c = cfg();
+    metrics.rulesLoaded.set(c.ruleSet.rules.length);
+    metrics.configInfo.reset();
+    metrics.configInfo.set({ rules: c.ruleSet.hash.slice(0, 12), policies: c.policies.hash.slice(0, 12), contacts: c.directory.hash.slice(0, 12) }, 1);
+  };
+  showConfig();
   const connection: ConnectionOptions = redis.duplicate({ connectionName: 'lookout-bullmq' }) as unknown as ConnectionOptions;
   closers.push(async () => (connection as unknown as Redis).quit().catch(() => undefined));
   const queueOpts = { connection, prefix: config.prefix };
@@ -152,12 +162,13 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
 
   // A changed entity is judged again (scope, attributes, live window may have moved).
   const registry = new RedisRegistryStore(redis, keys, (ids) => markDirty(redis, keys, ids));
+  registered.list = () => registry.list();
   if (registryFiles.entities.length) {
     await registry.putMany(registryFiles.entities);
     logger.info({ entities: registryFiles.entities.length, dir: config.configDir }, 'registry loaded from files');
   }
   const alerts = new RedisAlertStore(redis, keys);
-  const series = new SeriesStore(redis, keys, calendar, () => catalogue, config);
+  const series = new SeriesStore(redis, keys, calendar, () => cfg().catalogue, config);
   const sink = new QueueSampleSink(queues.samples, config.batchSize, clock);
   const cache = new RegistryCache(redis, keys);
   const notifications = new NotificationStore(redis, keys);
@@ -165,13 +176,12 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   const muter = combineMuters(
     new SilenceMuter(silences),
     new InhibitionMuter({
-      rules: () => policies.inhibit,
+      rules: () => cfg().policies.inhibit,
       // Only firing or acknowledged alerts inhibit; the open set holds them (resolved ones are not read).
-      openAlerts: async () => (await Promise.all([alerts.list({ state: 'firing' }), alerts.list({ state: 'acknowledged' })])).flat(),
+      openAlerts: async () => (await alerts.listOpen()).filter((a) => a.state !== 'pending'),
       entity: (id) => cache.get(id),
     }),
   );
-  const ruleNames = new Map(ruleSet.rules.map((r) => [r.id, r.name]));
   const notifyContext = (channels: NotifyContext['channels']): NotifyContext => ({
     redis,
     keys,
@@ -182,30 +192,19 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     queues,
     channels,
     entity: (id) => cache.get(id),
-    ruleName: (id) => ruleNames.get(id) ?? (id === 'feed_stalled' ? '数据源中断' : id),
-    policies: () => policies,
-    recipients: () => recipients,
-    enabled: () => org.directory.contacts.size > 0,
+    ruleName: (id) => cfg().ruleNames.get(id) ?? (id === 'feed_stalled' ? '数据源中断' : id),
+    policies: () => cfg().policies,
+    recipients: (): Recipients => cfg().recipients,
+    enabled: () => cfg().directory.contacts.size > 0,
     muter,
-    renderer: () => renderer,
+    renderer: () => cfg().renderer,
     links: config.linkSecret ? { secret: config.linkSecret, publicUrl: config.publicUrl, ttlMs: config.ackLinkTtlMs } : undefined,
     logger: logger.child({ component: 'notifier' }),
     observer: metrics.notify ?? nullNotifyObserver,
   });
   const replies = new SmsReplies(notifyContext({} as NotifyContext['channels']));
   const gauges = stateGauges(metrics.registry);
-  metrics.setCollector(async () => {
-    await redis.ping();
-    metrics.redisUp.set(1);
-    for (const [name, q] of Object.entries(queues)) {
-      const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
-      for (const [state, n] of Object.entries(counts)) gauges.queueDepth.set({ queue: name, state }, n);
-    }
-    gauges.alertsOpen.reset();
-    for (const a of await alerts.list({})) {
-      if (a.state !== 'resolved') gauges.alertsOpen.inc({ rule: a.rule, severity: a.severity, state: a.state });
-    }
-  });
+  metrics.setCollector(stateCollector({ redis, keys, queues, alerts, entity: (id) => cache.get(id), metrics, gauges }));
 
   const workers: Worker[] = [];
   let evaluator: EntityEvaluator | undefined;
@@ -216,7 +215,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   let feedGuard: FeedGuard | undefined;
 
   if (roles.has('worker') || roles.has('scheduler')) {
-    evaluator = new EntityEvaluator(redis, keys, series, alerts, cache, () => ruleSet, calendar, metrics.observer);
+    evaluator = new EntityEvaluator(redis, keys, series, alerts, cache, () => cfg().ruleSet, calendar, metrics.observer);
   }
 
   if (roles.has('worker')) {
@@ -224,7 +223,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     const processor = new SampleBatchProcessor({
       clock,
       calendar,
-      metrics: () => catalogue,
+      metrics: () => cfg().catalogue,
       retentionDays: config.retentionDays,
       maxFutureMs: config.maxFutureMs,
       series,
@@ -300,8 +299,8 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       alerts,
       calendar,
       clock,
-      metrics: () => [...new Set(ruleSet.rules.map((r) => ruleMetric(r)).filter((m): m is string => m !== undefined))],
-      options: () => ({ expectedByMinute: policies.settings.feedStall.expectedByMinute, ratio: policies.settings.feedStall.ratio }),
+      metrics: () => [...new Set(cfg().ruleSet.rules.map((r) => ruleMetric(r)).filter((m): m is string => m !== undefined))],
+      options: () => ({ expectedByMinute: cfg().policies.settings.feedStall.expectedByMinute, ratio: cfg().policies.settings.feedStall.ratio }),
     });
     dayCloser = new DayCloser({
       feedGuard,
@@ -318,23 +317,23 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
 
   let http: FastifyInstance | undefined;
   let url: string | undefined;
-  if (roles.has('api')) {
-    http = buildHttpServer({
+  {
+    const deps: HttpDeps = {
       config,
       clock,
       calendar,
-      metrics: () => catalogue,
+      metrics: () => cfg().catalogue,
       sink,
       registry,
       alerts,
       logger,
       silences,
       notifications,
-      contactExists: org.directory.contacts.size ? (id) => org.directory.contacts.has(id) : undefined,
+      contactExists: (id) => cfg().directory.contacts.size === 0 || cfg().directory.contacts.has(id),
       sms: { reply: (m) => replies.inbound(m), receipt: (r) => replies.receipt(r) },
       ackLinks: config.linkSecret ? { secret: config.linkSecret } : undefined,
       ready: async () => {
-        const checks: Record<string, boolean | string> = { rules: ruleSet.rules.length > 0 };
+        const checks: Record<string, boolean | string> = { rules: cfg().ruleSet.rules.length > 0 };
         try {
           await redis.ping();
           checks.redis = true;
@@ -351,10 +350,25 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
         for (const r of rejected) byCode.set(r.code, (byCode.get(r.code) ?? 0) + 1);
         for (const [code, n] of byCode) metrics.observer.samplesRejected(source, code, n);
       },
-    });
+    };
+    // Without the api role, the port still serves /healthz, /readyz and /metrics.
+    http = roles.has('api') ? buildHttpServer(deps) : buildOpsServer(deps);
     const address = await http.listen({ port: config.httpPort, host: config.httpHost });
     url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
-    logger.info({ url }, 'API listening');
+    logger.info({ url, api: roles.has('api') }, roles.has('api') ? 'API listening' : 'health and metrics listening');
+  }
+
+  let reloading: Promise<unknown> = Promise.resolve();
+  if (opts.watch) {
+    const unwatch = watchFolders(
+      [config.rulesDir, config.configDir, config.templatesDir],
+      () => {
+        reloading = reloading.then(() => lookout.reload()).catch((err) => logger.error({ err: (err as Error).message }, 'reload failed'));
+      },
+      500,
+      (dir, err) => logger.warn({ dir, err: err.message }, 'not watching this folder for changes'),
+    );
+    closers.push(async () => unwatch());
   }
 
   const lookout: Lookout = {
@@ -380,8 +394,24 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     notifications,
     silences,
     feedGuard,
-    ruleSet: () => ruleSet,
-    policies: () => policies,
+    ruleSet: () => cfg().ruleSet,
+    policies: () => cfg().policies,
+    async reload() {
+      const res = await live.reload();
+      if (!res.ok) {
+        metrics.configReloads.inc({ outcome: 'error' });
+        logger.error({ errors: res.errors.map((e) => e.format()) }, 'reload refused: the previous rules and policies keep running');
+        return { ok: false, errors: res.errors.map((e) => e.format()) };
+      }
+      metrics.configReloads.inc({ outcome: 'ok' });
+      showConfig();
+      // New rules may put entities in or out of scope: judge everything again.
+      const ids = (await registry.list()).map((e) => e.id);
+      await markDirty(redis, keys, ids);
+      drainer?.notify();
+      logger.info({ rules: cfg().ruleSet.rules.length, policies: cfg().policies.escalation.length, contacts: cfg().directory.contacts.size, entities: ids.length }, 'configuration reloaded');
+      return { ok: true, errors: [] };
+    },
     async idle(timeoutMs = 60_000) {
       const deadline = performance.now() + timeoutMs;
       for (;;) {

@@ -46,3 +46,12 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   ackLinkRoutes(app, deps);
   return app;
 }
+
+/** Processes without the api role still answer /healthz, /readyz and /metrics (Prometheus scrapes every process). */
+export function buildOpsServer(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({ logger: false, return503OnClosing: true });
+  app.setErrorHandler(makeErrorHandler(1024, deps.logger));
+  app.setNotFoundHandler(notFoundHandler);
+  healthRoutes(app, deps);
+  return app;
+}

@@ -35,6 +35,9 @@ export interface NotifyObserver {
   smsReply(outcome: string): void;
   /** level: 1-based escalation step that ran. */
   escalation(level: number, severity: string): void;
+  /** Process indicators: fired → acknowledged / resolved, with the escalation level reached. */
+  acknowledged(severity: string, level: number, seconds: number): void;
+  resolved(severity: string, level: number, seconds: number): void;
 }
 
 export const nullNotifyObserver: NotifyObserver = {
@@ -43,6 +46,8 @@ export const nullNotifyObserver: NotifyObserver = {
   receipt() {},
   smsReply() {},
   escalation() {},
+  acknowledged() {},
+  resolved() {},
 };
 
 export interface NotifyQueues {

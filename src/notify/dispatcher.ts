@@ -225,6 +225,27 @@ export class Dispatcher {
     if (created) this.c.observer.notification('sms', 'deferred', intents.length);
   }
 
+  /** Resolve notices that fell in quiet hours: recorded (cancelled), not sent by SMS. */
+  private async recordQuietResolves(contact: string, intents: readonly Intent[], batch: string): Promise<void> {
+    const now = this.c.clock.now();
+    const { created } = await this.c.records.create({
+      id: shortId('quiet-resolve', contact, batch),
+      channel: 'sms',
+      contact,
+      kind: 'resolve',
+      items: intents.map((i) => i.item),
+      state: 'cancelled',
+      reason: 'quiet_hours',
+      attempts: 0,
+      text: '',
+      providerIds: [],
+      receipts: [],
+      createdAt: now,
+      updatedAt: now,
+    });
+    if (created) this.c.observer.notification('sms', 'cancelled', intents.length);
+  }
+
   /** Still worth sending: alert notices only while their alert episode is firing. */
   private async live(intents: readonly Intent[]): Promise<{ intent: Intent; alert: AlertRecord }[]> {
     const out: { intent: Intent; alert: AlertRecord }[] = [];
@@ -261,19 +282,26 @@ export class Dispatcher {
 
     let now_ = live;
     const parts: string[] = [];
-    if (channel === 'sms' && origin === 'group') {
+    if (channel === 'sms') {
       const settings = this.c.policies().settings;
+      // Digests too: a rate-limit digest that falls due at night must not carry the night's warnings.
       const quiet = this.inQuietHours(now);
       if (quiet) {
         const except = settings.quietHours?.except ?? [];
-        const later = now_.filter((l) => !except.includes(l.intent.item.severity));
-        now_ = now_.filter((l) => except.includes(l.intent.item.severity));
+        // Resolve notices are not worth waking anybody for, and stale by morning: not sent by SMS.
+        const resolves = now_.filter((l) => l.intent.kind === 'resolve');
+        if (resolves.length) {
+          await this.recordQuietResolves(contactId, resolves.map((l) => l.intent), batch);
+          parts.push(`${resolves.length} resolve notice(s) not sent in quiet hours`);
+        }
+        const later = now_.filter((l) => l.intent.kind === 'alert' && !except.includes(l.intent.item.severity));
+        now_ = now_.filter((l) => l.intent.kind === 'alert' && except.includes(l.intent.item.severity));
         if (later.length) {
           await this.defer(contactId, later.map((l) => l.intent), quiet.until, 'quiet_hours', batch);
           parts.push(`${later.length} deferred to ${this.c.calendar.formatLocal(quiet.until).slice(0, 16)}`);
         }
       }
-      if (now_.length) {
+      if (origin === 'group' && now_.length) {
         const windowStart = now - 3_600_000;
         const sent = await this.c.redis.zrangebyscore(this.c.keys.smsSent(contactId), windowStart, '+inf');
         if (sent.length >= settings.smsPerHour) {
@@ -291,7 +319,7 @@ export class Dispatcher {
       const msgKind: NotificationKind = origin === 'digest' ? 'digest' : kind;
       const id = shortId(contactId, channel, batch, kind);
       const views = await this.views(these, contact);
-      const content = this.render(channel, msgKind, views, intents as readonly (Intent & { reason?: string })[]);
+      const content = this.render(channel, msgKind, views, these.map((l) => l.intent) as readonly (Intent & { reason?: string })[]);
       const record: NotificationRecord = {
         id,
         channel,

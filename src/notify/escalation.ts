@@ -165,6 +165,11 @@ export class Escalator {
     const { redis, keys } = this.c;
     const state = await redis.hgetall(keys.escalation(a.fingerprint));
     if (state.episode !== String(a.episode)) return 'no chain';
+    // Process indicators (过程性指标): how long people took, and how far the chain had climbed.
+    const since = a.firingAt ?? a.startsAt;
+    const level = Number(state.level ?? 0);
+    if (why === 'acknowledged' && a.ack) this.c.observer.acknowledged(a.severity, level, (a.ack.at - since) / 1000);
+    if (why === 'resolved' && a.resolvedAt) this.c.observer.resolved(a.severity, level, (a.resolvedAt - since) / 1000);
     await redis.hset(keys.escalation(a.fingerprint), { token: '', state: why });
     if (state.token) await this.removeSteps(a.fingerprint, state.token, JSON.parse(state.chain!) as ChainSnapshot);
     if (why === 'resolved' && state.ackCode) await redis.del(keys.ackCode(state.ackCode));

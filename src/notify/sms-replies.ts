@@ -44,7 +44,34 @@ export class SmsReplies {
 
   async receipt(r: DeliveryReceipt): Promise<void> {
     this.c.observer.receipt(r.status);
-    const rec = await this.c.records.byProviderId(r.providerId);
+    // A fast SMSC's receipt can beat our own bookkeeping of the send (the record learns its
+    // provider ids just after submit_sm_resp): look again for a moment before giving up.
+    let rec = await this.c.records.byProviderId(r.providerId);
+    for (let i = 0; !rec && i < RECEIPT_LOOKUPS; i++) {
+      await new Promise((resolve) => setTimeout(resolve, RECEIPT_LOOKUP_MS));
+      rec = await this.c.records.byProviderId(r.providerId);
+    }
+    if (!rec) {
+      this.c.logger.debug({ providerId: r.providerId, stat: r.stat }, 'delivery receipt for an unknown message');
+      return;
+    }
+    // The segments of one message report at nearly the same time: one receipt at a time per
+    // record, each on the record as it stands, so none overwrites another.
+    const id = rec.id;
+    const prior = this.receiptChains.get(id) ?? Promise.resolve();
+    const run = prior.then(() => this.applyReceipt(id, r));
+    const tail = run.catch(() => undefined);
+    this.receiptChains.set(id, tail);
+    void tail.then(() => {
+      if (this.receiptChains.get(id) === tail) this.receiptChains.delete(id);
+    });
+    return run;
+  }
+
+  private readonly receiptChains = new Map<string, Promise<unknown>>();
+
+  private async applyReceipt(id: string, r: DeliveryReceipt): Promise<void> {
+    const rec = await this.c.records.get(id);
     if (!rec) return;
     const now = this.c.clock.now();
     const receipts = [...rec.receipts.filter((x) => x.providerId !== r.providerId), { providerId: r.providerId, status: r.status, stat: r.stat, at: now }];
@@ -52,3 +79,7 @@ export class SmsReplies {
     await this.c.records.update(rec.id, { receipts, state: all && rec.state === 'sent' ? 'delivered' : rec.state }, now);
   }
 }
+
+/** How often, and how far apart, a receipt looks for its message before it is dropped (~2 s). */
+const RECEIPT_LOOKUPS = 20;
+const RECEIPT_LOOKUP_MS = 100;

@@ -12,6 +12,11 @@ export interface LookoutMetrics {
   readonly notify: NotifyObserver;
   readonly rulesLoaded: Gauge;
   readonly redisUp: Gauge;
+  readonly redisRtt: Gauge;
+  /** Rule/policy reloads by outcome (ok, error). */
+  readonly configReloads: Counter;
+  /** 1, labelled with the hashes of the loaded rules, policies and contacts. */
+  readonly configInfo: Gauge;
   /** Called at scrape time to refresh gauges read from Redis/BullMQ. */
   setCollector(fn: () => Promise<void>): void;
 }
@@ -39,6 +44,23 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
   const transitions = new Counter({ name: 'lookout_alert_transitions_total', help: 'Alert transitions, by rule and states', labelNames: ['rule', 'from', 'to', 'severity'], registers: r });
   const rulesLoaded = new Gauge({ name: 'lookout_rules_loaded', help: 'Rules currently loaded', registers: r });
   const redisUp = new Gauge({ name: 'lookout_redis_up', help: '1 when Redis answered the last ping', registers: r });
+  const redisRtt = new Gauge({ name: 'lookout_redis_rtt_seconds', help: 'Round-trip time of the last Redis PING (at scrape time)', registers: r });
+  const configReloads = new Counter({ name: 'lookout_config_reloads_total', help: 'Rule and policy reloads, by outcome (ok, error: the previous set stays)', labelNames: ['outcome'], registers: r });
+  const configInfo = new Gauge({ name: 'lookout_config_info', help: 'Always 1; labels carry the hashes of the loaded rules, policies and contacts', labelNames: ['rules', 'policies', 'contacts'], registers: r });
+  const ackSeconds = new Histogram({
+    name: 'lookout_time_to_ack_seconds',
+    help: 'Process indicator: alert fired → acknowledged, by severity and the escalation level reached',
+    labelNames: ['severity', 'level'],
+    buckets: [60, 300, 600, 1800, 3600, 7200, 4 * 3600, 12 * 3600, 86400],
+    registers: r,
+  });
+  const resolveSeconds = new Histogram({
+    name: 'lookout_time_to_resolve_seconds',
+    help: 'Process indicator: alert fired → resolved, by severity and the escalation level reached',
+    labelNames: ['severity', 'level'],
+    buckets: [600, 1800, 3600, 4 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400],
+    registers: r,
+  });
 
   const notifications = new Counter({
     name: 'lookout_notifications_total',
@@ -93,6 +115,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     receipt: (status) => receipts.inc({ status }),
     smsReply: (outcome) => replies.inc({ outcome }),
     escalation: (level, severity) => escalations.inc({ level: String(level), severity }),
+    acknowledged: (severity, level, seconds) => ackSeconds.observe({ severity, level: String(level) }, Math.max(0, seconds)),
+    resolved: (severity, level, seconds) => resolveSeconds.observe({ severity, level: String(level) }, Math.max(0, seconds)),
   };
 
   return {
@@ -101,6 +125,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     notify,
     rulesLoaded,
     redisUp,
+    redisRtt,
+    configReloads,
+    configInfo,
     setCollector(fn) {
       collector = fn;
     },
@@ -113,5 +140,18 @@ export function stateGauges(registry: Registry) {
   return {
     queueDepth: new Gauge({ name: 'lookout_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers: r }),
     alertsOpen: new Gauge({ name: 'lookout_alerts_open', help: 'Open alerts by rule, severity and state', labelNames: ['rule', 'severity', 'state'], registers: r }),
+    // Bounded by what fires, like Prometheus's ALERTS: the only series with an entity label.
+    alertFiring: new Gauge({
+      name: 'lookout_alert_firing',
+      help: 'One series per firing (or acknowledged) alert, value 1',
+      labelNames: ['rule', 'severity', 'entity', 'region', 'state'],
+      registers: r,
+    }),
+    unackedPastFirstStep: new Gauge({
+      name: 'lookout_alerts_unacknowledged_escalated',
+      help: 'Process indicator: firing alerts nobody acknowledged within their first escalation step (the chain climbed), by severity',
+      labelNames: ['severity'],
+      registers: r,
+    }),
   };
 }

@@ -79,6 +79,14 @@ export class RedisAlertStore implements AlertStore {
       .sort((a, b) => b.updatedAt - a.updatedAt || a.id.localeCompare(b.id));
   }
 
+  /** Every open alert (pending, firing, acknowledged), unsorted. */
+  async listOpen(): Promise<AlertRecord[]> {
+    const ids = await this.redis.smembers(this.keys.openAlerts);
+    if (!ids.length) return [];
+    const raws = await this.redis.hmget(this.keys.alerts, ...ids);
+    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as AlertRecord);
+  }
+
   async ack(id: string, by: string, via: string, now: number, episode?: number): Promise<AckResult> {
     for (let attempt = 0; attempt < this.maxAckAttempts; attempt++) {
       const current = await this.get(id);

@@ -72,6 +72,8 @@ export interface TestLookoutOptions {
   readonly policies?: PolicySet;
   /** Start on this clock (several instances sharing one deployment). */
   readonly clock?: ManualClock;
+  /** Reload when the rules/config/templates folders change (as `lookout start` does). */
+  readonly watch?: boolean;
 }
 
 export const DEFAULT_NOW = '2026-11-22T09:00:00+08:00';
@@ -103,6 +105,7 @@ export async function startTestLookout(opts: TestLookoutOptions = {}): Promise<T
     logger: createLogger({ level: 'silent' }),
     clock,
     policies: opts.policies,
+    watch: opts.watch,
     onTransition: (e) => transitions.push(e),
   });
   const call = async <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> => {
