@@ -8,6 +8,7 @@ import type { Entity } from '../../src/domain/entity.js';
 import type { SampleRejection } from '../../src/domain/sample.js';
 import { startLookout, type Lookout, type Role } from '../../src/main.js';
 import type { PolicySet } from '../../src/route/types.js';
+import type { Logger } from 'pino';
 import { createLogger } from '../../src/observability/logger.js';
 import { connect, dropPrefix, freshPrefix, testRedisUrl } from './redis.js';
 
@@ -74,6 +75,8 @@ export interface TestLookoutOptions {
   readonly clock?: ManualClock;
   /** Reload when the rules/config/templates folders change (as `lookout start` does). */
   readonly watch?: boolean;
+  /** Default: a silent logger. */
+  readonly logger?: Logger;
 }
 
 export const DEFAULT_NOW = '2026-11-22T09:00:00+08:00';
@@ -102,7 +105,7 @@ export async function startTestLookout(opts: TestLookoutOptions = {}): Promise<T
   const lookout = await startLookout({
     config,
     roles: opts.roles ?? ['api', 'worker', 'scheduler'],
-    logger: createLogger({ level: 'silent' }),
+    logger: opts.logger ?? createLogger({ level: 'silent' }),
     clock,
     policies: opts.policies,
     watch: opts.watch,
