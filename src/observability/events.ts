@@ -11,6 +11,8 @@ export interface PipelineObserver {
   /** A batch applied to buckets; lag = evaluation time − sample event time, in seconds. */
   batchApplied(samples: number, seconds: number, lagSeconds: readonly number[]): void;
   entitiesEvaluated(n: number, seconds: number, conflicts: number): void;
+  /** Samples applied per metric (count and sum of values), e.g. complaints across all campaigns. */
+  metricSamples(byMetric: ReadonlyMap<string, { readonly n: number; readonly sum: number }>): void;
   transitions(events: readonly AlertEvent[]): void;
 }
 
@@ -21,5 +23,6 @@ export const nullObserver: PipelineObserver = {
   unknownEntitySamples() {},
   batchApplied() {},
   entitiesEvaluated() {},
+  metricSamples() {},
   transitions() {},
 };

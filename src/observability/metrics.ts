@@ -38,6 +38,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     buckets: [1, 5, 30, 60, 300, 900, 3600, 6 * 3600, 86400, 3 * 86400],
     registers: r,
   });
+  const metricSamples = new Counter({ name: 'lookout_metric_samples_total', help: 'Samples applied, by metric (card_opening, complaints …)', labelNames: ['metric'], registers: r });
+  const metricValues = new Counter({ name: 'lookout_metric_value_total', help: 'Sum of applied sample values, by metric (e.g. complaints received across all campaigns)', labelNames: ['metric'], registers: r });
   const evaluated = new Counter({ name: 'lookout_evaluations_total', help: 'Entity evaluations (all in-scope rules of one entity)', registers: r });
   const evalSeconds = new Histogram({ name: 'lookout_evaluation_seconds', help: 'Time to evaluate one group of entities', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: r });
   const conflicts = new Counter({ name: 'lookout_evaluation_conflicts_total', help: 'Evaluations retried because another worker changed the entity meanwhile', registers: r });
@@ -99,6 +101,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
       batchSeconds.observe(seconds);
       for (const l of lags) lag.observe(Math.max(0, l));
     },
+    metricSamples: (byMetric) => {
+      for (const [metric, t] of byMetric) {
+        metricSamples.inc({ metric }, t.n);
+        metricValues.inc({ metric }, t.sum);
+      }
+    },
     entitiesEvaluated: (n, seconds, c) => {
       evaluated.inc(n);
       evalSeconds.observe(seconds);
@@ -145,6 +153,18 @@ export function stateGauges(registry: Registry) {
       name: 'lookout_alert_firing',
       help: 'One series per firing (or acknowledged) alert, value 1',
       labelNames: ['rule', 'severity', 'entity', 'region', 'state'],
+      registers: r,
+    }),
+    alertValue: new Gauge({
+      name: 'lookout_alert_value',
+      help: 'Observed value of each firing alert (e.g. complaints that day), same series as lookout_alert_firing',
+      labelNames: ['rule', 'severity', 'entity', 'region'],
+      registers: r,
+    }),
+    alertMeasure: new Gauge({
+      name: 'lookout_alert_measure',
+      help: "The rule's measure for each firing alert: % below baseline, complaints per 10k, × baseline",
+      labelNames: ['rule', 'severity', 'entity', 'region'],
       registers: r,
     }),
     unackedPastFirstStep: new Gauge({

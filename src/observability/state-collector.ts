@@ -48,11 +48,16 @@ export function stateCollector(d: StateCollectorDeps): () => Promise<void> {
 
     d.gauges.alertsOpen.reset();
     d.gauges.alertFiring.reset();
+    d.gauges.alertValue.reset();
+    d.gauges.alertMeasure.reset();
     d.gauges.unackedPastFirstStep.reset();
     for (const a of open) {
       d.gauges.alertsOpen.inc({ rule: a.rule, severity: a.severity, state: a.state });
       if (a.state === 'pending') continue;
-      d.gauges.alertFiring.set({ rule: a.rule, severity: a.severity, entity: a.entity, region: d.entity(a.entity)?.region ?? '', state: a.state }, 1);
+      const labels = { rule: a.rule, severity: a.severity, entity: a.entity, region: d.entity(a.entity)?.region ?? '' };
+      d.gauges.alertFiring.set({ ...labels, state: a.state }, 1);
+      if (a.value !== undefined) d.gauges.alertValue.set(labels, a.value);
+      if (a.measure !== undefined) d.gauges.alertMeasure.set(labels, a.measure);
     }
     firing.forEach((a, i) => {
       if (levels[i]! >= 2) d.gauges.unackedPastFirstStep.inc({ severity: a.severity });

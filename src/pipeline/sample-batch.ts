@@ -77,6 +77,13 @@ export class SampleBatchProcessor {
     const lags: number[] = [];
     for (let i = 0; i < accepted.length; i += Math.max(1, Math.floor(accepted.length / 64))) lags.push((now - accepted[i]!.ts) / 1000);
     d.observer.batchApplied(accepted.length, (performance.now() - started) / 1000, lags);
+    const byMetric = new Map<string, { n: number; sum: number }>();
+    for (const x of accepted) {
+      const t = byMetric.get(x.metric) ?? byMetric.set(x.metric, { n: 0, sum: 0 }).get(x.metric)!;
+      t.n++;
+      t.sum += x.value;
+    }
+    d.observer.metricSamples(byMetric);
     return { accepted: accepted.length, rejected, chunks, skippedChunks, entities: touched.size };
   }
 }

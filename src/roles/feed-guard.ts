@@ -51,18 +51,21 @@ export class FeedGuard {
     },
   ) {}
 
-  /** Look at yesterday's feed of every metric rules read; returns the stalled ones. */
+  /** Look at the latest due export (yesterday's from expected_by on) of every metric rules read; returns the stalled ones. */
   async check(): Promise<string[]> {
     const { calendar, clock, keys, redis } = this.d;
     const now = clock.now();
     const today = calendar.dayOf(now);
     const opts = this.d.options();
     const due = now >= calendar.startOfDay(today) + opts.expectedByMinute * 60_000;
+    // The latest export that should be here: yesterday's once it is due, else the day before's
+    // (before 06:00 an alert about a still-missing export must not read as "recovered").
+    const day = due ? today - 1 : today - 2;
     const stalled: string[] = [];
     for (const metric of this.d.metrics()) {
-      const verdictOf = judgeFeed(parseFeed(await redis.hgetall(keys.feed(metric))), today - 1, opts);
+      const verdictOf = judgeFeed(parseFeed(await redis.hgetall(keys.feed(metric))), day, opts);
       if (!verdictOf) continue;
-      const isStalled = verdictOf.stalled && due;
+      const isStalled = verdictOf.stalled;
       if (isStalled) stalled.push(metric);
       const entity = `feed:${metric}`;
       const v: Verdict = {
@@ -70,7 +73,7 @@ export class FeedGuard {
         entity,
         severity: isStalled ? 'critical' : null,
         confirmed: true,
-        period: Calendar.isoDay(today - 1),
+        period: Calendar.isoDay(day),
         value: verdictOf.got,
         baseline: verdictOf.median,
         notify: true,
