@@ -48,7 +48,7 @@ async function cmdStart(args: string[]): Promise<void> {
   try {
     const lookout = await startLookout({ config: cfg, roles, logger, watch: true });
     logger.info({ roles, url: lookout.url, rules: lookout.ruleSet().rules.length }, 'lookout started');
-    onShutdown(() => lookout.stop(), (m) => logger.info(m));
+    onShutdown(() => lookout.stop(), (m) => logger.info(m), cfg.shutdownTimeoutMs);
     // SIGHUP: reload rules, policies, contacts, rotas and templates (a broken set is refused).
     process.on('SIGHUP', () => void lookout.reload());
   } catch (err) {

@@ -40,6 +40,8 @@ export interface AppConfig {
   readonly smtpFrom: string;
   /** Lifetime of signed ack links. */
   readonly ackLinkTtlMs: number;
+  /** SIGTERM: how long in-flight jobs may take to finish before the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
   readonly maxBodyBytes: number;
   /** Samples per queued job. */
   readonly batchSize: number;
@@ -159,6 +161,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     smsHttpBody,
     smtpFrom: str(env, 'LOOKOUT_SMTP_FROM', 'Lookout 预警 <lookout@localhost>'),
     ackLinkTtlMs: int(env, 'LOOKOUT_ACK_LINK_TTL_HOURS', 72, 1, 24 * 90) * 3_600_000,
+    shutdownTimeoutMs: int(env, 'LOOKOUT_SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 600_000),
     maxBodyBytes: int(env, 'LOOKOUT_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     batchSize: int(env, 'LOOKOUT_BATCH_SIZE', 2000, 1, 100_000),
     workerConcurrency: int(env, 'LOOKOUT_WORKER_CONCURRENCY', 4, 1, 64),

@@ -1,11 +1,12 @@
 // `lookout start --role all` from outside: a real process, real HTTP, SIGTERM.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Calendar } from '../../src/domain/clock.js';
-import { collect, ensureBuilt, freePort, spawnCli } from '../support/cli.js';
+import { startEmbeddedRedis } from '../../src/redis/embedded.js';
+import { collect, ensureBuilt, freePort, ROOT, spawnCli } from '../support/cli.js';
 import { metricValue, waitFor, type AlertsBody, type IngestBody, type ReadyBody } from '../support/lookout.js';
 import { connect, dropPrefix, freshPrefix, testRedisUrl } from '../support/redis.js';
 
@@ -77,5 +78,50 @@ describe('lookout start', () => {
     const result = await exited;
     expect({ code: result.code, signal: result.signal }, result.stderr).toEqual({ code: 0, signal: null });
     expect(performance.now() - stopAt).toBeLessThan(5_000);
+  });
+
+  it('a worker-only process serves /metrics, reloads on SIGHUP, and exits within the bound when Redis is gone', async () => {
+    prefix = freshPrefix('lk-worker');
+    const redis = await startEmbeddedRedis(mkdtempSync(join(tmpdir(), 'lookout-redis-')));
+    const rulesDir = mkdtempSync(join(tmpdir(), 'lookout-rules-'));
+    cpSync(join(ROOT, 'rules'), rulesDir, { recursive: true });
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      child = spawnCli(['start', '--role', 'worker'], {
+        env: {
+          REDIS_URL: redis.url,
+          LOOKOUT_PREFIX: prefix,
+          LOOKOUT_HTTP_PORT: String(port),
+          LOOKOUT_HTTP_HOST: '127.0.0.1',
+          LOOKOUT_RULES_DIR: rulesDir,
+          LOOKOUT_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'lookout-cfg-')),
+          LOOKOUT_DATA_DIR: mkdtempSync(join(tmpdir(), 'lookout-data-')),
+          LOOKOUT_SHUTDOWN_TIMEOUT_MS: '2000',
+        },
+      });
+      const exited = collect(child, 30_000);
+      await waitFor('/healthz', async () => fetch(`${base}/healthz`).then((r) => r.status === 200, () => false));
+      const rulesLoaded = async () => metricValue(await (await fetch(`${base}/metrics`)).text(), 'lookout_rules_loaded');
+      expect(await rulesLoaded()).toBe(6);
+      expect((await fetch(`${base}/api/v1/alerts`)).status).toBe(404); // no API in a worker-only process
+
+      writeFileSync(
+        join(rulesDir, 'extra.yaml'),
+        'rules:\n  - id: extra_absent\n    name: 额外\n    kind: absence\n    metric: basic_business\n    scope: {kind: own_hall}\n    days: 3\n    severity: warning\n',
+      );
+      child.kill('SIGHUP');
+      await waitFor('the reload', async () => (await rulesLoaded()) === 7);
+
+      await redis.stop();
+      const stopAt = performance.now();
+      child.kill('SIGTERM');
+      const result = await exited;
+      expect(result.signal).toBeNull();
+      expect([0, 1]).toContain(result.code);
+      expect(performance.now() - stopAt).toBeLessThan(6_000);
+    } finally {
+      await redis.stop();
+    }
   });
 });
