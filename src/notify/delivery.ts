@@ -1,8 +1,9 @@
 // Send one recorded message through its channel, with the retry policy outside the channel:
 // the record is checked before every attempt (a message already sent is never sent again),
 // an unreachable gateway holds the whole channel queue in order (rate-limit, job back at the
-// head), a passing failure retries with exponential backoff, and a message that cannot go
-// out by SMS fails over to email.
+// head), a passing failure retries with exponential backoff (an SMS in place, holding the
+// channel, so that its order is kept too), and a message that cannot go out by SMS fails over
+// to email.
 
 import { createHash } from 'node:crypto';
 import { Worker, type Job } from 'bullmq';
@@ -115,12 +116,20 @@ export class Delivery {
       this.c.logger.warn({ ...log, err: e.message }, 'notification failing over');
       return this.fail(rec, e.kind === 'unavailable' ? 'gateway_unavailable' : 'send_failed', `${e.code}: ${e.message}`, true);
     }
+    // SMS keep their order through passing failures too (throttled, the session dropped while the
+    // message was in flight): the message is retried in place, so later ones cannot overtake it.
+    const retries = (job.data.retries ?? 0) + 1;
+    if (e.kind === 'retryable' && channelName === 'sms' && retries >= settings.retry.attempts) {
+      return this.fail(rec, 'send_failed', `${e.code}: ${e.message}`, canFailover);
+    }
     await this.c.records.update(rec.id, { attempts, error: { code: e.code, message: e.message } }, now);
     this.c.observer.notification(channelName, 'retried');
-    if (e.kind === 'unavailable') {
+    if (e.kind === 'unavailable' || channelName === 'sms') {
       // Hold the whole channel, this message first: later messages must not overtake it.
-      const hold = Math.min(MAX_HOLD_MS, settings.retry.backoffMs * 2 ** Math.min(attempts - 1, 10));
-      this.c.logger.warn({ ...log, holdMs: hold, err: e.message }, 'gateway unavailable: holding the channel');
+      const n = e.kind === 'unavailable' ? attempts : retries;
+      const hold = Math.min(MAX_HOLD_MS, settings.retry.backoffMs * 2 ** Math.min(n - 1, 10));
+      if (e.kind === 'retryable') await job.updateData({ ...job.data, retries });
+      this.c.logger.warn({ ...log, holdMs: hold, err: e.message }, e.kind === 'unavailable' ? 'gateway unavailable: holding the channel' : 'sms failed, retrying in place: holding the channel');
       await this.c.queues[channelName].rateLimit(hold);
       throw Worker.RateLimitError();
     }

@@ -32,6 +32,8 @@ export interface FlushJob {
 
 export interface DeliveryJob {
   readonly id: string;
+  /** SMS only: passing failures so far (retried in place, see Delivery). */
+  readonly retries?: number;
 }
 
 const DAY_MS = 86_400_000;

@@ -24,7 +24,7 @@ export interface NotificationQuery {
   readonly alert?: string;
 }
 
-/** GET /api/v1/notifications with these filters (oldest first, which is easier to read in tests). */
+/** GET /api/v1/notifications with these filters, oldest first (records created in the same ms of the injected clock come in id order). */
 export async function notifications(lk: TestLookout, q: NotificationQuery = {}): Promise<NotificationRecord[]> {
   const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined) as [string, string][]).toString();
   const res = await lk.get<NotificationsBody>(`/api/v1/notifications${qs ? `?${qs}` : ''}`);
@@ -55,4 +55,23 @@ export async function alertId(lk: TestLookout, entity: string, rule?: string): P
   const list = (await lk.alertsOf(entity)).filter((a) => !rule || a.rule === rule);
   expect(list).toHaveLength(1);
   return list[0]!.id;
+}
+
+/** Policies with one step per severity, to the manager only (a test counts exactly what it expects), and these `notify:` settings. */
+export function managerOnly(notifyYaml: string): string {
+  return `
+escalation:
+  - id: critical
+    match: {severity: critical}
+    steps: [{notify: [manager]}]
+  - id: warning
+    match: {severity: warning}
+    steps: [{notify: [manager]}]
+inhibit:
+  - source: {severity: critical}
+    target: {severity: warning}
+    equal: [entity]
+notify:
+${notifyYaml}
+`;
 }

@@ -30,6 +30,8 @@ export interface SmppPeer {
   rejectNext(status: number, count?: number): void;
   /** Stop answering submit_sm for the next `count` submits (response timeouts). */
   ignoreNext(count?: number): void;
+  /** Send a delivery receipt right behind every submit_sm_resp (a fast SMSC); undefined turns it off. */
+  receiptOnSubmit(stat: string | undefined): void;
   /** Close the server and destroy every session: the SMSC is down. */
   stop(): Promise<void>;
   /** Listen again on the same port. */
@@ -57,6 +59,7 @@ export async function startSmppPeer(opts: { systemId?: string; password?: string
   const partials = new Map<string, Partial>();
   let rejects: number[] = [];
   let ignore = 0;
+  let autoReceipt: string | undefined;
   let seq = 0;
   let enquireLinks = 0;
   let listening = false;
@@ -96,6 +99,7 @@ export async function startSmppPeer(opts: { systemId?: string; password?: string
       const id = `M${String(++seq).padStart(6, '0')}`;
       session.send(pdu.response({ message_id: id }));
       receive(pdu, id);
+      if (autoReceipt) void deliver(session, receiptFields(id, autoReceipt, true)).catch(() => undefined);
     });
   };
 
@@ -126,6 +130,18 @@ export async function startSmppPeer(opts: { systemId?: string; password?: string
       messageIds: ordered.map((p) => p.id),
       dataCoding: partial.dataCoding,
     });
+  };
+
+  const receiptFields = (messageId: string, stat: string, tlvs: boolean): Record<string, unknown> => {
+    const text = `id:${messageId} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:2501011200 done date:2501011201 stat:${stat} err:000 text:`;
+    return {
+      source_addr: '13800000000',
+      destination_addr: '10658000',
+      esm_class: 0x04,
+      data_coding: 0,
+      short_message: Buffer.from(text, 'ascii'),
+      ...(tlvs ? { receipted_message_id: messageId, message_state: MESSAGE_STATES[stat] ?? 7 } : {}),
+    };
   };
 
   const server = smpp.createServer({}, onSession);
@@ -196,16 +212,10 @@ export async function startSmppPeer(opts: { systemId?: string; password?: string
       }
     },
     async sendReceipt(messageId, stat = 'DELIVRD', receiptOpts = {}) {
-      const text = `id:${messageId} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:2501011200 done date:2501011201 stat:${stat} err:000 text:`;
-      const tlvs = receiptOpts.tlvs ?? true;
-      await deliver(transceiver(), {
-        source_addr: '13800000000',
-        destination_addr: '10658000',
-        esm_class: 0x04,
-        data_coding: 0,
-        short_message: Buffer.from(text, 'ascii'),
-        ...(tlvs ? { receipted_message_id: messageId, message_state: MESSAGE_STATES[stat] ?? 7 } : {}),
-      });
+      await deliver(transceiver(), receiptFields(messageId, stat, receiptOpts.tlvs ?? true));
+    },
+    receiptOnSubmit(stat) {
+      autoReceipt = stat;
     },
     rejectNext(status, count = 1) {
       rejects = [...rejects, ...Array.from({ length: count }, () => status)];
