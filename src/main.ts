@@ -342,7 +342,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
         }
         return { ok: checks.redis === true && checks.rules === true, checks };
       },
-      metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+      metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.scrape() }),
       onIngest: (accepted, rejected, source) => {
         metrics.observer.samplesReceived(source, accepted + rejected.length);
         metrics.observer.samplesAccepted(source, accepted);

@@ -60,15 +60,17 @@ if redis.call('EXISTS', KEYS[3]) == 0 then
 end
 return redis.call('LRANGE', KEYS[3], 0, -1)`;
 
-// KEYS: digest list, due zset, processing key. ARGV: contact, now.
-const TAKE_DIGEST_LUA = `
+// KEYS: digest list, due zset, processing key, taken zset. ARGV: contact, now, taken member.
+// A taken digest is remembered until it became records, so a crash in between retries it.
+export const TAKE_DIGEST_LUA = `
 if redis.call('EXISTS', KEYS[3]) == 0 then
   local due = redis.call('ZSCORE', KEYS[2], ARGV[1])
   if not due or tonumber(due) > tonumber(ARGV[2]) then return {} end
   redis.call('ZREM', KEYS[2], ARGV[1])
   if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
   redis.call('RENAME', KEYS[1], KEYS[3])
-  redis.call('PEXPIRE', KEYS[3], 86400000)
+  redis.call('PEXPIRE', KEYS[3], 7 * 86400000)
+  redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
 end
 return redis.call('LRANGE', KEYS[3], 0, -1)`;
 
@@ -176,20 +178,34 @@ export class Dispatcher {
   /** Deferred digests whose time has come (quiet hours ended, rate-limit slot free). */
   async tick(now = this.c.clock.now()): Promise<number> {
     const { redis, keys } = this.c;
-    const due = await redis.zrangebyscore(keys.digestDue, '-inf', now, 'WITHSCORES', 'LIMIT', 0, 200);
     let sent = 0;
+    // Digests taken a minute ago and never finished (the process died): finish them now.
+    const stuck = await redis.zrangebyscore(keys.digestTaken, '-inf', now - 60_000, 'LIMIT', 0, 100);
+    for (const member of stuck) {
+      const [contact, score] = member.split('\0') as [string, string];
+      const raw = await redis.lrange(`${keys.digest(contact)}:taking:${score}`, 0, -1);
+      if (raw.length) await this.sendDigest(contact, score, raw);
+      else await redis.zrem(keys.digestTaken, member);
+    }
+    const due = await redis.zrangebyscore(keys.digestDue, '-inf', now, 'WITHSCORES', 'LIMIT', 0, 200);
     for (let k = 0; k < due.length; k += 2) {
       const contact = due[k]!;
       const score = due[k + 1]!;
       const processing = `${keys.digest(contact)}:taking:${score}`;
-      const raw = (await redis.eval(TAKE_DIGEST_LUA, 3, keys.digest(contact), keys.digestDue, processing, contact, String(now))) as string[];
+      const raw = (await redis.eval(TAKE_DIGEST_LUA, 4, keys.digest(contact), keys.digestDue, processing, keys.digestTaken, contact, String(now), `${contact}\0${score}`)) as string[];
       if (!raw.length) continue;
-      const intents = raw.map((r) => JSON.parse(r) as Intent & { reason?: string });
-      await this.deliver(contact, 'sms', intents, `digest.${score}`, 'digest');
-      await redis.del(processing);
+      await this.sendDigest(contact, score, raw);
       sent++;
     }
     return sent;
+  }
+
+  /** Idempotent: the digest's records have stable ids, so finishing it twice sends it once. */
+  private async sendDigest(contact: string, score: string, raw: readonly string[]): Promise<void> {
+    const { redis, keys } = this.c;
+    const intents = raw.map((r) => JSON.parse(r) as Intent & { reason?: string });
+    await this.deliver(contact, 'sms', intents, `digest.${score}`, 'digest');
+    await redis.pipeline().del(`${keys.digest(contact)}:taking:${score}`).zrem(keys.digestTaken, `${contact}\0${score}`).exec();
   }
 
   private inQuietHours(now: number): { until: number } | undefined {

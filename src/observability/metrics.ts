@@ -19,6 +19,8 @@ export interface LookoutMetrics {
   readonly configInfo: Gauge;
   /** Called at scrape time to refresh gauges read from Redis/BullMQ. */
   setCollector(fn: () => Promise<void>): void;
+  /** The exposition text: state gauges are refreshed first, then every metric is serialised. */
+  scrape(): Promise<string>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutMetrics {
@@ -76,20 +78,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
   const escalations = new Counter({ name: 'lookout_escalation_steps_total', help: 'Escalation steps run, by level (1 = first step) and severity', labelNames: ['level', 'severity'], registers: r });
 
   let collector: (() => Promise<void>) | undefined;
-  new Gauge({
-    name: 'lookout_scrape_collector_ok',
-    help: '1 when the scrape-time collector (queues, alerts) succeeded',
-    registers: r,
-    async collect() {
-      if (!collector) return this.set(1);
-      try {
-        await collector();
-        this.set(1);
-      } catch {
-        this.set(0);
-      }
-    },
-  });
+  const collectorOk = new Gauge({ name: 'lookout_scrape_collector_ok', help: '1 when the scrape-time collector (queues, alerts) succeeded', registers: r });
 
   const observer: PipelineObserver = {
     samplesReceived: (source, n) => received.inc({ source }, n),
@@ -138,6 +127,16 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     configInfo,
     setCollector(fn) {
       collector = fn;
+    },
+    async scrape() {
+      // Refreshed before serialising, so a scrape never shows the previous scrape's state.
+      try {
+        await collector?.();
+        collectorOk.set(1);
+      } catch {
+        collectorOk.set(0);
+      }
+      return registry.metrics();
     },
   };
 }

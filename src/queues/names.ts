@@ -83,6 +83,8 @@ export function keyspace(prefix: string) {
     /** Deferred SMS intents of a contact (quiet hours, rate-limit overflow) and when each digest is due. */
     digest: (contact: string) => `${p}:dig:${contact}`,
     digestDue: `${p}:dig:due`,
+    /** Digests taken for sending and not yet turned into records (member `<contact>\0<due>`, score = taken at). */
+    digestTaken: `${p}:dig:taken`,
     /** SMS sent to a contact (zset of send times) for the per-hour limit. */
     smsSent: (contact: string) => `${p}:rl:${contact}`,
     /** Notification records: hash id → JSON, an index by time and one of failures. */
