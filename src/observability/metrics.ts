@@ -17,8 +17,8 @@ export interface LookoutMetrics {
   readonly configReloads: Counter;
   /** 1, labelled with the hashes of the loaded rules, policies and contacts. */
   readonly configInfo: Gauge;
-  /** Called at scrape time to refresh gauges read from Redis/BullMQ. */
-  setCollector(fn: () => Promise<void>): void;
+  /** Called at scrape time to refresh gauges read from Redis/BullMQ; `text` adds pre-rendered series. */
+  setCollector(c: { collect(): Promise<void>; firingText?(): string }): void;
   /** The exposition text: state gauges are refreshed first, then every metric is serialised. */
   scrape(): Promise<string>;
 }
@@ -77,7 +77,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
   const replies = new Counter({ name: 'lookout_sms_replies_total', help: 'SMS replies by outcome (acked, already, not_ackable, stranger, unknown_code, unrecognised)', labelNames: ['outcome'], registers: r });
   const escalations = new Counter({ name: 'lookout_escalation_steps_total', help: 'Escalation steps run, by level (1 = first step) and severity', labelNames: ['level', 'severity'], registers: r });
 
-  let collector: (() => Promise<void>) | undefined;
+  let collector: { collect(): Promise<void>; firingText?(): string } | undefined;
   const collectorOk = new Gauge({ name: 'lookout_scrape_collector_ok', help: '1 when the scrape-time collector (queues, alerts) succeeded', registers: r });
 
   const observer: PipelineObserver = {
@@ -125,18 +125,19 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     redisRtt,
     configReloads,
     configInfo,
-    setCollector(fn) {
-      collector = fn;
+    setCollector(c) {
+      collector = c;
     },
     async scrape() {
       // Refreshed before serialising, so a scrape never shows the previous scrape's state.
       try {
-        await collector?.();
+        await collector?.collect();
         collectorOk.set(1);
       } catch {
         collectorOk.set(0);
       }
-      return registry.metrics();
+      const extra = collector?.firingText?.();
+      return extra ? `${await registry.metrics()}${extra}\n` : registry.metrics();
     },
   };
 }
@@ -147,25 +148,6 @@ export function stateGauges(registry: Registry) {
   return {
     queueDepth: new Gauge({ name: 'lookout_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers: r }),
     alertsOpen: new Gauge({ name: 'lookout_alerts_open', help: 'Open alerts by rule, severity and state', labelNames: ['rule', 'severity', 'state'], registers: r }),
-    // Bounded by what fires, like Prometheus's ALERTS: the only series with an entity label.
-    alertFiring: new Gauge({
-      name: 'lookout_alert_firing',
-      help: 'One series per firing (or acknowledged) alert, value 1',
-      labelNames: ['rule', 'severity', 'entity', 'region', 'state'],
-      registers: r,
-    }),
-    alertValue: new Gauge({
-      name: 'lookout_alert_value',
-      help: 'Observed value of each firing alert (e.g. complaints that day), same series as lookout_alert_firing',
-      labelNames: ['rule', 'severity', 'entity', 'region'],
-      registers: r,
-    }),
-    alertMeasure: new Gauge({
-      name: 'lookout_alert_measure',
-      help: "The rule's measure for each firing alert: % below baseline, complaints per 10k, × baseline",
-      labelNames: ['rule', 'severity', 'entity', 'region'],
-      registers: r,
-    }),
     unackedPastFirstStep: new Gauge({
       name: 'lookout_alerts_unacknowledged_escalated',
       help: 'Process indicator: firing alerts nobody acknowledged within their first escalation step (the chain climbed), by severity',
