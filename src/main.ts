@@ -104,6 +104,14 @@ async function sumCounts(qs: readonly Queue[]): Promise<Record<string, number>> 
 
 export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   const { config, logger } = opts;
+  // One child logger per component, so a line says where it came from.
+  const log = {
+    worker: logger.child({ component: 'worker' }),
+    relay: logger.child({ component: 'relay' }),
+    scheduler: logger.child({ component: 'scheduler' }),
+    http: logger.child({ component: 'http' }),
+    config: logger.child({ component: 'config' }),
+  };
   const clock = opts.clock ?? systemClock;
   const calendar = new Calendar(config.timeZone);
   const keys = keyspace(config.prefix);
@@ -242,7 +250,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       QUEUES.samples,
       async (job) => {
         const out = await processor.process(job.id!, job.data);
-        if (out.rejected.length) logger.warn({ job: job.id, rejected: out.rejected.length, first: out.rejected[0] }, 'queued samples rejected by the worker');
+        if (out.rejected.length) log.worker.warn({ job: job.id, rejected: out.rejected.length, first: out.rejected[0] }, 'queued samples rejected by the worker');
         return { accepted: out.accepted, chunks: out.chunks, skippedChunks: out.skippedChunks, entities: out.entities };
       },
       { connection: workerConn(), prefix: config.prefix, concurrency: config.workerConcurrency },
@@ -250,7 +258,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     const drainConn = redis.duplicate({ connectionName: 'lookout-drainer' });
     closers.push(async () => drainConn.quit().catch(() => drainConn.disconnect()));
     drainer = new EvaluationDrainer(drainConn, keys, evaluator!, cache, clock, (err) =>
-      logger.error({ err: err.message }, 'evaluation failed (the entities are judged again when their lease ends)'),
+      log.worker.error({ err: err.message }, 'evaluation failed (the entities are judged again when their lease ends)'),
       {
         debounceMs: config.evalDebounceMs,
         backlog: async () => {
@@ -262,12 +270,12 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     sampleWorker.on('completed', () => drainer?.notify());
     drainer.start();
     for (const w of [sampleWorker]) {
-      w.on('failed', (job, err) => logger.error({ queue: w.name, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed (will retry)'));
-      w.on('error', (err) => logger.error({ queue: w.name, err: err.message }, 'worker error'));
+      w.on('failed', (job, err) => log.worker.error({ queue: w.name, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed (will retry)'));
+      w.on('error', (err) => log.worker.error({ queue: w.name, err: err.message }, 'worker error'));
       workers.push(w);
     }
     relay = new EventRelay(redis.duplicate({ connectionName: 'lookout-relay' }), keys, queues.alertEvents, (err) =>
-      logger.error({ err: err.message }, 'event relay error'),
+      log.relay.error({ err: err.message }, 'event relay error'),
     );
     await relay.start();
     if (!opts.noNotifier) {
@@ -311,7 +319,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
         await markDirty(redis, keys, ids);
         drainer?.notify();
       },
-      registry, calendar, clock, cron: config.dayCloseCron, logger, alerts, retentionDays: config.retentionDays, absenceMetrics: () => evaluator!.absenceMetrics() });
+      registry, calendar, clock, cron: config.dayCloseCron, logger: log.scheduler, alerts, retentionDays: config.retentionDays, absenceMetrics: () => evaluator!.absenceMetrics() });
     await dayCloser.start();
   }
 
@@ -326,7 +334,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       sink,
       registry,
       alerts,
-      logger,
+      logger: log.http,
       silences,
       notifications,
       contactExists: (id) => cfg().directory.contacts.size === 0 || cfg().directory.contacts.has(id),
@@ -363,10 +371,10 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     const unwatch = watchFolders(
       [config.rulesDir, config.configDir, config.templatesDir],
       () => {
-        reloading = reloading.then(() => lookout.reload()).catch((err) => logger.error({ err: (err as Error).message }, 'reload failed'));
+        reloading = reloading.then(() => lookout.reload()).catch((err) => log.config.error({ err: (err as Error).message }, 'reload failed'));
       },
       500,
-      (dir, err) => logger.warn({ dir, err: err.message }, 'not watching this folder for changes'),
+      (dir, err) => log.config.warn({ dir, err: err.message }, 'not watching this folder for changes'),
     );
     closers.push(async () => unwatch());
   }
@@ -400,7 +408,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       const res = await live.reload();
       if (!res.ok) {
         metrics.configReloads.inc({ outcome: 'error' });
-        logger.error({ errors: res.errors.map((e) => e.format()) }, 'reload refused: the previous rules and policies keep running');
+        log.config.error({ errors: res.errors.map((e) => e.format()) }, 'reload refused: the previous rules and policies keep running');
         return { ok: false, errors: res.errors.map((e) => e.format()) };
       }
       metrics.configReloads.inc({ outcome: 'ok' });
@@ -409,7 +417,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       const ids = (await registry.list()).map((e) => e.id);
       await markDirty(redis, keys, ids);
       drainer?.notify();
-      logger.info({ rules: cfg().ruleSet.rules.length, policies: cfg().policies.escalation.length, contacts: cfg().directory.contacts.size, entities: ids.length }, 'configuration reloaded');
+      log.config.info({ rules: cfg().ruleSet.rules.length, policies: cfg().policies.escalation.length, contacts: cfg().directory.contacts.size, entities: ids.length }, 'configuration reloaded');
       return { ok: true, errors: [] };
     },
     async idle(timeoutMs = 60_000) {
