@@ -1,4 +1,4 @@
-// lookout start|demo|rules check|rules test|import — the only entry point users type.
+// lookout start|demo|rules check|rules test|import|broadcast|halls — the only entry point users type.
 
 import { parseArgs } from 'node:util';
 import { loadConfig, type AppConfig } from './config/env.js';
@@ -14,6 +14,13 @@ Commands:
   rules check [DIR]                          validate rule files (default: LOOKOUT_RULES_DIR)
   rules test FILE|DIR                        run rule unit tests (promtool style)
   import FILE [--entities]                   stream a samples CSV (or entities CSV/YAML) into Lookout
+  backtest --data FILE [--rules DIR] [--entities FILE] [--from D --to D] [--json]
+                                             replay a samples CSV through the rules, alerts per rule
+  report campaign ID [--json]                a campaign's post-evaluation record (Markdown, or JSON)
+  broadcast --text TEXT [--kind K] [--region R] [--district D] [--tier T] [--dry-run] [--wait]
+                                             one SMS to the managers of the matching channels
+  halls ranking [--month YYYY-MM] [--json|--html] [--send]
+                                             own halls' satisfaction ranking per grade
 
 Environment: see README.md (REDIS_URL, LOOKOUT_HTTP_PORT, LOOKOUT_RULES_DIR, LOOKOUT_CONFIG_DIR, LOOKOUT_TZ, …)`;
 
@@ -91,6 +98,21 @@ async function cmdImport(args: string[]): Promise<void> {
   process.exit(code);
 }
 
+async function cmdDuty(cmd: 'broadcast' | 'halls', args: string[]): Promise<void> {
+  const { runBroadcastCli, runHallsCli } = await import('./duties/cli.js');
+  process.exit(await (cmd === 'broadcast' ? runBroadcastCli : runHallsCli)(config(), args));
+}
+
+async function cmdReport(args: string[]): Promise<void> {
+  const { runReportCommand } = await import('./campaigns/cli.js');
+  process.exit(await runReportCommand({ config: config(), args }));
+}
+
+async function cmdBacktest(args: string[]): Promise<void> {
+  const { runBacktestCommand } = await import('./backtest/command.js');
+  process.exit(await runBacktestCommand(args));
+}
+
 async function cmdDemo(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { fast: { type: 'boolean' }, exit: { type: 'boolean' } }, allowPositionals: false });
   const { runDemo } = await import('./demo/run.js');
@@ -107,8 +129,15 @@ export async function main(argv: string[]): Promise<void> {
       return cmdDemo(rest);
     case 'rules':
       return cmdRules(rest);
+    case 'broadcast':
+    case 'halls':
+      return cmdDuty(cmd, rest);
     case 'import':
       return cmdImport(rest);
+    case 'backtest':
+      return cmdBacktest(rest);
+    case 'report':
+      return cmdReport(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -40,6 +40,12 @@ import { RedisAlertStore } from './state/alert-store.js';
 import { markDirty } from './state/dirty.js';
 import { RedisRegistryStore, RegistryCache } from './state/registry-store.js';
 import { SeriesStore } from './state/series-store.js';
+import { routingFrom } from './campaigns/categories.js';
+import { CampaignDuty } from './campaigns/duty.js';
+import { ComplaintRouter } from './campaigns/routing.js';
+import { CampaignService } from './campaigns/service.js';
+import { Duties } from './duties/index.js';
+import { Dispatcher } from './notify/dispatcher.js';
 
 export const ROLES = ['api', 'worker', 'scheduler'] as const;
 export type Role = (typeof ROLES)[number];
@@ -86,6 +92,12 @@ export interface Lookout {
   readonly notifications: NotificationStore;
   readonly silences: RedisSilenceStore;
   readonly feedGuard?: FeedGuard;
+  /** Campaigns: phases, figures, daily reports, post-evaluation records (src/campaigns). */
+  readonly campaigns: CampaignService;
+  /** The scheduler's campaign duties: run() is the LOOKOUT_REPORT_CRON job, reportDay(day) one day's reports. */
+  readonly campaignDuty?: CampaignDuty;
+  /** Reminders, the halls' satisfaction ranking, broadcasts (src/duties). */
+  readonly duties: Duties;
   ruleSet(): RuleSet;
   policies(): PolicySet;
   /** Re-read rules, policies, contacts, rotas and templates; swap only if all are valid. */
@@ -190,6 +202,23 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       entity: (id) => cache.get(id),
     }),
   );
+  // Campaign duties: complaint routing (notifier), reports and post-evaluations (scheduler, API).
+  const complaintRouter = new ComplaintRouter({
+    redis,
+    keys,
+    routing: () => routingFrom(cfg().policies.complaintRouting),
+    ruleMetric: (id) => {
+      const rule = cfg().ruleSet.rules.find((r) => r.id === id);
+      return rule ? ruleMetric(rule) : undefined;
+    },
+    locale: config.locale,
+  });
+  const campaigns = new CampaignService({
+    redis, keys, registry, alerts, calendar, clock, retentionDays: config.retentionDays, locale: config.locale, templatesDir: config.templatesDir,
+    routing: () => routingFrom(cfg().policies.complaintRouting),
+    ruleName: (id) => cfg().ruleNames.get(id) ?? id,
+    contactName: (id) => cfg().directory.contacts.get(id)?.name,
+  });
   const notifyContext = (channels: NotifyContext['channels']): NotifyContext => ({
     redis,
     keys,
@@ -207,10 +236,18 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     muter,
     renderer: () => cfg().renderer,
     links: config.linkSecret ? { secret: config.linkSecret, publicUrl: config.publicUrl, ttlMs: config.ackLinkTtlMs } : undefined,
+    complaintLead: (a, e) => complaintRouter.leadFor(a, e),
     logger: logger.child({ component: 'notifier' }),
     observer: metrics.notify ?? nullNotifyObserver,
   });
   const replies = new SmsReplies(notifyContext({} as NotifyContext['channels']));
+  // Channel duties: broadcasts and reports (api), the broadcast queue (worker), crons (scheduler).
+  const duties = new Duties({
+    config, redis, keys, clock, calendar, entities: registry, alerts, records: notifications, connection, emailQueue: queues.email,
+    directory: () => cfg().directory, recipients: () => cfg().recipients, policies: () => cfg().policies, rules: () => cfg().ruleSet.rules,
+    muter, dispatcher: new Dispatcher(notifyContext({} as NotifyContext['channels'])), enabled: () => cfg().directory.contacts.size > 0,
+    observer: metrics.notify ?? nullNotifyObserver, logger: logger.child({ component: 'duties' }),
+  });
   const gauges = stateGauges(metrics.registry);
   metrics.setCollector(stateCollector({ redis, keys, queues, alerts, entity: (id) => cache.get(id), metrics, gauges }));
 
@@ -221,6 +258,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   let drainer: EvaluationDrainer | undefined;
   let notifier: Notifier | undefined;
   let feedGuard: FeedGuard | undefined;
+  let campaignDuty: CampaignDuty | undefined;
 
   if (roles.has('worker') || roles.has('scheduler')) {
     evaluator = new EntityEvaluator(redis, keys, series, alerts, cache, () => cfg().ruleSet, calendar, metrics.observer);
@@ -297,6 +335,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       closers.push(() => channels.close());
       notifier = new Notifier(notifyContext(channels), { connection: workerConn, prefix: config.prefix, onTransition: opts.onTransition });
       notifier.start();
+      duties.startSending(channels, workerConn);
     }
   }
 
@@ -312,6 +351,11 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     });
     dayCloser = new DayCloser({
       feedGuard,
+      intradayEntities: async () => {
+        if (!cfg().ruleSet.rules.some((r) => r.kind === 'intraday')) return [];
+        await cache.refresh();
+        return (await registry.list()).filter((e) => evaluator!.plan(e.id)?.rules.some((r) => r.kind === 'intraday')).map((e) => e.id);
+      },
       notifications,
       redis,
       keys,
@@ -321,6 +365,12 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       },
       registry, calendar, clock, cron: config.dayCloseCron, logger: log.scheduler, alerts, retentionDays: config.retentionDays, absenceMetrics: () => evaluator!.absenceMetrics() });
     await dayCloser.start();
+    campaignDuty = new CampaignDuty({
+      service: campaigns, redis, keys, calendar, clock, logger: log.scheduler, cron: config.reportCron, records: notifications, emailQueue: queues.email,
+      retry: () => cfg().policies.settings.retry, recipients: () => cfg().recipients, enabled: () => cfg().directory.contacts.size > 0,
+    });
+    await campaignDuty.start();
+    await duties.startSchedule();
   }
 
   let http: FastifyInstance | undefined;
@@ -351,6 +401,8 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
         return { ok: checks.redis === true && checks.rules === true, checks };
       },
       metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.scrape() }),
+      campaigns,
+      duties,
       onIngest: (accepted, rejected, source) => {
         metrics.observer.samplesReceived(source, accepted + rejected.length);
         metrics.observer.samplesAccepted(source, accepted);
@@ -402,6 +454,9 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     notifications,
     silences,
     feedGuard,
+    campaigns,
+    campaignDuty,
+    duties,
     ruleSet: () => cfg().ruleSet,
     policies: () => cfg().policies,
     async reload() {
@@ -445,9 +500,11 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     async stop() {
       await http?.close();
       dayCloser?.stop();
+      campaignDuty?.stop();
       // Worker.close() waits for in-flight jobs: SIGTERM drains, it does not abandon.
       await Promise.all(workers.map((w) => w.close()));
       await notifier?.stop();
+      await duties.stop();
       await drainer?.stop();
       await relay?.stop();
       for (const close of closers.reverse()) await close();

@@ -57,6 +57,12 @@ export interface AppConfig {
   readonly evalDebounceMs: number;
   /** node-cron expression (local time) for closing the previous day. */
   readonly dayCloseCron: string;
+  /** node-cron expression (local time) for the campaigns' daily monitoring reports and post-evaluations (src/campaigns). */
+  readonly reportCron: string;
+  /** node-cron expression (local time) for emailing last month's halls' satisfaction ranking (src/duties). */
+  readonly rankingCron: string;
+  /** Broadcast SMS per second, across all workers (src/duties). */
+  readonly broadcastRate: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -166,11 +172,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     batchSize: int(env, 'LOOKOUT_BATCH_SIZE', 2000, 1, 100_000),
     workerConcurrency: int(env, 'LOOKOUT_WORKER_CONCURRENCY', 4, 1, 64),
     retentionDays,
-    hourlyRetentionDays: int(env, 'LOOKOUT_HOURLY_RETENTION_DAYS', 8, 1, retentionDays),
+    hourlyRetentionDays: int(env, 'LOOKOUT_HOURLY_RETENTION_DAYS', Math.min(28, retentionDays), 1, retentionDays),
     maxFutureMs: int(env, 'LOOKOUT_MAX_FUTURE_MS', 5 * 60_000, 0, 7 * 86_400_000),
     prefix,
     logLevel,
     dayCloseCron: cron(env, 'LOOKOUT_DAY_CLOSE_CRON', '5 0 * * *'),
+    reportCron: cron(env, 'LOOKOUT_REPORT_CRON', '0 9 * * *'),
+    rankingCron: cron(env, 'LOOKOUT_RANKING_CRON', '0 9 1 * *'),
+    broadcastRate: int(env, 'LOOKOUT_BROADCAST_RATE', 10, 1, 1000),
     evalDebounceMs: int(env, 'LOOKOUT_EVAL_DEBOUNCE_MS', 1000, 0, 3_600_000),
   };
   return Object.freeze(config);

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { COMPLAINT_CATEGORIES, DEFAULT_COMPLAINT_ROUTING, type ComplaintCategory } from '../campaigns/categories.js';
 import { ENTITY_KINDS, type EntityKind } from '../domain/entity.js';
 import { SEVERITIES, type Severity } from '../domain/rule.js';
 import { ConfigError } from '../errors/catalogue.js';
@@ -26,23 +27,30 @@ export const DEFAULT_POLICIES_YAML = `# 预警升级策略 — who is told, and 
 # after: measured from when the alert fired (自预警触发起计时), not from the previous step; a step
 # runs only while the alert is still firing and unacknowledged.
 escalation:
-  # 营销案严重预警: 服务值班 + 营销案负责人, 15 分钟未确认 → 市场部负责人
+  # 营销案严重预警: 服务值班 + 营销案负责人 (+ 投诉主责部门负责人), 15 分钟未确认 → 市场部负责人
+  # complaint_lead: for complaint alerts, the dept_lead of the day's leading complaint category
+  # (complaint_routing below); for other campaign alerts it names nobody.
   - id: campaign_critical
     match: {kind: campaign, severity: critical}
     steps:
-      - notify: [service_oncall, campaign_owner]
+      - notify: [service_oncall, campaign_owner, complaint_lead]
       - after: 15m
         notify: [dept_lead:marketing]
     resolve_notice: true
-  # 营销案其他预警: 服务值班 + 营销案负责人
+  # 营销案其他预警: 服务值班 + 营销案负责人 (+ 投诉主责部门负责人)
   - id: campaign
     match: {kind: campaign}
     steps:
-      - notify: [service_oncall, campaign_owner]
+      - notify: [service_oncall, campaign_owner, complaint_lead]
   # 提醒 (info, e.g. 协议到期): 只通知渠道经理, 不升级, 不发恢复通知
   - id: info
     match: {severity: info}
     steps: [{notify: [manager]}]
+    resolve_notice: false
+  # 集团客户离网预警: 只通知客户经理, 不升级, 不发恢复通知
+  - id: group_customer_churn
+    match: {rule: group_customer_churn_warning}
+    steps: [{notify: [customer_manager]}]
     resolve_notice: false
   # 严重: 渠道经理 + 区县负责人, 30 分钟未确认 → 片区负责人
   - id: critical
@@ -75,6 +83,18 @@ notify:
   flapping: {window: 2h, max_fires: 3}  # 抖动: a 4th fire within 2 h is recorded, not re-paged
   stale_days: 2                         # 补录: alerts about days older than this are not paged
   feed_stall: {notify: [ops], expected_by: "06:00", ratio: 0.5}   # 数据断供: one alert to ops
+
+# 投诉分类派单: complaint category (labels.category) → the department (dept_lead scope) that leads.
+# network → 网管中心, billing → 业务支撑中心, promotion/tariff/service/other → 客服中心.
+# A campaign complaint alert is led by the department of the day's largest category; its
+# messages say so, and complaint_lead in a policy step names that department's dept_lead.
+complaint_routing:
+  network: network
+  billing: billing
+  promotion: customer_service
+  tariff: customer_service
+  service: customer_service
+  other: customer_service
 `;
 
 export type PolicyResult = { readonly ok: true; readonly policies: PolicySet } | { readonly ok: false; readonly errors: ConfigError[] };
@@ -281,11 +301,21 @@ const notifySchema = z.strictObject({
 
 const DEFAULT_FAILOVER = { after: 3, to: 'email' as ChannelName };
 
+const departmentScope = z.string({ error: 'expected a department (a dept_lead scope such as billing)' }).regex(/^[a-z0-9_]+$/, { error: 'expected a department (a dept_lead scope such as billing): [a-z0-9_]+' });
+/** `complaint_routing:` category → department; categories left out keep their default. */
+const complaintRoutingSchema = z.preprocess(
+  (v) => (v === null ? {} : v),
+  z.strictObject(Object.fromEntries(COMPLAINT_CATEGORIES.map((c) => [c, departmentScope.optional()])) as Record<ComplaintCategory, z.ZodOptional<typeof departmentScope>>, {
+    error: `expected a mapping of complaint category (${COMPLAINT_CATEGORIES.join(', ')}) → department`,
+  }),
+);
+
 const policyFileSchema = z
   .strictObject({
     escalation: z.array(policySchema, { error: 'expected a list of policies (first match wins)' }),
     inhibit: z.array(inhibitSchema, { error: 'expected a list of inhibit rules' }).default([]),
     notify: z.preprocess((v) => (v === null ? {} : v), notifySchema.prefault({})),
+    complaint_routing: complaintRoutingSchema.optional(),
   })
   .superRefine((f, ctx) => {
     const seen = new Set<string>();
@@ -336,6 +366,7 @@ export function parsePolicies(text: string, file: string): PolicyResult {
     escalation: res.data.escalation,
     inhibit: res.data.inhibit,
     settings: toSettings(res.data.notify),
+    complaintRouting: { ...DEFAULT_COMPLAINT_ROUTING, ...Object.fromEntries(Object.entries(res.data.complaint_routing ?? {}).filter((e): e is [string, string] => e[1] !== undefined)) },
     hash: policyHash(text),
     source: file,
   };

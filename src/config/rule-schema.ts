@@ -12,6 +12,7 @@ import type {
   CompareOp,
   DateRule,
   FlatlineRule,
+  IntradayRule,
   Level,
   RatioRule,
   Rule,
@@ -22,7 +23,7 @@ import type {
 import { SEVERITIES, severityRank } from '../domain/rule.js';
 import { ConfigError } from '../errors/catalogue.js';
 
-export const RULE_KINDS: readonly RuleKind[] = ['threshold', 'ratio', 'change', 'absence', 'flatline', 'date'];
+export const RULE_KINDS: readonly RuleKind[] = ['threshold', 'ratio', 'change', 'absence', 'flatline', 'date', 'intraday'];
 
 const positiveInt = z.number().int().min(1);
 const probability = z.number().gt(0).max(1);
@@ -287,9 +288,60 @@ const dateSchema = z
     attribute: nonEmpty,
     within_days: z.number().int().min(0),
     severity,
+    remind_every_days: positiveInt.optional(),
   })
   .transform(
-    (r): DateRule => ({ ...base(r), kind: 'date', attribute: r.attribute, withinDays: r.within_days, severity: r.severity }),
+    (r): DateRule =>
+      compact({ ...base(r), kind: 'date' as const, attribute: r.attribute, withinDays: r.within_days, severity: r.severity, remindEveryDays: r.remind_every_days }),
+  );
+
+const intradayBaselineSchema = z.strictObject({
+  weeks: positiveInt.default(4),
+  min: z.number().min(0).default(0),
+  min_points: positiveInt.default(3),
+});
+
+const intradayEvidenceSchema = z
+  .strictObject({
+    max_p: probability.default(0.001),
+    info_p: z.number().min(0).max(1).default(0),
+    dispersion_days: z.number().int().min(7).default(28),
+  })
+  .superRefine((e, ctx) => {
+    if (e.info_p !== 0 && e.info_p <= e.max_p) {
+      ctx.addIssue({ code: 'custom', message: 'info_p must be 0 (off) or larger than max_p', path: ['info_p'] });
+    }
+  });
+
+const intradaySchema = z
+  .strictObject({
+    ...common,
+    kind: z.literal('intraday'),
+    metric: identifier,
+    direction: z.enum(['drop', 'spike']),
+    measure: z.enum(['percent', 'ratio']).default('percent'),
+    baseline: intradayBaselineSchema.default({ weeks: 4, min: 0, min_points: 3 }),
+    from_hour: z.number().int().min(0).max(23).default(10),
+    levels: levelsSchema,
+    evidence: intradayEvidenceSchema.optional(),
+    hysteresis,
+  })
+  .superRefine((r, ctx) => checkLevelOrder(r.levels, r.measure === 'ratio' && r.direction === 'drop' ? 'le' : 'ge', ctx))
+  .transform(
+    (r): IntradayRule => ({
+      ...base(r),
+      kind: 'intraday',
+      metric: r.metric,
+      direction: r.direction,
+      measure: r.measure,
+      baseline: { weeks: r.baseline.weeks, min: r.baseline.min, minPoints: r.baseline.min_points },
+      fromHour: r.from_hour,
+      levels: r.levels,
+      ...(r.evidence
+        ? { evidence: { maxP: r.evidence.max_p, infoP: r.evidence.info_p, dispersionDays: r.evidence.dispersion_days } }
+        : {}),
+      hysteresis: r.hysteresis,
+    }),
   );
 
 /** One schema per rule kind; the loader picks it from `kind` so errors speak of that kind only. */
@@ -300,6 +352,7 @@ export const RULE_SCHEMAS: { readonly [K in RuleKind]: z.ZodType<Extract<Rule, {
   absence: absenceSchema,
   flatline: flatlineSchema,
   date: dateSchema,
+  intraday: intradaySchema,
 };
 
 export function isRuleKind(s: unknown): s is RuleKind {

@@ -9,6 +9,7 @@
 //     - {id: D1, kind: core_dealer, name: 测试渠道, region: R1, district: X1, manager: C1, attrs: {monthly_fee: 120}}
 //   series:
 //     - {metric: card_opening, entity: D1, start: 2026-10-24, values: "100x27 40"}
+//     - {metric: card_opening, entity: D2, start: 2026-10-24, every: hour, values: "(0x9 10x8 0x7)x28 0x9 2x8"}
 //   tests:
 //     - name: a 60 % drop is critical
 //       at: 2026-11-21T09:00:00+08:00         # evaluation instant
@@ -16,25 +17,32 @@
 //         - {rule: core_dealer_card_opening_drop, entity: D1, severity: critical, state: firing}
 //
 // `values` are daily values from `start`, separated by spaces: `40` one day, `100x27` the value
-// 100 on 27 days, `5+1x4` four days 5 6 7 8, `_` a day without data (not zero), `_x3` three.
+// 100 on 27 days, `5+1x4` four days 5 6 7 8, `_` a day without data (not zero), `_x3` three,
+// `(a b c)x7` a group repeated. With `every: hour` the values are hourly from local midnight of
+// `start` (24 a day), and the series' daily values are the sums of its hours (as the daily
+// buckets of an hourly feed are).
 // Each test walks day by day from the first series day to the day of `at`, evaluating every
 // entity at the same local time of day as `at` and applying verdicts to alert state, so `for`
 // and hysteresis work as in production. On each day the series up to and including that day
 // are visible (the day itself as today's partial day); values after the day of `at` are not.
+// An hourly value is visible once its hour is over. Intraday rules are also judged at every full
+// hour of each day up to that time of day (as an hourly feed makes the worker do), so their
+// alerts resolve when the day ends.
 // `state` (pending, firing, acknowledged) and `notify` are checked only when given.
 
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { AlertRecord } from '../domain/alert.js';
-import { Calendar, isValidTimeZone } from '../domain/clock.js';
+import { Calendar, isValidTimeZone, MS_PER_HOUR } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import { ENTITY_KINDS } from '../domain/entity.js';
 import type { Rule } from '../domain/rule.js';
 import { SEVERITIES } from '../domain/rule.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { evaluateEntity } from '../evaluate/index.js';
-import type { EntitySeries } from '../evaluate/types.js';
+import type { EntityHourly, EntitySeries } from '../evaluate/types.js';
+import { HOURS_PER_DAY } from '../evaluate/types.js';
 import { applyVerdict, isOpen } from '../state/lifecycle.js';
 import type { PathSeg, YamlSource } from './rule-schema.js';
 import { formatPath, issuesToErrors, lineOf } from './rule-schema.js';
@@ -59,6 +67,8 @@ const seriesSchema = z.strictObject({
   metric: z.string().min(1),
   entity: z.string().min(1),
   start: isoDate,
+  /** `day` (default): one value per day; `hour`: one value per local hour from midnight of `start`. */
+  every: z.enum(['day', 'hour']).default('day'),
   values: z.union([z.string(), z.number()]).transform(String),
 });
 
@@ -103,18 +113,51 @@ export interface RuleTestResult {
   readonly errors: readonly ConfigError[];
 }
 
-/** `"100x3 _ 5+1x3"` → [100, 100, 100, undefined, 5, 6, 7]; throws on a bad token. */
+/**
+ * `"100x3 _ 5+1x3"` → [100, 100, 100, undefined, 5, 6, 7]; `"(0 5)x2 1"` → [0, 5, 0, 5, 1] (a
+ * parenthesised group repeated N times, e.g. one day's 24 hours for every day of four weeks).
+ * Throws on a bad token.
+ */
 export function expandSeriesValues(text: string): (number | undefined)[] {
-  const out: (number | undefined)[] = [];
-  for (const token of text.trim().split(/\s+/).filter(Boolean)) {
-    const m = /^(_|-?\d+(?:\.\d+)?)(?:([+-]\d+(?:\.\d+)?))?(?:x(\d+))?$/.exec(token);
-    if (!m || (m[1] === '_' && m[2])) throw new Error(`bad value ${JSON.stringify(token)} (expected 40, 100x27, 5+1x4, _ or _x3)`);
-    const times = m[3] === undefined ? 1 : Number(m[3]);
-    const start = m[1] === '_' ? undefined : Number(m[1]);
-    const step = m[2] === undefined ? 0 : Number(m[2]);
-    for (let i = 0; i < times; i++) out.push(start === undefined ? undefined : start + step * i);
-  }
-  return out;
+  const src = text.trim();
+  let i = 0;
+  const bad = (what: string): Error => new Error(`bad value ${JSON.stringify(what)} (expected 40, 100x27, 5+1x4, _, _x3 or (a b c)x7)`);
+  const items = (depth: number): (number | undefined)[] => {
+    const out: (number | undefined)[] = [];
+    for (;;) {
+      while (i < src.length && /\s/.test(src[i]!)) i++;
+      if (i >= src.length) {
+        if (depth > 0) throw bad(src);
+        return out;
+      }
+      if (src[i] === ')') {
+        if (depth === 0) throw bad(src.slice(i));
+        i++;
+        return out;
+      }
+      if (src[i] === '(') {
+        const start = i++;
+        const inner = items(depth + 1);
+        const m = /^x(\d+)/.exec(src.slice(i));
+        if (m) i += m[0].length;
+        if (i < src.length && !/[\s)]/.test(src[i]!)) throw bad(src.slice(start, i + 1));
+        const times = m ? Number(m[1]) : 1;
+        for (let k = 0; k < times; k++) for (const v of inner) out.push(v);
+        continue;
+      }
+      let end = i;
+      while (end < src.length && !/[\s()]/.test(src[end]!)) end++;
+      const token = src.slice(i, end);
+      i = end;
+      const m = /^(_|-?\d+(?:\.\d+)?)(?:([+-]\d+(?:\.\d+)?))?(?:x(\d+))?$/.exec(token);
+      if (!m || (m[1] === '_' && m[2]) || src[i] === '(') throw bad(token);
+      const times = m[3] === undefined ? 1 : Number(m[3]);
+      const first = m[1] === '_' ? undefined : Number(m[1]);
+      const step = m[2] === undefined ? 0 : Number(m[2]);
+      for (let k = 0; k < times; k++) out.push(first === undefined ? undefined : first + step * k);
+    }
+  };
+  return items(0);
 }
 
 function err(src: YamlSource, path: readonly PathSeg[], message: string): ConfigError {
@@ -126,6 +169,8 @@ interface Prepared {
   readonly calendar: Calendar;
   readonly entities: readonly Entity[];
   readonly series: ReadonlyMap<string, Map<string, Map<number, number>>>;
+  /** Series given `every: hour`: entity → metric → day → 24 hourly values (NaN: no data). */
+  readonly hourly: ReadonlyMap<string, Map<string, Map<number, Float64Array>>>;
   readonly firstDay?: number;
 }
 
@@ -138,6 +183,7 @@ function buildSeries(src: YamlSource, t: TestFile): { prepared?: Omit<Prepared, 
     ids.add(e.id);
   });
   const series = new Map<string, Map<string, Map<number, number>>>();
+  const hourly = new Map<string, Map<string, Map<number, Float64Array>>>();
   let firstDay: number | undefined;
   t.series.forEach((s, i) => {
     if (!ids.has(s.entity)) errors.push(err(src, ['series', i, 'entity'], `entity ${s.entity} is not declared under entities`));
@@ -153,13 +199,28 @@ function buildSeries(src: YamlSource, t: TestFile): { prepared?: Omit<Prepared, 
     if (byMetric.has(s.metric)) errors.push(err(src, ['series', i], `series ${s.metric} of ${s.entity} is given twice`));
     const days = new Map<number, number>();
     const start = Calendar.parseIsoDay(s.start)!;
-    values.forEach((v, k) => {
-      if (v !== undefined) days.set(start + k, v);
-    });
+    if (s.every === 'hour') {
+      const rows = new Map<number, Float64Array>();
+      values.forEach((v, k) => {
+        if (v === undefined) return;
+        const d = start + Math.floor(k / HOURS_PER_DAY);
+        let row = rows.get(d);
+        if (!row) rows.set(d, (row = new Float64Array(HOURS_PER_DAY).fill(NaN)));
+        row[k % HOURS_PER_DAY] = v;
+        days.set(d, (days.get(d) ?? 0) + v);
+      });
+      const byMetricHourly = hourly.get(s.entity) ?? new Map<string, Map<number, Float64Array>>();
+      hourly.set(s.entity, byMetricHourly);
+      byMetricHourly.set(s.metric, rows);
+    } else {
+      values.forEach((v, k) => {
+        if (v !== undefined) days.set(start + k, v);
+      });
+    }
     byMetric.set(s.metric, days);
     firstDay = firstDay === undefined ? start : Math.min(firstDay, start);
   });
-  return { prepared: { entities, series, firstDay }, errors };
+  return { prepared: { entities, series, hourly, firstDay }, errors };
 }
 
 function describe(a: { rule: string; entity: string; severity: string; state?: string; notify?: boolean }): string {
@@ -192,25 +253,66 @@ function diff(expected: readonly Expectation[], open: readonly AlertRecord[]): s
   return lines;
 }
 
+/**
+ * What the rules see at `now` (today = `day`): hourly values whose hour is over, and daily values
+ * up to today; the daily value of an hourly series today is the sum of its visible hours.
+ */
+function visibleAt(p: Prepared, entity: string, day: number, now: number): { series: EntitySeries; hourly?: EntityHourly } {
+  const series: EntitySeries = p.series.get(entity) ?? new Map();
+  const rows = p.hourly.get(entity);
+  if (!rows) return { series };
+  const firstHidden = p.calendar.hourOf(now) - day * HOURS_PER_DAY;
+  const dailyView = new Map(series);
+  const hourlyView = new Map<string, Map<number, Float64Array>>();
+  for (const [metric, byDay] of rows) {
+    const full = series.get(metric)!;
+    const h = new Map<number, Float64Array>();
+    const d = new Map<number, number>();
+    for (const [k, row] of byDay) {
+      if (k < day) {
+        h.set(k, row);
+        d.set(k, full.get(k)!);
+      } else if (k === day) {
+        const part = row.map((v, hour) => (hour < firstHidden ? v : NaN));
+        const sum = part.reduce((a, v) => (Number.isNaN(v) ? a : a + v), 0);
+        if (part.some((v) => !Number.isNaN(v))) {
+          h.set(k, part);
+          d.set(k, sum);
+        }
+      }
+    }
+    hourlyView.set(metric, h);
+    dailyView.set(metric, d);
+  }
+  return { series: dailyView, hourly: hourlyView };
+}
+
 /** Walk day by day to `at`, applying verdicts to alert state; the open alerts at `at`. */
 function openAlertsAt(p: Prepared, atMs: number): AlertRecord[] {
   const atDay = p.calendar.dayOf(atMs);
   const timeOfDay = atMs - p.calendar.startOfDay(atDay);
   const state = new Map<string, Map<string, AlertRecord>>();
   const labels = new Map(p.rules.map((r) => [r.id, r.labels ?? {}]));
+  const intraday = p.rules.filter((r) => r.kind === 'intraday');
   const from = Math.min(p.firstDay ?? atDay, atDay);
-  for (let day = from; day <= atDay; day++) {
-    const now = day === atDay ? atMs : p.calendar.startOfDay(day) + timeOfDay;
+  const evaluate = (rules: readonly Rule[], day: number, now: number): void => {
     const ctx = { now, today: day, calendar: p.calendar };
     for (const entity of p.entities) {
       const priors = state.get(entity.id) ?? new Map<string, AlertRecord>();
       state.set(entity.id, priors);
-      const series: EntitySeries = p.series.get(entity.id) ?? new Map();
-      for (const v of evaluateEntity(p.rules, entity, series, priors, ctx)) {
+      const { series, hourly } = visibleAt(p, entity.id, day, now);
+      for (const v of evaluateEntity(rules, entity, series, priors, ctx, hourly)) {
         const step = applyVerdict(priors.get(v.rule), v, now, labels.get(v.rule));
         if (step.record) priors.set(v.rule, step.record);
       }
     }
+  };
+  for (let day = from; day <= atDay; day++) {
+    const start = p.calendar.startOfDay(day);
+    const now = day === atDay ? atMs : start + timeOfDay;
+    // Intraday rules at every full hour before `now` (an hourly feed keeps the worker judging).
+    if (intraday.length) for (let h = 0; start + h * MS_PER_HOUR < now; h++) evaluate(intraday, day, start + h * MS_PER_HOUR);
+    evaluate(p.rules, day, now);
   }
   return [...state.values()].flatMap((m) => [...m.values()]).filter((r) => isOpen(r));
 }

@@ -15,6 +15,7 @@ import { startLookout, type Lookout } from '../main.js';
 import { createLogger, redactUrl } from '../observability/logger.js';
 import { dropKeys, resolveRedis } from '../redis/resolve.js';
 import { defaultPolicies } from '../config/policy-loader.js';
+import { campaignReportsNow } from '../campaigns/index.js';
 import { readOutbox } from '../notify/channels/outbox.js';
 import type { PolicySet } from '../route/types.js';
 import { injectAnomalies, samplesForDay, simulateBranch, type Branch, type Contact } from './simulate.js';
@@ -182,6 +183,18 @@ export async function runDemo(opts: DemoOptions): Promise<Lookout> {
       `${quiet} weak-evidence info transition(s) recorded without paging`,
   );
   await showEscalationAndAck(lookout, branch, config.outboxDir, print);
+
+  // The campaign closed loop: yesterday's monitoring report for the campaign in trouble, and the
+  // post-evaluation record of the one that ended (at 09:00 and the day after the end, normally).
+  const surging = anomalies.find((a) => a.entity.startsWith('C'))?.entity;
+  const ended = branch.entities.find((e) => e.kind === 'campaign' && typeof e.attrs.end === 'string' && Calendar.parseIsoDay(e.attrs.end)! < today)?.id;
+  const campaigns = [surging, ended].filter((c): c is string => c !== undefined);
+  if (campaigns.length) {
+    print(paint('1', '\n— campaign reports (实施监测报告, 后评估) —'));
+    const { lines } = await campaignReportsNow(lookout, { campaigns });
+    for (const l of lines) print(`  ${l}`);
+    await lookout.idle(30_000);
+  }
 
   if (lookout.url) {
     print(paint('1', '\nThe API is up:'));

@@ -17,6 +17,13 @@ export const BUILTIN_METRICS: readonly MetricDef[] = Object.freeze([
   { name: 'unsubscribes', aggregation: 'sum', title: '退订量' },
   { name: 'enrollments', aggregation: 'sum', title: '办理量' },
   { name: 'satisfaction', aggregation: 'avg', title: '短信满意度评分' },
+  // Complaints by category (labels.category), derived by the worker from each complaint sample.
+  { name: 'complaints.network', aggregation: 'sum', title: '网络类投诉' },
+  { name: 'complaints.billing', aggregation: 'sum', title: '计费类投诉' },
+  { name: 'complaints.promotion', aggregation: 'sum', title: '促销类投诉' },
+  { name: 'complaints.tariff', aggregation: 'sum', title: '资费类投诉' },
+  { name: 'complaints.service', aggregation: 'sum', title: '服务类投诉' },
+  { name: 'complaints.other', aggregation: 'sum', title: '其他投诉' },
 ]);
 
 export type MetricCatalogue = ReadonlyMap<string, MetricDef>;

@@ -140,9 +140,48 @@ export interface DateRule extends RuleBase {
   readonly attribute: string;
   readonly withinDays: number;
   readonly severity: Severity;
+  /** Remind again every N days while the alert stays firing (src/duties/reminders.ts). */
+  readonly remindEveryDays?: number;
 }
 
-export type Rule = ThresholdRule | RatioRule | ChangeRule | AbsenceRule | FlatlineRule | DateRule;
+/** Baseline of an intraday rule: the entity's expected cumulative count at an hour of today. */
+export interface IntradayBaselineSpec {
+  /** Weeks of history: the level from that weekday's daily values, the shape from hourly days. */
+  readonly weeks: number;
+  /** Minimum-baseline guard on the expected cumulative count at the judged hour. */
+  readonly min: number;
+  /** Fewest days needed for the level and for the hour-of-day shape. */
+  readonly minPoints: number;
+}
+
+/** Evidence for an intraday rule (no accumulation: the partial day is one observation). */
+export interface IntradayEvidenceSpec {
+  readonly maxP: number;
+  /** 0 = off. */
+  readonly infoP: number;
+  /** History window (days) for the entity's day-to-day dispersion. */
+  readonly dispersionDays: number;
+}
+
+/**
+ * Today's cumulative count up to the current local hour vs the entity's own expected
+ * cumulative at that hour (its hour-of-day shape × its same-weekday daily level).
+ */
+export interface IntradayRule extends RuleBase {
+  readonly kind: 'intraday';
+  readonly metric: string;
+  readonly direction: 'drop' | 'spike';
+  /** percent: |x−e|/e×100; ratio: x/e. */
+  readonly measure: 'percent' | 'ratio';
+  readonly baseline: IntradayBaselineSpec;
+  /** No judgement before this local hour (0–23): early expectations are tiny. */
+  readonly fromHour: number;
+  readonly levels: readonly Level[];
+  readonly evidence?: IntradayEvidenceSpec;
+  readonly hysteresis: number;
+}
+
+export type Rule = ThresholdRule | RatioRule | ChangeRule | AbsenceRule | FlatlineRule | DateRule | IntradayRule;
 export type RuleKind = Rule['kind'];
 
 /** The metric a rule reads, if any. */
@@ -168,7 +207,19 @@ export function ruleLookbackDays(rule: Rule): number {
       return rule.days + rule.for;
     case 'date':
       return 0;
+    case 'intraday': {
+      const disp = rule.evidence ? rule.evidence.dispersionDays : 0;
+      return Math.max(rule.baseline.weeks * 7, disp) + 1;
+    }
   }
+}
+
+/**
+ * Days of hourly history (before today) a rule reads for its hour-of-day shape; 0 for rules
+ * that read daily buckets only. Bounded by the hourly retention when read.
+ */
+export function ruleHourlyLookbackDays(rule: Rule): number {
+  return rule.kind === 'intraday' ? rule.baseline.weeks * 7 : 0;
 }
 
 export interface RuleSet {

@@ -46,6 +46,8 @@ export const HTTP_ERRORS = define({
   link_invalid: 'the acknowledgement link is malformed or its signature does not match',
   link_expired: 'the acknowledgement link has expired',
   conflict: 'the resource changed or ended meanwhile (e.g. an expired silence)',
+  not_evaluated: 'the campaign has no post-evaluation record yet (written the day after it ends)',
+  empty_broadcast: 'a broadcast selector matches no channel with a manager in contacts.csv',
 });
 
 /** Configuration and rule-file errors (start-up, `rules check`, reload). */
@@ -55,7 +57,7 @@ export const CONFIG_ERRORS = define({
   unknown_field: 'a field that the schema does not know',
   bad_field: 'a field has the wrong type or value',
   missing_field: 'a required field is missing',
-  unknown_kind: 'rule kind is not one of threshold, ratio, change, absence, flatline, date',
+  unknown_kind: 'rule kind is not one of threshold, ratio, change, intraday, absence, flatline, date',
   duplicate_rule: 'two rules share an id',
   unknown_rule_metric: 'a rule names a metric that is not in the catalogue',
   bad_entity: 'an entity row is invalid',

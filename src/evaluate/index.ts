@@ -7,4 +7,7 @@ export type { Baseline } from './baseline.js';
 export { changeTailP, countLowerTail, countUpperTail, mad, median, robustDispersion } from './stats.js';
 export { latestDayWithData } from './judge.js';
 export type { SkipReason } from './judge.js';
-export type { DailySeries, EntitySeries, EvalContext } from './types.js';
+export type { DailySeries, EntityHourly, EntitySeries, EvalContext, HourlySeries } from './types.js';
+export { HOURS_PER_DAY } from './types.js';
+export { cumulative, expectedCumulative, profileDays, shapeDispersion } from './kinds/intraday.js';
+export type { IntradayExpectation, ProfileDay, ProfileSource } from './kinds/intraday.js';

@@ -7,7 +7,7 @@ import type { Entity } from '../domain/entity.js';
 import type { Rule, Severity } from '../domain/rule.js';
 import { severityRank } from '../domain/rule.js';
 import { isLiveOn } from './scope.js';
-import type { DailySeries, EntitySeries, EvalContext } from './types.js';
+import type { DailySeries, EntityHourly, EntitySeries, EvalContext } from './types.js';
 
 /** Why a rule could not judge. `guard` and `not_live` resolve an open alert; the rest keep it. */
 export type SkipReason = 'no_data' | 'no_baseline' | 'guard' | 'not_live';
@@ -39,6 +39,8 @@ export interface KindInput<R extends Rule> {
   readonly rule: R;
   readonly entity: Entity;
   readonly series: EntitySeries;
+  /** Hourly series of the entity (read for intraday rules only). */
+  readonly hourly?: EntityHourly;
   readonly ctx: EvalContext;
   readonly open?: Severity;
 }

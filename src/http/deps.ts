@@ -40,4 +40,8 @@ export interface HttpDeps {
   readonly logger?: Logger;
   /** Told after samples are durable (or all rejected), for metrics. */
   readonly onIngest?: (accepted: number, rejected: readonly SampleRejection[], source: string) => void;
+  /** Campaigns, daily reports and post-evaluation records (src/campaigns); routes answer 503 when absent. */
+  readonly campaigns?: import('../campaigns/service.js').CampaignService;
+  /** Channel duties: broadcasts and the halls' satisfaction ranking (src/duties); 503 when absent. */
+  readonly duties?: import('../duties/index.js').DutiesApi;
 }

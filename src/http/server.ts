@@ -11,6 +11,10 @@ import { samplesRoutes } from './routes/samples.js';
 import { silencesRoutes } from './routes/silences.js';
 import { ackLinkRoutes } from './routes/ack-link.js';
 import { notificationsRoutes } from './routes/notifications.js';
+import { campaignsRoutes } from './routes/campaigns.js';
+import { reportsRoutes } from './routes/reports.js';
+import { broadcastsRoutes } from './routes/broadcasts.js';
+import { hallsRoutes } from './routes/halls.js';
 
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -43,6 +47,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   alertsRoutes(app, deps, tokens);
   silencesRoutes(app, deps, tokens);
   notificationsRoutes(app, deps, tokens);
+  campaignsRoutes(app, deps, tokens);
+  reportsRoutes(app, deps, tokens);
+  broadcastsRoutes(app, deps, tokens);
+  hallsRoutes(app, deps, tokens);
   ackLinkRoutes(app, deps);
   return app;
 }

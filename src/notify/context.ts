@@ -21,6 +21,7 @@ export interface Recipients {
     entity: Entity | undefined,
     now: number,
     calendar: Calendar,
+    hints?: { readonly complaintLead?: string | null },
   ): { contacts: Contact[]; missing: { ref: RecipientRef; reason: string }[] };
   contact(id: string): Contact | undefined;
 }
@@ -76,8 +77,23 @@ export interface NotifyContext {
   readonly muter: Muter;
   readonly renderer: () => MessageRenderer;
   readonly links?: { readonly secret: string; readonly publicUrl: string; readonly ttlMs: number };
+  /**
+   * Complaint routing: the department leading on a campaign complaint alert (dept_lead scope and
+   * the message line, e.g. 业务支撑中心（计费类投诉 62%）); undefined for other alerts.
+   */
+  readonly complaintLead?: (alert: AlertRecord, entity: Entity | undefined) => Promise<AlertLead | undefined>;
   readonly logger: Logger;
   readonly observer: NotifyObserver;
+}
+
+/** The department that leads on an alert (complaint routing). */
+export interface AlertLead {
+  /** dept_lead scope, e.g. billing. */
+  readonly department: string;
+  /** 业务支撑中心（计费类投诉 62%）. */
+  readonly text: string;
+  /** 业务支撑中心. */
+  readonly dept: string;
 }
 
 /** BullMQ job ids may not contain ':'. */

@@ -38,7 +38,7 @@ export class Delivery {
     if (!rec) return 'no record';
     if (isFinal(rec)) return `already ${rec.state}`;
     const now = this.c.clock.now();
-    if (rec.kind !== 'resolve' && !(await this.stillFiring(rec))) {
+    if (rec.kind !== 'resolve' && rec.kind !== 'report' && !(await this.stillFiring(rec))) {
       await this.c.records.update(rec.id, { state: 'cancelled', reason: 'acknowledged or resolved before sending' }, now);
       this.c.observer.notification(channelName, 'cancelled');
       return 'cancelled: nothing left to tell';

@@ -379,9 +379,13 @@ export class Dispatcher {
         links && intent.kind === 'alert'
           ? ackUrl(links.publicUrl, signAckLink(links.secret, { alert: alert.id, episode: alert.episode, contact: contact.id, exp: this.c.clock.now() + links.ttlMs }))
           : undefined;
+      const entity = this.c.entity(alert.entity);
+      // Campaign complaint alerts say which department leads (complaint routing).
+      const lead = intent.kind === 'alert' ? await this.c.complaintLead?.(alert, entity) : undefined;
       out.push({
         alert,
-        entity: this.c.entity(alert.entity),
+        entity,
+        ...(lead && { lead: lead.text, leadDept: lead.dept }),
         ruleName: this.c.ruleName(alert.rule),
         level: intent.item.step + 1,
         ackCode: intent.kind === 'alert' ? ackCode : undefined,

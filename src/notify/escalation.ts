@@ -207,7 +207,9 @@ export class Escalator {
     if (!step) return 'no such step';
     const now = this.c.clock.now();
     const entity = this.c.entity(a.entity);
-    const { contacts, missing } = this.c.recipients().resolve(step.notify, a, entity, now, this.c.calendar);
+    // complaint_lead: the department of the day's leading complaint category (complaint routing).
+    const hints = step.notify.includes('complaint_lead') ? { complaintLead: (await this.c.complaintLead?.(a, entity))?.department ?? null } : {};
+    const { contacts, missing } = this.c.recipients().resolve(step.notify, a, entity, now, this.c.calendar, hints);
     const item: NotificationItem = { alert: a.id, episode: a.episode, step: job.step, severity: a.severity, rule: a.rule, entity: a.entity };
     for (const m of missing) await this.dispatcher.recordMissing(item, m.ref, m.reason);
     const mute = await this.c.muter.mutes(a, entity, now);

@@ -13,7 +13,8 @@ export type NotificationState = (typeof NOTIFICATION_STATES)[number];
 /** States after which a record never sends again. */
 const FINAL: readonly NotificationState[] = ['sent', 'delivered', 'failed', 'muted', 'damped', 'cancelled', 'deferred'];
 
-export type NotificationKind = 'alert' | 'resolve' | 'digest';
+/** report: a campaign's daily monitoring report or post-evaluation (not about a firing alert; `items` is empty); broadcast: a broadcast SMS (src/duties/broadcast.ts, `items` empty). */
+export type NotificationKind = 'alert' | 'resolve' | 'digest' | 'report' | 'broadcast';
 
 /** One alert episode's escalation step that a message carries. */
 export interface NotificationItem {

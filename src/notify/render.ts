@@ -23,6 +23,9 @@ export interface AlertView {
   readonly ackUrl?: string;
   /** How long the alert lasted (resolve notices). */
   readonly durationMs?: number;
+  /** Campaign complaint alerts: the department that leads, 业务支撑中心（计费类投诉 62%）, and its name alone. */
+  readonly lead?: string;
+  readonly leadDept?: string;
 }
 
 export interface EmailContent {
@@ -51,7 +54,7 @@ const ITEM_FIELDS = [
   'id', 'rule', 'ruleName', 'severity', 'severityWord', 'isCritical', 'isWarning', 'isInfo', 'state',
   'entityId', 'entityName', 'entityKind', 'region', 'district', 'place',
   'summary', 'brief', 'period', 'value', 'baseline', 'measure',
-  'level', 'ackCode', 'ackUrl', 'duration', 'index', 'first', 'last',
+  'level', 'ackCode', 'ackUrl', 'duration', 'index', 'first', 'last', 'lead', 'leadDept',
 ] as const;
 
 const LIST_FIELDS = ['alerts', 'count', 'shown', 'more', 'single', 'criticalCount', 'warningCount', 'infoCount'] as const;
@@ -193,6 +196,8 @@ function itemView(v: AlertView, locale: Locale, index: number, total: number): I
     index: index + 1,
     first: index === 0,
     last: index === total - 1,
+    lead: v.lead ?? '',
+    leadDept: v.leadDept ?? '',
   };
 }
 
@@ -234,6 +239,7 @@ function webhookItem(v: AlertView): Record<string, unknown> {
     level: v.level,
     ackCode: v.ackCode,
     ackUrl: v.ackUrl,
+    ...(v.lead && { lead: v.lead }),
     startsAt: a.startsAt,
     firingAt: a.firingAt,
   };
@@ -287,11 +293,17 @@ export class MessageRenderer {
   smsAlert(views: readonly AlertView[]): string {
     nonEmpty(views, 'smsAlert');
     if (views.length > 1) return this.fitList('smsGroup', views);
-    const item = itemView(views[0]!, this.locale, 0, 1);
-    const full = this.text('smsAlert', item).trim();
-    if (smsSegments(full) <= 1) return full;
+    const withLead = itemView(views[0]!, this.locale, 0, 1);
+    // The lead department (complaint routing) goes in when it fits; the facts come first.
+    const tries = withLead.lead ? [withLead, { ...withLead, lead: '', leadDept: '' }] : [withLead];
+    for (const it of tries) {
+      const full = this.text('smsAlert', it).trim();
+      if (smsSegments(full) <= 1) return full;
+      const short = this.text('smsAlertShort', it).trim();
+      if (smsSegments(short) <= 1) return short;
+    }
+    const item = tries[tries.length - 1]!;
     const short = this.text('smsAlertShort', item).trim();
-    if (smsSegments(short) <= 1) return short;
     const chars = Array.from(String(item.summary));
     for (let keep = chars.length - 1; keep >= 0; keep--) {
       // Cut at a clause boundary's punctuation rather than leaving "，…".

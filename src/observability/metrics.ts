@@ -106,6 +106,15 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     },
   };
 
+  // Known label combinations start at 0, so the first event after a restart shows in rate()/increase().
+  for (const channel of ['sms', 'email', 'webhook']) {
+    for (const outcome of ['sent', 'failed', 'retried', 'deferred', 'grouped', 'muted', 'cancelled', 'failover']) notifications.labels({ channel, outcome }).inc(0);
+  }
+  for (const outcome of ['damped', 'stale', 'no_recipient']) notifications.labels({ channel: 'none', outcome }).inc(0);
+  for (const status of ['delivered', 'failed', 'expired', 'rejected', 'unknown']) receipts.labels({ status }).inc(0);
+  for (const outcome of ['acked', 'already', 'not_ackable', 'stranger', 'unknown_code', 'unrecognised']) replies.labels({ outcome }).inc(0);
+  for (const outcome of ['ok', 'error']) configReloads.labels({ outcome }).inc(0);
+
   const notify: NotifyObserver = {
     notification: (channel, outcome, n = 1) => notifications.inc({ channel, outcome }, n),
     sendSeconds: (channel, seconds) => sendSeconds.observe({ channel }, seconds),

@@ -9,14 +9,14 @@ import { fingerprint } from '../domain/alert.js';
 import type { Calendar } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import type { Rule, RuleSet } from '../domain/rule.js';
-import { ruleLookbackDays, ruleMetric } from '../domain/rule.js';
+import { ruleHourlyLookbackDays, ruleLookbackDays, ruleMetric } from '../domain/rule.js';
 import { evaluateEntity, rulesInScope } from '../evaluate/index.js';
 import type { PipelineObserver } from '../observability/events.js';
 import type { Keyspace } from '../queues/names.js';
 import type { EntityCommit, RedisAlertStore } from '../state/alert-store.js';
 import { applyVerdict, type Step } from '../state/lifecycle.js';
 import type { RegistryCache } from '../state/registry-store.js';
-import { parseFeed, SeriesStore, type DailyRead } from '../state/series-store.js';
+import { parseFeed, SeriesStore, type DailyRead, type HourlyByEntity, type HourlyRead } from '../state/series-store.js';
 
 const CHUNK = 500;
 const MAX_ROUNDS = 8;
@@ -25,6 +25,8 @@ interface Plan {
   readonly entity: Entity;
   readonly rules: readonly Rule[];
   readonly metrics: readonly string[];
+  /** Metrics whose hourly buckets the entity's intraday rules read. */
+  readonly hourlyMetrics: readonly string[];
   readonly fingerprints: readonly string[];
 }
 
@@ -38,6 +40,7 @@ export class EntityEvaluator {
   private planCache = new Map<string, Plan | null>();
   private cacheKey = '';
   private lookbacks = new Map<string, number>();
+  private hourlyLookbacks = new Map<string, number>();
   private lookbackKey = '';
 
   constructor(
@@ -67,7 +70,8 @@ export class EntityEvaluator {
       const rules = rulesInScope(rs.rules, entity);
       if (rules.length) {
         const metrics = [...new Set(rules.map(ruleMetric).filter((m): m is string => m !== undefined))];
-        plan = { entity, rules, metrics, fingerprints: rules.map((r) => fingerprint(r.id, id)) };
+        const hourlyMetrics = [...new Set(rules.filter((r) => ruleHourlyLookbackDays(r) > 0).map((r) => ruleMetric(r)!))];
+        plan = { entity, rules, metrics, hourlyMetrics, fingerprints: rules.map((r) => fingerprint(r.id, id)) };
       }
     }
     this.planCache.set(id, plan);
@@ -108,13 +112,31 @@ export class EntityEvaluator {
     return { evaluated, events, conflicts };
   }
 
-  /** Days of history the rules reading `metric` need (capped by what is stored). */
-  private lookback(metric: string): number {
+  private syncLookbacks(): void {
     const rs = this.ruleSet();
     if (rs.hash !== this.lookbackKey) {
       this.lookbacks.clear();
+      this.hourlyLookbacks.clear();
       this.lookbackKey = rs.hash;
     }
+  }
+
+  /** Days of hourly history before today the intraday rules reading `metric` need. */
+  private hourlyLookback(metric: string): number {
+    this.syncLookbacks();
+    let n = this.hourlyLookbacks.get(metric);
+    if (n === undefined) {
+      const rules = this.ruleSet().rules.filter((r) => ruleMetric(r) === metric);
+      n = Math.max(0, ...rules.map(ruleHourlyLookbackDays));
+      this.hourlyLookbacks.set(metric, n);
+    }
+    return n;
+  }
+
+  /** Days of history the rules reading `metric` need (capped by what is stored). */
+  private lookback(metric: string): number {
+    const rs = this.ruleSet();
+    this.syncLookbacks();
     let n = this.lookbacks.get(metric);
     if (n === undefined) {
       const rules = rs.rules.filter((r) => ruleMetric(r) === metric);
@@ -136,12 +158,21 @@ export class EntityEvaluator {
       fromDay: Math.max(oldest, today - this.lookback(metric)),
       toDay: today,
     }));
+    // Intraday rules: today's hours so far and the hourly history of their shape.
+    const byHourlyMetric = new Map<string, string[]>();
+    for (const p of plans) for (const m of p.hourlyMetrics) (byHourlyMetric.get(m) ?? byHourlyMetric.set(m, []).get(m)!).push(p.entity.id);
+    const hourlyReads: HourlyRead[] = [...byHourlyMetric].map(([metric, entities]) => ({
+      metric,
+      entities,
+      ...this.series.hourlyWindow(now, this.hourlyLookback(metric)),
+    }));
 
     // One transaction: a consistent snapshot of the feed, the series and the alerts.
     const tx = this.redis.multi();
     const feedMetrics = this.absenceMetrics();
     for (const m of feedMetrics) tx.hgetall(this.keys.feed(m));
     for (const r of reads) this.series.queueDailyReads(tx, r);
+    for (const r of hourlyReads) this.series.queueHourlyReads(tx, r);
     for (const p of plans) {
       tx.get(this.keys.version(p.entity.id));
       tx.hmget(this.keys.alerts, ...p.fingerprints);
@@ -159,6 +190,12 @@ export class EntityEvaluator {
       this.series.parseDailyReads(r, res.slice(i, i + n) as (string | null)[][], seriesByEntity);
       i += n;
     }
+    const hourlyByEntity: HourlyByEntity = new Map();
+    for (const r of hourlyReads) {
+      const n = SeriesStore.hourlyReadLength(r);
+      this.series.parseHourlyReads(r, res.slice(i, i + n) as (string | null)[][], hourlyByEntity);
+      i += n;
+    }
     const ctx = { now, today: this.calendar.dayOf(now), calendar: this.calendar, feed };
     const commits: EntityCommit[] = [];
     for (const p of plans) {
@@ -170,7 +207,7 @@ export class EntityEvaluator {
       });
       const series = seriesByEntity.get(p.entity.id) ?? new Map<string, Map<number, number>>();
       const steps: Step[] = [];
-      for (const v of evaluateEntity(p.rules, p.entity, series, priors, ctx)) {
+      for (const v of evaluateEntity(p.rules, p.entity, series, priors, ctx, hourlyByEntity.get(p.entity.id))) {
         const rule = p.rules.find((r) => r.id === v.rule);
         const step = applyVerdict(priors.get(v.rule), v, now, rule?.labels ?? {});
         if (step.record) steps.push(step);

@@ -1,6 +1,7 @@
 // One queued batch: validate (the queue door may bring raw samples) → apply to buckets and mark
 // the entities whose rules read what changed as dirty (the drainer judges them).
 
+import { withCategorySamples } from '../campaigns/categories.js';
 import type { Clock, Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { RawSample, SampleRejection } from '../domain/sample.js';
@@ -61,7 +62,9 @@ export class SampleBatchProcessor {
       for (const [code, n] of byCode) d.observer.samplesRejected(`${source}:worker`, code, n);
     }
     await d.registry.refresh();
-    const { chunks, skippedChunks, touched } = await d.series.apply(jobId, accepted, now, (id, metrics) => d.evaluator.affected(id, metrics));
+    // Complaints also count under complaints.<category> (the breakdown campaign reports read).
+    const applied = withCategorySamples(accepted);
+    const { chunks, skippedChunks, touched } = await d.series.apply(jobId, applied, now, (id, metrics) => d.evaluator.affected(id, metrics));
 
     if (chunks > 0) {
       // Counted once per applied job, not again on a retry.

@@ -28,16 +28,21 @@ export interface DayCloserDeps {
   readonly absenceMetrics: () => readonly string[];
   /** Raises one feed-stalled alert when a whole daily feed is missing (checked with the absence pass). */
   readonly feedGuard?: { check(): Promise<string[]> };
+  /** Entities in scope of intraday rules: judged every hour even when their feed sends nothing. */
+  readonly intradayEntities?: () => Promise<string[]>;
   /** Notification records are kept as long as resolved alerts. */
   readonly notifications?: { prune(before: number): Promise<number> };
 }
 
 /** How often the scheduler looks whether yesterday's feed has arrived (absence pass). */
 const FEED_CHECK_CRON = '*/10 * * * *';
+/** Just after each hour: a dealer whose feed went silent is still judged by intraday rules. */
+const INTRADAY_CRON = '2 * * * *';
 
 export class DayCloser {
   private task?: ScheduledTask;
   private feedTask?: ScheduledTask;
+  private intradayTask?: ScheduledTask;
 
   constructor(private readonly d: DayCloserDeps) {
     if (!validate(d.cron)) throw new ConfigError('bad_env', `LOOKOUT_DAY_CLOSE_CRON: "${d.cron}" is not a cron expression`, undefined, undefined, 'LOOKOUT_DAY_CLOSE_CRON');
@@ -54,6 +59,11 @@ export class DayCloser {
       const stalled = await this.d.feedGuard?.check().catch((err) => this.d.logger.error({ err: (err as Error).message }, 'feed guard failed'));
       if (stalled?.length) this.d.logger.warn({ metrics: stalled }, 'daily feed stalled');
     };
+    this.intradayTask = schedule(INTRADAY_CRON, () => void this.intradayPass().catch((err) => this.d.logger.error({ err: (err as Error).message }, 'intraday pass failed')), {
+      timezone: this.d.calendar.timeZone,
+      name: 'lookout-intraday-pass',
+      noOverlap: true,
+    });
     this.feedTask = schedule(FEED_CHECK_CRON, () => void feedCheck(), {
       timezone: this.d.calendar.timeZone,
       name: 'lookout-absence-pass',
@@ -65,6 +75,7 @@ export class DayCloser {
   stop(): void {
     void this.task?.stop();
     void this.feedTask?.stop();
+    void this.intradayTask?.stop();
   }
 
   /**
@@ -86,6 +97,13 @@ export class DayCloser {
       passed.push(metric);
     }
     return passed;
+  }
+
+  /** Mark the entities intraday rules watch, so a silent feed is judged too. Returns how many. */
+  async intradayPass(): Promise<number> {
+    const ids = (await this.d.intradayEntities?.()) ?? [];
+    if (ids.length) await this.d.markDirty(ids);
+    return ids.length;
   }
 
   /** Close yesterday if it has not been closed yet. Returns the day closed, if any. */

@@ -8,7 +8,7 @@ import { onDuty } from './rota.js';
 import { CONTACT_ROLES, type Contact, type ContactRole, type Directory, type RecipientRef, type Rota } from './types.js';
 
 /** Refs filled from the alert's entity (and so meaningless for an alert without one). */
-export const ENTITY_REFS = ['manager', 'customer_manager', 'district_head', 'region_head', 'campaign_owner'] as const;
+export const ENTITY_REFS = ['manager', 'customer_manager', 'district_head', 'region_head', 'campaign_owner', 'complaint_lead'] as const;
 /** Refs filled from the org alone. */
 export const ORG_REFS = ['service_oncall', 'ops'] as const;
 export const REF_PREFIXES = ['dept_lead:', 'contact:', 'role:'] as const;
@@ -22,7 +22,16 @@ export type ParsedRef =
   | { readonly kind: 'role'; readonly role: ContactRole };
 
 export const RECIPIENT_REF_HELP =
-  'manager, district_head, region_head, service_oncall, campaign_owner, customer_manager, ops, dept_lead:<scope>, contact:<id> or role:<role>';
+  'manager, district_head, region_head, service_oncall, campaign_owner, customer_manager, ops, complaint_lead, dept_lead:<scope>, contact:<id> or role:<role>';
+
+/** What the notifier knows about an alert beyond its entity (complaint routing). */
+export interface RecipientHints {
+  /**
+   * `complaint_lead`: the department (dept_lead scope) leading on a campaign complaint alert, from
+   * the day's complaint categories; null when the alert is not about complaints (nobody, no error).
+   */
+  readonly complaintLead?: string | null;
+}
 
 /** `dept_lead:marketing` → {kind: 'dept_lead', scope: 'marketing'}; undefined when not a ref. */
 export function parseRecipientRef(ref: string): ParsedRef | undefined {
@@ -89,11 +98,11 @@ export class OrgDirectory {
   }
 
   /** Resolve refs to contacts (de-duplicated, in order) and say which refs found nobody, and why. */
-  resolve(refs: readonly RecipientRef[], alert: AlertRecord, entity: Entity | undefined, now: number, calendar: Calendar): Resolution {
+  resolve(refs: readonly RecipientRef[], alert: AlertRecord, entity: Entity | undefined, now: number, calendar: Calendar, hints: RecipientHints = {}): Resolution {
     const out: Resolution = { contacts: [], missing: [] };
     const seen = new Set<string>();
     for (const ref of refs) {
-      const found = this.resolveOne(ref, alert, entity, now, calendar);
+      const found = this.resolveOne(ref, alert, entity, now, calendar, hints);
       if (!Array.isArray(found)) {
         out.missing.push({ ref, reason: found.reason });
         continue;
@@ -107,7 +116,7 @@ export class OrgDirectory {
     return out;
   }
 
-  private resolveOne(ref: RecipientRef, alert: AlertRecord, entity: Entity | undefined, now: number, calendar: Calendar): One {
+  private resolveOne(ref: RecipientRef, alert: AlertRecord, entity: Entity | undefined, now: number, calendar: Calendar, hints: RecipientHints): One {
     const parsed = parseRecipientRef(ref);
     if (!parsed) return { reason: `${JSON.stringify(ref)} is not a recipient (expected ${RECIPIENT_REF_HELP})` };
     if (isEntityRef(parsed) && !entity) return { reason: `entity ${alert.entity} is not in the registry` };
@@ -126,6 +135,9 @@ export class OrgDirectory {
         return this.scoped('region_head', entity!.region, `entity ${entity!.id} has no region`, 'region');
       case 'dept_lead':
         return this.scoped('dept_lead', parsed.scope, '', 'department');
+      case 'complaint_lead':
+        // Only campaign complaint alerts have a lead department; for any other alert the ref names nobody.
+        return typeof hints.complaintLead === 'string' ? this.scoped('dept_lead', hints.complaintLead, '', 'department') : [];
       case 'service_oncall':
       case 'ops':
         return this.onDutyOrAll(parsed.kind, now, calendar);

@@ -127,6 +127,8 @@ export interface PolicySet {
   readonly escalation: readonly EscalationPolicy[];
   readonly inhibit: readonly InhibitRule[];
   readonly settings: NotifySettings;
+  /** Complaint category → the department (`dept_lead` scope) that leads (`complaint_routing:`; defaults when absent). */
+  readonly complaintRouting?: Readonly<Record<string, string>>;
   readonly hash: string;
   /** File the policy came from ('(defaults)' when none). */
   readonly source: string;

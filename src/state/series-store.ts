@@ -6,6 +6,7 @@ import type { Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { Sample } from '../domain/sample.js';
 import type { EntitySeries } from '../evaluate/types.js';
+import { HOURS_PER_DAY } from '../evaluate/types.js';
 import type { Keyspace } from '../queues/names.js';
 import { APPLY_SAMPLES_LUA } from './lua.js';
 
@@ -34,6 +35,17 @@ export interface DailyRead {
   readonly fromDay: number;
   readonly toDay: number;
 }
+
+/** Entities needing one metric's hourly buckets over the hour indexes [fromHour, toHour]. */
+export interface HourlyRead {
+  readonly metric: string;
+  readonly entities: readonly string[];
+  readonly fromHour: number;
+  readonly toHour: number;
+}
+
+/** entity → metric → local day → its 24 hourly values (NaN: no data in that hour). */
+export type HourlyByEntity = Map<string, Map<string, Map<number, Float64Array>>>;
 
 type Tx = ReturnType<Redis['multi']>;
 
@@ -134,6 +146,52 @@ export class SeriesStore {
         if (v !== undefined) series[j]!.set(d, v);
       }
     }
+  }
+
+  /** Queue the reads of `r` into a MULTI: per hour, the buckets of its entities. */
+  queueHourlyReads(tx: Tx, r: HourlyRead): void {
+    for (let h = r.fromHour; h <= r.toHour; h++) tx.hmget(this.keys.hourly(r.metric, h), ...r.entities);
+  }
+
+  /** How many results queueHourlyReads adds to the transaction. */
+  static hourlyReadLength(r: HourlyRead): number {
+    return Math.max(0, r.toHour - r.fromHour + 1);
+  }
+
+  /** Parse the results of queueHourlyReads into `out` (entity → metric → day → 24 hourly values). */
+  parseHourlyReads(r: HourlyRead, results: readonly (string | null)[][], out: HourlyByEntity): void {
+    const avg = this.metrics().get(r.metric)?.aggregation === 'avg';
+    const series = r.entities.map((e) => {
+      let byMetric = out.get(e);
+      if (!byMetric) out.set(e, (byMetric = new Map()));
+      let days = byMetric.get(r.metric);
+      if (!days) byMetric.set(r.metric, (days = new Map()));
+      return days;
+    });
+    let k = 0;
+    for (let h = r.fromHour; h <= r.toHour; h++) {
+      const buckets = results[k++] ?? [];
+      const day = Math.floor(h / HOURS_PER_DAY);
+      const slot = h - day * HOURS_PER_DAY;
+      for (let j = 0; j < series.length; j++) {
+        const v = parseBucket(buckets[j], avg);
+        if (v === undefined) continue;
+        let row = series[j]!.get(day);
+        if (!row) series[j]!.set(day, (row = new Float64Array(HOURS_PER_DAY).fill(NaN)));
+        row[slot] = v;
+      }
+    }
+  }
+
+  /**
+   * Hours an evaluation at `now` may read: from the first local day whose hourly buckets are
+   * complete (days ≥ today − hourly retention were accepted whole), at most `lookbackDays` days
+   * before today, up to the current hour.
+   */
+  hourlyWindow(now: number, lookbackDays: number): { fromHour: number; toHour: number } {
+    const today = this.calendar.dayOf(now);
+    const fromDay = today - Math.min(lookbackDays, this.retention.hourlyRetentionDays);
+    return { fromHour: fromDay * HOURS_PER_DAY, toHour: this.calendar.hourOf(now) };
   }
 
   /** Days a read for evaluation covers: the retention up to today. */

@@ -55,4 +55,12 @@ describe('lookout demo --fast --exit', () => {
     expect(res.stdout).toContain(`${acked![1]}'s chain stopped at the ack`);
     expect(sms.filter((s) => s.text.includes(acked![1]!) && s.to.contact.startsWith('RH'))).toEqual([]);
   });
+
+  it('sends the live campaign’s daily report and records the ended campaign’s evaluation', async () => {
+    expect(res.stdout).toMatch(/daily report C\d{3} \d{4}-\d{2}-\d{2}: to CO\d/);
+    expect(res.stdout).toMatch(/post-evaluation C\d{3}: recorded/);
+    const mail = await readOutbox(join(dataDir, 'outbox'), 'email');
+    expect(mail.some((m) => m.subject?.startsWith('【营销案实施监测日报】'))).toBe(true);
+    expect(mail.some((m) => m.subject?.startsWith('【营销案后评估】'))).toBe(true);
+  });
 });

@@ -51,7 +51,7 @@ describe('lookout rules check', () => {
     expect(res.code).toBe(0);
     const files = (await readdir(join(ROOT, 'rules'))).filter((f) => f.endsWith('.yaml') && f !== 'policies.yaml');
     expect(res.stdout).toMatch(new RegExp(`^\\d+ rules OK in ${files.length} file\\(s\\)`));
-    expect(res.stdout).toMatch(/\n5 escalation policies OK \(rules\/policies\.yaml\)\n$/);
+    expect(res.stdout).toMatch(/\n6 escalation policies OK \(rules\/policies\.yaml\)\n$/);
   });
 
   it('reports every broken file as `file:line: field: message [code]` (exit 1)', async () => {

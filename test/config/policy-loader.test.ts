@@ -23,11 +23,12 @@ describe('defaultPolicies', () => {
     const chains = Object.fromEntries(p.escalation.map((e) => [e.id, e.steps.map((s) => [s.afterMs / MIN, [...s.notify]])]));
     expect(chains).toEqual({
       campaign_critical: [
-        [0, ['service_oncall', 'campaign_owner']],
+        [0, ['service_oncall', 'campaign_owner', 'complaint_lead']],
         [15, ['dept_lead:marketing']],
       ],
-      campaign: [[0, ['service_oncall', 'campaign_owner']]],
+      campaign: [[0, ['service_oncall', 'campaign_owner', 'complaint_lead']]],
       info: [[0, ['manager']]],
+      group_customer_churn: [[0, ['customer_manager']]],
       critical: [
         [0, ['manager', 'district_head']],
         [30, ['region_head']],
@@ -42,10 +43,12 @@ describe('defaultPolicies', () => {
       { severity: ['critical'], kind: ['campaign'] },
       { kind: ['campaign'] },
       { severity: ['info'] },
+      { rule: ['group_customer_churn_warning'] },
       { severity: ['critical'] },
       { severity: ['warning'] },
     ]);
     expect(p.escalation.find((e) => e.id === 'info')!.resolveNotice).toBe(false);
+    expect(p.escalation.find((e) => e.id === 'group_customer_churn')!.resolveNotice).toBe(false);
     expect(p.escalation.find((e) => e.id === 'warning')!.resolveNotice).toBe(true);
     expect(p.inhibit).toEqual([{ source: { severity: ['critical'] }, target: { severity: ['warning'] }, equal: ['entity'] }]);
     expect(p.settings).toEqual({
@@ -215,7 +218,7 @@ describe('loadPolicies', () => {
     await writeFile(join(dir, 'policies.yaml'), 'escalation:\n  - id: x\n    steps: [{notify: [nobody]}]\n');
     const res = await loadPolicies(dir);
     expect(!res.ok && res.errors.map((e) => e.format())).toEqual([
-      `${join(dir, 'policies.yaml')}:3: escalation[0].steps[0].notify[0]: unknown recipient "nobody" (expected manager, district_head, region_head, service_oncall, campaign_owner, customer_manager, ops, dept_lead:<scope>, contact:<id> or role:<role>) [bad_policy]`,
+      `${join(dir, 'policies.yaml')}:3: escalation[0].steps[0].notify[0]: unknown recipient "nobody" (expected manager, district_head, region_head, service_oncall, campaign_owner, customer_manager, ops, complaint_lead, dept_lead:<scope>, contact:<id> or role:<role>) [bad_policy]`,
     ]);
   });
 });

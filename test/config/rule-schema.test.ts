@@ -246,8 +246,11 @@ describe('loadRuleSet', () => {
       'campaign_complaint_spike',
       'contract_end_reminder',
       'core_dealer_card_opening_drop',
+      'core_dealer_card_opening_intraday',
       'grassroots_air_recharge_absent',
       'grassroots_air_recharge_drop',
+      'group_customer_churn_warning',
+      'own_hall_satisfaction_low',
     ]);
     expect(await readFile('rules/core-dealers.yaml', 'utf8')).toContain('same_weekday_median');
   });

@@ -112,7 +112,7 @@ describe('runRuleTests', () => {
   it('the shipped rule tests pass', async () => {
     const lines: string[] = [];
     const ok = await runRuleTests('rules/tests', (l) => lines.push(l));
-    expect(lines.filter((l) => !l.startsWith('PASS'))).toEqual([expect.stringMatching(/^\d+ passed, 0 failed in 4 file\(s\)$/)]);
+    expect(lines.filter((l) => !l.startsWith('PASS'))).toEqual([expect.stringMatching(/^\d+ passed, 0 failed in \d+ file\(s\)$/)]);
     expect(ok).toBe(true);
   });
 

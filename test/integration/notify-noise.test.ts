@@ -326,6 +326,7 @@ describe('notifier inhibition', () => {
     const res = await loadRuleSet(rulesDir);
     expect(res.ok ? res.ruleSet.rules.map((r) => r.id).sort() : res.errors.map((e) => e.format())).toEqual([
       'core_dealer_card_opening_drop',
+      'core_dealer_card_opening_intraday',
       'core_dealer_recharge_low',
       'region_network_outage',
     ]);

@@ -37,7 +37,8 @@ describe('hot reload of rules and policies', () => {
 
   it('a valid new rule file swaps in and entities are judged under it', async () => {
     lk = await startTestLookout({ env: { LOOKOUT_RULES_DIR: rulesDir } });
-    expect(lk.ruleSet().rules.map((r) => r.id)).toEqual(['core_dealer_card_opening_drop']);
+    const shipped = lk.ruleSet().rules.map((r) => r.id);
+    expect(shipped).toContain('core_dealer_card_opening_drop');
     const before = /lookout_config_info\{rules="(\w+)"/.exec(await metricsText())?.[1];
     await lk.registry.putMany([dealer('D0001')]);
     await lk.post('/api/v1/samples', [{ metric: 'basic_business', entity: 'D0001', value: 2, ts: '2026-11-21T12:00:00+08:00' }]);
@@ -46,12 +47,12 @@ describe('hot reload of rules and policies', () => {
 
     writeFileSync(join(rulesDir, 'extra.yaml'), EXTRA_RULE);
     expect(await lk.reload()).toEqual({ ok: true, errors: [] });
-    expect(lk.ruleSet().rules.map((r) => r.id).sort()).toEqual(['core_dealer_card_opening_drop', 'dealer_basic_business_low']);
+    expect(lk.ruleSet().rules.map((r) => r.id).sort()).toEqual([...shipped, 'dealer_basic_business_low'].sort());
     await lk.idle();
     expect((await lk.alertsOf('D0001')).map((a) => [a.rule, a.state])).toEqual([['dealer_basic_business_low', 'firing']]);
     const text = await metricsText();
     expect(metricValue(text, 'lookout_config_reloads_total', { outcome: 'ok' })).toBe(1);
-    expect(metricValue(text, 'lookout_rules_loaded')).toBe(2);
+    expect(metricValue(text, 'lookout_rules_loaded')).toBe(shipped.length + 1);
     expect(/lookout_config_info\{rules="(\w+)"/.exec(text)?.[1]).not.toBe(before);
   });
 
@@ -63,8 +64,9 @@ describe('hot reload of rules and policies', () => {
     expect(res.ok).toBe(false);
     expect(res.errors.some((e) => e.includes('broken.yaml:'))).toBe(true);
     expect(res.errors.some((e) => e.includes('policies.yaml:') && e.endsWith('[bad_policy]'))).toBe(true);
-    // The old rule still judges: a dealer's drop still fires.
-    expect(lk.ruleSet().rules.map((r) => r.id)).toEqual(['core_dealer_card_opening_drop']);
+    // The old rules still judge: a dealer's drop still fires.
+    expect(lk.ruleSet().rules.map((r) => r.id)).not.toContain('x');
+    expect(lk.ruleSet().rules.map((r) => r.id)).toContain('core_dealer_card_opening_drop');
     expect(lk.policies().escalation.map((p) => p.id)).toContain('warning');
     await lk.registry.putMany([dealer('D0002')]);
     await lk.post('/api/v1/samples', dealerSeries('D0002', 40));
@@ -75,7 +77,8 @@ describe('hot reload of rules and policies', () => {
 
   it('watches the rules folder: an edit reloads by itself', async () => {
     lk = await startTestLookout({ env: { LOOKOUT_RULES_DIR: rulesDir }, watch: true });
+    const before = lk.ruleSet().rules.length;
     writeFileSync(join(rulesDir, 'extra.yaml'), EXTRA_RULE);
-    await waitFor('the reload after the edit', async () => lk.ruleSet().rules.length === 2, 5000);
+    await waitFor('the reload after the edit', async () => lk.ruleSet().rules.length === before + 1, 5000);
   });
 });

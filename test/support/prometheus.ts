@@ -27,6 +27,8 @@ export interface TestPrometheus {
   readonly url: string;
   /** GET /api/v1/query (instant, at the server's now). */
   query(expr: string): Promise<PromQueryResult>;
+  /** GET /api/v1/label/<label>/values?match[]=<selector> — what Grafana's label_values() asks. */
+  labelValues(label: string, selector: string): Promise<string[]>;
   /** The scrape pools' targets as /api/v1/targets reports them. */
   targets(): Promise<{ scrapeUrl: string; health: string; lastError: string }[]>;
   /** Everything Prometheus wrote to stderr so far (its log). */
@@ -127,6 +129,12 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<TestProm
         series = (body.data.result as { metric: Record<string, string>; values: [number, string][] }[]).map((s) => ({ metric: s.metric, value: s.values.at(-1)! }));
       }
       return { status: body.status, errorType: body.errorType, error: body.error, warnings: body.warnings, series };
+    },
+    async labelValues(label, selector) {
+      const res = await fetch(`${url}/api/v1/label/${encodeURIComponent(label)}/values?${new URLSearchParams({ 'match[]': selector }).toString()}`);
+      const body = (await res.json()) as { status: string; error?: string; data?: string[] };
+      if (body.status !== 'success') throw new Error(`label values of ${label} for ${selector}: ${body.error}`);
+      return body.data ?? [];
     },
     async targets() {
       const res = await fetch(`${url}/api/v1/targets?state=active`);

@@ -1,5 +1,6 @@
 // date: an attribute date (e.g. contract_end) within `withinDays` of today. Judged on today;
-// once the date has passed the reminder resolves (the agreement is renewed or gone).
+// once the date has passed, moved out of the window or been removed, the reminder resolves (the
+// agreement is renewed or gone). `remind_every_days` re-notifies an open reminder (src/duties).
 
 import { Calendar } from '../../domain/clock.js';
 import type { DateRule } from '../../domain/rule.js';
@@ -8,11 +9,13 @@ import { judgeAnchors } from '../judge.js';
 import { attrDay } from '../scope.js';
 import { attrTitle } from '../summary.js';
 
-export function evaluateDate({ rule, entity, ctx }: KindInput<DateRule>): Judgement {
+export function evaluateDate({ rule, entity, ctx, open }: KindInput<DateRule>): Judgement {
   const date = attrDay(entity.attrs[rule.attribute]);
   const title = attrTitle(rule.attribute);
   const judge: DayJudge = (day) => {
-    if (date === undefined) return 'no_data';
+    // The date was removed (or is no longer a date) while a reminder is open: it resolves, so
+    // a renewal that clears the attribute ends the reminder (and its weekly repeats).
+    if (date === undefined) return open ? { severity: null, notify: true, summary: `${title}已移除` } : 'no_data';
     const left = date - day;
     const iso = Calendar.isoDay(date);
     const due = left >= 0 && left <= rule.withinDays;

@@ -1,0 +1,266 @@
+// The daily monitoring report and the post-evaluation record as email (subject, text, HTML with
+// an inline SVG chart) and Markdown (the evaluation's text part, and `lookout report campaign`).
+// Templates are mustache files an operator may edit: campaign-report.* and campaign-evaluation.*
+// in LOOKOUT_TEMPLATES_DIR, falling back to the shipped templates/<locale>/ for missing files.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Mustache from 'mustache';
+import { packageRoot } from '../config/paths.js';
+import type { Severity } from '../domain/rule.js';
+import { ConfigError } from '../errors/catalogue.js';
+import type { Locale } from './categories.js';
+import type { AlertRow, DailyReport, DayFigures, EvaluationRecord, MinuteStats } from './figures.js';
+
+export interface RenderedMail {
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+}
+
+export const REPORT_TEMPLATES = ['campaign-report.subject.mustache', 'campaign-report.text.mustache', 'campaign-report.html.mustache'] as const;
+export const EVALUATION_TEMPLATES = ['campaign-evaluation.subject.mustache', 'campaign-evaluation.text.mustache', 'campaign-evaluation.html.mustache'] as const;
+
+/** Reads a template from `dir`, else the shipped one of the locale. */
+async function template(dir: string, locale: Locale, file: string): Promise<string> {
+  for (const d of [dir, join(packageRoot(), 'templates', locale)]) {
+    try {
+      const text = await readFile(join(d, file), 'utf8');
+      try {
+        Mustache.parse(text);
+      } catch (err) {
+        throw new ConfigError('bad_template', `does not parse: ${(err as Error).message}`, join(d, file));
+      }
+      return text;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  throw new ConfigError('bad_template', `template file is missing (LOOKOUT_TEMPLATES_DIR=${dir})`, join(dir, file));
+}
+
+const TEXT = { escape: (v: unknown) => String(v) };
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+const WORDS = {
+  zh: {
+    severity: { critical: '严重', warning: '警告', info: '提示' } as Record<Severity, string>,
+    unacked: '未确认',
+    minutes: '分钟',
+    via: { sms: '短信', link: '链接', api: 'API' } as Record<string, string>,
+    phase: { preparation: '上线准备', live: '实施中', post_evaluation: '后评估' } as Record<string, string>,
+    state: { firing: '告警中', acknowledged: '已确认', resolved: '已恢复', pending: '待确认' } as Record<string, string>,
+  },
+  en: {
+    severity: { critical: 'CRITICAL', warning: 'WARNING', info: 'INFO' } as Record<Severity, string>,
+    unacked: 'not acknowledged',
+    minutes: 'min',
+    via: { sms: 'SMS', link: 'link', api: 'API' } as Record<string, string>,
+    phase: { preparation: 'preparation', live: 'live', post_evaluation: 'post-evaluation' } as Record<string, string>,
+    state: { firing: 'firing', acknowledged: 'acknowledged', resolved: 'resolved', pending: 'pending' } as Record<string, string>,
+  },
+} as const;
+
+function num(n: number | null | undefined, digits = 1): string {
+  if (n === null || n === undefined) return '—';
+  return Number.isInteger(n) ? String(n) : n.toFixed(digits);
+}
+
+function pct(share: number | null | undefined): string {
+  if (share === null || share === undefined) return '—';
+  const p = share * 100;
+  return p > 0 && p < 10 ? `${p.toFixed(1)}%` : `${Math.round(p)}%`;
+}
+
+/** Right-aligned in `width` columns (CJK counts double), for plain-text tables. */
+function col(s: string, width: number): string {
+  const w = Array.from(s).reduce((n, ch) => n + (/[\u3000-\u9fff\uff00-\uffef]/.test(ch) ? 2 : 1), 0);
+  return ' '.repeat(Math.max(0, width - w)) + s;
+}
+
+const time = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+
+function alertView(a: AlertRow, locale: Locale) {
+  const w = WORDS[locale];
+  const ack = a.ackMinutes !== undefined ? `${num(a.ackMinutes)} ${w.minutes}（${a.ackBy ?? ''}${a.ackVia ? `，${w.via[a.ackVia] ?? a.ackVia}` : ''}）` : w.unacked;
+  return {
+    severityWord: w.severity[a.severity],
+    isCritical: a.severity === 'critical',
+    ruleName: a.ruleName,
+    summary: a.summary,
+    period: a.period,
+    firedAt: time(a.firedAt),
+    ack: locale === 'en' ? ack.replace('（', ' (').replace('）', ')').replace('，', ', ') : ack,
+    resolved: a.resolvedAt ? time(a.resolvedAt) : '',
+    resolveMinutes: a.resolveMinutes !== undefined ? num(a.resolveMinutes) : '',
+    level: a.level,
+    escalated: a.level >= 2,
+    state: w.state[a.state] ?? a.state,
+  };
+}
+
+function statsView(s: MinuteStats | null) {
+  return s ? { median: num(s.median), p90: num(s.p90), max: num(s.max) } : null;
+}
+
+/** A small bar chart (inline SVG, no external images) of daily values; empty days are gaps. */
+export function barChart(days: readonly { readonly label: string; readonly value: number | null; readonly highlight?: boolean }[], opts: { width?: number; height?: number; color?: string } = {}): string {
+  const width = opts.width ?? 320;
+  const height = opts.height ?? 96;
+  const pad = 14;
+  const n = Math.max(1, days.length);
+  const max = Math.max(1, ...days.map((d) => d.value ?? 0));
+  const slot = (width - 2) / n;
+  const bar = Math.max(2, slot * 0.64);
+  const parts: string[] = [];
+  days.forEach((d, i) => {
+    const x = 1 + i * slot + (slot - bar) / 2;
+    const v = d.value ?? 0;
+    const h = d.value === null ? 0 : Math.max(1, ((height - 2 * pad) * v) / max);
+    const y = height - pad - h;
+    const fill = d.highlight ? '#b00020' : (opts.color ?? '#5b8def');
+    if (d.value !== null) parts.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bar.toFixed(1)}" height="${h.toFixed(1)}" fill="${fill}"/>`);
+    if (n <= 14) {
+      const cx = (x + bar / 2).toFixed(1);
+      if (d.value !== null) parts.push(`<text x="${cx}" y="${(y - 2).toFixed(1)}" font-size="9" text-anchor="middle" fill="#333">${num(d.value, 0)}</text>`);
+      parts.push(`<text x="${cx}" y="${height - 3}" font-size="9" text-anchor="middle" fill="#666">${escapeXml(d.label)}</text>`);
+    }
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img"><line x1="0" y1="${height - pad}" x2="${width}" y2="${height - pad}" stroke="#ccc"/>${parts.join('')}</svg>`;
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}
+
+function dayRow(d: DayFigures, highlight = false) {
+  const row = {
+    enrollments: num(d.enrollments, 0),
+    complaints: num(d.complaints, 0),
+    complaintsPer10k: num(d.complaintsPer10k, 2),
+    unsubscribes: num(d.unsubscribes, 0),
+  };
+  return {
+    date: d.date,
+    shortDate: d.date.slice(5),
+    live: d.live,
+    ...row,
+    /** The same, right-aligned for plain-text tables. */
+    cols: { enrollments: col(row.enrollments, 13), complaints: col(row.complaints, 11), complaintsPer10k: col(row.complaintsPer10k, 10), unsubscribes: col(row.unsubscribes, 13) },
+    highlight,
+  };
+}
+
+/** The mustache view of a daily report. */
+export function reportView(r: DailyReport, locale: Locale): Record<string, unknown> {
+  const w = WORDS[locale];
+  const c = r.campaign;
+  return {
+    campaignId: c.id,
+    campaignName: c.name,
+    category: c.category ?? '',
+    owner: c.ownerName ? `${c.ownerName}（${c.owner}）` : (c.owner ?? ''),
+    targetCustomers: c.targetCustomers ?? '—',
+    start: c.start,
+    end: c.end,
+    date: r.date,
+    phase: w.phase[r.timeline.phase] ?? r.timeline.phase,
+    dayOfCampaign: r.timeline.dayOfCampaign ?? '—',
+    days: r.timeline.days,
+    generatedAt: time(r.generatedAt),
+    enrollments: num(r.day.enrollments, 0),
+    complaints: num(r.day.complaints, 0),
+    complaintsPer10k: num(r.day.complaintsPer10k, 2),
+    unsubscribes: num(r.day.unsubscribes, 0),
+    unsubscribesPer10k: num(r.day.unsubscribesPer10k, 2),
+    noData: r.day.enrollments === null && r.day.complaints === null && r.day.unsubscribes === null,
+    toDate: { ...r.toDate, complaintsPer10k: num(r.toDate.complaintsPer10k, 2) },
+    trend: r.trend.map((d) => dayRow(d, d.date === r.date)),
+    trendSvg: barChart(r.trend.map((d) => ({ label: d.date.slice(5), value: d.complaints, highlight: d.date === r.date }))),
+    hasCategories: r.categories.length > 0,
+    categories: r.categories.map((x) => ({ ...x, share: pct(x.share) })),
+    lead: r.lead?.text ?? '',
+    hasAlerts: r.alerts.length > 0,
+    alerts: r.alerts.map((a) => alertView(a, locale)),
+    raised: r.response.raised,
+    acknowledged: r.response.acknowledged,
+    unacknowledged: r.response.unacknowledged,
+    ackMedian: r.response.ackMinutes ? num(r.response.ackMinutes.median) : '',
+    ackMax: r.response.ackMinutes ? num(r.response.ackMinutes.max) : '',
+    escalated: r.response.escalated,
+    openAlerts: r.openAlerts,
+  };
+}
+
+/** The mustache view of a post-evaluation record. */
+export function evaluationView(r: EvaluationRecord, locale: Locale): Record<string, unknown> {
+  const c = r.campaign;
+  const s = r.alerts.bySeverity;
+  const t = r.totals;
+  return {
+    campaignId: c.id,
+    campaignName: c.name,
+    category: c.category ?? '',
+    owner: c.ownerName ? `${c.ownerName}（${c.owner}）` : (c.owner ?? ''),
+    targetCustomers: c.targetCustomers ?? '—',
+    start: r.window.start,
+    end: r.window.end,
+    days: r.window.days,
+    generatedAt: time(r.generatedAt),
+    incomplete: !r.complete,
+    dataFrom: r.dataFrom,
+    enrollments: t.enrollments,
+    complaints: t.complaints,
+    unsubscribes: t.unsubscribes,
+    complaintsPer10k: num(t.complaintsPer10k, 2),
+    unsubscribesPer10k: num(t.unsubscribesPer10k, 2),
+    enrollmentRate: pct(t.enrollmentRate),
+    peak: r.peak ? { ...r.peak, complaintsPer10k: num(r.peak.complaintsPer10k, 2) } : null,
+    dailySvg: barChart(
+      r.daily.map((d) => ({ label: d.date.slice(5), value: d.complaints, highlight: d.date === r.peak?.date })),
+      { width: Math.min(640, Math.max(320, r.daily.length * 12)) },
+    ),
+    daily: r.daily.map((d) => dayRow(d, d.date === r.peak?.date)),
+    hasCategories: r.categories.length > 0,
+    categories: r.categories.map((x) => ({ ...x, share: pct(x.share) })),
+    lead: r.lead?.text ?? '',
+    alertsTotal: r.alerts.total,
+    critical: s.critical,
+    warning: s.warning,
+    info: s.info,
+    hasRules: r.alerts.byRule.length > 0,
+    byRule: r.alerts.byRule,
+    hasEpisodes: r.alerts.episodes.length > 0,
+    episodes: r.alerts.episodes.map((a) => alertView(a, locale)),
+    raised: r.response.raised,
+    acknowledged: r.response.acknowledged,
+    unacknowledged: r.response.unacknowledged,
+    ack: statsView(r.response.ackMinutes),
+    resolve: statsView(r.response.resolveMinutes),
+    escalated: r.response.escalated,
+    escalationRate: pct(r.response.escalationRate),
+    highlights: r.highlights,
+  };
+}
+
+async function renderMail(dir: string, locale: Locale, files: readonly [string, string, string], view: Record<string, unknown>): Promise<RenderedMail> {
+  const [subject, text, html] = await Promise.all(files.map((f) => template(dir, locale, f)));
+  return {
+    subject: oneLine(Mustache.render(subject!, view, {}, TEXT)),
+    text: Mustache.render(text!, view, {}, TEXT),
+    html: Mustache.render(html!, view),
+  };
+}
+
+export function renderDailyReport(r: DailyReport, locale: Locale, templatesDir: string): Promise<RenderedMail> {
+  return renderMail(templatesDir, locale, REPORT_TEMPLATES, reportView(r, locale));
+}
+
+export function renderEvaluation(r: EvaluationRecord, locale: Locale, templatesDir: string): Promise<RenderedMail> {
+  return renderMail(templatesDir, locale, EVALUATION_TEMPLATES, evaluationView(r, locale));
+}
+
+/** The evaluation as Markdown (the text part of its email; `lookout report campaign ID`). */
+export async function evaluationMarkdown(r: EvaluationRecord, locale: Locale, templatesDir: string): Promise<string> {
+  return Mustache.render(await template(templatesDir, locale, EVALUATION_TEMPLATES[1]), evaluationView(r, locale), {}, TEXT);
+}

@@ -1,0 +1,224 @@
+// The channel duties (渠道职责) beside the alert pipeline: weekly reminders of date rules, the own
+// halls' monthly satisfaction ranking, and broadcasts to channel managers (docs/duties.md).
+// Built once by the composition root; each role starts its part: the API creates broadcasts and
+// serves reports, the worker sends the broadcast queue, the scheduler runs the crons.
+
+import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { schedule, type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/env.js';
+import type { AlertRecord } from '../domain/alert.js';
+import type { Calendar, Clock } from '../domain/clock.js';
+import type { Entity } from '../domain/entity.js';
+import type { Rule } from '../domain/rule.js';
+import type { Channel, ChannelName } from '../notify/channels/channel.js';
+import type { NotifyObserver, Recipients } from '../notify/context.js';
+import type { NotificationStore } from '../notify/records.js';
+import type { Keyspace } from '../queues/names.js';
+import type { Directory, Muter, PolicySet } from '../route/types.js';
+import { Broadcaster, type BroadcastRequest, type BroadcastSummary, type CreateOutcome } from './broadcast.js';
+import { DUTY_QUEUES, dutyKeys, type DutyKeys } from './keys.js';
+import { RankingMailer, type RankingMailResult } from './ranking-mail.js';
+import { hallRanking, monthOf, previousMonth, rankingView, type HallRanking, type RankingResult, type RankingSource } from './ranking.js';
+import { ReminderDuty, type ReminderDeps } from './reminders.js';
+import { DutySender } from './sender.js';
+import { DutyTemplates } from './templates.js';
+
+/** How often the scheduler looks for due reminders (local time). */
+export const REMINDER_CRON = '*/10 * * * *';
+
+export interface DutiesDeps {
+  readonly config: AppConfig;
+  readonly redis: Redis;
+  readonly keys: Keyspace;
+  readonly clock: Clock;
+  readonly calendar: Calendar;
+  readonly entities: { list(): Promise<Entity[]>; get(id: string): Promise<Entity | undefined> };
+  readonly alerts: { listOpen(): Promise<AlertRecord[]> };
+  readonly records: NotificationStore;
+  readonly connection: ConnectionOptions;
+  /** The notifier's `notify-email` queue (report emails). */
+  readonly emailQueue: Queue;
+  readonly directory: () => Directory;
+  readonly recipients: () => Recipients;
+  readonly policies: () => PolicySet;
+  readonly rules: () => readonly Rule[];
+  readonly muter: Muter;
+  readonly dispatcher: ReminderDeps['dispatcher'];
+  readonly enabled: () => boolean;
+  readonly observer: NotifyObserver;
+  readonly logger: Logger;
+}
+
+/** What the HTTP routes use (src/http/routes/broadcasts.ts, halls.ts). */
+export interface DutiesApi {
+  createBroadcast(req: BroadcastRequest): Promise<CreateOutcome>;
+  broadcast(id: string): Promise<BroadcastSummary | undefined>;
+  broadcasts(limit: number): Promise<BroadcastSummary[]>;
+  /** The month the report defaults to: the last complete month. */
+  defaultMonth(): string;
+  ranking(month: string): Promise<RankingResult>;
+  rankingHtml(r: HallRanking): string;
+  sendRanking(month: string): Promise<RankingMailResult | { readonly error: string }>;
+}
+
+export class Duties implements DutiesApi {
+  readonly keys: DutyKeys;
+  readonly templates: DutyTemplates;
+  readonly broadcaster: Broadcaster;
+  readonly mailer: RankingMailer;
+  readonly reminders: ReminderDuty;
+  readonly broadcastQueue: Queue;
+  private readonly source: RankingSource;
+  private readonly workers: Worker[] = [];
+  private readonly tasks: ScheduledTask[] = [];
+
+  constructor(private readonly d: DutiesDeps) {
+    const { config } = d;
+    this.keys = dutyKeys(config.prefix);
+    this.templates = new DutyTemplates(config.templatesDir, config.locale);
+    this.templates.check();
+    this.broadcastQueue = new Queue(DUTY_QUEUES.broadcast, { connection: d.connection, prefix: config.prefix });
+    const retry = () => d.policies().settings.retry;
+    this.broadcaster = new Broadcaster({
+      redis: d.redis,
+      keys: this.keys,
+      coreKeys: d.keys,
+      clock: d.clock,
+      calendar: d.calendar,
+      entities: () => d.entities.list(),
+      directory: d.directory,
+      records: d.records,
+      queue: this.broadcastQueue,
+      templates: this.templates,
+      retry,
+      rate: config.broadcastRate,
+      retentionDays: config.retentionDays,
+    });
+    this.source = { redis: d.redis, keys: d.keys, calendar: d.calendar, retentionDays: config.retentionDays, halls: () => d.entities.list() };
+    this.mailer = new RankingMailer({
+      source: this.source,
+      clock: d.clock,
+      directory: d.directory,
+      records: d.records,
+      emailQueue: d.emailQueue,
+      templates: this.templates,
+      publicUrl: config.publicUrl,
+      retry,
+    });
+    this.reminders = new ReminderDuty({
+      redis: d.redis,
+      keys: d.keys,
+      dkeys: this.keys,
+      clock: d.clock,
+      calendar: d.calendar,
+      alerts: d.alerts,
+      rules: d.rules,
+      entity: (id) => d.entities.get(id),
+      policies: d.policies,
+      recipients: d.recipients,
+      muter: d.muter,
+      dispatcher: d.dispatcher,
+      enabled: d.enabled,
+      logger: d.logger,
+    });
+  }
+
+  // ---- API ----------------------------------------------------------------------------------
+
+  createBroadcast(req: BroadcastRequest): Promise<CreateOutcome> {
+    return this.broadcaster.create(req);
+  }
+
+  broadcast(id: string): Promise<BroadcastSummary | undefined> {
+    return this.broadcaster.get(id);
+  }
+
+  broadcasts(limit: number): Promise<BroadcastSummary[]> {
+    return this.broadcaster.list(limit);
+  }
+
+  defaultMonth(): string {
+    return previousMonth(this.d.calendar.dayOf(this.d.clock.now()));
+  }
+
+  /** The month running now (for messages). */
+  currentMonth(): string {
+    return monthOf(this.d.calendar.dayOf(this.d.clock.now()));
+  }
+
+  ranking(month: string): Promise<RankingResult> {
+    return hallRanking(this.source, month, this.d.clock.now());
+  }
+
+  rankingHtml(r: HallRanking): string {
+    return this.templates.html('rankingHtml', rankingView(r, this.templates.locale, this.mailer.reportUrl(r.month)));
+  }
+
+  sendRanking(month: string): Promise<RankingMailResult | { readonly error: string }> {
+    return this.mailer.send(month);
+  }
+
+  // ---- roles --------------------------------------------------------------------------------
+
+  /** Worker role (with the notifier's channels): send the broadcast queue at the configured rate. */
+  startSending(channels: Readonly<Record<ChannelName, Channel>>, connection: () => ConnectionOptions): void {
+    const sender = new DutySender({
+      records: this.d.records,
+      channels,
+      contact: (id) => this.d.recipients().contact(id),
+      clock: this.d.clock,
+      queue: this.broadcastQueue,
+      retry: () => this.d.policies().settings.retry,
+      observer: this.d.observer,
+      logger: this.d.logger,
+    });
+    const w = new Worker<{ id: string }, string>(DUTY_QUEUES.broadcast, (job) => sender.process(job), {
+      connection: connection(),
+      prefix: this.d.config.prefix,
+      concurrency: 1,
+      limiter: { max: this.d.config.broadcastRate, duration: 1000 },
+    });
+    w.on('failed', (job, err) => this.d.logger.error({ queue: DUTY_QUEUES.broadcast, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'broadcast job failed'));
+    w.on('error', (err) => this.d.logger.error({ queue: DUTY_QUEUES.broadcast, err: err.message }, 'broadcast worker error'));
+    this.workers.push(w);
+  }
+
+  /** Scheduler role: reminders every 10 minutes (and once now), the ranking on LOOKOUT_RANKING_CRON. */
+  async startSchedule(): Promise<void> {
+    const tz = this.d.calendar.timeZone;
+    const log = this.d.logger;
+    const reminders = () => this.reminders.run().catch((err) => log.error({ err: (err as Error).message }, 'reminder pass failed'));
+    this.tasks.push(schedule(REMINDER_CRON, () => void reminders(), { timezone: tz, name: 'lookout-reminders', noOverlap: true }));
+    this.tasks.push(
+      schedule(this.d.config.rankingCron, () => void this.monthlyRanking(), { timezone: tz, name: 'lookout-halls-ranking', noOverlap: true }),
+    );
+    await reminders();
+  }
+
+  /** What the ranking cron does: last month's ranking to its recipients. */
+  async monthlyRanking(): Promise<RankingMailResult | { readonly error: string } | undefined> {
+    const month = this.defaultMonth();
+    try {
+      const res = await this.mailer.send(month);
+      if ('error' in res) this.d.logger.error({ month, err: res.error }, 'halls ranking not sent');
+      else this.d.logger.info({ month, halls: res.halls, rated: res.rated, recipients: res.notifications.length }, 'halls satisfaction ranking sent');
+      return res;
+    } catch (err) {
+      this.d.logger.error({ month, err: (err as Error).message }, 'halls ranking failed');
+      return undefined;
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.tasks) void t.stop();
+    this.tasks.length = 0;
+    await Promise.all(this.workers.map((w) => w.close()));
+    await this.broadcastQueue.close();
+  }
+}
+
+export type { BroadcastRequest, BroadcastSummary, CreateOutcome } from './broadcast.js';
+export type { HallRanking, RankingResult } from './ranking.js';
+export type { RankingMailResult } from './ranking-mail.js';

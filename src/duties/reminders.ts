@@ -1,0 +1,152 @@
+// Weekly reminders (协议到期前 1 个月提醒, 未续签则每周再提醒): a date rule with
+// `remind_every_days: N` tells the people of its escalation policy's first step again every N
+// days while its alert stays firing — not acknowledged, not resolved. A renewal moves or
+// removes the date, the alert resolves, and the reminders stop; so does an acknowledgement
+// (the manager has taken it on). Reminder n of an episode is due at firingAt + n × N days; the
+// scheduler looks every 10 minutes. Each reminder goes through the notifier's usual stages
+// (silences, grouping, quiet hours, rate limits, records) with its own intent key, so several
+// schedulers, or a pass repeated after a crash, send it once.
+
+import { randomInt } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AlertRecord } from '../domain/alert.js';
+import type { Calendar, Clock } from '../domain/clock.js';
+import type { Entity } from '../domain/entity.js';
+import type { Rule } from '../domain/rule.js';
+import type { Recipients } from '../notify/context.js';
+import type { Intent } from '../notify/dispatcher.js';
+import type { NotificationItem } from '../notify/records.js';
+import { policyFor } from '../route/policy.js';
+import type { Keyspace } from '../queues/names.js';
+import type { Muter, PolicySet } from '../route/types.js';
+import type { DutyKeys } from './keys.js';
+
+const DAY_MS = 86_400_000;
+/** The notifier keeps ack codes 14 days and chain state 30 days from the chain's start; a reminder renews both. */
+const ACK_CODE_TTL_MS = 14 * DAY_MS;
+const CHAIN_TTL_MS = 30 * DAY_MS;
+
+export interface ReminderDeps {
+  readonly redis: Redis;
+  readonly keys: Keyspace;
+  readonly dkeys: DutyKeys;
+  readonly clock: Clock;
+  readonly calendar: Calendar;
+  readonly alerts: { listOpen(): Promise<AlertRecord[]> };
+  readonly rules: () => readonly Rule[];
+  readonly entity: (id: string) => Promise<Entity | undefined>;
+  readonly policies: () => PolicySet;
+  readonly recipients: () => Recipients;
+  readonly muter: Muter;
+  readonly dispatcher: {
+    add(intents: readonly Intent[]): Promise<void>;
+    recordMissing(item: NotificationItem, ref: string, reason: string): Promise<void>;
+    recordMuted(intents: readonly Intent[], reason: string): Promise<void>;
+  };
+  /** False without contacts.csv: nobody is notified. */
+  readonly enabled: () => boolean;
+  readonly logger: Logger;
+}
+
+export interface ReminderSent {
+  readonly alert: string;
+  readonly rule: string;
+  readonly entity: string;
+  /** 1 = the first repeat (N days after the alert fired). */
+  readonly reminder: number;
+  readonly contacts: readonly string[];
+  readonly muted?: string;
+}
+
+/** Rule id → remind_every_days, for the date rules that have it. */
+export function remindingRules(rules: readonly Rule[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of rules) if (r.kind === 'date' && r.remindEveryDays) out.set(r.id, r.remindEveryDays);
+  return out;
+}
+
+/** Which reminder is due for an alert that fired at `firingAt` (0 = none yet). */
+export function dueReminder(firingAt: number, everyDays: number, now: number): number {
+  return Math.max(0, Math.floor((now - firingAt) / (everyDays * DAY_MS)));
+}
+
+export class ReminderDuty {
+  constructor(private readonly d: ReminderDeps) {}
+
+  /** Send the reminders that are due at `now`. */
+  async run(now = this.d.clock.now()): Promise<ReminderSent[]> {
+    const { redis, dkeys } = this.d;
+    const every = remindingRules(this.d.rules());
+    const open = await this.d.alerts.listOpen();
+    const sent: ReminderSent[] = [];
+    const openIds = new Set(open.map((a) => a.fingerprint));
+    if (every.size && this.d.enabled()) {
+      for (const a of open) {
+        const n = every.get(a.rule);
+        if (!n || a.state !== 'firing' || !a.notify || a.firingAt === undefined) continue;
+        const due = dueReminder(a.firingAt, n, now);
+        if (due < 1) continue;
+        const [episode, done] = ((await redis.hget(dkeys.reminded, a.fingerprint)) ?? '0.0').split('.').map(Number);
+        if (episode === a.episode && (done ?? 0) >= due) continue;
+        const out = await this.remind(a, due, now);
+        await redis.hset(dkeys.reminded, a.fingerprint, `${a.episode}.${due}`);
+        if (out) sent.push(out);
+      }
+    }
+    // Forget alerts that are no longer open (resolved, or pruned).
+    const stale = (await redis.hkeys(dkeys.reminded)).filter((fp) => !openIds.has(fp));
+    if (stale.length) await redis.hdel(dkeys.reminded, ...stale);
+    return sent;
+  }
+
+  private async remind(a: AlertRecord, reminder: number, now: number): Promise<ReminderSent | undefined> {
+    const entity = await this.d.entity(a.entity);
+    const policy = policyFor(this.d.policies(), a, entity);
+    const step = policy?.steps[0];
+    if (!step) {
+      this.d.logger.info({ alert: a.id, rule: a.rule, entity: a.entity, reminder }, 'reminder due but no escalation policy matches: nobody to remind');
+      return undefined;
+    }
+    const { contacts, missing } = this.d.recipients().resolve(step.notify, a, entity, now, this.d.calendar);
+    // The reminder repeats the first step: same recipients, step 0 on the record.
+    const item: NotificationItem = { alert: a.id, episode: a.episode, step: 0, severity: a.severity, rule: a.rule, entity: a.entity };
+    for (const m of missing) await this.d.dispatcher.recordMissing(item, m.ref, m.reason);
+    const intents: Intent[] = contacts.flatMap((c) =>
+      c.channels.map((channel) => ({ key: `${a.fingerprint}.${a.episode}.remind${reminder}.${c.id}.${channel}`, kind: 'alert' as const, contact: c.id, channel, item, at: now })),
+    );
+    await this.keepAckCode(a.fingerprint);
+    const mute = await this.d.muter.mutes(a, entity, now);
+    const muted = mute ? (mute.by === 'silence' ? `silence:${mute.id}` : `inhibited_by:${mute.source}`) : undefined;
+    if (muted) await this.d.dispatcher.recordMuted(intents, muted);
+    else await this.d.dispatcher.add(intents);
+    const who = contacts.map((c) => c.id);
+    this.d.logger.info({ alert: a.id, rule: a.rule, entity: a.entity, reminder, contacts: who, muted }, 'reminder');
+    return { alert: a.id, rule: a.rule, entity: a.entity, reminder, contacts: who, ...(muted && { muted }) };
+  }
+
+  /**
+   * The reminder shows the alert's ack code (read from its escalation state when the message is
+   * rendered). Keep that code pointing at this alert — renewed, or a new one if it lapsed or was
+   * taken — and the chain state alive, so a reply `确认 <code>` a month on still acknowledges.
+   */
+  private async keepAckCode(fp: string): Promise<void> {
+    const { redis, keys } = this.d;
+    const esc = keys.escalation(fp);
+    const code = await redis.hget(esc, 'ackCode');
+    if (code) {
+      const owner = await redis.get(keys.ackCode(code));
+      if (owner === fp) await redis.pexpire(keys.ackCode(code), ACK_CODE_TTL_MS);
+      else if (owner !== null || (await redis.set(keys.ackCode(code), fp, 'PX', ACK_CODE_TTL_MS, 'NX')) !== 'OK') {
+        for (let i = 0; i < 40; i++) {
+          const fresh = String(i < 20 ? randomInt(1000, 10_000) : randomInt(100_000, 1_000_000));
+          if ((await redis.set(keys.ackCode(fresh), fp, 'PX', ACK_CODE_TTL_MS, 'NX')) === 'OK') {
+            await redis.hset(esc, 'ackCode', fresh);
+            break;
+          }
+        }
+      }
+    }
+    await redis.pipeline().pexpire(esc, CHAIN_TTL_MS).pexpire(keys.told(fp), CHAIN_TTL_MS).exec();
+  }
+}

@@ -1,0 +1,48 @@
+// Reports: a campaign's daily implementation monitoring report (实施监测报告) for any stored day,
+// as JSON or as the HTML the 09:00 email carries.
+
+import type { FastifyInstance } from 'fastify';
+import { Calendar } from '../../domain/clock.js';
+import { requireScope, type TokenIndex } from '../auth.js';
+import type { HttpDeps } from '../deps.js';
+import { fromStore, HttpError } from '../errors.js';
+import { idParams, needCampaigns } from './campaigns.js';
+
+export function reportsRoutes(app: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
+  const operator = requireScope(tokens, ['operator']);
+
+  app.get(
+    '/api/v1/reports/campaigns/:id/daily',
+    {
+      onRequest: operator,
+      schema: {
+        params: idParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+            format: { type: 'string', enum: ['json', 'html', 'text'] },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const { date, format = 'json' } = request.query as { date?: string; format?: 'json' | 'html' | 'text' };
+      const service = needCampaigns(deps);
+      const today = deps.calendar.dayOf(deps.clock.now());
+      const day = date === undefined ? today - 1 : Calendar.parseIsoDay(date);
+      if (day === undefined) throw new HttpError(400, 'bad_request', `date: ${JSON.stringify(date)} is not a calendar date (YYYY-MM-DD)`);
+      if (day > today) throw new HttpError(400, 'bad_request', `date: ${date} is in the future (today is ${Calendar.isoDay(today)} in ${deps.calendar.timeZone})`);
+      if (day < service.oldestDay()) throw new HttpError(400, 'bad_request', `date: ${date} is older than the daily retention (LOOKOUT_RETENTION_DAYS): its figures are gone`);
+      const campaign = await fromStore(service.campaign(id), 'the campaign store');
+      if (!campaign) throw new HttpError(404, 'not_found', `no campaign ${JSON.stringify(id)}`);
+      const report = await fromStore(service.dailyReport(campaign, day), 'the campaign store');
+      if (format === 'json') return { report };
+      const mail = await service.renderReport(report);
+      if (format === 'html') return reply.type('text/html; charset=utf-8').send(mail.html);
+      return reply.type('text/plain; charset=utf-8').send(mail.text);
+    },
+  );
+}
