@@ -82,6 +82,11 @@ local cur = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not cur or tonumber(cur) > tonumber(ARGV[2]) then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) end
 return 1`;
 
+/** The fields of a record that carries no message (missing recipient, muted, deferred, skipped). */
+function unsent(now: number) {
+  return { attempts: 0, text: '', providerIds: [] as string[], receipts: [], createdAt: now, updatedAt: now };
+}
+
 function shortId(...parts: string[]): string {
   return createHash('sha1').update(parts.join('\0')).digest('hex').slice(0, 20);
 }
@@ -126,12 +131,7 @@ export class Dispatcher {
       items: [item],
       state: 'failed',
       error: { code: 'no_recipient', message: `${ref}: ${reason}` },
-      attempts: 0,
-      text: '',
-      providerIds: [],
-      receipts: [],
-      createdAt: now,
-      updatedAt: now,
+      ...unsent(now),
     });
     if (created) {
       this.c.observer.notification('none', 'no_recipient');
@@ -151,12 +151,7 @@ export class Dispatcher {
         items: [i.item],
         state: 'muted',
         reason,
-        attempts: 0,
-        text: '',
-        providerIds: [],
-        receipts: [],
-        createdAt: now,
-        updatedAt: now,
+        ...unsent(now),
       });
       if (created) this.c.observer.notification(i.channel, 'muted');
     }
@@ -233,12 +228,7 @@ export class Dispatcher {
       items: intents.map((i) => i.item),
       state: 'deferred',
       reason,
-      attempts: 0,
-      text: '',
-      providerIds: [],
-      receipts: [],
-      createdAt: now,
-      updatedAt: now,
+      ...unsent(now),
     });
     if (created) this.c.observer.notification('sms', 'deferred', intents.length);
   }
@@ -254,12 +244,7 @@ export class Dispatcher {
       items: intents.map((i) => i.item),
       state: 'cancelled',
       reason: 'quiet_hours',
-      attempts: 0,
-      text: '',
-      providerIds: [],
-      receipts: [],
-      createdAt: now,
-      updatedAt: now,
+      ...unsent(now),
     });
     if (created) this.c.observer.notification('sms', 'cancelled', intents.length);
   }
