@@ -131,13 +131,7 @@ export class SeriesStore {
   /** Parse the results of queueDailyReads into `out` (entity → metric → day → value). */
   parseDailyReads(r: DailyRead, results: readonly (string | null)[][], out: Map<string, Map<string, Map<number, number>>>): void {
     const avg = this.metrics().get(r.metric)?.aggregation === 'avg';
-    const series = r.entities.map((e) => {
-      let byMetric = out.get(e);
-      if (!byMetric) out.set(e, (byMetric = new Map()));
-      let days = byMetric.get(r.metric);
-      if (!days) byMetric.set(r.metric, (days = new Map()));
-      return days;
-    });
+    const series = seriesOf(out, r.entities, r.metric);
     let k = 0;
     for (let d = r.fromDay; d <= r.toDay; d++) {
       const buckets = results[k++] ?? [];
@@ -161,13 +155,7 @@ export class SeriesStore {
   /** Parse the results of queueHourlyReads into `out` (entity → metric → day → 24 hourly values). */
   parseHourlyReads(r: HourlyRead, results: readonly (string | null)[][], out: HourlyByEntity): void {
     const avg = this.metrics().get(r.metric)?.aggregation === 'avg';
-    const series = r.entities.map((e) => {
-      let byMetric = out.get(e);
-      if (!byMetric) out.set(e, (byMetric = new Map()));
-      let days = byMetric.get(r.metric);
-      if (!days) byMetric.set(r.metric, (days = new Map()));
-      return days;
-    });
+    const series = seriesOf(out, r.entities, r.metric);
     let k = 0;
     for (let h = r.fromHour; h <= r.toHour; h++) {
       const buckets = results[k++] ?? [];
@@ -266,4 +254,15 @@ export function parseFeed(h: Record<string, string> | null | undefined): Map<num
   const out = new Map<number, number>();
   for (const [day, count] of Object.entries(h ?? {})) out.set(Number(day), Number(count));
   return out;
+}
+
+/** Each entity's day map for one metric in `out` (entity → metric → day → V), created on demand. */
+function seriesOf<V>(out: Map<string, Map<string, Map<number, V>>>, entities: readonly string[], metric: string): Map<number, V>[] {
+  return entities.map((e) => {
+    let byMetric = out.get(e);
+    if (!byMetric) out.set(e, (byMetric = new Map()));
+    let days = byMetric.get(metric);
+    if (!days) byMetric.set(metric, (days = new Map()));
+    return days;
+  });
 }
