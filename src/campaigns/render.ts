@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Mustache from 'mustache';
 import { packageRoot } from '../config/paths.js';
-import type { Severity } from '../domain/rule.js';
 import { ConfigError } from '../errors/catalogue.js';
+import { SEVERITY_WORDS } from '../notify/render.js';
 import type { Locale } from './categories.js';
 import type { AlertRow, DailyReport, DayFigures, EvaluationRecord, MinuteStats } from './figures.js';
 
@@ -44,7 +44,6 @@ const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 const WORDS = {
   zh: {
-    severity: { critical: '严重', warning: '警告', info: '提示' } as Record<Severity, string>,
     unacked: '未确认',
     minutes: '分钟',
     via: { sms: '短信', link: '链接', api: 'API' } as Record<string, string>,
@@ -52,7 +51,6 @@ const WORDS = {
     state: { firing: '告警中', acknowledged: '已确认', resolved: '已恢复', pending: '待确认' } as Record<string, string>,
   },
   en: {
-    severity: { critical: 'CRITICAL', warning: 'WARNING', info: 'INFO' } as Record<Severity, string>,
     unacked: 'not acknowledged',
     minutes: 'min',
     via: { sms: 'SMS', link: 'link', api: 'API' } as Record<string, string>,
@@ -84,7 +82,7 @@ function alertView(a: AlertRow, locale: Locale) {
   const w = WORDS[locale];
   const ack = a.ackMinutes !== undefined ? `${num(a.ackMinutes)} ${w.minutes}（${a.ackBy ?? ''}${a.ackVia ? `，${w.via[a.ackVia] ?? a.ackVia}` : ''}）` : w.unacked;
   return {
-    severityWord: w.severity[a.severity],
+    severityWord: SEVERITY_WORDS[locale][a.severity],
     isCritical: a.severity === 'critical',
     ruleName: a.ruleName,
     summary: a.summary,

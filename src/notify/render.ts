@@ -138,7 +138,8 @@ function checkTemplate(file: string, source: string, schema: FieldSchema): void 
 
 // ---- views --------------------------------------------------------------------------------
 
-const SEVERITY_WORDS: Readonly<Record<Locale, Readonly<Record<Severity, string>>>> = {
+/** Severity as the messages say it (SMS, email, reports). */
+export const SEVERITY_WORDS: Readonly<Record<Locale, Readonly<Record<Severity, string>>>> = {
   zh: { critical: '严重', warning: '警告', info: '提示' },
   en: { critical: 'CRITICAL', warning: 'WARNING', info: 'INFO' },
 };
