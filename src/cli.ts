@@ -10,7 +10,7 @@ const USAGE = `Usage: lookout <command> [options]
 
 Commands:
   start [--role api,worker,scheduler|all]   run the daemon (default role: all)
-  demo [--fast]                             simulated branch with injected anomalies (embedded Redis)
+  demo [--fast] [--now ISO] [--keep]        simulated branch with injected anomalies (embedded Redis)
   rules check [DIR]                          validate rule files (default: LOOKOUT_RULES_DIR)
   rules test FILE|DIR                        run rule unit tests (promtool style)
   import FILE [--entities]                   stream a samples CSV (or entities CSV/YAML) into Lookout
@@ -114,9 +114,9 @@ async function cmdBacktest(args: string[]): Promise<void> {
 }
 
 async function cmdDemo(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { fast: { type: 'boolean' }, exit: { type: 'boolean' } }, allowPositionals: false });
+  const { values } = parseArgs({ args, options: { fast: { type: 'boolean' }, exit: { type: 'boolean' }, now: { type: 'string' }, keep: { type: 'boolean' } }, allowPositionals: false });
   const { runDemo } = await import('./demo/run.js');
-  await runDemo({ fast: values.fast ?? false, exitWhenDone: values.exit ?? false });
+  await runDemo({ fast: values.fast ?? false, exitWhenDone: values.exit ?? false, now: values.now, keep: values.keep ?? false });
   if (values.exit) process.exit(0);
 }
 

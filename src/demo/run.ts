@@ -2,21 +2,21 @@
 // ~200 own halls, ~20 campaigns, contacts), five weeks of history, then a live day with injected
 // anomalies. Every alert transition prints as one line; the API stays up until Ctrl-C.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { Redis } from 'ioredis';
 import { onShutdown } from '../shutdown.js';
 import { loadConfig, type AppConfig } from '../config/env.js';
 import type { AlertEvent } from '../domain/alert.js';
-import { Calendar, systemClock } from '../domain/clock.js';
+import { Calendar, systemClock, type Clock } from '../domain/clock.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { startLookout, type Lookout } from '../main.js';
 import { createLogger, redactUrl } from '../observability/logger.js';
-import { dropKeys, resolveRedis } from '../redis/resolve.js';
+import { dropKeys, resolveRedis, type ResolvedRedis } from '../redis/resolve.js';
 import { defaultPolicies } from '../config/policy-loader.js';
 import { campaignReportsNow } from '../campaigns/index.js';
-import { readOutbox } from '../notify/channels/outbox.js';
+import { outboxFile, readOutbox } from '../notify/channels/outbox.js';
 import type { PolicySet } from '../route/types.js';
 import { injectAnomalies, samplesForDay, simulateBranch, type Branch, type Contact } from './simulate.js';
 
@@ -25,6 +25,10 @@ export interface DemoOptions {
   readonly fast: boolean;
   /** Stop after the live day instead of serving the API until Ctrl-C. */
   readonly exitWhenDone: boolean;
+  /** The demo's "now" (ISO-8601 date-time); default LOOKOUT_DEMO_NOW, else the wall clock. */
+  readonly now?: string;
+  /** Keep the outbox of earlier runs instead of starting from an empty one. */
+  readonly keep?: boolean;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly print?: (line: string) => void;
 }
@@ -67,6 +71,43 @@ function demoPolicies(): PolicySet {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Thrown inside the demo's story once Ctrl-C asked everything to stop. */
+class Stopping extends Error {}
+
+/**
+ * The demo's "now": an ISO-8601 date-time (with an offset, or local to `calendar`'s zone when
+ * it has none) or a bare date (10:00 local that day). Anything else is a coded error.
+ */
+export function parseDemoNow(raw: string, calendar: Calendar, from: string): number {
+  const s = raw.trim();
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/.exec(s);
+  let ms = Number.NaN;
+  if (m && Calendar.parseIsoDay(m[1]!) !== undefined) {
+    if (m[3]) ms = Date.parse(`${m[1]}T${m[2]}${m[3]}`);
+    else {
+      const wall = Date.parse(`${m[1]}T${m[2] ?? '10:00'}Z`);
+      ms = wall - calendar.offsetAt(wall - calendar.offsetAt(wall));
+    }
+  }
+  if (!Number.isFinite(ms)) {
+    throw new ConfigError('bad_env', `${from} "${raw}" is not an ISO-8601 date or date-time (e.g. 2026-11-23T10:00:00+08:00)`);
+  }
+  return ms;
+}
+
+/** The wall clock shifted so that it reads `nowMs` at the moment of the call, and runs on from there. */
+function shiftedClock(nowMs: number): Clock {
+  const offset = nowMs - systemClock.now();
+  return { now: () => systemClock.now() + offset };
+}
+
+/** Entities of the injected anomalies vs entities whose alerts paged (warning/critical, notify). */
+export function compareTruth(injected: readonly string[], paged: readonly string[]): { missed: string[]; extra: string[] } {
+  const inj = new Set(injected);
+  const pag = new Set(paged);
+  return { missed: [...inj].filter((e) => !pag.has(e)).sort(), extra: [...pag].filter((e) => !inj.has(e)).sort() };
+}
+
 export async function runDemo(opts: DemoOptions): Promise<Lookout> {
   const print = opts.print ?? ((l: string) => console.log(l));
   const env = { ...(opts.env ?? process.env) };
@@ -76,24 +117,96 @@ export async function runDemo(opts: DemoOptions): Promise<Lookout> {
   env.LOOKOUT_CONFIG_DIR = configDir;
   env.LOOKOUT_PREFIX ??= 'demo';
   env.LOG_LEVEL ??= 'warn';
+  // Five weeks of history plus the live days must fit in the retention window.
+  env.LOOKOUT_RETENTION_DAYS ??= String(HISTORY_DAYS + LIVE_DAYS + 7);
   let config: AppConfig;
+  let calendar: Calendar;
+  let clock: Clock = systemClock;
   try {
     config = loadConfig(env);
+    calendar = new Calendar(config.timeZone);
+    const raw = opts.now ?? env.LOOKOUT_DEMO_NOW;
+    if (raw !== undefined && raw.trim() !== '') clock = shiftedClock(parseDemoNow(raw, calendar, opts.now !== undefined ? '--now' : 'LOOKOUT_DEMO_NOW'));
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`lookout demo: ${err.message}\n`);
+      process.stderr.write(`lookout demo: ${err.message} [${err.code}]\n`);
       process.exit(2);
     }
     throw err;
   }
-  const calendar = new Calendar(config.timeZone);
-  const today = calendar.dayOf(systemClock.now());
-  const branch = simulateBranch({ seed: 20261122, today, historyDays: 35, ...(opts.fast ? { outlets: 600, halls: 40 } : {}), timeZone: config.timeZone });
+
+  // Ctrl-C at any moment: stop Lookout (its connections first), then the embedded Redis, last.
+  let stopping = false;
+  let redisStarting: Promise<ResolvedRedis> | undefined;
+  let lookoutStarting: Promise<Lookout> | undefined;
+  const stopAll = async () => {
+    stopping = true;
+    const lookout = await lookoutStarting?.catch(() => undefined);
+    await lookout?.stop();
+    const redis = await redisStarting?.catch(() => undefined);
+    await redis?.stop();
+  };
+  onShutdown(stopAll, (m) => print(m), SHUTDOWN_BOUND_MS);
+  const go = () => {
+    if (stopping) throw new Stopping();
+  };
+  try {
+    return await story(opts, config, calendar, clock, dataDir, configDir, print, {
+      go,
+      stopAll,
+      redis: (p) => (redisStarting = p),
+      lookout: (p) => (lookoutStarting = p),
+    });
+  } catch (err) {
+    // Once stopping, the story's half-done steps fail on closed connections: the stop speaks for them.
+    if (stopping) return new Promise<Lookout>(() => undefined);
+    throw err;
+  }
+}
+
+/** Ctrl-C must end the demo well within 5 s; a stop that takes longer says so and exits 1. */
+const SHUTDOWN_BOUND_MS = 4_500;
+
+interface Lifecycle {
+  /** Throws once a stop was asked for. */
+  go(): void;
+  stopAll(): Promise<void>;
+  redis(p: Promise<ResolvedRedis>): void;
+  lookout(p: Promise<Lookout>): void;
+}
+
+/** Imported history: five weeks of daily exports before the three live days. */
+export const HISTORY_DAYS = 35;
+const LIVE_DAYS = 3;
+
+async function story(
+  opts: DemoOptions,
+  config: AppConfig,
+  calendar: Calendar,
+  clock: Clock,
+  dataDir: string,
+  configDir: string,
+  print: (line: string) => void,
+  life: Lifecycle,
+): Promise<Lookout> {
+  const today = calendar.dayOf(clock.now());
+  const branch = simulateBranch({
+    seed: 20261122,
+    today,
+    historyDays: HISTORY_DAYS + LIVE_DAYS,
+    bounded: true,
+    ...(opts.fast ? { outlets: 600, halls: 40 } : {}),
+    timeZone: config.timeZone,
+  });
   writeBranchConfig(configDir, branch);
+  // Each run tells its own story: the outbox of earlier runs goes unless --keep.
+  if (!opts.keep) for (const ch of ['sms', 'email', 'webhook'] as const) rmSync(outboxFile(config.outboxDir, ch), { force: true });
+  const outboxBefore = { sms: (await readOutbox(config.outboxDir, 'sms')).length, email: (await readOutbox(config.outboxDir, 'email')).length };
 
   const counts = new Map<string, number>();
   for (const e of branch.entities) counts.set(e.kind, (counts.get(e.kind) ?? 0) + 1);
   print(paint('1', 'Lookout demo — 渠道与营销案预警'));
+  print(`now: ${calendar.formatLocal(clock.now())}${clock === systemClock ? '' : ' (injected clock)'}`);
   print(
     `simulated branch: ${counts.get('core_dealer') ?? 0} core dealers, ${counts.get('grassroots') ?? 0} grassroots outlets, ` +
       `${counts.get('own_hall') ?? 0} own halls, ${counts.get('campaign') ?? 0} campaigns, ${branch.contacts.length} contacts (${configDir})`,
@@ -108,6 +221,7 @@ export async function runDemo(opts: DemoOptions): Promise<Lookout> {
       config: { ...config, httpPort: port },
       roles: ['api', 'worker', 'scheduler'],
       logger,
+      clock,
       policies,
       onOutbox: (line) => {
         if (live) print(`         ${paint('35', line)}`);
@@ -124,41 +238,47 @@ export async function runDemo(opts: DemoOptions): Promise<Lookout> {
       },
     });
   // The demo owns its Redis namespace: every run starts from a clean slate.
-  const redis = await resolveRedis(config.redisUrl, config.dataDir, logger);
+  const starting = resolveRedis(config.redisUrl, config.dataDir, logger);
+  life.redis(starting);
+  const redis = await starting;
+  life.go();
   const cleaner = new Redis(redis.url);
-  await dropKeys(cleaner, config.prefix);
-  cleaner.disconnect();
-  config = { ...config, redisUrl: redis.url };
-  let lookout: Lookout;
+  cleaner.on('error', () => undefined);
   try {
-    lookout = await start(config.httpPort);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-    lookout = await start(0);
+    await dropKeys(cleaner, config.prefix);
+  } finally {
+    cleaner.disconnect();
   }
-  const stopAll = async () => {
-    await lookout.stop();
-    await redis.stop();
-  };
-  onShutdown(stopAll, (m) => print(m));
+  life.go();
+  config = { ...config, redisUrl: redis.url };
+  const lookoutStarting = start(config.httpPort).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    return start(0);
+  });
+  life.lookout(lookoutStarting);
+  const lookout = await lookoutStarting;
+  life.go();
   print(`redis: ${redactUrl(redis.url)}${redis.embedded ? ` (embedded, AOF under ${dataDir}/redis)` : ''}`);
 
   // 1. Five weeks of history, as the daily exports of the business-analysis system. The
   // anomalies begin in the last days (an outlet silent for two days, one down for three).
   const anomalies = injectAnomalies(branch, today);
-  const liveFrom = today - 3;
+  const liveFrom = today - LIVE_DAYS;
+  const historyDays = branch.days.filter((d) => d < liveFrom);
   const started = performance.now();
   let n = 0;
-  for (const day of branch.days.filter((d) => d < liveFrom)) {
+  for (const day of historyDays) {
+    life.go();
     const samples = samplesForDay(branch, day, anomalies);
     n += samples.length;
     await lookout.sink.enqueue(samples, 'demo-history');
   }
-  await lookout.idle(600_000);
+  await idle(lookout, 600_000, life);
   const before = (await lookout.alerts.list({})).filter((a) => a.state !== 'resolved');
   const paging = before.filter((a) => a.notify && a.severity !== 'info').length;
   print(
-    `history: ${branch.days.filter((d) => d < liveFrom).length} days, ${n.toLocaleString('en')} samples imported in ${((performance.now() - started) / 1000).toFixed(1)} s; ` +
+    `history: ${historyDays.length} days (${Calendar.isoDay(historyDays[0]!)} … ${Calendar.isoDay(historyDays[historyDays.length - 1]!)}), ` +
+      `${n.toLocaleString('en')} samples imported in ${((performance.now() - started) / 1000).toFixed(1)} s; ` +
       `open after it: ${paging} paging alert(s), ${before.length - paging} info (ordinary noise)`,
   );
 
@@ -167,22 +287,37 @@ export async function runDemo(opts: DemoOptions): Promise<Lookout> {
   for (const a of anomalies) print(`  • ${a.description}`);
   live = true;
   for (let day = liveFrom; day < today; day++) {
+    life.go();
     print(paint('1', `\n— daily export for ${Calendar.isoDay(day)} arrives —`));
     await lookout.sink.enqueue(samplesForDay(branch, day, anomalies), 'demo-export');
-    await lookout.idle(120_000);
+    await idle(lookout, 120_000, life);
     // The scheduler's absence pass runs once yesterday's export is in: the silent ones show.
     if (day === today - 1) await lookout.dayCloser?.absencePass();
-    await lookout.idle(120_000);
+    await idle(lookout, 120_000, life);
   }
 
-  const open = (await lookout.alerts.list({})).filter((a) => a.state === 'firing' || a.state === 'pending');
+  const all = await lookout.alerts.list({});
+  const open = all.filter((a) => a.state === 'firing' || a.state === 'pending');
   const bySeverity = new Map<string, number>();
   for (const a of open) bySeverity.set(a.severity, (bySeverity.get(a.severity) ?? 0) + 1);
   print(
     `\nopen alerts: ${open.length} (${[...bySeverity].map(([s, c]) => `${c} ${s}`).join(', ') || 'none'}) across ${branch.entities.length} entities; ` +
       `${quiet} weak-evidence info transition(s) recorded without paging`,
   );
-  await showEscalationAndAck(lookout, branch, config.outboxDir, print);
+  // The story must match what paged: every injected anomaly, and nothing else.
+  const paged = all.filter((a) => a.notify && a.severity !== 'info' && a.firingAt !== undefined).map((a) => a.entity);
+  const truth = compareTruth(anomalies.map((a) => a.entity), paged);
+  if (!truth.missed.length && !truth.extra.length) {
+    print(`paged: exactly the ${anomalies.length} injected anomalies (${[...new Set(paged)].sort().join(', ')})`);
+  } else {
+    print(
+      paint('31;1', `MISMATCH between the injected anomalies and what paged:`) +
+        (truth.missed.length ? ` injected but not paged: ${truth.missed.join(', ')};` : '') +
+        (truth.extra.length ? ` paged but not injected: ${truth.extra.join(', ')}` : ''),
+    );
+  }
+  life.go();
+  await showEscalationAndAck(lookout, branch, config.outboxDir, outboxBefore, print, life);
 
   // The campaign closed loop: yesterday's monitoring report for the campaign in trouble, and the
   // post-evaluation record of the one that ended (at 09:00 and the day after the end, normally).
@@ -190,10 +325,11 @@ export async function runDemo(opts: DemoOptions): Promise<Lookout> {
   const ended = branch.entities.find((e) => e.kind === 'campaign' && typeof e.attrs.end === 'string' && Calendar.parseIsoDay(e.attrs.end)! < today)?.id;
   const campaigns = [surging, ended].filter((c): c is string => c !== undefined);
   if (campaigns.length) {
+    life.go();
     print(paint('1', '\n— campaign reports (实施监测报告, 后评估) —'));
     const { lines } = await campaignReportsNow(lookout, { campaigns });
     for (const l of lines) print(`  ${l}`);
-    await lookout.idle(30_000);
+    await idle(lookout, 30_000, life);
   }
 
   if (lookout.url) {
@@ -206,20 +342,44 @@ export async function runDemo(opts: DemoOptions): Promise<Lookout> {
     print(`  curl -X POST ${lookout.url}/api/v1/alerts/<id>/ack -H 'content-type: application/json' -d '{"by":"CM01"}'`);
   }
   if (opts.exitWhenDone) {
-    await stopAll();
+    life.go();
+    await life.stopAll();
     return lookout;
   }
   print('\nCtrl-C stops Lookout (in-flight jobs finish first).');
   return lookout;
 }
 
+/** lookout.idle, given up as soon as a stop is asked for. */
+async function idle(lookout: Lookout, timeoutMs: number, life: Lifecycle): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    life.go();
+    try {
+      await lookout.idle(Math.min(1_000, Math.max(0, deadline - performance.now())));
+      return;
+    } catch (err) {
+      if (performance.now() >= deadline) throw err;
+    }
+  }
+}
+
 /**
  * The notifier's act: one critical alert climbs to the region head while nobody answers; the
  * manager of another acknowledges by replying to the SMS (a simulated MO message), which stops it.
  */
-async function showEscalationAndAck(lookout: Lookout, branch: Branch, outboxDir: string, print: (line: string) => void): Promise<void> {
+async function showEscalationAndAck(
+  lookout: Lookout,
+  branch: Branch,
+  outboxDir: string,
+  since: { readonly sms: number; readonly email: number },
+  print: (line: string) => void,
+  life: Lifecycle,
+): Promise<void> {
+  // With --keep the outbox also holds earlier runs: only this run's messages tell this story.
+  const smsNow = async () => (await readOutbox(outboxDir, 'sms')).slice(since.sms);
   const firing = (await lookout.alerts.list({ state: 'firing' })).filter((a) => a.notify && a.severity === 'critical' && a.entity.startsWith('D'));
-  const sms = await readOutbox(outboxDir, 'sms');
+  const sms = await smsNow();
   const told = (alert: string, contact: string) => sms.find((m) => m.to.contact === contact && m.text.includes(alert));
   const contacts = new Map(branch.contacts.map((c) => [c.id, c]));
   const entity = (id: string) => branch.entities.find((e) => e.id === id);
@@ -250,13 +410,14 @@ async function showEscalationAndAck(lookout: Lookout, branch: Branch, outboxDir:
   print(`nobody answers about ${climbing.entity}: waiting for the region head${head ? ` ${head.name} (${head.id})` : ''}…`);
   const deadline = performance.now() + 60_000;
   while (performance.now() < deadline) {
-    const now = await readOutbox(outboxDir, 'sms');
+    life.go();
+    const now = await smsNow();
     if (head && now.some((m) => m.to.contact === head.id && m.text.includes(climbing.entity))) break;
     await sleep(500);
   }
-  await lookout.idle(30_000);
-  const all = await readOutbox(outboxDir, 'sms');
-  const mails = await readOutbox(outboxDir, 'email');
+  await idle(lookout, 30_000, life);
+  const all = await smsNow();
+  const mails = (await readOutbox(outboxDir, 'email')).slice(since.email);
   const stopped = answered ? all.filter((m) => m.text.includes(answered.entity) && m.to.contact === headOf(answered.entity)?.id).length === 0 : true;
   const deferred = await lookout.notifications.list({ state: 'deferred' });
   if (deferred.length) {

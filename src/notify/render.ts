@@ -42,8 +42,8 @@ export interface WebhookContent {
 
 export type DigestReason = 'quiet_hours' | 'rate_limit';
 
-/** Multi-alert SMS (group, digest, resolve) stop listing alerts beyond this many segments. */
-export const MAX_LIST_SEGMENTS = 4;
+/** Multi-alert SMS (group, digest, resolve) always fit this many segments: fewer items, then "等 N 条". */
+export const MAX_LIST_SEGMENTS = 1;
 
 /** Segments an SMS needs: GSM-7 160 (153 per part when concatenated), UCS2 70 (67) UTF-16 units. */
 export const smsSegments: (text: string) => number = segmentsOf;
@@ -54,10 +54,10 @@ const ITEM_FIELDS = [
   'id', 'rule', 'ruleName', 'severity', 'severityWord', 'isCritical', 'isWarning', 'isInfo', 'state',
   'entityId', 'entityName', 'entityKind', 'region', 'district', 'place',
   'summary', 'brief', 'period', 'value', 'baseline', 'measure',
-  'level', 'ackCode', 'ackUrl', 'duration', 'index', 'first', 'last', 'lead', 'leadDept',
+  'level', 'ackCode', 'ackUrl', 'duration', 'index', 'first', 'last', 'lead', 'leadDept', 'topic', 'isCampaign',
 ] as const;
 
-const LIST_FIELDS = ['alerts', 'count', 'shown', 'more', 'single', 'criticalCount', 'warningCount', 'infoCount'] as const;
+const LIST_FIELDS = ['alerts', 'count', 'shown', 'more', 'single', 'criticalCount', 'warningCount', 'infoCount', 'topic'] as const;
 const DIGEST_FIELDS = [...LIST_FIELDS, 'quietHours', 'rateLimit'] as const;
 
 type ItemView = Record<(typeof ITEM_FIELDS)[number], unknown>;
@@ -144,6 +144,19 @@ export const SEVERITY_WORDS: Readonly<Record<Locale, Readonly<Record<Severity, s
   en: { critical: 'CRITICAL', warning: 'WARNING', info: 'INFO' },
 };
 
+/** What a message is about, for its prefix: 【渠道预警…】, 【营销案预警…】, or both for a mixed list. */
+export const TOPIC_WORDS: Readonly<Record<Locale, Readonly<Record<'channel' | 'campaign' | 'mixed', string>>>> = {
+  zh: { channel: '渠道预警', campaign: '营销案预警', mixed: '渠道·营销案预警' },
+  en: { channel: 'channel alert', campaign: 'campaign alert', mixed: 'alerts' },
+};
+
+const isCampaign = (v: AlertView) => v.entity?.kind === 'campaign';
+
+function listTopic(views: readonly AlertView[], locale: Locale): string {
+  const campaigns = views.filter(isCampaign).length;
+  return TOPIC_WORDS[locale][campaigns === 0 ? 'channel' : campaigns === views.length ? 'campaign' : 'mixed'];
+}
+
 /** 2 小时 / 1 小时 30 分钟 / 3 天 2 小时 (zh); 2 h / 1 h 30 min / 3 d 2 h (en). */
 export function formatDuration(ms: number, locale: Locale): string {
   const minutes = Math.max(1, Math.round(ms / 60_000));
@@ -163,6 +176,12 @@ export function briefOf(summary: string): string {
   if (clauses.length < 2) return plain;
   const title = clauses[0]!.split(/\s/)[0] ?? '';
   return `${title}${clauses[clauses.length - 1]}`;
+}
+
+/** "开卡量 40，同期基线 100，下降 60%" → "下降 60%": the verdict alone, for lists short of room ('' without one). */
+export function verdictOf(summary: string): string {
+  const clauses = summary.replace(/（[^）]*）/g, '').split('，').map((c) => c.trim()).filter(Boolean);
+  return clauses.length < 2 ? '' : clauses[clauses.length - 1]!;
 }
 
 function itemView(v: AlertView, locale: Locale, index: number, total: number): ItemView {
@@ -199,6 +218,8 @@ function itemView(v: AlertView, locale: Locale, index: number, total: number): I
     last: index === total - 1,
     lead: v.lead ?? '',
     leadDept: v.leadDept ?? '',
+    topic: TOPIC_WORDS[locale][isCampaign(v) ? 'campaign' : 'channel'],
+    isCampaign: isCampaign(v),
   };
 }
 
@@ -214,6 +235,7 @@ function listView(views: readonly AlertView[], shown: number, locale: Locale, ex
     criticalCount: bySeverity('critical'),
     warningCount: bySeverity('warning'),
     infoCount: bySeverity('info'),
+    topic: listTopic(views, locale),
     ...extra,
   };
 }
@@ -290,29 +312,39 @@ export class MessageRenderer {
     return Mustache.render(this.templates[kind], view);
   }
 
-  /** One alert → sms-alert, else sms-alert-short, else the short one with the summary trimmed; several → sms-group. */
+  /** One alert → sms-alert, else sms-alert-short, else shorter facts (fitAlert); several → sms-group. */
   smsAlert(views: readonly AlertView[]): string {
     nonEmpty(views, 'smsAlert');
     if (views.length > 1) return this.fitList('smsGroup', views);
-    const withLead = itemView(views[0]!, this.locale, 0, 1);
-    // The lead department (complaint routing) goes in when it fits; the facts come first.
-    const tries = withLead.lead ? [withLead, { ...withLead, lead: '', leadDept: '' }] : [withLead];
+    return this.fitAlert(itemView(views[0]!, this.locale, 0, 1));
+  }
+
+  /**
+   * One segment for one alert, giving things up in this order: the lead department, the rule
+   * name (short template), the summary's tail, and only then the entity's name; id and 确认 code stay.
+   */
+  private fitAlert(item: ItemView): string {
+    const tries = item.lead ? [item, { ...item, lead: '', leadDept: '' }] : [item];
     for (const it of tries) {
       const full = this.text('smsAlert', it).trim();
       if (smsSegments(full) <= 1) return full;
+    }
+    for (const it of tries) {
       const short = this.text('smsAlertShort', it).trim();
       if (smsSegments(short) <= 1) return short;
     }
-    const item = tries[tries.length - 1]!;
-    const short = this.text('smsAlertShort', item).trim();
-    const chars = Array.from(String(item.summary));
-    for (let keep = chars.length - 1; keep >= 0; keep--) {
-      // Cut at a clause boundary's punctuation rather than leaving "，…".
-      const summary = `${chars.slice(0, keep).join('').replace(/[\s，,、；;：:]+$/, '')}…`;
-      const trimmed = this.text('smsAlertShort', { ...item, summary, brief: summary }).trim();
-      if (smsSegments(trimmed) <= 1) return trimmed;
+    const bare = tries[tries.length - 1]!;
+    let last = this.text('smsAlertShort', bare).trim();
+    for (const named of [bare, { ...bare, entityName: '' }]) {
+      const chars = Array.from(String(named.summary));
+      for (let keep = chars.length - 1; keep >= 0; keep--) {
+        // Cut at a clause boundary's punctuation rather than leaving "，…".
+        const summary = `${chars.slice(0, keep).join('').replace(/[\s，,、；;：:]+$/, '')}…`;
+        last = this.text('smsAlertShort', { ...named, summary, brief: summary }).trim();
+        if (smsSegments(last) <= 1) return last;
+      }
     }
-    return short;
+    return last;
   }
 
   /** Alerts held back by quiet hours or the rate limit, as one bounded SMS. */
@@ -349,12 +381,26 @@ export class MessageRenderer {
     };
   }
 
-  /** The most alerts (in order) that keep the message within MAX_LIST_SEGMENTS; the rest are counted. */
+  /**
+   * A list SMS within MAX_LIST_SEGMENTS: as many alerts (in order) as fit, each with its brief,
+   * else only the verdict, else neither, else without the severity word too (ids and codes stay
+   * whole); the alerts left out are counted ("等 N 条").
+   */
   private fitList(kind: TemplateKind, views: readonly AlertView[], extra: Record<string, unknown> = {}): string {
     let text = '';
     for (let shown = views.length; shown >= 1; shown--) {
-      text = this.text(kind, listView(views, shown, this.locale, extra)).trim();
-      if (smsSegments(text) <= MAX_LIST_SEGMENTS) return text;
+      const view = listView(views, shown, this.locale, extra);
+      const items = view.alerts as ItemView[];
+      const shorter = [
+        view,
+        { ...view, alerts: items.map((a) => ({ ...a, brief: verdictOf(String(a.summary)) })) },
+        { ...view, alerts: items.map((a) => ({ ...a, brief: '' })) },
+        { ...view, alerts: items.map((a) => ({ ...a, brief: '', severityWord: '' })) },
+      ];
+      for (const v of shorter) {
+        text = this.text(kind, v).trim();
+        if (smsSegments(text) <= MAX_LIST_SEGMENTS) return text;
+      }
     }
     return text;
   }

@@ -39,9 +39,15 @@ export async function startEmbeddedRedis(dataDir: string, onLine?: (line: string
   const dir = resolve(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
+  // Its own process group: the terminal's Ctrl-C reaches Lookout only, which stops Redis last.
+  // The shell waits on a pipe from this process; when this process ends in any way (SIGKILL
+  // included) the pipe closes and the shell stops redis-server, so no orphan outlives it.
   const child: ChildProcess = spawn(
-    'redis-server',
+    'sh',
     [
+      '-c',
+      'redis-server "$@" & pid=$!; trap \'kill -TERM $pid 2>/dev/null\' TERM; read -r _; kill -TERM $pid 2>/dev/null; wait $pid',
+      'redis-server',
       '--port', String(port),
       '--bind', '127.0.0.1',
       '--dir', dir,
@@ -51,7 +57,7 @@ export async function startEmbeddedRedis(dataDir: string, onLine?: (line: string
       '--maxmemory-policy', 'noeviction',
       '--protected-mode', 'yes',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
   );
   let log = '';
   const ready = new Promise<void>((res, rej) => {
@@ -81,11 +87,16 @@ export async function startEmbeddedRedis(dataDir: string, onLine?: (line: string
         stopped = true;
         child.removeAllListeners('exit');
         child.once('exit', () => res());
-        child.kill('SIGTERM');
+        // Closing the pipe makes the shell stop redis-server and wait for it (AOF flushed).
+        child.stdin?.end();
         setTimeout(() => {
-          child.kill('SIGKILL');
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            // already gone
+          }
           res();
-        }, 5_000).unref();
+        }, 3_000).unref();
       }),
   };
 }

@@ -95,17 +95,24 @@ describe('shipped zh templates: SMS', () => {
     expect(smsSegments(sms)).toBe(1);
   });
 
-  it('a long entity name falls back to the short form: one segment, severity, id and ack code intact', () => {
+  it('a long entity name is kept: the rule name goes, then the summary is trimmed; one segment, id and ack code intact', () => {
     const sms = zh.smsAlert([view({ name: '新乡市红旗区某某通讯器材经营部（渠道合作旗舰店）', severity: 'warning' })]);
     expect(smsSegments(sms)).toBe(1);
-    expect(sms).toBe('【渠道预警·警告】D0001 开卡量 40，同期基线 100，下降 60%。回复“确认 4821”确认');
+    expect(sms).toBe('【渠道预警·警告】D0001 新乡市红旗区某某通讯器材经营部（渠道合作旗舰店） 开卡量 40，同期基线 100…。回复“确认 4821”确认');
+  });
+
+  it('a name too long for any summary is the last thing given up: id and ack code still whole', () => {
+    const sms = zh.smsAlert([view({ name: '新乡市红旗区某某通讯器材经营部'.repeat(4), severity: 'warning' })]);
+    expect(smsSegments(sms)).toBe(1);
+    expect(sms.startsWith('【渠道预警·警告】D0001 开卡量')).toBe(true);
+    expect(sms.endsWith('回复“确认 4821”确认')).toBe(true);
   });
 
   it('a summary too long for one segment is trimmed with … and the ack code survives', () => {
     const summary = '开卡量 今日累计 12，同期基线 100，下降 88%，另外近 3 天合计也明显偏低并且已连续多日低于同期水平，请尽快核实渠道经营情况';
     const sms = zh.smsAlert([view({ summary, ackCode: '482193' })]);
     expect(smsSegments(sms)).toBe(1);
-    expect(sms.startsWith('【渠道预警·严重】D0001 开卡量 今日累计 12')).toBe(true);
+    expect(sms.startsWith('【渠道预警·严重】D0001 新乡某某店 开卡量 今日累计 12')).toBe(true);
     expect(sms).toContain('…');
     expect(sms.endsWith('回复“确认 482193”确认')).toBe(true);
   });
@@ -121,29 +128,80 @@ describe('shipped zh templates: SMS', () => {
     expect(sms).toContain('A&B <店>');
   });
 
-  it('a group of 3 lists all three with their codes, within the bound', () => {
+  it('a group of 2 keeps its briefs when they fit', () => {
+    const sms = zh.smsAlert([view({ entity: 'D1', ackCode: '11' }), view({ entity: 'D2', severity: 'warning', ackCode: '12' })]);
+    expect(sms).toBe('【渠道预警】2 条：D1 开卡量下降 60%(严重,编号11)；D2 开卡量下降 60%(警告,编号12)。回复“确认 编号”确认');
+    expect(smsSegments(sms)).toBe(1);
+  });
+
+  it('a group too long with briefs keeps every item with only its verdict: one segment', () => {
+    // Two dealers made 75 characters (two segments) with full briefs.
+    const two = [view({ entity: 'D0017', severity: 'warning', ackCode: '4123' }), view({ entity: 'D0032', ackCode: '5123' })];
+    const sms = zh.smsAlert(two);
+    expect(sms).toBe('【渠道预警】2 条：D0017 下降 60%(警告,编号4123)；D0032 下降 60%(严重,编号5123)。回复“确认 编号”确认');
+    expect(smsSegments(sms)).toBe(1);
+  });
+
+  it('a group of 3 lists all three ids with their codes in one segment, shortening the rest first', () => {
     const sms = zh.smsAlert(many(3));
-    expect(sms).toBe(
-      '【渠道预警】3 条：D0001 开卡量下降 60%(严重,编号1000)；D0002 开卡量下降 60%(警告,编号1001)；D0003 开卡量下降 60%(警告,编号1002)。回复“确认 编号”确认',
-    );
-    expect(smsSegments(sms)).toBeLessThanOrEqual(MAX_LIST_SEGMENTS);
+    expect(sms).toBe('【渠道预警】3 条：D0001(编号1000)；D0002(编号1001)；D0003(编号1002)。回复“确认 编号”确认');
+    expect(smsSegments(sms)).toBe(MAX_LIST_SEGMENTS);
+  });
+
+  it('every group size, long ids and campaign/dealer mixes fit one segment, each shown id and code whole', () => {
+    const campaign = (i: number): AlertView => {
+      const v = view({ entity: `C${String(i).padStart(3, '0')}`, name: '5G畅享包升级营销案（第12期）', summary: '投诉量 776，每万目标客户 10.8（阈值 10）', ackCode: String(90000 + i) });
+      return { ...v, entity: { ...v.entity!, kind: 'campaign' }, ruleName: '营销案投诉率超标' };
+    };
+    const longIds = (n: number) => many(n).map((v, i) => ({ ...v, alert: { ...v.alert, entity: `GRASSROOTS-${String(i).padStart(6, '0')}` } }));
+    for (let n = 2; n <= 40; n++) {
+      const mixed = many(n).map((v, i) => (i % 2 ? campaign(i) : v));
+      for (const list of [many(n), mixed, longIds(n), Array.from({ length: n }, (_, i) => campaign(i))]) {
+        for (const sms of [zh.smsAlert(list), zh.smsDigest(list, 'quiet_hours'), zh.smsResolve(list)]) {
+          expect(smsSegments(sms), sms).toBe(1);
+          const shown = list.filter((v) => sms.includes(v.alert.entity));
+          expect(shown.length, sms).toBeGreaterThan(0);
+          if (shown.length < n) expect(sms).toContain(`等 ${n} 条`);
+          if (!sms.startsWith('【渠道预警·恢复】') && !sms.includes('恢复】')) for (const v of shown) expect(sms).toContain(`编号${v.ackCode}`);
+        }
+      }
+    }
+  });
+
+  it('campaign alerts carry 【营销案预警】; a mixed group says both', () => {
+    const v = view({ entity: 'C004', name: '集团V网营销案（第4期）', summary: '投诉量 776，每万目标客户 10.8（阈值 10）', ackCode: '9529' });
+    const c: AlertView = { ...v, entity: { ...v.entity!, kind: 'campaign' }, ruleName: '营销案投诉率超标', lead: '业务支撑中心（计费类投诉 62%）', leadDept: '业务支撑中心' };
+    const single = zh.smsAlert([c]);
+    expect(single.startsWith('【营销案预警·严重】C004 集团V网营销案（第4期）')).toBe(true);
+    expect(single.endsWith('回复“确认 9529”确认')).toBe(true);
+    expect(smsSegments(single)).toBe(1);
+    expect(zh.smsAlert([c, { ...c, alert: { ...c.alert, entity: 'C005' } }]).startsWith('【营销案预警】2 条：C004')).toBe(true);
+    expect(zh.smsAlert([view(), c]).startsWith('【渠道·营销案预警】2 条：D0001')).toBe(true);
+    expect(zh.smsResolve([{ ...c, durationMs: 3_600_000 }]).startsWith('【营销案预警·恢复】C004')).toBe(true);
+    expect(zh.emailAlert([c]).subject).toBe('【营销案预警·严重】C004 集团V网营销案（第4期） 营销案投诉率超标');
+    expect(zh.emailAlert([view()]).subject.startsWith('【渠道预警·严重】D0001')).toBe(true);
+    expect(en.smsAlert([c])).toMatch(/^(Lookout campaign CRITICAL: |Campaign CRITICAL )C004/);
   });
 
   it('a group of 30 lists the first N and counts the rest, within the bound', () => {
     const sms = zh.smsAlert(many(30));
     expect(smsSegments(sms)).toBeLessThanOrEqual(MAX_LIST_SEGMENTS);
-    expect(sms.startsWith('【渠道预警】30 条：D0001 开卡量下降 60%(严重,编号1000)；')).toBe(true);
+    expect(sms.startsWith('【渠道预警】30 条：D0001')).toBe(true);
+    expect(sms).toContain('编号1000)');
     expect(sms).toContain('…等 30 条，详见邮件。回复“确认 编号”确认');
     expect(sms).not.toContain('D0030');
     // As many as fit: one more would break the bound.
     const listed = sms.match(/D\d{4}/g)!.length;
-    expect(listed).toBeGreaterThan(3);
+    expect(listed).toBeGreaterThanOrEqual(2);
     expect(smsSegments(zh.smsAlert(many(30).slice(0, listed + 1)))).toBeLessThanOrEqual(MAX_LIST_SEGMENTS);
   });
 
   it('digest after quiet hours and after the rate limit, bounded', () => {
     const night = zh.smsDigest(many(5), 'quiet_hours');
-    expect(night.startsWith('【预警汇总】夜间 5 条预警：D0001 开卡量下降 60%(严重,编号1000)；')).toBe(true);
+    expect(night.startsWith('【预警汇总】夜间 5 条预警：D0001')).toBe(true);
+    expect(night).toContain('(编号1000)');
+    expect(night).toContain('等 5 条');
+    expect(smsSegments(night)).toBe(1);
     const limited = zh.smsDigest(many(40), 'rate_limit');
     expect(limited.startsWith('【预警汇总】超出短信频次暂存的 40 条预警：')).toBe(true);
     expect(smsSegments(limited)).toBeLessThanOrEqual(MAX_LIST_SEGMENTS);

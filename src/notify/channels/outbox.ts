@@ -61,7 +61,8 @@ export function outboxLine(entry: OutboxEntry): string {
   const { to } = entry;
   switch (entry.channel) {
     case 'sms':
-      return `SMS → ${who(to)} ${maskPhone(to.phone)} (${entry.segments ?? 1} 条): ${preview(entry.text)}`;
+      // An SMS is short by design; cutting it would hide the 确认 code the reader needs.
+      return `SMS → ${who(to)} ${maskPhone(to.phone)} (${entry.segments ?? 1} 条): ${entry.text.replace(/\s*\n\s*/g, ' ').trim()}`;
     case 'email':
       return `EMAIL → ${who(to)} <${to.email ?? ''}> ${entry.subject ?? preview(entry.text)}`;
     case 'webhook': {
