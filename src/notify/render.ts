@@ -320,18 +320,20 @@ export class MessageRenderer {
   }
 
   /**
-   * One segment for one alert, giving things up in this order: the lead department, the rule
-   * name (short template), the summary's tail, and only then the entity's name; id and 确认 code stay.
+   * One segment for one alert, giving things up in this order: the full lead, the rule name
+   * (short template), the summary's asides, the lead department, the summary's tail, and only
+   * then the entity's name; id and 确认 code stay.
    */
   private fitAlert(item: ItemView): string {
     const tries = item.lead ? [item, { ...item, lead: '', leadDept: '' }] : [item];
     for (const it of tries) {
       const full = this.text('smsAlert', it).trim();
       if (smsSegments(full) <= 1) return full;
-    }
-    for (const it of tries) {
       const short = this.text('smsAlertShort', it).trim();
       if (smsSegments(short) <= 1) return short;
+      // The summary's asides (（阈值 10）) go before the lead department does.
+      const plain = this.text('smsAlertShort', { ...it, summary: String(it.summary).replace(/（[^）]*）/g, '').trim() }).trim();
+      if (smsSegments(plain) <= 1) return plain;
     }
     const bare = tries[tries.length - 1]!;
     let last = this.text('smsAlertShort', bare).trim();

@@ -74,7 +74,7 @@ describe('complaint routing', () => {
     expect(toLead.text).toContain('主责：业务支撑中心（计费类投诉 67%）');
     expect(toLead.html).toContain('主责：业务支撑中心（计费类投诉 67%）');
     const sms = await waitFor('the business support lead’s SMS', async () => smsc.messages.find((m) => m.to === '13800000062'), 8000);
-    expect(sms.text).toMatch(/^【渠道预警·严重】C001 /);
+    expect(sms.text).toMatch(/^【营销案预警·严重】C001 /);
     expect(sms.text).toContain('主责业务支撑中心');
     expect(smsSegments(sms.text)).toBe(1);
 

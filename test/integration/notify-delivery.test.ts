@@ -3,7 +3,7 @@
 // the ingest-stall guard, and delivery receipts — a real SMSC (smpp server mode) and a real SMTP
 // server receive what Lookout sends.
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -325,7 +325,11 @@ notify:
   });
 
   it('receipts that arrive right behind the submit (before the send is recorded), one per segment, are all kept', async () => {
-    s = await startAll({ policyYaml: managerOnly(`  group_wait: 300ms
+    // Shipped grouped SMS always fit one segment; an operator's longer group template does not.
+    const templates = mkdtempSync(join(tmpdir(), 'lookout-templates-'));
+    cpSync(join(ROOT, 'templates', 'zh'), templates, { recursive: true });
+    writeFileSync(join(templates, 'sms-group.mustache'), `${'各位渠道经理请注意，以下渠道的业务量出现异常，请尽快核实经营情况并回复确认。'.repeat(2)}{{#alerts}}{{entityId}}({{ackCode}}){{/alerts}}`);
+    s = await startAll({ env: { LOOKOUT_TEMPLATES_DIR: templates }, policyYaml: managerOnly(`  group_wait: 300ms
   retry: {attempts: 3, backoff: 100ms}`) });
     const { lk, smsc } = s;
     smsc.receiptOnSubmit('DELIVRD');
