@@ -189,7 +189,8 @@ async function story(
   print: (line: string) => void,
   life: Lifecycle,
 ): Promise<Lookout> {
-  const today = calendar.dayOf(clock.now());
+  const now = clock.now();
+  const today = calendar.dayOf(now);
   const branch = simulateBranch({
     seed: 20261122,
     today,
@@ -206,7 +207,7 @@ async function story(
   const counts = new Map<string, number>();
   for (const e of branch.entities) counts.set(e.kind, (counts.get(e.kind) ?? 0) + 1);
   print(paint('1', 'Lookout demo — 渠道与营销案预警'));
-  print(`now: ${calendar.formatLocal(clock.now())}${clock === systemClock ? '' : ' (injected clock)'}`);
+  print(`now: ${calendar.formatLocal(now)}${clock === systemClock ? '' : ' (injected clock)'}`);
   print(
     `simulated branch: ${counts.get('core_dealer') ?? 0} core dealers, ${counts.get('grassroots') ?? 0} grassroots outlets, ` +
       `${counts.get('own_hall') ?? 0} own halls, ${counts.get('campaign') ?? 0} campaigns, ${branch.contacts.length} contacts (${configDir})`,

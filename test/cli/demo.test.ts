@@ -44,7 +44,7 @@ describe('lookout demo --fast --exit --now', () => {
   });
 
   it('pages exactly the injected anomalies, and says so', () => {
-    const list = /injected anomalies:\n((?:  • .+\n)+)/.exec(res.stdout);
+    const list = /injected anomalies:\n((?: {2}• .+\n)+)/.exec(res.stdout);
     expect(list, res.stdout).not.toBeNull();
     const injected = new Set([...list![1]!.matchAll(/• (\S+) /g)].map((m) => m[1]));
     expect(injected.size).toBe(7);
@@ -101,7 +101,7 @@ describe('lookout demo --fast --exit --now', () => {
     const email = await readOutbox(outbox, 'email');
     expect(sms.length).toBe(first.sms.length);
     expect(email.length).toBe(first.email.length);
-    const story = (out: string) => out.split('\n').filter((l) => /^(paged:|injected|  • |outbox:|nobody answers)/.test(l));
+    const story = (out: string) => out.split('\n').filter((l) => /^(paged:|injected| {2}• |outbox:|nobody answers)/.test(l));
     expect(story(again.stdout)).toEqual(story(res.stdout));
   });
 });
