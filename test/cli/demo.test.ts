@@ -11,6 +11,8 @@ import { connect, dropPrefix, freshPrefix, testRedisUrl } from '../support/redis
 import { ensureBuilt, runCli, type CliResult } from '../support/cli.js';
 
 const NOW = '2026-11-23T10:00:00+08:00';
+/** The lines that tell what happened: the same whenever the same --now runs. */
+const story = (out: string) => out.split('\n').filter((l) => /^(paged:|injected| {2}• |outbox: \d+ SMS|nobody answers)/.test(l));
 
 describe('lookout demo --fast --exit --now', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'lookout-demo-'));
@@ -20,13 +22,17 @@ describe('lookout demo --fast --exit --now', () => {
   let res: CliResult;
   let first: { sms: OutboxEntry[]; email: OutboxEntry[] };
   let again: CliResult;
+  let second: { sms: OutboxEntry[]; email: OutboxEntry[] };
+  let kept: CliResult;
 
   beforeAll(async () => {
     await ensureBuilt();
     res = await runCli(['demo', '--fast', '--exit', '--now', NOW], { env, timeoutMs: 120_000 });
     first = { sms: await readOutbox(outbox, 'sms'), email: await readOutbox(outbox, 'email') };
     again = await runCli(['demo', '--fast', '--exit'], { env: { ...env, LOOKOUT_DEMO_NOW: NOW }, timeoutMs: 120_000 });
-  }, 260_000);
+    second = { sms: await readOutbox(outbox, 'sms'), email: await readOutbox(outbox, 'email') };
+    kept = await runCli(['demo', '--fast', '--exit', '--keep', '--now', NOW], { env, timeoutMs: 120_000 });
+  }, 400_000);
   afterAll(async () => {
     rmSync(dataDir, { recursive: true, force: true });
     const r = connect();
@@ -97,11 +103,17 @@ describe('lookout demo --fast --exit --now', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).not.toContain('unknown_code');
     expect(again.stdout).toMatch(/→ acked: D\d{4} acknowledged by CM\d{2} via sms/);
-    const sms = await readOutbox(outbox, 'sms');
-    const email = await readOutbox(outbox, 'email');
-    expect(sms.length).toBe(first.sms.length);
-    expect(email.length).toBe(first.email.length);
-    const story = (out: string) => out.split('\n').filter((l) => /^(paged:|injected| {2}• |outbox:|nobody answers)/.test(l));
+    expect(second.sms.length).toBe(first.sms.length);
+    expect(second.email.length).toBe(first.email.length);
     expect(story(again.stdout)).toEqual(story(res.stdout));
+  });
+
+  it('--keep appends to the outbox of the earlier run and still tells only its own story', async () => {
+    expect(kept.stderr).toBe('');
+    expect(kept.code).toBe(0);
+    expect(kept.stdout).not.toContain('unknown_code');
+    expect(kept.stdout).toMatch(/→ acked: D\d{4} acknowledged by CM\d{2} via sms/);
+    expect((await readOutbox(outbox, 'sms')).length).toBe(2 * second.sms.length);
+    expect(story(kept.stdout)).toEqual(story(res.stdout));
   });
 });
