@@ -40,13 +40,14 @@ export async function startEmbeddedRedis(dataDir: string, onLine?: (line: string
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   // Its own process group: the terminal's Ctrl-C reaches Lookout only, which stops Redis last.
-  // The shell waits on a pipe from this process; when this process ends in any way (SIGKILL
-  // included) the pipe closes and the shell stops redis-server, so no orphan outlives it.
+  // A watcher in the shell reads a pipe from this process; when this process ends in any way
+  // (SIGKILL included) the pipe closes and the watcher stops redis-server, so no orphan outlives
+  // it. The shell exits with redis-server's own status, so a failed start is seen at once.
   const child: ChildProcess = spawn(
     'sh',
     [
       '-c',
-      'redis-server "$@" & pid=$!; trap \'kill -TERM $pid 2>/dev/null\' TERM; read -r _; kill -TERM $pid 2>/dev/null; wait $pid',
+      'exec 3<&0; redis-server "$@" </dev/null & pid=$!; { read -r _ <&3; kill -TERM $pid 2>/dev/null; } & watcher=$!; wait $pid; code=$?; kill $watcher 2>/dev/null; exit $code',
       'redis-server',
       '--port', String(port),
       '--bind', '127.0.0.1',
