@@ -25,6 +25,8 @@ export interface DemoOptions {
   readonly fast: boolean;
   /** Stop after the live day instead of serving the API until Ctrl-C. */
   readonly exitWhenDone: boolean;
+  readonly now?: string;
+  readonly keep?: boolean;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly print?: (line: string) => void;
 }
@@ -124,7 +126,7 @@ export async function runDemo(opts: DemoOptions): Promise<Lookout> {
       },
     });
   // The demo owns its Redis namespace: every run starts from a clean slate.
-  const redis = await resolveRedis(config.redisUrl, config.dataDir, logger);
+  const redis = await resolveRedis(config.redisUrl, config.dataDir, logger, config.prefix);
   const cleaner = new Redis(redis.url);
   await dropKeys(cleaner, config.prefix);
   cleaner.disconnect();
