@@ -44,7 +44,8 @@ export function isCsvEncoding(s: string): s is CsvEncoding {
 
 /** What non-UTF-8 bytes most likely are: GB18030 when they decode to Chinese text cleanly. */
 export function guessEncoding(bytes: Uint8Array): CsvEncoding | undefined {
-  const text = iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'gb18030');
+  // A character cut at the end of a chunk is not evidence against GB18030.
+  const text = iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'gb18030').replace(/\uFFFD+$/, '');
   return !text.includes('\uFFFD') && /[\u4e00-\u9fff]/.test(text) ? 'gb18030' : undefined;
 }
 
@@ -65,19 +66,26 @@ export function decodeCsv(bytes: Uint8Array, file: string, encoding?: CsvEncodin
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     // The line of the first bad byte helps find it in an editor.
-    let bad = 0;
-    const dec = new TextDecoder('utf-8', { fatal: true });
-    for (let lo = 0, hi = bytes.length; lo < hi; ) {
-      const mid = (lo + hi) >> 1;
-      try {
-        dec.decode(bytes.subarray(0, mid));
-        lo = mid + 1;
-        bad = mid;
-      } catch {
-        hi = mid;
-      }
-    }
+    const bad = firstInvalidUtf8(bytes) ?? bytes.length;
     const line = bytes.subarray(0, bad).filter((b) => b === 0x0a).length + 1;
     throw encodingError(file, bytes, line);
   }
+}
+
+/**
+ * Index of the first byte that does not start a valid UTF-8 sequence; a sequence cut at the end
+ * counts as valid only when `partialEnd` (more bytes follow in a stream).
+ */
+export function firstInvalidUtf8(bytes: Uint8Array, partialEnd = false): number | undefined {
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]!;
+    const n = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (n === 0) return i;
+    for (let k = 1; k < n; k++) {
+      if (i + k >= bytes.length) return partialEnd ? undefined : i;
+      if ((bytes[i + k]! & 0xc0) !== 0x80) return i;
+    }
+    i += n;
+  }
+  return undefined;
 }

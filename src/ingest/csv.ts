@@ -6,7 +6,7 @@
 import { Transform, type Readable } from 'node:stream';
 import { parse, type CsvError, type Options as CsvOptions } from 'csv-parse';
 import iconv from 'iconv-lite';
-import { encodingError, type CsvEncoding } from '../config/csv-rows.js';
+import { encodingError, firstInvalidUtf8, type CsvEncoding } from '../config/csv-rows.js';
 import type { RawSample, SampleRejection } from '../domain/sample.js';
 import { ConfigError } from '../errors/catalogue.js';
 
@@ -143,6 +143,8 @@ export function csvTextStream(file: string, encoding?: CsvEncoding): Transform {
   if (encoding && encoding !== 'utf8') return iconv.decodeStream(encoding) as unknown as Transform;
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let line = 1;
+  // Bytes since the last line break (up to 4 KB): enough to guess the encoding from.
+  let recent: Buffer = Buffer.alloc(0);
   return new Transform({
     readableObjectMode: false,
     transform(chunk: Buffer, _enc, done) {
@@ -150,9 +152,14 @@ export function csvTextStream(file: string, encoding?: CsvEncoding): Transform {
       try {
         text = decoder.decode(chunk, { stream: true });
       } catch {
-        done(encodingError(file, chunk, line));
+        const window = Buffer.concat([recent, chunk]);
+        const bad = firstInvalidUtf8(window, true) ?? window.length;
+        const before = window.subarray(recent.length, Math.max(recent.length, bad));
+        done(encodingError(file, window, line + before.filter((b) => b === 0x0a).length));
         return;
       }
+      const nl = chunk.lastIndexOf(0x0a);
+      recent = nl >= 0 ? Buffer.from(chunk.subarray(nl + 1)) : Buffer.concat([recent, chunk]).subarray(-4096);
       for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) line++;
       done(null, text);
     },
