@@ -183,8 +183,11 @@ function dedupe(items: readonly { entity: Entity; line?: number }[], file: strin
   return out;
 }
 
-/** Parse entities.csv text. Blank cells are absent; `attr.<name>` columns become attrs. */
-export function readEntityCsv(csvText: string, file = 'entities.csv'): RegistryParse {
+/**
+ * Parse entities.csv text. Blank cells are absent; `attr.<name>` columns become attrs. With
+ * `contacts`, a manager who is not among them is an `unknown_contact` error on that row too.
+ */
+export function readEntityCsv(csvText: string, file = 'entities.csv', contacts?: ReadonlySet<string>): RegistryParse {
   const { rows, errors } = readCsvRows(csvText, file, 'bad_entity');
   const header = rows.shift();
   if (!header) return { entities: [], errors };
@@ -234,8 +237,12 @@ export function readEntityCsv(csvText: string, file = 'entities.csv'): RegistryP
       attrs,
     };
     const check = validateEntity(raw, { file, line, lineOf: () => line });
-    if (check.ok) good.push({ entity: check.entity, line });
-    else errors.push(...check.errors.map((e) => new ConfigError(e.code, e.message, e.file, e.line, e.field?.replace(/^attrs\./, ATTR_PREFIX))));
+    const unknownManager =
+      contacts && raw.manager !== undefined && !contacts.has(raw.manager)
+        ? [new ConfigError('unknown_contact', `manager ${JSON.stringify(raw.manager)} is not a contact in contacts.csv`, file, line, 'manager')]
+        : [];
+    if (check.ok && !unknownManager.length) good.push({ entity: check.entity, line });
+    else errors.push(...(check.ok ? [] : check.errors).map((e) => new ConfigError(e.code, e.message, e.file, e.line, e.field?.replace(/^attrs\./, ATTR_PREFIX))), ...unknownManager);
   }
   return { entities: dedupe(good, file, errors), errors };
 }
@@ -299,10 +306,10 @@ export function decodeEntityFile(bytes: Uint8Array, file: string, encoding?: Csv
 }
 
 /** Parse an entities file (CSV, or YAML by its extension) from its bytes. */
-export function readEntityFile(bytes: Uint8Array, file: string, encoding?: CsvEncoding): RegistryParse {
+export function readEntityFile(bytes: Uint8Array, file: string, encoding?: CsvEncoding, contacts?: ReadonlySet<string>): RegistryParse {
   const { text, error } = decodeEntityFile(bytes, file, encoding);
   if (error) return { entities: [], errors: [error] };
-  return /\.ya?ml$/i.test(file) ? readEntityYaml(text!, file) : readEntityCsv(text!, file);
+  return /\.ya?ml$/i.test(file) ? readEntityYaml(text!, file) : readEntityCsv(text!, file, contacts);
 }
 
 /**

@@ -5,6 +5,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Queue } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
+import { loadContacts } from '../config/contacts-loader.js';
 import { readEntityFile } from '../config/registry-loader.js';
 import type { CsvEncoding } from '../config/csv-rows.js';
 import { loadRulesOrThrow } from '../config/load-rules.js';
@@ -58,7 +59,10 @@ export function groupByLine(errors: readonly ConfigError[]): string[] {
     const first = group[0]!;
     if (first.line === undefined) return group.map((e) => e.format()).join('\n');
     const codes = [...new Set(group.map((e) => e.code))].join(', ');
-    return `${first.file ?? ''} line ${first.line}: ${group.map((e) => `${e.field ? `${e.field}: ` : ''}${e.message}`).join('; ')} [${codes}]`;
+    // `entity D2: ` once for the row, not before every field.
+    const who = /^entity \S+: /.exec(first.message)?.[0];
+    const strip = (m: string) => (who && m.startsWith(who) ? m.slice(who.length) : m);
+    return `${first.file ?? ''} line ${first.line}: ${who ?? ''}${group.map((e) => `${e.field ? `${e.field}: ` : ''}${strip(e.message)}`).join('; ')} [${codes}]`;
   });
 }
 
@@ -86,7 +90,10 @@ export async function runImport(opts: ImportOptions): Promise<number> {
   const withPrefix = { ...opts, config: { ...config, prefix: deployment.prefix } };
   try {
     if (opts.entities || looksLikeEntities(file)) {
-      const parsed = readEntityFile(readFileSync(file), file, opts.encoding);
+      // Managers are checked against contacts.csv when the config folder has one.
+      const contacts = await loadContacts(config.configDir);
+      const known = contacts.file && !contacts.errors.length ? new Set(contacts.contacts.map((c) => c.id)) : undefined;
+      const parsed = readEntityFile(readFileSync(file), file, opts.encoding, known);
       if (parsed.errors.length) {
         for (const line of groupByLine(parsed.errors)) err(line);
         err(`${parsed.errors.length} error(s); nothing imported`);

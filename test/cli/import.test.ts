@@ -89,23 +89,26 @@ describe('lookout import', () => {
   });
 
   it('reports every bad field of an entity row on one line numbered by the file line, and imports nothing', async () => {
+    const cfg = await mkdtemp(join(tmpdir(), 'lookout-import-cfg-'));
+    await writeFile(join(cfg, 'contacts.csv'), 'id,name,phone,email,role,scope\nC001,张伟,13800000001,,channel_manager,\n');
     const file = join(dir, 'entities.csv');
     await writeFile(
       file,
       [
         'id,kind,name,region,district,manager,attr.start,attr.monthly_fee',
         'D0001,core_dealer,新乡红旗区核心渠道,R-east,X-hongqi,C001,,120',
-        'D0002,spaceship,,R-east,X-hongqi,C001,2026-13-01,-5',
+        'D0002,spaceship,,R-east,X-hongqi,CM99,2026-13-01,-5',
         '',
       ].join('\n'),
     );
-    const res = await runCli(['import', file], { env: importEnv() });
+    const res = await runCli(['import', file], { env: { ...importEnv(), LOOKOUT_CONFIG_DIR: cfg } });
     expect(res.code).toBe(1);
     const line = res.stderr.split('\n').find((l) => l.startsWith(`${file} line 3: `));
     expect(line, res.stderr).toBeDefined();
     for (const field of ['kind', 'name', 'attr.start', 'attr.monthly_fee']) expect(line).toContain(`${field}: `);
-    expect(line).toMatch(/ \[bad_entity\]$/);
-    expect(res.stderr).toMatch(/^4 error\(s\); nothing imported$/m);
+    expect(line).toContain('manager: manager "CM99" is not a contact in contacts.csv');
+    expect(line).toMatch(/ \[bad_entity, unknown_contact\]$/);
+    expect(res.stderr).toMatch(/^5 error\(s\); nothing imported$/m);
     expect(await lk.registry.get('D0001')).toBeUndefined();
   });
 
