@@ -2,7 +2,7 @@
 // entry point users type. Every option is declared here (commander), so `--help` lists them all;
 // every error reaching the top is one line `lookout: …` and a documented exit code (docs/cli.md).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,6 +147,7 @@ export function buildProgram(finish: Finish): Command {
       const { loadRuleSet } = await import('./config/rules-loader.js');
       const { loadPolicies } = await import('./config/policy-loader.js');
       const dir = dirArg ?? process.env.LOOKOUT_RULES_DIR ?? 'rules';
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`rules check: ${dir}: no such folder`);
       const [res, pol] = await Promise.all([loadRuleSet(dir), loadPolicies(dir)]);
       const errors = [...(res.ok ? [] : res.errors), ...(pol.ok ? [] : pol.errors)];
       if (errors.length) {
@@ -163,6 +164,7 @@ export function buildProgram(finish: Finish): Command {
     .description('run rule unit tests: input series → expected alerts (like promtool test rules)')
     .argument('<path>', 'a *.test.yaml file or a folder of them')
     .action(async (path: string) => {
+      if (!existsSync(path)) throw new CliError(`rules test: ${path}: no such file or folder`);
       const { runRuleTests } = await import('./config/rule-tests.js');
       const ok = await runRuleTests(path, (line) => process.stdout.write(`${line}\n`));
       finish(ok ? EXIT.ok : EXIT.failed);

@@ -75,7 +75,7 @@ export async function runImport(opts: ImportOptions): Promise<number> {
   const err = opts.err ?? ((l: string) => process.stderr.write(`${l}\n`));
   const { config, file } = opts;
   if (!existsSync(file) || !statSync(file).isFile()) {
-    err(`lookout import: ${file}: no such file`);
+    err(`lookout import: ${file}: ${existsSync(file) ? 'is a folder, not a file' : 'no such file'}`);
     return EXIT.usage;
   }
   const found = await locateDeployment(config, opts.env ?? process.env);

@@ -61,6 +61,13 @@ describe('lookout --help', () => {
     }
   });
 
+  it('a path that is not there is a usage error, not a rule error', async () => {
+    const check = await runCli(['rules', 'check', '/nonexistent-rules']);
+    expect([check.code, check.stderr]).toEqual([2, 'lookout: rules check: /nonexistent-rules: no such folder\n']);
+    const test = await runCli(['rules', 'test', '/nonexistent-tests']);
+    expect([test.code, test.stderr]).toEqual([2, 'lookout: rules test: /nonexistent-tests: no such file or folder\n']);
+  });
+
   it('a command group without its subcommand shows its help on stderr, exit 2', async () => {
     const res = await runCli(['halls']);
     expect(res.code).toBe(2);
