@@ -1,18 +1,30 @@
 // `lookout backtest --data history.csv [--rules DIR] [--entities FILE] [--from YYYY-MM-DD
-// --to YYYY-MM-DD] [--json]`: exit 0 with the report (bad rows are listed and skipped, like
-// `lookout import`), 2 on a usage or configuration error (rules, entities, environment, header).
+// --to YYYY-MM-DD] [--threads N] [--json]`: exit 0 with the report (bad rows are listed and
+// skipped, like `lookout import`), 2 on a usage or configuration error (rules, entities,
+// environment, header). Options are parsed by src/cli.ts.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/env.js';
-import { loadRegistryFiles, readEntityCsv, readEntityYaml } from '../config/registry-loader.js';
+import type { CsvEncoding } from '../config/csv-rows.js';
+import { loadRegistryFiles, readEntityFile } from '../config/registry-loader.js';
 import { loadRuleSet } from '../config/rules-loader.js';
 import type { Entity } from '../domain/entity.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { BacktestRangeError, runBacktest, type BacktestPhase } from './backtest.js';
 import { formatReport } from './report.js';
 
-export const BACKTEST_USAGE = 'usage: lookout backtest --data FILE.csv [--rules DIR] [--entities FILE] [--from YYYY-MM-DD --to YYYY-MM-DD] [--json]';
+/** Options of `lookout backtest`. */
+export interface BacktestArgs {
+  readonly data?: string;
+  readonly rules?: string;
+  readonly entities?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly json?: boolean;
+  readonly threads?: string;
+  /** Encoding of the --entities CSV (default: UTF-8, anything else refused). */
+  readonly encoding?: CsvEncoding;
+}
 
 export interface CommandIo {
   /** Resolves once written (the process may exit right after: a large JSON report on a pipe). */
@@ -58,36 +70,17 @@ function progressBar(err: (t: string) => void): { update: (phase: BacktestPhase,
   };
 }
 
-async function loadEntities(file: string | undefined, configDir: string): Promise<{ entities: Entity[]; errors: ConfigError[] }> {
+async function loadEntities(file: string | undefined, configDir: string, encoding: CsvEncoding | undefined): Promise<{ entities: Entity[]; errors: ConfigError[] }> {
   if (file === undefined) return loadRegistryFiles(configDir);
-  const text = readFileSync(file, 'utf8');
-  return /\.ya?ml$/i.test(file) ? readEntityYaml(text, file) : readEntityCsv(text, file);
+  return readEntityFile(readFileSync(file), file, encoding);
 }
 
 /** Run the command; returns the exit code. */
-export async function runBacktestCommand(args: readonly string[], io: CommandIo = defaultIo()): Promise<number> {
+export async function runBacktestCommand(values: BacktestArgs, io: CommandIo = defaultIo()): Promise<number> {
   const usage = (message: string): number => {
-    io.err(`lookout backtest: ${message}\n${BACKTEST_USAGE}\n`);
+    io.err(`lookout backtest: ${message} (see lookout backtest --help)\n`);
     return 2;
   };
-  let values: { data?: string; rules?: string; entities?: string; from?: string; to?: string; json?: boolean; threads?: string };
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        data: { type: 'string' },
-        rules: { type: 'string' },
-        entities: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        json: { type: 'boolean' },
-        threads: { type: 'string' },
-      },
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    return usage((e as Error).message);
-  }
   if (!values.data) return usage('--data FILE is required');
   if (!existsSync(values.data) || !statSync(values.data).isFile()) return usage(`--data ${values.data}: no such file`);
   if (values.entities !== undefined && (!existsSync(values.entities) || !statSync(values.entities).isFile())) return usage(`--entities ${values.entities}: no such file`);
@@ -108,7 +101,7 @@ export async function runBacktestCommand(args: readonly string[], io: CommandIo 
   const rulesDir = values.rules ?? config.rulesDir;
   const rules = await loadRuleSet(rulesDir);
   if (!rules.ok) return fail(rules.errors);
-  const registry = await loadEntities(values.entities, config.configDir);
+  const registry = await loadEntities(values.entities, config.configDir, values.encoding);
   if (registry.errors.length) return fail(registry.errors);
 
   const bar = io.progress ? progressBar(io.err) : undefined;

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readCsvRows } from './csv-rows.js';
+import { decodeCsv, readCsvRows } from './csv-rows.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { CHANNEL_NAMES, CONTACT_ROLES, type ChannelName, type Contact, type ContactRole } from '../route/types.js';
 
@@ -181,8 +181,9 @@ export async function loadContacts(configDir: string): Promise<ContactsLoad> {
   const file = join(configDir, CONTACTS_FILE);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = decodeCsv(await readFile(file), file);
   } catch (err) {
+    if (err instanceof ConfigError) return { contacts: [], errors: [err], file };
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { contacts: [], errors: [] };
     return { contacts: [], errors: [new ConfigError('bad_contact', `cannot read file: ${(err as Error).message}`, file)], file };
   }

@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readCsvRows } from './csv-rows.js';
+import { decodeCsv, readCsvRows, type CsvEncoding } from './csv-rows.js';
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { Calendar } from '../domain/clock.js';
@@ -120,6 +120,15 @@ export function validateEntity(raw: unknown, where: EntityLocation = {}): Entity
       const message = iss.path.length === 0 ? `expected an entity object, got ${show(raw)}` : iss.message;
       return new ConfigError('bad_entity', `${prefix}${message}`, where.file, lineOf(iss.path), field);
     });
+    // Every bad field at once: the attribute checks run on what was given, too.
+    const given = normalise(raw) as { kind?: unknown; attrs?: unknown } | null;
+    if (given && typeof given === 'object' && given.attrs && typeof given.attrs === 'object' && !Array.isArray(given.attrs)) {
+      const flagged = new Set(errors.map((e) => e.field));
+      const partial = { kind: given.kind, attrs: given.attrs } as unknown as Entity;
+      for (const p of semanticProblems(partial)) {
+        if (!flagged.has(p.field)) errors.push(new ConfigError('bad_entity', `${prefix}${p.message}`, where.file, lineOf(p.field.split('.')), p.field));
+      }
+    }
     return { ok: false, errors };
   }
   const d = parsed.data;
@@ -174,8 +183,11 @@ function dedupe(items: readonly { entity: Entity; line?: number }[], file: strin
   return out;
 }
 
-/** Parse entities.csv text. Blank cells are absent; `attr.<name>` columns become attrs. */
-export function readEntityCsv(csvText: string, file = 'entities.csv'): RegistryParse {
+/**
+ * Parse entities.csv text. Blank cells are absent; `attr.<name>` columns become attrs. With
+ * `contacts`, a manager who is not among them is an `unknown_contact` error on that row too.
+ */
+export function readEntityCsv(csvText: string, file = 'entities.csv', contacts?: ReadonlySet<string>): RegistryParse {
   const { rows, errors } = readCsvRows(csvText, file, 'bad_entity');
   const header = rows.shift();
   if (!header) return { entities: [], errors };
@@ -225,8 +237,12 @@ export function readEntityCsv(csvText: string, file = 'entities.csv'): RegistryP
       attrs,
     };
     const check = validateEntity(raw, { file, line, lineOf: () => line });
-    if (check.ok) good.push({ entity: check.entity, line });
-    else errors.push(...check.errors.map((e) => new ConfigError(e.code, e.message, e.file, e.line, e.field?.replace(/^attrs\./, ATTR_PREFIX))));
+    const unknownManager =
+      contacts && raw.manager !== undefined && !contacts.has(raw.manager)
+        ? [new ConfigError('unknown_contact', `manager ${JSON.stringify(raw.manager)} is not a contact in contacts.csv`, file, line, 'manager')]
+        : [];
+    if (check.ok && !unknownManager.length) good.push({ entity: check.entity, line });
+    else errors.push(...(check.ok ? [] : check.errors).map((e) => new ConfigError(e.code, e.message, e.file, e.line, e.field?.replace(/^attrs\./, ATTR_PREFIX))), ...unknownManager);
   }
   return { entities: dedupe(good, file, errors), errors };
 }
@@ -270,13 +286,30 @@ export function readEntityYaml(yamlText: string, file = 'entities.yaml'): Regist
   return { entities: dedupe(good, file, errors), errors };
 }
 
-async function readOptional(path: string): Promise<string | undefined> {
+async function readOptional(path: string): Promise<Uint8Array | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return await readFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+/** Decode an entities file: a coded error instead of garbled text when it is not UTF-8. */
+export function decodeEntityFile(bytes: Uint8Array, file: string, encoding?: CsvEncoding): { text?: string; error?: ConfigError } {
+  try {
+    return { text: decodeCsv(bytes, file, encoding) };
+  } catch (err) {
+    if (err instanceof ConfigError) return { error: err };
+    throw err;
+  }
+}
+
+/** Parse an entities file (CSV, or YAML by its extension) from its bytes. */
+export function readEntityFile(bytes: Uint8Array, file: string, encoding?: CsvEncoding, contacts?: ReadonlySet<string>): RegistryParse {
+  const { text, error } = decodeEntityFile(bytes, file, encoding);
+  if (error) return { entities: [], errors: [error] };
+  return /\.ya?ml$/i.test(file) ? readEntityYaml(text!, file) : readEntityCsv(text!, file, contacts);
 }
 
 /**
@@ -301,13 +334,13 @@ export async function loadRegistryFiles(configDir: string): Promise<RegistryPars
     }
   };
   const csvPath = join(configDir, 'entities.csv');
-  const csvText = await readOptional(csvPath);
-  if (csvText !== undefined) add(readEntityCsv(csvText, csvPath), csvPath);
+  const csvBytes = await readOptional(csvPath);
+  if (csvBytes !== undefined) add(readEntityFile(csvBytes, csvPath), csvPath);
   for (const name of ['entities.yaml', 'entities.yml']) {
     const path = join(configDir, name);
-    const yamlText = await readOptional(path);
-    if (yamlText === undefined) continue;
-    add(readEntityYaml(yamlText, path), path);
+    const yamlBytes = await readOptional(path);
+    if (yamlBytes === undefined) continue;
+    add(readEntityFile(yamlBytes, path), path);
     break;
   }
   return { entities, errors };

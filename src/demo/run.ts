@@ -239,7 +239,7 @@ async function story(
       },
     });
   // The demo owns its Redis namespace: every run starts from a clean slate.
-  const starting = resolveRedis(config.redisUrl, config.dataDir, logger);
+  const starting = resolveRedis(config.redisUrl, config.dataDir, logger, config.prefix);
   life.redis(starting);
   const redis = await starting;
   life.go();

@@ -3,7 +3,6 @@
 // read contacts.csv from LOOKOUT_CONFIG_DIR; a running Lookout worker sends what they queue.
 
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/env.js';
@@ -13,7 +12,8 @@ import { Calendar, systemClock } from '../domain/clock.js';
 import { NotificationStore } from '../notify/records.js';
 import { QUEUES, keyspace } from '../queues/names.js';
 import { connectRedis } from '../redis/connect.js';
-import { findRunningEmbedded } from '../redis/locate.js';
+import { locateDeployment } from '../redis/locate.js';
+import { EXIT } from '../exit-codes.js';
 import { buildDirectory } from '../route/recipients.js';
 import type { Directory } from '../route/types.js';
 import { RedisRegistryStore } from '../state/registry-store.js';
@@ -30,7 +30,31 @@ export interface CliIo {
 
 const STDIO: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
+/** Options of `lookout broadcast`, as parsed by src/cli.ts. */
+export interface BroadcastArgs {
+  readonly text: string;
+  readonly kind?: string[];
+  readonly region?: string[];
+  readonly district?: string[];
+  readonly tier?: string[];
+  readonly by?: string;
+  readonly id?: string;
+  readonly dryRun?: boolean;
+  readonly wait?: boolean;
+  readonly json?: boolean;
+}
+
+/** Options of `lookout halls ranking`. */
+export interface HallsArgs {
+  readonly month?: string;
+  readonly json?: boolean;
+  readonly html?: boolean;
+  readonly send?: boolean;
+}
+
 interface Context {
+  /** The configuration with the prefix of the deployment found. */
+  readonly config: AppConfig;
   readonly redis: Redis;
   readonly directory: Directory;
   readonly retry: { attempts: number; backoffMs: number };
@@ -42,23 +66,27 @@ interface Context {
   queue(name: string): Queue;
 }
 
-/** Exit code 2 (and a message) when no Redis or contacts can be read. */
-async function open(config: AppConfig, cmd: string, io: CliIo): Promise<Context | number> {
-  const url = config.redisUrl ?? (await findRunningEmbedded(config.dataDir));
-  if (!url) {
-    io.err(`lookout ${cmd}: no Lookout Redis found: set REDIS_URL, or start Lookout first (npx lookout start) so its embedded Redis is recorded under ${config.dataDir}/redis`);
-    return 2;
+/** Exit code 3 when no Redis answers, 2 when contacts cannot be read (and a message). */
+async function open(base: AppConfig, cmd: string, io: CliIo, env: Readonly<Record<string, string | undefined>>): Promise<Context | number> {
+  const found = await locateDeployment(base, env);
+  if (!found.ok) {
+    io.err(`lookout ${cmd}: ${found.message}`);
+    return EXIT.redis;
   }
+  io.err(`lookout ${cmd}: ${found.deployment.describe}`);
+  const config: AppConfig = { ...base, prefix: found.deployment.prefix };
+  const url = found.deployment.url;
   const contacts = await loadContacts(config.configDir);
   if (contacts.errors.length) {
     for (const e of contacts.errors) io.err(e.format());
-    return 2;
+    return EXIT.usage;
   }
   const pol = await loadPolicies(config.rulesDir);
   const redis = connectRedis(url, `lookout-${cmd}`);
   const keys = keyspace(config.prefix);
   const queues: Queue[] = [];
   return {
+    config,
     redis,
     directory: buildDirectory(contacts.contacts, [], contacts.hash ?? ''),
     retry: (pol.ok ? pol.policies : defaultPolicies()).settings.retry,
@@ -87,44 +115,18 @@ function countsLine(s: BroadcastSummary): string {
 }
 
 /** `lookout broadcast --text … [--kind …] [--region …] [--district …] [--tier …] [--by …] [--id …] [--dry-run] [--wait] [--json]` */
-export async function runBroadcastCli(config: AppConfig, args: string[], io: CliIo = STDIO): Promise<number> {
-  const usage = 'usage: lookout broadcast --text TEXT [--kind K] [--region R] [--district D] [--tier T] [--by WHO] [--id ID] [--dry-run] [--wait] [--json]';
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        text: { type: 'string' },
-        kind: { type: 'string', multiple: true },
-        region: { type: 'string', multiple: true },
-        district: { type: 'string', multiple: true },
-        tier: { type: 'string', multiple: true },
-        by: { type: 'string' },
-        id: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        wait: { type: 'boolean' },
-        json: { type: 'boolean' },
-      },
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    io.err(`lookout broadcast: ${(err as Error).message}\n${usage}`);
-    return 2;
-  }
-  if (!values.text) {
-    io.err(`lookout broadcast: --text is required\n${usage}`);
-    return 2;
-  }
+export async function runBroadcastCli(base: AppConfig, values: BroadcastArgs, io: CliIo = STDIO, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
   const selector = Object.fromEntries(
     (['kind', 'region', 'district', 'tier'] as const).map((k) => [k, list(values[k])]).filter(([, v]) => v !== undefined),
   );
-  const parsed = parseBroadcastRequest({ text: values.text, selector, by: values.by ?? `cli:${userInfo().username}`, id: values.id, dry_run: values['dry-run'] ?? false });
+  const parsed = parseBroadcastRequest({ text: values.text, selector, by: values.by ?? `cli:${userInfo().username}`, id: values.id, dry_run: values.dryRun ?? false });
   if (!parsed.ok) {
     io.err(`lookout broadcast: ${parsed.message}`);
-    return 2;
+    return EXIT.usage;
   }
-  const c = await open(config, 'broadcast', io);
+  const c = await open(base, 'broadcast', io, env);
   if (typeof c === 'number') return c;
+  const { config } = c;
   try {
     const b = new Broadcaster({
       redis: c.redis,
@@ -187,26 +189,14 @@ export async function runBroadcastCli(config: AppConfig, args: string[], io: Cli
 }
 
 /** `lookout halls ranking [--month YYYY-MM] [--json | --html] [--send]` */
-export async function runHallsCli(config: AppConfig, args: string[], io: CliIo = STDIO): Promise<number> {
-  const usage = 'usage: lookout halls ranking [--month YYYY-MM] [--json | --html] [--send]';
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args,
-      options: { month: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'boolean' }, send: { type: 'boolean' } },
-      allowPositionals: true,
-    }));
-  } catch (err) {
-    io.err(`lookout halls: ${(err as Error).message}\n${usage}`);
-    return 2;
+export async function runHallsCli(base: AppConfig, values: HallsArgs, io: CliIo = STDIO, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+  if (values.json && values.html) {
+    io.err('lookout halls ranking: --json and --html exclude each other');
+    return EXIT.usage;
   }
-  if (positionals.length !== 1 || positionals[0] !== 'ranking' || (values.json && values.html)) {
-    io.err(usage);
-    return 2;
-  }
-  const c = await open(config, 'halls', io);
+  const c = await open(base, 'halls', io, env);
   if (typeof c === 'number') return c;
+  const { config } = c;
   try {
     const keys = keyspace(config.prefix);
     const now = systemClock.now();
@@ -225,7 +215,7 @@ export async function runHallsCli(config: AppConfig, args: string[], io: CliIo =
     const res = await hallRanking(source, month, now);
     if (!res.ok) {
       io.err(`lookout halls: ${res.message}`);
-      return 2;
+      return EXIT.usage;
     }
     if (values.json) io.out(JSON.stringify(res.ranking, null, 2));
     else if (values.html) io.out(mailer.render(res.ranking).html);

@@ -63,6 +63,7 @@ export const CONFIG_ERRORS = define({
   bad_entity: 'an entity row is invalid',
   duplicate_entity: 'an entity id appears twice in one file',
   bad_csv_header: 'a CSV header lacks a required column, repeats one, or names an unknown one',
+  csv_encoding: 'a CSV file is not UTF-8 and no --encoding was given (GBK/GB18030 exports need --encoding gb18030)',
   redis_policy: 'Redis maxmemory-policy is not noeviction',
   redis_missing: 'no redis-server binary was found and REDIS_URL is not set',
   redis_unreachable: 'Redis did not answer',

@@ -1,9 +1,12 @@
 // Streaming reader for samples CSV (the business-analysis system's daily exports). Rows are
-// numbered 1-based from the first data row (header and blank lines not counted); a row that
-// cannot be parsed is reported as `bad_row` and reading goes on.
+// numbered 1-based from the first data row (header and blank lines not counted), and each row's
+// file line (header = line 1) is reported beside it; a row that cannot be parsed is reported as
+// `bad_row` and reading goes on. Bytes must be UTF-8 unless an encoding (GBK, GB18030) is given.
 
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { parse, type CsvError, type Options as CsvOptions } from 'csv-parse';
+import iconv from 'iconv-lite';
+import { encodingError, firstInvalidUtf8, type CsvEncoding } from '../config/csv-rows.js';
 import type { RawSample, SampleRejection } from '../domain/sample.js';
 import { ConfigError } from '../errors/catalogue.js';
 
@@ -17,11 +20,13 @@ export interface SampleCsvOptions {
    * Receives consecutive rows: `raws[i]` is data row `firstRowNumber + i`. A batch ends early
    * before a bad row so that mapping always holds. Awaited: a slow consumer slows the reader.
    */
-  readonly onBatch: (raws: RawSample[], firstRowNumber: number) => Promise<void>;
+  readonly onBatch: (raws: RawSample[], firstRowNumber: number, lines: readonly number[]) => Promise<void>;
   /** Called after each batch and at the end (for a TTY progress line). */
   readonly onProgress?: (rowsRead: number, bytesRead: number) => void;
   /** Name used in header errors, e.g. the path given to `lookout import`. */
   readonly file?: string;
+  /** Bytes are in this encoding; without it, bytes that are not UTF-8 stop the read (`csv_encoding`). */
+  readonly encoding?: CsvEncoding;
 }
 
 export interface SampleCsvResult {
@@ -30,6 +35,8 @@ export interface SampleCsvResult {
   readonly bytes: number;
   /** `bad_row` rejections, by data row number. */
   readonly rejected: SampleRejection[];
+  /** File line of each `bad_row` rejection's row. */
+  readonly badRowLines: ReadonlyMap<number, number>;
   /** Header columns that are neither sample fields nor `label.<name>` (ignored). */
   readonly ignoredColumns: string[];
 }
@@ -129,7 +136,42 @@ export function describeCsvError(err: CsvError | Error | undefined): string {
   }
 }
 
-type Item = { readonly row: number; readonly raw: RawSample | null; readonly bytes: number };
+type Item = { readonly row: number; readonly line: number; readonly raw: RawSample | null; readonly bytes: number };
+
+/** Bytes → text: decoded from `encoding`, or checked to be UTF-8 (a `csv_encoding` error if not). */
+export function csvTextStream(file: string, encoding?: CsvEncoding): Transform {
+  if (encoding && encoding !== 'utf8') return iconv.decodeStream(encoding) as unknown as Transform;
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let line = 1;
+  // Bytes since the last line break (up to 4 KB): enough to guess the encoding from.
+  let recent: Buffer = Buffer.alloc(0);
+  return new Transform({
+    readableObjectMode: false,
+    transform(chunk: Buffer, _enc, done) {
+      let text: string;
+      try {
+        text = decoder.decode(chunk, { stream: true });
+      } catch {
+        const window = Buffer.concat([recent, chunk]);
+        const bad = firstInvalidUtf8(window, true) ?? window.length;
+        const before = window.subarray(recent.length, Math.max(recent.length, bad));
+        done(encodingError(file, window, line + before.filter((b) => b === 0x0a).length));
+        return;
+      }
+      const nl = chunk.lastIndexOf(0x0a);
+      recent = nl >= 0 ? Buffer.from(chunk.subarray(nl + 1)) : Buffer.concat([recent, chunk]).subarray(-4096);
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) line++;
+      done(null, text);
+    },
+    flush(done) {
+      try {
+        done(null, decoder.decode());
+      } catch {
+        done(encodingError(file, new Uint8Array(), line));
+      }
+    },
+  });
+}
 
 /**
  * Read a samples CSV stream in batches. A missing required header column throws ConfigError
@@ -138,6 +180,7 @@ type Item = { readonly row: number; readonly raw: RawSample | null; readonly byt
 export async function readSampleCsv(stream: Readable, opts: SampleCsvOptions): Promise<SampleCsvResult> {
   const batchSize = Math.max(1, opts.batchSize);
   const rejected: SampleRejection[] = [];
+  const badRowLines = new Map<number, number>();
   let layout: SampleCsvLayout | undefined;
   let headerError: Error | undefined;
   let row = -1; // the header is row 0
@@ -157,14 +200,18 @@ export async function readSampleCsv(stream: Readable, opts: SampleCsvOptions): P
         } catch (err) {
           headerError = err as Error;
         }
-        return { row, raw: null, bytes: ctx.bytes };
+        return { row, line: ctx.lines, raw: null, bytes: ctx.bytes };
       }
-      return { row, raw: layout ? rowToRawSample(record, layout) : null, bytes: ctx.bytes };
+      return { row, line: ctx.lines, raw: layout ? rowToRawSample(record, layout) : null, bytes: ctx.bytes };
     },
     on_skip: (err) => {
       row++;
       if (row === 0) headerError = new ConfigError('bad_csv_header', `the header row cannot be parsed: ${describeCsvError(err)}`, opts.file, 1);
-      else rejected.push({ index: row, code: 'bad_row', message: describeCsvError(err) });
+      else {
+        rejected.push({ index: row, code: 'bad_row', message: describeCsvError(err) });
+        const e = err as (CsvError & { lines?: number }) | undefined;
+        if (typeof e?.lines === 'number') badRowLines.set(row, e.lines);
+      }
       return undefined;
     },
   };
@@ -174,10 +221,13 @@ export async function readSampleCsv(stream: Readable, opts: SampleCsvOptions): P
   const onSourceError = (err: Error): void => {
     parser.destroy(err);
   };
+  const text = csvTextStream(opts.file ?? 'samples CSV', opts.encoding);
   stream.once('error', onSourceError);
-  stream.pipe(parser);
+  text.once('error', onSourceError);
+  stream.pipe(text).pipe(parser);
 
   let batch: RawSample[] = [];
+  let batchLines: number[] = [];
   let batchFirst = 1;
   let rows = 0;
   let bytes = 0;
@@ -185,8 +235,10 @@ export async function readSampleCsv(stream: Readable, opts: SampleCsvOptions): P
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const out = batch;
+    const lines = batchLines;
     batch = [];
-    await opts.onBatch(out, batchFirst);
+    batchLines = [];
+    await opts.onBatch(out, batchFirst, lines);
     opts.onProgress?.(rows, bytes);
   };
 
@@ -201,6 +253,7 @@ export async function readSampleCsv(stream: Readable, opts: SampleCsvOptions): P
       if (batch.length > 0 && item.row !== batchFirst + batch.length) await flush();
       if (batch.length === 0) batchFirst = item.row;
       batch.push(item.raw!);
+      batchLines.push(item.line);
       if (batch.length >= batchSize) await flush();
     }
     if (headerError) throw headerError;
@@ -209,14 +262,17 @@ export async function readSampleCsv(stream: Readable, opts: SampleCsvOptions): P
     finished = true;
   } finally {
     stream.off('error', onSourceError);
+    text.off('error', onSourceError);
     if (!finished) {
-      stream.unpipe(parser);
+      stream.unpipe(text);
+      text.unpipe(parser);
       parser.destroy();
+      text.destroy();
       stream.destroy();
     }
   }
   rows = Math.max(rows, row);
   bytes = Math.max(bytes, parser.info.bytes);
   opts.onProgress?.(rows, bytes);
-  return { rows, bytes, rejected, ignoredColumns: layout?.ignored ?? [] };
+  return { rows, bytes, rejected, badRowLines, ignoredColumns: layout?.ignored ?? [] };
 }

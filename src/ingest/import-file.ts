@@ -5,7 +5,9 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Queue } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
-import { readEntityCsv, readEntityYaml } from '../config/registry-loader.js';
+import { loadContacts } from '../config/contacts-loader.js';
+import { readEntityFile } from '../config/registry-loader.js';
+import type { CsvEncoding } from '../config/csv-rows.js';
 import { loadRulesOrThrow } from '../config/load-rules.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { Calendar, systemClock } from '../domain/clock.js';
@@ -13,7 +15,8 @@ import { metricCatalogue } from '../domain/metric.js';
 import type { SampleRejection } from '../domain/sample.js';
 import { QUEUES, keyspace } from '../queues/names.js';
 import { connectRedis } from '../redis/connect.js';
-import { findRunningEmbedded } from '../redis/locate.js';
+import { locateDeployment } from '../redis/locate.js';
+import { EXIT } from '../exit-codes.js';
 import { RedisRegistryStore } from '../state/registry-store.js';
 import { readSampleCsv } from './csv.js';
 import { QueueSampleSink } from './queue-sink.js';
@@ -24,6 +27,10 @@ export interface ImportOptions {
   readonly file: string;
   readonly entities?: boolean;
   readonly source?: string;
+  /** CSV bytes are in this encoding (default: UTF-8, anything else refused). */
+  readonly encoding?: CsvEncoding;
+  /** The environment, to tell an explicit LOOKOUT_PREFIX from the default (default: process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   readonly out?: (line: string) => void;
   readonly err?: (line: string) => void;
   /** Show a progress line (default: stderr is a TTY). */
@@ -35,46 +42,74 @@ const SHOW_REJECTS = 20;
 function looksLikeEntities(file: string): boolean {
   const ext = extname(file).toLowerCase();
   if (ext === '.yaml' || ext === '.yml') return true;
-  const head = readFileSync(file, { encoding: 'utf8', flag: 'r' }).slice(0, 4096).split(/\r?\n/, 1)[0] ?? '';
-  const cols = head.replace(/^\uFEFF/, '').split(',').map((c) => c.trim());
+  // The header is ASCII in every encoding we read.
+  const head = readFileSync(file).subarray(0, 4096).toString('latin1').split(/\r?\n/, 1)[0] ?? '';
+  const cols = head.replace(/^\xEF\xBB\xBF/, '').split(',').map((c) => c.trim());
   return cols.includes('kind') && !cols.includes('metric');
 }
 
-/** Returns the process exit code: 0 all imported, 1 some rows rejected or the file invalid. */
+/** Errors of one file, one line per file line: `file line 3: kind: …; attr.start: … [bad_entity]`. */
+export function groupByLine(errors: readonly ConfigError[]): string[] {
+  const byLine = new Map<string, ConfigError[]>();
+  for (const e of errors) {
+    const key = `${e.file ?? ''}\u0000${e.line ?? ''}`;
+    byLine.set(key, [...(byLine.get(key) ?? []), e]);
+  }
+  return [...byLine.values()].map((group) => {
+    const first = group[0]!;
+    if (first.line === undefined) return group.map((e) => e.format()).join('\n');
+    const codes = [...new Set(group.map((e) => e.code))].join(', ');
+    // `entity D2: ` once for the row, not before every field.
+    const who = /^entity \S+: /.exec(first.message)?.[0];
+    const strip = (m: string) => (who && m.startsWith(who) ? m.slice(who.length) : m);
+    return `${first.file ?? ''} line ${first.line}: ${who ?? ''}${group.map((e) => `${e.field ? `${e.field}: ` : ''}${strip(e.message)}`).join('; ')} [${codes}]`;
+  });
+}
+
+/**
+ * Returns the process exit code (docs/cli.md): 0 all imported, 1 some or all rows rejected or
+ * the file invalid, 2 a usage error, 3 no Redis.
+ */
 export async function runImport(opts: ImportOptions): Promise<number> {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   const err = opts.err ?? ((l: string) => process.stderr.write(`${l}\n`));
   const { config, file } = opts;
   if (!existsSync(file) || !statSync(file).isFile()) {
-    err(`lookout import: ${file}: no such file`);
-    return 2;
+    err(`lookout import: ${file}: ${existsSync(file) ? 'is a folder, not a file' : 'no such file'}`);
+    return EXIT.usage;
   }
-  const url = config.redisUrl ?? (await findRunningEmbedded(config.dataDir));
-  if (!url) {
-    err(`lookout import: no Lookout Redis found: set REDIS_URL, or start Lookout first (npx lookout start) so its embedded Redis is recorded under ${config.dataDir}/redis`);
-    return 2;
+  const found = await locateDeployment(config, opts.env ?? process.env);
+  if (!found.ok) {
+    err(`lookout import: ${found.message}`);
+    return EXIT.redis;
   }
-  const redis = connectRedis(url, 'lookout-import');
-  const keys = keyspace(config.prefix);
+  const { deployment } = found;
+  err(`lookout import: ${deployment.describe}`);
+  const redis = connectRedis(deployment.url, 'lookout-import');
+  const keys = keyspace(deployment.prefix);
+  const withPrefix = { ...opts, config: { ...config, prefix: deployment.prefix } };
   try {
     if (opts.entities || looksLikeEntities(file)) {
-      const text = readFileSync(file, 'utf8');
-      const parsed = /\.ya?ml$/i.test(file) ? readEntityYaml(text, file) : readEntityCsv(text, file);
+      // Managers are checked against contacts.csv when the config folder has one.
+      const contacts = await loadContacts(config.configDir);
+      const known = contacts.file && !contacts.errors.length ? new Set(contacts.contacts.map((c) => c.id)) : undefined;
+      const parsed = readEntityFile(readFileSync(file), file, opts.encoding, known);
       if (parsed.errors.length) {
-        for (const e of parsed.errors) err(e.format());
+        for (const line of groupByLine(parsed.errors)) err(line);
         err(`${parsed.errors.length} error(s); nothing imported`);
-        return 1;
+        return EXIT.failed;
       }
       await new RedisRegistryStore(redis, keys).putMany(parsed.entities);
-      out(`imported ${parsed.entities.length} entities from ${file}`);
-      return 0;
+      out(`imported ${parsed.entities.length} entities from ${file} (prefix "${deployment.prefix}")`);
+      return EXIT.ok;
     }
-    return await importSamples(opts, redis, keys, out, err);
+    return await importSamples(withPrefix, redis, keys, out, err);
   } catch (e) {
-    // A bad header stops the import before anything is stored: the file is invalid (exit 1).
-    if (!(e instanceof ConfigError) || e.code !== 'bad_csv_header') throw e;
+    // A bad header or encoding stops the import before anything is stored: the file is invalid (exit 1).
+    if (!(e instanceof ConfigError) || !['bad_csv_header', 'csv_encoding'].includes(e.code)) throw e;
     err(e.format());
-    return 1;
+    err('nothing imported');
+    return EXIT.failed;
   } finally {
     redis.disconnect();
   }
@@ -94,7 +129,7 @@ async function importSamples(
   const queue = new Queue(QUEUES.samples, { connection: redis, prefix: config.prefix });
   const sink = new QueueSampleSink(queue, config.batchSize, systemClock);
   const source = opts.source ?? 'csv';
-  const rejected: SampleRejection[] = [];
+  const rejected: (SampleRejection & { line?: number })[] = [];
   const entities = new Set<string>();
   let accepted = 0;
   let jobs = 0;
@@ -104,9 +139,10 @@ async function importSamples(
     const result = await readSampleCsv(createReadStream(file), {
       batchSize: config.batchSize,
       file,
-      onBatch: async (raws, firstRow) => {
+      encoding: opts.encoding,
+      onBatch: async (raws, firstRow, lines) => {
         const v = validateSamples(raws, { metrics, now: systemClock.now(), retentionDays: config.retentionDays, maxFutureMs: config.maxFutureMs, calendar, firstIndex: firstRow });
-        rejected.push(...v.rejected);
+        rejected.push(...v.rejected.map((r) => ({ ...r, line: lines[r.index - firstRow] })));
         for (const s of v.accepted) entities.add(s.entity);
         jobs += (await sink.enqueue(v.accepted, source)).jobs;
         accepted += v.accepted.length;
@@ -118,7 +154,7 @@ async function importSamples(
       },
     });
     if (showProgress) process.stderr.write('\n');
-    rejected.push(...result.rejected);
+    rejected.push(...result.rejected.map((r) => ({ ...r, line: result.badRowLines.get(r.index) })));
     rejected.sort((a, b) => a.index - b.index);
 
     const ids = [...entities];
@@ -128,15 +164,19 @@ async function importSamples(
       unknown += found.filter((x) => x === null).length;
     }
     const secs = (performance.now() - started) / 1000;
-    out(`imported ${accepted} samples from ${file} in ${jobs} job(s), ${secs.toFixed(1)} s (${Math.round(accepted / Math.max(secs, 1e-3))} samples/s)`);
+    if (accepted) out(`imported ${accepted} samples from ${file} in ${jobs} job(s), ${secs.toFixed(1)} s (${Math.round(accepted / Math.max(secs, 1e-3))} samples/s)`);
     if (unknown) out(`${unknown} entities are not in the registry: their samples are kept and counted (GET /api/v1/entities/unknown)`);
     if (rejected.length) {
-      err(`${rejected.length} row(s) rejected, the rest imported:`);
-      for (const r of rejected.slice(0, SHOW_REJECTS)) err(`  row ${r.index}: ${r.code}: ${r.message}`);
+      err(accepted ? `${rejected.length} row(s) rejected, the rest imported:` : `all ${rejected.length} row(s) rejected, nothing imported:`);
+      for (const r of rejected.slice(0, SHOW_REJECTS)) err(`  ${r.line !== undefined ? `line ${r.line}` : `row ${r.index}`}: ${r.code}: ${r.message}`);
       if (rejected.length > SHOW_REJECTS) err(`  … and ${rejected.length - SHOW_REJECTS} more`);
-      return 1;
+      return EXIT.failed;
     }
-    return 0;
+    if (!accepted) {
+      err(`${file} has no data rows; nothing imported`);
+      return EXIT.failed;
+    }
+    return EXIT.ok;
   } finally {
     await queue.close();
   }

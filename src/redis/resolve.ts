@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded.js';
-import { findRunningEmbedded, forgetEmbeddedUrl, recordEmbeddedUrl } from './locate.js';
+import { findRunningEmbedded, forgetEmbeddedUrl, forgetPrefix, recordEmbeddedUrl, recordPrefix } from './locate.js';
 
 export interface ResolvedRedis {
   readonly url: string;
@@ -9,16 +9,30 @@ export interface ResolvedRedis {
   stop(): Promise<void>;
 }
 
-/** REDIS_URL, else an embedded Redis another Lookout process started, else a new embedded one. */
-export async function resolveRedis(redisUrl: string | undefined, dataDir: string, logger: Logger): Promise<ResolvedRedis> {
-  if (redisUrl) return { url: redisUrl, stop: async () => undefined };
+/**
+ * REDIS_URL, else an embedded Redis another Lookout process started, else a new embedded one.
+ * With `prefix`, it is recorded under dataDir so `lookout import` & co. default to it.
+ */
+export async function resolveRedis(redisUrl: string | undefined, dataDir: string, logger: Logger, prefix?: string): Promise<ResolvedRedis> {
+  const note = (url: string) => {
+    if (prefix !== undefined) recordPrefix(dataDir, url, prefix);
+  };
+  const unnote = async () => {
+    if (prefix !== undefined) forgetPrefix(dataDir);
+  };
+  if (redisUrl) {
+    note(redisUrl);
+    return { url: redisUrl, stop: unnote };
+  }
   const running = await findRunningEmbedded(dataDir);
   if (running) {
     logger.info({ url: running }, 'using the embedded Redis another Lookout process started');
-    return { url: running, stop: async () => undefined };
+    note(running);
+    return { url: running, stop: unnote };
   }
   const embedded = await startEmbeddedRedis(dataDir);
   recordEmbeddedUrl(dataDir, embedded.url);
+  note(embedded.url);
   logger.info({ url: embedded.url, dir: `${dataDir}/redis` }, 'started embedded redis-server (AOF on)');
   return {
     url: embedded.url,
@@ -26,6 +40,7 @@ export async function resolveRedis(redisUrl: string | undefined, dataDir: string
     async stop() {
       await embedded.stop();
       forgetEmbeddedUrl(dataDir);
+      await unnote();
     },
   };
 }

@@ -99,10 +99,10 @@ describe('lookout backtest (CLI)', () => {
     writeFileSync(badHeader, 'metric,entity,amount,ts\ncard_opening,D1,3,2026-11-20\n');
 
     const cases: [string[], Record<string, string>, RegExp][] = [
-      [[], {}, /--data FILE is required\nusage: lookout backtest --data/],
+      [[], {}, /^lookout: required option '--data <file>' not specified \(see lookout backtest --help\)\n$/],
       [['--data', join(dir, 'nope.csv')], {}, /--data .*nope\.csv: no such file/],
       [['--data', file, '--from', '2026-02-30'], {}, /--from: expected a date YYYY-MM-DD, got "2026-02-30"/],
-      [['--data', file, '--colour'], {}, /Unknown option '--colour'/],
+      [['--data', file, '--colour'], {}, /^lookout: unknown option '--colour' \(see lookout backtest --help\)\n$/],
       [['--data', file, '--rules', badRules], {}, /broken\.yaml:\d+: .*\[yaml_syntax\]/],
       [['--data', file, '--entities', badEntities], {}, /entities\.csv:2: kind: entity D1: expected one of .*\[bad_entity\]/],
       [['--data', badHeader], {}, /bad-header\.csv:1: value: missing required column value.*\[bad_csv_header\]/],

@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { attrFromCell, loadRegistryFiles, readEntityCsv, readEntityYaml, validateEntity } from '../../src/config/registry-loader.js';
+import iconv from 'iconv-lite';
+import { attrFromCell, loadRegistryFiles, readEntityCsv, readEntityFile, readEntityYaml, validateEntity } from '../../src/config/registry-loader.js';
 
 const dealer = { id: 'D0001', kind: 'core_dealer', name: '新乡某核心渠道', region: 'R01', district: 'X01', manager: 'C100', attrs: { monthly_fee: 120, contract_end: '2027-01-15' } };
 const campaign = {
@@ -176,5 +177,39 @@ describe('loadRegistryFiles', () => {
     expect(entities.map((e) => e.id)).toEqual(['D1', 'D2', 'K1']);
     expect(errors.map((e) => [e.code, e.file])).toEqual([['duplicate_entity', join(dir, 'entities.yaml')]]);
     expect(errors[0]!.message).toContain('entities.csv');
+  });
+});
+
+describe('entity files in other encodings', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lookout-registry-enc-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const csv = 'id,kind,name,region,district,manager\nD1,core_dealer,新乡红旗区核心渠道,R,X,C1\n';
+
+  it('a GBK entities.csv in the config folder is refused with csv_encoding, not read garbled', async () => {
+    await writeFile(join(dir, 'entities.csv'), iconv.encode(csv, 'gbk'));
+    const { entities, errors } = await loadRegistryFiles(dir);
+    expect(entities).toEqual([]);
+    expect(errors.map((e) => e.format())).toEqual([`${join(dir, 'entities.csv')}:2: entities.csv is not UTF-8 (looks like GB18030; pass --encoding gb18030) [csv_encoding]`]);
+  });
+
+  it('readEntityFile decodes GBK when told, and a UTF-8 BOM is fine', () => {
+    expect(readEntityFile(iconv.encode(csv, 'gbk'), 'entities.csv', 'gbk').entities.map((e) => e.name)).toEqual(['新乡红旗区核心渠道']);
+    const bom = readEntityFile(Buffer.from(`\uFEFF${csv}`), 'entities.csv');
+    expect([bom.errors, bom.entities.map((e) => e.id)]).toEqual([[], ['D1']]);
+  });
+
+  it('every bad field of a row is reported, attributes included, with the file line', () => {
+    const { errors } = readEntityCsv('id,kind,name,region,district,manager,attr.start,attr.monthly_fee\n\nD1,spaceship,,R,X,C1,someday,-1\n');
+    expect(errors.map((e) => [e.line, e.field])).toEqual([
+      [3, 'kind'],
+      [3, 'name'],
+      [3, 'attr.start'],
+      [3, 'attr.monthly_fee'],
+    ]);
   });
 });

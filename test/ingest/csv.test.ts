@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { RawSample } from '../../src/domain/sample.js';
 import { ConfigError } from '../../src/errors/catalogue.js';
 import { readSampleCsv, sampleCsvLayout } from '../../src/ingest/csv.js';
+import iconv from 'iconv-lite';
 
 function streamOf(text: string, chunk = 7): Readable {
   // Small chunks: rows straddle chunk boundaries as they do when reading a file.
@@ -143,5 +144,57 @@ describe('readSampleCsv', () => {
     expect(max).toBe(1000);
     expect(total).toBe(20_000);
     expect(result.rows).toBe(20_000);
+  });
+});
+
+describe('readSampleCsv encodings and lines', () => {
+  const header = 'metric,entity,value,ts,label.category\n';
+  const body = 'card_opening,D1,3,2026-11-20,校园卡\n\ncard_opening,D2,4,2026-11-20,"多行\n标签"\ncard_opening,D3,5,2026-11-20,套餐\n';
+
+  async function read(bytes: Buffer, encoding?: 'utf8' | 'gbk' | 'gb18030', chunk = 5) {
+    const batches: { raws: RawSample[]; lines: readonly number[] }[] = [];
+    const parts: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += chunk) parts.push(bytes.subarray(i, i + chunk));
+    const result = await readSampleCsv(Readable.from(parts), {
+      batchSize: 10,
+      file: 'export.csv',
+      encoding,
+      onBatch: async (raws, _first, lines) => {
+        batches.push({ raws, lines });
+      },
+    });
+    return { batches, result };
+  }
+
+  it('gives each row its file line (header = line 1, blank and multi-line rows counted)', async () => {
+    const { batches } = await read(Buffer.from(header + body));
+    expect(batches.flatMap((b) => b.lines)).toEqual([2, 5, 6]);
+    expect(batches.flatMap((b) => b.raws.map((r) => (r.labels as Record<string, string> | undefined)?.category))).toEqual(['校园卡', '多行\n标签', '套餐']);
+  });
+
+  it('refuses GB18030 bytes without an encoding, naming the likely one and the flag', async () => {
+    // The first Chinese text is on line 4 here; in 5-byte chunks and in one 64 KB chunk alike.
+    const gbk = iconv.encode(`${header}card_opening,D0,1,2026-11-20,\n\n${body}`, 'gb18030');
+    for (const chunk of [5, 65536]) {
+      const err = await read(gbk, undefined, chunk).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).format()).toBe('export.csv:4: export.csv is not UTF-8 (looks like GB18030; pass --encoding gb18030) [csv_encoding]');
+    }
+  });
+
+  it('decodes GBK and GB18030 when asked, with the same rows as UTF-8', async () => {
+    const utf8 = (await read(Buffer.from(header + body))).batches;
+    for (const enc of ['gbk', 'gb18030'] as const) {
+      const { batches } = await read(iconv.encode(header + body, enc), enc);
+      expect(batches).toEqual(utf8);
+    }
+  });
+
+  it('bytes that are neither UTF-8 nor Chinese text get the generic hint', async () => {
+    const latin = Buffer.concat([Buffer.from(header), Buffer.from([0x63, 0x2c, 0x44, 0x31, 0x2c, 0x33, 0x2c, 0xff, 0xfe, 0x0a])]);
+    await expect(read(latin)).rejects.toThrow(/export\.csv is not UTF-8 \(pass --encoding gbk or gb18030, or save it as UTF-8\)/);
   });
 });
