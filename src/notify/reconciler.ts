@@ -102,15 +102,21 @@ export class Reconciler {
       if (rec?.state !== 'sending') continue;
       const queue = this.c.queues[rec.channel];
       // A job still pending finishes it itself (a stalled one is retried and sees `sending`).
-      const job = await queue.getJob(rec.id);
-      if (job && PENDING.has(await job.getState())) continue;
+      // One job per interrupted send (its time in the id): reconcilers racing add it once.
+      const jobId = `${rec.id}.resend.${rec.sendingAt ?? 0}`;
+      if (await this.pending(queue, rec.id)) continue;
       const retry = this.c.policies().settings.retry;
-      await queue.add('send', { id: rec.id } satisfies DeliveryJob, { jobId: `${rec.id}.resend`, ...retryingJobOptions(retry) });
+      await queue.add('send', { id: rec.id } satisfies DeliveryJob, { jobId, ...retryingJobOptions(retry) });
       this.c.observer.repair('resend');
       this.c.logger.warn({ notification: rec.id, contact: rec.contact, alerts: rec.items.map((i) => i.alert).join(',') }, 'reconciler: SMS left sending by a crash: sending it again once, marked as a repeat');
       n++;
     }
     return n;
+  }
+
+  private async pending(queue: Queue, jobId: string): Promise<boolean> {
+    const job = await queue.getJob(jobId);
+    return job !== undefined && PENDING.has(await job.getState());
   }
 
   private async receiptTimeouts(now: number): Promise<number> {
