@@ -44,7 +44,9 @@ export class JobFailures {
       case QUEUES.escalations: {
         const d = data as StepJob;
         const a = await this.c.alerts.get(d.fp);
-        return a ? this.stepFailed(queue, jobId, a, d.step, reason) : 0;
+        // An acknowledged, resolved or restarted chain owed nobody this step.
+        const token = await this.c.redis.hget(this.c.keys.escalation(d.fp), 'token');
+        return a?.state === 'firing' && token === d.token ? this.stepFailed(queue, jobId, a, d.step, reason) : 0;
       }
       case QUEUES.alertEvents: {
         const e = data as AlertEvent;
