@@ -64,27 +64,30 @@ export class Delivery {
       await this.c.records.update(rec.id, { state: 'sending', sendingAt: now, text, ...(resend && { resentAfterCrash: true }) }, now);
     }
     const started = performance.now();
+    let res: Awaited<ReturnType<typeof channel.send>>;
     try {
-      const res = await channel.send({ id: rec.id, channel: channelName, to: address(contact), subject: rec.subject, text, html: rec.html, data: rec.data });
-      const at = this.c.clock.now();
-      await this.c.records.update(rec.id, { state: 'sent', attempts: rec.attempts + 1, providerIds: res.providerIds, segments: res.segments, transport: channel.transport, sentAt: at, error: undefined }, at);
-      await this.countSms(rec, contact, at);
-      await applyKept(this.c, rec.id, res.providerIds);
-      this.c.observer.notification(channelName, 'sent');
-      if (resend && channelName === 'sms') {
-        this.c.observer.notification(channelName, 'resent_after_crash');
-        this.c.logger.warn({ notification: rec.id, contact: contact.id, alerts: rec.items.map((i) => i.alert).join(',') }, 'SMS re-sent after a crash hid its first send (marked as a repeat)');
-      }
-      this.c.observer.sendSeconds(channelName, (performance.now() - started) / 1000);
-      this.c.logger.info(
-        { notification: rec.id, channel: channelName, transport: channel.transport, contact: contact.id, to: channelName === 'sms' ? maskPhone(contact.phone) : undefined, alerts: rec.items.length, kind: rec.kind, attempt: rec.attempts + 1 },
-        'notification sent',
-      );
-      return `sent (${res.providerIds.join(',')})`;
+      res = await channel.send({ id: rec.id, channel: channelName, to: address(contact), subject: rec.subject, text, html: rec.html, data: rec.data });
     } catch (err) {
       const e = err instanceof ChannelError ? err : new ChannelError('retryable', 'error', (err as Error).message);
       return this.failure(job, rec, contact, channelName, e);
     }
+    // Outside the try: a bookkeeping error after the gateway took the message is no send
+    // failure; the job is retried and finds the record `sending` (a marked repeat).
+    const at = this.c.clock.now();
+    await this.c.records.update(rec.id, { state: 'sent', attempts: rec.attempts + 1, providerIds: res.providerIds, segments: res.segments, transport: channel.transport, sentAt: at, error: undefined }, at);
+    await this.countSms(rec, contact, at);
+    await applyKept(this.c, rec.id, res.providerIds);
+    this.c.observer.notification(channelName, 'sent');
+    if (resend && channelName === 'sms') {
+      this.c.observer.notification(channelName, 'resent_after_crash');
+      this.c.logger.warn({ notification: rec.id, contact: contact.id, alerts: rec.items.map((i) => i.alert).join(',') }, 'SMS re-sent after a crash hid its first send (marked as a repeat)');
+    }
+    this.c.observer.sendSeconds(channelName, (performance.now() - started) / 1000);
+    this.c.logger.info(
+      { notification: rec.id, channel: channelName, transport: channel.transport, contact: contact.id, to: channelName === 'sms' ? maskPhone(contact.phone) : undefined, alerts: rec.items.length, kind: rec.kind, attempt: rec.attempts + 1 },
+      'notification sent',
+    );
+    return `sent (${res.providerIds.join(',')})`;
   }
 
   private async stillFiring(rec: NotificationRecord): Promise<boolean> {

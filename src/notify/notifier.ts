@@ -66,6 +66,7 @@ export class Notifier implements SmsListener {
         logger.warn({ queue, job: job?.id, attempts: job?.attemptsMade, final, err: err.message }, final ? 'notifier job given up' : 'notifier job failed, will retry');
         if (job && final) void this.failures.record(queue, job, err.message).catch((e) => logger.error({ queue, job: job.id, err: (e as Error).message }, 'could not record a failed job (the reconciler tries again)'));
       });
+      w.on('stalled', (id) => logger.warn({ queue, job: id }, 'notifier job stalled (its worker died or hung): retried'));
       w.on('error', (err) => logger.error({ queue, err: err.message }, 'notifier worker error'));
       this.workers.push(w);
     };
