@@ -333,7 +333,13 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
         onOutbox: opts.onOutbox,
       });
       closers.push(() => channels.close());
-      notifier = new Notifier(notifyContext(channels), { connection: workerConn, prefix: config.prefix, onTransition: opts.onTransition });
+      notifier = new Notifier(notifyContext(channels), {
+        connection: workerConn,
+        prefix: config.prefix,
+        onTransition: opts.onTransition,
+        reconcileMs: config.reconcileMs,
+        reconciler: { sendingTimeoutMs: config.sendingTimeoutMs, receiptTimeoutMs: config.receiptTimeoutMs },
+      });
       notifier.start();
       duties.startSending(channels, workerConn);
     }

@@ -63,6 +63,12 @@ export interface AppConfig {
   readonly rankingCron: string;
   /** Broadcast SMS per second, across all workers (src/duties). */
   readonly broadcastRate: number;
+  /** How often the notify reconciler runs (ms; 0: only at start-up). */
+  readonly reconcileMs: number;
+  /** An SMS left `sending` this long with no job to finish it is re-sent once, marked (ms). */
+  readonly sendingTimeoutMs: number;
+  /** A sent SMS with no delivery receipt after this long becomes receipt_unknown (ms). */
+  readonly receiptTimeoutMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -181,6 +187,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rankingCron: cron(env, 'LOOKOUT_RANKING_CRON', '0 9 1 * *'),
     broadcastRate: int(env, 'LOOKOUT_BROADCAST_RATE', 10, 1, 1000),
     evalDebounceMs: int(env, 'LOOKOUT_EVAL_DEBOUNCE_MS', 1000, 0, 3_600_000),
+    reconcileMs: int(env, 'LOOKOUT_RECONCILE_INTERVAL_MS', 60_000, 0, 86_400_000),
+    sendingTimeoutMs: int(env, 'LOOKOUT_SENDING_TIMEOUT_MS', 120_000, 1000, 86_400_000),
+    receiptTimeoutMs: int(env, 'LOOKOUT_RECEIPT_TIMEOUT_HOURS', 48, 1, 24 * 30) * 3_600_000,
   };
   return Object.freeze(config);
 }

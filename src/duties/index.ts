@@ -4,6 +4,7 @@
 // serves reports, the worker sends the broadcast queue, the scheduler runs the crons.
 
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { finallyFailed, reliableWorkerOptions } from '../queues/worker-options.js';
 import type { Redis } from 'ioredis';
 import { schedule, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
@@ -179,8 +180,13 @@ export class Duties implements DutiesApi {
       prefix: this.d.config.prefix,
       concurrency: 1,
       limiter: { max: this.d.config.broadcastRate, duration: 1000 },
+      ...reliableWorkerOptions(),
     });
-    w.on('failed', (job, err) => this.d.logger.error({ queue: DUTY_QUEUES.broadcast, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'broadcast job failed'));
+    w.on('failed', (job, err) => {
+      const final = job ? finallyFailed(job, err) : false;
+      this.d.logger.warn({ queue: DUTY_QUEUES.broadcast, job: job?.id, attempts: job?.attemptsMade, final, err: err.message }, final ? 'broadcast job given up' : 'broadcast job failed, will retry');
+      if (job && final) void sender.givenUp(job, DUTY_QUEUES.broadcast, err.message).catch((e) => this.d.logger.error({ job: job.id, err: (e as Error).message }, 'could not record a failed broadcast job'));
+    });
     w.on('error', (err) => this.d.logger.error({ queue: DUTY_QUEUES.broadcast, err: err.message }, 'broadcast worker error'));
     this.workers.push(w);
   }

@@ -69,6 +69,14 @@ export class DutySender {
     throw e;
   }
 
+  /** BullMQ gave up on the job (no attempt left, or stalled too often): a visible failed record. */
+  async givenUp(job: Job<{ id: string }>, queue: string, reason: string): Promise<void> {
+    const rec = await this.d.records.get(job.data.id);
+    this.d.observer.jobFailed(queue);
+    if (!rec || isFinal(rec)) return;
+    await this.fail(rec, 'job_failed', `${queue} job ${job.id}: ${reason}`);
+  }
+
   private async fail(rec: NotificationRecord, code: string, message: string): Promise<string> {
     const now = this.d.clock.now();
     await this.d.records.update(rec.id, { state: 'failed', attempts: rec.attempts + 1, error: { code, message } }, now);

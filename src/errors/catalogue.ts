@@ -83,6 +83,8 @@ export const NOTIFY_ERRORS = define({
   no_address: 'the contact has no phone, email or webhook for any of its channels',
   gateway_unavailable: 'the gateway could not be reached for as long as failover allows',
   send_failed: 'the provider refused the message, or it failed on every retry',
+  job_failed: 'the job that should have sent or escalated it was given up by the queue (no attempt left, or its worker died too often)',
+  fate_unknown: 'a crash interrupted the send twice (the repeat too): not sent a third time; state receipt_unknown',
 });
 
 export const ALL_ERROR_GROUPS = { SAMPLE_ERRORS, HTTP_ERRORS, CONFIG_ERRORS, NOTIFY_ERRORS } as const;

@@ -28,7 +28,7 @@ export interface Recipients {
 
 /** What the notifier reports about itself (observability/metrics.ts turns it into series). */
 export interface NotifyObserver {
-  /** outcome: sent, failed, retried, deferred, grouped, muted, damped, cancelled, failover, no_recipient */
+  /** outcome: sent, failed, retried, resent_after_crash, deferred, grouped, muted, damped, cancelled, failover, no_recipient */
   notification(channel: ChannelName | 'none', outcome: string, n?: number): void;
   sendSeconds(channel: ChannelName, seconds: number): void;
   receipt(status: string): void;
@@ -39,6 +39,10 @@ export interface NotifyObserver {
   /** Process indicators: fired → acknowledged / resolved, with the escalation level reached. */
   acknowledged(severity: string, level: number, seconds: number): void;
   resolved(severity: string, level: number, seconds: number): void;
+  /** A job of a notify queue that BullMQ gave up on (turned into a failed notification). */
+  jobFailed(queue: string): void;
+  /** kind: step (a due escalation step re-enqueued), resend (a message left sending), failed_job, receipt, receipt_unknown */
+  repair(kind: string): void;
 }
 
 export const nullNotifyObserver: NotifyObserver = {
@@ -49,6 +53,8 @@ export const nullNotifyObserver: NotifyObserver = {
   escalation() {},
   acknowledged() {},
   resolved() {},
+  jobFailed() {},
+  repair() {},
 };
 
 export interface NotifyQueues {

@@ -12,7 +12,9 @@ import type { ChannelName, Contact } from '../route/types.js';
 import { ChannelError, type Address } from './channels/channel.js';
 import type { NotifyContext } from './context.js';
 import type { DeliveryJob, Dispatcher } from './dispatcher.js';
+import { applyKept } from './receipts.js';
 import { isFinal, type NotificationRecord } from './records.js';
+import { markRepeat } from './repeat-marker.js';
 
 /** Phones are compared by a hash of their national digits (SMS replies come as 86138…, +86138…, 138…). */
 export function phoneHash(phone: string): string {
@@ -48,23 +50,44 @@ export class Delivery {
     const channel = this.c.channels[channelName];
     // Known before the phone can answer: a reply may beat our own bookkeeping after the send.
     await this.rememberTold(rec, contact);
+    let text = rec.text;
+    const resend = rec.state === 'sending';
+    if (channelName === 'sms') {
+      // The send window: from here until the gateway's answer is recorded, a crash leaves the
+      // message's fate unknown. Such a message is sent again once, marked, and never a third time.
+      if (resend && rec.resentAfterCrash) {
+        await this.c.records.update(rec.id, { state: 'receipt_unknown', error: { code: 'fate_unknown', message: 'interrupted twice while being handed to the gateway: not sent a third time' } }, now);
+        this.c.logger.warn({ notification: rec.id, contact: contact.id }, 'SMS interrupted twice while sending: not sent again');
+        return 'fate unknown: not sent a third time';
+      }
+      if (resend) text = markRepeat(rec.text);
+      await this.c.records.update(rec.id, { state: 'sending', sendingAt: now, text, ...(resend && { resentAfterCrash: true }) }, now);
+    }
     const started = performance.now();
+    let res: Awaited<ReturnType<typeof channel.send>>;
     try {
-      const res = await channel.send({ id: rec.id, channel: channelName, to: address(contact), subject: rec.subject, text: rec.text, html: rec.html, data: rec.data });
-      const at = this.c.clock.now();
-      await this.c.records.update(rec.id, { state: 'sent', attempts: rec.attempts + 1, providerIds: res.providerIds, segments: res.segments, transport: channel.transport, sentAt: at, error: undefined }, at);
-      await this.countSms(rec, contact, at);
-      this.c.observer.notification(channelName, 'sent');
-      this.c.observer.sendSeconds(channelName, (performance.now() - started) / 1000);
-      this.c.logger.info(
-        { notification: rec.id, channel: channelName, transport: channel.transport, contact: contact.id, to: channelName === 'sms' ? maskPhone(contact.phone) : undefined, alerts: rec.items.length, kind: rec.kind, attempt: rec.attempts + 1 },
-        'notification sent',
-      );
-      return `sent (${res.providerIds.join(',')})`;
+      res = await channel.send({ id: rec.id, channel: channelName, to: address(contact), subject: rec.subject, text, html: rec.html, data: rec.data });
     } catch (err) {
       const e = err instanceof ChannelError ? err : new ChannelError('retryable', 'error', (err as Error).message);
       return this.failure(job, rec, contact, channelName, e);
     }
+    // Outside the try: a bookkeeping error after the gateway took the message is no send
+    // failure; the job is retried and finds the record `sending` (a marked repeat).
+    const at = this.c.clock.now();
+    await this.c.records.update(rec.id, { state: 'sent', attempts: rec.attempts + 1, providerIds: res.providerIds, segments: res.segments, transport: channel.transport, sentAt: at, error: undefined }, at);
+    await this.countSms(rec, contact, at);
+    await applyKept(this.c, rec.id, res.providerIds);
+    this.c.observer.notification(channelName, 'sent');
+    if (resend && channelName === 'sms') {
+      this.c.observer.notification(channelName, 'resent_after_crash');
+      this.c.logger.warn({ notification: rec.id, contact: contact.id, alerts: rec.items.map((i) => i.alert).join(',') }, 'SMS re-sent after a crash hid its first send (marked as a repeat)');
+    }
+    this.c.observer.sendSeconds(channelName, (performance.now() - started) / 1000);
+    this.c.logger.info(
+      { notification: rec.id, channel: channelName, transport: channel.transport, contact: contact.id, to: channelName === 'sms' ? maskPhone(contact.phone) : undefined, alerts: rec.items.length, kind: rec.kind, attempt: rec.attempts + 1 },
+      'notification sent',
+    );
+    return `sent (${res.providerIds.join(',')})`;
   }
 
   private async stillFiring(rec: NotificationRecord): Promise<boolean> {
@@ -122,7 +145,8 @@ export class Delivery {
     if (e.kind === 'retryable' && channelName === 'sms' && retries >= settings.retry.attempts) {
       return this.fail(rec, 'send_failed', `${e.code}: ${e.message}`, canFailover);
     }
-    await this.c.records.update(rec.id, { attempts, error: { code: e.code, message: e.message } }, now);
+    // Back to queued: the gateway answered (with an error), so the next attempt is no crash repeat.
+    await this.c.records.update(rec.id, { state: 'queued', attempts, error: { code: e.code, message: e.message } }, now);
     this.c.observer.notification(channelName, 'retried');
     if (e.kind === 'unavailable' || channelName === 'sms') {
       // Hold the whole channel, this message first: later messages must not overtake it.

@@ -8,6 +8,7 @@ import type { AlertEvent, AlertRecord } from '../domain/alert.js';
 import { Calendar } from '../domain/clock.js';
 import type { EscalationPolicy, PolicySet } from '../route/types.js';
 import { policyFor } from '../route/policy.js';
+import { retryingJobOptions } from '../queues/worker-options.js';
 import { jobIdPart, type NotifyContext } from './context.js';
 import type { Intent } from './dispatcher.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -134,7 +135,36 @@ export class Escalator {
     return `policy ${policy.id}: ${chain.steps.length} step(s), ack code ${ackCode}`;
   }
 
-  private stepJobId(fp: string, token: string, step: number): string {
+  /** The chain an alert runs (its snapshot), or the one its policy would give it now. */
+  async chainOf(a: AlertRecord): Promise<{ chain: ChainSnapshot; token?: string; startedAt?: number } | undefined> {
+    const state = await this.c.redis.hgetall(this.c.keys.escalation(a.fingerprint));
+    if (state.chain && state.episode === String(a.episode)) {
+      try {
+        return { chain: JSON.parse(state.chain) as ChainSnapshot, token: state.token || undefined, startedAt: Number(state.startedAt) || undefined };
+      } catch {
+        // An unreadable snapshot: fall back to what the policy says.
+      }
+    }
+    const set = this.c.policies();
+    const policy = a.rule === FEED_STALLED_RULE ? feedStallPolicy(set) : policyFor(set, a, this.c.entity(a.entity));
+    return policy ? { chain: snapshot(policy) } : undefined;
+  }
+
+  /** Who a step of a chain names for this alert now (contacts, and roles nobody fills). */
+  async recipientsOf(a: AlertRecord, chain: ChainSnapshot, step: number) {
+    const s = chain.steps[step];
+    if (!s) return { contacts: [], missing: [] };
+    const entity = this.c.entity(a.entity);
+    const hints = s.notify.includes('complaint_lead') ? { complaintLead: (await this.c.complaintLead?.(a, entity))?.department ?? null } : {};
+    return this.c.recipients().resolve(s.notify, a, entity, this.c.clock.now(), this.c.calendar, hints);
+  }
+
+  /** Put one step of the running chain back on the queue (same job id: never twice). */
+  async enqueueStep(fp: string, token: string, step: number, delayMs = 0): Promise<void> {
+    await this.c.queues.escalations.add('step', { fp, token, step } satisfies StepJob, { jobId: this.stepJobId(fp, token, step), delay: delayMs, ...retryingJobOptions(this.c.policies().settings.retry) });
+  }
+
+  stepJobId(fp: string, token: string, step: number): string {
     return jobIdPart(`step.${fp}.${token}.${step}`);
   }
 
@@ -147,10 +177,7 @@ export class Escalator {
         opts: {
           jobId: this.stepJobId(fp, token, i),
           delay: s.afterMs,
-          attempts: retry.attempts,
-          backoff: { type: 'exponential', delay: retry.backoffMs },
-          removeOnComplete: { age: 7 * 86_400 },
-          removeOnFail: { age: 30 * 86_400 },
+          ...retryingJobOptions(retry),
         },
       })),
     );
@@ -225,7 +252,8 @@ export class Escalator {
     } else {
       await this.dispatcher.add(intents);
     }
-    await redis.hset(keys.escalation(job.fp), 'level', String(step.level));
+    // done.<n>: the reconciler knows this step ran even after its job is gone.
+    await redis.hset(keys.escalation(job.fp), 'level', String(step.level), `done.${job.step}`, String(now));
     this.c.observer.escalation(step.level, a.severity);
     const who = contacts.map((c) => c.id).join(', ') || 'nobody';
     return mute ? `step ${step.level}: muted (${mute.by}) for ${who}` : `step ${step.level}: ${who}`;

@@ -12,6 +12,9 @@ import { Delivery } from './delivery.js';
 import { Dispatcher, type DeliveryJob, type FlushJob } from './dispatcher.js';
 import { Escalator, type StepJob } from './escalation.js';
 import { SmsReplies, type ReplyResult } from './sms-replies.js';
+import { JobFailures } from './failures.js';
+import { Reconciler, type ReconcileReport, type ReconcilerOptions } from './reconciler.js';
+import { finallyFailed, reliableWorkerOptions, type ReliableWorkerTiming } from '../queues/worker-options.js';
 
 export interface NotifierOptions {
   readonly connection: () => ConnectionOptions;
@@ -19,6 +22,11 @@ export interface NotifierOptions {
   /** How often deferred digests are looked at (ms). */
   readonly tickMs?: number;
   readonly onTransition?: (e: AlertEvent, line: string) => void;
+  /** How often the reconciler runs (ms); 0: only at start-up. */
+  readonly reconcileMs?: number;
+  readonly reconciler?: Partial<ReconcilerOptions>;
+  /** Job locks and stall checks of the notify workers (tests shorten them). */
+  readonly timing?: ReliableWorkerTiming;
 }
 
 export class Notifier implements SmsListener {
@@ -26,8 +34,12 @@ export class Notifier implements SmsListener {
   readonly escalator: Escalator;
   readonly delivery: Delivery;
   readonly replies: SmsReplies;
+  readonly failures: JobFailures;
+  readonly reconciler: Reconciler;
   private readonly workers: Worker[] = [];
   private timer?: NodeJS.Timeout;
+  private reconcileTimer?: NodeJS.Timeout;
+  private reconciling?: Promise<ReconcileReport | undefined>;
 
   constructor(
     private readonly c: NotifyContext,
@@ -37,14 +49,24 @@ export class Notifier implements SmsListener {
     this.escalator = new Escalator(c, this.dispatcher);
     this.delivery = new Delivery(c, this.dispatcher);
     this.replies = new SmsReplies(c);
+    this.failures = new JobFailures(c, this.escalator);
+    this.reconciler = new Reconciler(c, this.escalator, this.failures, {
+      sendingTimeoutMs: opts.reconciler?.sendingTimeoutMs ?? 120_000,
+      receiptTimeoutMs: opts.reconciler?.receiptTimeoutMs ?? 48 * 3_600_000,
+    });
   }
 
   start(): void {
     const { logger } = this.c;
-    const common = { prefix: this.opts.prefix };
+    const common = { prefix: this.opts.prefix, ...reliableWorkerOptions(this.opts.timing) };
     const worker = <T>(queue: string, concurrency: number, fn: (job: Job<T>) => Promise<string>) => {
       const w = new Worker<T, string>(queue, fn, { ...common, connection: this.opts.connection(), concurrency });
-      w.on('failed', (job, err) => logger.error({ queue, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'notifier job failed'));
+      w.on('failed', (job, err) => {
+        const final = job ? finallyFailed(job, err) : false;
+        logger.warn({ queue, job: job?.id, attempts: job?.attemptsMade, final, err: err.message }, final ? 'notifier job given up' : 'notifier job failed, will retry');
+        if (job && final) void this.failures.record(queue, job, err.message).catch((e) => logger.error({ queue, job: job.id, err: (e as Error).message }, 'could not record a failed job (the reconciler tries again)'));
+      });
+      w.on('stalled', (id) => logger.warn({ queue, job: id }, 'notifier job stalled (its worker died or hung): retried'));
       w.on('error', (err) => logger.error({ queue, err: err.message }, 'notifier worker error'));
       this.workers.push(w);
     };
@@ -68,6 +90,26 @@ export class Notifier implements SmsListener {
     }
     this.timer = setInterval(() => void this.tick().catch((err) => logger.error({ err: (err as Error).message }, 'digest tick failed')), this.opts.tickMs ?? 5000);
     this.timer.unref();
+    void this.reconcile();
+    const every = this.opts.reconcileMs ?? 60_000;
+    if (every > 0) {
+      this.reconcileTimer = setInterval(() => void this.reconcile(), every);
+      this.reconcileTimer.unref();
+    }
+  }
+
+  /** One reconciler pass (a pass already running is awaited, not doubled). */
+  reconcile(now?: number): Promise<ReconcileReport | undefined> {
+    this.reconciling ??= this.reconciler
+      .run(now)
+      .catch((err) => {
+        this.c.logger.error({ err: (err as Error).message }, 'reconciler pass failed');
+        return undefined;
+      })
+      .finally(() => {
+        this.reconciling = undefined;
+      });
+    return this.reconciling;
   }
 
   /** Send the digests that are due (quiet hours over, rate-limit slot free). */
@@ -89,6 +131,8 @@ export class Notifier implements SmsListener {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    await this.reconciling;
     await Promise.all(this.workers.map((w) => w.close()));
   }
 }

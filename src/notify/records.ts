@@ -7,11 +7,12 @@ import type { Keyspace } from '../queues/names.js';
 import type { ChannelName } from '../route/types.js';
 import type { ReceiptStatus } from './channels/channel.js';
 
-export const NOTIFICATION_STATES = ['queued', 'sent', 'delivered', 'failed', 'deferred', 'muted', 'damped', 'cancelled'] as const;
+/** sending: handed to the SMS gateway, its answer not yet recorded; receipt_unknown: sent, and no receipt came in time. */
+export const NOTIFICATION_STATES = ['queued', 'sending', 'sent', 'delivered', 'receipt_unknown', 'failed', 'deferred', 'muted', 'damped', 'cancelled'] as const;
 export type NotificationState = (typeof NOTIFICATION_STATES)[number];
 
 /** States after which a record never sends again. */
-const FINAL: readonly NotificationState[] = ['sent', 'delivered', 'failed', 'muted', 'damped', 'cancelled', 'deferred'];
+const FINAL: readonly NotificationState[] = ['sent', 'delivered', 'receipt_unknown', 'failed', 'muted', 'damped', 'cancelled', 'deferred'];
 
 /** report: a campaign's daily monitoring report or post-evaluation (not about a firing alert; `items` is empty); broadcast: a broadcast SMS (src/duties/broadcast.ts, `items` empty). */
 export type NotificationKind = 'alert' | 'resolve' | 'digest' | 'report' | 'broadcast';
@@ -51,6 +52,10 @@ export interface NotificationRecord {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly sentAt?: number;
+  /** When the SMS was last handed to the gateway (state sending). */
+  readonly sendingAt?: number;
+  /** Re-sent once, marked 【重发】, because a crash left its first send's fate unknown. */
+  readonly resentAfterCrash?: boolean;
 }
 
 export interface NotificationFilter {
@@ -93,6 +98,11 @@ export class NotificationStore {
     const p = this.redis.pipeline().hset(this.keys.notifications, id, JSON.stringify(next));
     if (next.state === 'failed') p.zadd(this.keys.notificationsFailed, next.createdAt, id);
     else p.zrem(this.keys.notificationsFailed, id);
+    // The reconciler's work lists: messages whose fate a crash may have hidden.
+    if (next.state === 'sending') p.zadd(this.keys.notificationsSending, next.sendingAt ?? now, id);
+    else p.zrem(this.keys.notificationsSending, id);
+    if (next.state === 'sent' && next.channel === 'sms' && next.providerIds.length) p.zadd(this.keys.notificationsAwaitingReceipt, next.sentAt ?? now, id);
+    else p.zrem(this.keys.notificationsAwaitingReceipt, id);
     for (const pid of next.providerIds) if (!current.providerIds.includes(pid)) p.set(this.keys.providerId(pid), id, 'EX', 7 * 86_400);
     await p.exec();
     return next;
@@ -101,6 +111,12 @@ export class NotificationStore {
   async byProviderId(providerId: string): Promise<NotificationRecord | undefined> {
     const id = await this.redis.get(this.keys.providerId(providerId));
     return id ? this.get(id) : undefined;
+  }
+
+  /** Ids in one of the reconciler's work lists whose score (sendingAt / sentAt) is at most `before`. */
+  async olderThan(list: 'sending' | 'awaitingReceipt', before: number, limit = 500): Promise<string[]> {
+    const key = list === 'sending' ? this.keys.notificationsSending : this.keys.notificationsAwaitingReceipt;
+    return this.redis.zrangebyscore(key, '-inf', before, 'LIMIT', 0, limit);
   }
 
   /** Newest first. */
@@ -136,6 +152,8 @@ export class NotificationStore {
       .hdel(this.keys.notifications, ...ids)
       .zrem(this.keys.notificationsByTime, ...ids)
       .zrem(this.keys.notificationsFailed, ...ids)
+      .zrem(this.keys.notificationsSending, ...ids)
+      .zrem(this.keys.notificationsAwaitingReceipt, ...ids)
       .exec();
     return ids.length;
   }

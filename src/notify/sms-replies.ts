@@ -6,6 +6,7 @@ import { parseAckReply } from './ack-reply.js';
 import type { DeliveryReceipt, InboundSms } from './channels/channel.js';
 import type { NotifyContext } from './context.js';
 import { phoneHash } from './delivery.js';
+import { keepReceipt, withReceipt } from './receipts.js';
 
 export type ReplyOutcome = 'acked' | 'already' | 'not_ackable' | 'stranger' | 'unknown_code' | 'unrecognised';
 
@@ -52,7 +53,8 @@ export class SmsReplies {
       rec = await this.c.records.byProviderId(r.providerId);
     }
     if (!rec) {
-      this.c.logger.debug({ providerId: r.providerId, stat: r.stat }, 'delivery receipt for an unknown message');
+      await keepReceipt(this.c, r);
+      this.c.logger.debug({ providerId: r.providerId, stat: r.stat }, 'delivery receipt for an unknown message: kept until its record appears');
       return;
     }
     // The segments of one message report at nearly the same time: one receipt at a time per
@@ -74,9 +76,7 @@ export class SmsReplies {
     const rec = await this.c.records.get(id);
     if (!rec) return;
     const now = this.c.clock.now();
-    const receipts = [...rec.receipts.filter((x) => x.providerId !== r.providerId), { providerId: r.providerId, status: r.status, stat: r.stat, at: now }];
-    const all = rec.providerIds.every((id) => receipts.some((x) => x.providerId === id && x.status === 'delivered'));
-    await this.c.records.update(rec.id, { receipts, state: all && rec.state === 'sent' ? 'delivered' : rec.state }, now);
+    await this.c.records.update(rec.id, withReceipt(rec, r, now), now);
   }
 }
 

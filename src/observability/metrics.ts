@@ -68,7 +68,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
 
   const notifications = new Counter({
     name: 'lookout_notifications_total',
-    help: 'Notification outcomes by channel: sent, failed, retried, deferred, grouped, muted, damped, cancelled, failover, no_recipient, stale',
+    help: 'Notification outcomes by channel: sent, failed, retried, resent_after_crash, deferred, grouped, muted, damped, cancelled, failover, no_recipient, stale',
     labelNames: ['channel', 'outcome'],
     registers: r,
   });
@@ -76,6 +76,19 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
   const receipts = new Counter({ name: 'lookout_sms_receipts_total', help: 'SMS delivery receipts by status', labelNames: ['status'], registers: r });
   const replies = new Counter({ name: 'lookout_sms_replies_total', help: 'SMS replies by outcome (acked, already, not_ackable, stranger, unknown_code, unrecognised)', labelNames: ['outcome'], registers: r });
   const escalations = new Counter({ name: 'lookout_escalation_steps_total', help: 'Escalation steps run, by level (1 = first step) and severity', labelNames: ['level', 'severity'], registers: r });
+
+  const jobsFailed = new Counter({
+    name: 'lookout_notify_jobs_failed_total',
+    help: 'Jobs of a notify queue BullMQ gave up on (no attempt left, or stalled too often); each becomes a failed notification',
+    labelNames: ['queue'],
+    registers: r,
+  });
+  const repairs = new Counter({
+    name: 'lookout_reconciler_repairs_total',
+    help: 'What the notify reconciler repaired, by kind (step, resend, failed_job, receipt, receipt_unknown)',
+    labelNames: ['kind'],
+    registers: r,
+  });
 
   let collector: { collect(): Promise<void>; firingText?(): string } | undefined;
   const collectorOk = new Gauge({ name: 'lookout_scrape_collector_ok', help: '1 when the scrape-time collector (queues, alerts) succeeded', registers: r });
@@ -111,6 +124,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     for (const outcome of ['sent', 'failed', 'retried', 'deferred', 'grouped', 'muted', 'cancelled', 'failover']) notifications.labels({ channel, outcome }).inc(0);
   }
   for (const outcome of ['damped', 'stale', 'no_recipient']) notifications.labels({ channel: 'none', outcome }).inc(0);
+  notifications.labels({ channel: 'sms', outcome: 'resent_after_crash' }).inc(0);
+  for (const queue of ['escalations', 'notify-dispatch', 'notify-sms', 'notify-email', 'notify-webhook', 'alert-events', 'duty-broadcast']) jobsFailed.labels({ queue }).inc(0);
+  for (const kind of ['step', 'resend', 'failed_job', 'receipt', 'receipt_unknown']) repairs.labels({ kind }).inc(0);
   for (const status of ['delivered', 'failed', 'expired', 'rejected', 'unknown']) receipts.labels({ status }).inc(0);
   for (const outcome of ['acked', 'already', 'not_ackable', 'stranger', 'unknown_code', 'unrecognised']) replies.labels({ outcome }).inc(0);
   for (const outcome of ['ok', 'error']) configReloads.labels({ outcome }).inc(0);
@@ -123,6 +139,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     escalation: (level, severity) => escalations.inc({ level: String(level), severity }),
     acknowledged: (severity, level, seconds) => ackSeconds.observe({ severity, level: String(level) }, Math.max(0, seconds)),
     resolved: (severity, level, seconds) => resolveSeconds.observe({ severity, level: String(level) }, Math.max(0, seconds)),
+    jobFailed: (queue) => jobsFailed.inc({ queue }),
+    repair: (kind) => repairs.inc({ kind }),
   };
 
   return {

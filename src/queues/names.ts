@@ -91,6 +91,14 @@ export function keyspace(prefix: string) {
     notifications: `${p}:notifications`,
     notificationsByTime: `${p}:notifications:t`,
     notificationsFailed: `${p}:notifications:failed`,
+    /** SMS handed to the gateway whose answer is not recorded yet (score = handed at). */
+    notificationsSending: `${p}:notifications:sending`,
+    /** SMS sent and waiting for their delivery receipt (score = sent at). */
+    notificationsAwaitingReceipt: `${p}:notifications:awaiting-receipt`,
+    /** Delivery receipts that came before (or without) their message's record: hash provider id → JSON. */
+    receiptsKept: `${p}:receipts:kept`,
+    /** Finally failed jobs already turned into failed notifications (hash `<queue>:<job id>` → time). */
+    failedJobsSeen: `${p}:jobs:failed-seen`,
     /** Provider message id → notification id (delivery receipts). */
     providerId: (id: string) => `${p}:nprov:${id}`,
   };

@@ -38,6 +38,18 @@ describe('NotificationStore', () => {
     redis.disconnect();
   });
 
+  it('keeps the reconciler’s work lists: SMS being sent, and SMS waiting for their receipt', async () => {
+    await store.create(record('s'));
+    await store.update('s', { state: 'sending', sendingAt: 2000 }, 2000);
+    expect(await store.olderThan('sending', 1999)).toEqual([]);
+    expect(await store.olderThan('sending', 2000)).toEqual(['s']);
+    await store.update('s', { state: 'sent', sentAt: 3000, providerIds: ['M1'] }, 3000);
+    expect(await store.olderThan('sending', 10_000)).toEqual([]);
+    expect(await store.olderThan('awaitingReceipt', 3000)).toEqual(['s']);
+    await store.update('s', { state: 'delivered' }, 4000);
+    expect(await store.olderThan('awaitingReceipt', 10_000)).toEqual([]);
+  });
+
   it('creates a record once; a second create returns the first untouched', async () => {
     expect((await store.create(record('a'))).created).toBe(true);
     const again = await store.create(record('a', { text: 'other', state: 'failed' }));
