@@ -43,30 +43,30 @@ export function broadcastsRoutes(fastify: FastifyInstance, deps: HttpDeps, token
       onRequest: operator,
       schema: {
         ...base,
-        summary: 'Send (or preview with dryRun) one SMS to the managers of the channels a selector matches',
+        summary: 'Send (or preview with dry_run) one SMS to the managers of the channels a selector matches',
         querystring: NoQuery,
         body: z.unknown().describe('a broadcast request as in docs/duties.md; checked by the broadcast parser, which names the bad field'),
         response: { 200: z.union([z.object({ broadcast: Item }), z.object({ preview: Item })]), 202: z.object({ broadcast: Item }), ...errorResponses },
       },
     },
     async (request, reply) => {
-    const d = duties();
-    const parsed = parseBroadcastRequest(request.body);
-    if (!parsed.ok) throw new HttpError(400, 'bad_request', parsed.message);
-    const out = await run(d.createBroadcast(parsed.value));
-    switch (out.status) {
-      case 'created':
-        return reply.code(202).send({ broadcast: out.broadcast });
-      case 'existing':
-        return reply.code(200).send({ broadcast: out.broadcast });
-      case 'dry_run':
-        return reply.code(200).send({ preview: out.preview });
-      case 'empty':
-        throw new HttpError(422, 'empty_broadcast', `nobody to send to: ${out.message}`, out.preview.unreachableEntities);
-      case 'conflict':
-        throw new HttpError(409, 'conflict', out.message);
-    }
-  },
+      const d = duties();
+      const parsed = parseBroadcastRequest(request.body);
+      if (!parsed.ok) throw new HttpError(400, 'bad_request', parsed.message);
+      const out = await run(d.createBroadcast(parsed.value));
+      switch (out.status) {
+        case 'created':
+          return reply.code(202).send({ broadcast: out.broadcast });
+        case 'existing':
+          return reply.code(200).send({ broadcast: out.broadcast });
+        case 'dry_run':
+          return reply.code(200).send({ preview: out.preview });
+        case 'empty':
+          throw new HttpError(422, 'empty_broadcast', `nobody to send to: ${out.message}`, out.preview.unreachableEntities);
+        case 'conflict':
+          throw new HttpError(409, 'conflict', out.message);
+      }
+    },
   );
 
   app.get(
