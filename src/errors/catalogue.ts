@@ -38,6 +38,8 @@ export const HTTP_ERRORS = define({
   forbidden: 'the token does not allow this operation',
   not_found: 'no such resource',
   bad_request: 'the request does not match the endpoint schema',
+  unknown_parameter: 'a query parameter that the endpoint does not take',
+  bad_cursor: 'the cursor was not made by this list endpoint (pass `next` unchanged)',
   invalid_entity: 'an entity failed validation',
   not_ackable: 'the alert is not firing (only firing alerts can be acknowledged)',
   not_ready: 'Redis unreachable or rules not loaded',

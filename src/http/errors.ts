@@ -36,10 +36,30 @@ export async function fromStore<T>(work: Promise<T>, what: string): Promise<T> {
   }
 }
 
-function toHttpError(err: FastifyError | Error, maxBodyBytes: number): HttpError {
+/** The parameter names a route's zod querystring declares (for the unknown_parameter message). */
+function declaredParameters(request: FastifyRequest): string[] {
+  const schema = request.routeOptions.schema?.querystring as { shape?: Record<string, unknown> } | undefined;
+  return schema?.shape ? Object.keys(schema.shape) : [];
+}
+
+/** A schema validation failure: unknown query parameters get their own code, the rest bad_request. */
+function validationError(e: FastifyError, request: FastifyRequest): HttpError {
+  const issues = e.validation ?? [];
+  const unknown = issues.flatMap((i) => (i.keyword === 'unrecognized_keys' ? ((i.params as { keys?: string[] }).keys ?? []) : []));
+  if (e.validationContext === 'querystring' && unknown.length > 0) {
+    const known = declaredParameters(request);
+    const names = unknown.map((k) => JSON.stringify(k.slice(0, 100))).join(', ');
+    return new HttpError(400, 'unknown_parameter', `unknown query parameter ${names}; ${known.length ? `this endpoint takes ${known.join(', ')}` : 'this endpoint takes none'}`);
+  }
+  const where = e.validationContext ?? 'request';
+  const message = issues.map((i) => `${where}${i.instancePath === '/' ? '' : i.instancePath.replaceAll('/', '.')}: ${i.message ?? 'invalid'}`).join('; ');
+  return new HttpError(400, 'bad_request', message || e.message);
+}
+
+function toHttpError(err: FastifyError | Error, maxBodyBytes: number, request: FastifyRequest): HttpError {
   if (err instanceof HttpError) return err;
   const e = err as FastifyError;
-  if (e.validation) return new HttpError(400, 'bad_request', e.message);
+  if (e.validation) return validationError(e, request);
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new HttpError(413, 'body_too_large', `the body exceeds ${maxBodyBytes} bytes (LOOKOUT_MAX_BODY_BYTES); split it into smaller batches`);
@@ -57,7 +77,7 @@ function toHttpError(err: FastifyError | Error, maxBodyBytes: number): HttpError
 
 export function makeErrorHandler(maxBodyBytes: number, logger?: Logger) {
   return (err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void => {
-    const http = toHttpError(err, maxBodyBytes);
+    const http = toHttpError(err, maxBodyBytes, request);
     if (http.statusCode >= 500) {
       logger?.error({ err: http.cause ?? err, route: request.routeOptions.url, method: request.method, code: http.code }, 'request failed');
     }

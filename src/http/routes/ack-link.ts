@@ -2,12 +2,14 @@
 // GET never acknowledges, because chat apps and mail scanners fetch links to preview them.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { AlertRecord, AlertState } from '../../domain/alert.js';
 import type { Entity } from '../../domain/entity.js';
 import type { Severity } from '../../domain/rule.js';
 import { verifyAckLink, type AckLinkClaims } from '../../notify/ack-link.js';
 import type { HttpDeps } from '../deps.js';
 import { errorBody, fromStore, type HttpErrorCode } from '../errors.js';
+import { errorResponses, Item, NoQuery, Text } from '../schemas.js';
 
 type Locale = 'zh' | 'en';
 
@@ -143,12 +145,15 @@ export function ackLinkRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const entityOf = (alert: AlertRecord) => fromStore(deps.registry.get(alert.entity), 'the entity registry');
   const ackedLine = (a: AlertRecord) => w.already(a.ack?.by ?? '?', a.ack ? when.format(a.ack.at) : '?');
 
+  // The link is the credential (no bearer token); responses are HTML, or JSON on Accept: application/json.
+  const schema = { tags: ['ack links'], security: [], querystring: NoQuery, response: { 200: z.union([Item, Text]), ...errorResponses } };
+
   // `/ack/*`, not `/ack/:token`: the router caps `:param` values at 100 characters.
   void app.register(async (scope) => {
     // Browsers post the button as a form; its (empty) body carries nothing we need.
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, _body, done) => done(null, {}));
 
-    scope.get('/ack/*', async (request, reply) => {
+    scope.get('/ack/*', { schema: { ...schema, summary: 'The page of a signed ack link (never acknowledges; HTML, or JSON for Accept: application/json)' } }, async (request, reply) => {
       const found = await resolve(request);
       if ('status' in found) return send(request, reply, w, found);
       const { claims, alert } = found;
@@ -160,7 +165,7 @@ export function ackLinkRoutes(app: FastifyInstance, deps: HttpDeps): void {
       return send(request, reply, w, page(w.prompt, true));
     });
 
-    scope.post('/ack/*', { bodyLimit: 4096 }, async (request, reply) => {
+    scope.post('/ack/*', { bodyLimit: 4096, schema: { ...schema, summary: 'Acknowledge via a signed ack link (the button of the page)' } }, async (request, reply) => {
       const found = await resolve(request);
       if ('status' in found) return send(request, reply, w, found);
       const { claims, alert } = found;

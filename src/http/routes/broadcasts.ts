@@ -2,14 +2,21 @@
 // limited, with a per-recipient record and a summary (docs/duties.md). Operator scope.
 
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { parseBroadcastRequest } from '../../duties/broadcast.js';
 import type { DutiesApi } from '../../duties/index.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { ConfigError } from '../../errors/catalogue.js';
 import { HttpError } from '../errors.js';
+import { paginate } from '../paging.js';
+import { errorResponses, IdParams, Item, listResponse, NoQuery, operatorSecurity, pageQuery } from '../schemas.js';
 
 const WHAT = 'the broadcast store';
+/** Paging walks the newest this many broadcasts (they are manual, so few). */
+export const BROADCAST_WINDOW = 10_000;
+const base = { tags: ['broadcasts'], security: operatorSecurity };
 
 /** Redis trouble is 503 (retry later); a message template broken since start-up is a 500 naming it. */
 async function run<T>(work: Promise<T>): Promise<T> {
@@ -22,46 +29,65 @@ async function run<T>(work: Promise<T>): Promise<T> {
   }
 }
 
-export function broadcastsRoutes(app: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
+export function broadcastsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const operator = requireScope(tokens, ['operator']);
   const duties = (): DutiesApi => {
     if (!deps.duties) throw new HttpError(503, 'not_ready', 'broadcasts are not available in this process');
     return deps.duties;
   };
 
-  app.post('/api/v1/broadcasts', { onRequest: operator }, async (request, reply) => {
-    const d = duties();
-    const parsed = parseBroadcastRequest(request.body);
-    if (!parsed.ok) throw new HttpError(400, 'bad_request', parsed.message);
-    const out = await run(d.createBroadcast(parsed.value));
-    switch (out.status) {
-      case 'created':
-        return reply.code(202).send({ broadcast: out.broadcast });
-      case 'existing':
-        return reply.code(200).send({ broadcast: out.broadcast });
-      case 'dry_run':
-        return reply.code(200).send({ preview: out.preview });
-      case 'empty':
-        throw new HttpError(422, 'empty_broadcast', `nobody to send to: ${out.message}`, out.preview.unreachableEntities);
-      case 'conflict':
-        throw new HttpError(409, 'conflict', out.message);
-    }
-  });
+  app.post(
+    '/api/v1/broadcasts',
+    {
+      onRequest: operator,
+      schema: {
+        ...base,
+        summary: 'Send (or preview with dry_run) one SMS to the managers of the channels a selector matches',
+        querystring: NoQuery,
+        body: z.unknown().describe('a broadcast request as in docs/duties.md; checked by the broadcast parser, which names the bad field'),
+        response: { 200: z.union([z.object({ broadcast: Item }), z.object({ preview: Item })]), 202: z.object({ broadcast: Item }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const d = duties();
+      const parsed = parseBroadcastRequest(request.body);
+      if (!parsed.ok) throw new HttpError(400, 'bad_request', parsed.message);
+      const out = await run(d.createBroadcast(parsed.value));
+      switch (out.status) {
+        case 'created':
+          return reply.code(202).send({ broadcast: out.broadcast });
+        case 'existing':
+          return reply.code(200).send({ broadcast: out.broadcast });
+        case 'dry_run':
+          return reply.code(200).send({ preview: out.preview });
+        case 'empty':
+          throw new HttpError(422, 'empty_broadcast', `nobody to send to: ${out.message}`, out.preview.unreachableEntities);
+        case 'conflict':
+          throw new HttpError(409, 'conflict', out.message);
+      }
+    },
+  );
 
   app.get(
     '/api/v1/broadcasts',
-    { onRequest: operator, schema: { querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 200 } } } } },
+    {
+      onRequest: operator,
+      schema: { ...base, summary: 'Broadcast summaries, newest first', querystring: z.strictObject(pageQuery), response: { 200: listResponse('broadcasts'), ...errorResponses } },
+    },
     async (request) => {
-      const { limit } = request.query as { limit?: number };
-      return { broadcasts: await run(duties().broadcasts(limit ?? 20)) };
+      const { limit, cursor } = request.query;
+      const all = await run(duties().broadcasts(BROADCAST_WINDOW));
+      const page = paginate(all, { key: (b) => [b.createdAt, b.id], shape: ['number', 'string'], descending: [true, false], limit, cursor });
+      return { broadcasts: page.items, ...(page.next !== undefined && { next: page.next }) };
     },
   );
 
   app.get(
     '/api/v1/broadcasts/:id',
-    { onRequest: operator, schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 200 } } } } },
+    { onRequest: operator, schema: { ...base, summary: 'One broadcast with per-recipient states', params: IdParams, querystring: NoQuery, response: { 200: z.object({ broadcast: Item }), ...errorResponses } } },
     async (request) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const b = await run(duties().broadcast(id));
       if (!b) throw new HttpError(404, 'not_found', `no broadcast ${JSON.stringify(id)}`);
       return { broadcast: b };

@@ -1,12 +1,15 @@
 // Entity registry API: PUT a JSON array (all or nothing), list, get one, unknown ids from samples.
 
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { validateEntity } from '../../config/registry-loader.js';
 import { ENTITY_KINDS, type Entity } from '../../domain/entity.js';
-import type { EntityFilter } from '../../state/ports.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { fromStore, HttpError } from '../errors.js';
+import { paginate } from '../paging.js';
+import { errorResponses, IdParams, Item, listResponse, NoQuery, operatorSecurity, pageQuery } from '../schemas.js';
 
 export interface EntityProblem {
   readonly index: number;
@@ -50,55 +53,78 @@ export function checkEntityBatch(body: unknown, contactExists?: (id: string) => 
   return { entities, problems };
 }
 
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
-} as const;
+const ListQuery = z.strictObject({
+  kind: z.enum(ENTITY_KINDS).optional(),
+  region: z.string().min(1).optional(),
+  district: z.string().min(1).optional(),
+  ...pageQuery,
+});
+const base = { tags: ['entities'], security: operatorSecurity };
 
-export function entitiesRoutes(app: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
+export function entitiesRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const operator = requireScope(tokens, ['operator']);
 
-  app.put('/api/v1/entities', { onRequest: requireScope(tokens, ['ingest', 'operator']) }, async (request, reply) => {
-    const { entities, problems } = checkEntityBatch(request.body, deps.contactExists);
-    if (problems.length > 0) {
-      const bad = new Set(problems.map((p) => p.index)).size;
-      const total = Array.isArray(request.body) ? request.body.length : 0;
-      throw new HttpError(400, 'invalid_entity', `${bad} of ${total} entities are invalid; nothing was stored`, problems);
-    }
-    await fromStore(deps.registry.putMany(entities), 'the entity registry');
-    return reply.code(200).send({ upserted: entities.length });
-  });
+  app.put(
+    '/api/v1/entities',
+    {
+      onRequest: requireScope(tokens, ['ingest', 'operator']),
+      schema: {
+        ...base,
+        summary: 'Upsert entities (a JSON array; all or nothing)',
+        querystring: NoQuery,
+        body: z.unknown().describe('a JSON array of entities (docs/entities.md); every problem is reported in error.details (invalid_entity)'),
+        response: { 200: z.object({ upserted: z.number().int() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { entities, problems } = checkEntityBatch(request.body, deps.contactExists);
+      if (problems.length > 0) {
+        const bad = new Set(problems.map((p) => p.index)).size;
+        const total = Array.isArray(request.body) ? request.body.length : 0;
+        throw new HttpError(400, 'invalid_entity', `${bad} of ${total} entities are invalid; nothing was stored`, problems);
+      }
+      await fromStore(deps.registry.putMany(entities), 'the entity registry');
+      return reply.code(200).send({ upserted: entities.length });
+    },
+  );
 
   app.get(
     '/api/v1/entities',
     {
       onRequest: operator,
-      schema: {
-        querystring: {
-          type: 'object',
-          properties: {
-            kind: { type: 'string', enum: [...ENTITY_KINDS] },
-            region: { type: 'string', minLength: 1 },
-            district: { type: 'string', minLength: 1 },
-          },
-        },
-      },
+      schema: { ...base, summary: 'List entities, by id; filters combine with paging', querystring: ListQuery, response: { 200: listResponse('entities'), ...errorResponses } },
     },
     async (request) => {
-      const filter = request.query as EntityFilter;
-      return { entities: await fromStore(deps.registry.list(filter), 'the entity registry') };
+      const { limit, cursor, ...filter } = request.query;
+      const all = await fromStore(deps.registry.list(filter), 'the entity registry');
+      const page = paginate(all, { key: (e) => [e.id], shape: ['string'], limit, cursor });
+      return { entities: page.items, ...(page.next !== undefined && { next: page.next }) };
     },
   );
 
-  app.get('/api/v1/entities/unknown', { onRequest: operator }, async () => {
-    return { unknown: await fromStore(deps.registry.unknown(), 'the entity registry') };
-  });
+  app.get(
+    '/api/v1/entities/unknown',
+    {
+      onRequest: operator,
+      schema: { ...base, summary: 'Entity ids seen in samples but not registered, most samples first', querystring: z.strictObject(pageQuery), response: { 200: listResponse('unknown'), ...errorResponses } },
+    },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const all = await fromStore(deps.registry.unknown(), 'the entity registry');
+      const page = paginate(all, { key: (u) => [u.samples, u.id], shape: ['number', 'string'], descending: [true, false], limit, cursor });
+      return { unknown: page.items, ...(page.next !== undefined && { next: page.next }) };
+    },
+  );
 
-  app.get('/api/v1/entities/:id', { onRequest: operator, schema: { params: idParams } }, async (request) => {
-    const { id } = request.params as { id: string };
-    const entity = await fromStore(deps.registry.get(id), 'the entity registry');
-    if (!entity) throw new HttpError(404, 'not_found', `no entity ${JSON.stringify(id)}`);
-    return { entity };
-  });
+  app.get(
+    '/api/v1/entities/:id',
+    { onRequest: operator, schema: { ...base, summary: 'One entity', params: IdParams, querystring: NoQuery, response: { 200: z.object({ entity: Item }), ...errorResponses } } },
+    async (request) => {
+      const { id } = request.params;
+      const entity = await fromStore(deps.registry.get(id), 'the entity registry');
+      if (!entity) throw new HttpError(404, 'not_found', `no entity ${JSON.stringify(id)}`);
+      return { entity };
+    },
+  );
 }

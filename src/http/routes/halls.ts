@@ -2,11 +2,14 @@
 // manual (re-)send of the monthly email. Operator scope.
 
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { DutiesApi } from '../../duties/index.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { ConfigError } from '../../errors/catalogue.js';
 import { HttpError } from '../errors.js';
+import { errorResponses, Item, NoQuery, operatorSecurity, Text } from '../schemas.js';
 
 const WHAT = 'the satisfaction report';
 
@@ -20,9 +23,11 @@ async function run<T>(work: Promise<T>): Promise<T> {
     throw new HttpError(503, 'not_ready', `${WHAT} is unavailable (Redis unreachable?); retry later`, undefined, { cause: err });
   }
 }
-const MONTH = { type: 'string', pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$' } as const;
+const MONTH = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
+const base = { tags: ['reports'], security: operatorSecurity };
 
-export function hallsRoutes(app: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
+export function hallsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const operator = requireScope(tokens, ['operator']);
   const duties = (): DutiesApi => {
     if (!deps.duties) throw new HttpError(503, 'not_ready', 'reports are not available in this process');
@@ -34,16 +39,15 @@ export function hallsRoutes(app: FastifyInstance, deps: HttpDeps, tokens: TokenI
     {
       onRequest: operator,
       schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { month: MONTH, format: { type: 'string', enum: ['json', 'html'] } },
-        },
+        ...base,
+        summary: "Own halls' monthly SMS-satisfaction ranking per grade (default: last complete month)",
+        querystring: z.strictObject({ month: z.string().regex(MONTH).optional(), format: z.enum(['json', 'html']).optional() }),
+        response: { 200: z.union([z.object({ ranking: Item }), Text]), ...errorResponses },
       },
     },
     async (request, reply) => {
       const d = duties();
-      const q = request.query as { month?: string; format?: 'json' | 'html' };
+      const q = request.query;
       const res = await run(d.ranking(q.month ?? d.defaultMonth()));
       if (!res.ok) throw new HttpError(400, 'bad_request', res.message);
       if (q.format === 'html') return reply.type('text/html; charset=utf-8').send(await run(Promise.resolve().then(() => d.rankingHtml(res.ranking))));
@@ -53,7 +57,16 @@ export function hallsRoutes(app: FastifyInstance, deps: HttpDeps, tokens: TokenI
 
   app.post(
     '/api/v1/reports/halls/satisfaction/send',
-    { onRequest: operator },
+    {
+      onRequest: operator,
+      schema: {
+        ...base,
+        summary: 'Send the monthly ranking email now (body {"month": "YYYY-MM"} optional)',
+        querystring: NoQuery,
+        body: z.unknown().describe('{"month": "YYYY-MM"} or no body'),
+        response: { 202: Item, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const d = duties();
       // The body is optional ({"month": "YYYY-MM"}); without one, the last complete month.
@@ -61,7 +74,7 @@ export function hallsRoutes(app: FastifyInstance, deps: HttpDeps, tokens: TokenI
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'bad_request', 'expected a JSON object {"month": "YYYY-MM"} or no body');
       const { month, ...rest } = body as { month?: unknown };
       if (Object.keys(rest).length) throw new HttpError(400, 'bad_request', `${Object.keys(rest)[0]}: unknown field (expected month)`);
-      if (month !== undefined && (typeof month !== 'string' || !new RegExp(MONTH.pattern).test(month))) throw new HttpError(400, 'bad_request', 'month: expected YYYY-MM');
+      if (month !== undefined && (typeof month !== 'string' || !MONTH.test(month))) throw new HttpError(400, 'bad_request', 'month: expected YYYY-MM');
       const res = await run(d.sendRanking((month as string | undefined) ?? d.defaultMonth()));
       if ('error' in res) throw new HttpError(400, 'bad_request', res.error);
       return reply.code(202).send(res);

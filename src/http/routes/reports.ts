@@ -2,13 +2,17 @@
 // as JSON or as the HTML the 09:00 email carries.
 
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { Calendar } from '../../domain/clock.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { fromStore, HttpError } from '../errors.js';
-import { idParams, needCampaigns } from './campaigns.js';
+import { errorResponses, IdParams, Item, operatorSecurity, Text } from '../schemas.js';
+import { needCampaigns } from './campaigns.js';
 
-export function reportsRoutes(app: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
+export function reportsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const operator = requireScope(tokens, ['operator']);
 
   app.get(
@@ -16,20 +20,20 @@ export function reportsRoutes(app: FastifyInstance, deps: HttpDeps, tokens: Toke
     {
       onRequest: operator,
       schema: {
-        params: idParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
-            format: { type: 'string', enum: ['json', 'html', 'text'] },
-          },
-        },
+        tags: ['reports'],
+        security: operatorSecurity,
+        summary: "A campaign's daily monitoring report (default: yesterday), as JSON, HTML or text",
+        params: IdParams,
+        querystring: z.strictObject({
+          date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
+          format: z.enum(['json', 'html', 'text']).optional(),
+        }),
+        response: { 200: z.union([z.object({ report: Item }), Text]), ...errorResponses },
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const { date, format = 'json' } = request.query as { date?: string; format?: 'json' | 'html' | 'text' };
+      const { id } = request.params;
+      const { date, format = 'json' } = request.query;
       const service = needCampaigns(deps);
       const today = deps.calendar.dayOf(deps.clock.now());
       const day = date === undefined ? today - 1 : Calendar.parseIsoDay(date);

@@ -6,6 +6,7 @@ import { mergeRejections, validateSamples } from '../../ingest/validate.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
+import { errorResponses, NoQuery } from '../schemas.js';
 
 export const SAMPLE_CONTENT_TYPES = ['application/json', 'application/x-ndjson', 'application/ndjson', 'text/plain'];
 
@@ -15,7 +16,14 @@ export function samplesRoutes(app: FastifyInstance, deps: HttpDeps, tokens: Toke
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(SAMPLE_CONTENT_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-  app.post('/api/v1/samples', { onRequest: requireScope(tokens, ['ingest', 'operator']) }, async (request: FastifyRequest, reply: FastifyReply) => {
+  const schema = {
+    tags: ['samples'],
+    security: [{ bearer: [] }],
+    summary: 'Ingest samples: a JSON array, a JSON object or NDJSON (token scope ingest or operator)',
+    querystring: NoQuery,
+    response: { ...errorResponses },
+  };
+  app.post('/api/v1/samples', { onRequest: requireScope(tokens, ['ingest', 'operator']), schema }, async (request: FastifyRequest, reply: FastifyReply) => {
     const text = typeof request.body === 'string' ? request.body : '';
     let parsed;
     try {
