@@ -3,7 +3,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REJECTED_LISTED } from '../../src/ingest/validate.js';
-import { startTestLookout, type TestLookout } from '../support/lookout.js';
+import { metricValue, startTestLookout, type TestLookout } from '../support/lookout.js';
 
 interface Answer {
   readonly accepted?: number;
@@ -190,10 +190,16 @@ describe('after the bad bodies', () => {
     const day = [...(await lk.daily('D0001', 'card_opening')).values()];
     expect(day).toEqual([16]);
 
+    // The metric counts every rejection, not only the listed ones.
+    const before = metricValue((await lk.get<string>('/metrics')).body, 'lookout_samples_rejected_total', { source: 'http', code: 'not_an_object' }) ?? 0;
+
     // The same body again replaces by id: still 16, not 32.
     expect((await postWatched(body)).answer.accepted).toBe(2);
     await lk.idle();
     expect([...(await lk.daily('D0001', 'card_opening')).values()]).toEqual([16]);
+    const metrics = (await lk.get<string>('/metrics')).body;
+    expect(metricValue(metrics, 'lookout_samples_rejected_total', { source: 'http', code: 'not_an_object' })).toBe(before + 1);
+    expect(metricValue(metrics, 'lookout_samples_rejected_total', { source: 'http', code: 'missing_metric' })).toBeGreaterThanOrEqual(20_000);
   });
 
   it('a silence with a catastrophic regex is created and /healthz keeps answering; backreferences are refused with a coded 400', { timeout: 30_000 }, async () => {
