@@ -409,11 +409,11 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.scrape() }),
       campaigns,
       duties,
-      onIngest: (accepted, rejected, source) => {
-        metrics.observer.samplesReceived(source, accepted + rejected.length);
+      onIngest: (accepted, rejected, source, counts) => {
+        metrics.observer.samplesReceived(source, accepted + (counts?.total ?? rejected.length));
         metrics.observer.samplesAccepted(source, accepted);
-        const byCode = new Map<string, number>();
-        for (const r of rejected) byCode.set(r.code, (byCode.get(r.code) ?? 0) + 1);
+        const byCode = new Map<string, number>(Object.entries(counts?.byCode ?? {}));
+        if (!counts) for (const r of rejected) byCode.set(r.code, (byCode.get(r.code) ?? 0) + 1);
         for (const [code, n] of byCode) metrics.observer.samplesRejected(source, code, n);
       },
     };

@@ -89,23 +89,33 @@ const scopeSchema = z
       }),
   );
 
-const levelSchema = z.strictObject({ severity: z.enum(SEVERITIES), at: z.number() });
-
-/** Levels sorted most severe first; severities must be distinct. */
-const levelsSchema = z
-  .array(levelSchema)
-  .min(1)
-  .superRefine((levels, ctx) => {
-    const seen = new Set<string>();
-    levels.forEach((l, i) => {
-      if (seen.has(l.severity)) ctx.addIssue({ code: 'custom', message: `severity ${l.severity} appears twice`, path: [i, 'severity'] });
-      seen.add(l.severity);
+/** Levels in YAML order (so issue paths point at the right line); severities must be distinct. */
+function levelsSchema(at: z.ZodNumber) {
+  return z
+    .array(z.strictObject({ severity: z.enum(SEVERITIES), at }))
+    .min(1)
+    .superRefine((levels, ctx) => {
+      const seen = new Set<string>();
+      levels.forEach((l, i) => {
+        if (seen.has(l.severity)) ctx.addIssue({ code: 'custom', message: `severity ${l.severity} appears twice`, path: [i, 'severity'] });
+        seen.add(l.severity);
+      });
     });
-  })
-  .transform((levels): Level[] => [...levels].sort((a, b) => severityRank(b.severity) - severityRank(a.severity)));
+}
+
+// Measured values are never negative, so a negative level could never be told apart from "always".
+const valueLevels = levelsSchema(z.number().min(0, 'must be ≥ 0 (measured values are never negative)'));
+// Change measures are oriented so that a level is a positive distance from the baseline.
+const changeLevels = levelsSchema(z.number().gt(0, 'must be > 0 (levels are distances from the baseline, positive for drops and spikes alike)'));
+
+/** Most severe first, as the evaluators read them. */
+function sortLevels(levels: readonly Level[]): Level[] {
+  return [...levels].sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
+}
 
 /** A more severe level must sit further out than a milder one (`ge`: higher `at`). */
-function checkLevelOrder(levels: readonly Level[], reach: 'ge' | 'le', ctx: z.RefinementCtx): void {
+function checkLevelOrder(unsorted: readonly Level[], reach: 'ge' | 'le', ctx: z.RefinementCtx): void {
+  const levels = sortLevels(unsorted);
   for (let i = 1; i < levels.length; i++) {
     const severe = levels[i - 1]!;
     const mild = levels[i]!;
@@ -116,6 +126,17 @@ function checkLevelOrder(levels: readonly Level[], reach: 'ge' | 'le', ctx: z.Re
       ctx.addIssue({ code: 'custom', message: `${severe.severity} must be ${want} the ${mild.severity} level (${mild.at})`, path: ['levels'] });
     }
   }
+}
+
+/** Bounds a change measure can reach at all: a drop is at most 100 %, a ratio drop lies below 1, a ratio spike above 1. */
+function checkChangeReach(levels: readonly Level[], measure: string, direction: 'drop' | 'spike', ctx: z.RefinementCtx): void {
+  levels.forEach((l, i) => {
+    let problem: string | undefined;
+    if (measure === 'percent' && direction === 'drop' && l.at > 100) problem = 'must be ≤ 100 (a drop cannot exceed 100 %)';
+    else if (measure === 'ratio' && direction === 'drop' && l.at >= 1) problem = 'must be < 1 for a ratio drop (today / baseline, e.g. 0.5)';
+    else if (measure === 'ratio' && direction === 'spike' && l.at <= 1) problem = 'must be > 1 for a ratio spike (today / baseline, e.g. 3)';
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['levels', i, 'at'] });
+  });
 }
 
 function compact<T extends object>(o: T): T {
@@ -155,7 +176,7 @@ const thresholdSchema = z
     window: positiveInt.default(1),
     agg: z.enum(['sum', 'avg', 'max', 'min', 'count']).default('sum'),
     direction,
-    levels: levelsSchema,
+    levels: valueLevels,
     hysteresis,
   })
   .superRefine((r, ctx) => checkLevelOrder(r.levels, r.direction === 'above' ? 'ge' : 'le', ctx))
@@ -167,7 +188,7 @@ const thresholdSchema = z
       window: r.window,
       agg: r.agg,
       direction: r.direction,
-      levels: r.levels,
+      levels: sortLevels(r.levels),
       hysteresis: r.hysteresis,
     }),
   );
@@ -181,7 +202,7 @@ const ratioSchema = z
     per: nonEmpty,
     scale: z.number().gt(0).default(10000),
     direction,
-    levels: levelsSchema,
+    levels: valueLevels,
     hysteresis,
   })
   .superRefine((r, ctx) => checkLevelOrder(r.levels, r.direction === 'above' ? 'ge' : 'le', ctx))
@@ -194,7 +215,7 @@ const ratioSchema = z
       per: r.per,
       scale: r.scale,
       direction: r.direction,
-      levels: r.levels,
+      levels: sortLevels(r.levels),
       hysteresis: r.hysteresis,
     }),
   );
@@ -228,11 +249,14 @@ const changeSchema = z
     direction: z.enum(['drop', 'spike']),
     measure: z.enum(['percent', 'robust_z', 'ratio']).default('percent'),
     baseline: baselineSchema,
-    levels: levelsSchema,
+    levels: changeLevels,
     evidence: evidenceSchema.optional(),
     hysteresis,
   })
-  .superRefine((r, ctx) => checkLevelOrder(r.levels, r.measure === 'ratio' && r.direction === 'drop' ? 'le' : 'ge', ctx))
+  .superRefine((r, ctx) => {
+    checkLevelOrder(r.levels, r.measure === 'ratio' && r.direction === 'drop' ? 'le' : 'ge', ctx);
+    checkChangeReach(r.levels, r.measure, r.direction, ctx);
+  })
   .transform(
     (r): ChangeRule => ({
       ...base(r),
@@ -247,7 +271,7 @@ const changeSchema = z
         min: r.baseline.min,
         minPoints: r.baseline.min_points,
       },
-      levels: r.levels,
+      levels: sortLevels(r.levels),
       ...(r.evidence
         ? {
             evidence: {
@@ -322,11 +346,14 @@ const intradaySchema = z
     measure: z.enum(['percent', 'ratio']).default('percent'),
     baseline: intradayBaselineSchema.default({ weeks: 4, min: 0, min_points: 3 }),
     from_hour: z.number().int().min(0).max(23).default(10),
-    levels: levelsSchema,
+    levels: changeLevels,
     evidence: intradayEvidenceSchema.optional(),
     hysteresis,
   })
-  .superRefine((r, ctx) => checkLevelOrder(r.levels, r.measure === 'ratio' && r.direction === 'drop' ? 'le' : 'ge', ctx))
+  .superRefine((r, ctx) => {
+    checkLevelOrder(r.levels, r.measure === 'ratio' && r.direction === 'drop' ? 'le' : 'ge', ctx);
+    checkChangeReach(r.levels, r.measure, r.direction, ctx);
+  })
   .transform(
     (r): IntradayRule => ({
       ...base(r),
@@ -336,7 +363,7 @@ const intradaySchema = z
       measure: r.measure,
       baseline: { weeks: r.baseline.weeks, min: r.baseline.min, minPoints: r.baseline.min_points },
       fromHour: r.from_hour,
-      levels: r.levels,
+      levels: sortLevels(r.levels),
       ...(r.evidence
         ? { evidence: { maxP: r.evidence.max_p, infoP: r.evidence.info_p, dispersionDays: r.evidence.dispersion_days } }
         : {}),

@@ -38,8 +38,8 @@ export interface HttpDeps {
   readonly metricsText: () => Promise<{ contentType: string; body: string }>;
   /** Request lines and 5xx causes go here; headers are never logged (tokens). */
   readonly logger?: Logger;
-  /** Told after samples are durable (or all rejected), for metrics. */
-  readonly onIngest?: (accepted: number, rejected: readonly SampleRejection[], source: string) => void;
+  /** Told after samples are durable (or all rejected), for metrics; `counts` covers rejections beyond the listed ones. */
+  readonly onIngest?: (accepted: number, rejected: readonly SampleRejection[], source: string, counts?: { readonly total: number; readonly byCode: Readonly<Record<string, number>> }) => void;
   /** Campaigns, daily reports and post-evaluation records (src/campaigns); routes answer 503 when absent. */
   readonly campaigns?: import('../campaigns/service.js').CampaignService;
   /** Channel duties: broadcasts and the halls' satisfaction ranking (src/duties); 503 when absent. */

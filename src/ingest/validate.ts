@@ -42,8 +42,83 @@ export function showValue(v: unknown): string {
   return JSON.stringify(cut);
 }
 
-function reject(out: SampleRejection[], index: number, code: SampleErrorCode, message: string): void {
-  out.push({ index, code, message });
+const SPAN_UNITS: readonly [number, string][] = [
+  [365 * 86_400_000, 'year'],
+  [86_400_000, 'day'],
+  [3_600_000, 'hour'],
+  [60_000, 'minute'],
+  [1000, 'second'],
+];
+
+/** A duration as a person reads it: the largest whole unit, then the next one if it adds anything ("27 days 3 hours"). */
+export function humanSpan(ms: number): string {
+  const part = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  for (let u = 0; u < SPAN_UNITS.length; u++) {
+    const [size, unit] = SPAN_UNITS[u]!;
+    if (ms < size && u < SPAN_UNITS.length - 1) continue;
+    const whole = Math.floor(ms / size);
+    if (whole >= 10 || u === SPAN_UNITS.length - 1) return part(Math.max(whole, ms > 0 && whole === 0 ? 1 : whole), unit);
+    const [nextSize, nextUnit] = SPAN_UNITS[u + 1]!;
+    const rest = Math.floor((ms - whole * size) / nextSize);
+    return rest > 0 ? `${part(whole, unit)} ${part(rest, nextUnit)}` : part(whole, unit);
+  }
+  return part(0, 'second');
+}
+
+/**
+ * Where rejections go. Keeps the first `limit` by index (a body of a million bad samples must
+ * not answer with a million entries) and counts every one, in total and per code.
+ */
+export class RejectionList {
+  private readonly items: SampleRejection[] = [];
+  private sorted = true;
+  total = 0;
+  readonly byCode: Record<string, number> = {};
+
+  constructor(readonly limit = Infinity) {}
+
+  /** Would a rejection at this index be kept (so its message is worth building)? */
+  keeps(index: number): boolean {
+    return this.items.length < this.limit || index < this.maxKept();
+  }
+
+  add(index: number, code: string, message: string): void {
+    this.total++;
+    this.byCode[code] = (this.byCode[code] ?? 0) + 1;
+    const items = this.items;
+    if (items.length < this.limit) {
+      if (items.length > 0 && index < items[items.length - 1]!.index) this.sorted = false;
+      items.push({ index, code, message });
+      return;
+    }
+    if (index >= this.maxKept()) return;
+    // Full: an earlier index (a duplicate_id found late) displaces the last kept one.
+    items.pop();
+    let at = items.length;
+    while (at > 0 && items[at - 1]!.index > index) at--;
+    items.splice(at, 0, { index, code, message });
+  }
+
+  /** The kept rejections in index order. */
+  list(): SampleRejection[] {
+    this.sortNow();
+    return this.items;
+  }
+
+  private maxKept(): number {
+    this.sortNow();
+    return this.items.length === 0 ? Infinity : this.items[this.items.length - 1]!.index;
+  }
+
+  private sortNow(): void {
+    if (this.sorted) return;
+    this.items.sort((a, b) => a.index - b.index);
+    this.sorted = true;
+  }
+}
+
+function reject(out: RejectionList, index: number, code: SampleErrorCode, message: string): void {
+  out.add(index, code, message);
 }
 
 function isDigit(c: number): boolean {
@@ -180,59 +255,83 @@ function knownMetricsHint(metrics: MetricCatalogue): string {
 }
 
 /**
- * Validate a batch of raw samples. Bad samples are rejected one by one (index, code, message);
- * the rest are returned as Samples. Within a batch, samples sharing an `id` keep only the last
- * valid occurrence, the earlier ones are rejected as `duplicate_id`.
+ * Validates a batch that may arrive in slices (a large HTTP body is parsed and checked slice by
+ * slice so the event loop keeps turning). Bad samples are rejected one by one (index, code,
+ * message) into `rejections`; within the batch, samples sharing an `id` keep only the last valid
+ * occurrence, the earlier ones are rejected as `duplicate_id`.
  */
-export function validateSamples(raws: readonly unknown[], ctx: ValidateContext): ValidationResult {
-  const { metrics, now, calendar, indexes } = ctx;
-  const firstIndex = ctx.firstIndex ?? 0;
-  const latest = now + ctx.maxFutureMs;
-  const earliest = calendar.startOfDay(calendar.dayOf(now) - ctx.retentionDays);
-  const accepted: (Sample | null)[] = [];
-  const acceptedIndex: number[] = [];
-  const rejected: SampleRejection[] = [];
-  let idPos: Map<string, number> | undefined;
-  let duplicates = 0;
+export class SampleValidator {
+  private readonly accepted: (Sample | null)[] = [];
+  private readonly acceptedIndex: number[] = [];
+  private idPos: Map<string, number> | undefined;
+  private duplicates = 0;
+  private readonly latest: number;
+  private readonly earliest: number;
+  private metricsHint: string | undefined;
 
-  for (let i = 0; i < raws.length; i++) {
-    const index = indexes ? indexes[i]! : firstIndex + i;
-    const raw = raws[i];
+  constructor(
+    private readonly ctx: ValidateContext,
+    readonly rejections: RejectionList,
+  ) {
+    this.latest = ctx.now + ctx.maxFutureMs;
+    this.earliest = ctx.calendar.startOfDay(ctx.calendar.dayOf(ctx.now) - ctx.retentionDays);
+  }
+
+  /** Samples accepted so far. */
+  get acceptedCount(): number {
+    return this.accepted.length - this.duplicates;
+  }
+
+  /** Check one slice; `indexes` (one per raw) wins over `firstIndex`. */
+  push(raws: readonly unknown[], firstIndex: number, indexes?: readonly number[]): void {
+    for (let i = 0; i < raws.length; i++) this.one(raws[i], indexes ? indexes[i]! : firstIndex + i);
+  }
+
+  /** The accepted samples, in batch order. */
+  result(): Sample[] {
+    return this.duplicates === 0 ? (this.accepted as Sample[]) : this.accepted.filter((s): s is Sample => s !== null);
+  }
+
+  private one(raw: unknown, index: number): void {
+    const { ctx, rejections: rejected } = this;
+    const { metrics, now, calendar } = ctx;
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
       reject(rejected, index, 'not_an_object', `sample: expected a JSON object, got ${showValue(raw)}`);
-      continue;
+      return;
     }
     const r = raw as Record<string, unknown>;
 
     const metric = r.metric;
     if (typeof metric !== 'string' || metric.length === 0) {
       reject(rejected, index, 'missing_metric', `metric: expected a non-empty string, got ${showValue(metric)}`);
-      continue;
+      return;
     }
     if (!metrics.has(metric)) {
-      reject(rejected, index, 'unknown_metric', `metric: ${showValue(metric)} is not a known metric (known: ${knownMetricsHint(metrics)})`);
-      continue;
+      if (rejected.keeps(index)) {
+        this.metricsHint ??= knownMetricsHint(metrics);
+        reject(rejected, index, 'unknown_metric', `metric: ${showValue(metric)} is not a known metric (known: ${this.metricsHint})`);
+      } else reject(rejected, index, 'unknown_metric', '');
+      return;
     }
-
     const entity = r.entity;
     if (typeof entity !== 'string' || entity.length === 0) {
       reject(rejected, index, 'missing_entity', `entity: expected a non-empty string, got ${showValue(entity)}`);
-      continue;
+      return;
     }
     if (entity.length > MAX_ID_LENGTH) {
       reject(rejected, index, 'entity_too_long', `entity: ${entity.length} characters, at most ${MAX_ID_LENGTH} allowed (${showValue(entity)})`);
-      continue;
+      return;
     }
 
     const rawValue = r.value;
     let value = parseSampleValue(rawValue);
     if (Number.isNaN(value)) {
       reject(rejected, index, 'bad_value', `value: expected a finite number ≥ 0, got ${showValue(rawValue)}`);
-      continue;
+      return;
     }
     if (value < 0) {
       reject(rejected, index, 'negative_value', `value: must be ≥ 0, got ${showValue(rawValue)}`);
-      continue;
+      return;
     }
     if (value === 0) value = 0; // normalise -0
 
@@ -242,23 +341,23 @@ export function validateSamples(raws: readonly unknown[], ctx: ValidateContext):
       ts = parseSampleTs(rawTs, calendar);
       if (Number.isNaN(ts)) {
         reject(rejected, index, 'bad_ts', `ts: expected ISO-8601 (2026-11-21T08:00:00+08:00) or epoch milliseconds, got ${showValue(rawTs)}`);
-        continue;
+        return;
       }
-      if (ts > latest) {
-        reject(rejected, index, 'ts_future', `ts: ${showValue(rawTs)} is ${Math.round((ts - now) / 1000)} s in the future (at most ${ctx.maxFutureMs / 1000} s allowed)`);
-        continue;
+      if (ts > this.latest) {
+        reject(rejected, index, 'ts_future', `ts: ${showValue(rawTs)} is ${humanSpan(ts - now)} in the future (limit: ${humanSpan(ctx.maxFutureMs)})`);
+        return;
       }
-      if (ts < earliest) {
+      if (ts < this.earliest) {
         const hint = ts > 0 && ts < 1e11 ? '; epoch seconds? ts takes milliseconds' : '';
-        reject(rejected, index, 'ts_too_old', `ts: ${showValue(rawTs)} is before ${calendar.formatLocal(earliest)}, the start of the ${ctx.retentionDays}-day retention${hint}`);
-        continue;
+        reject(rejected, index, 'ts_too_old', `ts: ${showValue(rawTs)} is before ${calendar.formatLocal(this.earliest)}, the start of the ${ctx.retentionDays}-day retention${hint}`);
+        return;
       }
     }
 
     const id = r.id;
     if (id !== undefined && id !== null && (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH)) {
       reject(rejected, index, 'bad_id', `id: expected a non-empty string of at most ${MAX_ID_LENGTH} characters, got ${showValue(id)}`);
-      continue;
+      return;
     }
 
     const rawLabels = r.labels;
@@ -267,7 +366,7 @@ export function validateSamples(raws: readonly unknown[], ctx: ValidateContext):
       const problem = labelsProblem(rawLabels);
       if (problem !== undefined) {
         reject(rejected, index, 'bad_labels', problem);
-        continue;
+        return;
       }
       if (!isEmptyObject(rawLabels as object)) labels = rawLabels as Labels;
     }
@@ -275,24 +374,31 @@ export function validateSamples(raws: readonly unknown[], ctx: ValidateContext):
     const sample: { -readonly [K in keyof Sample]: Sample[K] } = { metric, entity, value, ts };
     if (typeof id === 'string') {
       sample.id = id;
-      idPos ??= new Map();
-      const prev = idPos.get(id);
+      this.idPos ??= new Map();
+      const prev = this.idPos.get(id);
       if (prev !== undefined) {
         // The later sample wins, as a re-sent id replaces the earlier one in storage.
-        accepted[prev] = null;
-        duplicates++;
-        reject(rejected, acceptedIndex[prev]!, 'duplicate_id', `id: ${showValue(id)} appears again at index ${index}; that later sample is kept`);
+        this.accepted[prev] = null;
+        this.duplicates++;
+        reject(rejected, this.acceptedIndex[prev]!, 'duplicate_id', `id: ${showValue(id)} appears again at index ${index}; that later sample is kept`);
       }
-      idPos.set(id, accepted.length);
+      this.idPos.set(id, this.accepted.length);
     }
     if (labels !== undefined) sample.labels = labels;
-    accepted.push(sample);
-    acceptedIndex.push(index);
+    this.accepted.push(sample);
+    this.acceptedIndex.push(index);
   }
+}
 
-  if (duplicates === 0) return { accepted: accepted as Sample[], rejected };
-  rejected.sort((a, b) => a.index - b.index);
-  return { accepted: accepted.filter((s): s is Sample => s !== null), rejected };
+/**
+ * Validate a batch of raw samples in one go: every bad sample is rejected (index, code,
+ * message), the rest are returned as Samples (duplicate ids as in SampleValidator).
+ */
+export function validateSamples(raws: readonly unknown[], ctx: ValidateContext): ValidationResult {
+  const rejections = new RejectionList();
+  const v = new SampleValidator(ctx, rejections);
+  v.push(raws, ctx.firstIndex ?? 0, ctx.indexes);
+  return { accepted: v.result(), rejected: rejections.list() };
 }
 
 /** Merge two index-sorted rejection lists (e.g. unparseable NDJSON lines + validation). */
@@ -301,3 +407,6 @@ export function mergeRejections(a: readonly SampleRejection[], b: readonly Sampl
   if (b.length === 0) return [...a];
   return [...a, ...b].sort((x, y) => x.index - y.index);
 }
+
+/** Rejections listed in one HTTP answer; the rest are only counted (rejected_total, rejected_by_code). */
+export const MAX_REJECTED_LISTED = 100;

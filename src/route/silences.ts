@@ -1,6 +1,7 @@
 // Silences (maintenance windows), as Alertmanager has them: matchers on alert fields, a time
 // window, who and why. Pure: the store keeps them, the mute stage asks `silenceMatches`.
 
+import { RE2JS } from 're2js';
 import { z } from 'zod';
 import type { AlertRecord } from '../domain/alert.js';
 import type { Entity } from '../domain/entity.js';
@@ -13,13 +14,27 @@ export const MAX_MATCHERS = 20;
 export const MAX_SILENCE_MS = 90 * 86_400_000;
 
 const MAX_CACHED_REGEXES = 1000;
-const regexCache = new Map<string, RegExp>();
+const regexCache = new Map<string, RE2JS>();
 
-/** `^(?:value)$`, compiled once; throws SyntaxError for an invalid pattern. */
-export function anchoredRegex(value: string): RegExp {
+/** Why RE2 refuses a pattern, in words a person can act on. */
+function regexProblem(value: string, err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const hint = /\\[1-9]|\(\?[=!<]/.test(value) ? ' (backreferences and lookaround are not supported: matchers run on the linear-time RE2 engine)' : '';
+  return `${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)}: ${msg}${hint}`;
+}
+
+/**
+ * The pattern compiled once on RE2 (linear time in the input, so no pattern can stall the
+ * daemon); it must match the whole value. Throws SyntaxError for a pattern RE2 cannot run.
+ */
+export function anchoredRegex(value: string): RE2JS {
   let re = regexCache.get(value);
   if (re) return re;
-  re = new RegExp(`^(?:${value})$`, 'u');
+  try {
+    re = RE2JS.compile(value);
+  } catch (err) {
+    throw new SyntaxError(regexProblem(value, err));
+  }
   // A crude bound: silences are few, but values come from the API.
   if (regexCache.size >= MAX_CACHED_REGEXES) regexCache.clear();
   regexCache.set(value, re);
@@ -34,9 +49,9 @@ export function matcherAccepts(m: SilenceMatcher, value: string): boolean {
     case '!=':
       return value !== m.value;
     case '=~':
-      return anchoredRegex(m.value).test(value);
+      return anchoredRegex(m.value).matches(value);
     case '!~':
-      return !anchoredRegex(m.value).test(value);
+      return !anchoredRegex(m.value).matches(value);
   }
 }
 

@@ -61,7 +61,7 @@ describe('lookout start', () => {
     const headers = { 'content-type': 'application/json' };
     expect((await fetch(`${base}/api/v1/entities`, { method: 'PUT', headers, body: JSON.stringify([entity]) })).status).toBe(200);
     const posted = await json<IngestBody>('/api/v1/samples', { method: 'POST', headers, body: JSON.stringify([...samples, { metric: 'nope', entity: 'D0001', value: 1 }]) });
-    expect(posted).toEqual({ status: 202, body: { accepted: 29, rejected: [expect.objectContaining({ index: 29, code: 'unknown_metric' })] } });
+    expect(posted).toEqual({ status: 202, body: { accepted: 29, rejected: [expect.objectContaining({ index: 29, code: 'unknown_metric' })], rejected_total: 1, rejected_by_code: { unknown_metric: 1 } } });
 
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metricValue(metrics, 'lookout_samples_accepted_total', { source: 'http' })).toBe(29);

@@ -149,6 +149,25 @@ describe('parseRuleFile: errors name file, line and field', () => {
     expect(errors[0]!.line).toBeGreaterThan(1);
   });
 
+  it.each([
+    ['a negative drop threshold', ['  - id: d', '    name: D', '    kind: change', '    metric: complaints', '    direction: drop', '    baseline: {method: trailing_mean}', '    levels:', '      - {severity: critical, at: 50}', '      - {severity: warning, at: -30}'], 10, 'rules[0].levels[1].at', 'must be > 0'],
+    ['a zero change level', ['  - {id: d, name: D, kind: intraday, metric: complaints, direction: spike,', '     levels: [{severity: warning, at: 0}]}'], 3, 'rules[0].levels[0].at', 'must be > 0'],
+    ['a drop beyond 100 %', ['  - id: d', '    name: D', '    kind: change', '    metric: complaints', '    direction: drop', '    baseline: {method: trailing_mean}', '    levels: [{severity: warning, at: 130}]'], 8, 'rules[0].levels[0].at', 'must be ≤ 100'],
+    ['a ratio drop at or above 1', ['  - id: d', '    name: D', '    kind: change', '    metric: complaints', '    direction: drop', '    measure: ratio', '    baseline: {method: trailing_mean}', '    levels: [{severity: warning, at: 1.5}]'], 9, 'rules[0].levels[0].at', 'must be < 1'],
+    ['a negative threshold', [...rule(['    levels:', '      - {severity: warning, at: -5}'])], 7, 'rules[0].levels[0].at', 'must be ≥ 0'],
+    ['an infinite threshold', [...rule(['    levels:', '      - {severity: warning, at: .inf}'])], 7, 'rules[0].levels[0].at', 'expected number'],
+  ])('%s → bad_field with file, line and field', (_name, lines, line, field, message) => {
+    const errors = parseRuleFile('n.yaml', ['rules:', ...lines].join('\n')).errors;
+    expect(errors.map(where)).toEqual([{ code: 'bad_field', file: 'n.yaml', line, field }]);
+    expect(errors[0]!.message).toContain(message);
+  });
+
+  it('a level of 0 is a valid threshold and YAML level order does not matter', () => {
+    const f = parseRuleFile('z.yaml', ['rules:', ...rule(['    direction: below', '    levels: [{severity: warning, at: 5}, {severity: critical, at: 0}]'])].join('\n'));
+    expect(f.errors).toEqual([]);
+    expect(f.rules[0]!.rule).toMatchObject({ levels: [{ severity: 'critical', at: 0 }, { severity: 'warning', at: 5 }] });
+  });
+
   it('info_p must exceed max_p', () => {
     const text = [
       'rules:',

@@ -22,7 +22,7 @@ describe('POST /api/v1/samples', () => {
   it('202 {accepted, rejected} for a JSON array; samples are in the sink before the reply', async () => {
     const res = await h.app.inject({ method: 'POST', url: '/api/v1/samples', payload: [sample(), sample({ entity: 'D0002', id: undefined })] });
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ accepted: 2, rejected: [] });
+    expect(res.json()).toEqual({ accepted: 2, rejected: [], rejected_total: 0, rejected_by_code: {} });
     expect(h.sink.batches).toHaveLength(1);
     expect(h.sink.batches[0]!.source).toBe('http');
     expect(h.sink.samples[0]).toEqual({
@@ -40,7 +40,7 @@ describe('POST /api/v1/samples', () => {
   it('a single JSON object is a batch of one; ts defaults to now', async () => {
     const res = await h.app.inject({ method: 'POST', url: '/api/v1/samples', payload: { metric: 'complaints', entity: 'K1', value: '3' } });
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ accepted: 1, rejected: [] });
+    expect(res.json()).toEqual({ accepted: 1, rejected: [], rejected_total: 0, rejected_by_code: {} });
     expect(h.sink.samples[0]).toEqual({ metric: 'complaints', entity: 'K1', value: 3, ts: NOW });
   });
 
@@ -72,7 +72,7 @@ describe('POST /api/v1/samples', () => {
     const body = [sample({ id: 'a' }), sample({ id: 'b' })].map((s) => JSON.stringify(s)).join('\n') + '\n';
     const res = await h.app.inject({ method: 'POST', url: '/api/v1/samples', headers: { 'content-type': type }, payload: body });
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ accepted: 2, rejected: [] });
+    expect(res.json()).toEqual({ accepted: 2, rejected: [], rejected_total: 0, rejected_by_code: {} });
   });
 
   it('NDJSON: a torn line is a bad_row at its index, the rest is kept', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Calendar } from '../../src/domain/clock.js';
 import { metricCatalogue } from '../../src/domain/metric.js';
 import { SAMPLE_ERRORS } from '../../src/errors/catalogue.js';
-import { mergeRejections, parseIsoTs, parseSampleTs, parseSampleValue, validateSamples } from '../../src/ingest/validate.js';
+import { humanSpan, mergeRejections, parseIsoTs, parseSampleTs, parseSampleValue, RejectionList, SampleValidator, validateSamples } from '../../src/ingest/validate.js';
 
 const calendar = new Calendar('Asia/Shanghai');
 const NOW = Date.parse('2026-11-21T10:00:00+08:00');
@@ -195,5 +195,64 @@ describe('parsers', () => {
     }
     expect(parseSampleTs('2024-02-29', calendar)).not.toBeNaN();
     expect(parseSampleTs('2025-02-29', calendar)).toBeNaN();
+  });
+});
+
+describe('ts_future speaks in human units', () => {
+  it.each([
+    [2_345_992_000, '27 days in the future (limit: 5 minutes)'],
+    [90 * 60_000, '1 hour 30 minutes in the future (limit: 5 minutes)'],
+    [5 * 60_000 + 1000, '5 minutes 1 second in the future (limit: 5 minutes)'],
+  ])('%d ms ahead → %s', (ahead, text) => {
+    const { rejected } = one({ ...good, ts: NOW + ahead });
+    expect(rejected[0]).toMatchObject({ code: 'ts_future' });
+    expect(rejected[0]!.message).toContain(text);
+  });
+
+  it.each([
+    [0, '0 seconds'],
+    [1000, '1 second'],
+    [61_000, '1 minute 1 second'],
+    [3_600_000, '1 hour'],
+    [90_061_000, '1 day 1 hour'],
+    [400 * 86_400_000, '1 year 35 days'],
+  ])('humanSpan(%d) = %s', (ms, text) => {
+    expect(humanSpan(ms)).toBe(text);
+  });
+});
+
+describe('RejectionList: first N listed, all counted', () => {
+  it('keeps the lowest indexes, counts the rest by code, and lets a late earlier index displace a later one', () => {
+    const list = new RejectionList(3);
+    for (let i = 0; i < 10; i++) list.add(i + 5, i % 2 ? 'bad_value' : 'missing_metric', `m${i}`);
+    list.add(1, 'duplicate_id', 'late');
+    expect(list.list().map((r) => [r.index, r.code])).toEqual([
+      [1, 'duplicate_id'],
+      [5, 'missing_metric'],
+      [6, 'bad_value'],
+    ]);
+    expect(list.total).toBe(11);
+    expect(list.byCode).toEqual({ missing_metric: 5, bad_value: 5, duplicate_id: 1 });
+    expect(list.keeps(4)).toBe(true);
+    expect(list.keeps(9)).toBe(false);
+  });
+
+  it('a validator fed in slices equals one pass, duplicate ids across slices included', () => {
+    const raws = [good, { ...good, id: 'a' }, 42, { ...good, id: 'a', value: 2 }, { metric: 'nope' }, { ...good, value: -1 }];
+    const whole = validateSamples(raws, ctx);
+    const rejections = new RejectionList();
+    const v = new SampleValidator(ctx, rejections);
+    v.push(raws.slice(0, 2), 0);
+    v.push(raws.slice(2, 4), 2);
+    v.push(raws.slice(4), 4);
+    expect(v.result()).toEqual(whole.accepted);
+    expect(rejections.list()).toEqual(whole.rejected);
+    expect(whole.rejected.map((r) => [r.index, r.code])).toEqual([
+      [1, 'duplicate_id'],
+      [2, 'not_an_object'],
+      [4, 'unknown_metric'],
+      [5, 'negative_value'],
+    ]);
+    expect(v.acceptedCount).toBe(2);
   });
 });

@@ -34,7 +34,7 @@ describe('contract: a dealer at 100 for four weeks and 40 for a day', () => {
     const days = isoDays('2026-10-24', 29); // 2026-10-24 … 2026-11-21
     const res = await lk.post('/api/v1/samples', dealerSeries(days, (d) => (d === '2026-11-21' ? 40 : 100)));
     expect(res.status).toBe(202);
-    expect(res.body).toEqual({ accepted: 29, rejected: [] });
+    expect(res.body).toEqual({ accepted: 29, rejected: [], rejected_total: 0, rejected_by_code: {} });
     await lk.idle();
 
     const firing = await lk.get<AlertsBody>('/api/v1/alerts?entity=D0001&state=firing');

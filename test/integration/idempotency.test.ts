@@ -78,7 +78,7 @@ describe('idempotent retries and replacing ids', () => {
     const read = async () => lk.daily('G0001', 'air_recharge');
     const send = async (value: number, ts: string, id = 'G0001/air_recharge/export-7') => {
       const res = await lk.post<IngestBody>('/api/v1/samples', [{ metric: 'air_recharge', entity: 'G0001', value, ts, id }]);
-      expect(res).toEqual({ status: 202, body: { accepted: 1, rejected: [] } });
+      expect(res).toEqual({ status: 202, body: { accepted: 1, rejected: [], rejected_total: 0, rejected_by_code: {} } });
       await lk.idle();
     };
     // Another sample on the same day without an id: it must survive every replacement below.

@@ -106,7 +106,7 @@ describe('retention', () => {
       { metric: 'air_recharge', entity: 'G0001', value: 6, ts: '2026-08-20T12:00:00+08:00', id: 'G0001/air_recharge/2026-08-20' },
       { metric: 'air_recharge', entity: 'G0001', value: 7, ts: '2026-08-21T12:00:00+08:00' },
     ]);
-    expect(res.body).toEqual({ accepted: 2, rejected: [] });
+    expect(res.body).toEqual({ accepted: 2, rejected: [], rejected_total: 0, rejected_by_code: {} });
     await lk.idle();
     const day = (iso: string) => lk.calendar.dayOf(Date.parse(`${iso}T12:00:00+08:00`));
     const stored = await lk.daily('G0001', 'air_recharge');

@@ -180,3 +180,31 @@ describe('parseNewSilence', () => {
     if (!r.ok) expect(r.message).toContain(message);
   });
 });
+
+describe('regex matchers run on a linear-time engine', () => {
+  it('a catastrophic pattern against a long near-match answers fast', () => {
+    const victim = alert({ rule: 'core_dealer_drop', entity: `${'a'.repeat(50_000)}!`, severity: 'critical', labels: {} });
+    const started = performance.now();
+    expect(matcherMatches({ name: 'entity', op: '=~', value: '(a+)+$' }, victim, undefined)).toBe(false);
+    expect(matcherMatches({ name: 'entity', op: '!~', value: '(a|aa)+' }, victim, undefined)).toBe(true);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it.each([
+    ['a backreference', '(a)\\1', 'backreferences and lookaround are not supported'],
+    ['a lookahead', '(?=D)D\\d+', 'backreferences and lookaround are not supported'],
+    ['a broken class', '[', 'missing closing ]'],
+  ])('refuses %s at creation, naming the pattern', (_what, value, reason) => {
+    const parsed = parseNewSilence({ matchers: [{ name: 'entity', op: '=~', value }], duration: '1h', createdBy: 'ops', comment: 'x' }, NOW);
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.message).toContain('matchers.0.value: invalid regex');
+    expect(parsed.message).toContain(JSON.stringify(value));
+    expect(parsed.message).toContain(reason);
+  });
+
+  it('keeps Unicode classes and full-value anchoring', () => {
+    expect(matcherMatches({ name: 'name', op: '=~', value: '\\p{Han}+.*' }, dealerAlert, dealer)).toBe(true);
+    expect(matcherMatches({ name: 'entity', op: '=~', value: 'D00' }, dealerAlert, dealer)).toBe(false);
+  });
+});

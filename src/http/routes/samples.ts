@@ -1,8 +1,8 @@
 // POST /api/v1/samples: JSON array, JSON object or NDJSON → validate → durable enqueue → 202.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BodyError, parseSampleBody } from '../../ingest/body.js';
-import { mergeRejections, validateSamples } from '../../ingest/validate.js';
+import { BodyError, sampleBodySlices } from '../../ingest/body.js';
+import { MAX_REJECTED_LISTED, RejectionList, SampleValidator } from '../../ingest/validate.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
@@ -25,23 +25,22 @@ export function samplesRoutes(app: FastifyInstance, deps: HttpDeps, tokens: Toke
   };
   app.post('/api/v1/samples', { onRequest: requireScope(tokens, ['ingest', 'operator']), schema }, async (request: FastifyRequest, reply: FastifyReply) => {
     const text = typeof request.body === 'string' ? request.body : '';
-    let parsed;
+    const rejections = new RejectionList(MAX_REJECTED_LISTED);
+    const validator = new SampleValidator(
+      { metrics: deps.metrics(), now: deps.clock.now(), retentionDays: deps.config.retentionDays, maxFutureMs: deps.config.maxFutureMs, calendar: deps.calendar },
+      rejections,
+    );
     try {
-      parsed = parseSampleBody(text);
+      for await (const slice of sampleBodySlices(text)) {
+        for (const r of slice.badRows) rejections.add(r.index, r.code, r.message);
+        validator.push(slice.records, slice.firstIndex, slice.indexes);
+      }
     } catch (err) {
       if (err instanceof BodyError) throw new HttpError(400, 'unparseable_body', err.message);
       throw err;
     }
-    const { config, calendar } = deps;
-    const result = validateSamples(parsed.records, {
-      metrics: deps.metrics(),
-      now: deps.clock.now(),
-      retentionDays: config.retentionDays,
-      maxFutureMs: config.maxFutureMs,
-      calendar,
-      indexes: parsed.indexes,
-    });
-    const rejected = mergeRejections(parsed.rejected, result.rejected);
+    const result = { accepted: validator.result() };
+    const rejected = rejections.list();
     if (result.accepted.length > 0) {
       try {
         await deps.sink.enqueue(result.accepted, 'http');
@@ -50,7 +49,7 @@ export function samplesRoutes(app: FastifyInstance, deps: HttpDeps, tokens: Toke
         throw new HttpError(503, 'not_ready', 'the samples were not stored (queue unavailable); nothing was accepted, send the batch again', undefined, { cause: err });
       }
     }
-    deps.onIngest?.(result.accepted.length, rejected, 'http');
-    return reply.code(202).send({ accepted: result.accepted.length, rejected });
+    deps.onIngest?.(result.accepted.length, rejected, 'http', { total: rejections.total, byCode: rejections.byCode });
+    return reply.code(202).send({ accepted: result.accepted.length, rejected, rejected_total: rejections.total, rejected_by_code: rejections.byCode });
   });
 }
