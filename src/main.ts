@@ -211,6 +211,8 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     webhook: new Queue(QUEUES.webhook, queueOpts),
   };
   closers.push(() => Promise.all(Object.values(queues).map((q) => q.close())));
+  // BullMQ prints unheard queue errors to the console; an outage is reported once, by the tracker.
+  for (const q of Object.values(queues)) q.on('error', () => undefined);
 
   // A changed entity is judged again (scope, attributes, live window may have moved).
   const registry = new RedisRegistryStore(redis, keys, (ids) => markDirty(redis, keys, ids));
@@ -225,6 +227,8 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   const ingestQueue = new Queue<SampleBatchJob>(QUEUES.samples, requestOpts);
   const ingestFlows = new FlowProducer(requestOpts);
   closers.push(() => Promise.all([ingestQueue.close(), ingestFlows.close()]));
+  ingestQueue.on('error', () => undefined);
+  ingestFlows.on('error', () => undefined);
   const sink = new QueueSampleSink(ingestQueue, config.batchSize, clock, {
     flows: ingestFlows,
     ready: () => requestRedis.status === 'ready',
