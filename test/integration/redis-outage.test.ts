@@ -104,4 +104,16 @@ describe('Redis outage', () => {
     expect(metricValue(metrics.text, 'lookout_redis_outage_seconds_total')).toBeGreaterThan(0);
     expect(metricValue(metrics.text, 'lookout_redis_last_outage_seconds')).toBeGreaterThan(0);
   });
+
+  it('a request larger than the batch size becomes several jobs, all applied', async () => {
+    lk = await startTestLookout({ env: { LOOKOUT_BATCH_SIZE: '4' } });
+    await lk.registry.putMany([dealer('D0001')]);
+    const res = await postSamples(lk, dealerSeries('D0001', 100));
+    expect(res.status).toBe(202);
+    await lk.idle();
+    const completed = await lk.queues.samples.getJobCounts('completed');
+    expect(completed.completed).toBe(Math.ceil(FOUR_WEEKS.length / 4));
+    const daily = await lk.daily('D0001', 'card_opening');
+    expect([...daily.values()].reduce((a, b) => a + b, 0)).toBe(100 * FOUR_WEEKS.length);
+  });
 });
