@@ -210,7 +210,10 @@ async function reconcile(daemon: Daemon, redis: RedisChild, prefix: string, env:
       if (stored < n) lost += n - stored;
     }
     for (const entity of ledger.inDoubt) storedInDoubt += sumDeep(await series.readDaily(entity, ['card_opening']));
+    const failed = await queue.getFailed(0, 100);
+    const reasons = [...new Set(failed.map((j) => j.failedReason))].join('; ');
     const failures = lost ? [`${lost} accepted samples not stored`] : [];
+    if (failed.length) failures.push(`${failed.length} sample jobs failed: ${reasons}`);
     if (storedOfAccepted > acceptedSamples) failures.push(`${storedOfAccepted - acceptedSamples} samples counted twice`);
     return {
       scenario: 'all: accepted vs stored',

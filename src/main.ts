@@ -348,7 +348,9 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
         if (out.rejected.length) log.worker.warn({ job: job.id, rejected: out.rejected.length, first: out.rejected[0] }, 'queued samples rejected by the worker');
         return { accepted: out.accepted, chunks: out.chunks, skippedChunks: out.skippedChunks, entities: out.entities };
       },
-      { connection: workerConn(), prefix: config.prefix, concurrency: config.workerConcurrency },
+      // Applying a batch is idempotent per job, so a job whose worker died is run again rather than
+      // failed after one stall (BullMQ's default), which lost accepted samples under repeated kills.
+      { connection: workerConn(), prefix: config.prefix, concurrency: config.workerConcurrency, maxStalledCount: 50 },
     );
     const drainConn = quiet(redis.duplicate({ connectionName: 'lookout-drainer' }));
     closers.push(async () => drainConn.quit().catch(() => drainConn.disconnect()));
