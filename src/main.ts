@@ -1,7 +1,7 @@
 // Composition root: config → Redis → rules and registry → stores → roles. Nothing below this
 // file reads the environment or the system clock.
 
-import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { FlowProducer, Queue, Worker, type ConnectionOptions } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -33,7 +33,7 @@ import { EvaluationDrainer } from './pipeline/evaluation-drainer.js';
 import { EventRelay } from './pipeline/event-relay.js';
 import { SampleBatchProcessor } from './pipeline/sample-batch.js';
 import { QUEUES, keyspace, type Keyspace, type SampleBatchJob } from './queues/names.js';
-import { checkRedis, connectRedis } from './redis/connect.js';
+import { checkRedis, connectRedis, connectRequestRedis, OutageTracker, READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS, waitReady, withTimeout } from './redis/connect.js';
 import { resolveRedis } from './redis/resolve.js';
 import { DayCloser } from './roles/day-closer.js';
 import { RedisAlertStore } from './state/alert-store.js';
@@ -158,7 +158,33 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     throw err;
   }
 
+  // The request path (API, ingest, readiness, scrapes) has its own fail-fast connection: while
+  // Redis is away requests answer 503 within a bound; workers keep waiting on theirs.
+  const requestRedis = connectRequestRedis(redisUrl, 'lookout-request');
+  closers.push(async () => requestRedis.quit().catch(() => requestRedis.disconnect()));
+  try {
+    await waitReady(requestRedis);
+  } catch (err) {
+    requestRedis.disconnect();
+    redis.disconnect();
+    await resolved.stop();
+    throw err;
+  }
+
   const metrics = createMetrics();
+  const outage = new OutageTracker({
+    down: () => {
+      metrics.redisOutages.inc();
+      logger.warn('Redis unreachable: readiness, ingest and API reads answer 503 until it is back');
+    },
+    up: (seconds) => {
+      metrics.redisOutageSeconds.inc(seconds);
+      metrics.redisLastOutage.set(seconds);
+      logger.warn({ seconds: Math.round(seconds * 10) / 10 }, 'Redis is back after an outage');
+    },
+  });
+  outage.watch(requestRedis);
+  metrics.redisLastOutage.set(0);
   const showConfig = () => {
     const c = cfg();
     metrics.rulesLoaded.set(c.ruleSet.rules.length);
@@ -166,7 +192,13 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     metrics.configInfo.set({ rules: c.ruleSet.hash.slice(0, 12), policies: c.policies.hash.slice(0, 12), contacts: c.directory.hash.slice(0, 12) }, 1);
   };
   showConfig();
-  const connection: ConnectionOptions = redis.duplicate({ connectionName: 'lookout-bullmq' }) as unknown as ConnectionOptions;
+  // Workers' connections wait through an outage; the outage tracker reports it, not each socket.
+  const quiet = <T extends Redis>(c: T): T => {
+    c.on('error', () => undefined);
+    return c;
+  };
+  redis.on('error', () => undefined);
+  const connection: ConnectionOptions = quiet(redis.duplicate({ connectionName: 'lookout-bullmq' })) as unknown as ConnectionOptions;
   closers.push(async () => (connection as unknown as Redis).quit().catch(() => undefined));
   const queueOpts = { connection, prefix: config.prefix };
   const queues = {
@@ -179,6 +211,8 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     webhook: new Queue(QUEUES.webhook, queueOpts),
   };
   closers.push(() => Promise.all(Object.values(queues).map((q) => q.close())));
+  // BullMQ prints unheard queue errors to the console; an outage is reported once, by the tracker.
+  for (const q of Object.values(queues)) q.on('error', () => undefined);
 
   // A changed entity is judged again (scope, attributes, live window may have moved).
   const registry = new RedisRegistryStore(redis, keys, (ids) => markDirty(redis, keys, ids));
@@ -189,7 +223,24 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   }
   const alerts = new RedisAlertStore(redis, keys);
   const series = new SeriesStore(redis, keys, calendar, () => cfg().catalogue, config);
-  const sink = new QueueSampleSink(queues.samples, config.batchSize, clock);
+  const requestOpts = { connection: requestRedis as unknown as ConnectionOptions, prefix: config.prefix };
+  const ingestQueue = new Queue<SampleBatchJob>(QUEUES.samples, requestOpts);
+  const ingestFlows = new FlowProducer(requestOpts);
+  closers.push(() => Promise.all([ingestQueue.close(), ingestFlows.close()]));
+  ingestQueue.on('error', () => undefined);
+  ingestFlows.on('error', () => undefined);
+  const sink = new QueueSampleSink(ingestQueue, config.batchSize, clock, {
+    flows: ingestFlows,
+    ready: () => requestRedis.status === 'ready',
+    timeoutMs: REQUEST_TIMEOUT_MS,
+  });
+  // What HTTP handlers read and write goes through the request connection.
+  const api = {
+    registry: new RedisRegistryStore(requestRedis, keys, (ids) => markDirty(requestRedis, keys, ids)),
+    alerts: new RedisAlertStore(requestRedis, keys),
+    notifications: new NotificationStore(requestRedis, keys),
+    silences: new RedisSilenceStore(requestRedis, keys),
+  };
   const cache = new RegistryCache(redis, keys);
   const notifications = new NotificationStore(redis, keys);
   const silences = new RedisSilenceStore(redis, keys);
@@ -213,12 +264,13 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     },
     locale: config.locale,
   });
-  const campaigns = new CampaignService({
+  const campaignDeps = {
     redis, keys, registry, alerts, calendar, clock, retentionDays: config.retentionDays, locale: config.locale, templatesDir: config.templatesDir,
     routing: () => routingFrom(cfg().policies.complaintRouting),
-    ruleName: (id) => cfg().ruleNames.get(id) ?? id,
-    contactName: (id) => cfg().directory.contacts.get(id)?.name,
-  });
+    ruleName: (id: string) => cfg().ruleNames.get(id) ?? id,
+    contactName: (id: string) => cfg().directory.contacts.get(id)?.name,
+  };
+  const campaigns = new CampaignService(campaignDeps);
   const notifyContext = (channels: NotifyContext['channels']): NotifyContext => ({
     redis,
     keys,
@@ -249,7 +301,12 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     observer: metrics.notify ?? nullNotifyObserver, logger: logger.child({ component: 'duties' }),
   });
   const gauges = stateGauges(metrics.registry);
-  metrics.setCollector(stateCollector({ redis, keys, queues, alerts, entity: (id) => cache.get(id), metrics, gauges }));
+  metrics.setCollector(
+    stateCollector({
+      redis: requestRedis, keys, queues, alerts, entity: (id) => cache.get(id), metrics, gauges, timeoutMs: READY_TIMEOUT_MS,
+      onPing: (ok) => (ok ? outage.succeeded() : outage.failed()),
+    }),
+  );
 
   const workers: Worker[] = [];
   let evaluator: EntityEvaluator | undefined;
@@ -280,7 +337,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     });
     // BullMQ does not close connections it was handed; remember them and close them on stop.
     const workerConn = () => {
-      const c = redis.duplicate({ connectionName: 'lookout-worker' });
+      const c = quiet(redis.duplicate({ connectionName: 'lookout-worker' }));
       closers.push(async () => c.quit().catch(() => c.disconnect()));
       return c as unknown as ConnectionOptions;
     };
@@ -291,9 +348,11 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
         if (out.rejected.length) log.worker.warn({ job: job.id, rejected: out.rejected.length, first: out.rejected[0] }, 'queued samples rejected by the worker');
         return { accepted: out.accepted, chunks: out.chunks, skippedChunks: out.skippedChunks, entities: out.entities };
       },
-      { connection: workerConn(), prefix: config.prefix, concurrency: config.workerConcurrency },
+      // Applying a batch is idempotent per job, so a job whose worker died is run again rather than
+      // failed after one stall (BullMQ's default), which lost accepted samples under repeated kills.
+      { connection: workerConn(), prefix: config.prefix, concurrency: config.workerConcurrency, maxStalledCount: 50 },
     );
-    const drainConn = redis.duplicate({ connectionName: 'lookout-drainer' });
+    const drainConn = quiet(redis.duplicate({ connectionName: 'lookout-drainer' }));
     closers.push(async () => drainConn.quit().catch(() => drainConn.disconnect()));
     drainer = new EvaluationDrainer(drainConn, keys, evaluator!, cache, clock, (err) =>
       log.worker.error({ err: err.message }, 'evaluation failed (the entities are judged again when their lease ends)'),
@@ -312,7 +371,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       w.on('error', (err) => log.worker.error({ queue: w.name, err: err.message }, 'worker error'));
       workers.push(w);
     }
-    relay = new EventRelay(redis.duplicate({ connectionName: 'lookout-relay' }), keys, queues.alertEvents, (err) =>
+    relay = new EventRelay(quiet(redis.duplicate({ connectionName: 'lookout-relay' })), keys, queues.alertEvents, (err) =>
       log.relay.error({ err: err.message }, 'event relay error'),
     );
     await relay.start();
@@ -388,26 +447,28 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       calendar,
       metrics: () => cfg().catalogue,
       sink,
-      registry,
-      alerts,
+      registry: api.registry,
+      alerts: api.alerts,
       logger: log.http,
-      silences,
-      notifications,
+      silences: api.silences,
+      notifications: api.notifications,
       contactExists: (id) => cfg().directory.contacts.size === 0 || cfg().directory.contacts.has(id),
       sms: { reply: (m) => replies.inbound(m), receipt: (r) => replies.receipt(r) },
       ackLinks: config.linkSecret ? { secret: config.linkSecret } : undefined,
       ready: async () => {
         const checks: Record<string, boolean | string> = { rules: cfg().ruleSet.rules.length > 0 };
         try {
-          await redis.ping();
+          await withTimeout(requestRedis.ping(), READY_TIMEOUT_MS, 'ping');
           checks.redis = true;
+          outage.succeeded();
         } catch (err) {
           checks.redis = (err as Error).message;
+          outage.failed();
         }
         return { ok: checks.redis === true && checks.rules === true, checks };
       },
       metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.scrape() }),
-      campaigns,
+      campaigns: new CampaignService({ ...campaignDeps, redis: requestRedis, registry: api.registry, alerts: api.alerts }),
       duties,
       onIngest: (accepted, rejected, source, counts) => {
         metrics.observer.samplesReceived(source, accepted + (counts?.total ?? rejected.length));
@@ -504,6 +565,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       }
     },
     async stop() {
+      outage.stop();
       await http?.close();
       dayCloser?.stop();
       campaignDuty?.stop();

@@ -13,6 +13,10 @@ export interface LookoutMetrics {
   readonly rulesLoaded: Gauge;
   readonly redisUp: Gauge;
   readonly redisRtt: Gauge;
+  /** Redis outages seen by this process: count, total seconds, and the last one's length. */
+  readonly redisOutages: Counter;
+  readonly redisOutageSeconds: Counter;
+  readonly redisLastOutage: Gauge;
   /** Rule/policy reloads by outcome (ok, error). */
   readonly configReloads: Counter;
   /** 1, labelled with the hashes of the loaded rules, policies and contacts. */
@@ -49,6 +53,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
   const rulesLoaded = new Gauge({ name: 'lookout_rules_loaded', help: 'Rules currently loaded', registers: r });
   const redisUp = new Gauge({ name: 'lookout_redis_up', help: '1 when Redis answered the last ping', registers: r });
   const redisRtt = new Gauge({ name: 'lookout_redis_rtt_seconds', help: 'Round-trip time of the last Redis PING (at scrape time)', registers: r });
+  const redisOutages = new Counter({ name: 'lookout_redis_outages_total', help: 'Times Redis became unreachable (request path failed or connection closed)', registers: r });
+  const redisOutageSeconds = new Counter({ name: 'lookout_redis_outage_seconds_total', help: 'Seconds Redis was unreachable, summed over ended outages', registers: r });
+  const redisLastOutage = new Gauge({ name: 'lookout_redis_last_outage_seconds', help: 'Length of the last ended Redis outage (0 when none since start)', registers: r });
   const configReloads = new Counter({ name: 'lookout_config_reloads_total', help: 'Rule and policy reloads, by outcome (ok, error: the previous set stays)', labelNames: ['outcome'], registers: r });
   const configInfo = new Gauge({ name: 'lookout_config_info', help: 'Always 1; labels carry the hashes of the loaded rules, policies and contacts', labelNames: ['rules', 'policies', 'contacts'], registers: r });
   const ackSeconds = new Histogram({
@@ -150,6 +157,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     rulesLoaded,
     redisUp,
     redisRtt,
+    redisOutages,
+    redisOutageSeconds,
+    redisLastOutage,
     configReloads,
     configInfo,
     setCollector(c) {

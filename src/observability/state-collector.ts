@@ -10,6 +10,7 @@ import type { AlertRecord } from '../domain/alert.js';
 import type { Entity } from '../domain/entity.js';
 import type { Keyspace } from '../queues/names.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
+import { withTimeout } from '../redis/connect.js';
 import type { LookoutMetrics, stateGauges } from './metrics.js';
 
 export interface StateCollectorDeps {
@@ -21,6 +22,10 @@ export interface StateCollectorDeps {
   readonly metrics: LookoutMetrics;
   readonly gauges: ReturnType<typeof stateGauges>;
   readonly cacheMs?: number;
+  /** Bound on the ping and on the first reading, so a scrape answers while Redis is away. */
+  readonly timeoutMs?: number;
+  /** Told each ping's outcome (the outage tracker). */
+  readonly onPing?: (ok: boolean) => void;
 }
 
 /**
@@ -90,13 +95,16 @@ export function stateCollector(d: StateCollectorDeps): StateCollector {
   return {
     async collect() {
       const t0 = performance.now();
+      const timeoutMs = d.timeoutMs ?? 1000;
       try {
-        await d.redis.ping();
+        await withTimeout(d.redis.ping(), timeoutMs, 'ping');
       } catch (err) {
         d.metrics.redisUp.set(0);
+        d.onPing?.(false);
         throw err;
       }
       d.metrics.redisUp.set(1);
+      d.onPing?.(true);
       d.metrics.redisRtt.set((performance.now() - t0) / 1000);
       if (failure !== undefined) {
         // A background refresh failed: this scrape says so (lookout_scrape_collector_ok 0).
@@ -104,10 +112,10 @@ export function stateCollector(d: StateCollectorDeps): StateCollector {
         failure = undefined;
         throw err;
       }
-      if (performance.now() - freshAt < (d.cacheMs ?? 2000) || refreshing) return refreshing && freshAt === -Infinity ? refreshing : undefined;
+      if (performance.now() - freshAt < (d.cacheMs ?? 2000) || refreshing) return refreshing && freshAt === -Infinity ? withTimeout(refreshing, timeoutMs, 'first reading') : undefined;
       refreshing = refresh().finally(() => (refreshing = undefined));
       // The first reading is awaited (a scrape never shows nothing); later ones refresh behind it.
-      if (freshAt === -Infinity) return refreshing;
+      if (freshAt === -Infinity) return withTimeout(refreshing, timeoutMs, 'first reading');
       refreshing.catch((err: unknown) => (failure = err));
     },
     firingText: () => firing,
