@@ -7,7 +7,7 @@
 # Three stages, all on node:20-bookworm-slim:
 #   build  — every dependency (incl. TypeScript), then `npm run build` → dist/
 #   deps   — production dependencies only
-#   (last) — the runtime: dist/src, bin/, rules/, templates/, package.json, production node_modules,
+#   (last) — the runtime: dist/src, bin/, scripts/, rules/, templates/, package.json, production node_modules,
 #            tini as PID 1, running as the unprivileged `node` user.
 #
 # package.json has `"prepare": "npm run build"`, which `npm ci` runs after installing. Both
@@ -52,6 +52,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY package.json package-lock.json ./
 COPY bin ./bin
+COPY scripts ./scripts
 COPY rules ./rules
 COPY templates ./templates
 # The data dir (outbox, embedded Redis if REDIS_URL is unset) belongs to the runtime user; a

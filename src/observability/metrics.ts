@@ -29,7 +29,11 @@ export interface LookoutMetrics {
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutMetrics {
   const registry = new Registry();
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'lookout_' });
+  if (opts.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: 'lookout_' });
+    // Gauges named *_total fail `promtool check metrics`; the per-type gauges without _total stay.
+    for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`lookout_nodejs_${name}`);
+  }
   const r = [registry];
 
   const received = new Counter({ name: 'lookout_samples_received_total', help: 'Samples received, by source', labelNames: ['source'], registers: r });

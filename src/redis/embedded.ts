@@ -2,9 +2,10 @@
 // under the data directory, on a free loopback port, and stops it on exit.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors/catalogue.js';
 
 export interface EmbeddedRedis {
@@ -29,8 +30,30 @@ export function findRedisServer(): string | undefined {
   return found.status === 0 ? 'redis-server' : undefined;
 }
 
+/** scripts/ensure.sh of this package, found upwards from this module (src/, dist/src/ or a global install). */
+export function ensureScriptPath(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = resolve(dir, 'scripts', 'ensure.sh');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+/** Runs scripts/ensure.sh redis-server (installs it when allowed); on failure redis_missing alone speaks. */
+function ensureRedisServer(): boolean {
+  const script = ensureScriptPath();
+  if (!script) return false;
+  const shell = existsSync('/bin/bash') ? '/bin/bash' : 'bash';
+  const run = spawnSync(shell, [script, 'redis-server'], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const ok = run.status === 0 && findRedisServer() !== undefined;
+  if (ok && run.stderr) process.stderr.write(run.stderr);
+  return ok;
+}
+
 export async function startEmbeddedRedis(dataDir: string, onLine?: (line: string) => void): Promise<EmbeddedRedis> {
-  if (!findRedisServer()) {
+  if (!findRedisServer() && !ensureRedisServer()) {
     throw new ConfigError(
       'redis_missing',
       'no redis-server found and REDIS_URL is not set: install one (Debian/Ubuntu: sudo apt-get install -y redis-server) or set REDIS_URL=redis://host:6379',
