@@ -116,6 +116,7 @@ export async function runBacktestCommand(values: BacktestArgs, io: CommandIo = d
       hourlyRetentionDays: config.hourlyRetentionDays,
       batchSize: config.batchSize,
       maxFutureMs: config.maxFutureMs,
+      now: config.now,
       from: values.from,
       to: values.to,
       threads,

@@ -2,7 +2,8 @@
 // naming the variable.
 
 import { validate as validateCron } from 'node-cron';
-import { isValidTimeZone } from '../domain/clock.js';
+import { Calendar, isValidTimeZone } from '../domain/clock.js';
+import { parseNow } from './now.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { defaultRulesDir, defaultTemplatesDir } from './paths.js';
 
@@ -69,6 +70,8 @@ export interface AppConfig {
   readonly sendingTimeoutMs: number;
   /** A sent SMS with no delivery receipt after this long becomes receipt_unknown (ms). */
   readonly receiptTimeoutMs: number;
+  /** LOOKOUT_NOW: the app clock reads this instant at start and runs on from there (tests, replays). */
+  readonly now?: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -190,6 +193,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     reconcileMs: int(env, 'LOOKOUT_RECONCILE_INTERVAL_MS', 60_000, 0, 86_400_000),
     sendingTimeoutMs: int(env, 'LOOKOUT_SENDING_TIMEOUT_MS', 120_000, 1000, 86_400_000),
     receiptTimeoutMs: int(env, 'LOOKOUT_RECEIPT_TIMEOUT_HOURS', 48, 1, 24 * 30) * 3_600_000,
+    now: env.LOOKOUT_NOW?.trim() ? parseNow(env.LOOKOUT_NOW, new Calendar(timeZone), 'LOOKOUT_NOW') : undefined,
   };
   return Object.freeze(config);
 }

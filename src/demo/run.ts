@@ -9,7 +9,8 @@ import { Redis } from 'ioredis';
 import { onShutdown } from '../shutdown.js';
 import { loadConfig, type AppConfig } from '../config/env.js';
 import type { AlertEvent } from '../domain/alert.js';
-import { Calendar, systemClock, type Clock } from '../domain/clock.js';
+import { Calendar, shiftedClock, systemClock, type Clock } from '../domain/clock.js';
+import { parseNow } from '../config/now.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { startLookout, type Lookout } from '../main.js';
 import { createLogger, redactUrl } from '../observability/logger.js';
@@ -74,32 +75,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Thrown inside the demo's story once Ctrl-C asked everything to stop. */
 class Stopping extends Error {}
 
-/**
- * The demo's "now": an ISO-8601 date-time (with an offset, or local to `calendar`'s zone when
- * it has none) or a bare date (10:00 local that day). Anything else is a coded error.
- */
-export function parseDemoNow(raw: string, calendar: Calendar, from: string): number {
-  const s = raw.trim();
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/.exec(s);
-  let ms = Number.NaN;
-  if (m && Calendar.parseIsoDay(m[1]!) !== undefined) {
-    if (m[3]) ms = Date.parse(`${m[1]}T${m[2]}${m[3]}`);
-    else {
-      const wall = Date.parse(`${m[1]}T${m[2] ?? '10:00'}Z`);
-      if (Number.isFinite(wall)) ms = wall - calendar.offsetAt(wall - calendar.offsetAt(wall));
-    }
-  }
-  if (!Number.isFinite(ms)) {
-    throw new ConfigError('bad_env', `${from} "${raw}" is not an ISO-8601 date or date-time (e.g. 2026-11-23T10:00:00+08:00)`);
-  }
-  return ms;
-}
-
-/** The wall clock shifted so that it reads `nowMs` at the moment of the call, and runs on from there. */
-function shiftedClock(nowMs: number): Clock {
-  const offset = nowMs - systemClock.now();
-  return { now: () => systemClock.now() + offset };
-}
+/** The demo's "now" (see parseNow): kept under this name for the demo's callers. */
+export const parseDemoNow = parseNow;
 
 /** Entities of the injected anomalies vs entities whose alerts paged (warning/critical, notify). */
 export function compareTruth(injected: readonly string[], paged: readonly string[]): { missed: string[]; extra: string[] } {

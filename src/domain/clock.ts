@@ -6,6 +6,12 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** The wall clock shifted so that it reads `nowMs` at the moment of the call, and runs on from there. */
+export function shiftedClock(nowMs: number): Clock {
+  const offset = nowMs - Date.now();
+  return { now: () => Date.now() + offset };
+}
+
 /** A clock for tests and replays: it moves only when told. */
 export class ManualClock implements Clock {
   constructor(private ms: number) {}

@@ -10,7 +10,7 @@ import { readEntityFile } from '../config/registry-loader.js';
 import type { CsvEncoding } from '../config/csv-rows.js';
 import { loadRulesOrThrow } from '../config/load-rules.js';
 import { ConfigError } from '../errors/catalogue.js';
-import { Calendar, systemClock } from '../domain/clock.js';
+import { Calendar, shiftedClock, systemClock } from '../domain/clock.js';
 import { metricCatalogue } from '../domain/metric.js';
 import type { SampleRejection } from '../domain/sample.js';
 import { QUEUES, keyspace } from '../queues/names.js';
@@ -127,7 +127,8 @@ async function importSamples(
   const calendar = new Calendar(config.timeZone);
   const metrics = metricCatalogue(ruleSet.metrics);
   const queue = new Queue(QUEUES.samples, { connection: redis, prefix: config.prefix });
-  const sink = new QueueSampleSink(queue, config.batchSize, systemClock);
+  const clock = config.now !== undefined ? shiftedClock(config.now) : systemClock;
+  const sink = new QueueSampleSink(queue, config.batchSize, clock);
   const source = opts.source ?? 'csv';
   const rejected: (SampleRejection & { line?: number })[] = [];
   const entities = new Set<string>();
@@ -141,7 +142,7 @@ async function importSamples(
       file,
       encoding: opts.encoding,
       onBatch: async (raws, firstRow, lines) => {
-        const v = validateSamples(raws, { metrics, now: systemClock.now(), retentionDays: config.retentionDays, maxFutureMs: config.maxFutureMs, calendar, firstIndex: firstRow });
+        const v = validateSamples(raws, { metrics, now: clock.now(), retentionDays: config.retentionDays, maxFutureMs: config.maxFutureMs, calendar, firstIndex: firstRow });
         rejected.push(...v.rejected.map((r) => ({ ...r, line: lines[r.index - firstRow] })));
         for (const s of v.accepted) entities.add(s.entity);
         jobs += (await sink.enqueue(v.accepted, source)).jobs;

@@ -6,14 +6,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runBacktest, type BacktestReport } from '../../src/backtest/backtest.js';
 import { Calendar } from '../../src/domain/clock.js';
 import type { Entity } from '../../src/domain/entity.js';
-import { ensureBuilt, ROOT, runCli } from '../support/cli.js';
+import { ensureBuilt, PINNED_NOW, PINNED_NOW_MS, ROOT, runCli } from '../support/cli.js';
 import { daily, dealer, isoDays, shippedRules, writeCsv, type Row } from './fixtures.js';
 
 beforeAll(ensureBuilt, 180_000);
 
 const cal = new Calendar('Asia/Shanghai');
-// The CLI validates ts against the real clock: the history ends yesterday (local).
-const yesterday = cal.dayOf(Date.now()) - 1;
+// The CLI validates ts against its clock, pinned by LOOKOUT_NOW: the history ends the day before.
+const yesterday = cal.dayOf(PINNED_NOW_MS) - 1;
 const DAYS = isoDays(Calendar.isoDay(yesterday - 28), 29);
 const LAST = DAYS[DAYS.length - 1]!;
 
@@ -33,7 +33,7 @@ function history(dealers: number, dropped: readonly string[]): Row[] {
   return rows;
 }
 
-const env = (extra: Record<string, string> = {}) => ({ LOOKOUT_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'lookout-cfg-')), ...extra });
+const env = (extra: Record<string, string> = {}) => ({ LOOKOUT_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'lookout-cfg-')), LOOKOUT_NOW: PINNED_NOW, ...extra });
 
 describe('lookout backtest (CLI)', () => {
   it('prints a table per rule, reports bad rows and unknown entities, and exits 0 (no progress bar on a pipe)', async () => {
@@ -59,7 +59,7 @@ describe('lookout backtest (CLI)', () => {
     const lines = res.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const got = JSON.parse(lines[0]!) as BacktestReport;
-    const want = await runBacktest({ data: file, ruleSet: await shippedRules(), entities: dealers, timeZone: 'Asia/Shanghai', retentionDays: 35, threads: 1 });
+    const want = await runBacktest({ data: file, ruleSet: await shippedRules(), entities: dealers, timeZone: 'Asia/Shanghai', retentionDays: 35, threads: 1, now: PINNED_NOW_MS });
     expect(got.threads).toEqual({ read: 1, judge: 2 });
     expect({ ...got, seconds: 0, threads: 0 }).toEqual(JSON.parse(JSON.stringify({ ...want, seconds: 0, threads: 0 })));
     expect(got.alerts.map((a) => `${a.entity} ${a.severity} ${a.period}`)).toEqual([`D0007 critical ${LAST}`, `D0099 critical ${LAST}`]);
@@ -82,7 +82,7 @@ describe('lookout backtest (CLI)', () => {
     const cfg = join(dir, 'config');
     mkdirSync(cfg);
     entitiesCsv(cfg, [dealer('D0001')]);
-    const res = await runCli(['backtest', '--data', writeCsv(history(1, ['D0001']), [], dir), '--json'], { env: { LOOKOUT_CONFIG_DIR: cfg } });
+    const res = await runCli(['backtest', '--data', writeCsv(history(1, ['D0001']), [], dir), '--json'], { env: { LOOKOUT_CONFIG_DIR: cfg, LOOKOUT_NOW: PINNED_NOW } });
     expect(res.code, res.stderr).toBe(0);
     expect((JSON.parse(res.stdout) as BacktestReport).totals.alerts).toBe(1);
   });
@@ -135,7 +135,7 @@ describe('lookout backtest (CLI)', () => {
       `import { runBacktest } from ${JSON.stringify(join(ROOT, 'dist/src/backtest/backtest.js'))};
 import { loadRuleSet } from ${JSON.stringify(join(ROOT, 'dist/src/config/rules-loader.js'))};
 const rules = await loadRuleSet(${JSON.stringify(join(ROOT, 'rules'))});
-const r = await runBacktest({ data: process.argv[2], ruleSet: rules.ruleSet, entities: JSON.parse(process.argv[3]), timeZone: 'Asia/Shanghai', retentionDays: 35, threads: 3, parallelReadBytes: 0 });
+const r = await runBacktest({ data: process.argv[2], ruleSet: rules.ruleSet, entities: JSON.parse(process.argv[3]), timeZone: 'Asia/Shanghai', retentionDays: 35, threads: 3, parallelReadBytes: 0, now: ${PINNED_NOW_MS} });
 process.stdout.write(JSON.stringify(r));
 `,
     );
@@ -143,7 +143,7 @@ process.stdout.write(JSON.stringify(r));
     const out = spawnSync(process.execPath, [script, file, JSON.stringify(dealers)], { encoding: 'utf8' });
     expect(out.status, out.stderr).toBe(0);
     const got = JSON.parse(out.stdout) as BacktestReport;
-    const want = await runBacktest({ data: file, ruleSet: await shippedRules(), entities: dealers, timeZone: 'Asia/Shanghai', retentionDays: 35, threads: 1 });
+    const want = await runBacktest({ data: file, ruleSet: await shippedRules(), entities: dealers, timeZone: 'Asia/Shanghai', retentionDays: 35, threads: 1, now: PINNED_NOW_MS });
     expect(got.threads).toEqual({ read: 3, judge: 2 });
     expect({ ...got, seconds: 0, threads: 0 }).toEqual(JSON.parse(JSON.stringify({ ...want, seconds: 0, threads: 0 })));
     expect(want.samples).toMatchObject({ rejected: 2, replaced: 1 });

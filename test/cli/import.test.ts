@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Calendar } from '../../src/domain/clock.js';
-import { ensureBuilt, runCli } from '../support/cli.js';
+import { ensureBuilt, PINNED_NOW, runCli } from '../support/cli.js';
 import { startTestLookout, type TestLookout } from '../support/lookout.js';
 import { keyspace } from '../../src/queues/names.js';
 import { resolveRedis } from '../../src/redis/resolve.js';
@@ -17,14 +17,14 @@ beforeAll(ensureBuilt, 180_000);
 describe('lookout import', () => {
   let lk: TestLookout;
   let dir: string;
-  // The import validates against the system clock; so does this worker, started at the real now.
+  // The import validates against its clock, pinned by LOOKOUT_NOW; this worker starts at the same moment.
   beforeEach(async () => {
-    lk = await startTestLookout({ now: new Date().toISOString(), roles: ['api', 'worker'] });
+    lk = await startTestLookout({ now: PINNED_NOW, roles: ['api', 'worker'] });
     dir = await mkdtemp(join(tmpdir(), 'lookout-import-'));
   });
   afterEach(async () => lk.cleanup());
 
-  const importEnv = () => ({ REDIS_URL: testRedisUrl(), LOOKOUT_PREFIX: lk.prefix, LOOKOUT_DATA_DIR: dir });
+  const importEnv = () => ({ REDIS_URL: testRedisUrl(), LOOKOUT_PREFIX: lk.prefix, LOOKOUT_DATA_DIR: dir, LOOKOUT_NOW: PINNED_NOW });
   const localDay = (daysAgo: number) => Calendar.isoDay(lk.calendar.dayOf(lk.clock.now()) - daysAgo);
 
   it('imports a samples CSV, reporting broken rows by file line and code, and keeps the rest (exit 1)', async () => {

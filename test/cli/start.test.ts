@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Calendar } from '../../src/domain/clock.js';
 import { startEmbeddedRedis } from '../../src/redis/embedded.js';
-import { collect, ensureBuilt, freePort, ROOT, spawnCli } from '../support/cli.js';
+import { collect, ensureBuilt, freePort, PINNED_NOW, PINNED_NOW_MS, ROOT, spawnCli } from '../support/cli.js';
 import { metricValue, waitFor, type AlertsBody, type IngestBody, type ReadyBody } from '../support/lookout.js';
 import { connect, dropPrefix, freshPrefix, testRedisUrl } from '../support/redis.js';
 
@@ -35,6 +35,7 @@ describe('lookout start', () => {
         LOOKOUT_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'lookout-cfg-')),
         LOOKOUT_DATA_DIR: mkdtempSync(join(tmpdir(), 'lookout-data-')),
         LOOKOUT_EVAL_DEBOUNCE_MS: '0',
+        LOOKOUT_NOW: PINNED_NOW,
       },
     });
     const exited = collect(child, 30_000);
@@ -50,9 +51,9 @@ describe('lookout start', () => {
     expect(await json('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
     expect(await json<ReadyBody>('/readyz')).toEqual({ status: 200, body: { status: 'ready', checks: { redis: true, rules: true } } });
 
-    // A dealer at 100 a day for four weeks, and 40 yesterday (the daemon runs on the real clock).
+    // A dealer at 100 a day for four weeks, and 40 yesterday (the daemon's clock is pinned by LOOKOUT_NOW).
     const calendar = new Calendar('Asia/Shanghai');
-    const yesterday = calendar.dayOf(Date.now()) - 1;
+    const yesterday = calendar.dayOf(PINNED_NOW_MS) - 1;
     const samples = Array.from({ length: 29 }, (_, k) => {
       const day = Calendar.isoDay(yesterday - 28 + k);
       return { metric: 'card_opening', entity: 'D0001', value: k === 28 ? 40 : 100, ts: `${day}T12:00:00+08:00`, id: `D0001/card_opening/${day}` };

@@ -107,3 +107,10 @@ export function collect(child: ChildProcess, timeoutMs: number): Promise<CliResu
 }
 
 export { freePort } from '../../src/redis/embedded.js';
+
+/**
+ * A fixed "now" for child processes (LOOKOUT_NOW): a mid-week afternoon, far from any day, week
+ * or year boundary, so tests that build data relative to it pass at any real date and hour.
+ */
+export const PINNED_NOW = '2026-11-18T14:00:00+08:00';
+export const PINNED_NOW_MS = Date.parse(PINNED_NOW);
