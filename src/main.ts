@@ -11,7 +11,8 @@ import { formatErrors, LiveConfig, loadConfigSet } from './config/live-config.js
 import { watchFolders } from './config/watch.js';
 import type { Entity } from './domain/entity.js';
 import type { AlertEvent } from './domain/alert.js';
-import { Calendar, shiftedClock, systemClock, type Clock } from './domain/clock.js';
+import { Calendar, type Clock } from './domain/clock.js';
+import { appClock } from './config/now.js';
 import { ruleMetric, type RuleSet } from './domain/rule.js';
 import { ConfigError } from './errors/catalogue.js';
 import type { HttpDeps } from './http/deps.js';
@@ -124,7 +125,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     http: logger.child({ component: 'http' }),
     config: logger.child({ component: 'config' }),
   };
-  const clock = opts.clock ?? (config.now !== undefined ? shiftedClock(config.now) : systemClock);
+  const clock = opts.clock ?? appClock(config);
   const calendar = new Calendar(config.timeZone);
   const keys = keyspace(config.prefix);
   const roles = new Set(opts.roles);

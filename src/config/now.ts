@@ -1,5 +1,5 @@
 // Parses an injected "now" (the demo's --now / LOOKOUT_DEMO_NOW, and LOOKOUT_NOW for any process).
-import { Calendar } from '../domain/clock.js';
+import { Calendar, shiftedClock, systemClock, type Clock } from '../domain/clock.js';
 import { ConfigError } from '../errors/catalogue.js';
 
 /**
@@ -21,4 +21,9 @@ export function parseNow(raw: string, calendar: Calendar, from: string): number 
     throw new ConfigError('bad_env', `${from} "${raw}" is not an ISO-8601 date or date-time (e.g. 2026-11-23T10:00:00+08:00)`);
   }
   return ms;
+}
+
+/** The clock of a process: the wall clock, or shifted to read LOOKOUT_NOW at start when it is set. */
+export function appClock(config: { readonly now?: number }): Clock {
+  return config.now !== undefined ? shiftedClock(config.now) : systemClock;
 }

@@ -8,7 +8,8 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/env.js';
 import { loadContacts } from '../config/contacts-loader.js';
 import { defaultPolicies, loadPolicies } from '../config/policy-loader.js';
-import { Calendar, systemClock } from '../domain/clock.js';
+import { Calendar } from '../domain/clock.js';
+import { appClock } from '../config/now.js';
 import { NotificationStore } from '../notify/records.js';
 import { QUEUES, keyspace } from '../queues/names.js';
 import { connectRedis } from '../redis/connect.js';
@@ -132,7 +133,7 @@ export async function runBroadcastCli(base: AppConfig, values: BroadcastArgs, io
       redis: c.redis,
       keys: dutyKeys(config.prefix),
       coreKeys: keyspace(config.prefix),
-      clock: systemClock,
+      clock: appClock(config),
       calendar: c.calendar,
       entities: () => c.registry.list(),
       directory: () => c.directory,
@@ -199,12 +200,13 @@ export async function runHallsCli(base: AppConfig, values: HallsArgs, io: CliIo 
   const { config } = c;
   try {
     const keys = keyspace(config.prefix);
-    const now = systemClock.now();
+    const clock = appClock(config);
+    const now = clock.now();
     const month = values.month ?? previousMonth(c.calendar.dayOf(now));
     const source: RankingSource = { redis: c.redis, keys, calendar: c.calendar, retentionDays: config.retentionDays, halls: () => c.registry.list() };
     const mailer = new RankingMailer({
       source,
-      clock: systemClock,
+      clock,
       directory: () => c.directory,
       records: c.records,
       emailQueue: c.queue(QUEUES.email),

@@ -10,7 +10,8 @@ import { readEntityFile } from '../config/registry-loader.js';
 import type { CsvEncoding } from '../config/csv-rows.js';
 import { loadRulesOrThrow } from '../config/load-rules.js';
 import { ConfigError } from '../errors/catalogue.js';
-import { Calendar, shiftedClock, systemClock } from '../domain/clock.js';
+import { Calendar } from '../domain/clock.js';
+import { appClock } from '../config/now.js';
 import { metricCatalogue } from '../domain/metric.js';
 import type { SampleRejection } from '../domain/sample.js';
 import { QUEUES, keyspace } from '../queues/names.js';
@@ -127,7 +128,7 @@ async function importSamples(
   const calendar = new Calendar(config.timeZone);
   const metrics = metricCatalogue(ruleSet.metrics);
   const queue = new Queue(QUEUES.samples, { connection: redis, prefix: config.prefix });
-  const clock = config.now !== undefined ? shiftedClock(config.now) : systemClock;
+  const clock = appClock(config);
   const sink = new QueueSampleSink(queue, config.batchSize, clock);
   const source = opts.source ?? 'csv';
   const rejected: (SampleRejection & { line?: number })[] = [];

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Calendar, ManualClock } from '../../src/domain/clock.js';
 import { NotificationStore } from '../../src/notify/records.js';
 import { keyspace } from '../../src/queues/names.js';
-import { collect, ensureBuilt, freePort, ROOT, spawnCli } from '../support/cli.js';
+import { collect, ensureBuilt, freePort, PINNED_NOW, PINNED_NOW_MS, ROOT, spawnCli } from '../support/cli.js';
 import { dailySamples, isoDays, startTestLookout, waitFor, type TestLookout, type TestLookoutOptions } from '../support/lookout.js';
 import { alertId, ingest, managerOnly, metric, notifications, orgWith, sleep, waitForRecords } from '../support/notify.js';
 import { FAST_POLICIES, ORG, orgDir, phone, policies, type TestContact } from '../support/org.js';
@@ -390,14 +390,16 @@ describe('notifier crash between escalation steps', () => {
       LOOKOUT_SMTP_URL: mail.url,
       LOOKOUT_EVAL_DEBOUNCE_MS: '0',
       LOG_LEVEL: 'warn',
+      LOOKOUT_NOW: PINNED_NOW,
     };
-    // Instance A is a real daemon on the real clock: its data ends yesterday (local).
+    // Instance A is a real daemon whose clock starts at PINNED_NOW: its data ends the day before.
+    const aStarted = performance.now();
     child = spawnCli(['start'], { env });
     const exited = collect(child, 60_000);
     const base = `http://127.0.0.1:${port}`;
     await waitFor('instance A ready', async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, 20_000);
     const cal = new Calendar('Asia/Shanghai');
-    const today = cal.dayOf(Date.now());
+    const today = cal.dayOf(PINNED_NOW_MS);
     const days = isoDays(Calendar.isoDay(today - 29), 29);
     const yesterday = days[days.length - 1]!;
     const put = await fetch(`${base}/api/v1/entities`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify([dealer('D0001')]) });
@@ -424,7 +426,7 @@ describe('notifier crash between escalation steps', () => {
     expect(smsc.messages).toHaveLength(2); // killed before step 2 (1.5 s after the alert fired)
 
     // Instance B: same deployment, same config; the pending step survives in Redis.
-    b = await startTestLookout({ prefix, env: { LOOKOUT_CONFIG_DIR: configDir, LOOKOUT_DATA_DIR: dataDir, LOOKOUT_RULES_DIR: rulesDir, LOOKOUT_SMS_URL: `${smsc.url}?bind_wait_ms=200`, LOOKOUT_SMTP_URL: mail.url }, clock: new ManualClock(Date.now()) });
+    b = await startTestLookout({ prefix, env: { LOOKOUT_CONFIG_DIR: configDir, LOOKOUT_DATA_DIR: dataDir, LOOKOUT_RULES_DIR: rulesDir, LOOKOUT_SMS_URL: `${smsc.url}?bind_wait_ms=200`, LOOKOUT_SMTP_URL: mail.url }, clock: new ManualClock(PINNED_NOW_MS + (performance.now() - aStarted)) });
     const all = await smsc.waitFor(3, 10_000);
     expect(all[2]!.to).toBe(phone('RH1'));
     await b.idle();

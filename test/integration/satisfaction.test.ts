@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/env.js';
 import { Calendar } from '../../src/domain/clock.js';
 import type { Entity } from '../../src/domain/entity.js';
 import type { HallRanking, RankingMailResult } from '../../src/duties/index.js';
-import { ensureBuilt, runCli } from '../support/cli.js';
+import { ensureBuilt, PINNED_NOW, runCli } from '../support/cli.js';
 import { dailySamples, isoDays, startTestLookout, type ErrorJson, type TestLookout } from '../support/lookout.js';
 import { ingest, sleep } from '../support/notify.js';
 import { FAST_POLICIES, ORG, orgDir, policies, type TestContact } from '../support/org.js';
@@ -179,9 +179,9 @@ describe('LOOKOUT_RANKING_CRON and LOOKOUT_BROADCAST_RATE', () => {
 
 describe('lookout halls ranking', () => {
   let lk: TestLookout;
-  // The CLI reads the system clock; so does this Lookout.
+  // The CLI's clock is pinned by LOOKOUT_NOW; this Lookout starts at the same moment.
   beforeEach(async () => {
-    lk = await startTestLookout({ now: new Date().toISOString(), roles: ['api', 'worker'] });
+    lk = await startTestLookout({ now: PINNED_NOW, roles: ['api', 'worker'] });
   });
   afterEach(async () => lk.cleanup());
 
@@ -194,7 +194,7 @@ describe('lookout halls ranking', () => {
       { metric: 'satisfaction', entity: 'HA2', value: 97, ts: `${day}T12:00:00+08:00` },
     ]);
     await lk.idle();
-    const env = { REDIS_URL: testRedisUrl(), LOOKOUT_PREFIX: lk.prefix, LOOKOUT_CONFIG_DIR: lk.config.configDir };
+    const env = { REDIS_URL: testRedisUrl(), LOOKOUT_PREFIX: lk.prefix, LOOKOUT_CONFIG_DIR: lk.config.configDir, LOOKOUT_NOW: PINNED_NOW };
     const month = day.slice(0, 7);
     const json = await runCli(['halls', 'ranking', '--month', month, '--json'], { env });
     expect(json.code, json.stderr).toBe(0);
