@@ -64,7 +64,7 @@ export const MAX_DEALERS = 200;
 export function chaosOrg(root: string, dir: string): { configDir: string; rulesDir: string } {
   const configDir = mkdtempSync(join(dir, 'org-'));
   const rows = Array.from({ length: MAX_DEALERS }, (_, i) => contactsOf(i).map((c) => [c.id, `联系人${c.id}`, c.phone, `${c.id.toLowerCase()}@example.cn`, c.role, c.scope, ''].join(',')));
-  writeFileSync(join(configDir, 'contacts.csv'), `id,name,phone,email,role,scope,channels\n${rows.flat().join('\n')}\n`);
+  writeFileSync(join(configDir, 'contacts.csv'), `id,name,phone,email,role,scope,channels\n${rows.flat().join('\n')}\nOPS,运维,,ops@example.cn,ops,,\n`);
   const rulesDir = mkdtempSync(join(dir, 'rules-'));
   cpSync(join(root, 'rules'), rulesDir, { recursive: true });
   writeFileSync(

@@ -21,6 +21,8 @@ import { RedisChild } from './redis-server.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SHORT = process.argv.includes('--short');
+/** `--notify`: only scenarios (b) and (d). */
+const NOTIFY_ONLY = process.argv.includes('--notify');
 /** The documented bound for a request while Redis is away (docs/reliability.md), plus scheduling slack. */
 const BOUND_MS = 2500;
 const SAMPLES_PER_BATCH = 10;
@@ -261,9 +263,11 @@ async function main(): Promise<number> {
   const rows: Row[] = [];
   const t0 = performance.now();
   try {
-    rows.push(await killDuringIngest(daemon, ledger, SHORT ? 4 : 20));
-    rows.push(await redisOutage(daemon, redis, ledger, SHORT ? 3000 : 8000));
-    rows.push(await reconcile(daemon, redis, prefix, env, ledger));
+    if (!NOTIFY_ONLY) {
+      rows.push(await killDuringIngest(daemon, ledger, SHORT ? 4 : 20));
+      rows.push(await redisOutage(daemon, redis, ledger, SHORT ? 3000 : 8000));
+      rows.push(await reconcile(daemon, redis, prefix, env, ledger));
+    }
     const peers = await startPeers();
     let notifier: Daemon | undefined;
     try {
