@@ -111,7 +111,7 @@ function history(i: number, now: number) {
 async function inject(url: string, i: number): Promise<boolean> {
   const put = await call(`${url}/api/v1/entities`, 'PUT', [dealer(i)]);
   if (put.status !== 200 && put.status !== 201) return false;
-  const post = await call(`${url}/api/v1/samples`, 'POST', history(i, Date.now()));
+  const post = await call(`${url}/api/v1/samples`, 'POST', history(i, new Date().getTime()));
   return post.status === 202;
 }
 
