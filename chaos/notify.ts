@@ -85,7 +85,8 @@ inhibit:
 notify:
   group_wait: 150ms
   sms_per_hour: 100
-  failover: {after: 3, to: email}
+  # The notifier fails over after \`after\` attempts of one message: keep it past an 8 s SMSC outage.
+  failover: {after: 6, to: email}
   retry: {attempts: 6, backoff: 1s}
 `,
   );
