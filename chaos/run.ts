@@ -16,10 +16,13 @@ import { metricCatalogue } from '../src/domain/metric.js';
 import { keyspace, QUEUES } from '../src/queues/names.js';
 import { freePort } from '../src/redis/embedded.js';
 import { SeriesStore } from '../src/state/series-store.js';
+import { chaosOrg, killDuringNotify, smscDownAndBack, startPeers } from './notify.js';
 import { RedisChild } from './redis-server.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SHORT = process.argv.includes('--short');
+/** `--notify`: only scenarios (b) and (d). */
+const NOTIFY_ONLY = process.argv.includes('--notify');
 /** The documented bound for a request while Redis is away (docs/reliability.md), plus scheduling slack. */
 const BOUND_MS = 2500;
 const SAMPLES_PER_BATCH = 10;
@@ -260,9 +263,35 @@ async function main(): Promise<number> {
   const rows: Row[] = [];
   const t0 = performance.now();
   try {
-    rows.push(await killDuringIngest(daemon, ledger, SHORT ? 4 : 20));
-    rows.push(await redisOutage(daemon, redis, ledger, SHORT ? 3000 : 8000));
-    rows.push(await reconcile(daemon, redis, prefix, env, ledger));
+    if (!NOTIFY_ONLY) {
+      rows.push(await killDuringIngest(daemon, ledger, SHORT ? 4 : 20));
+      rows.push(await redisOutage(daemon, redis, ledger, SHORT ? 3000 : 8000));
+      rows.push(await reconcile(daemon, redis, prefix, env, ledger));
+    }
+    const peers = await startPeers();
+    let notifier: Daemon | undefined;
+    try {
+      const org = chaosOrg(ROOT, dir);
+      const notifyEnv: Record<string, string> = {
+        ...env,
+        LOOKOUT_PREFIX: 'chaosn',
+        LOOKOUT_CONFIG_DIR: org.configDir,
+        LOOKOUT_RULES_DIR: org.rulesDir,
+        LOOKOUT_DATA_DIR: mkdtempSync(join(dir, 'data-')),
+        // Days in UTC, so a run near local midnight does not move "yesterday" under the dealers.
+        LOOKOUT_TZ: 'UTC',
+        LOOKOUT_EVAL_DEBOUNCE_MS: '200',
+        LOOKOUT_SMS_URL: `${peers.smsc.url}?bind_wait_ms=500`,
+        LOOKOUT_SMTP_URL: peers.mail.url,
+      };
+      notifier = new Daemon(notifyEnv, daemon.url, join(dir, 'daemon.log'));
+      rows.push(await killDuringNotify(notifier, peers, SHORT ? 3 : 12, SHORT ? 2 : 3));
+      rows.push(await smscDownAndBack(notifier, peers, SHORT ? 3000 : 8000, SHORT ? 3 : 6));
+    } finally {
+      await notifier?.kill();
+      await peers.smsc.close();
+      await peers.mail.close();
+    }
   } catch (err) {
     rows.push({ scenario: 'run', figures: {}, failures: [(err as Error).message] });
     await daemon.kill();
