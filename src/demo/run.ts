@@ -13,7 +13,8 @@ import { Calendar, shiftedClock, systemClock, type Clock } from '../domain/clock
 import { parseNow } from '../config/now.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { startLookout, type Lookout } from '../main.js';
-import { createLogger, redactUrl } from '../observability/logger.js';
+import { createLogger } from '../observability/logger.js';
+import { redactUrl } from '../redis/locate.js';
 import { dropKeys, resolveRedis, type ResolvedRedis } from '../redis/resolve.js';
 import { defaultPolicies } from '../config/policy-loader.js';
 import { campaignReportsNow } from '../campaigns/index.js';

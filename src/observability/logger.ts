@@ -37,10 +37,6 @@ function scrub(v: unknown, depth: number): unknown {
 }
 
 /** Remove credentials from a URL for logs: redis://:pw@host → redis://***@host. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
-
 export function createLogger(opts: { level: string; pretty?: boolean; name?: string; destination?: NodeJS.WritableStream }): Logger {
   const options = {
     name: opts.name ?? 'lookout',

@@ -5,7 +5,11 @@
 import { existsSync, readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { redactUrl } from '../observability/logger.js';
+
+/** A Redis URL fit to print: its credentials replaced by ***. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
 
 export function embeddedUrlFile(dataDir: string): string {
   return join(dataDir, 'redis', 'url');
