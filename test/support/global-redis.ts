@@ -27,7 +27,10 @@ async function waitForPing(port: number): Promise<void> {
 export async function setup(): Promise<void> {
   if (process.env.TEST_REDIS_URL) return;
   const port = await freePort();
+  // redis-server hangs under libfaketime: the suite may run faked, its Redis keeps real time.
+  const { LD_PRELOAD: _faked, ...env } = process.env;
   child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
+    env,
     stdio: 'ignore',
   });
   child.on('error', (err) => {
