@@ -26,6 +26,13 @@ trap 'rm -rf "$shim"' EXIT
 printf '#!/bin/sh\nunset LD_PRELOAD\nexec "%s" "$@"\n' "$real_redis" >"$shim/redis-server"
 chmod +x "$shim/redis-server"
 
-echo "lookout: running the suite at ${moment} Asia/Shanghai (libfaketime)"
-PATH="$shim:$PATH" TZ=Asia/Shanghai FAKETIME="@${moment}" FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 \
+# A relative offset, not a start-at ("@…") moment: with "@" every process starts its own clock at
+# the moment when it starts, so a daemon the tests spawn would run seconds behind the test that
+# spawned it. An offset gives every process (tests, spawned daemons) one faked timeline.
+target="$(TZ=Asia/Shanghai date -d "$moment" +%s)"
+offset=$((target - $(date +%s)))
+[ "$offset" -ge 0 ] && offset="+${offset}"
+
+echo "lookout: running the suite at ${moment} Asia/Shanghai (libfaketime, FAKETIME=${offset}s)"
+PATH="$shim:$PATH" TZ=Asia/Shanghai FAKETIME="${offset}s" FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 \
   LD_PRELOAD="$lib" npx vitest run "$@"

@@ -68,9 +68,13 @@ export interface CliOptions {
   readonly timeoutMs?: number;
 }
 
+/** Under `npm run test:faketime` a spawned daemon shares the suite's faked clock, as real hosts share NTP time. */
+const FAKED_CLOCK = ['LD_PRELOAD', 'FAKETIME', 'FAKETIME_NO_CACHE', 'DONT_FAKE_MONOTONIC', 'TZ'] as const;
+
 function childEnv(opts: CliOptions): Record<string, string> {
-  if (opts.exactEnv) return opts.exactEnv;
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), LOG_LEVEL: 'warn', ...opts.env };
+  const faked = Object.fromEntries(FAKED_CLOCK.flatMap((k) => (process.env.FAKETIME && process.env[k] !== undefined ? [[k, process.env[k]!]] : [])));
+  if (opts.exactEnv) return { ...faked, ...opts.exactEnv };
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), LOG_LEVEL: 'warn', ...faked, ...opts.env };
 }
 
 /** Run `node bin/lookout.js …args` to completion. */
