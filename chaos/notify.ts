@@ -252,6 +252,53 @@ export async function killDuringNotify(daemon: NotifyDaemon, peers: Peers, kills
   };
 }
 
+/**
+ * (e) SIGKILL inside the send window, on purpose: the SMSC takes a first-step SMS and holds its
+ * answer, and the daemon is killed right then. Its record says `sending`; the next daemon must send
+ * it again once, marked as a repeat, and never a third time.
+ */
+export async function killInSendWindow(daemon: NotifyDaemon, peers: Peers, kills: number, firstDealer: number): Promise<NotifyRow> {
+  const { smsc, mail } = peers;
+  const before = smsc.messages.length;
+  const mailsBefore = mail.messages.length;
+  const injected: number[] = [];
+  const held: string[] = [];
+  const failures: string[] = [];
+  const t0 = performance.now();
+  for (let k = 0; k < kills; k++) {
+    await daemon.start();
+    const i = firstDealer + k;
+    const phones = new Set(contactsOf(i).map((c) => c.phone));
+    const taken = new Promise<string>((resolve) => smsc.holdNext((m) => phones.has(m.to) && !m.text.startsWith(REPEAT_MARKER), (m) => resolve(m.to)));
+    if (await inject(daemon.url, i)) injected.push(i);
+    else failures.push(`dealer ${dealer(i).id} not accepted`);
+    const to = await Promise.race([taken, sleep(30_000).then(() => undefined)]);
+    await daemon.kill();
+    if (to) held.push(to);
+    else failures.push(`no SMS of dealer ${dealer(i).id} reached the SMSC within 30 s`);
+  }
+  await daemon.start();
+  const phones = injected.flatMap((i) => contactsOf(i).map((c) => c.phone));
+  // A held message's job is found stalled when its lock expires (60 s), then sent again.
+  const deadline = performance.now() + 180_000;
+  const repeated = (p: string) => smsc.messages.slice(before).filter((m) => m.to === p).some((m) => m.text.startsWith(REPEAT_MARKER));
+  while (performance.now() < deadline && !held.every(repeated)) await sleep(500);
+  await settle(smsc, phones, 60_000);
+  const scoped: SmppPeer = { ...smsc, messages: smsc.messages.slice(before) };
+  const scopedMail: SmtpPeer = { ...mail, messages: mail.messages.slice(mailsBefore) };
+  const t = await tally(daemon.url, scoped, scopedMail, injected);
+  const marked = held.filter(repeated).length;
+  if (marked < held.length) failures.push(`${held.length - marked} SMS taken in the send window were not sent again marked ${REPEAT_MARKER}`);
+  const thirds = held.filter((p) => scoped.messages.filter((m) => m.to === p).length > 2).length;
+  if (thirds) failures.push(`${thirds} SMS sent a third time`);
+  await daemon.stop();
+  return {
+    scenario: 'e. SIGKILL in the send window',
+    figures: { kills: held.length, 'held at the SMSC': held.length, 'repeats marked': marked, ...figures(t), seconds: Math.round((performance.now() - t0) / 1000) },
+    failures: [...failures, ...t.failures],
+  };
+}
+
 /** (d) The SMSC down while alerts fire, then back on the same port: every SMS once, in order per phone. */
 export async function smscDownAndBack(daemon: NotifyDaemon, peers: Peers, downMs: number, dealers: number): Promise<NotifyRow> {
   const { smsc, mail } = peers;

@@ -16,12 +16,12 @@ import { metricCatalogue } from '../src/domain/metric.js';
 import { keyspace, QUEUES } from '../src/queues/names.js';
 import { freePort } from '../src/redis/embedded.js';
 import { SeriesStore } from '../src/state/series-store.js';
-import { chaosOrg, killDuringNotify, smscDownAndBack, startPeers } from './notify.js';
+import { chaosOrg, killDuringNotify, killInSendWindow, MAX_DEALERS, smscDownAndBack, startPeers } from './notify.js';
 import { RedisChild } from './redis-server.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SHORT = process.argv.includes('--short');
-/** `--notify`: only scenarios (b) and (d). */
+/** `--notify`: only scenarios (b), (d) and (e). */
 const NOTIFY_ONLY = process.argv.includes('--notify');
 /** The documented bound for a request while Redis is away (docs/reliability.md), plus scheduling slack. */
 const BOUND_MS = 2500;
@@ -287,6 +287,8 @@ async function main(): Promise<number> {
       notifier = new Daemon(notifyEnv, daemon.url, join(dir, 'daemon.log'));
       rows.push(await killDuringNotify(notifier, peers, SHORT ? 3 : 12, SHORT ? 2 : 3));
       rows.push(await smscDownAndBack(notifier, peers, SHORT ? 3000 : 8000, SHORT ? 3 : 6));
+      // (e) uses the dealers just below (d)'s, which take the last ones.
+      rows.push(await killInSendWindow(notifier, peers, SHORT ? 1 : 4, MAX_DEALERS - 20));
     } finally {
       await notifier?.kill();
       await peers.smsc.close();

@@ -30,6 +30,11 @@ export interface SmppPeer {
   rejectNext(status: number, count?: number): void;
   /** Stop answering submit_sm for the next `count` submits (response timeouts). */
   ignoreNext(count?: number): void;
+  /**
+   * Take the next whole message `match` accepts (it counts as received: the SMSC has it) but do not
+   * answer its submit_sm; `onHeld` runs then. The sender's send window, held open (chaos (e)).
+   */
+  holdNext(match: (m: ReceivedSms) => boolean, onHeld: (m: ReceivedSms) => void): void;
   /** Send a delivery receipt right behind every submit_sm_resp (a fast SMSC); undefined turns it off. */
   receiptOnSubmit(stat: string | undefined): void;
   /** Close the server and destroy every session: the SMSC is down. */
@@ -60,6 +65,7 @@ export async function startSmppPeer(opts: { systemId?: string; password?: string
   let rejects: number[] = [];
   let ignore = 0;
   let autoReceipt: string | undefined;
+  let hold: { match: (m: ReceivedSms) => boolean; onHeld: (m: ReceivedSms) => void } | undefined;
   let seq = 0;
   let enquireLinks = 0;
   let listening = false;
@@ -97,20 +103,28 @@ export async function startSmppPeer(opts: { systemId?: string; password?: string
         return;
       }
       const id = `M${String(++seq).padStart(6, '0')}`;
+      const whole = receive(pdu, id);
+      if (whole && hold?.match(whole)) {
+        const { onHeld } = hold;
+        hold = undefined;
+        onHeld(whole);
+        return;
+      }
       session.send(pdu.response({ message_id: id }));
-      receive(pdu, id);
       if (autoReceipt) void deliver(session, receiptFields(id, autoReceipt, true)).catch(() => undefined);
     });
   };
 
-  const receive = (pdu: smpp.PDU, id: string): void => {
+  /** Keep one submitted segment; the whole message once its last segment is in. */
+  const receive = (pdu: smpp.PDU, id: string): ReceivedSms | undefined => {
     const to = String(pdu.destination_addr ?? '');
     const from = String(pdu.source_addr ?? '');
     const dataCoding = Number(pdu.data_coding ?? 0);
     const { text, concat } = shortMessageOf(pdu);
     if (!concat || concat.total <= 1) {
-      messages.push({ to, from, text, segments: 1, messageIds: [id], dataCoding });
-      return;
+      const m = { to, from, text, segments: 1, messageIds: [id], dataCoding };
+      messages.push(m);
+      return m;
     }
     const key = `${from}|${to}|${concat.ref}`;
     let partial = partials.get(key);
@@ -119,17 +133,19 @@ export async function startSmppPeer(opts: { systemId?: string; password?: string
       partials.set(key, partial);
     }
     partial.parts.set(concat.seq, { text, id });
-    if (partial.parts.size < partial.total) return;
+    if (partial.parts.size < partial.total) return undefined;
     partials.delete(key);
     const ordered = [...partial.parts.entries()].sort(([a], [b]) => a - b).map(([, p]) => p);
-    messages.push({
+    const m = {
       to,
       from,
       text: ordered.map((p) => p.text).join(''),
       segments: partial.total,
       messageIds: ordered.map((p) => p.id),
       dataCoding: partial.dataCoding,
-    });
+    };
+    messages.push(m);
+    return m;
   };
 
   const receiptFields = (messageId: string, stat: string, tlvs: boolean): Record<string, unknown> => {
@@ -222,6 +238,9 @@ export async function startSmppPeer(opts: { systemId?: string; password?: string
     },
     ignoreNext(count = 1) {
       ignore += count;
+    },
+    holdNext(match, onHeld) {
+      hold = { match, onHeld };
     },
     stop,
     start: listen,
