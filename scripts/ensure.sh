@@ -3,12 +3,12 @@
 # the exact command and exit 2. Used by `npm test` (pretest), `npm run demo` (predemo), .ci/run
 # and the embedded Redis.
 #
-#   scripts/ensure.sh redis-server prometheus faketime chromium
+#   scripts/ensure.sh redis-server prometheus faketime chromium cjk-fonts
 #
 # Installs only when root (or passwordless sudo), apt-get exists and LOOKOUT_NO_INSTALL is not 1.
 set -uo pipefail
 
-usage_tools="redis-server prometheus faketime chromium"
+usage_tools="redis-server prometheus faketime chromium cjk-fonts"
 
 # tool → Debian package (and the binary that proves it is present)
 pkg_of() {
@@ -17,6 +17,7 @@ pkg_of() {
     prometheus) echo prometheus ;;
     faketime) echo faketime ;;
     chromium) echo chromium ;;
+    cjk-fonts) echo fonts-wqy-microhei ;;
     *) return 1 ;;
   esac
 }
@@ -27,6 +28,8 @@ present() {
   case "$1" in
     prometheus) have prometheus && have promtool ;;
     chromium) have chromium || have chromium-browser ;;
+    # Chinese glyphs for the browser tests' screenshots and the charts rendered as PNG
+    cjk-fonts) [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] ;;
     *) have "$1" ;;
   esac
 }
