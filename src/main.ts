@@ -301,6 +301,17 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     muter, dispatcher: new Dispatcher(notifyContext({} as NotifyContext['channels'])), enabled: () => cfg().directory.contacts.size > 0,
     observer: metrics.notify ?? nullNotifyObserver, logger: logger.child({ component: 'duties' }),
   });
+  // The API's duties read and write through the request connection, so broadcasts and the halls'
+  // ranking answer 503 within the bound while Redis is away instead of waiting for it.
+  const apiEmailQueue = new Queue(QUEUES.email, requestOpts);
+  apiEmailQueue.on('error', () => undefined);
+  const apiDuties = new Duties({
+    config, redis: requestRedis, keys, clock, calendar, entities: api.registry, alerts: api.alerts, records: api.notifications, connection: requestOpts.connection, emailQueue: apiEmailQueue,
+    directory: () => cfg().directory, recipients: () => cfg().recipients, policies: () => cfg().policies, rules: () => cfg().ruleSet.rules,
+    muter, dispatcher: new Dispatcher(notifyContext({} as NotifyContext['channels'])), enabled: () => cfg().directory.contacts.size > 0,
+    observer: metrics.notify ?? nullNotifyObserver, logger: logger.child({ component: 'duties' }),
+  });
+  closers.push(() => Promise.all([apiDuties.stop(), apiEmailQueue.close()]));
   const gauges = stateGauges(metrics.registry);
   metrics.setCollector(
     stateCollector({
@@ -470,7 +481,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       },
       metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.scrape() }),
       campaigns: new CampaignService({ ...campaignDeps, redis: requestRedis, registry: api.registry, alerts: api.alerts }),
-      duties,
+      duties: apiDuties,
       onIngest: (accepted, rejected, source, counts) => {
         metrics.observer.samplesReceived(source, accepted + (counts?.total ?? rejected.length));
         metrics.observer.samplesAccepted(source, accepted);

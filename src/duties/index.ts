@@ -81,6 +81,9 @@ export class Duties implements DutiesApi {
     this.templates = new DutyTemplates(config.templatesDir, config.locale);
     this.templates.check();
     this.broadcastQueue = new Queue(DUTY_QUEUES.broadcast, { connection: d.connection, prefix: config.prefix });
+    // A Queue emits 'error' while Redis is away (no listener would make it an uncaught exception);
+    // the outage itself is tracked and logged by the connection's owner.
+    this.broadcastQueue.on('error', () => undefined);
     const retry = () => d.policies().settings.retry;
     this.broadcaster = new Broadcaster({
       redis: d.redis,

@@ -78,7 +78,11 @@ function toHttpError(err: FastifyError | Error, maxBodyBytes: number, request: F
 export function makeErrorHandler(maxBodyBytes: number, logger?: Logger) {
   return (err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void => {
     const http = toHttpError(err, maxBodyBytes, request);
-    if (http.statusCode >= 500) {
+    if (http.statusCode === 503) {
+      // Expected while Redis is away (the outage is logged once by its tracker): one line, no stack.
+      const cause = http.cause ?? err;
+      logger?.warn({ route: request.routeOptions.url, method: request.method, code: http.code, cause: cause instanceof Error ? cause.message : String(cause) }, 'request answered 503');
+    } else if (http.statusCode >= 500) {
       logger?.error({ err: http.cause ?? err, route: request.routeOptions.url, method: request.method, code: http.code }, 'request failed');
     }
     if (http.statusCode === 503) void reply.header('retry-after', '5');

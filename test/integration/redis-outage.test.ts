@@ -43,6 +43,14 @@ async function expectFailFast(lk: TestLookout, entity: string): Promise<void> {
   expect((JSON.parse(alerts.text) as ErrorJson).error.code).toBe('not_ready');
   expect(alerts.ms).toBeLessThan(2500);
 
+  // The duties' routes (broadcasts, the halls' ranking) read through the request connection too.
+  for (const path of ['/api/v1/broadcasts', '/api/v1/reports/halls/satisfaction?month=2026-10']) {
+    const duty = await timed(`${lk.url}${path}`);
+    expect(duty.status, path).toBe(503);
+    expect((JSON.parse(duty.text) as ErrorJson).error.code, path).toBe('not_ready');
+    expect(duty.ms, path).toBeLessThan(2500);
+  }
+
   const metrics = await timed(`${lk.url}/metrics`);
   expect(metrics.status).toBe(200);
   expect(metricValue(metrics.text, 'lookout_redis_up')).toBe(0);
@@ -73,6 +81,9 @@ describe('Redis outage', () => {
     await lk.registry.putMany([dealer('D0001'), dealer('D0002'), dealer('D0009'), dealer('D0010')]);
     expect((await postSamples(lk, dealerSeries('D0001', 100))).status).toBe(202);
     await lk.idle();
+    // Before the outage the duties' routes answer (so their 503 below is the outage's, not "no duties").
+    expect((await timed(`${lk.url}/api/v1/broadcasts`)).status).toBe(200);
+    expect((await timed(`${lk.url}/api/v1/reports/halls/satisfaction?month=2026-10`)).status).toBe(200);
 
     // Silent: the socket stays open, nothing answers.
     redis.pause();
