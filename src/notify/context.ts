@@ -28,7 +28,7 @@ export interface Recipients {
 
 /** What the notifier reports about itself (observability/metrics.ts turns it into series). */
 export interface NotifyObserver {
-  /** outcome: sent, failed, retried, resent_after_crash, deferred, grouped, muted, damped, cancelled, failover, no_recipient */
+  /** outcome: sent, failed, retried, resent_after_crash, resent_in_doubt, deferred, grouped, muted, damped, cancelled, failover, no_recipient */
   notification(channel: ChannelName | 'none', outcome: string, n?: number): void;
   sendSeconds(channel: ChannelName, seconds: number): void;
   receipt(status: string): void;

@@ -60,7 +60,8 @@ export class Delivery {
         this.c.logger.warn({ notification: rec.id, contact: contact.id }, 'SMS interrupted twice while sending: not sent again');
         return 'fate unknown: not sent a third time';
       }
-      if (resend) text = markRepeat(rec.text);
+      // Marked too after a send that got no answer: the gateway may already have taken it.
+      if (resend || rec.inDoubt) text = markRepeat(rec.text);
       await this.c.records.update(rec.id, { state: 'sending', sendingAt: now, text, ...(resend && { resentAfterCrash: true }) }, now);
     }
     const started = performance.now();
@@ -78,6 +79,10 @@ export class Delivery {
     await this.countSms(rec, contact, at);
     await applyKept(this.c, rec.id, res.providerIds);
     this.c.observer.notification(channelName, 'sent');
+    if (!resend && rec.inDoubt && channelName === 'sms') {
+      this.c.observer.notification(channelName, 'resent_in_doubt');
+      this.c.logger.warn({ notification: rec.id, contact: contact.id }, 'SMS re-sent after a send that got no answer (marked as a repeat)');
+    }
     if (resend && channelName === 'sms') {
       this.c.observer.notification(channelName, 'resent_after_crash');
       this.c.logger.warn({ notification: rec.id, contact: contact.id, alerts: rec.items.map((i) => i.alert).join(',') }, 'SMS re-sent after a crash hid its first send (marked as a repeat)');
@@ -145,8 +150,9 @@ export class Delivery {
     if (e.kind === 'retryable' && channelName === 'sms' && retries >= settings.retry.attempts) {
       return this.fail(rec, 'send_failed', `${e.code}: ${e.message}`, canFailover);
     }
-    // Back to queued: the gateway answered (with an error), so the next attempt is no crash repeat.
-    await this.c.records.update(rec.id, { state: 'queued', attempts, error: { code: e.code, message: e.message } }, now);
+    // Back to queued: no crash repeat. When the send went out unanswered the gateway may have it,
+    // and the next attempt says so (inDoubt → 【重发】).
+    await this.c.records.update(rec.id, { state: 'queued', attempts, error: { code: e.code, message: e.message }, ...(e.inDoubt && channelName === 'sms' && { inDoubt: true }) }, now);
     this.c.observer.notification(channelName, 'retried');
     if (e.kind === 'unavailable' || channelName === 'sms') {
       // Hold the whole channel, this message first: later messages must not overtake it.

@@ -56,6 +56,8 @@ export interface NotificationRecord {
   readonly sendingAt?: number;
   /** Re-sent once, marked 【重发】, because a crash left its first send's fate unknown. */
   readonly resentAfterCrash?: boolean;
+  /** A send went out without an answer (timeout, dropped session): the next one is marked 【重发】. */
+  readonly inDoubt?: boolean;
 }
 
 export interface NotificationFilter {

@@ -79,7 +79,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
 
   const notifications = new Counter({
     name: 'lookout_notifications_total',
-    help: 'Notification outcomes by channel: sent, failed, retried, resent_after_crash, deferred, grouped, muted, damped, cancelled, failover, no_recipient, stale',
+    help: 'Notification outcomes by channel: sent, failed, retried, resent_after_crash, resent_in_doubt, deferred, grouped, muted, damped, cancelled, failover, no_recipient, stale',
     labelNames: ['channel', 'outcome'],
     registers: r,
   });
@@ -136,6 +136,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
   }
   for (const outcome of ['damped', 'stale', 'no_recipient']) notifications.labels({ channel: 'none', outcome }).inc(0);
   notifications.labels({ channel: 'sms', outcome: 'resent_after_crash' }).inc(0);
+  notifications.labels({ channel: 'sms', outcome: 'resent_in_doubt' }).inc(0);
   for (const queue of ['escalations', 'notify-dispatch', 'notify-sms', 'notify-email', 'notify-webhook', 'alert-events', 'duty-broadcast']) jobsFailed.labels({ queue }).inc(0);
   for (const kind of ['step', 'resend', 'failed_job', 'receipt', 'receipt_unknown']) repairs.labels({ kind }).inc(0);
   for (const status of ['delivered', 'failed', 'expired', 'rejected', 'unknown']) receipts.labels({ status }).inc(0);

@@ -13,6 +13,7 @@ import { keyspace } from '../../src/queues/names.js';
 import { collect, ensureBuilt, freePort, PINNED_NOW, PINNED_NOW_MS, ROOT, spawnCli } from '../support/cli.js';
 import { dailySamples, isoDays, startTestLookout, waitFor, type TestLookout, type TestLookoutOptions } from '../support/lookout.js';
 import { alertId, ingest, managerOnly, metric, notifications, orgWith, sleep, waitForRecords } from '../support/notify.js';
+import { REPEAT_MARKER } from '../../src/notify/repeat-marker.js';
 import { FAST_POLICIES, ORG, orgDir, phone, policies, type TestContact } from '../support/org.js';
 import { connect, dropPrefix, freshPrefix, testRedisUrl } from '../support/redis.js';
 import { startSmppPeer, type SmppPeer } from '../support/smpp-peer.js';
@@ -128,6 +129,10 @@ describe('notifier delivery guarantees', () => {
     expect(smsc.messages).toHaveLength(3);
     expect(got.map((m) => /D000\d/.exec(m.text)?.[0])).toEqual(['D0001', 'D0002', 'D0003']);
     expect(await notifications(lk, { state: 'sent', channel: 'sms' })).toHaveLength(3);
+    // The SMSC never answered D0001's submit, so it may have it: the retry says it may be a repeat;
+    // the others never went out unanswered and carry no mark.
+    expect(got.map((m) => m.text.startsWith(REPEAT_MARKER))).toEqual([true, false, false]);
+    expect(await metric(lk, 'lookout_notifications_total', { channel: 'sms', outcome: 'resent_in_doubt' })).toBe(1);
   });
 
   it('a refused SMS fails over to email (Chinese intact) and shows as failed', async () => {

@@ -49,6 +49,11 @@ export class ChannelError extends Error {
     /** Short machine code, e.g. smpp_0x0000000b, http_503, smtp_550, econnrefused. */
     readonly code: string,
     message: string,
+    /**
+     * The message went out and no answer came back (a response timeout, the session dropped with
+     * it in flight): the gateway may have taken it, so a retry may be a second copy.
+     */
+    readonly inDoubt = false,
   ) {
     super(message);
     this.name = 'ChannelError';

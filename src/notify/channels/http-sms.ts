@@ -77,7 +77,9 @@ export class HttpSmsChannel implements Channel {
       reply = await res.text();
     } catch (err) {
       const code = networkErrorCode(err);
-      throw new ChannelError('unavailable', code, `SMS gateway unreachable (${code})`);
+      // A refused or unresolvable gateway never saw the request; a timeout or a reset may have.
+      const inDoubt = code === 'timeout' || code === 'econnreset' || code === 'und_err_socket';
+      throw new ChannelError('unavailable', code, `SMS gateway unreachable (${code})`, inDoubt);
     }
     if (res.status === 429 || res.status >= 500) {
       throw new ChannelError('retryable', `http_${res.status}`, `SMS gateway answered ${res.status}`);

@@ -295,7 +295,7 @@ export class SmppSmsChannel implements Channel {
         else resolve(messageId);
       };
       const timer = setTimeout(
-        () => finish(new ChannelError('retryable', 'smpp_timeout', `no submit_sm_resp within ${this.config.responseTimeoutMs} ms`)),
+        () => finish(new ChannelError('retryable', 'smpp_timeout', `no submit_sm_resp within ${this.config.responseTimeoutMs} ms`, true)),
         this.config.responseTimeoutMs,
       );
       this.inFlight.add(finish);
@@ -346,7 +346,7 @@ export class SmppSmsChannel implements Channel {
       this.session = undefined;
       this.bound = false;
       this.stopEnquire();
-      for (const fail of [...this.inFlight]) fail(new ChannelError('retryable', 'smpp_closed', 'SMPP session closed while submitting'));
+      for (const fail of [...this.inFlight]) fail(new ChannelError('retryable', 'smpp_closed', 'SMPP session closed while submitting', true));
       if (this.closing) return;
       if (wasBound) this.log.warn('smpp session closed');
       this.scheduleReconnect();

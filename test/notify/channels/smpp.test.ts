@@ -121,19 +121,19 @@ describe('SmppSmsChannel against a real SMPP peer', () => {
     expect(peer.messages).toEqual([]);
   });
 
-  it('times out an unanswered submit as retryable', async () => {
+  it('times out an unanswered submit as retryable, in doubt (the SMSC may have it)', async () => {
     peer.ignoreNext();
     const err = await channelError(channel.send(sms('n10', ALERT)));
-    expect([err.kind, err.code]).toEqual(['retryable', 'smpp_timeout']);
+    expect([err.kind, err.code, err.inDoubt]).toEqual(['retryable', 'smpp_timeout', true]);
   });
 
-  it('fails a submit in flight when the session drops: retryable', async () => {
+  it('fails a submit in flight when the session drops: retryable, in doubt', async () => {
     peer.ignoreNext();
     const pending = channelError(channel.send(sms('n11', ALERT)));
     await new Promise((r) => setTimeout(r, 50));
     await peer.stop();
     const err = await pending;
-    expect([err.kind, err.code]).toEqual(['retryable', 'smpp_closed']);
+    expect([err.kind, err.code, err.inDoubt]).toEqual(['retryable', 'smpp_closed', true]);
   });
 
   it('when the SMSC is down, waits bind_wait_ms then says unavailable; reconnects by itself when it is back', async () => {
@@ -141,7 +141,7 @@ describe('SmppSmsChannel against a real SMPP peer', () => {
     await until(() => !channel.isBound);
     const started = Date.now();
     const err = await channelError(channel.send(sms('n12', ALERT)));
-    expect([err.kind, err.code]).toEqual(['unavailable', 'smpp_unbound']);
+    expect([err.kind, err.code, err.inDoubt]).toEqual(['unavailable', 'smpp_unbound', false]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
 
     await peer.start();
