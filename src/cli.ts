@@ -73,8 +73,8 @@ function portError(code: string | undefined, port: number): CliError | undefined
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
-const encodingOption = () =>
-  new Option('--encoding <enc>', 'bytes of the CSV are in this encoding (GBK/GB18030: 经分系统导出); default UTF-8, anything else is refused').choices(
+const encodingOption = (what = 'the CSV') =>
+  new Option('--encoding <enc>', `bytes of ${what} are in this encoding (GBK/GB18030: 经分系统导出); default UTF-8, anything else is refused`).choices(
     CSV_ENCODINGS,
   );
 
@@ -193,7 +193,7 @@ export function buildProgram(finish: Finish): Command {
     .option('--to <day>', 'last local day to judge, YYYY-MM-DD')
     .option('--threads <n>', 'worker threads, 1–64 (default: by file size and cores)')
     .option('--json', 'print the report as JSON')
-    .addOption(encodingOption())
+    .addOption(encodingOption('the --data and --entities CSVs'))
     .action(async (opts: { data: string; rules?: string; entities?: string; from?: string; to?: string; threads?: string; json?: boolean; encoding?: CsvEncoding }) => {
       const { runBacktestCommand } = await import('./backtest/command.js');
       finish(await runBacktestCommand(opts));

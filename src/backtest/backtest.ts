@@ -7,6 +7,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
+import type { CsvEncoding } from '../config/csv-rows.js';
 import { Calendar, systemClock } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import { metricCatalogue } from '../domain/metric.js';
@@ -43,6 +44,11 @@ export interface BacktestOptions {
   readonly threads?: number;
   /** Files at least this large are read on several threads when they can be (default 8 MB). */
   readonly parallelReadBytes?: number;
+  /**
+   * Bytes of the samples CSV are in this encoding (--encoding: GBK / GB18030 decoded); without
+   * it, a file that is not UTF-8 is refused with ConfigError `csv_encoding`.
+   */
+  readonly encoding?: CsvEncoding;
   /** LOOKOUT_BATCH_SIZE: rows per validation batch (as `lookout import`). */
   readonly batchSize?: number;
   /** LOOKOUT_MAX_FUTURE_MS: how far after `now` a sample may be. */
@@ -195,6 +201,7 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
         retentionDays: BACKTEST_MAX_AGE_DAYS,
         maxFutureMs,
         batchSize,
+        encoding: opts.encoding,
         intern: (entity) => store.intern(entity),
         apply: (e, m, hour, milli, hasId, a, b) => store.addEncoded(e, m, hour, milli, hasId, a, b),
         onProgress: (bytes) => opts.onProgress?.('read', bytes, size),
@@ -202,6 +209,7 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
     : await readSamples(typeof data === 'string' ? createReadStream(data, { highWaterMark: 1 << 20 }) : data.stream, {
         batchSize,
         file: name,
+        encoding: opts.encoding,
         validate: { metrics: catalogue, now, retentionDays: BACKTEST_MAX_AGE_DAYS, maxFutureMs, calendar },
         onSamples: (samples) => {
           for (const s of samples) store.add(s);

@@ -1,7 +1,8 @@
 // `lookout backtest --data history.csv [--rules DIR] [--entities FILE] [--from YYYY-MM-DD
 // --to YYYY-MM-DD] [--threads N] [--json]`: exit 0 with the report (bad rows are listed and
 // skipped, like `lookout import`), 2 on a usage or configuration error (rules, entities,
-// environment, header). Options are parsed by src/cli.ts.
+// environment, header, a --data file that is not UTF-8 without --encoding: csv_encoding).
+// Options are parsed by src/cli.ts.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { loadConfig } from '../config/env.js';
@@ -22,7 +23,7 @@ export interface BacktestArgs {
   readonly to?: string;
   readonly json?: boolean;
   readonly threads?: string;
-  /** Encoding of the --entities CSV (default: UTF-8, anything else refused). */
+  /** Encoding of the --data and --entities CSVs (default: UTF-8, anything else refused). */
   readonly encoding?: CsvEncoding;
 }
 
@@ -120,6 +121,7 @@ export async function runBacktestCommand(values: BacktestArgs, io: CommandIo = d
       from: values.from,
       to: values.to,
       threads,
+      encoding: values.encoding,
       onProgress: bar?.update,
     });
   } catch (e) {

@@ -7,11 +7,19 @@
 // (the rows of the parts before are added), and csv-parse's line numbers in their messages too.
 //
 // A file with a quote character (a quoted field may hold a line break) is read in one pass.
+//
+// GBK / GB18030 files (--encoding) are cut the same way: their multi-byte characters never hold
+// 0x0A or 0x22 (GBK trail bytes are 0x40–0xFE, GB18030's four-byte forms have 0x30–0x39 in the
+// second and fourth byte), so a 0x0A byte is always a line end and a cut never splits a
+// character; each part is decoded on its own. Without --encoding each part checks its bytes are
+// UTF-8 (bytes.ts); when several parts fail, the error of the first one in the file is reported,
+// so `csv_encoding` names the file's first bad line.
 
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { MetricDef } from '../domain/metric.js';
 import type { SampleRejection } from '../domain/sample.js';
+import type { CsvEncoding } from '../config/csv-rows.js';
 import { ConfigError } from '../errors/catalogue.js';
 import type { EncodedChunk } from './encode.js';
 import type { ParsePartInput } from './parse-worker.js';
@@ -95,6 +103,8 @@ export interface ParallelReadOptions {
   readonly retentionDays: number;
   readonly maxFutureMs: number;
   readonly batchSize: number;
+  /** --encoding of the file (default: UTF-8, checked). */
+  readonly encoding?: CsvEncoding;
   /** Apply one sample (entity name resolved by `intern`); called in file order. */
   readonly intern: (entity: string) => number;
   readonly apply: (e: number, m: number, hour: number, milli: number, hasId: boolean, a: number, b: number) => void;
@@ -124,6 +134,8 @@ export function readParallel(opts: ParallelReadOptions): Promise<ReadSamplesResu
 
   return new Promise<ReadSamplesResult>((resolve, reject) => {
     let failed = false;
+    // A part's error waits for the parts before it: one of them may fail first in the file.
+    const errors: (Error | undefined)[] = [];
     const fail = (err: Error): void => {
       if (failed) return;
       failed = true;
@@ -139,6 +151,7 @@ export function readParallel(opts: ParallelReadOptions): Promise<ReadSamplesResu
         }
       }
       if (current === parts.length) finish();
+      else if (errors[current]) fail(errors[current]!);
     };
     const finish = (): void => {
       let rowOffset = 0;
@@ -170,6 +183,7 @@ export function readParallel(opts: ParallelReadOptions): Promise<ReadSamplesResu
         header: opts.plan.header,
         // Line numbers of the part count the prepended header line as its line 1.
         csvLineOffset: i === 0 ? 0 : part.lineOffset - 1,
+        encoding: opts.encoding,
         metrics: opts.metrics,
         timeZone: opts.timeZone,
         now: opts.now,
@@ -198,7 +212,10 @@ export function readParallel(opts: ParallelReadOptions): Promise<ReadSamplesResu
             advance();
           } else if (msg.error) {
             const e = msg.error;
-            fail(e.code ? new ConfigError(e.code, e.message, e.file, e.line, e.field) : new Error(e.message));
+            errors[i] = e.code ? new ConfigError(e.code, e.message, e.file, e.line, e.field) : new Error(e.message);
+            // The parts after this one no longer matter.
+            for (const later of workers.slice(i + 1)) void later.terminate();
+            advance();
           }
         } catch (err) {
           fail(err as Error);

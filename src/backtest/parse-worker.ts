@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Calendar } from '../domain/clock.js';
+import type { CsvEncoding } from '../config/csv-rows.js';
 import type { MetricDef } from '../domain/metric.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { ChunkEncoder, chunkBuffers } from './encode.js';
@@ -18,6 +19,8 @@ export interface ParsePartInput {
   readonly end: number;
   readonly header: Uint8Array;
   readonly csvLineOffset: number;
+  /** --encoding: GBK / GB18030 decoded; otherwise bytes that are not UTF-8 are refused. */
+  readonly encoding?: CsvEncoding;
   readonly metrics: readonly MetricDef[];
   readonly timeZone: string;
   readonly now: number;
@@ -44,6 +47,7 @@ readSamples(Readable.from(source(), { objectMode: false }), {
   batchSize: input.batchSize,
   file: input.file,
   csvLineOffset: input.csvLineOffset,
+  encoding: input.encoding,
   validate: { metrics: catalogue, now: input.now, retentionDays: input.retentionDays, maxFutureMs: input.maxFutureMs, calendar },
   onSamples: (samples) => {
     for (const s of samples) encoder.add(s);

@@ -12,10 +12,12 @@
 
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
+import type { CsvEncoding } from '../config/csv-rows.js';
 import type { RawSample, Sample, SampleRejection } from '../domain/sample.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { describeCsvError, rowToRawSample, SAMPLE_CSV_REQUIRED, sampleCsvLayout, type SampleCsvLayout } from '../ingest/csv.js';
 import { validateSamples, type ValidateContext } from '../ingest/validate.js';
+import { sampleBytes } from './bytes.js';
 
 export interface ReadSamplesOptions {
   /** Rows per validateSamples call (LOOKOUT_BATCH_SIZE, as `lookout import` batches them). */
@@ -35,6 +37,11 @@ export interface ReadSamplesOptions {
    * `bad_row` messages.
    */
   readonly csvLineOffset?: number;
+  /**
+   * Bytes are in this encoding (GBK / GB18030 decoded); without it, bytes that are not UTF-8
+   * stop the read with `csv_encoding` (bytes.ts).
+   */
+  readonly encoding?: CsvEncoding;
 }
 
 export interface ReadSamplesResult {
@@ -72,6 +79,13 @@ export function readSamples(stream: Readable, opts: ReadSamplesOptions): Promise
   let accepted = 0;
   let duplicateIds = 0;
   let nextProgress = progressEvery;
+  const bytes = sampleBytes({ file: opts.file ?? 'samples CSV', encoding: opts.encoding, lineOffset: opts.csvLineOffset });
+  // Bytes of the file read: csv-parse counts those of the text it gets, more than the file's when
+  // it was decoded from GBK (two bytes a Chinese character, three in UTF-8).
+  const decoded = opts.encoding !== undefined && opts.encoding !== 'utf8';
+  let sourceBytes = 0;
+  if (decoded) stream.on('data', (c: Uint8Array | string) => (sourceBytes += typeof c === 'string' ? Buffer.byteLength(c) : c.length));
+  const bytesRead = (): number => (decoded ? sourceBytes : parser.info.bytes);
 
   const parser = parse({
     bom: true,
@@ -113,8 +127,10 @@ export function readSamples(stream: Readable, opts: ReadSamplesOptions): Promise
     const fail = (err: Error): void => {
       if (failed) return;
       failed = true;
-      stream.unpipe(parser);
+      stream.unpipe(bytes);
+      bytes.unpipe(parser);
       parser.destroy();
+      bytes.destroy();
       stream.destroy();
       reject(err);
     };
@@ -137,7 +153,7 @@ export function readSamples(stream: Readable, opts: ReadSamplesOptions): Promise
           if (batch.length >= batchSize) flush();
           if (row >= nextProgress) {
             nextProgress = row + progressEvery;
-            opts.onProgress?.(row, parser.info.bytes);
+            opts.onProgress?.(row, bytesRead());
           }
         }
         if (headerError) throw headerError;
@@ -147,6 +163,7 @@ export function readSamples(stream: Readable, opts: ReadSamplesOptions): Promise
     });
     parser.once('error', (err) => fail(err));
     stream.once('error', (err) => fail(err));
+    bytes.once('error', (err) => fail(err));
     parser.once('end', () => {
       if (failed) return;
       try {
@@ -159,9 +176,9 @@ export function readSamples(stream: Readable, opts: ReadSamplesOptions): Promise
       }
       const rows = Math.max(lastRow, dataRecords + skippedAfter.length);
       rejected.sort((a, b) => a.index - b.index);
-      opts.onProgress?.(rows, parser.info.bytes);
-      resolve({ rows, bytes: parser.info.bytes, accepted, rejected, duplicateIds, ignoredColumns: layout.ignored });
+      opts.onProgress?.(rows, bytesRead());
+      resolve({ rows, bytes: bytesRead(), accepted, rejected, duplicateIds, ignoredColumns: layout.ignored });
     });
-    stream.pipe(parser);
+    stream.pipe(bytes).pipe(parser);
   });
 }

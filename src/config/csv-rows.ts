@@ -83,7 +83,10 @@ export function firstInvalidUtf8(bytes: Uint8Array, partialEnd = false): number 
     if (n === 0) return i;
     for (let k = 1; k < n; k++) {
       if (i + k >= bytes.length) return partialEnd ? undefined : i;
-      if ((bytes[i + k]! & 0xc0) !== 0x80) return i;
+      const c = bytes[i + k]!;
+      if ((c & 0xc0) !== 0x80) return i;
+      // Overlong forms, surrogates and code points past U+10FFFF (as TextDecoder and isUtf8 refuse them).
+      if (k === 1 && ((b === 0xe0 && c < 0xa0) || (b === 0xed && c > 0x9f) || (b === 0xf0 && c < 0x90) || (b === 0xf4 && c > 0x8f))) return i;
     }
     i += n;
   }
