@@ -68,7 +68,7 @@ async function firstFontIn(dir: string, depth = 0): Promise<string | undefined> 
 
 /** The bytes of the first readable font: the given files, else the CJK fonts, else any font on the machine; null without one. */
 function fontFor(files: readonly string[] | undefined): Promise<Uint8Array | null> {
-  const key = files ? files.join('\0') : '';
+  const key = files ? `files:${files.join('\0')}` : 'default';
   let found = fonts.get(key);
   if (!found) {
     found = (async () => {
