@@ -139,10 +139,14 @@ export function barChart(days: readonly { readonly label: string; readonly value
     const y = height - pad - h;
     const fill = d.highlight ? '#b00020' : (opts.color ?? '#5b8def');
     if (d.value !== null) parts.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bar.toFixed(1)}" height="${h.toFixed(1)}" fill="${fill}"/>`);
-    if (n <= 14) {
+    // Up to 14 bars every bar is labelled; a longer chart labels its first and last day and the highlighted bar.
+    const edge = i === 0 || i === n - 1;
+    if (n <= 14 || edge || d.highlight) {
       const cx = (x + bar / 2).toFixed(1);
-      if (d.value !== null) parts.push(`<text x="${cx}" y="${(y - 2).toFixed(1)}" font-size="9" text-anchor="middle" fill="#333">${num(d.value, 0)}</text>`);
-      parts.push(`<text x="${cx}" y="${height - 3}" font-size="9" text-anchor="middle" fill="#666">${escapeXml(d.label)}</text>`);
+      const anchor = n <= 14 ? 'middle' : i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle';
+      const lx = n <= 14 ? cx : i === 0 ? x.toFixed(1) : i === n - 1 ? (x + bar).toFixed(1) : cx;
+      if (d.value !== null && (n <= 14 || d.highlight)) parts.push(`<text x="${lx}" y="${(y - 2).toFixed(1)}" font-size="9" text-anchor="${anchor}" fill="#333">${num(d.value, 0)}</text>`);
+      if (n <= 14 || edge) parts.push(`<text x="${lx}" y="${height - 3}" font-size="9" text-anchor="${anchor}" fill="#666">${escapeXml(d.label)}</text>`);
     }
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" style="max-width: 100%; height: auto;"><line x1="0" y1="${height - pad}" x2="${width}" y2="${height - pad}" stroke="#ccc"/>${parts.join('')}</svg>`;

@@ -231,6 +231,15 @@ describe('phone-first email in a real browser', () => {
     await page.setViewportSize(DESKTOP);
     for (const w of await widths(page, '[data-card]')) expect(w).toBeLessThanOrEqual(600);
     await shot(page, 'report-daily-1280');
+
+    // English (LOOKOUT_LOCALE=en): the same layout and chart.
+    const en = await renderDailyReport(dailyReport(campaign, day('2026-11-21'), values(), episodes, { ...ctx, locale: 'en' }), 'en', join(TEMPLATES, 'en'));
+    await page.setViewportSize(PHONE);
+    await page.setContent(webHtml(en), { waitUntil: 'load' });
+    expect(await scrollsSideways(page)).toBe(false);
+    expect((await chartPixels(page, 'img[data-chart=trendChart]')).naturalWidth).toBe(640);
+    expect(await page.getAttribute('img[data-chart=trendChart]', 'alt')).toContain('Complaints, last 7 days: 11-15');
+    await shot(page, 'report-daily-en-390');
     await page.close();
   });
 
