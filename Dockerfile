@@ -39,9 +39,11 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 # ---- runtime -------------------------------------------------------------------------------------
 FROM node:20-bookworm-slim AS runtime
 # tini: PID 1 that forwards SIGTERM/SIGINT to node (Lookout drains in-flight jobs, then exits 0)
-# and reaps zombies. No redis-server here: the compose file (or REDIS_URL) provides Redis.
+# and reaps zombies. fonts-wqy-microhei: labels of the campaign reports' chart PNGs (without a
+# font the bars still render, unlabelled). No redis-server here: the compose file (or REDIS_URL)
+# provides Redis.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini \
+ && apt-get install -y --no-install-recommends tini fonts-wqy-microhei \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production \

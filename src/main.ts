@@ -289,6 +289,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     muter,
     renderer: () => cfg().renderer,
     links: config.linkSecret ? { secret: config.linkSecret, publicUrl: config.publicUrl, ttlMs: config.ackLinkTtlMs } : undefined,
+    publicUrl: config.publicUrl,
     complaintLead: (a, e) => complaintRouter.leadFor(a, e),
     logger: logger.child({ component: 'notifier' }),
     observer: metrics.notify ?? nullNotifyObserver,

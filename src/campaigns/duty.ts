@@ -188,6 +188,7 @@ export class CampaignDuty {
     // Callers (run, reportDay, tick) swept every campaign's alerts into the ledger just before.
     const report = await this.d.service.dailyReport(e, day, { sweep: false });
     const mail = await this.d.service.renderReport(report);
+    if (mail.chartError) this.d.logger.warn({ campaign: e.id, date, err: mail.chartError }, 'daily report chart has no PNG: the email inlines the SVG');
     const contacts = this.reportRecipients(e, date);
     const ids: string[] = [];
     for (const c of contacts) ids.push(await this.email(shortId('campaign-report', e.id, date, c.id), c, mail, { report: 'daily', campaign: e.id, date }));
@@ -260,7 +261,10 @@ export class CampaignDuty {
         ids.push(id);
         continue;
       }
-      mail ??= await this.d.service.renderEvaluation(record);
+      if (!mail) {
+        mail = await this.d.service.renderEvaluation(record);
+        if (mail.chartError) this.d.logger.warn({ campaign: e.id, err: mail.chartError }, 'evaluation chart has no PNG: the email inlines the SVG');
+      }
       ids.push(await this.email(id, c, mail, { report: 'evaluation', campaign: e.id }));
     }
     return ids;
@@ -280,6 +284,7 @@ export class CampaignDuty {
       subject: mail.subject,
       text: mail.text,
       html: mail.html,
+      ...(mail.attachments.length && { attachments: mail.attachments }),
       data,
       providerIds: [],
       receipts: [],

@@ -1,5 +1,7 @@
-// The daily monitoring report and the post-evaluation record as email (subject, text, HTML with
-// an inline SVG chart) and Markdown (the evaluation's text part, and `lookout report campaign`).
+// The daily monitoring report and the post-evaluation record as email (subject, text, phone-first
+// HTML whose chart is a PNG attached inline by cid, rasterised from the SVG — the SVG itself is
+// inlined only when no PNG could be made) and Markdown (the evaluation's text part, and
+// `lookout report campaign`).
 // Templates are mustache files an operator may edit: campaign-report.* and campaign-evaluation.*
 // in LOOKOUT_TEMPLATES_DIR, falling back to the shipped templates/<locale>/ for missing files.
 
@@ -8,14 +10,33 @@ import { join } from 'node:path';
 import Mustache from 'mustache';
 import { packageRoot } from '../config/paths.js';
 import { ConfigError } from '../errors/catalogue.js';
+import type { MailAttachment } from '../notify/channels/channel.js';
 import { SEVERITY_WORDS } from '../notify/render.js';
+import { svgToPng, type RasterizeOptions } from './chart-image.js';
 import type { Locale } from './categories.js';
 import type { AlertRow, DailyReport, DayFigures, EvaluationRecord, MinuteStats } from './figures.js';
 
 export interface RenderedMail {
   readonly subject: string;
   readonly text: string;
+  /** Refers to the attachments as `cid:…`. */
   readonly html: string;
+  /** The charts as inline PNGs (none when they could not be rasterised: the HTML then inlines the SVG). */
+  readonly attachments: readonly MailAttachment[];
+  /** Why a chart has no PNG, when it has none. */
+  readonly chartError?: string;
+}
+
+/** A chart a report template shows: `{{#trendChart}}<img src="{{{src}}}" …>{{/trendChart}}{{^trendChart}}{{{trendSvg}}}{{/trendChart}}`. */
+interface ChartSpec {
+  /** The view field the image goes in (null when there is no PNG). */
+  readonly field: string;
+  readonly svg: string;
+  readonly width: number;
+  readonly height: number;
+  readonly alt: string;
+  readonly cid: string;
+  readonly filename: string;
 }
 
 export const REPORT_TEMPLATES = ['campaign-report.subject.mustache', 'campaign-report.text.mustache', 'campaign-report.html.mustache'] as const;
@@ -101,7 +122,7 @@ function statsView(s: MinuteStats | null) {
   return s ? { median: num(s.median), p90: num(s.p90), max: num(s.max) } : null;
 }
 
-/** A small bar chart (inline SVG, no external images) of daily values; empty days are gaps. */
+/** A small bar chart (SVG, no external images) of daily values; empty days are gaps. */
 export function barChart(days: readonly { readonly label: string; readonly value: number | null; readonly highlight?: boolean }[], opts: { width?: number; height?: number; color?: string } = {}): string {
   const width = opts.width ?? 320;
   const height = opts.height ?? 96;
@@ -118,13 +139,17 @@ export function barChart(days: readonly { readonly label: string; readonly value
     const y = height - pad - h;
     const fill = d.highlight ? '#b00020' : (opts.color ?? '#5b8def');
     if (d.value !== null) parts.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bar.toFixed(1)}" height="${h.toFixed(1)}" fill="${fill}"/>`);
-    if (n <= 14) {
+    // Up to 14 bars every bar is labelled; a longer chart labels its first and last day and the highlighted bar.
+    const edge = i === 0 || i === n - 1;
+    if (n <= 14 || edge || d.highlight) {
       const cx = (x + bar / 2).toFixed(1);
-      if (d.value !== null) parts.push(`<text x="${cx}" y="${(y - 2).toFixed(1)}" font-size="9" text-anchor="middle" fill="#333">${num(d.value, 0)}</text>`);
-      parts.push(`<text x="${cx}" y="${height - 3}" font-size="9" text-anchor="middle" fill="#666">${escapeXml(d.label)}</text>`);
+      const anchor = n <= 14 ? 'middle' : i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle';
+      const lx = n <= 14 ? cx : i === 0 ? x.toFixed(1) : i === n - 1 ? (x + bar).toFixed(1) : cx;
+      if (d.value !== null && (n <= 14 || d.highlight)) parts.push(`<text x="${lx}" y="${(y - 2).toFixed(1)}" font-size="9" text-anchor="${anchor}" fill="#333">${num(d.value, 0)}</text>`);
+      if (n <= 14 || edge) parts.push(`<text x="${lx}" y="${height - 3}" font-size="9" text-anchor="${anchor}" fill="#666">${escapeXml(d.label)}</text>`);
     }
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img"><line x1="0" y1="${height - pad}" x2="${width}" y2="${height - pad}" stroke="#ccc"/>${parts.join('')}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" style="max-width: 100%; height: auto;"><line x1="0" y1="${height - pad}" x2="${width}" y2="${height - pad}" stroke="#ccc"/>${parts.join('')}</svg>`;
 }
 
 function escapeXml(s: string): string {
@@ -147,6 +172,31 @@ function dayRow(d: DayFigures, highlight = false) {
     cols: { enrollments: col(row.enrollments, 13), complaints: col(row.complaints, 11), complaintsPer10k: col(row.complaintsPer10k, 10), unsubscribes: col(row.unsubscribes, 13) },
     highlight,
   };
+}
+
+type Bar = { readonly label: string; readonly value: number | null; readonly highlight?: boolean };
+
+/** The charts fit a 600 px email card with its padding. */
+const MAX_CHART_WIDTH = 560;
+const TREND_SIZE = { width: 320, height: 96 } as const;
+const CHART_TITLES = {
+  zh: { trend: '近 7 天投诉', daily: '每日投诉' },
+  en: { trend: 'Complaints, last 7 days', daily: 'Complaints per day' },
+} as const;
+
+const trendBars = (r: DailyReport): Bar[] => r.trend.map((d) => ({ label: d.date.slice(5), value: d.complaints, highlight: d.date === r.date }));
+const dailyBars = (r: EvaluationRecord): Bar[] => r.daily.map((d) => ({ label: d.date.slice(5), value: d.complaints, highlight: d.date === r.peak?.date }));
+const dailySize = (r: EvaluationRecord) => ({ width: Math.min(MAX_CHART_WIDTH, Math.max(320, r.daily.length * 12)), height: 96 });
+
+/** What the chart shows, in words (alt text: mail clients that block images show this). */
+function chartAlt(locale: Locale, title: string, bars: readonly Bar[]): string {
+  const [sep, colon] = locale === 'zh' ? ['，', '：'] : [', ', ': '];
+  const shown = bars.filter((b) => b.value !== null);
+  if (shown.length > 14) {
+    const peak = shown.reduce((a, b) => ((b.value ?? 0) > (a.value ?? 0) ? b : a));
+    return `${title}${colon}${shown[0]!.label}–${shown[shown.length - 1]!.label}${sep}${locale === 'zh' ? '峰值' : 'peak'} ${peak.label} ${num(peak.value, 0)}`;
+  }
+  return `${title}${colon}${shown.map((b) => `${b.label} ${num(b.value, 0)}`).join(sep)}`;
 }
 
 /** The mustache view of a daily report. */
@@ -174,7 +224,9 @@ export function reportView(r: DailyReport, locale: Locale): Record<string, unkno
     noData: r.day.enrollments === null && r.day.complaints === null && r.day.unsubscribes === null,
     toDate: { ...r.toDate, complaintsPer10k: num(r.toDate.complaintsPer10k, 2) },
     trend: r.trend.map((d) => dayRow(d, d.date === r.date)),
-    trendSvg: barChart(r.trend.map((d) => ({ label: d.date.slice(5), value: d.complaints, highlight: d.date === r.date }))),
+    trendSvg: barChart(trendBars(r), TREND_SIZE),
+    trendAlt: chartAlt(locale, CHART_TITLES[locale].trend, trendBars(r)),
+    trendChart: null,
     hasCategories: r.categories.length > 0,
     categories: r.categories.map((x) => ({ ...x, share: pct(x.share) })),
     lead: r.lead?.text ?? '',
@@ -214,10 +266,9 @@ export function evaluationView(r: EvaluationRecord, locale: Locale): Record<stri
     unsubscribesPer10k: num(t.unsubscribesPer10k, 2),
     enrollmentRate: pct(t.enrollmentRate),
     peak: r.peak ? { ...r.peak, complaintsPer10k: num(r.peak.complaintsPer10k, 2) } : null,
-    dailySvg: barChart(
-      r.daily.map((d) => ({ label: d.date.slice(5), value: d.complaints, highlight: d.date === r.peak?.date })),
-      { width: Math.min(640, Math.max(320, r.daily.length * 12)) },
-    ),
+    dailySvg: barChart(dailyBars(r), dailySize(r)),
+    dailyAlt: chartAlt(locale, CHART_TITLES[locale].daily, dailyBars(r)),
+    dailyChart: null,
     daily: r.daily.map((d) => dayRow(d, d.date === r.peak?.date)),
     hasCategories: r.categories.length > 0,
     categories: r.categories.map((x) => ({ ...x, share: pct(x.share) })),
@@ -241,21 +292,51 @@ export function evaluationView(r: EvaluationRecord, locale: Locale): Record<stri
   };
 }
 
-async function renderMail(dir: string, locale: Locale, files: readonly [string, string, string], view: Record<string, unknown>): Promise<RenderedMail> {
+export interface ChartOptions extends RasterizeOptions {
+  /** SVG → PNG (default: resvg, chart-image.ts); tests put a failing one in. */
+  readonly rasterize?: typeof svgToPng;
+}
+
+async function renderMail(dir: string, locale: Locale, files: readonly [string, string, string], view: Record<string, unknown>, charts: readonly ChartSpec[], opts: ChartOptions): Promise<RenderedMail> {
   const [subject, text, html] = await Promise.all(files.map((f) => template(dir, locale, f)));
+  const attachments: MailAttachment[] = [];
+  const errors: string[] = [];
+  const withCharts = { ...view };
+  for (const c of charts) {
+    const { chart, error } = await (opts.rasterize ?? svgToPng)(c.svg, opts);
+    if (!chart) {
+      errors.push(`${c.filename}: ${error ?? 'no image'}`);
+      continue;
+    }
+    attachments.push({ filename: c.filename, contentType: 'image/png', cid: c.cid, content: Buffer.from(chart.png).toString('base64') });
+    withCharts[c.field] = { src: `cid:${c.cid}`, width: c.width, height: c.height, alt: c.alt };
+  }
   return {
-    subject: oneLine(Mustache.render(subject!, view, {}, TEXT)),
-    text: Mustache.render(text!, view, {}, TEXT),
-    html: Mustache.render(html!, view),
+    subject: oneLine(Mustache.render(subject!, withCharts, {}, TEXT)),
+    text: Mustache.render(text!, withCharts, {}, TEXT),
+    html: Mustache.render(html!, withCharts),
+    attachments,
+    ...(errors.length && { chartError: errors.join('; ') }),
   };
 }
 
-export function renderDailyReport(r: DailyReport, locale: Locale, templatesDir: string): Promise<RenderedMail> {
-  return renderMail(templatesDir, locale, REPORT_TEMPLATES, reportView(r, locale));
+export function renderDailyReport(r: DailyReport, locale: Locale, templatesDir: string, opts: ChartOptions = {}): Promise<RenderedMail> {
+  const view = reportView(r, locale);
+  const chart: ChartSpec = { field: 'trendChart', svg: String(view.trendSvg), ...TREND_SIZE, alt: String(view.trendAlt), cid: 'trend@lookout', filename: 'trend.png' };
+  return renderMail(templatesDir, locale, REPORT_TEMPLATES, view, [chart], opts);
 }
 
-export function renderEvaluation(r: EvaluationRecord, locale: Locale, templatesDir: string): Promise<RenderedMail> {
-  return renderMail(templatesDir, locale, EVALUATION_TEMPLATES, evaluationView(r, locale));
+export function renderEvaluation(r: EvaluationRecord, locale: Locale, templatesDir: string, opts: ChartOptions = {}): Promise<RenderedMail> {
+  const view = evaluationView(r, locale);
+  const chart: ChartSpec = { field: 'dailyChart', svg: String(view.dailySvg), ...dailySize(r), alt: String(view.dailyAlt), cid: 'daily@lookout', filename: 'daily.png' };
+  return renderMail(templatesDir, locale, EVALUATION_TEMPLATES, view, [chart], opts);
+}
+
+/** The mail's HTML for a browser (the API's format=html): its cid: images as data: URLs. */
+export function webHtml(mail: Pick<RenderedMail, 'html' | 'attachments'>): string {
+  let html = mail.html;
+  for (const a of mail.attachments) if (a.cid) html = html.replaceAll(`cid:${a.cid}`, `data:${a.contentType};base64,${a.content}`);
+  return html;
 }
 
 /** The evaluation as Markdown (the text part of its email; `lookout report campaign ID`). */

@@ -83,6 +83,8 @@ export interface NotifyContext {
   readonly muter: Muter;
   readonly renderer: () => MessageRenderer;
   readonly links?: { readonly secret: string; readonly publicUrl: string; readonly ttlMs: number };
+  /** LOOKOUT_PUBLIC_URL: emails link each alert's console page under it. */
+  readonly publicUrl?: string;
   /**
    * Complaint routing: the department leading on a campaign complaint alert (dept_lead scope and
    * the message line, e.g. 业务支撑中心（计费类投诉 62%）); undefined for other alerts.

@@ -67,7 +67,7 @@ export class Delivery {
     const started = performance.now();
     let res: Awaited<ReturnType<typeof channel.send>>;
     try {
-      res = await channel.send({ id: rec.id, channel: channelName, to: address(contact), subject: rec.subject, text, html: rec.html, data: rec.data });
+      res = await channel.send({ id: rec.id, channel: channelName, to: address(contact), subject: rec.subject, text, html: rec.html, ...(rec.attachments?.length && { attachments: rec.attachments }), data: rec.data });
     } catch (err) {
       const e = err instanceof ChannelError ? err : new ChannelError('retryable', 'error', (err as Error).message);
       return this.failure(job, rec, contact, channelName, e);

@@ -9,6 +9,7 @@ import type { AlertRecord } from '../domain/alert.js';
 import type { Severity } from '../domain/rule.js';
 import type { ChannelName, Contact } from '../route/types.js';
 import { signAckLink, ackUrl } from './ack-link.js';
+import { consoleLink } from './links.js';
 import { jobIdPart, type NotifyContext } from './context.js';
 import type { NotificationItem, NotificationKind, NotificationRecord } from './records.js';
 import type { AlertView } from './render.js';
@@ -375,6 +376,7 @@ export class Dispatcher {
         level: intent.item.step + 1,
         ackCode: intent.kind === 'alert' ? ackCode : undefined,
         ackUrl: url,
+        ...(this.c.publicUrl && { consoleUrl: consoleLink(this.c.publicUrl, alert.id) }),
         durationMs: alert.resolvedAt && alert.firingAt ? alert.resolvedAt - alert.firingAt : undefined,
       });
     }

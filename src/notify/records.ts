@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Severity } from '../domain/rule.js';
 import type { Keyspace } from '../queues/names.js';
 import type { ChannelName } from '../route/types.js';
-import type { ReceiptStatus } from './channels/channel.js';
+import type { MailAttachment, ReceiptStatus } from './channels/channel.js';
 
 /** sending: handed to the SMS gateway, its answer not yet recorded; receipt_unknown: sent, and no receipt came in time. */
 export const NOTIFICATION_STATES = ['queued', 'sending', 'sent', 'delivered', 'receipt_unknown', 'failed', 'deferred', 'muted', 'damped', 'cancelled'] as const;
@@ -43,6 +43,8 @@ export interface NotificationRecord {
   readonly subject?: string;
   readonly text: string;
   readonly html?: string;
+  /** Email only: inline images the HTML refers to by cid (a report's chart as PNG). */
+  readonly attachments?: readonly MailAttachment[];
   readonly data?: Readonly<Record<string, unknown>>;
   readonly providerIds: readonly string[];
   readonly segments?: number;

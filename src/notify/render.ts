@@ -21,6 +21,8 @@ export interface AlertView {
   readonly level: number;
   readonly ackCode?: string;
   readonly ackUrl?: string;
+  /** The alert's console page (short link, consoleLink in links.ts). */
+  readonly consoleUrl?: string;
   /** How long the alert lasted (resolve notices). */
   readonly durationMs?: number;
   /** Campaign complaint alerts: the department that leads, 业务支撑中心（计费类投诉 62%）, and its name alone. */
@@ -53,8 +55,8 @@ export const smsSegments: (text: string) => number = segmentsOf;
 const ITEM_FIELDS = [
   'id', 'rule', 'ruleName', 'severity', 'severityWord', 'isCritical', 'isWarning', 'isInfo', 'state',
   'entityId', 'entityName', 'entityKind', 'region', 'district', 'place',
-  'summary', 'brief', 'period', 'value', 'baseline', 'measure',
-  'level', 'ackCode', 'ackUrl', 'duration', 'index', 'first', 'last', 'lead', 'leadDept', 'topic', 'isCampaign',
+  'summary', 'brief', 'period', 'value', 'baseline', 'measure', 'valueText', 'baselineText',
+  'level', 'ackCode', 'ackUrl', 'consoleUrl', 'duration', 'index', 'first', 'last', 'lead', 'leadDept', 'topic', 'isCampaign',
 ] as const;
 
 const LIST_FIELDS = ['alerts', 'count', 'shown', 'more', 'single', 'criticalCount', 'warningCount', 'infoCount', 'topic'] as const;
@@ -184,6 +186,13 @@ export function verdictOf(summary: string): string {
   return clauses.length < 2 ? '' : clauses[clauses.length - 1]!;
 }
 
+/** 37 / 37.5 / 0.42 / 1234.57: a figure as messages show it ('' without one). */
+export function figure(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return '';
+  const abs = Math.abs(n);
+  return String(Number(n.toFixed(abs >= 100 || Number.isInteger(n) ? 0 : abs >= 1 ? 1 : 2)));
+}
+
 function itemView(v: AlertView, locale: Locale, index: number, total: number): ItemView {
   const a = v.alert;
   const e = v.entity;
@@ -209,9 +218,12 @@ function itemView(v: AlertView, locale: Locale, index: number, total: number): I
     value: a.value,
     baseline: a.baseline,
     measure: a.measure,
+    valueText: figure(a.value),
+    baselineText: figure(a.baseline),
     level: v.level,
     ackCode: v.ackCode ?? '',
     ackUrl: v.ackUrl ?? '',
+    consoleUrl: v.consoleUrl ?? '',
     duration: v.durationMs === undefined ? '' : formatDuration(v.durationMs, locale),
     index: index + 1,
     first: index === 0,

@@ -96,15 +96,19 @@ describe('daily report figures', () => {
     expect(r.openAlerts).toBe(1);
   });
 
-  it('renders as email: Chinese by default, an inline SVG chart, escaped names, no external images', async () => {
+  it('renders as email: Chinese by default, the chart as an inline PNG (cid), escaped names, no external images', async () => {
     const mail = await renderDailyReport(r, 'zh', join(SHIPPED, 'zh'));
     expect(mail.subject).toBe('【营销案实施监测日报】C001 流量加油包 <限时> 2026-11-21：办理 800，投诉 100（每万 10），退订 40');
     expect(mail.text).toContain('投诉量：100（每万目标客户 10）');
     expect(mail.text).toContain('计费类：62 件（62%），主责 业务支撑中心');
     expect(mail.text).toContain('确认：12 分钟（SO1，短信）');
-    expect(mail.html).toContain('<svg');
+    expect(mail.html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
+    expect(mail.html).toContain('<img src="cid:trend@lookout" width="320" height="96" alt="近 7 天投诉：11-15 10，11-16 10，11-17 10，11-18 10，11-19 10，11-20 10，11-21 100"');
+    expect(mail.attachments).toEqual([{ filename: 'trend.png', contentType: 'image/png', cid: 'trend@lookout', content: expect.stringMatching(/^iVBORw0KGgo/) }]);
+    expect(mail.html).not.toContain('<svg');
     expect(mail.html).toContain('流量加油包 &lt;限时&gt;');
-    expect(mail.html).not.toMatch(/<img|src=|https?:\/\/(?!www\.w3\.org)/);
+    expect(mail.html).not.toMatch(/https?:\/\/(?!www\.w3\.org)/);
+    expect(mail.html.match(/src="([^"]*)"/g)).toEqual(['src="cid:trend@lookout"']);
     const en = await renderDailyReport(dailyReport(campaign, day('2026-11-21'), values(), episodes, ctx('en')), 'en', join(SHIPPED, 'en'));
     expect(en.subject).toContain('[Lookout daily report] C001');
     expect(en.text).toContain('billing: 62 (62%), lead Business Support Centre');
@@ -147,7 +151,8 @@ describe('post-evaluation record', () => {
     expect(md).toContain('投诉高峰：2026-11-21，100 件');
     const mail = await renderEvaluation(r, 'zh', join(SHIPPED, 'zh'));
     expect(mail.subject).toBe('【营销案后评估】C001 流量加油包 <限时>（2026-11-15 至 2026-11-21）');
-    expect(mail.html).toContain('<svg');
+    expect(mail.html).toContain('src="cid:daily@lookout"');
+    expect(mail.attachments.map((a) => [a.filename, a.cid])).toEqual([['daily.png', 'daily@lookout']]);
   });
 });
 

@@ -96,6 +96,14 @@ describe('lookout demo --fast --exit --now', () => {
     expect(res.stdout).toMatch(/post-evaluation C\d{3}: recorded/);
     expect(first.email.some((m) => m.subject?.startsWith('【营销案实施监测日报】'))).toBe(true);
     expect(first.email.some((m) => m.subject?.startsWith('【营销案后评估】'))).toBe(true);
+    // The outbox keeps the HTML and the chart PNG it shows (inline, by cid).
+    const report = first.email.find((m) => m.subject?.startsWith('【营销案实施监测日报】'))!;
+    expect(report.html).toContain('src="cid:trend@lookout"');
+    expect(report.attachments).toEqual([expect.objectContaining({ filename: 'trend.png', contentType: 'image/png', cid: 'trend@lookout' })]);
+    expect(Buffer.from(report.attachments![0]!.content, 'base64').subarray(1, 4).toString('latin1')).toBe('PNG');
+    // Alert emails link each alert's console page.
+    const alertMail = first.email.find((m) => m.html?.includes('data-card="alert"'));
+    expect(alertMail?.text).toMatch(/详情：http:\/\/localhost:\d+\/a\/\S+/);
   });
 
   it('a second run (LOOKOUT_DEMO_NOW) tells the same story from a fresh outbox', async () => {

@@ -104,7 +104,8 @@ describe('post-evaluation record', () => {
     expect(toOwner.to).toEqual(['co1@example.cn']);
     expect(toOwner.subject).toBe('【营销案后评估】CE 营销案 CE（2026-11-10 至 2026-11-20）');
     expect(toOwner.text).toContain('投诉高峰：2026-11-18，80 件（每万目标客户 8）');
-    expect(toOwner.html).toContain('<svg');
+    expect(toOwner.attachments.map((x) => [x.cid, x.contentType, x.disposition])).toEqual([['daily@lookout', 'image/png', 'inline']]);
+    expect(toOwner.html).toContain('src="data:image/png;base64,');
 
     // Restart: stop this Lookout, start another on the same prefix.
     await a.cleanup();

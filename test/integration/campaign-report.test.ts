@@ -102,12 +102,18 @@ describe('daily implementation monitoring report', () => {
     expect(m.text).toContain('【警告】营销案投诉激增：');
     expect(m.text).toContain('触发 2026-11-21 15:00，确认：未确认');
     expect(m.text).toContain('预警 2 条，已确认 1 条，未确认 1 条，确认用时中位 12 分钟。');
-    expect(m.html).toContain('<svg');
-    expect(m.html).not.toMatch(/<img/);
+    // The chart: a PNG attached inline (cid), which the client shows in place of the SVG.
+    expect(m.attachments).toEqual([expect.objectContaining({ filename: 'trend.png', contentType: 'image/png', cid: 'trend@lookout', disposition: 'inline', related: true })]);
+    expect(m.attachments[0]!.content.subarray(0, 4).toString('latin1')).toBe('\x89PNG');
+    expect(m.html).toContain('src="data:image/png;base64,');
+    expect(m.html).not.toContain('<svg');
 
     // Recorded like any notification, and once: a second run and a second scheduler change nothing.
     const recs = (await notifications(lk)).filter((r) => r.kind === 'report');
     expect(recs.map((r) => [r.contact, r.channel, r.state]).sort()).toEqual([['CO1', 'email', 'sent'], ['DLC', 'email', 'sent'], ['SO1', 'email', 'sent']]);
+    // The record keeps the HTML and the PNG it refers to (a retry sends the same mail).
+    expect(recs[0]!.html).toContain('src="cid:trend@lookout"');
+    expect(recs[0]!.attachments?.map((a) => a.cid)).toEqual(['trend@lookout']);
     expect((await lk.campaignDuty!.run()).reports[0]!.skipped).toBe('already made');
     second = await startTestLookout({ prefix: lk.prefix, keepKeys: true, clock: lk.manualClock, roles: ['scheduler'], env: { LOOKOUT_CONFIG_DIR: configDir, LOOKOUT_SMTP_URL: mail.url }, policies: policies(POLICIES) });
     await second.campaignDuty!.reportDay('2026-11-21');
@@ -144,7 +150,9 @@ describe('daily implementation monitoring report', () => {
     expect((await lk.get<{ report: { date: string } }>('/api/v1/reports/campaigns/C001/daily')).body.report.date).toBe('2026-11-21');
     const html = await fetch(`${lk.url}/api/v1/reports/campaigns/C001/daily?date=2026-11-21&format=html`);
     expect(html.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(await html.text()).toContain('<svg');
+    const page = await html.text();
+    expect(page).toContain('src="data:image/png;base64,'); // a browser has no cid: to resolve
+    expect(page).not.toContain('cid:');
     expect((await lk.get('/api/v1/reports/campaigns/C001/daily?date=2026-13-40')).status).toBe(400);
     expect((await lk.get('/api/v1/reports/campaigns/C001/daily?date=2026-11-30')).status).toBe(400);
     expect((await lk.get('/api/v1/reports/campaigns/NOPE/daily')).status).toBe(404);

@@ -190,7 +190,7 @@ describe('notifier delivery guarantees', () => {
   it('email carries a signed ack link: GET shows it, POST acknowledges and stops the escalation', async () => {
     s = await startAll({
       org: orgWith({ C001: 'sms;email' }),
-      env: { LOOKOUT_LINK_SECRET: 'a-test-link-secret-0123456789' },
+      env: { LOOKOUT_LINK_SECRET: 'a-test-link-secret-0123456789', LOOKOUT_PUBLIC_URL: 'https://lookout.example.cn/' },
       policyYaml: `
 escalation:
   - id: warning
@@ -213,6 +213,11 @@ notify:
     expect(m, email!.text).not.toBeNull();
     // Mustache escapes '/' in HTML as &#x2F; (a browser decodes it in the href).
     expect(email!.html.replaceAll('&#x2F;', '/')).toContain(`/ack/${m![1]}">`);
+    // …and the short link to the alert's console page (LOOKOUT_PUBLIC_URL/a/<id>), in both parts.
+    const [fired] = await lk.alertsOf('D0001');
+    const consoleUrl = `https://lookout.example.cn/a/${encodeURIComponent(fired!.id)}`;
+    expect(email!.text).toContain(`详情：${consoleUrl}`);
+    expect(email!.html.replaceAll('&#x2F;', '/')).toContain(`href="${consoleUrl}">查看详情</a>`);
     const link = `${lk.url}/ack/${m![1]}`;
 
     // A link previewer's GET does not acknowledge.

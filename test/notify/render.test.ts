@@ -223,7 +223,7 @@ describe('shipped zh templates: SMS', () => {
 });
 
 describe('shipped zh templates: email and webhook', () => {
-  it('one email for several alerts: subject, text and an escaped HTML table', () => {
+  it('one email for several alerts: subject, text and escaped HTML cards', () => {
     const views = [view({ name: '<script>alert(1)</script>', ackUrl: 'http://lookout.example/ack/abc.def' }), view({ entity: 'D0002', severity: 'warning', ackCode: '1234' })];
     const mail = zh.emailAlert(views);
     expect(mail.subject).toBe('【渠道预警】2 条预警（严重 1 条）');
@@ -234,9 +234,13 @@ describe('shipped zh templates: email and webhook', () => {
     expect(mail.text).toContain('短信确认：回复“确认 1234”');
     expect(mail.html).not.toContain('<script>');
     expect(mail.html).toContain('&lt;script&gt;alert(1)&lt;&#x2F;script&gt;');
-    expect(mail.html).toContain('<td>开卡量 40，同期基线 100，下降 60%</td>');
+    expect(mail.html).toContain('<div style="margin: 4px 0 0;">开卡量 40，同期基线 100，下降 60%</div>');
     expect(mail.html).toContain('href="http:&#x2F;&#x2F;lookout.example&#x2F;ack&#x2F;abc.def"');
-    expect(mail.html.match(/<tr>/g)).toHaveLength(3);
+    // One card per alert, in a column no wider than 600 px.
+    expect(mail.html.match(/data-card="alert"/g)).toHaveLength(2);
+    expect(mail.html).toContain('max-width: 600px');
+    expect(mail.html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
+    expect(mail.text).toContain('数值：当前 40，基线 100');
   });
 
   it('a single-alert email names it in the subject', () => {
@@ -247,7 +251,7 @@ describe('shipped zh templates: email and webhook', () => {
     const mail = zh.emailResolve([view({ durationMs: 90 * 60_000 })]);
     expect(mail.subject).toBe('【渠道预警·恢复】D0001 新乡某某店 核心渠道开卡量下降');
     expect(mail.text).toContain('告警持续：1 小时 30 分钟');
-    expect(mail.html).toContain('<td>1 小时 30 分钟</td>');
+    expect(mail.html).toContain('告警持续 1 小时 30 分钟');
   });
 
   it('webhook: markdown text and the alerts as data', () => {

@@ -9,9 +9,23 @@ export interface ReceivedMail {
   readonly to: string[];
   readonly subject: string;
   readonly text: string;
+  /** mailparser turns cid: images into data: URLs here, as a mail client shows them. */
   readonly html: string;
+  readonly attachments: readonly ReceivedAttachment[];
   /** Lower-case header names. */
   readonly headers: Map<string, unknown>;
+}
+
+export interface ReceivedAttachment {
+  readonly filename?: string;
+  readonly contentType: string;
+  /** Content-ID without angle brackets. */
+  readonly cid?: string;
+  /** inline | attachment */
+  readonly disposition?: string;
+  /** Part of the multipart/related body next to the HTML. */
+  readonly related: boolean;
+  readonly content: Buffer;
 }
 
 export interface SmtpPeer {
@@ -58,6 +72,14 @@ export async function startSmtpPeer(): Promise<SmtpPeer> {
             subject: mail.subject ?? '',
             text: mail.text ?? '',
             html: typeof mail.html === 'string' ? mail.html : '',
+            attachments: mail.attachments.map((a) => ({
+              ...(a.filename !== undefined && { filename: a.filename }),
+              contentType: a.contentType,
+              ...(a.cid !== undefined && { cid: a.cid }),
+              ...(a.contentDisposition !== undefined && { disposition: a.contentDisposition }),
+              related: a.related === true,
+              content: a.content,
+            })),
             headers: mail.headers as Map<string, unknown>,
           });
           callback();

@@ -1,5 +1,5 @@
 // Reports: a campaign's daily implementation monitoring report (实施监测报告) for any stored day,
-// as JSON or as the HTML the 09:00 email carries.
+// as JSON or as the HTML the 09:00 email carries (its chart PNG as a data: URL).
 
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,6 +9,7 @@ import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { fromStore, HttpError } from '../errors.js';
 import { errorResponses, IdParams, Item, operatorSecurity, Text } from '../schemas.js';
+import { webHtml } from '../../campaigns/render.js';
 import { needCampaigns } from './campaigns.js';
 
 export function reportsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
@@ -45,7 +46,7 @@ export function reportsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens: 
       const report = await fromStore(service.dailyReport(campaign, day), 'the campaign store');
       if (format === 'json') return { report };
       const mail = await service.renderReport(report);
-      if (format === 'html') return reply.type('text/html; charset=utf-8').send(mail.html);
+      if (format === 'html') return reply.type('text/html; charset=utf-8').send(webHtml(mail));
       return reply.type('text/plain; charset=utf-8').send(mail.text);
     },
   );

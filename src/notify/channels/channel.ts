@@ -14,6 +14,16 @@ export interface Address {
   readonly webhook?: string;
 }
 
+/** A file an email carries; images the HTML shows are inline and referenced as `cid:<cid>`. */
+export interface MailAttachment {
+  readonly filename: string;
+  readonly contentType: string;
+  /** Content-ID without angle brackets, e.g. trend@lookout; the HTML says `<img src="cid:trend@lookout">`. */
+  readonly cid?: string;
+  /** The bytes, base64 (records and the outbox are JSON). */
+  readonly content: string;
+}
+
 export interface OutgoingMessage {
   /** Notification record id: stable across retries (providers that support it get it as a reference). */
   readonly id: string;
@@ -25,6 +35,8 @@ export interface OutgoingMessage {
   readonly text: string;
   /** Email HTML part. */
   readonly html?: string;
+  /** Email attachments (inline chart images). */
+  readonly attachments?: readonly MailAttachment[];
   /** Extra structured fields for webhook bodies (alerts, ack link …). */
   readonly data?: Readonly<Record<string, unknown>>;
 }

@@ -1,10 +1,11 @@
 // Development and demo delivery: every message becomes a JSON line in <dir>/<channel>.jsonl and a
-// readable one-liner (phone masked), nothing leaves the machine.
+// readable one-liner (phone masked), nothing leaves the machine. An email's line keeps its HTML
+// part and its inline images (base64), as an SMTP server would have received them.
 
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { maskPhone } from '../../observability/mask.js';
-import { ChannelError, type Address, type Channel, type ChannelName, type OutgoingMessage, type SendResult } from './channel.js';
+import { ChannelError, type Address, type Channel, type ChannelName, type MailAttachment, type OutgoingMessage, type SendResult } from './channel.js';
 import { segmentsOf } from './sms-encoding.js';
 
 export interface OutboxEntry {
@@ -15,6 +16,9 @@ export interface OutboxEntry {
   readonly to: { readonly contact: string; readonly name?: string; readonly phone?: string; readonly email?: string; readonly webhook?: string };
   readonly subject?: string;
   readonly text: string;
+  /** Email only: the HTML part and its inline images (cid, base64). */
+  readonly html?: string;
+  readonly attachments?: readonly MailAttachment[];
   /** SMS only. */
   readonly segments?: number;
 }
@@ -105,6 +109,8 @@ export class OutboxChannel implements Channel {
       to,
       ...(message.subject !== undefined ? { subject: message.subject } : {}),
       text: message.text,
+      ...(this.name === 'email' && message.html !== undefined ? { html: message.html } : {}),
+      ...(this.name === 'email' && message.attachments?.length ? { attachments: message.attachments } : {}),
       ...(this.name === 'sms' ? { segments: segmentsOf(message.text) } : {}),
     };
     const write = this.queue.then(async () => {

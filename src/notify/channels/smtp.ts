@@ -1,8 +1,8 @@
-// E-mail over SMTP with nodemailer: UTF-8 text + HTML parts, one connection per message.
+// E-mail over SMTP with nodemailer: UTF-8 text + HTML parts (inline images by cid), one connection per message.
 
 import { createTransport } from 'nodemailer';
 import type { Logger } from 'pino';
-import { ChannelError, type Channel, type OutgoingMessage, type SendResult } from './channel.js';
+import { ChannelError, type Channel, type MailAttachment, type OutgoingMessage, type SendResult } from './channel.js';
 
 export interface SmtpChannelOptions {
   /** From header, e.g. `Lookout 预警 <lookout@example.com>`. */
@@ -41,6 +41,16 @@ export function messageIdFor(id: string, from: string): string {
   return `<${id.replace(/[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]/g, '_')}@${domain}>`;
 }
 
+/** An attachment as nodemailer takes it: images with a cid go inline (multipart/related). */
+function mailAttachment(a: MailAttachment) {
+  return {
+    filename: a.filename,
+    contentType: a.contentType,
+    content: Buffer.from(a.content, 'base64'),
+    ...(a.cid ? { cid: a.cid, contentDisposition: 'inline' as const } : {}),
+  };
+}
+
 export class SmtpEmailChannel implements Channel {
   readonly name = 'email' as const;
   readonly transport = 'smtp';
@@ -65,6 +75,7 @@ export class SmtpEmailChannel implements Channel {
         subject: message.subject ?? '',
         text: message.text,
         ...(message.html !== undefined ? { html: message.html } : {}),
+        ...(message.attachments?.length ? { attachments: message.attachments.map(mailAttachment) } : {}),
         messageId: messageIdFor(message.id, this.opts.from),
         headers: { 'X-Lookout-Notification': message.id },
       });

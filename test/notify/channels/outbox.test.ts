@@ -43,11 +43,20 @@ describe('OutboxChannel', () => {
     await email.send({ id: 'e1', channel: 'email', to: { contact: 'CM01', name: '王伟', email: 'w@example.cn', phone: '13803730001' }, subject: '预警', text: 'body', html: '<p>body</p>' });
     await webhook.send({ id: 'w1', channel: 'webhook', to: { contact: 'OPS', webhook: 'https://bot.example.cn/hook?key=secret' }, subject: '预警', text: 'body' });
     expect(await readOutbox(dir, 'email')).toEqual([
-      { at: '2025-03-04T01:02:03.000Z', id: 'e1', channel: 'email', to: { contact: 'CM01', name: '王伟', email: 'w@example.cn' }, subject: '预警', text: 'body' },
+      { at: '2025-03-04T01:02:03.000Z', id: 'e1', channel: 'email', to: { contact: 'CM01', name: '王伟', email: 'w@example.cn' }, subject: '预警', text: 'body', html: '<p>body</p>' },
     ]);
     expect((await readOutbox(dir, 'webhook'))[0]?.to).toEqual({ contact: 'OPS', webhook: 'https://bot.example.cn/hook?key=secret' });
     expect(lines).toEqual(['EMAIL → 王伟 CM01 <w@example.cn> 预警', 'WEBHOOK → OPS bot.example.cn: 预警']);
     expect(await readOutbox(dir, 'sms')).toEqual([]);
+  });
+
+  it("keeps an email's HTML and its inline images (a report's chart PNG)", async () => {
+    const email = new OutboxChannel('email', { dir, clock });
+    const png = { filename: 'trend.png', contentType: 'image/png', cid: 'trend@lookout', content: 'iVBORw0KGgo=' };
+    await email.send({ id: 'r1', channel: 'email', to: { contact: 'CO1', email: 'co1@example.cn' }, subject: '日报', text: 'text', html: '<img src="cid:trend@lookout">', attachments: [png] });
+    const [entry] = await readOutbox(dir, 'email');
+    expect(entry?.html).toBe('<img src="cid:trend@lookout">');
+    expect(entry?.attachments).toEqual([png]);
   });
 
   it('keeps call order for concurrent sends', async () => {

@@ -45,6 +45,15 @@ describe('SmtpEmailChannel against a real SMTP server', () => {
     expect(result.providerIds).toEqual(['<notif-9@alerts.example.cn>']);
   });
 
+  it('sends attachments with a cid inline, next to the HTML that shows them', async () => {
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    await channel.send({ ...mail('notif-10'), html: '<p>走势</p><img src="cid:trend@lookout" alt="走势">', attachments: [{ filename: 'trend.png', contentType: 'image/png', cid: 'trend@lookout', content: png.toString('base64') }] });
+    const [got] = await peer.waitFor(1);
+    expect(got?.attachments).toEqual([{ filename: 'trend.png', contentType: 'image/png', cid: 'trend@lookout', disposition: 'inline', related: true, content: png }]);
+    // A mail client (here mailparser) shows the image from the attachment.
+    expect(got?.html).toContain(`src="data:image/png;base64,${png.toString('base64')}"`);
+  });
+
   it('550 is permanent, 451 retryable', async () => {
     peer.failNext(550);
     peer.failNext(451);

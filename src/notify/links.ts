@@ -1,0 +1,1 @@
+export function consoleLink(publicUrl: string, alertId: string): string { return `${publicUrl}/a/${encodeURIComponent(alertId)}`; }
