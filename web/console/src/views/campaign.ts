@@ -72,6 +72,7 @@ export const campaignView: View = (root, params) => {
       ),
       h('section', { class: 'panel' },
         h('h2', {}, t('alerts')),
+        c.alerts.length ? null : h('p', { class: 'empty' }, t('noAlerts')),
         h('ul', { class: 'alert-list' }, c.alerts.map((a) => h('li', { class: 'alert-card' }, badge('severity', a.severity), ' ', link(`/alerts/${encodeURIComponent(a.id)}`, {}, a.summary)))),
       ),
       h('section', { class: 'panel links' },
