@@ -16,7 +16,7 @@ describe('web console (open API, zh)', () => {
   let page: Page;
 
   beforeAll(async () => {
-    buildConsole();
+    await buildConsole();
     lk = await startTestLookout({ now: '2026-11-22T09:00:00+08:00', env: { LOOKOUT_CONFIG_DIR: orgDir(CONSOLE_ORG) }, policies: policies(FAST_POLICIES) });
     await lk.registry.putMany([placedDealer('D0001', '红旗区金水路专营店', 'east'), placedDealer('D0002', '卫滨区平原路旗舰店', 'west'), placedDealer('D0003', '卫滨区胜利路加盟店', 'west')]);
     // 65 against 100 (warning) for D0001 and D0002.

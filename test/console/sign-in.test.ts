@@ -21,7 +21,7 @@ describe('web console sign-in (tokens, en)', () => {
   let alertId: string;
 
   beforeAll(async () => {
-    buildConsole();
+    await buildConsole();
     lk = await startTestLookout({
       now: '2026-11-22T09:00:00+08:00',
       env: { LOOKOUT_CONFIG_DIR: orgDir(CONSOLE_ORG), LOOKOUT_API_TOKENS: `operator:${OPERATOR},viewer:${VIEWER},ingest:${INGEST}`, LOOKOUT_LOCALE: 'en' },
@@ -42,7 +42,7 @@ describe('web console sign-in (tokens, en)', () => {
     await lk?.cleanup();
   });
 
-  async function signIn(token: string, viewport = PHONE): Promise<{ context: BrowserContext; page: Page }> {
+  async function signIn(token: string, viewport: { width: number; height: number } = PHONE): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport });
     const page = await context.newPage();
     await page.goto(`${lk.url}/`);
