@@ -165,6 +165,11 @@ describe('web console (open API, zh)', () => {
     // Three open alerts now (D0003 joined), in two columns.
     expect(await desk.locator('[data-alert-id]').count()).toBe(3);
     await shot(desk, 'console-list-1280');
+    // Live: an ack made elsewhere shows up without a reload (the list polls every 5 s).
+    const d2 = (await lk.alertsOf('D0002'))[0]!.id;
+    expect(await desk.getAttribute(`[data-alert-id="${d2}"]`, 'data-state')).toBe('firing');
+    expect((await lk.post(`/api/v1/alerts/${d2}/ack`, { by: '李主任' })).status).toBe(200);
+    await desk.waitForSelector(`[data-alert-id="${d2}"][data-state="acknowledged"]`, { timeout: 8000 });
     await desk.close();
   });
 });

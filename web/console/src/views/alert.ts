@@ -21,7 +21,8 @@ function entryText(e: TimelineEntry): string {
     via: word('via_', e.via),
   };
   const line = t(`t_${e.type}`, vars);
-  return e.reason ? `${line} · ${e.reason}` : line;
+  // Deferred says why already (quiet hours); a mute names its silence or inhibiting alert.
+  return e.reason && e.state !== 'deferred' ? `${line} · ${e.reason}` : line;
 }
 
 function silenceLink(label: string, matchers: Record<string, string>): HTMLAnchorElement {
