@@ -157,6 +157,7 @@ describe('web console sign-in (tokens, en)', () => {
     await page.goto(`${lk.url}/campaigns/M001`);
     await page.waitForSelector('#campaign-figures');
     expect(await page.textContent('#campaign-title')).toBe('营销案 M001');
+    expect(await page.textContent('#campaign-phase')).toBe('live (monitored)');
     expect(await page.textContent('#campaign-figures')).toContain('500');
     expect(await page.getAttribute('#daily-report', 'href')).toBe('/api/v1/reports/campaigns/M001/daily?format=html');
     expect(await page.getAttribute('#evaluation-link', 'href')).toBe('/api/v1/campaigns/M001/evaluation');

@@ -6,6 +6,7 @@ import { dailyChart, hourlyChart } from '../chart.js';
 import { fill, h, link } from '../dom.js';
 import { age, t, when, word } from '../i18n.js';
 import type { View } from '../router.js';
+import { POLL_MS } from './alerts.js';
 import { badge, toldLine, valueVsBaseline } from './common.js';
 
 const BY_KEY = 'lookout.ackBy';
@@ -35,12 +36,14 @@ export const alertView: View = (root, params, session) => {
   fill(root, h('p', {}, t('loading')));
   let stopped = false;
 
-  async function load(): Promise<void> {
+  const typing = () => root.contains(document.activeElement) && document.activeElement instanceof HTMLInputElement;
+
+  async function load(background = false): Promise<void> {
     const [detail, series] = await Promise.all([
       api.get<{ now: number; alert: ConsoleAlert; entity?: Entity; timeline: TimelineEntry[] }>(`/api/v1/console/alerts/${encodeURIComponent(id)}`),
       api.get<{ now: number; metric: string | null; days: DayPoint[]; hours: { hour: number; value: number }[]; judged?: { day: string } }>(`/api/v1/console/alerts/${encodeURIComponent(id)}/series`),
     ]);
-    if (stopped) return;
+    if (stopped || (background && typing())) return;
     const a = detail.alert;
     const since = a.firingAt ?? a.startsAt;
     const entityHref = a.kind === 'campaign' ? `/campaigns/${encodeURIComponent(a.entity)}` : `/entities/${encodeURIComponent(a.entity)}`;
@@ -102,8 +105,22 @@ export const alertView: View = (root, params, session) => {
     );
   }
 
-  load().catch((err: Error) => fill(root, h('p', { class: 'status error' }, err.message)));
+  // Live: the timeline grows as escalation steps and receipts come in. A round is skipped while
+  // someone is typing in the ack form, so a refresh never takes their input away.
+  let timer: number | undefined;
+  async function poll(first: boolean): Promise<void> {
+    if (first || !typing()) {
+      try {
+        await load(!first);
+      } catch (err) {
+        fill(root, h('p', { class: 'status error' }, (err as Error).message));
+      }
+    }
+    if (!stopped) timer = window.setTimeout(() => void poll(false), POLL_MS);
+  }
+  void poll(true);
   return () => {
     stopped = true;
+    if (timer !== undefined) clearTimeout(timer);
   };
 };

@@ -3,7 +3,7 @@
 
 import { api, type ConsoleAlert } from '../api.js';
 import { fill, h, link } from '../dom.js';
-import { num, t, when } from '../i18n.js';
+import { num, t, when, word } from '../i18n.js';
 import type { View } from '../router.js';
 import { badge } from './common.js';
 import { POLL_MS } from './alerts.js';
@@ -55,7 +55,7 @@ export const campaignView: View = (root, params) => {
       link('/', { class: 'back' }, `← ${t('back')}`),
       h('h1', { id: 'campaign-title' }, c.name),
       h('dl', { class: 'facts-list' },
-        h('dt', {}, t('phase')), h('dd', { id: 'campaign-phase' }, c.phase ?? '–'),
+        h('dt', {}, t('phase')), h('dd', { id: 'campaign-phase' }, c.phase ? word('phase_', c.phase) : '–'),
         h('dt', {}, t('window')), h('dd', {}, `${c.campaign.start} – ${c.campaign.end}`),
         h('dt', {}, t('target')), h('dd', {}, num(c.campaign.targetCustomers)),
         h('dt', {}, t('owner')), h('dd', {}, c.campaign.ownerName ?? c.campaign.owner ?? '–'),
