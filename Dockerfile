@@ -7,7 +7,8 @@
 # Three stages, all on node:20-bookworm-slim:
 #   build  — every dependency (incl. TypeScript), then `npm run build` → dist/
 #   deps   — production dependencies only
-#   (last) — the runtime: dist/src, bin/, scripts/, rules/, templates/, package.json, production node_modules,
+#   (last) — the runtime: dist/src, dist/web + web/console/static (the console), bin/, scripts/, rules/, templates/,
+#            package.json, production node_modules,
 #            tini as PID 1, running as the unprivileged `node` user.
 #
 # package.json has `"prepare": "npm run build"`, which `npm ci` runs after installing. Both
@@ -27,6 +28,7 @@ RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bench ./bench
+COPY web ./web
 RUN npm run build
 
 # ---- deps: production node_modules only --------------------------------------------------------
@@ -52,11 +54,13 @@ ENV NODE_ENV=production \
     LOOKOUT_HTTP_PORT=8080
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/web ./dist/web
 COPY package.json package-lock.json ./
 COPY bin ./bin
 COPY scripts ./scripts
 COPY rules ./rules
 COPY templates ./templates
+COPY web/console/static ./web/console/static
 # The data dir (outbox, embedded Redis if REDIS_URL is unset) belongs to the runtime user; a
 # named volume mounted there starts with this ownership. /etc/lookout is mounted read-only.
 RUN mkdir -p /var/lib/lookout /etc/lookout \

@@ -13,6 +13,7 @@ import { ConfigError } from './errors/catalogue.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger } from './observability/logger.js';
 import { onShutdown } from './shutdown.js';
+import { consoleUrl } from './http/console-url.js';
 
 /** A user error found by a command: printed as one line, exits with `code`. */
 export class CliError extends Error {
@@ -117,6 +118,10 @@ export function buildProgram(finish: Finish): Command {
       try {
         const lookout = await startLookout({ config: cfg, roles, logger, watch: true });
         logger.info({ roles, url: lookout.url, rules: lookout.ruleSet().rules.length }, 'lookout started');
+        if (lookout.url && roles.includes('api')) {
+          const url = consoleUrl(cfg, lookout.url);
+          logger.info({ console: url }, `console: ${url}`);
+        }
         onShutdown(() => lookout.stop(), (m) => logger.info(m), cfg.shutdownTimeoutMs);
         // SIGHUP: reload rules, policies, contacts, rotas and templates (a broken set is refused).
         process.on('SIGHUP', () => void lookout.reload());

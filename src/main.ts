@@ -15,7 +15,7 @@ import { Calendar, type Clock } from './domain/clock.js';
 import { appClock } from './config/now.js';
 import { ruleMetric, type RuleSet } from './domain/rule.js';
 import { ConfigError } from './errors/catalogue.js';
-import type { HttpDeps } from './http/deps.js';
+import type { ConsoleDeps, HttpDeps } from './http/deps.js';
 import { buildHttpServer, buildOpsServer } from './http/server.js';
 import { QueueSampleSink } from './ingest/queue-sink.js';
 import { createChannels } from './notify/channels/index.js';
@@ -451,6 +451,15 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     await duties.startSchedule();
   }
 
+  const consoleDeps = (reads: SeriesStore): ConsoleDeps => ({
+    rules: () => cfg().ruleSet.rules,
+    contactName: (id) => cfg().directory.contacts.get(id)?.name,
+    series: {
+      readDays: (entity, metrics, range) => reads.readDailyRange(entity, metrics, range),
+      readHours: (entity, metric, from, to) => reads.readHourRange(entity, metric, from, to),
+    },
+  });
+
   let http: FastifyInstance | undefined;
   let url: string | undefined;
   {
@@ -483,6 +492,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.scrape() }),
       campaigns: new CampaignService({ ...campaignDeps, redis: requestRedis, registry: api.registry, alerts: api.alerts }),
       duties: apiDuties,
+      console: consoleDeps(new SeriesStore(requestRedis, keys, calendar, () => cfg().catalogue, config)),
       onIngest: (accepted, rejected, source, counts) => {
         metrics.observer.samplesReceived(source, accepted + (counts?.total ?? rejected.length));
         metrics.observer.samplesAccepted(source, accepted);

@@ -7,7 +7,8 @@ import { parseNow } from './now.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { defaultRulesDir, defaultTemplatesDir } from './paths.js';
 
-export type TokenScope = 'ingest' | 'operator';
+/** ingest: post samples and entities; operator: read and act (ack, silence); viewer: read only (the console). */
+export type TokenScope = 'ingest' | 'operator' | 'viewer';
 
 export interface AppConfig {
   /** Unset: start an embedded redis-server under dataDir. */
@@ -98,8 +99,8 @@ function parseTokens(raw: string | undefined): Map<string, TokenScope[]> {
   if (!raw) return out;
   for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
     // The scope is taken first, so `operator:short` is a short token, not a token "operator:short".
-    const m = /^(?:(ingest|operator):)?(\S+)$/.exec(item);
-    if (!m || m[2]!.length < 8) fail('LOOKOUT_API_TOKENS', '"[ingest:|operator:]TOKEN,…" with tokens of 8+ characters', '(redacted)');
+    const m = /^(?:(ingest|operator|viewer):)?(\S+)$/.exec(item);
+    if (!m || m[2]!.length < 8) fail('LOOKOUT_API_TOKENS', '"[ingest:|operator:|viewer:]TOKEN,…" with tokens of 8+ characters', '(redacted)');
     const scopes: TokenScope[] = m[1] ? [m[1] as TokenScope] : ['ingest', 'operator'];
     out.set(m[2]!, [...(out.get(m[2]!) ?? []), ...scopes]);
   }

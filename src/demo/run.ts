@@ -13,6 +13,7 @@ import { Calendar, shiftedClock, systemClock, type Clock } from '../domain/clock
 import { parseNow } from '../config/now.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { startLookout, type Lookout } from '../main.js';
+import { consoleUrl } from '../http/console-url.js';
 import { createLogger } from '../observability/logger.js';
 import { redactUrl } from '../redis/locate.js';
 import { dropKeys, resolveRedis, type ResolvedRedis } from '../redis/resolve.js';
@@ -238,6 +239,7 @@ async function story(
   const lookout = await lookoutStarting;
   life.go();
   print(`redis: ${redactUrl(redis.url)}${redis.embedded ? ` (embedded, AOF under ${dataDir}/redis)` : ''}`);
+  if (lookout.url) print(`console: ${paint('1', consoleUrl(config, lookout.url))}  (控制台: open it to see, ack and silence the warnings)`);
 
   // 1. Five weeks of history, as the daily exports of the business-analysis system. The
   // anomalies begin in the last days (an outlet silent for two days, one down for three).
@@ -312,7 +314,9 @@ async function story(
   }
 
   if (lookout.url) {
-    print(paint('1', '\nThe API is up:'));
+    print(paint('1', '\nThe console is up:'));
+    print(`  ${consoleUrl(config, lookout.url)}`);
+    print(paint('1', 'The API:'));
     print(`  ${lookout.url}/api/v1/alerts?state=firing`);
     print(`  ${lookout.url}/api/v1/notifications?state=sent`);
     print(`  ${lookout.url}/api/v1/entities?kind=core_dealer`);

@@ -44,4 +44,16 @@ export interface HttpDeps {
   readonly campaigns?: import('../campaigns/service.js').CampaignService;
   /** Channel duties: broadcasts and the halls' satisfaction ranking (src/duties); 503 when absent. */
   readonly duties?: import('../duties/index.js').DutiesApi;
+  /** What the web console reads beyond the stores above (src/http/routes/console-api.ts). */
+  readonly console?: ConsoleDeps;
+}
+
+/** Rules, names and series for the console's pages. */
+export interface ConsoleDeps {
+  readonly rules: () => readonly import('../domain/rule.js').Rule[];
+  readonly contactName: (id: string) => string | undefined;
+  readonly series: {
+    readDays(entity: string, metrics: readonly string[], range: { fromDay: number; toDay: number }): Promise<import('../evaluate/types.js').EntitySeries>;
+    readHours(entity: string, metric: string, fromHour: number, toHour: number): Promise<Map<number, number>>;
+  };
 }

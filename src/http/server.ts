@@ -18,6 +18,8 @@ import { campaignsRoutes } from './routes/campaigns.js';
 import { reportsRoutes } from './routes/reports.js';
 import { broadcastsRoutes } from './routes/broadcasts.js';
 import { hallsRoutes } from './routes/halls.js';
+import { consoleRoutes } from './routes/console.js';
+import { consoleApiRoutes } from './routes/console-api.js';
 import { errorResponses, NoQuery } from './schemas.js';
 
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
@@ -30,7 +32,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     bodyLimit: config.maxBodyBytes,
     return503OnClosing: true,
   });
-  const tokens = tokenIndex(config.apiTokens);
+  const tokens = tokenIndex(config.apiTokens, { clock: deps.clock, secret: config.linkSecret, publicUrl: config.publicUrl });
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -53,7 +55,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       openapi: '3.0.3',
       info: { title: 'Lookout', version: '1', description: 'Early-warning daemon: samples in, alerts and notifications out (docs/api.md).' },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a token of LOOKOUT_API_TOKENS (scope ingest or operator)' } },
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a token of LOOKOUT_API_TOKENS (scope ingest, operator or viewer; viewers may GET what operators may); the console session cookie works too' } },
       },
     },
     transform: jsonSchemaTransform,
@@ -71,6 +73,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     broadcastsRoutes(api, deps, tokens);
     hallsRoutes(api, deps, tokens);
     ackLinkRoutes(api, deps);
+    consoleRoutes(api, deps, tokens);
+    consoleApiRoutes(api, deps, tokens);
     // Public like /healthz: it describes shapes only, and clients need it before they hold a token.
     api.withTypeProvider<ZodTypeProvider>().get(
       '/api/v1/openapi.json',

@@ -193,7 +193,8 @@ export class SeriesStore {
     return this.readDailyRange(entity, metrics, await this.knownDays(metrics));
   }
 
-  private async readDailyRange(entity: string, metrics: readonly string[], range: { fromDay: number; toDay: number }): Promise<EntitySeries> {
+  /** Daily series of one entity over [fromDay, toDay]. */
+  async readDailyRange(entity: string, metrics: readonly string[], range: { fromDay: number; toDay: number }): Promise<EntitySeries> {
     const tx = this.redis.multi();
     const reads = metrics.map((metric) => ({ metric, entities: [entity], ...range }));
     for (const r of reads) this.queueDailyReads(tx, r);
@@ -219,6 +220,19 @@ export class SeriesStore {
       }
     }
     return Number.isFinite(fromDay) ? { fromDay, toDay } : { fromDay: 0, toDay: -1 };
+  }
+
+  /** Hourly buckets of one entity and metric over the hour indexes [fromHour, toHour]: hour index → value. */
+  async readHourRange(entity: string, metric: string, fromHour: number, toHour: number): Promise<Map<number, number>> {
+    const avg = this.metrics().get(metric)?.aggregation === 'avg';
+    const tx = this.redis.multi();
+    for (let h = fromHour; h <= toHour; h++) tx.hget(this.keys.hourly(metric, h), entity);
+    const out = new Map<number, number>();
+    ((await tx.exec()) ?? []).forEach(([, raw], k) => {
+      const v = parseBucket(raw as string | null, avg);
+      if (v !== undefined) out.set(fromHour + k, v);
+    });
+    return out;
   }
 
   /** Hourly buckets of one entity and metric over the hourly retention: hour index → value. */

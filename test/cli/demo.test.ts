@@ -44,6 +44,7 @@ describe('lookout demo --fast --exit --now', () => {
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(`now: ${NOW} (injected clock)`);
+    expect(res.stdout).toMatch(/^console: http:\/\/localhost:\d+\/ /m);
     expect(res.stdout).toMatch(/^history: 35 days \(2026-10-16 … 2026-11-19\)/m);
     expect(res.stdout).toContain('— daily export for 2026-11-22 arrives —');
     expect(res.stdout).toMatch(/FIRING\s+CRITICAL core_dealer_card_opening_drop/);

@@ -36,6 +36,7 @@ describe('lookout start', () => {
         LOOKOUT_DATA_DIR: mkdtempSync(join(tmpdir(), 'lookout-data-')),
         LOOKOUT_EVAL_DEBOUNCE_MS: '0',
         LOOKOUT_NOW: PINNED_NOW,
+        LOG_LEVEL: 'info',
       },
     });
     const exited = collect(child, 30_000);
@@ -79,6 +80,8 @@ describe('lookout start', () => {
     const result = await exited;
     expect({ code: result.code, signal: result.signal }, result.stderr).toEqual({ code: 0, signal: null });
     expect(performance.now() - stopAt).toBeLessThan(5_000);
+    // The console's address is printed at start (LOOKOUT_PUBLIC_URL's default: localhost and the port).
+    expect(result.stdout).toContain(`"console":"http://localhost:${port}/"`);
   });
 
   it('a worker-only process serves /metrics, reloads on SIGHUP, and exits within the bound when Redis is gone', async () => {

@@ -29,8 +29,8 @@ function registeredRoutes(): string[] {
     const depth = m[1]!.length / 4;
     stack.length = depth;
     stack[depth] = m[2]!;
-    // The tree prints the wildcard route /ack/* as a bare `*`.
-    const path = stack.join('') === '*' ? '/ack/*' : stack.join('');
+    // The tree prints the wildcard route /ack/* as a bare `*` (under the console's `/` once that exists).
+    const path = ['*', '/*'].includes(stack.join('')) ? '/ack/*' : stack.join('');
     for (const method of m[3]?.split(', ') ?? []) if (method !== 'HEAD') out.push(`${method} ${path}`);
   }
   return out;
