@@ -21,7 +21,7 @@ import { defaultPolicies } from '../config/policy-loader.js';
 import { campaignReportsNow } from '../campaigns/index.js';
 import { outboxFile, readOutbox } from '../notify/channels/outbox.js';
 import type { PolicySet } from '../route/types.js';
-import { injectAnomalies, samplesForDay, simulateBranch, type Branch, type Contact } from './simulate.js';
+import { injectAnomalies, meanOf, samplesForDay, simulateBranch, type Anomaly, type Branch, type Contact } from './simulate.js';
 
 export interface DemoOptions {
   /** Smaller branch (CI smoke runs). */
@@ -32,6 +32,11 @@ export interface DemoOptions {
   readonly now?: string;
   /** Keep the outbox of earlier runs instead of starting from an empty one. */
   readonly keep?: boolean;
+  /**
+   * After the story, one more core dealer drops every this many ms (announced one interval ahead,
+   * with its district, so a silence can be made first); 0: never. Default LOOKOUT_DEMO_LIVE_EVERY_MS, else 60 s.
+   */
+  readonly liveEveryMs?: number;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly print?: (line: string) => void;
 }
@@ -330,7 +335,45 @@ async function story(
     return lookout;
   }
   print('\nCtrl-C stops Lookout (in-flight jobs finish first).');
+  const every = opts.liveEveryMs ?? Number(opts.env?.LOOKOUT_DEMO_LIVE_EVERY_MS ?? process.env.LOOKOUT_DEMO_LIVE_EVERY_MS ?? 60_000);
+  if (Number.isFinite(every) && every > 0) void liveDrops(lookout, branch, anomalies, today, every, print, life);
   return lookout;
+}
+
+/**
+ * While the demo serves the console, one more core dealer drops 70 % every `everyMs`: a fresh
+ * warning to ack — or, when its district was silenced in the console, one that is recorded muted.
+ * Each is announced one interval ahead, with its district. Yesterday's export is sent again for
+ * that dealer only (same sample ids: it replaces, never adds).
+ */
+async function liveDrops(lookout: Lookout, branch: Branch, anomalies: readonly Anomaly[], today: number, everyMs: number, print: (line: string) => void, life: Lifecycle): Promise<void> {
+  const used = new Set(anomalies.map((a) => a.entity));
+  const next = branch.entities.filter((e) => e.kind === 'core_dealer' && !used.has(e.id) && meanOf(branch, e.id, 'card_opening') >= 20);
+  const extra: Anomaly[] = [];
+  try {
+    for (const e of next) {
+      print(paint('1', `\nnext live drop in ${Math.round(everyMs / 1000)} s: ${e.id} ${e.name} (district ${e.district})`) + ` — silence district ${e.district} in the console first to see it muted`);
+      for (const end = performance.now() + everyMs; performance.now() < end; ) {
+        life.go();
+        await sleep(Math.min(250, Math.max(0, end - performance.now())));
+      }
+      life.go();
+      const drop: Anomaly = { entity: e.id, metric: 'card_opening', from: today - 1, to: today, factor: 0.3, description: `${e.id} ${e.name} 开卡量下降 70%` };
+      extra.push(drop);
+      await lookout.sink.enqueue(samplesForDay(branch, today - 1, [...anomalies, ...extra]).filter((s) => s.entity === e.id), 'demo-live');
+      await idle(lookout, 30_000, life);
+      await sleep(1_000); // the notifier's group wait
+      life.go();
+      const alert = (await lookout.alerts.list({ entity: e.id })).find((a) => a.state === 'firing' && a.notify);
+      const records = alert ? await lookout.notifications.list({ alert: alert.id }) : [];
+      const muted = records.filter((r) => r.state === 'muted');
+      const told = [...new Set(records.filter((r) => r.state !== 'muted').map((r) => r.contact))];
+      const outcome = !alert ? 'no warning (not unlikely enough for its own variability)' : muted.length ? `muted (${muted[0]!.reason ?? 'silence'}): recorded, nobody paged` : `paged ${told.join(', ') || '…'}`;
+      print(`live: ${drop.description} → ${outcome}`);
+    }
+  } catch {
+    // A stop was asked for (or the connections are closing): the stop speaks for itself.
+  }
 }
 
 /** lookout.idle, given up as soon as a stop is asked for. */

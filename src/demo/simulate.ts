@@ -467,7 +467,7 @@ export function samplesForDay(branch: Branch, day: number, anomalies: readonly A
   return out;
 }
 
-function meanOf(branch: Branch, entity: string, metric: string): number {
+export function meanOf(branch: Branch, entity: string, metric: string): number {
   return branch.profiles.get(entity)?.find((p) => p.metric === metric)?.mean ?? 0;
 }
 

@@ -20,12 +20,12 @@ interface Run {
 }
 
 /** `lookout demo --fast` in its own process group, as a shell starts a foreground job; embedded Redis. */
-function startDemo(): Run {
+function startDemo(env: Record<string, string> = {}): Run {
   const dir = mkdtempSync(join(tmpdir(), 'lookout-demo-sigint-'));
   dirs.push(dir);
   const child = spawn(process.execPath, [BIN, 'demo', '--fast', '--now', NOW], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), LOOKOUT_DATA_DIR: dir, LOOKOUT_HTTP_PORT: '0', NO_COLOR: '1', LOG_LEVEL: 'warn' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), LOOKOUT_DATA_DIR: dir, LOOKOUT_HTTP_PORT: '0', NO_COLOR: '1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -124,10 +124,24 @@ describe('Ctrl-C in lookout demo', () => {
     expect(await redisGone(url, 1_000)).toBe(true);
   }, 120_000);
 
-  it('while idle, serving the API', async () => {
-    const run = startDemo();
+  it('while idle, serving the console: a live drop in a district silenced first is recorded muted; Ctrl-C amid the live drops', async () => {
+    const run = startDemo({ LOOKOUT_DEMO_LIVE_EVERY_MS: '3000' });
     await until(run, /Ctrl-C stops Lookout/, 150_000);
     const url = redisUrl(run)!;
+    // What a newcomer does in the console: silence the district the next drop is announced for.
+    await until(run, /next live drop in \d+ s: (\S+) .*\(district (\S+)\)/);
+    const [, dealer, district] = /next live drop in \d+ s: (\S+) .*\(district (\S+)\)/.exec(run.out)!;
+    const api = /^console: (http:\/\/[^/\s]+)/m.exec(run.out)![1]!;
+    const made = await fetch(`${api}/api/v1/silences`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ matchers: [{ name: 'district', value: district }], duration: '2h', createdBy: 'test', comment: 'demo live drop' }),
+    });
+    expect(made.status, await made.text()).toBe(201);
+    await until(run, new RegExp(`^live: ${dealer} .*→ (muted|paged|no warning).*$`, 'm'), 60_000);
+    expect(run.out).toMatch(new RegExp(`^live: ${dealer} .*开卡量下降 70% → muted \\(silence:`, 'm'));
+    // The next one is announced; Ctrl-C lands in the middle of the live drops.
+    await until(run, new RegExp(`next live drop in \\d+ s: (?!${dealer} )`));
     const res = await ctrlC(run);
     expectClean(run, res);
     expect(await redisGone(url, 1_000)).toBe(true);
