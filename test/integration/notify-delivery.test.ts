@@ -3,13 +3,14 @@
 // the ingest-stall guard, and delivery receipts — a real SMSC (smpp server mode) and a real SMTP
 // server receive what Lookout sends.
 import type { ChildProcess } from 'node:child_process';
+import { Queue } from 'bullmq';
 import { copyFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Calendar, ManualClock } from '../../src/domain/clock.js';
 import { NotificationStore } from '../../src/notify/records.js';
-import { keyspace } from '../../src/queues/names.js';
+import { keyspace, QUEUES } from '../../src/queues/names.js';
 import { collect, ensureBuilt, freePort, PINNED_NOW, PINNED_NOW_MS, ROOT, spawnCli } from '../support/cli.js';
 import { dailySamples, isoDays, startTestLookout, waitFor, type TestLookout, type TestLookoutOptions } from '../support/lookout.js';
 import { alertId, ingest, managerOnly, metric, notifications, orgWith, sleep, waitForRecords } from '../support/notify.js';
@@ -428,6 +429,17 @@ describe('notifier crash between escalation steps', () => {
     const redis = connect();
     const records = new NotificationStore(redis, keyspace(prefix));
     await waitFor('step 1 recorded as sent', async () => (await records.list({ state: 'sent' })).length === 2);
+    // … and its jobs completed, so the kill lands between the steps (a job still active would stall
+    // until its lock expires, a minute later, and keep instance B from being idle).
+    const stepOneQueues = [QUEUES.dispatch, QUEUES.sms, QUEUES.email].map((q) => new Queue(q, { connection: redis, prefix }));
+    await waitFor('step 1 jobs completed', async () => {
+      for (const q of stepOneQueues) {
+        const c = await q.getJobCounts('active', 'waiting', 'prioritized');
+        if (Object.values(c).some((n) => n > 0)) return false;
+      }
+      return true;
+    });
+    await Promise.all(stepOneQueues.map((q) => q.close()));
     redis.disconnect();
     child.kill('SIGKILL');
     const out = await exited;
