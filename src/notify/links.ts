@@ -1,1 +1,3 @@
+// The short link to an alert's console page (GET /a/:id redirects to /alerts/:id); SMS, email and
+// the ack page carry it.
 export function consoleLink(publicUrl: string, alertId: string): string { return `${publicUrl}/a/${encodeURIComponent(alertId)}`; }
