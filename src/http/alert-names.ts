@@ -36,10 +36,18 @@ export async function namedAlert(deps: HttpDeps, alert: AlertRecord): Promise<Na
   return nameAlert(alert, entity, deps.ruleTitle?.(alert.rule));
 }
 
-/** Names many alerts (one registry read for all). */
+/** Up to this many distinct entities are read one by one; more, and the whole registry is read once. */
+const READ_EACH_UP_TO = 16;
+
+/** Names many alerts. */
 export async function namedAlerts(deps: HttpDeps, alerts: readonly AlertRecord[]): Promise<NamedAlert[]> {
   if (alerts.length === 0) return [];
-  const entities = new Map((await fromStore(deps.registry.list(), 'the registry')).map((e) => [e.id, e]));
+  const ids = [...new Set(alerts.map((a) => a.entity))];
+  const found =
+    ids.length <= READ_EACH_UP_TO
+      ? (await fromStore(Promise.all(ids.map((id) => deps.registry.get(id))), 'the registry')).filter((e): e is Entity => e !== undefined)
+      : await fromStore(deps.registry.list(), 'the registry');
+  const entities = new Map(found.map((e) => [e.id, e]));
   return alerts.map((a) => nameAlert(a, entities.get(a.entity), deps.ruleTitle?.(a.rule)));
 }
 

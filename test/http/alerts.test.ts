@@ -162,6 +162,28 @@ describe('names in the alerts API', () => {
     expect(next.json().next).toBeUndefined();
   });
 
+  it('many entities (one registry read) are named the same way as a few (read one by one)', async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `G${String(i).padStart(4, '0')}`);
+    const many = harness({
+      alerts: ids.map((id, i) => alertRecord({ rule: 'core-dealer-drop', entity: id, updatedAt: NOW - i })),
+      entities: ids.filter((_, i) => i % 2 === 0).map((id) => ({ id, kind: 'grassroots' as const, name: `网点 ${id}`, district: '红旗区', attrs: {} })),
+      ruleTitles,
+    });
+    try {
+      const res = await many.app.inject({ method: 'GET', url: '/api/v1/alerts?limit=1000' });
+      const alerts = res.json().alerts as { entity: string; name: string; district?: string; ruleTitle: string }[];
+      expect(alerts).toHaveLength(40);
+      for (const [i, a] of alerts.entries()) {
+        expect(a).toMatchObject(i % 2 === 0 ? { name: `网点 ${a.entity}`, district: '红旗区' } : { name: a.entity });
+        expect(a.ruleTitle).toBe('核心渠道开卡量下降');
+      }
+      const few = await many.app.inject({ method: 'GET', url: `/api/v1/alerts?entity=${ids[0]}` });
+      expect(few.json().alerts[0]).toMatchObject({ name: `网点 ${ids[0]}`, district: '红旗区' });
+    } finally {
+      await many.app.close();
+    }
+  });
+
   it('an unknown severity is a 400 bad_request', async () => {
     const res = await n.app.inject({ method: 'GET', url: '/api/v1/alerts?severity=major' });
     expect(res.statusCode).toBe(400);
