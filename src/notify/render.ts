@@ -419,9 +419,9 @@ export class MessageRenderer {
   }
 
   /**
-   * A list SMS within MAX_LIST_SEGMENTS: as many alerts (in order) as fit, each with its brief,
-   * else only the verdict, else neither, else without the severity word too (ids and codes stay
-   * whole); the alerts left out are counted ("等 N 条"). The link (one alert's page, else
+   * A list SMS within MAX_LIST_SEGMENTS: as many alerts (in order) as fit, each with its name and
+   * brief, else only the verdict, else neither, else without the severity word too; then the same
+   * without the names (ids and codes stay whole); the alerts left out are counted ("等 N 条"). The link (one alert's page, else
    * `home`) is given up first: added only when the fitted list still has room for it.
    */
   private fitList(kind: TemplateKind, views: readonly AlertView[], extra: Record<string, unknown> = {}, home?: string): string {
@@ -432,11 +432,14 @@ export class MessageRenderer {
   private *listTries(kind: TemplateKind, views: readonly AlertView[], extra: Record<string, unknown>): Generator<readonly [TemplateKind, Record<string, unknown>]> {
     for (let shown = views.length; shown >= 1; shown--) {
       const view = listView(views, shown, this.locale, extra);
-      const items = view.alerts as ItemView[];
-      yield [kind, view];
-      yield [kind, { ...view, alerts: items.map((a) => ({ ...a, brief: verdictOf(String(a.summary)) })) }];
-      yield [kind, { ...view, alerts: items.map((a) => ({ ...a, brief: '' })) }];
-      yield [kind, { ...view, alerts: items.map((a) => ({ ...a, brief: '', severityWord: '' })) }];
+      // The names go last, and before any item does (an item carries its ack code); without
+      // them the briefs and severity words get their room back.
+      for (const named of [view.alerts as ItemView[], (view.alerts as ItemView[]).map((a) => ({ ...a, entityName: '' }))]) {
+        yield [kind, { ...view, alerts: named }];
+        yield [kind, { ...view, alerts: named.map((a) => ({ ...a, brief: verdictOf(String(a.summary)) })) }];
+        yield [kind, { ...view, alerts: named.map((a) => ({ ...a, brief: '' })) }];
+        yield [kind, { ...view, alerts: named.map((a) => ({ ...a, brief: '', severityWord: '' })) }];
+      }
     }
   }
 }

@@ -129,15 +129,23 @@ describe('shipped zh templates: SMS', () => {
     expect(sms).toContain('A&B <店>');
   });
 
-  it('a group of 2 keeps its briefs when they fit', () => {
-    const sms = zh.smsAlert([view({ entity: 'D1', ackCode: '11' }), view({ entity: 'D2', severity: 'warning', ackCode: '12' })]);
-    expect(sms).toBe('【渠道预警】2 条：D1 开卡量下降 60%(严重,编号11)；D2 开卡量下降 60%(警告,编号12)。回复“确认 编号”确认');
+  it('a group of 2 keeps its names and briefs when they fit, else names and verdicts', () => {
+    const two = (a: string, b: string) => [view({ entity: 'D1', name: a, ackCode: '11' }), view({ entity: 'D2', name: b, severity: 'warning', ackCode: '12' })];
+    expect(zh.smsAlert(two('红', '牧'))).toBe('【渠道预警】2 条：D1 红 开卡量下降 60%(严重,编号11)；D2 牧 开卡量下降 60%(警告,编号12)。回复“确认 编号”确认');
+    const sms = zh.smsAlert(two('红旗店', '牧野店'));
+    expect(sms).toBe('【渠道预警】2 条：D1 红旗店 下降 60%(严重,编号11)；D2 牧野店 下降 60%(警告,编号12)。回复“确认 编号”确认');
     expect(smsSegments(sms)).toBe(1);
   });
 
-  it('a group too long with briefs keeps every item with only its verdict: one segment', () => {
-    // Two dealers made 75 characters (two segments) with full briefs.
+  it('a group too long with names and briefs keeps every item and its name, giving up the briefs: one segment', () => {
     const two = [view({ entity: 'D0017', severity: 'warning', ackCode: '4123' }), view({ entity: 'D0032', ackCode: '5123' })];
+    const sms = zh.smsAlert(two);
+    expect(sms).toBe('【渠道预警】2 条：D0017 新乡某某店(警告,编号4123)；D0032 新乡某某店(严重,编号5123)。回复“确认 编号”确认');
+    expect(smsSegments(sms)).toBe(1);
+  });
+
+  it('a group whose names do not fit gives them up last, before any item, and gets its verdicts back', () => {
+    const two = [view({ entity: 'D0017', name: '新乡市红旗区某某通讯器材经营部', severity: 'warning', ackCode: '4123' }), view({ entity: 'D0032', name: '新乡市牧野区某某通讯器材经营部', ackCode: '5123' })];
     const sms = zh.smsAlert(two);
     expect(sms).toBe('【渠道预警】2 条：D0017 下降 60%(警告,编号4123)；D0032 下降 60%(严重,编号5123)。回复“确认 编号”确认');
     expect(smsSegments(sms)).toBe(1);
@@ -327,8 +335,8 @@ describe('the console link in SMS', () => {
 
   it('a group points to the console list when it has room, never at the cost of an item', () => {
     const two = [view({ entity: 'D1', ackCode: '11' }), view({ entity: 'D2', severity: 'warning', ackCode: '12' })].map(linked);
-    const ascii = two.map((v) => ({ ...v, alert: { ...v.alert, summary: 'down 60%' } }));
-    expect(en.smsAlert(ascii, home)).toBe('Lookout: 2 alerts: D1 down 60% (CRITICAL, code 11); D2 down 60% (WARNING, code 12). Reply "ACK <code>" to acknowledge http://lk.cn/');
+    const ascii = two.map((v, i) => ({ ...v, entity: { ...v.entity!, name: `Store ${i + 1}` }, alert: { ...v.alert, summary: 'down 60%' } }));
+    expect(en.smsAlert(ascii, home)).toBe('Lookout: 2 alerts: D1 Store 1 down 60% (CRITICAL, code 11); D2 Store 2 down 60% (WARNING, code 12). Reply "ACK <code>" to acknowledge http://lk.cn/');
     // Chinese: the two items with their briefs fill the segment, so the link goes, not a brief.
     expect(zh.smsAlert(two, home)).toBe(zh.smsAlert(two));
   });
