@@ -421,8 +421,9 @@ export class MessageRenderer {
   /**
    * A list SMS within MAX_LIST_SEGMENTS: as many alerts (in order) as fit, each with its name and
    * brief, else only the verdict, else neither, else without the severity word too; then the same
-   * without the names (ids and codes stay whole); the alerts left out are counted ("等 N 条"). The link (one alert's page, else
-   * `home`) is given up first: added only when the fitted list still has room for it.
+   * without the names (ids and codes stay whole); the alerts left out are counted ("等 N 条").
+   * The link (one alert's page, else `home`) is given up first: added only when the fitted list
+   * still has room for it.
    */
   private fitList(kind: TemplateKind, views: readonly AlertView[], extra: Record<string, unknown> = {}, home?: string): string {
     const link = views.length === 1 ? (views[0]!.consoleUrl ?? '') : (home ?? '');
