@@ -1,14 +1,14 @@
 // The console short link in SMS, from outside: a real daemon sends to a real SMSC (smpp server
 // mode), which reassembles what arrives and counts its segments. A warning that fills its segment
 // arrives in one segment without the link; a message with room carries it, and the link answers
-// 302 to the alert's console page on the running daemon.
+// 302 to the alert's console page on the running daemon. A group of two keeps both names.
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/cli.js';
 import { startTestLookout, waitFor, type TestLookout } from '../support/lookout.js';
-import { ingest } from '../support/notify.js';
+import { ingest, managerOnly, sleep } from '../support/notify.js';
 import { FAST_POLICIES, ORG, orgDir, phone, policies } from '../support/org.js';
 import { startSmppPeer, type SmppPeer } from '../support/smpp-peer.js';
 import { dealer, dealerSeries } from './fixtures.js';
@@ -27,11 +27,11 @@ describe('console links in SMS over SMPP', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  async function start(env: Record<string, string> = {}) {
+  async function start(env: Record<string, string> = {}, policyYaml = FAST_POLICIES) {
     smsc = await startSmppPeer();
     lk = await startTestLookout({
       env: { LOOKOUT_CONFIG_DIR: orgDir(ORG), LOOKOUT_SMS_URL: `${smsc.url}?bind_wait_ms=200`, LOOKOUT_PUBLIC_URL: PUBLIC_URL, ...env },
-      policies: policies(FAST_POLICIES),
+      policies: policies(policyYaml),
     });
     return { smsc, lk };
   }
@@ -67,5 +67,18 @@ describe('console links in SMS over SMPP', () => {
     const res = await fetch(`${lk.url}${new URL(link).pathname}`, { redirect: 'manual' });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe(`/alerts/${alert!.id}`);
+  });
+
+  it('a group of two dealers arrives in one segment with both names, ids and ack codes', async () => {
+    const { smsc, lk } = await start({}, managerOnly('  group_wait: 400ms'));
+    await lk.registry.putMany([{ ...dealer('D0001'), name: '红旗店' }, { ...dealer('D0002'), name: '牧野店' }]);
+    await ingest(lk, [...dealerSeries('D0001', 60), ...dealerSeries('D0002', 60)]);
+    const [sms] = await smsc.waitFor(1);
+    await sleep(600); // past the group wait: nothing else follows
+    expect(smsc.messages).toHaveLength(1);
+    expect(sms!.segments, sms!.text).toBe(1);
+    expect(sms!.text).toMatch(/^【渠道预警】2 条：D000\d 红旗店|^【渠道预警】2 条：D000\d 牧野店/);
+    for (const name of ['D0001 红旗店', 'D0002 牧野店']) expect(sms!.text).toContain(name);
+    expect(sms!.text.match(/编号\d+/g)).toHaveLength(2);
   });
 });
