@@ -265,6 +265,8 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     },
     locale: config.locale,
   });
+  // The feed guard's alert has no rule file; every other title is the rule's `name:`.
+  const ruleTitle = (id: string) => cfg().ruleNames.get(id) ?? (id === 'feed_stalled' ? '数据源中断' : undefined);
   const campaignDeps = {
     redis, keys, registry, alerts, calendar, clock, retentionDays: config.retentionDays, locale: config.locale, templatesDir: config.templatesDir,
     routing: () => routingFrom(cfg().policies.complaintRouting),
@@ -282,7 +284,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
     queues,
     channels,
     entity: (id) => cache.get(id),
-    ruleName: (id) => cfg().ruleNames.get(id) ?? (id === 'feed_stalled' ? '数据源中断' : id),
+    ruleName: (id) => ruleTitle(id) ?? id,
     policies: () => cfg().policies,
     recipients: (): Recipients => cfg().recipients,
     enabled: () => cfg().directory.contacts.size > 0,
@@ -475,6 +477,8 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       silences: api.silences,
       notifications: api.notifications,
       contactExists: (id) => cfg().directory.contacts.size === 0 || cfg().directory.contacts.has(id),
+      contactName: (id) => cfg().directory.contacts.get(id)?.name,
+      ruleTitle,
       sms: { reply: (m) => replies.inbound(m), receipt: (r) => replies.receipt(r) },
       ackLinks: config.linkSecret ? { secret: config.linkSecret } : undefined,
       ready: async () => {

@@ -24,6 +24,10 @@ export interface HttpDeps {
   readonly ready: () => Promise<ReadyReport>;
   /** Set when contacts.csv is loaded: PUT entities must name known managers and owners. */
   readonly contactExists?: (id: string) => boolean;
+  /** A contact's name (the ack page says who acknowledged); absent or undefined: the id is shown. */
+  readonly contactName?: (id: string) => string | undefined;
+  /** A rule's title (`name:` in the rules YAML) from the loaded rules; alerts in the API carry it as `ruleTitle`. */
+  readonly ruleTitle?: (id: string) => string | undefined;
   /** Notification records (roles running the notifier). */
   readonly notifications?: import('../notify/records.js').NotificationStore;
   /** SMS replies and receipts posted by HTTP SMS gateways. */

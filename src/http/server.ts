@@ -20,6 +20,7 @@ import { broadcastsRoutes } from './routes/broadcasts.js';
 import { hallsRoutes } from './routes/halls.js';
 import { consoleRoutes } from './routes/console.js';
 import { consoleApiRoutes } from './routes/console-api.js';
+import { shortLinkRoutes } from './routes/short-links.js';
 import { errorResponses, NoQuery } from './schemas.js';
 
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
@@ -75,6 +76,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     ackLinkRoutes(api, deps);
     consoleRoutes(api, deps, tokens);
     consoleApiRoutes(api, deps, tokens);
+    shortLinkRoutes(api);
     // Public like /healthz: it describes shapes only, and clients need it before they hold a token.
     api.withTypeProvider<ZodTypeProvider>().get(
       '/api/v1/openapi.json',

@@ -9,7 +9,7 @@ import type { AlertRecord } from '../domain/alert.js';
 import type { Severity } from '../domain/rule.js';
 import type { ChannelName, Contact } from '../route/types.js';
 import { signAckLink, ackUrl } from './ack-link.js';
-import { consoleLink } from './links.js';
+import { consoleHome, consoleLink } from './links.js';
 import { jobIdPart, type NotifyContext } from './context.js';
 import type { NotificationItem, NotificationKind, NotificationRecord } from './records.js';
 import type { AlertView } from './render.js';
@@ -392,8 +392,9 @@ export class Dispatcher {
     const r = this.c.renderer();
     const resolve = kind === 'resolve';
     if (channel === 'sms') {
-      if (kind === 'digest') return { text: r.smsDigest(views, intents.some((i) => i.reason === 'rate_limit') ? 'rate_limit' : 'quiet_hours') };
-      return { text: resolve ? r.smsResolve(views) : r.smsAlert(views) };
+      const links = this.c.publicUrl ? { consoleHome: consoleHome(this.c.publicUrl) } : {};
+      if (kind === 'digest') return { text: r.smsDigest(views, intents.some((i) => i.reason === 'rate_limit') ? 'rate_limit' : 'quiet_hours', links) };
+      return { text: resolve ? r.smsResolve(views) : r.smsAlert(views, links) };
     }
     if (channel === 'email') return resolve ? r.emailResolve(views) : r.emailAlert(views);
     const w = r.webhookAlert(views);

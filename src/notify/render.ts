@@ -44,6 +44,11 @@ export interface WebhookContent {
 
 export type DigestReason = 'quiet_hours' | 'rate_limit';
 
+/** Where a list SMS of several alerts points (the console's alert list); one alert points to its own page. */
+export interface SmsLinks {
+  readonly consoleHome?: string;
+}
+
 /** Multi-alert SMS (group, digest, resolve) always fit this many segments: fewer items, then "等 N 条". */
 export const MAX_LIST_SEGMENTS = 1;
 
@@ -59,7 +64,7 @@ const ITEM_FIELDS = [
   'level', 'ackCode', 'ackUrl', 'consoleUrl', 'duration', 'index', 'first', 'last', 'lead', 'leadDept', 'topic', 'isCampaign',
 ] as const;
 
-const LIST_FIELDS = ['alerts', 'count', 'shown', 'more', 'single', 'criticalCount', 'warningCount', 'infoCount', 'topic'] as const;
+const LIST_FIELDS = ['alerts', 'count', 'shown', 'more', 'single', 'criticalCount', 'warningCount', 'infoCount', 'topic', 'consoleUrl'] as const;
 const DIGEST_FIELDS = [...LIST_FIELDS, 'quietHours', 'rateLimit'] as const;
 
 type ItemView = Record<(typeof ITEM_FIELDS)[number], unknown>;
@@ -237,6 +242,7 @@ function itemView(v: AlertView, locale: Locale, index: number, total: number): I
 
 function listView(views: readonly AlertView[], shown: number, locale: Locale, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const visible = views.slice(0, shown);
+  const consoleUrl = views.length === 1 ? (views[0]!.consoleUrl ?? '') : '';
   const bySeverity = (s: Severity) => views.filter((v) => v.alert.severity === s).length;
   return {
     alerts: visible.map((v, i) => itemView(v, locale, i, visible.length)),
@@ -248,6 +254,7 @@ function listView(views: readonly AlertView[], shown: number, locale: Locale, ex
     warningCount: bySeverity('warning'),
     infoCount: bySeverity('info'),
     topic: listTopic(views, locale),
+    consoleUrl,
     ...extra,
   };
 }
@@ -324,49 +331,65 @@ export class MessageRenderer {
     return Mustache.render(this.templates[kind], view);
   }
 
-  /** One alert → sms-alert, else sms-alert-short, else shorter facts (fitAlert); several → sms-group. */
-  smsAlert(views: readonly AlertView[]): string {
+  /**
+   * One alert → sms-alert, else sms-alert-short, else shorter facts (fitAlert); several → sms-group.
+   * The console link is the first thing an SMS gives up: it is added only when the message, fitted
+   * without it, still fits one segment with it.
+   */
+  smsAlert(views: readonly AlertView[], links: SmsLinks = {}): string {
     nonEmpty(views, 'smsAlert');
-    if (views.length > 1) return this.fitList('smsGroup', views);
+    if (views.length > 1) return this.fitList('smsGroup', views, {}, links.consoleHome);
     return this.fitAlert(itemView(views[0]!, this.locale, 0, 1));
   }
 
+  /** The first text that fits one segment without the link, with the link when that still fits. */
+  private fitWithLink(tries: Iterable<readonly [TemplateKind, Record<string, unknown>]>, link: string): string {
+    let last = '';
+    for (const [kind, view] of tries) {
+      last = this.text(kind, { ...view, consoleUrl: '' }).trim();
+      if (smsSegments(last) > 1) continue;
+      if (!link) return last;
+      const linked = this.text(kind, { ...view, consoleUrl: link }).trim();
+      return smsSegments(linked) <= 1 ? linked : last;
+    }
+    return last;
+  }
+
   /**
-   * One segment for one alert, giving things up in this order: the full lead, the rule name
-   * (short template), the summary's asides, the lead department, the summary's tail, and only
-   * then the entity's name; id and 确认 code stay.
+   * One segment for one alert, giving things up in this order: the console link, the full lead,
+   * the rule name (short template), the summary's asides, the lead department, the summary's
+   * tail, and only then the entity's name; id and 确认 code stay.
    */
   private fitAlert(item: ItemView): string {
+    return this.fitWithLink(this.alertTries(item), String(item.consoleUrl));
+  }
+
+  private *alertTries(item: ItemView): Generator<readonly [TemplateKind, Record<string, unknown>]> {
     const tries = item.lead ? [item, { ...item, lead: '', leadDept: '' }] : [item];
     for (const it of tries) {
-      const full = this.text('smsAlert', it).trim();
-      if (smsSegments(full) <= 1) return full;
-      const short = this.text('smsAlertShort', it).trim();
-      if (smsSegments(short) <= 1) return short;
+      yield ['smsAlert', it];
+      yield ['smsAlertShort', it];
       // The summary's asides (（阈值 10）) go before the lead department does.
-      const plain = this.text('smsAlertShort', { ...it, summary: String(it.summary).replace(/（[^）]*）/g, '').trim() }).trim();
-      if (smsSegments(plain) <= 1) return plain;
+      yield ['smsAlertShort', { ...it, summary: String(it.summary).replace(/（[^）]*）/g, '').trim() }];
     }
     const bare = tries[tries.length - 1]!;
-    let last = this.text('smsAlertShort', bare).trim();
     for (const named of [bare, { ...bare, entityName: '' }]) {
       const chars = Array.from(String(named.summary));
       for (let keep = chars.length - 1; keep >= 0; keep--) {
         // Cut at a clause boundary's punctuation rather than leaving "，…".
         const summary = `${chars.slice(0, keep).join('').replace(/[\s，,、；;：:]+$/, '')}…`;
-        last = this.text('smsAlertShort', { ...named, summary, brief: summary }).trim();
-        if (smsSegments(last) <= 1) return last;
+        yield ['smsAlertShort', { ...named, summary, brief: summary }];
       }
     }
-    return last;
   }
 
   /** Alerts held back by quiet hours or the rate limit, as one bounded SMS. */
-  smsDigest(views: readonly AlertView[], reason: DigestReason): string {
+  smsDigest(views: readonly AlertView[], reason: DigestReason, links: SmsLinks = {}): string {
     nonEmpty(views, 'smsDigest');
-    return this.fitList('smsDigest', views, { quietHours: reason === 'quiet_hours', rateLimit: reason === 'rate_limit' });
+    return this.fitList('smsDigest', views, { quietHours: reason === 'quiet_hours', rateLimit: reason === 'rate_limit' }, links.consoleHome);
   }
 
+  /** Resolved alerts leave the console's open list, so only a single notice links (to its alert's page). */
   smsResolve(views: readonly AlertView[]): string {
     nonEmpty(views, 'smsResolve');
     return this.fitList('smsResolve', views);
@@ -396,26 +419,28 @@ export class MessageRenderer {
   }
 
   /**
-   * A list SMS within MAX_LIST_SEGMENTS: as many alerts (in order) as fit, each with its brief,
-   * else only the verdict, else neither, else without the severity word too (ids and codes stay
-   * whole); the alerts left out are counted ("等 N 条").
+   * A list SMS within MAX_LIST_SEGMENTS: as many alerts (in order) as fit, each with its name and
+   * brief, else only the verdict, else neither, else without the severity word too; then the same
+   * without the names (ids and codes stay whole); the alerts left out are counted ("等 N 条").
+   * The link (one alert's page, else `home`) is given up first: added only when the fitted list
+   * still has room for it.
    */
-  private fitList(kind: TemplateKind, views: readonly AlertView[], extra: Record<string, unknown> = {}): string {
-    let text = '';
+  private fitList(kind: TemplateKind, views: readonly AlertView[], extra: Record<string, unknown> = {}, home?: string): string {
+    const link = views.length === 1 ? (views[0]!.consoleUrl ?? '') : (home ?? '');
+    return this.fitWithLink(this.listTries(kind, views, extra), link);
+  }
+
+  private *listTries(kind: TemplateKind, views: readonly AlertView[], extra: Record<string, unknown>): Generator<readonly [TemplateKind, Record<string, unknown>]> {
     for (let shown = views.length; shown >= 1; shown--) {
       const view = listView(views, shown, this.locale, extra);
-      const items = view.alerts as ItemView[];
-      const shorter = [
-        view,
-        { ...view, alerts: items.map((a) => ({ ...a, brief: verdictOf(String(a.summary)) })) },
-        { ...view, alerts: items.map((a) => ({ ...a, brief: '' })) },
-        { ...view, alerts: items.map((a) => ({ ...a, brief: '', severityWord: '' })) },
-      ];
-      for (const v of shorter) {
-        text = this.text(kind, v).trim();
-        if (smsSegments(text) <= MAX_LIST_SEGMENTS) return text;
+      // The names go last, and before any item does (an item carries its ack code); without
+      // them the briefs and severity words get their room back.
+      for (const named of [view.alerts as ItemView[], (view.alerts as ItemView[]).map((a) => ({ ...a, entityName: '' }))]) {
+        yield [kind, { ...view, alerts: named }];
+        yield [kind, { ...view, alerts: named.map((a) => ({ ...a, brief: verdictOf(String(a.summary)) })) }];
+        yield [kind, { ...view, alerts: named.map((a) => ({ ...a, brief: '' })) }];
+        yield [kind, { ...view, alerts: named.map((a) => ({ ...a, brief: '', severityWord: '' })) }];
       }
     }
-    return text;
   }
 }

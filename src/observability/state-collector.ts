@@ -33,9 +33,9 @@ export interface StateCollectorDeps {
  * prom-client gauges (thousands of label sets re-serialised on every scrape).
  */
 export const FIRING_SERIES = {
-  lookout_alert_firing: { help: 'One series per firing (or acknowledged) alert, value 1', labels: ['rule', 'severity', 'entity', 'kind', 'region', 'state'] },
-  lookout_alert_value: { help: 'Observed value of each firing alert (e.g. complaints that day), same series as lookout_alert_firing', labels: ['rule', 'severity', 'entity', 'region'] },
-  lookout_alert_measure: { help: "The rule's measure for each firing alert: % below baseline, complaints per 10k, × baseline", labels: ['rule', 'severity', 'entity', 'region'] },
+  lookout_alert_firing: { help: 'One series per firing (or acknowledged) alert, value 1', labels: ['rule', 'severity', 'entity', 'entity_name', 'kind', 'region', 'district', 'state'] },
+  lookout_alert_value: { help: 'Observed value of each firing alert (e.g. complaints that day), same series as lookout_alert_firing', labels: ['rule', 'severity', 'entity', 'entity_name', 'region', 'district'] },
+  lookout_alert_measure: { help: "The rule's measure for each firing alert: % below baseline, complaints per 10k, × baseline", labels: ['rule', 'severity', 'entity', 'entity_name', 'region', 'district'] },
 } as const;
 
 function esc(v: string): string {
@@ -46,8 +46,12 @@ function firingText(open: readonly AlertRecord[], entity: (id: string) => Entity
   const lines: Record<keyof typeof FIRING_SERIES, string[]> = { lookout_alert_firing: [], lookout_alert_value: [], lookout_alert_measure: [] };
   for (const a of open) {
     if (a.state === 'pending') continue;
-    const base = `rule="${esc(a.rule)}",severity="${a.severity}",entity="${esc(a.entity)}",region="${esc(entity(a.entity)?.region ?? '')}"`;
-    lines.lookout_alert_firing.push(`lookout_alert_firing{${base},kind="${entity(a.entity)?.kind ?? ''}",state="${a.state}"} 1`);
+    // Names ride on the alert's own series (one per firing alert), so they add no series of their own.
+    const e = entity(a.entity);
+    const base =
+      `rule="${esc(a.rule)}",severity="${a.severity}",entity="${esc(a.entity)}",entity_name="${esc(e?.name ?? '')}",` +
+      `region="${esc(e?.region ?? '')}",district="${esc(e?.district ?? '')}"`;
+    lines.lookout_alert_firing.push(`lookout_alert_firing{${base},kind="${e?.kind ?? ''}",state="${a.state}"} 1`);
     if (a.value !== undefined) lines.lookout_alert_value.push(`lookout_alert_value{${base}} ${a.value}`);
     if (a.measure !== undefined) lines.lookout_alert_measure.push(`lookout_alert_measure{${base}} ${a.measure}`);
   }

@@ -18,7 +18,7 @@ const resolved = alertRecord({ rule: 'core_dealer_card_opening_drop', entity: 'D
 
 /** The HTTP app over in-memory stores, with ack links on (the shared harness leaves them off). */
 function ackHarness(opts: { secret?: string | null; env?: Record<string, string> } = {}) {
-  const config = loadConfig({ LOOKOUT_TZ: 'Asia/Shanghai', ...opts.env });
+  const config = loadConfig({ LOOKOUT_TZ: 'Asia/Shanghai', LOOKOUT_PUBLIC_URL: 'https://lookout.example.cn', ...opts.env });
   const clock = new ManualClock(NOW);
   const alerts = new MemoryAlertStore([firing, resolved]);
   const registry = new MemoryRegistryStore([dealer]);
@@ -32,6 +32,8 @@ function ackHarness(opts: { secret?: string | null; env?: Record<string, string>
     alerts,
     ready: async () => ({ ok: true, checks: {} }),
     metricsText: async () => ({ contentType: 'text/plain', body: '' }),
+    ruleTitle: (id) => (id === 'core_dealer_card_opening_drop' ? '核心渠道开卡量下降' : undefined),
+    contactName: (id) => ({ M01: '张伟' })[id],
     ...(opts.secret !== null && { ackLinks: { secret: opts.secret ?? SECRET } }),
   });
   return { app, clock, alerts };
@@ -59,7 +61,12 @@ describe('GET /ack/:token', () => {
     expect(res.headers['referrer-policy']).toBe('no-referrer');
     expect(res.headers['x-frame-options']).toBe('DENY');
     expect(res.body).toContain('<html lang="zh-CN">');
-    expect(res.body).toContain('core_dealer_card_opening_drop');
+    // The rule by its title, the recipient by name, not their ids.
+    expect(res.body).toContain('<dt>预警规则</dt><dd>核心渠道开卡量下降</dd>');
+    expect(res.body).not.toContain('core_dealer_card_opening_drop');
+    expect(res.body).toContain('<dt>接收人</dt><dd>张伟</dd>');
+    expect(res.body).toContain('<dt>区域</dt><dd>新乡 / 红旗区</dd>');
+    expect(res.body).toContain(`<a href="https://lookout.example.cn/a/${firing.id}">在控制台查看详情</a>`);
     expect(res.body).toContain('开卡量 40，同期基线 100，下降 60%');
     expect(res.body).toContain('告警中');
     expect(res.body).toMatch(/<form method="post"><button type="submit">确认收到<\/button><\/form>/);
@@ -71,7 +78,7 @@ describe('GET /ack/:token', () => {
   it('escapes the entity name', async () => {
     const res = await get(token(firing));
     expect(res.body).not.toContain('<script>');
-    expect(res.body).toContain('D0001 新乡&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;店');
+    expect(res.body).toContain('新乡&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;店（D0001）');
   });
 
   it('an old episode shows "already ended" and no button', async () => {
@@ -84,7 +91,12 @@ describe('GET /ack/:token', () => {
   it('JSON when asked', async () => {
     const res = await get(token(firing), { accept: 'application/json' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ outcome: 'confirm', ackable: true, alert: { id: firing.id, state: 'firing' } });
+    expect(res.json()).toMatchObject({
+      outcome: 'confirm',
+      ackable: true,
+      consoleUrl: `https://lookout.example.cn/a/${firing.id}`,
+      alert: { id: firing.id, state: 'firing', name: dealer.name, district: '红旗区', ruleTitle: '核心渠道开卡量下降' },
+    });
   });
 });
 
@@ -111,7 +123,7 @@ describe('POST /ack/:token', () => {
     const again = await post(token(firing, { contact: 'D01' }));
     expect(again.statusCode).toBe(200);
     expect(codeOf(again.body)).toBe('already_acknowledged');
-    expect(again.body).toContain('该预警已由 M01 于');
+    expect(again.body).toContain('该预警已由 张伟 于');
     expect(h.alerts.events).toHaveLength(1);
   });
 
@@ -132,7 +144,7 @@ describe('POST /ack/:token', () => {
   it('JSON when asked', async () => {
     const res = await post(token(firing), { accept: 'application/json' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ outcome: 'acknowledged', alert: { id: firing.id, state: 'acknowledged' } });
+    expect(res.json()).toMatchObject({ outcome: 'acknowledged', alert: { id: firing.id, state: 'acknowledged', ack: { by: 'M01' }, name: dealer.name, ruleTitle: '核心渠道开卡量下降' } });
   });
 });
 
@@ -168,6 +180,11 @@ describe('bad links', () => {
     const res = await post(t);
     expect(res.statusCode).toBe(200);
     expect((await h.alerts.get(firing.id))!.ack?.by).toBe('zhang.wei.xinxiang.hongqi.channel-manager');
+  });
+
+  it('a contact without a name in contacts.csv is shown by id', async () => {
+    const res = await get(token(firing, { contact: 'M99' }));
+    expect(res.body).toContain('<dt>接收人</dt><dd>M99</dd>');
   });
 
   it('a path with more segments is an invalid link', async () => {
@@ -211,6 +228,8 @@ describe('configuration', () => {
     h = ackHarness({ env: { LOOKOUT_LOCALE: 'en' } });
     const page = await get(token(firing));
     expect(page.body).toContain('<html lang="en">');
+    expect(page.body).toContain('<dt>Sent to</dt><dd>张伟</dd>');
+    expect(page.body).toContain('>Open in the console</a>');
     expect(page.body).toContain('>Acknowledge</button>');
     const res = await post(token(firing));
     expect(res.body).toContain('Acknowledged. The escalation has stopped.');

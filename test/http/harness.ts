@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/env.js';
 import type { AlertRecord } from '../../src/domain/alert.js';
+import type { Entity } from '../../src/domain/entity.js';
 import { fingerprint } from '../../src/domain/alert.js';
 import { Calendar, ManualClock } from '../../src/domain/clock.js';
 import { metricCatalogue } from '../../src/domain/metric.js';
@@ -42,6 +43,12 @@ export interface HarnessOptions {
   readonly withLogger?: boolean;
   /** Absent: the silences routes answer 503 not_ready. */
   readonly silences?: SilenceStore;
+  /** The registry's entities (alerts in the API carry their names). */
+  readonly entities?: Entity[];
+  /** Rule titles by rule id (`name:` in the rules YAML). */
+  readonly ruleTitles?: Record<string, string>;
+  /** Contact names by contact id. */
+  readonly contactNames?: Record<string, string>;
 }
 
 export function harness(opts: HarnessOptions = {}) {
@@ -49,7 +56,7 @@ export function harness(opts: HarnessOptions = {}) {
   const clock = new ManualClock(NOW);
   const calendar = new Calendar(config.timeZone);
   const sink = new MemorySampleSink();
-  const registry = new MemoryRegistryStore();
+  const registry = new MemoryRegistryStore(opts.entities ?? []);
   const alerts = new MemoryAlertStore(opts.alerts ?? []);
   const ingested: { accepted: number; rejected: readonly SampleRejection[]; source: string }[] = [];
   const state: { ready: ReadyReport | Error } = { ready: { ok: true, checks: { redis: true, rules: true } } };
@@ -74,6 +81,8 @@ export function harness(opts: HarnessOptions = {}) {
     registry,
     alerts,
     silences: opts.silences,
+    ruleTitle: (id) => opts.ruleTitles?.[id],
+    contactName: (id) => opts.contactNames?.[id],
     ready: async () => {
       if (state.ready instanceof Error) throw state.ready;
       return state.ready;

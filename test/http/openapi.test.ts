@@ -74,4 +74,15 @@ describe('GET /api/v1/openapi.json', () => {
     expect(op.parameters.filter((p) => p.in === 'query').map((p) => p.name)).toEqual(expect.arrayContaining(['kind', 'limit', 'cursor']));
     expect(Object.keys(op.responses['200']!.content['application/json']!.schema.properties)).toEqual(['entities', 'next']);
   });
+
+  it('documents the names alerts carry and the list filters', async () => {
+    const doc = await fetchDoc();
+    type Op = { parameters: { name: string; in: string }[]; responses: Record<string, { content: Record<string, { schema: { properties: Record<string, { items?: { properties: Record<string, unknown> }; properties?: Record<string, unknown> }> } }> }> };
+    const list = doc.paths['/api/v1/alerts']!.get! as unknown as Op;
+    expect(list.parameters.filter((p) => p.in === 'query').map((p) => p.name)).toEqual(expect.arrayContaining(['state', 'severity', 'kind', 'region', 'district', 'q', 'limit', 'cursor']));
+    const item = list.responses['200']!.content['application/json']!.schema.properties.alerts!.items!.properties;
+    expect(Object.keys(item)).toEqual(expect.arrayContaining(['name', 'ruleTitle', 'kind', 'region', 'district']));
+    const one = doc.paths['/api/v1/alerts/{id}']!.get! as unknown as Op;
+    expect(Object.keys(one.responses['200']!.content['application/json']!.schema.properties.alert!.properties!)).toEqual(expect.arrayContaining(['name', 'ruleTitle']));
+  });
 });

@@ -142,7 +142,7 @@ describe('unknown query parameters', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('unknown_parameter');
     const list = await get('/api/v1/alerts?stat=firing');
-    expect(list.json().error.message).toMatch(/takes state, rule, entity, limit, cursor/);
+    expect(list.json().error.message).toMatch(/takes state, rule, entity, severity, kind, region, district, q, limit, cursor/);
   });
 
   it('an invalid value of a known parameter stays bad_request', async () => {

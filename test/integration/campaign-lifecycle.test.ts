@@ -84,6 +84,12 @@ describe('campaign lifecycle', () => {
       openAlerts: 1,
     });
     expect(c.alerts).toHaveLength(1);
+    // Its alert carries the names the alerts API gives, the rule's title from rules/campaigns.yaml.
+    const [alert] = c.alerts as { id: string; name: string; kind: string; rule: string; ruleTitle: string }[];
+    const titles: Record<string, string> = { campaign_complaint_rate: '营销案投诉率超标', campaign_complaint_spike: '营销案投诉激增' };
+    expect(alert).toMatchObject({ kind: 'campaign', name: (c.entity as { name: string }).name, ruleTitle: titles[alert!.rule] });
+    const one = await lk.get<{ alert: { ruleTitle: string; name: string } }>(`/api/v1/alerts/${alert!.id}`);
+    expect(one.body.alert).toMatchObject({ ruleTitle: titles[alert!.rule], name: alert!.name });
     expect((await lk.get<ErrorJson>('/api/v1/campaigns/D0001')).status).toBe(404);
     expect((await lk.get<ErrorJson>('/api/v1/campaigns/NOPE')).body.error.code).toBe('not_found');
   });

@@ -6,6 +6,7 @@ import { fingerprint, type AlertRecord } from '../../src/domain/alert.js';
 import type { Entity } from '../../src/domain/entity.js';
 import type { Severity } from '../../src/domain/rule.js';
 import { ConfigError } from '../../src/errors/catalogue.js';
+import { consoleHome, consoleLink } from '../../src/notify/links.js';
 import { briefOf, formatDuration, MAX_LIST_SEGMENTS, MessageRenderer, smsSegments, type AlertView } from '../../src/notify/render.js';
 
 const SHIPPED = join(import.meta.dirname, '..', '..', 'templates');
@@ -128,15 +129,23 @@ describe('shipped zh templates: SMS', () => {
     expect(sms).toContain('A&B <店>');
   });
 
-  it('a group of 2 keeps its briefs when they fit', () => {
-    const sms = zh.smsAlert([view({ entity: 'D1', ackCode: '11' }), view({ entity: 'D2', severity: 'warning', ackCode: '12' })]);
-    expect(sms).toBe('【渠道预警】2 条：D1 开卡量下降 60%(严重,编号11)；D2 开卡量下降 60%(警告,编号12)。回复“确认 编号”确认');
+  it('a group of 2 keeps its names and briefs when they fit, else names and verdicts', () => {
+    const two = (a: string, b: string) => [view({ entity: 'D1', name: a, ackCode: '11' }), view({ entity: 'D2', name: b, severity: 'warning', ackCode: '12' })];
+    expect(zh.smsAlert(two('红', '牧'))).toBe('【渠道预警】2 条：D1 红 开卡量下降 60%(严重,编号11)；D2 牧 开卡量下降 60%(警告,编号12)。回复“确认 编号”确认');
+    const sms = zh.smsAlert(two('红旗店', '牧野店'));
+    expect(sms).toBe('【渠道预警】2 条：D1 红旗店 下降 60%(严重,编号11)；D2 牧野店 下降 60%(警告,编号12)。回复“确认 编号”确认');
     expect(smsSegments(sms)).toBe(1);
   });
 
-  it('a group too long with briefs keeps every item with only its verdict: one segment', () => {
-    // Two dealers made 75 characters (two segments) with full briefs.
+  it('a group too long with names and briefs keeps every item and its name, giving up the briefs: one segment', () => {
     const two = [view({ entity: 'D0017', severity: 'warning', ackCode: '4123' }), view({ entity: 'D0032', ackCode: '5123' })];
+    const sms = zh.smsAlert(two);
+    expect(sms).toBe('【渠道预警】2 条：D0017 新乡某某店(警告,编号4123)；D0032 新乡某某店(严重,编号5123)。回复“确认 编号”确认');
+    expect(smsSegments(sms)).toBe(1);
+  });
+
+  it('a group whose names do not fit gives them up last, before any item, and gets its verdicts back', () => {
+    const two = [view({ entity: 'D0017', name: '新乡市红旗区某某通讯器材经营部', severity: 'warning', ackCode: '4123' }), view({ entity: 'D0032', name: '新乡市牧野区某某通讯器材经营部', ackCode: '5123' })];
     const sms = zh.smsAlert(two);
     expect(sms).toBe('【渠道预警】2 条：D0017 下降 60%(警告,编号4123)；D0032 下降 60%(严重,编号5123)。回复“确认 编号”确认');
     expect(smsSegments(sms)).toBe(1);
@@ -284,6 +293,74 @@ describe('shipped en templates', () => {
     expect(sms).toBe('Lookout CRITICAL: D0001 Xinxiang Store, Core dealer card openings drop: card openings 40, same-weekday baseline 100, down 60%. Reply "ACK 4821" to acknowledge');
     expect(sms.length).toBeGreaterThan(70);
     expect(smsSegments(sms)).toBe(1);
+  });
+});
+
+describe('the console link in SMS', () => {
+  const PUBLIC = 'http://lk.cn';
+  const linked = (v: AlertView): AlertView => ({ ...v, consoleUrl: consoleLink(PUBLIC, v.alert.id) });
+  const home = { consoleHome: consoleHome(PUBLIC) };
+
+  it('a message with room carries the link at its end, one segment', () => {
+    // A Chinese segment is 70 characters and the link takes 32 of them: short facts, no reply hint.
+    const v = linked(view({ name: '红旗店', summary: '下降 60%', ackCode: '' }));
+    const sms = zh.smsAlert([v]);
+    expect(sms).toBe(`【渠道预警·严重】D0001 红旗店 核心渠道开卡量下降：下降 60%。 ${v.consoleUrl}`);
+    expect(smsSegments(sms)).toBe(1);
+  });
+
+  it('the link is the first thing given up: a full message stays exactly as it is without one', () => {
+    for (const v of [view(), view({ name: '新乡市红旗区某某通讯器材经营部（渠道合作旗舰店）', severity: 'warning' }), view({ name: '新乡市红旗区某某通讯器材经营部'.repeat(4) })]) {
+      const sms = zh.smsAlert([linked(v)]);
+      expect(sms).toBe(zh.smsAlert([v]));
+      expect(sms).not.toContain(PUBLIC);
+      expect(smsSegments(sms)).toBe(1);
+    }
+  });
+
+  it('a message that fits without the link keeps its name, rule title and reply hint and gives up the link', () => {
+    const v = linked(view({ name: '新乡红旗区旗舰专营店', summary: '下降 60%', ackCode: '48' }));
+    const sms = zh.smsAlert([v]);
+    expect(sms).toBe('【渠道预警·严重】D0001 新乡红旗区旗舰专营店 核心渠道开卡量下降：下降 60%。回复“确认 48”确认');
+    expect(sms).not.toContain(PUBLIC);
+    expect(smsSegments(sms)).toBe(1);
+  });
+
+  it('English SMS (160 GSM characters) have room for it', () => {
+    const ascii = linked({ ...view({ name: 'Xinxiang Store', summary: 'down 60%' }), ruleName: 'Card openings drop' });
+    const sms = en.smsAlert([ascii]);
+    expect(sms).toBe(`Lookout CRITICAL: D0001 Xinxiang Store, Card openings drop: down 60%. Reply "ACK 4821" to acknowledge ${ascii.consoleUrl}`);
+    expect(smsSegments(sms)).toBe(1);
+  });
+
+  it('a group points to the console list when it has room, never at the cost of an item', () => {
+    const two = [view({ entity: 'D1', ackCode: '11' }), view({ entity: 'D2', severity: 'warning', ackCode: '12' })].map(linked);
+    const ascii = two.map((v, i) => ({ ...v, entity: { ...v.entity!, name: `Store ${i + 1}` }, alert: { ...v.alert, summary: 'down 60%' } }));
+    expect(en.smsAlert(ascii, home)).toBe('Lookout: 2 alerts: D1 Store 1 down 60% (CRITICAL, code 11); D2 Store 2 down 60% (WARNING, code 12). Reply "ACK <code>" to acknowledge http://lk.cn/');
+    // Chinese: the two items with their briefs fill the segment, so the link goes, not a brief.
+    expect(zh.smsAlert(two, home)).toBe(zh.smsAlert(two));
+  });
+
+  it('a single resolve notice links its alert page when it fits', () => {
+    const v = linked({ ...view({ name: 'Store', durationMs: 3_600_000 }), ruleName: 'Card drop' });
+    expect(en.smsResolve([v])).toBe(`Lookout RESOLVED: D0001 Store "Card drop" back to normal (lasted 1 h) ${v.consoleUrl}`);
+    expect(en.smsResolve([v, linked(view({ entity: 'D0002' }))])).not.toContain(PUBLIC);
+  });
+
+  it('every group, digest and resolve size stays one segment with links, ids and codes whole, any link whole', () => {
+    const longUrl = 'https://lookout.xinxiang.example.cn';
+    for (let n = 1; n <= 30; n++) {
+      const list = many(n).map((v) => ({ ...v, consoleUrl: consoleLink(longUrl, v.alert.id) }));
+      for (const r of [zh, en]) {
+        for (const sms of [r.smsAlert(list, { consoleHome: consoleHome(longUrl) }), r.smsDigest(list, 'rate_limit', { consoleHome: consoleHome(longUrl) }), r.smsResolve(list)]) {
+          expect(smsSegments(sms), sms).toBe(1);
+          if (sms.includes('http')) expect(sms.endsWith(n === 1 ? list[0]!.consoleUrl! : `${longUrl}/`), sms).toBe(true);
+          for (const v of list.filter((x) => sms.includes(`${x.alert.entity}(`) || sms.includes(`${x.alert.entity} `))) {
+            if (!/恢复|RESOLVED/.test(sms)) expect(sms).toMatch(new RegExp(`${v.ackCode}`));
+          }
+        }
+      }
+    }
   });
 });
 

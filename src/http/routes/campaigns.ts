@@ -8,6 +8,7 @@ import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { fromStore, HttpError } from '../errors.js';
 import { paginate } from '../paging.js';
+import { nameAlert } from '../alert-names.js';
 import { errorResponses, IdParams, Item, listResponse, NoQuery, operatorSecurity, pageQuery } from '../schemas.js';
 
 export const idParams = IdParams;
@@ -49,7 +50,9 @@ export function campaignsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens
       const { id } = request.params;
       const campaign = await fromStore(needCampaigns(deps).get(id), 'the campaign store');
       if (!campaign) throw new HttpError(404, 'not_found', `no campaign ${JSON.stringify(id)}`);
-      return { campaign };
+      // Its open alerts as the alerts API shows them (entity name, rule title).
+      const alerts = campaign.alerts.map((a) => nameAlert(a, campaign.entity, deps.ruleTitle?.(a.rule)));
+      return { campaign: { ...campaign, alerts } };
     },
   );
 
