@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/env.js';
 import { Calendar } from '../../src/domain/clock.js';
 import type { Entity } from '../../src/domain/entity.js';
 import type { HallRanking, RankingMailResult } from '../../src/duties/index.js';
+import { launchChromium, PHONE, scrollsSideways, shot } from '../support/browser.js';
 import { ensureBuilt, PINNED_NOW, runCli } from '../support/cli.js';
 import { dailySamples, isoDays, startTestLookout, type ErrorJson, type TestLookout } from '../support/lookout.js';
 import { ingest, sleep } from '../support/notify.js';
@@ -116,6 +117,18 @@ describe('own halls: satisfaction ranking and floor', () => {
     expect(html.body).toContain('2026年11月自有营业厅短信满意度排名');
     expect(html.body).toContain('营业厅HA1');
     expect(html.body).toContain('95.00');
+    // Phone-first: the report reads at 390 px without sideways scrolling.
+    expect(html.body).toContain('name="viewport"');
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: PHONE });
+      await page.setContent(html.body);
+      expect(await scrollsSideways(page)).toBe(false);
+      expect(await page.textContent('body')).toContain('营业厅HA1');
+      await shot(page, 'report-halls-390');
+    } finally {
+      await browser.close();
+    }
 
     for (const bad of ['2026-13', 'nov', '2027-01']) {
       const r2 = await lk.get<ErrorJson>(`/api/v1/reports/halls/satisfaction?month=${bad}`);
