@@ -89,7 +89,8 @@ export function validateContactRow(cells: Cells, file: string, line: number): { 
   const email = cells.email;
   if (email !== undefined && !isEmail(email)) bad('email', `${who}email: expected an address like name@example.cn`);
   const webhook = cells.webhook;
-  if (webhook !== undefined && !isHttpUrl(webhook)) bad('webhook', `${who}webhook: expected an http(s) URL`);
+  // wecom+ / dingtalk+ name a group robot behind a proxy (src/notify/channels/robots.ts).
+  if (webhook !== undefined && !isHttpUrl(webhook.replace(/^(wecom|dingtalk)\+/i, ''))) bad('webhook', `${who}webhook: expected an http(s) URL (or wecom+/dingtalk+ and one)`);
 
   let channels: ChannelName[] = [];
   if (cells.channels !== undefined) {

@@ -14,13 +14,15 @@ export interface TestContact {
   readonly email?: string;
   readonly scope?: string;
   readonly channels?: string;
+  /** A generic webhook URL, or a WeCom / DingTalk group robot's. */
+  readonly webhook?: string;
 }
 
 /** A temp config dir holding contacts.csv (and rotas.yaml when given). */
 export function orgDir(contacts: readonly TestContact[], rotasYaml?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'lookout-org-'));
-  const rows = contacts.map((c) => [c.id, c.name ?? `联系人${c.id}`, c.phone ?? '', c.email ?? '', c.role, c.scope ?? '', c.channels ?? ''].join(','));
-  writeFileSync(join(dir, 'contacts.csv'), `id,name,phone,email,role,scope,channels\n${rows.join('\n')}\n`);
+  const rows = contacts.map((c) => [c.id, c.name ?? `联系人${c.id}`, c.phone ?? '', c.email ?? '', c.role, c.scope ?? '', c.channels ?? '', c.webhook ?? ''].join(','));
+  writeFileSync(join(dir, 'contacts.csv'), `id,name,phone,email,role,scope,channels,webhook\n${rows.join('\n')}\n`);
   if (rotasYaml) writeFileSync(join(dir, 'rotas.yaml'), rotasYaml);
   return dir;
 }
