@@ -14,7 +14,7 @@ import type { Entity } from '../src/domain/entity.js';
 import { startLookout } from '../src/main.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
-import { applyVerdict } from '../src/state/lifecycle.js';
+import { applyVerdict } from '../src/domain/lifecycle.js';
 
 const NOW = Date.parse('2026-11-22T09:00:00+08:00');
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));

@@ -41,7 +41,7 @@ import { RedisAlertStore } from './state/alert-store.js';
 import { markDirty } from './state/dirty.js';
 import { RedisRegistryStore, RegistryCache } from './state/registry-store.js';
 import { SeriesStore } from './state/series-store.js';
-import { routingFrom } from './campaigns/categories.js';
+import { routingFrom } from './domain/complaints.js';
 import { CampaignDuty } from './campaigns/duty.js';
 import { ComplaintRouter } from './campaigns/routing.js';
 import { CampaignService } from './campaigns/service.js';

@@ -15,7 +15,7 @@ import type { Rule, Severity } from '../domain/rule.js';
 import { evaluateEntity } from '../evaluate/index.js';
 import type { EvalContext } from '../evaluate/types.js';
 import { HOURS_PER_DAY } from '../evaluate/types.js';
-import { applyVerdict, isOpen } from '../state/lifecycle.js';
+import { applyVerdict, isOpen } from '../domain/lifecycle.js';
 import { absenceMetrics, metricHourlyLookback, metricLookback, planEntity, readFromDay } from './live-reads.js';
 import type { StoreSnapshot } from './store.js';
 import { DailyView, HourlyView } from './views.js';

@@ -5,7 +5,7 @@
 import { Calendar } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import type { Severity } from '../domain/rule.js';
-import { breakdown, categoryMetric, categoryTitle, COMPLAINT_CATEGORIES, departmentName, leadOf, leadText, type ComplaintCategory, type ComplaintRouting, type Locale } from './categories.js';
+import { breakdown, categoryMetric, categoryTitle, COMPLAINT_CATEGORIES, departmentName, leadOf, leadText, type ComplaintCategory, type ComplaintRouting, type Locale } from '../domain/complaints.js';
 import type { AlertEpisode } from './ledger.js';
 import { campaignWindow, targetCustomers, timeline, type CampaignTimeline } from './lifecycle.js';
 

@@ -13,7 +13,7 @@ import { ConfigError } from '../errors/catalogue.js';
 import type { MailAttachment } from '../notify/channels/channel.js';
 import { SEVERITY_WORDS } from '../notify/render.js';
 import { svgToPng, type RasterizeOptions } from './chart-image.js';
-import type { Locale } from './categories.js';
+import type { Locale } from '../domain/complaints.js';
 import type { AlertRow, DailyReport, DayFigures, EvaluationRecord, MinuteStats } from './figures.js';
 
 export interface RenderedMail {

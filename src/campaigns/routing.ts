@@ -7,7 +7,7 @@ import type { AlertRecord } from '../domain/alert.js';
 import { Calendar } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import type { Keyspace } from '../queues/names.js';
-import { categoryMetric, COMPLAINT_CATEGORIES, DEFAULT_COMPLAINT_ROUTING, leadOf, leadText, type ComplaintCategory, type ComplaintLead, type ComplaintRouting, type Locale } from './categories.js';
+import { categoryMetric, COMPLAINT_CATEGORIES, DEFAULT_COMPLAINT_ROUTING, leadOf, leadText, type ComplaintCategory, type ComplaintLead, type ComplaintRouting, type Locale } from '../domain/complaints.js';
 import { readDays } from './series.js';
 
 export interface RoutedLead extends ComplaintLead {

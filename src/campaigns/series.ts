@@ -4,7 +4,7 @@
 import type { Redis } from 'ioredis';
 import type { Keyspace } from '../queues/names.js';
 import { parseBucket } from '../state/series-store.js';
-import { CATEGORY_METRICS } from './categories.js';
+import { CATEGORY_METRICS } from '../domain/complaints.js';
 
 /** The figures a campaign export carries (SPEC §4 metric names). */
 export const CAMPAIGN_METRICS = ['enrollments', 'complaints', 'unsubscribes'] as const;

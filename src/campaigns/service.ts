@@ -8,7 +8,7 @@ import { Calendar, type Clock } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import type { Keyspace } from '../queues/names.js';
 import type { AlertFilter, EntityFilter } from '../state/ports.js';
-import { breakdown, categoryTitle, DEFAULT_COMPLAINT_ROUTING, departmentName, leadOf, leadText, type ComplaintRouting, type Locale } from './categories.js';
+import { breakdown, categoryTitle, DEFAULT_COMPLAINT_ROUTING, departmentName, leadOf, leadText, type ComplaintRouting, type Locale } from '../domain/complaints.js';
 import { campaignInfo, categoryTotals, dailyReport, dayFigures, evaluationRecord, type CampaignInfo, type CategoryRow, type DailyReport, type DayFigures, type EvaluationRecord, type FigureContext, type LeadInfo } from './figures.js';
 import { CampaignLedger, campaignKeys, type CampaignKeys } from './ledger.js';
 import { campaignWindow, phaseOn, targetCustomers, timeline, type CampaignPhase, type CampaignTimeline } from './lifecycle.js';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { COMPLAINT_CATEGORIES, DEFAULT_COMPLAINT_ROUTING, type ComplaintCategory } from '../campaigns/categories.js';
+import { COMPLAINT_CATEGORIES, DEFAULT_COMPLAINT_ROUTING, type ComplaintCategory } from '../domain/complaints.js';
 import { ENTITY_KINDS, type EntityKind } from '../domain/entity.js';
 import { SEVERITIES, type Severity } from '../domain/rule.js';
 import { ConfigError } from '../errors/catalogue.js';

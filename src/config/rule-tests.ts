@@ -43,7 +43,7 @@ import { ConfigError } from '../errors/catalogue.js';
 import { evaluateEntity } from '../evaluate/index.js';
 import type { EntityHourly, EntitySeries } from '../evaluate/types.js';
 import { HOURS_PER_DAY } from '../evaluate/types.js';
-import { applyVerdict, isOpen } from '../state/lifecycle.js';
+import { applyVerdict, isOpen } from '../domain/lifecycle.js';
 import type { PathSeg, YamlSource } from './rule-schema.js';
 import { formatPath, issuesToErrors, lineOf } from './rule-schema.js';
 import { loadRuleFiles, parseYaml } from './rules-loader.js';

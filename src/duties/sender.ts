@@ -8,7 +8,7 @@
 import { Worker, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
-import { maskPhone } from '../observability/mask.js';
+import { maskPhone } from '../notify/mask.js';
 import { ChannelError, type Channel, type ChannelName } from '../notify/channels/channel.js';
 import type { NotifyObserver } from '../notify/context.js';
 import { address } from '../notify/delivery.js';

@@ -4,7 +4,7 @@ import type { AlertRecord, Verdict } from '../domain/alert.js';
 import { Calendar } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import type { Rule, Severity } from '../domain/rule.js';
-import { isOpen } from '../state/lifecycle.js';
+import { isOpen } from '../domain/lifecycle.js';
 import type { Judgement } from './judge.js';
 import { resolveVerdict } from './judge.js';
 import { evaluateAbsence } from './kinds/absence.js';

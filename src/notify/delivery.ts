@@ -7,7 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import { Worker, type Job } from 'bullmq';
-import { maskPhone } from '../observability/mask.js';
+import { maskPhone } from './mask.js';
 import type { ChannelName, Contact } from '../route/types.js';
 import { ChannelError, type Address } from './channels/channel.js';
 import type { NotifyContext } from './context.js';

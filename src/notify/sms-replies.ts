@@ -1,7 +1,7 @@
 // What phones send back: replies that acknowledge (`1`, `确认 1234`, `ACK 1234`) — accepted
 // only from a phone the alert was sent to — and delivery receipts for sent messages.
 
-import { maskPhone } from '../observability/mask.js';
+import { maskPhone } from './mask.js';
 import { parseAckReply } from './ack-reply.js';
 import type { DeliveryReceipt, InboundSms } from './channels/channel.js';
 import type { NotifyContext } from './context.js';

@@ -1,7 +1,7 @@
 // pino with redaction: tokens, passwords and phone numbers never reach the logs.
 
 import { pino, type Logger } from 'pino';
-import { maskPhone } from './mask.js';
+import { maskPhone } from '../notify/mask.js';
 
 export const REDACT_PATHS = [
   'req.headers.authorization',

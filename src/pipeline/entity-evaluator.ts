@@ -14,7 +14,7 @@ import { evaluateEntity, rulesInScope } from '../evaluate/index.js';
 import type { PipelineObserver } from '../observability/events.js';
 import type { Keyspace } from '../queues/names.js';
 import type { EntityCommit, RedisAlertStore } from '../state/alert-store.js';
-import { applyVerdict, type Step } from '../state/lifecycle.js';
+import { applyVerdict, type Step } from '../domain/lifecycle.js';
 import type { RegistryCache } from '../state/registry-store.js';
 import { parseFeed, SeriesStore, type DailyRead, type HourlyByEntity, type HourlyRead } from '../state/series-store.js';
 

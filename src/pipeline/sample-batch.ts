@@ -1,7 +1,7 @@
 // One queued batch: validate (the queue door may bring raw samples) → apply to buckets and mark
 // the entities whose rules read what changed as dirty (the drainer judges them).
 
-import { withCategorySamples } from '../campaigns/categories.js';
+import { withCategorySamples } from '../domain/complaints.js';
 import type { Clock, Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { RawSample, SampleRejection } from '../domain/sample.js';

@@ -9,7 +9,7 @@ import { Calendar, type Clock } from '../domain/clock.js';
 import { FEED_STALLED_RULE } from '../notify/escalation.js';
 import type { Keyspace } from '../queues/names.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
-import { applyVerdict } from '../state/lifecycle.js';
+import { applyVerdict } from '../domain/lifecycle.js';
 import { parseFeed } from '../state/series-store.js';
 
 export interface FeedGuardOptions {

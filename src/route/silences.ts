@@ -5,8 +5,9 @@ import { RE2JS } from 're2js';
 import { z } from 'zod';
 import type { AlertRecord } from '../domain/alert.js';
 import type { Entity } from '../domain/entity.js';
-import type { NewSilence, SilenceState } from '../state/ports.js';
+import type { NewSilence } from '../state/ports.js';
 import { alertField } from './fields.js';
+import { silenceState } from '../domain/silence.js';
 import type { Silence, SilenceMatcher } from './types.js';
 
 export const MATCHER_OPS = ['=', '!=', '=~', '!~'] as const;
@@ -59,10 +60,7 @@ export function matcherMatches(m: SilenceMatcher, alert: AlertRecord, entity: En
   return matcherAccepts(m, alertField(alert, entity, m.name) ?? '');
 }
 
-export function silenceState(s: Pick<Silence, 'startsAt' | 'endsAt'>, now: number): SilenceState {
-  if (now < s.startsAt) return 'pending';
-  return now < s.endsAt ? 'active' : 'expired';
-}
+export { silenceState };
 
 export function silenceMatches(s: Silence, alert: AlertRecord, entity: Entity | undefined, now: number): boolean {
   return silenceState(s, now) === 'active' && s.matchers.every((m) => matcherMatches(m, alert, entity));

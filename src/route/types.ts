@@ -134,25 +134,7 @@ export interface PolicySet {
   readonly source: string;
 }
 
-/** A silence (maintenance window): alerts matching every matcher are muted in [startsAt, endsAt). */
-export interface Silence {
-  readonly id: string;
-  readonly matchers: readonly SilenceMatcher[];
-  readonly startsAt: number;
-  readonly endsAt: number;
-  readonly createdBy: string;
-  readonly comment: string;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-}
-
-export interface SilenceMatcher {
-  /** A route/fields.ts field name: rule, entity, severity, kind, region, district, attrs.x, labels.y */
-  readonly name: string;
-  readonly value: string;
-  /** `=` equal, `!=` not equal, `=~` regex (anchored), `!~` not regex. */
-  readonly op: '=' | '!=' | '=~' | '!~';
-}
+export type { Silence, SilenceMatcher } from '../domain/silence.js';
 
 export type MuteReason =
   | { readonly by: 'silence'; readonly id: string }

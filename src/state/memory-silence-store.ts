@@ -1,6 +1,6 @@
 // In-memory twin of RedisSilenceStore (STYLE.md §8), for unit tests and Redis-free wiring.
 
-import type { Silence } from '../route/types.js';
+import type { Silence } from '../domain/silence.js';
 import type { NewSilence, SilenceState, SilenceStore } from './ports.js';
 import { endSilence, isPrunable, newSilence, selectSilences } from './silence-store.js';
 

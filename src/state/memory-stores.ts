@@ -4,7 +4,7 @@
 import type { AlertEvent, AlertRecord } from '../domain/alert.js';
 import type { Entity } from '../domain/entity.js';
 import type { Sample } from '../domain/sample.js';
-import { acknowledge } from './lifecycle.js';
+import { acknowledge } from '../domain/lifecycle.js';
 import type { AckResult, AlertFilter, AlertStore, EntityFilter, RegistryStore, SampleSink } from './ports.js';
 
 export interface SinkBatch {

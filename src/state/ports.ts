@@ -4,6 +4,7 @@
 import type { AlertRecord, AlertState } from '../domain/alert.js';
 import type { Entity } from '../domain/entity.js';
 import type { Sample } from '../domain/sample.js';
+import type { Silence, SilenceState } from '../domain/silence.js';
 
 export interface SampleSink {
   /** Resolves once every sample is durable in Redis (as batched jobs). */
@@ -41,18 +42,18 @@ export interface AlertStore {
   ack(id: string, by: string, via: string, now: number, episode?: number): Promise<AckResult>;
 }
 
-export type SilenceState = 'active' | 'pending' | 'expired';
+export type { SilenceState } from '../domain/silence.js';
 
 /** What an operator posts; id and timestamps are the store's. */
-export type NewSilence = Omit<import('../route/types.js').Silence, 'id' | 'createdAt' | 'updatedAt'>;
+export type NewSilence = Omit<Silence, 'id' | 'createdAt' | 'updatedAt'>;
 
 export interface SilenceStore {
-  create(input: NewSilence, now: number): Promise<import('../route/types.js').Silence>;
-  get(id: string): Promise<import('../route/types.js').Silence | undefined>;
+  create(input: NewSilence, now: number): Promise<Silence>;
+  get(id: string): Promise<Silence | undefined>;
   /** Newest first; `state` relative to `now`. */
-  list(now: number, state?: SilenceState): Promise<import('../route/types.js').Silence[]>;
+  list(now: number, state?: SilenceState): Promise<Silence[]>;
   /** End a silence now (DELETE); undefined when there is no such silence. */
-  expire(id: string, now: number): Promise<import('../route/types.js').Silence | undefined>;
+  expire(id: string, now: number): Promise<Silence | undefined>;
   /** Silences in force at `now` (the mute stage reads these). */
-  active(now: number): Promise<import('../route/types.js').Silence[]>;
+  active(now: number): Promise<Silence[]>;
 }

@@ -4,8 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keyspace } from '../queues/names.js';
-import { silenceState } from '../route/silences.js';
-import type { Silence } from '../route/types.js';
+import { silenceState, type Silence } from '../domain/silence.js';
 import type { NewSilence, SilenceState, SilenceStore } from './ports.js';
 
 /** Expired silences stay listed this long after they end, then `create` prunes them. */

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { DEFAULT_COMPLAINT_ROUTING } from '../../src/campaigns/categories.js';
+import { DEFAULT_COMPLAINT_ROUTING } from '../../src/domain/complaints.js';
 import { svgToPng } from '../../src/campaigns/chart-image.js';
 import { dailyReport, evaluationRecord, type FigureContext } from '../../src/campaigns/figures.js';
 import type { AlertEpisode } from '../../src/campaigns/ledger.js';

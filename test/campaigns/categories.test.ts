@@ -1,6 +1,6 @@
 // Complaint categories: the derived per-category samples, the lead department and its wording.
 import { describe, expect, it } from 'vitest';
-import { breakdown, categoryOf, DEFAULT_COMPLAINT_ROUTING, leadOf, leadText, routingFrom, withCategorySamples, type ComplaintCategory } from '../../src/campaigns/categories.js';
+import { breakdown, categoryOf, DEFAULT_COMPLAINT_ROUTING, leadOf, leadText, routingFrom, withCategorySamples, type ComplaintCategory } from '../../src/domain/complaints.js';
 import type { Sample } from '../../src/domain/sample.js';
 
 const TS = Date.parse('2026-11-21T12:00:00+08:00');

@@ -1,7 +1,7 @@
 // Report and post-evaluation figures from daily values and alert episodes, and how they render.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_COMPLAINT_ROUTING } from '../../src/campaigns/categories.js';
+import { DEFAULT_COMPLAINT_ROUTING } from '../../src/domain/complaints.js';
 import { dailyReport, evaluationRecord, type FigureContext } from '../../src/campaigns/figures.js';
 import type { AlertEpisode } from '../../src/campaigns/ledger.js';
 import { mergeEpisode } from '../../src/campaigns/ledger.js';

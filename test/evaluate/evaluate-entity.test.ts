@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../src/domain/alert.js';
 import { evaluateEntity, rulesInScope } from '../../src/evaluate/index.js';
-import { applyVerdict } from '../../src/state/lifecycle.js';
+import { applyVerdict } from '../../src/domain/lifecycle.js';
 import { ctxAt, entity, openAlert, rule } from './fixtures.js';
 import { daily } from './fixtures.js';
 

@@ -8,7 +8,7 @@ import type { Rule, Severity } from '../../src/domain/rule.js';
 import { RULE_SCHEMAS, isRuleKind } from '../../src/config/rule-schema.js';
 import { expandSeriesValues } from '../../src/config/rule-tests.js';
 import type { EntitySeries, EvalContext } from '../../src/evaluate/types.js';
-import { applyVerdict } from '../../src/state/lifecycle.js';
+import { applyVerdict } from '../../src/domain/lifecycle.js';
 import { evaluateRule } from '../../src/evaluate/index.js';
 
 export const calendar = new Calendar('Asia/Shanghai');

@@ -17,7 +17,7 @@ import type { Entity } from '../../src/domain/entity.js';
 import type { Rule } from '../../src/domain/rule.js';
 import { evaluateEntity } from '../../src/evaluate/index.js';
 import type { HourlySeries } from '../../src/evaluate/index.js';
-import { applyVerdict } from '../../src/state/lifecycle.js';
+import { applyVerdict } from '../../src/domain/lifecycle.js';
 
 const TODAY = Calendar.parseIsoDay('2026-11-21')!;
 const JUDGED_DAYS = 35; // five weeks of ordinary days, each with four weeks of history before it

@@ -11,7 +11,7 @@ import { cumulative, evaluateEntity, expectedCumulative, profileDays, shapeDispe
 import type { EntityHourly, EntitySeries } from '../../src/evaluate/index.js';
 import { evaluateRule } from '../../src/evaluate/index.js';
 import { countLowerTail } from '../../src/evaluate/stats.js';
-import { applyVerdict } from '../../src/state/lifecycle.js';
+import { applyVerdict } from '../../src/domain/lifecycle.js';
 import { calendar, day, entity, rule } from './fixtures.js';
 
 // A dealer selling 100 cards a day from 08:00: 10 20 20 15 10 then 5 an hour until 18:00.

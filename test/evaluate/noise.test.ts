@@ -9,7 +9,7 @@ import type { AlertRecord } from '../../src/domain/alert.js';
 import { Calendar } from '../../src/domain/clock.js';
 import type { Rule } from '../../src/domain/rule.js';
 import { evaluateEntity } from '../../src/evaluate/index.js';
-import { applyVerdict } from '../../src/state/lifecycle.js';
+import { applyVerdict } from '../../src/domain/lifecycle.js';
 
 const TODAY = Calendar.parseIsoDay('2026-11-21')!;
 const JUDGED_DAYS = 35; // five weeks of ordinary days, each with four weeks of history before it

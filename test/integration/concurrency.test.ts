@@ -5,7 +5,7 @@ import type { AlertRecord, Verdict } from '../../src/domain/alert.js';
 import { nullObserver, type PipelineObserver } from '../../src/observability/events.js';
 import { EntityEvaluator, type EvaluationOutcome } from '../../src/pipeline/entity-evaluator.js';
 import { RedisAlertStore } from '../../src/state/alert-store.js';
-import { applyVerdict } from '../../src/state/lifecycle.js';
+import { applyVerdict } from '../../src/domain/lifecycle.js';
 import { RegistryCache } from '../../src/state/registry-store.js';
 import { metricValue, startTestLookout, type TestLookout } from '../support/lookout.js';
 import { connect, dropPrefix, freshPrefix } from '../support/redis.js';

@@ -4,7 +4,7 @@
 
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { maskPhone } from '../../observability/mask.js';
+import { maskPhone } from '../mask.js';
 import { ChannelError, type Address, type Channel, type ChannelName, type MailAttachment, type OutgoingMessage, type SendResult } from './channel.js';
 import { segmentsOf } from './sms-encoding.js';
 

@@ -3,7 +3,7 @@
 
 import smpp from 'smpp';
 import type { Logger } from 'pino';
-import { maskPhone } from '../../observability/mask.js';
+import { maskPhone } from '../mask.js';
 import {
   ChannelError,
   type Channel,

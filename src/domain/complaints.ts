@@ -2,8 +2,8 @@
 // them (complaint routing, SPEC §2: network → 网管中心, billing → 业务支撑中心, promotion/tariff →
 // 客服中心) and the per-category metrics the worker derives. Pure: no I/O.
 
-import { COMPLAINT_CATEGORIES } from '../domain/metric.js';
-import type { Sample } from '../domain/sample.js';
+import { COMPLAINT_CATEGORIES } from './metric.js';
+import type { Sample } from './sample.js';
 
 export { COMPLAINT_CATEGORIES };
 export type ComplaintCategory = (typeof COMPLAINT_CATEGORIES)[number];

@@ -1,10 +1,10 @@
 // Pure alert lifecycle: (prior record, verdict, now) → next record and the event to publish.
 // pending → firing → acknowledged → resolved, with severity upgrades and downgrades.
 
-import type { AlertChange, AlertEvent, AlertRecord, AlertState, Verdict } from '../domain/alert.js';
-import { fingerprint } from '../domain/alert.js';
-import type { Severity } from '../domain/rule.js';
-import { severityRank } from '../domain/rule.js';
+import type { AlertChange, AlertEvent, AlertRecord, AlertState, Verdict } from './alert.js';
+import { fingerprint } from './alert.js';
+import type { Severity } from './rule.js';
+import { severityRank } from './rule.js';
 
 export interface Step {
   /** The record to store; undefined when nothing changed at all. */
