@@ -14,6 +14,7 @@ import { baselineAt } from '../../evaluate/baseline.js';
 import type { NotificationRecord } from '../../notify/records.js';
 import { parseNewSilence, silenceMatches } from '../../route/silences.js';
 import type { Silence } from '../../route/types.js';
+import { nameAlert, type NamedAlert } from '../alert-names.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { ConsoleDeps, HttpDeps } from '../deps.js';
 import { fromStore, HttpError } from '../errors.js';
@@ -30,12 +31,7 @@ const base = { tags: ['console'], security: operatorSecurity };
 const Now = z.number().describe('the server clock, epoch ms: ages are computed against it');
 
 /** An alert as the console lists it: the record plus names (fallback ids), level and recipients. */
-export interface ConsoleAlert extends AlertRecord {
-  readonly name: string;
-  readonly region?: string;
-  readonly district?: string;
-  readonly kind?: string;
-  readonly ruleTitle: string;
+export interface ConsoleAlert extends NamedAlert {
   /** Highest escalation step notified so far, 1-based (0: nobody yet). */
   readonly level: number;
   readonly told: readonly { readonly contact: string; readonly name: string; readonly channel: string; readonly state: string; readonly step: number }[];
@@ -46,21 +42,15 @@ function needConsole(deps: HttpDeps): ConsoleDeps {
   return deps.console;
 }
 
-/** The names the alert already carries (the names part adds them to the API) win over the registry's. */
-function present(alert: AlertRecord, entity: Entity | undefined, rule: Rule | undefined, records: readonly NotificationRecord[], c: ConsoleDeps): ConsoleAlert {
-  const carried = alert as AlertRecord & { name?: string; region?: string; district?: string; kind?: string; ruleTitle?: string };
+/** An alert with its names (as the alerts API names it: alert-names.ts), escalation level and recipients. */
+function present(alert: AlertRecord, entity: Entity | undefined, rule: Rule | undefined, records: readonly NotificationRecord[], c: ConsoleDeps, deps: HttpDeps): ConsoleAlert {
   const mine = records.filter((r) => r.kind === 'alert' && r.items.some((i) => i.alert === alert.id && i.episode === alert.episode));
   const step = (r: NotificationRecord) => Math.max(...r.items.filter((i) => i.alert === alert.id).map((i) => i.step));
   const told = mine
     .filter((r) => TOLD_STATES.has(r.state))
     .map((r) => ({ contact: r.contact, name: c.contactName(r.contact) ?? r.contact, channel: r.channel, state: r.state, step: step(r) + 1 }));
   return {
-    ...alert,
-    name: carried.name ?? entity?.name ?? alert.entity,
-    region: carried.region ?? entity?.region,
-    district: carried.district ?? entity?.district,
-    kind: carried.kind ?? entity?.kind,
-    ruleTitle: carried.ruleTitle ?? rule?.name ?? alert.rule,
+    ...nameAlert(alert, entity, deps.ruleTitle?.(alert.rule) ?? rule?.name),
     level: told.reduce((m, t) => Math.max(m, t.step), 0),
     told,
   };
@@ -162,7 +152,7 @@ export function consoleApiRoutes(fastify: FastifyInstance, deps: HttpDeps, token
       const rules = rulesById(c);
       const open = all.filter((a) => a.state !== 'resolved');
       const page = paginate(open, { key: (a) => [a.updatedAt, a.id], shape: ['number', 'string'], descending: [true, false], limit: request.query.limit, cursor: request.query.cursor });
-      const alerts = page.items.map((a) => present(a, entities.get(a.entity), rules.get(a.rule), records, c));
+      const alerts = page.items.map((a) => present(a, entities.get(a.entity), rules.get(a.rule), records, c, deps));
       return { now, alerts, ...(page.next !== undefined && { next: page.next }) };
     },
   );
@@ -186,7 +176,7 @@ export function consoleApiRoutes(fastify: FastifyInstance, deps: HttpDeps, token
       if (!alert) throw new HttpError(404, 'not_found', `no alert ${JSON.stringify(request.params.id)}`);
       const [entity, records] = await Promise.all([fromStore(deps.registry.get(alert.entity), 'the registry'), recordsOf(deps, alert.id)]);
       const rule = rulesById(c).get(alert.rule);
-      return { now, alert: present(alert, entity, rule, records, c), ...(entity && { entity }), timeline: timeline(alert, records, c) };
+      return { now, alert: present(alert, entity, rule, records, c, deps), ...(entity && { entity }), timeline: timeline(alert, records, c) };
     },
   );
 
@@ -243,7 +233,7 @@ export function consoleApiRoutes(fastify: FastifyInstance, deps: HttpDeps, token
         const days = await dailyChart(deps, c, entity.id, metric, undefined, now);
         if (days.some((d) => d.value !== null)) series.push({ metric, days });
       }
-      return { now, entity, alerts: alerts.map((a) => present(a, entity, rules.get(a.rule), records, c)), series };
+      return { now, entity, alerts: alerts.map((a) => present(a, entity, rules.get(a.rule), records, c, deps)), series };
     },
   );
 
@@ -272,7 +262,7 @@ export function consoleApiRoutes(fastify: FastifyInstance, deps: HttpDeps, token
       const rules = rulesById(c);
       const alerts = all
         .filter((a) => a.state !== 'resolved' && silenceMatches(silence, a, entities.get(a.entity), at))
-        .map((a) => present(a, entities.get(a.entity), rules.get(a.rule), [], c));
+        .map((a) => present(a, entities.get(a.entity), rules.get(a.rule), [], c, deps));
       return { now, alerts };
     },
   );
