@@ -179,6 +179,9 @@ describe('notifier noise control', () => {
     await lk.registry.putMany(['D0001', 'D0002', 'D0003'].map((id) => dealer(id)));
     await ingest(lk, dealerSeries('D0001', 40)); // critical: sent (1 of 1 this hour)
     await smsc.waitFor(1);
+    // The hour's slot counts from when the send finished: let it finish at 22:10 before the clock moves
+    // (the SMSC has the message a moment before Lookout records it as sent).
+    await waitForRecords(lk, { state: 'sent' }, 1);
     lk.manualClock.set('2026-11-22T22:20:00+08:00');
     await ingest(lk, dealerSeries('D0002', 60)); // warning: quiet hours, for 08:00
     await waitForRecords(lk, { state: 'deferred' }, 1);
