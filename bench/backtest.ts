@@ -4,9 +4,10 @@
 // every samples CSV is read with) reading it and summing the values, nothing else.
 // Not a test: it prints figures. See docs/backtest.md ("Speed").
 //
-// Options: --channels=5000 --days=365 --seed=7 --keep (leave the CSV in the temp dir).
+// Options: --channels=5000 --days=365 --seed=7 --keep (leave the CSV in the temp dir),
+// --report=FILE (write the report as JSON: compare the alerts of two versions on the same data).
 
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse';
@@ -155,6 +156,9 @@ async function main(): Promise<void> {
   );
   console.log('');
   for (const line of formatReport(report).slice(0, 20)) console.log(line);
+  // --report=FILE: the whole report as JSON, to compare the alerts of two versions on the same data.
+  const reportFile = args.get('report');
+  if (reportFile) writeFileSync(reportFile, `${JSON.stringify({ ...report, seconds: undefined, file: undefined }, null, 1)}\n`);
   if (args.has('keep')) console.log(`\nCSV kept: ${file}`);
   else rmSync(dir, { recursive: true, force: true });
 }

@@ -170,8 +170,9 @@ export function buildProgram(finish: Finish): Command {
     .argument('<path>', 'a *.test.yaml file or a folder of them')
     .action(async (path: string) => {
       if (!existsSync(path)) throw new CliError(`rules test: ${path}: no such file or folder`);
-      const { runRuleTests } = await import('./config/rule-tests.js');
-      const ok = await runRuleTests(path, (line) => process.stdout.write(`${line}\n`));
+      const { runRuleTests } = await import('./backtest/rule-tests.js');
+      // The retention the daemon reads with (LOOKOUT_RETENTION_DAYS …), as a live judgement would.
+      const ok = await runRuleTests(path, (line) => process.stdout.write(`${line}\n`), config());
       finish(ok ? EXIT.ok : EXIT.failed);
     });
 

@@ -13,11 +13,11 @@ import type { Entity } from '../domain/entity.js';
 import { metricCatalogue } from '../domain/metric.js';
 import type { RuleSet } from '../domain/rule.js';
 import type { SampleRejection } from '../domain/sample.js';
-import { planEntity } from './live-reads.js';
+import { planEntity } from '../evaluate/plan.js';
 import { judgeAll, workersAvailable } from './parallel.js';
 import { planSplit, readParallel } from './parallel-read.js';
 import { readSamples } from './reader.js';
-import type { ReplayedAlert } from './replay.js';
+import type { ReplayedAlert, ReplayedTransition } from './replay.js';
 import { SampleStore } from './store.js';
 
 /**
@@ -39,6 +39,8 @@ export interface BacktestOptions {
   readonly timeZone: string;
   /** LOOKOUT_RETENTION_DAYS / LOOKOUT_HOURLY_RETENTION_DAYS: how far back a live judgement reads. */
   readonly retentionDays: number;
+  /** LOOKOUT_DAY_CLOSE_CRON: the replay judges each day when the scheduler would close it. */
+  readonly dayCloseCron?: string;
   readonly hourlyRetentionDays?: number;
   /** Reading and judging threads (default: the cores available, at most 4; 1 = in-process). */
   readonly threads?: number;
@@ -136,6 +138,11 @@ export interface BacktestReport {
   };
   /** Every firing and upgrade in the counted days (paging and recorded), in time order. */
   readonly alerts: readonly ReplayedAlert[];
+  /**
+   * Every transition in the counted days (start, fire, upgrade, downgrade, resolve, cancel), in
+   * time order; a resolve says how long the alert stayed open.
+   */
+  readonly transitions: readonly ReplayedTransition[];
   /** What the replay could not do like the daemon for these rules or this data. */
   readonly notes: readonly string[];
   readonly seconds: { readonly read: number; readonly judge: number; readonly total: number };
@@ -233,6 +240,7 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
         entityIndexes: opts.entities.map((e) => store.indexOf(e.id)!),
         store: store.snapshot(),
         timeZone: opts.timeZone,
+        dayCloseCron: opts.dayCloseCron,
         retentionDays: opts.retentionDays,
         hourlyRetentionDays: opts.hourlyRetentionDays ?? 8,
         startDay,
@@ -316,6 +324,7 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
       per1000PerDay: days && judged ? round((totalAlerts / days / judged) * 1000, 3) : 0,
     },
     alerts: replayed?.alerts ?? [],
+    transitions: replayed?.transitions ?? [],
     notes,
     seconds: { read: round(readSeconds, 2), judge: round(judgeSeconds, 2), total: round((performance.now() - started) / 1000, 2) },
     threads: { read: split ? split.parts.length : 1, judge: replayed?.threads ?? 1 },

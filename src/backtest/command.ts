@@ -113,6 +113,7 @@ export async function runBacktestCommand(values: BacktestArgs, io: CommandIo = d
       ruleSet: rules.ruleSet,
       entities: registry.entities,
       timeZone: config.timeZone,
+      dayCloseCron: config.dayCloseCron,
       retentionDays: config.retentionDays,
       hourlyRetentionDays: config.hourlyRetentionDays,
       batchSize: config.batchSize,

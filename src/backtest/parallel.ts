@@ -1,5 +1,5 @@
 // Judge on several threads: the entities are dealt round-robin into shards (so each shard gets a
-// similar mix of kinds), each shard is judged by a worker thread running replay.ts's judge on the
+// similar mix of kinds), each shard is judged by a worker thread running replay.ts's replay on the
 // shared buckets, and the results are merged. Entities are independent, so the merged result is
 // the same as one thread's. Without a compiled worker (tests run the TypeScript sources) or with
 // one thread, the shards run in-process.
@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { judge, type JudgeInput, type JudgeOutput, type RuleTally } from './replay.js';
+import { replay, type JudgeInput, type JudgeOutput, type RuleTally } from './replay.js';
 
 const WORKER = new URL('./judge-worker.js', import.meta.url);
 
@@ -55,10 +55,15 @@ export function mergeOutputs(outs: readonly JudgeOutput[]): JudgeOutput {
     }
   }
   const alerts = outs.flatMap((o) => o.alerts);
-  alerts.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.entity < b.entity ? -1 : a.entity > b.entity ? 1 : 0));
+  const byTime = (a: { at: string; rule: string; entity: string }, b: { at: string; rule: string; entity: string }): number =>
+    a.at < b.at ? -1 : a.at > b.at ? 1 : a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.entity < b.entity ? -1 : a.entity > b.entity ? 1 : 0;
+  alerts.sort(byTime);
+  // Stable: one alert's transitions at one instant keep the order the kernel made them in.
+  const transitions = outs.flatMap((o) => o.transitions).sort(byTime);
   return {
     tallies: [...tallies.values()],
     alerts,
+    transitions,
     judged: outs.reduce((a, o) => a + o.judged, 0),
     evaluations: outs.reduce((a, o) => a + o.evaluations, 0),
     hourEvaluations: outs.reduce((a, o) => a + o.hourEvaluations, 0),
@@ -72,7 +77,7 @@ export function mergeOutputs(outs: readonly JudgeOutput[]): JudgeOutput {
 export async function judgeAll(input: JudgeInput, threads: number, onProgress?: (done: number, total: number) => void): Promise<JudgeOutput & { threads: number }> {
   const total = input.entities.length;
   const n = Math.max(1, Math.min(threads, Math.ceil(total / 50)));
-  if (n === 1 || !workersAvailable()) return { ...mergeOutputs([judge(input, onProgress)]), threads: 1 };
+  if (n === 1 || !workersAvailable()) return { ...mergeOutputs([replay(input, onProgress)]), threads: 1 };
   const shards = Array.from({ length: n }, (_, i) => {
     const idx: number[] = [];
     for (let k = i; k < total; k += n) idx.push(k);

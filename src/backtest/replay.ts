@@ -1,29 +1,26 @@
 // The walk: for every local day from the first to the last, at the moment the scheduler's day
-// close would run (00:05 the next morning), judge every entity that has rules in scope with the
-// same pure evaluators the live worker calls (evaluateEntity), reading the same window of days,
-// and carry each alert through the same lifecycle (applyVerdict: pending/for, hysteresis,
-// resolve). Intraday rules are also judged during the day, each time an hour's samples arrive
-// (from their `from_hour`), as the live worker judges an entity when its samples arrive. Entities are independent of each other, so the
-// walk goes entity by entity (each through all days) and can be split across threads.
+// close runs (the first run of LOOKOUT_DAY_CLOSE_CRON on the next day, 00:05 by default), judge
+// every entity that has rules in scope with the kernel the live worker calls (judgeEntity: the
+// same evaluators and the same lifecycle — pending/for, hysteresis, resolve), reading the window
+// of days the kernel's read plan gives. Intraday rules are also judged during the day, at each
+// run of the scheduler's hourly pass (from their `from_hour`), as the live worker judges an entity
+// fed by the hour. Entities are independent of each other, so the walk goes entity by entity
+// (each through all days) and can be split across threads.
 //
 // Everything here is pure and runs in a worker thread as well as in-process.
 
 import type { AlertChange, AlertRecord } from '../domain/alert.js';
-import { Calendar, MS_PER_HOUR } from '../domain/clock.js';
+import { Calendar } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
+import { isOpen } from '../domain/lifecycle.js';
 import type { Rule, Severity } from '../domain/rule.js';
-import { evaluateEntity } from '../evaluate/index.js';
+import { judgeEntity } from '../evaluate/kernel.js';
+import { ReadPlanner, readFromDay } from '../evaluate/plan.js';
+import { JudgementSchedule } from '../evaluate/schedule.js';
 import type { EvalContext } from '../evaluate/types.js';
 import { HOURS_PER_DAY } from '../evaluate/types.js';
-import { applyVerdict, isOpen } from '../domain/lifecycle.js';
-import { absenceMetrics, metricHourlyLookback, metricLookback, planEntity, readFromDay } from './live-reads.js';
 import type { StoreSnapshot } from './store.js';
 import { DailyView, HourlyView } from './views.js';
-
-/** When the day close judges a day: 00:05 local the next day (LOOKOUT_DAY_CLOSE_CRON's default). */
-export const DAY_CLOSE_OFFSET_MS = 5 * 60_000;
-/** Intraday rules are judged this long after each local hour starts (its samples have arrived). */
-export const HOUR_OFFSET_MS = 5 * 60_000;
 
 export interface JudgeInput {
   readonly rules: readonly Rule[];
@@ -32,6 +29,8 @@ export interface JudgeInput {
   readonly entityIndexes: readonly number[];
   readonly store: StoreSnapshot;
   readonly timeZone: string;
+  /** LOOKOUT_DAY_CLOSE_CRON: when the scheduler closes a day (default 00:05). */
+  readonly dayCloseCron?: string;
   /** LOOKOUT_RETENTION_DAYS / LOOKOUT_HOURLY_RETENTION_DAYS: how far back a live judgement reads. */
   readonly retentionDays: number;
   readonly hourlyRetentionDays: number;
@@ -61,6 +60,26 @@ export interface ReplayedAlert {
   readonly summary: string;
 }
 
+/**
+ * Every transition the kernel made (start, fire, upgrade, downgrade, resolve, cancel), so a
+ * reader sees how long each alert would have stayed open.
+ */
+export interface ReplayedTransition {
+  readonly rule: string;
+  readonly entity: string;
+  readonly change: AlertChange;
+  readonly severity: Severity;
+  /** The severity before an upgrade or downgrade. */
+  readonly previousSeverity?: Severity;
+  readonly notify: boolean;
+  readonly period: string;
+  /** The evaluation instant, ISO with offset. */
+  readonly at: string;
+  /** Resolve: when the alert started firing, and how long it stayed open (hours, 0.1 h). */
+  readonly firingSince?: string;
+  readonly openHours?: number;
+}
+
 export interface RuleTally {
   readonly rule: string;
   /** Entities judged that are in the rule's scope. */
@@ -88,6 +107,7 @@ export interface RuleTally {
 export interface JudgeOutput {
   readonly tallies: RuleTally[];
   readonly alerts: ReplayedAlert[];
+  readonly transitions: ReplayedTransition[];
   /** Entities judged (with rules in scope). */
   readonly judged: number;
   /** Evaluations made (entity × day closes, and entity × hours for intraday rules). */
@@ -112,21 +132,10 @@ function newTally(rule: Rule): RuleTally {
   };
 }
 
-/** The moment the day close judges `day` (epoch ms). */
-export function dayCloseAt(calendar: Calendar, day: number): number {
-  return calendar.startOfDay(day + 1) + DAY_CLOSE_OFFSET_MS;
-}
-
-/** The moment intraday rules are judged at local hour `hour` of `day`. */
-export function hourAt(calendar: Calendar, day: number, hour: number): number {
-  const local = (day * HOURS_PER_DAY + hour) * MS_PER_HOUR + HOUR_OFFSET_MS;
-  return local - calendar.offsetAt(local - calendar.offsetAt(local));
-}
-
 /** The feed counters the live worker reads: metric → local day → samples, for absence metrics. */
 function feedOf(store: StoreSnapshot, rules: readonly Rule[]): Map<string, Map<number, number>> {
   const out = new Map<string, Map<number, number>>();
-  for (const metric of absenceMetrics(rules)) {
+  for (const metric of new ReadPlanner(rules).absenceMetrics) {
     const m = store.metrics.indexOf(metric);
     const days = new Map<number, number>();
     if (m >= 0) {
@@ -140,34 +149,44 @@ function feedOf(store: StoreSnapshot, rules: readonly Rule[]): Map<string, Map<n
   return out;
 }
 
-/** Judge `input.entities` over the days; pure (no I/O), so it runs in a worker thread too. */
-export function judge(input: JudgeInput, onProgress?: (done: number, total: number) => void): JudgeOutput {
+/**
+ * Replay the kernel over `input.entities` and the days; pure (no I/O), so it runs in a worker
+ * thread too.
+ */
+export function replay(input: JudgeInput, onProgress?: (done: number, total: number) => void): JudgeOutput {
   const { rules, store, retentionDays, hourlyRetentionDays, startDay, fromDay, toDay } = input;
   const calendar = new Calendar(input.timeZone);
+  const schedule = new JudgementSchedule(calendar, { dayCloseCron: input.dayCloseCron });
+  const planner = new ReadPlanner(rules);
   const tallies = new Map<string, RuleTally>(rules.map((r) => [r.id, newTally(r)]));
-  const labels = new Map(rules.map((r) => [r.id, r.labels ?? {}]));
   const metricCount = store.metrics.length;
-  const lookbacks = new Map<string, number>();
-  const hourlyLookbacks = new Map<string, number>();
   const feed = feedOf(store, rules);
 
-  // One context per closed day, shared by every entity.
-  const closes: EvalContext[] = [];
+  // One context per closed day, shared by every entity (none on a day the cron skips).
+  const closes: (EvalContext | undefined)[] = [];
   const closeIso: string[] = [];
   for (let d = startDay; d <= toDay; d++) {
-    const now = dayCloseAt(calendar, d);
-    closes.push({ now, today: calendar.dayOf(now), calendar, feed });
-    closeIso.push(calendar.formatLocal(now));
+    const now = schedule.closeAt(d);
+    closes.push(now === undefined ? undefined : { now, today: calendar.dayOf(now), calendar, feed });
+    closeIso.push(now === undefined ? '' : calendar.formatLocal(now));
   }
+  // The hourly pass's instants, per day from startDay: hour → instant (undefined: no pass).
+  const passes: (number | undefined)[][] = [];
+  if (rules.some((r) => r.kind === 'intraday')) {
+    for (let d = startDay; d <= toDay; d++) passes.push(Array.from({ length: HOURS_PER_DAY }, (_, h) => schedule.hourPassAt(d, h)));
+  }
+  schedule.close();
 
   const alerts: ReplayedAlert[] = [];
+  const transitions: ReplayedTransition[] = [];
   let judged = 0;
   let evaluations = 0;
   let hourEvaluations = 0;
   const progressEvery = Math.max(1, Math.floor(input.entities.length / 100));
 
-  const record = (d: number, id: string, ruleId: string, change: AlertChange, r: AlertRecord, paging: boolean, at: () => string): void => {
+  const record = (d: number, id: string, ruleId: string, change: AlertChange, r: AlertRecord, prior: AlertRecord | undefined, at: () => string): void => {
     if (d < fromDay) return;
+    const paging = prior !== undefined && isOpen(prior) && prior.notify;
     const t = tallies.get(ruleId)!;
     switch (change) {
       case 'fire':
@@ -199,6 +218,19 @@ export function judge(input: JudgeInput, onProgress?: (done: number, total: numb
       default:
         break;
     }
+    const iso = at();
+    const since = change === 'resolve' && r.firingAt !== undefined ? r.firingAt : undefined;
+    transitions.push({
+      rule: r.rule,
+      entity: id,
+      change,
+      severity: r.severity,
+      ...((change === 'upgrade' || change === 'downgrade') && prior && { previousSeverity: prior.severity }),
+      notify: r.notify,
+      period: r.period,
+      at: iso,
+      ...(since !== undefined && r.resolvedAt !== undefined && { firingSince: calendar.formatLocal(since), openHours: Math.round((r.resolvedAt - since) / 360_000) / 10 }),
+    });
     if (change !== 'fire' && change !== 'upgrade') return;
     alerts.push({
       rule: r.rule,
@@ -207,7 +239,7 @@ export function judge(input: JudgeInput, onProgress?: (done: number, total: numb
       severity: r.severity,
       notify: r.notify,
       period: r.period,
-      at: at(),
+      at: iso,
       value: r.value,
       baseline: r.baseline,
       measure: r.measure,
@@ -218,7 +250,7 @@ export function judge(input: JudgeInput, onProgress?: (done: number, total: numb
 
   input.entities.forEach((entity, k) => {
     if (onProgress && k % progressEvery === 0) onProgress(k, input.entities.length);
-    const plan = planEntity(rules, entity);
+    const plan = planner.plan(entity);
     if (!plan) return;
     judged++;
     for (const r of plan.rules) tallies.get(r.id)!.inScope++;
@@ -228,17 +260,11 @@ export function judge(input: JudgeInput, onProgress?: (done: number, total: numb
       return m < 0 ? -1 : store.seriesOf[e * metricCount + m]!;
     };
     const avg = (metric: string): boolean => store.avg[store.metrics.indexOf(metric)] ?? false;
-    const daily = plan.metrics.map((metric) => {
-      let lookback = lookbacks.get(metric);
-      if (lookback === undefined) lookbacks.set(metric, (lookback = metricLookback(rules, metric)));
-      return { view: new DailyView(store.daily, seriesIndex(metric), avg(metric)), lookback };
-    });
+    const daily = plan.metrics.map((metric) => ({ view: new DailyView(store.daily, seriesIndex(metric), avg(metric)), lookback: planner.lookback(metric) }));
     const series = new Map(plan.metrics.map((m, i) => [m, daily[i]!.view]));
     const hourly = plan.hourlyMetrics.map((metric) => {
-      let lookback = hourlyLookbacks.get(metric);
-      if (lookback === undefined) hourlyLookbacks.set(metric, (lookback = metricHourlyLookback(rules, metric)));
       const s = seriesIndex(metric);
-      return { view: new HourlyView(store.hourly, s < 0 ? -1 : store.hourlyOf[s]!, avg(metric)), lookback };
+      return { view: new HourlyView(store.hourly, s < 0 ? -1 : store.hourlyOf[s]!, avg(metric)), lookback: planner.hourlyLookback(metric) };
     });
     const hourlyMap = hourly.length ? new Map(plan.hourlyMetrics.map((m, i) => [m, hourly[i]!.view])) : undefined;
     const intraday = plan.rules.filter((r) => r.kind === 'intraday');
@@ -247,31 +273,31 @@ export function judge(input: JudgeInput, onProgress?: (done: number, total: numb
 
     const apply = (d: number, rulesNow: readonly Rule[], ctx: EvalContext, at: () => string): void => {
       evaluations++;
-      for (const verdict of evaluateEntity(rulesNow, entity, series, priors, ctx, hourlyMap)) {
-        const prior = priors.get(verdict.rule);
-        const step = applyVerdict(prior, verdict, ctx.now, labels.get(verdict.rule));
-        if (!step.record) continue;
-        priors.set(verdict.rule, step.record);
-        if (step.event) record(d, entity.id, verdict.rule, step.event.change, step.record, prior !== undefined && isOpen(prior) && prior.notify, at);
+      for (const step of judgeEntity(rulesNow, entity, series, priors, ctx, hourlyMap)) {
+        priors.set(step.rule, step.record);
+        if (step.event) record(d, entity.id, step.rule, step.event.change, step.record, step.prior, at);
       }
     };
 
     for (let d = startDay; d <= toDay; d++) {
-      // Intraday rules through the day, when the live worker judges them: every hour (the
-      // scheduler's hourly pass judges silent feeds too), with the hours before h visible and
-      // the daily buckets up to yesterday (the rule reads no day's total of today).
+      // Intraday rules through the day, at each run of the scheduler's hourly pass (it judges
+      // silent feeds too), with the hours before h visible and the daily buckets up to yesterday
+      // (the rule reads no day's total of today).
       if (intraday.length && hourlyMap && hourly.some((v) => v.view.hourlyFeed)) {
         for (const v of daily) v.view.window(readFromDay(d, retentionDays, v.lookback), d - 1);
+        const at = passes[d - startDay]!;
         for (let h = Math.max(1, fromHour); h < HOURS_PER_DAY; h++) {
+          const now = at[h];
+          if (now === undefined) continue;
           for (const v of hourly) v.view.window((d - Math.min(v.lookback, hourlyRetentionDays)) * HOURS_PER_DAY, d * HOURS_PER_DAY + h - 1, d);
-          const now = hourAt(calendar, d, h);
           hourEvaluations++;
           apply(d, intraday, { now, today: d, calendar, feed }, () => calendar.formatLocal(now));
         }
       }
       // The day close: every rule; the live read covers fromDay..today, and today's bucket is
-      // still empty at 00:05 (the day's exports have not arrived), so the window ends at `d`.
-      const ctx = closes[d - startDay]!;
+      // still empty at the close (the day's exports have not arrived), so the window ends at `d`.
+      const ctx = closes[d - startDay];
+      if (!ctx) continue;
       for (const v of daily) v.view.window(readFromDay(ctx.today, retentionDays, v.lookback), d);
       for (const v of hourly) v.view.window((ctx.today - Math.min(v.lookback, hourlyRetentionDays)) * HOURS_PER_DAY, ctx.today * HOURS_PER_DAY - 1, ctx.today);
       apply(d, plan.rules, ctx, () => closeIso[d - startDay]!);
@@ -279,5 +305,5 @@ export function judge(input: JudgeInput, onProgress?: (done: number, total: numb
     for (const r of priors.values()) if (isOpen(r)) tallies.get(r.rule)!.openAtEnd++;
   });
   onProgress?.(input.entities.length, input.entities.length);
-  return { tallies: [...tallies.values()], alerts, judged, evaluations, hourEvaluations };
+  return { tallies: [...tallies.values()], alerts, transitions, judged, evaluations, hourEvaluations };
 }

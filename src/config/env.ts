@@ -3,6 +3,7 @@
 
 import { validate as validateCron } from 'node-cron';
 import { Calendar, isValidTimeZone } from '../domain/clock.js';
+import { DAY_CLOSE_CRON } from '../evaluate/schedule.js';
 import { parseNow } from './now.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { defaultRulesDir, defaultTemplatesDir } from './paths.js';
@@ -186,7 +187,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     maxFutureMs: int(env, 'LOOKOUT_MAX_FUTURE_MS', 5 * 60_000, 0, 7 * 86_400_000),
     prefix,
     logLevel,
-    dayCloseCron: cron(env, 'LOOKOUT_DAY_CLOSE_CRON', '5 0 * * *'),
+    dayCloseCron: cron(env, 'LOOKOUT_DAY_CLOSE_CRON', DAY_CLOSE_CRON),
     reportCron: cron(env, 'LOOKOUT_REPORT_CRON', '0 9 * * *'),
     rankingCron: cron(env, 'LOOKOUT_RANKING_CRON', '0 9 1 * *'),
     broadcastRate: int(env, 'LOOKOUT_BROADCAST_RATE', 10, 1, 1000),

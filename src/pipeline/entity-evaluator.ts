@@ -7,28 +7,18 @@ import type { Redis } from 'ioredis';
 import type { AlertEvent, AlertRecord } from '../domain/alert.js';
 import { fingerprint } from '../domain/alert.js';
 import type { Calendar } from '../domain/clock.js';
-import type { Entity } from '../domain/entity.js';
-import type { Rule, RuleSet } from '../domain/rule.js';
-import { ruleHourlyLookbackDays, ruleLookbackDays, ruleMetric } from '../domain/rule.js';
-import { evaluateEntity, rulesInScope } from '../evaluate/index.js';
+import type { RuleSet } from '../domain/rule.js';
+import { ruleMetric } from '../domain/rule.js';
+import { judgeEntity } from '../evaluate/kernel.js';
+import { ReadPlanner, type EntityPlan } from '../evaluate/plan.js';
 import type { PipelineObserver } from '../observability/events.js';
 import type { Keyspace } from '../queues/names.js';
 import type { EntityCommit, RedisAlertStore } from '../state/alert-store.js';
-import { applyVerdict, type Step } from '../domain/lifecycle.js';
 import type { RegistryCache } from '../state/registry-store.js';
 import { parseFeed, SeriesStore, type DailyRead, type HourlyByEntity, type HourlyRead } from '../state/series-store.js';
 
 const CHUNK = 500;
 const MAX_ROUNDS = 8;
-
-interface Plan {
-  readonly entity: Entity;
-  readonly rules: readonly Rule[];
-  readonly metrics: readonly string[];
-  /** Metrics whose hourly buckets the entity's intraday rules read. */
-  readonly hourlyMetrics: readonly string[];
-  readonly fingerprints: readonly string[];
-}
 
 export interface EvaluationOutcome {
   readonly evaluated: number;
@@ -37,11 +27,8 @@ export interface EvaluationOutcome {
 }
 
 export class EntityEvaluator {
-  private planCache = new Map<string, Plan | null>();
-  private cacheKey = '';
-  private lookbacks = new Map<string, number>();
-  private hourlyLookbacks = new Map<string, number>();
-  private lookbackKey = '';
+  private planner: ReadPlanner | undefined;
+  private plannerHash = '';
 
   constructor(
     private readonly redis: Redis,
@@ -54,33 +41,25 @@ export class EntityEvaluator {
     private readonly observer: PipelineObserver,
   ) {}
 
-  /** Rules in scope for an entity and what they read; cached until rules or registry change. */
-  plan(id: string): Plan | null {
+  /** The kernel's read plan of the current rule set (planned again when the rules change). */
+  private reads(): ReadPlanner {
     const rs = this.ruleSet();
-    const key = `${rs.hash}/${this.registry.size}`;
-    if (key !== this.cacheKey) {
-      this.planCache.clear();
-      this.cacheKey = key;
+    if (!this.planner || rs.hash !== this.plannerHash) {
+      this.planner = ReadPlanner.of(rs);
+      this.plannerHash = rs.hash;
     }
-    const cached = this.planCache.get(id);
-    if (cached !== undefined && cached?.entity === this.registry.get(id)) return cached;
+    return this.planner;
+  }
+
+  /** Rules in scope for a registered entity and what they read; null when none applies. */
+  plan(id: string): EntityPlan | null {
     const entity = this.registry.get(id);
-    let plan: Plan | null = null;
-    if (entity) {
-      const rules = rulesInScope(rs.rules, entity);
-      if (rules.length) {
-        const metrics = [...new Set(rules.map(ruleMetric).filter((m): m is string => m !== undefined))];
-        const hourlyMetrics = [...new Set(rules.filter((r) => ruleHourlyLookbackDays(r) > 0).map((r) => ruleMetric(r)!))];
-        plan = { entity, rules, metrics, hourlyMetrics, fingerprints: rules.map((r) => fingerprint(r.id, id)) };
-      }
-    }
-    this.planCache.set(id, plan);
-    return plan;
+    return entity ? this.reads().plan(entity) : null;
   }
 
   /** Metrics read by absence rules (their feed volume is part of every judgement). */
   absenceMetrics(): string[] {
-    return [...new Set(this.ruleSet().rules.filter((r) => r.kind === 'absence').map((r) => ruleMetric(r)!))];
+    return [...this.reads().absenceMetrics];
   }
 
   /** Entities whose in-scope rules read any of `metrics`. */
@@ -112,51 +91,15 @@ export class EntityEvaluator {
     return { evaluated, events, conflicts };
   }
 
-  private syncLookbacks(): void {
-    const rs = this.ruleSet();
-    if (rs.hash !== this.lookbackKey) {
-      this.lookbacks.clear();
-      this.hourlyLookbacks.clear();
-      this.lookbackKey = rs.hash;
-    }
-  }
-
-  /** Days of hourly history before today the intraday rules reading `metric` need. */
-  private hourlyLookback(metric: string): number {
-    this.syncLookbacks();
-    let n = this.hourlyLookbacks.get(metric);
-    if (n === undefined) {
-      const rules = this.ruleSet().rules.filter((r) => ruleMetric(r) === metric);
-      n = Math.max(0, ...rules.map(ruleHourlyLookbackDays));
-      this.hourlyLookbacks.set(metric, n);
-    }
-    return n;
-  }
-
-  /** Days of history the rules reading `metric` need (capped by what is stored). */
-  private lookback(metric: string): number {
-    const rs = this.ruleSet();
-    this.syncLookbacks();
-    let n = this.lookbacks.get(metric);
-    if (n === undefined) {
-      const rules = rs.rules.filter((r) => ruleMetric(r) === metric);
-      // Absence asks "did it ever report?": it needs everything stored.
-      n = rules.some((r) => r.kind === 'absence') ? Infinity : Math.max(1, ...rules.map(ruleLookbackDays)) + 2;
-      this.lookbacks.set(metric, n);
-    }
-    return n;
-  }
-
   private async evaluateChunk(ids: readonly string[], now: number): Promise<{ events: AlertEvent[]; conflicts: string[] }> {
+    const planner = this.reads();
     const plans = ids.map((id) => this.plan(id)!);
-    const { fromDay: oldest, toDay: today } = this.series.window(now);
     const byMetric = new Map<string, string[]>();
     for (const p of plans) for (const m of p.metrics) (byMetric.get(m) ?? byMetric.set(m, []).get(m)!).push(p.entity.id);
     const reads: DailyRead[] = [...byMetric].map(([metric, entities]) => ({
       metric,
       entities,
-      fromDay: Math.max(oldest, today - this.lookback(metric)),
-      toDay: today,
+      ...this.series.dailyWindow(now, planner.lookback(metric)),
     }));
     // Intraday rules: today's hours so far and the hourly history of their shape.
     const byHourlyMetric = new Map<string, string[]>();
@@ -164,18 +107,18 @@ export class EntityEvaluator {
     const hourlyReads: HourlyRead[] = [...byHourlyMetric].map(([metric, entities]) => ({
       metric,
       entities,
-      ...this.series.hourlyWindow(now, this.hourlyLookback(metric)),
+      ...this.series.hourlyWindow(now, planner.hourlyLookback(metric)),
     }));
 
     // One transaction: a consistent snapshot of the feed, the series and the alerts.
     const tx = this.redis.multi();
-    const feedMetrics = this.absenceMetrics();
+    const feedMetrics = planner.absenceMetrics;
     for (const m of feedMetrics) tx.hgetall(this.keys.feed(m));
     for (const r of reads) this.series.queueDailyReads(tx, r);
     for (const r of hourlyReads) this.series.queueHourlyReads(tx, r);
     for (const p of plans) {
       tx.get(this.keys.version(p.entity.id));
-      tx.hmget(this.keys.alerts, ...p.fingerprints);
+      tx.hmget(this.keys.alerts, ...p.rules.map((r) => fingerprint(r.id, p.entity.id)));
     }
     const res = ((await tx.exec()) ?? []).map(([err, v]) => {
       if (err) throw err;
@@ -206,12 +149,7 @@ export class EntityEvaluator {
         if (raw) priors.set(p.rules[k]!.id, JSON.parse(raw) as AlertRecord);
       });
       const series = seriesByEntity.get(p.entity.id) ?? new Map<string, Map<number, number>>();
-      const steps: Step[] = [];
-      for (const v of evaluateEntity(p.rules, p.entity, series, priors, ctx, hourlyByEntity.get(p.entity.id))) {
-        const rule = p.rules.find((r) => r.id === v.rule);
-        const step = applyVerdict(priors.get(v.rule), v, now, rule?.labels ?? {});
-        if (step.record) steps.push(step);
-      }
+      const steps = judgeEntity(p.rules, p.entity, series, priors, ctx, hourlyByEntity.get(p.entity.id));
       if (steps.length) commits.push({ entity: p.entity.id, version, steps });
     }
     if (!commits.length) return { events: [], conflicts: [] };

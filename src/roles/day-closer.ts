@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { Calendar, type Clock } from '../domain/clock.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { feedDelivered } from '../evaluate/kinds/absence.js';
+import { FEED_CHECK_CRON, INTRADAY_PASS_CRON } from '../evaluate/schedule.js';
 import { parseFeed } from '../state/series-store.js';
 import type { Keyspace } from '../queues/names.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
@@ -34,11 +35,6 @@ export interface DayCloserDeps {
   readonly notifications?: { prune(before: number): Promise<number> };
 }
 
-/** How often the scheduler looks whether yesterday's feed has arrived (absence pass). */
-const FEED_CHECK_CRON = '*/10 * * * *';
-/** Just after each hour: a dealer whose feed went silent is still judged by intraday rules. */
-const INTRADAY_CRON = '2 * * * *';
-
 export class DayCloser {
   private task?: ScheduledTask;
   private feedTask?: ScheduledTask;
@@ -59,7 +55,7 @@ export class DayCloser {
       const stalled = await this.d.feedGuard?.check().catch((err) => this.d.logger.error({ err: (err as Error).message }, 'feed guard failed'));
       if (stalled?.length) this.d.logger.warn({ metrics: stalled }, 'daily feed stalled');
     };
-    this.intradayTask = schedule(INTRADAY_CRON, () => void this.intradayPass().catch((err) => this.d.logger.error({ err: (err as Error).message }, 'intraday pass failed')), {
+    this.intradayTask = schedule(INTRADAY_PASS_CRON, () => void this.intradayPass().catch((err) => this.d.logger.error({ err: (err as Error).message }, 'intraday pass failed')), {
       timezone: this.d.calendar.timeZone,
       name: 'lookout-intraday-pass',
       noOverlap: true,

@@ -4,13 +4,14 @@
 
 import type { Redis } from 'ioredis';
 import type { Verdict } from '../domain/alert.js';
-import { fingerprint } from '../domain/alert.js';
 import { Calendar, type Clock } from '../domain/clock.js';
 import { FEED_STALLED_RULE } from '../notify/escalation.js';
 import type { Keyspace } from '../queues/names.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
-import { applyVerdict } from '../domain/lifecycle.js';
+import { stepAll } from '../evaluate/kernel.js';
 import { parseFeed } from '../state/series-store.js';
+
+const OPS = { team: 'ops' } as const;
 
 export interface FeedGuardOptions {
   /** Local minute of the day by which yesterday's export is expected. */
@@ -79,19 +80,9 @@ export class FeedGuard {
         notify: true,
         summary: `${metric} 数据源中断：昨日仅 ${verdictOf.got} 条样本，7 日中位 ${verdictOf.median}`,
       };
-      await this.commit(entity, v, now);
+      // The same lifecycle as every rule's alert (a stalled feed fires, a recovered one resolves).
+      await this.d.alerts.update(entity, [FEED_STALLED_RULE], (priors) => stepAll([v], priors, now, () => OPS), now);
     }
     return stalled;
-  }
-
-  private async commit(entity: string, v: Verdict, now: number): Promise<void> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const version = (await this.d.redis.get(this.d.keys.version(entity))) ?? '0';
-      const prior = await this.d.alerts.get(fingerprint(v.rule, entity));
-      const step = applyVerdict(prior, v, now, { team: 'ops' });
-      if (!step.record) return;
-      const { conflicts } = await this.d.alerts.commit([{ entity, version, steps: [step] }], now);
-      if (!conflicts.length) return;
-    }
   }
 }

@@ -4,6 +4,7 @@
 
 import type { Redis } from 'ioredis';
 import type { AlertEvent, AlertRecord } from '../domain/alert.js';
+import { fingerprint } from '../domain/alert.js';
 import type { Keyspace } from '../queues/names.js';
 import { acknowledge, isOpen, type Step } from '../domain/lifecycle.js';
 import { COMMIT_ALERTS_LUA } from './lua.js';
@@ -52,6 +53,38 @@ export class RedisAlertStore implements AlertStore {
       for (const s of c.steps) if (s.event) events.push(s.event);
     });
     return { conflicts, events };
+  }
+
+  /**
+   * Judge one entity against its alerts of `rules` as they are now and commit the steps, judging
+   * again on a conflict (an ack or another worker changed the entity meanwhile). Returns the
+   * events committed.
+   */
+  async update(
+    entity: string,
+    rules: readonly string[],
+    decide: (priors: ReadonlyMap<string, AlertRecord>) => readonly Step[],
+    now: number,
+    maxAttempts = 8,
+  ): Promise<AlertEvent[]> {
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const res = (await this.redis
+        .multi()
+        .get(this.keys.version(entity))
+        .hmget(this.keys.alerts, ...rules.map((r) => fingerprint(r, entity)))
+        .exec()) ?? [];
+      const [[e1, version], [e2, raws]] = res as [[Error | null, string | null], [Error | null, (string | null)[]]];
+      if (e1 || e2) throw e1 ?? e2;
+      const priors = new Map<string, AlertRecord>();
+      raws.forEach((raw, k) => {
+        if (raw) priors.set(rules[k]!, JSON.parse(raw) as AlertRecord);
+      });
+      const steps = decide(priors);
+      if (!steps.length) return [];
+      const { conflicts, events } = await this.commit([{ entity, version: version ?? '0', steps }], now);
+      if (!conflicts.length) return events;
+    }
+    throw new Error(`alerts of ${entity} kept conflicting; judged again next time`);
   }
 
   async get(id: string): Promise<AlertRecord | undefined> {

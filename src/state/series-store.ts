@@ -7,6 +7,7 @@ import type { MetricCatalogue } from '../domain/metric.js';
 import type { Sample } from '../domain/sample.js';
 import type { EntitySeries } from '../evaluate/types.js';
 import { HOURS_PER_DAY } from '../evaluate/types.js';
+import { readFromDay } from '../evaluate/plan.js';
 import type { Keyspace } from '../queues/names.js';
 import { APPLY_SAMPLES_LUA } from './lua.js';
 
@@ -182,10 +183,10 @@ export class SeriesStore {
     return { fromHour: fromDay * HOURS_PER_DAY, toHour: this.calendar.hourOf(now) };
   }
 
-  /** Days a read for evaluation covers: the retention up to today. */
-  window(now: number): { fromDay: number; toDay: number } {
+  /** Days a judgement at `now` reads for a metric with `lookbackDays` of history (kernel plan). */
+  dailyWindow(now: number, lookbackDays: number): { fromDay: number; toDay: number } {
     const today = this.calendar.dayOf(now);
-    return { fromDay: today - this.retention.retentionDays, toDay: today };
+    return { fromDay: readFromDay(today, this.retention.retentionDays, lookbackDays), toDay: today };
   }
 
   /** Daily series of one entity over the days stored (API, CLI, tests). */

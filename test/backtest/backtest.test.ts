@@ -141,10 +141,22 @@ describe('backtest', () => {
     const rows = [...days.flatMap((d) => hours.map((h) => hourly(d, h, 10))), ...hours.map((h) => hourly(LAST, h, h === 8 ? 10 : 0))];
     const r = await run(writeCsv(rows), { entities: [dealer('D0001')] });
     expect(r.alerts.map((a) => [a.rule, a.severity, a.period, a.at])).toEqual([
-      ['core_dealer_card_opening_intraday', 'warning', LAST, '2026-11-21T11:05:00+08:00'],
+      // At the scheduler's hourly pass (:02) and its day close (00:05).
+      ['core_dealer_card_opening_intraday', 'warning', LAST, '2026-11-21T11:02:00+08:00'],
       ['core_dealer_card_opening_drop', 'critical', LAST, '2026-11-22T00:05:00+08:00'],
     ]);
     expect(ruleRow(r, 'core_dealer_card_opening_intraday')).toMatchObject({ alerts: 1, resolved: 1, openAtEnd: 0 });
+    // Every transition is listed, so how long the intraday warning stayed open can be read: it
+    // ends with its day, at the day close.
+    expect(r.transitions.filter((t) => t.rule === 'core_dealer_card_opening_intraday').map((t) => [t.change, t.severity, t.at, t.firingSince, t.openHours])).toEqual([
+      ['fire', 'warning', '2026-11-21T11:02:00+08:00', undefined, undefined],
+      ['resolve', 'warning', '2026-11-22T00:05:00+08:00', '2026-11-21T11:02:00+08:00', 13.1],
+    ]);
+  });
+
+  it('follows LOOKOUT_DAY_CLOSE_CRON: a later close judges the day when the scheduler would', async () => {
+    const r = await run(writeCsv(dealerDrop()), { dayCloseCron: '30 6 * * *' });
+    expect(r.alerts.map((a) => [a.rule, a.period, a.at])).toEqual([['core_dealer_card_opening_drop', LAST, '2026-11-22T06:30:00+08:00']]);
   });
 
   it('daily exports are not seen during their day: intraday rules stay silent on them', async () => {
@@ -155,7 +167,7 @@ describe('backtest', () => {
   it('the JSON form is one object with the report fields', async () => {
     const r = JSON.parse(JSON.stringify(await run(writeCsv(dealerDrop(), ['card_opening,D0001,x,2026-11-21,'])))) as Record<string, unknown>;
     expect(Object.keys(r).sort()).toEqual(
-      ['alerts', 'days', 'entities', 'file', 'from', 'notes', 'rejected', 'replayedFrom', 'rows', 'rules', 'samples', 'seconds', 'threads', 'timeZone', 'to', 'totals'].sort(),
+      ['alerts', 'days', 'entities', 'file', 'from', 'notes', 'rejected', 'replayedFrom', 'rows', 'rules', 'samples', 'seconds', 'threads', 'timeZone', 'to', 'totals', 'transitions'].sort(),
     );
     expect(Object.keys((r.rules as object[])[0]!).sort()).toEqual(
       ['alerts', 'cancelled', 'critical', 'entities', 'info', 'inScope', 'kind', 'openAtEnd', 'pending', 'per1000PerDay', 'perDay', 'recorded', 'recordedEntities', 'resolved', 'rule', 'upgrades', 'warning'].sort(),

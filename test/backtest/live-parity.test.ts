@@ -114,6 +114,14 @@ describe('backtest vs the live daemon on the same data', () => {
       else if (e.change === 'upgrade') upgrades.set(e.alert.rule, (upgrades.get(e.alert.rule) ?? 0) + 1);
     }
     for (const r of report.rules) expect([r.rule, r.alerts, r.upgrades]).toEqual([r.rule, raised.get(r.rule) ?? 0, upgrades.get(r.rule) ?? 0]);
+
+    // Every transition the kernel made, live and replayed, at the same instant: fire, upgrade,
+    // downgrade, resolve, and pending starts and cancels.
+    const key = (change: string, a: { rule: string; entity: string; severity: string; period: string }, at: string) => `${at} ${change} ${a.rule} ${a.entity} ${a.severity} ${a.period}`;
+    const liveAll = lk.transitions.filter((e) => ruleIds.has(e.alert.rule)).map((e) => key(e.change, e.alert, localIso(e.at))).sort();
+    const replayedAll = report.transitions.map((t) => key(t.change, t, t.at)).sort();
+    expect(replayedAll).toEqual(liveAll);
+    expect(liveAll.join('\n')).toMatch(/ resolve /);
   }, 60_000);
 
   it('intraday: the same hourly feed raises the same intraday alert at the same hour', async () => {
@@ -125,15 +133,17 @@ describe('backtest vs the live daemon on the same data', () => {
     const today = hours.filter((h) => h <= 13).map((h) => row(last, h, h === 8 ? 10 : 0));
     const entities = [dealer('D0001')];
 
-    // Live: the history as a backfill at 00:05 on the 21st, then each hour's samples at the next hour's :05.
-    lk = await startTestLookout({ now: `${last}T00:05:00+08:00`, roles: ['api', 'worker'] });
+    // Live: the history as a backfill at 00:05 on the 21st, then each hour's samples by the next
+    // hour's :02, when the scheduler's hourly pass judges intraday rules (feed or no feed).
+    lk = await startTestLookout({ now: `${last}T00:05:00+08:00`, roles: ['api', 'worker', 'scheduler'] });
     await lk.registry.putMany(entities);
     expect((await lk.post('/api/v1/samples', past)).status).toBe(202);
     await lk.idle();
     for (const r of today) {
       const h = Number(r.ts.slice(11, 13));
-      lk.manualClock.set(`${last}T${String(h + 1).padStart(2, '0')}:05:00+08:00`);
+      lk.manualClock.set(`${last}T${String(h + 1).padStart(2, '0')}:02:00+08:00`);
       expect((await lk.post('/api/v1/samples', [r])).status).toBe(202);
+      await lk.dayCloser!.intradayPass();
       await lk.idle();
     }
     const live = lk.transitions.filter((e) => e.change === 'fire').map((e) => `${fired(e.alert)} at ${localIso(e.at)}`);
@@ -160,6 +170,6 @@ describe('backtest vs the live daemon on the same data', () => {
     });
     const intraday = withToday.alerts.filter((a) => a.rule === 'core_dealer_card_opening_intraday').map((a) => `${fired(a)} at ${a.at}`);
     expect(intraday).toEqual(live);
-    expect(live).toEqual(['core_dealer_card_opening_intraday D0001 warning 2026-11-21 at 2026-11-21T11:05:00+08:00']);
+    expect(live).toEqual(['core_dealer_card_opening_intraday D0001 warning 2026-11-21 at 2026-11-21T11:02:00+08:00']);
   }, 60_000);
 });

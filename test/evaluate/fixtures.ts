@@ -6,7 +6,7 @@ import { Calendar } from '../../src/domain/clock.js';
 import type { Entity } from '../../src/domain/entity.js';
 import type { Rule, Severity } from '../../src/domain/rule.js';
 import { RULE_SCHEMAS, isRuleKind } from '../../src/config/rule-schema.js';
-import { expandSeriesValues } from '../../src/config/rule-tests.js';
+import { expandSeriesValues } from '../../src/backtest/rule-tests.js';
 import type { EntitySeries, EvalContext } from '../../src/evaluate/types.js';
 import { applyVerdict } from '../../src/domain/lifecycle.js';
 import { evaluateRule } from '../../src/evaluate/index.js';

@@ -5,7 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expandSeriesValues, runRuleTestFile } from '../../src/config/rule-tests.js';
+import { expandSeriesValues, runRuleTestFile } from '../../src/backtest/rule-tests.js';
 
 const RULES = `rules:
   - id: running_total

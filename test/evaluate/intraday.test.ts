@@ -2,7 +2,7 @@
 // the entity's own expected cumulative at that hour — table-driven evaluator tests.
 
 import { describe, expect, it } from 'vitest';
-import { expandSeriesValues } from '../../src/config/rule-tests.js';
+import { expandSeriesValues } from '../../src/backtest/rule-tests.js';
 import type { AlertRecord } from '../../src/domain/alert.js';
 import { Calendar } from '../../src/domain/clock.js';
 import type { Rule, Severity } from '../../src/domain/rule.js';

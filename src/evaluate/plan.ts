@@ -1,24 +1,19 @@
-// What the live worker (src/pipeline/entity-evaluator.ts) reads for a judgement, as pure
-// functions of the rule set, so the replay feeds the evaluators exactly the same inputs:
+// What a judgement reads: the kernel's read plan, shared by the live worker, the backtest replay
+// and `lookout rules test`, so all three feed the evaluators the same inputs.
 //
-// - per entity: the rules in scope (rulesInScope), the metrics they read, and the metrics whose
-//   hourly buckets its intraday rules read;
-// - per metric: the days of history — max(1, lookback of every rule reading it) + 2, or the
-//   whole retention when an absence rule reads it ("did it ever report?"), never more than the
+// - per entity: the rules in scope, the metrics they read, and the metrics whose hourly buckets
+//   its intraday rules read;
+// - per metric: the days of history — max(1, lookback of every rule reading it) + 2, or the whole
+//   retention when an absence rule reads it ("did it ever report?"), never more than the
 //   retention (LOOKOUT_RETENTION_DAYS) before today;
 // - per metric read by the hour: the days of hourly history its intraday rules need, never more
 //   than LOOKOUT_HOURLY_RETENTION_DAYS;
 // - the feed counters of the metrics absence rules read (their feedDelivered guard).
-//
-// These mirror private methods of EntityEvaluator (plan, lookback, hourlyLookback,
-// absenceMetrics); they are
-// copied here rather than shared because src/pipeline is being edited by others. If they move
-// to an exported pure module (e.g. src/evaluate/reads.ts), this file becomes re-exports.
 
 import type { Entity } from '../domain/entity.js';
-import type { Rule } from '../domain/rule.js';
+import type { Rule, RuleSet } from '../domain/rule.js';
 import { ruleHourlyLookbackDays, ruleLookbackDays, ruleMetric } from '../domain/rule.js';
-import { rulesInScope } from '../evaluate/index.js';
+import { rulesInScope } from './evaluate-entity.js';
 
 export interface EntityPlan {
   readonly entity: Entity;
@@ -57,4 +52,46 @@ export function metricHourlyLookback(rules: readonly Rule[], metric: string): nu
 /** The first day a judgement on `today` reads for a metric (the last is today). */
 export function readFromDay(today: number, retentionDays: number, lookback: number): number {
   return Math.max(today - retentionDays, today - lookback);
+}
+
+/**
+ * The read plan of one rule set, memoised: per-entity plans and per-metric lookbacks are computed
+ * once per rule set (and per registry entry: a changed entity is planned again).
+ */
+export class ReadPlanner {
+  /** entity id → the registry entry planned and its plan (null: no rule in scope). */
+  private readonly plans = new Map<string, { entity: Entity; plan: EntityPlan | null }>();
+  private readonly lookbacks = new Map<string, number>();
+  private readonly hourlyLookbacks = new Map<string, number>();
+  readonly absenceMetrics: readonly string[];
+
+  constructor(readonly rules: readonly Rule[]) {
+    this.absenceMetrics = absenceMetrics(rules);
+  }
+
+  static of(ruleSet: RuleSet): ReadPlanner {
+    return new ReadPlanner(ruleSet.rules);
+  }
+
+  plan(entity: Entity): EntityPlan | null {
+    const cached = this.plans.get(entity.id);
+    if (cached?.entity === entity) return cached.plan;
+    const plan = planEntity(this.rules, entity);
+    this.plans.set(entity.id, { entity, plan });
+    return plan;
+  }
+
+  /** Days of daily history a judgement reads for `metric`. */
+  lookback(metric: string): number {
+    let n = this.lookbacks.get(metric);
+    if (n === undefined) this.lookbacks.set(metric, (n = metricLookback(this.rules, metric)));
+    return n;
+  }
+
+  /** Days of hourly history before today a judgement reads for `metric`. */
+  hourlyLookback(metric: string): number {
+    let n = this.hourlyLookbacks.get(metric);
+    if (n === undefined) this.hourlyLookbacks.set(metric, (n = metricHourlyLookback(this.rules, metric)));
+    return n;
+  }
 }

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expandSeriesValues, formatRuleTestResults, runRuleTestFile, runRuleTestPath, runRuleTests } from '../../src/config/rule-tests.js';
+import { expandSeriesValues, formatRuleTestResults, runRuleTestFile, runRuleTestPath, runRuleTests } from '../../src/backtest/rule-tests.js';
 
 const RULES = `rules:
   - id: outlet_absent

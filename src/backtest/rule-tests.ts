@@ -21,10 +21,12 @@
 // `(a b c)x7` a group repeated. With `every: hour` the values are hourly from local midnight of
 // `start` (24 a day), and the series' daily values are the sums of its hours (as the daily
 // buckets of an hourly feed are).
-// Each test walks day by day from the first series day to the day of `at`, evaluating every
-// entity at the same local time of day as `at` and applying verdicts to alert state, so `for`
-// and hysteresis work as in production. On each day the series up to and including that day
-// are visible (the day itself as today's partial day); values after the day of `at` are not.
+// Each test walks day by day from the first series day to the day of `at`, judging every entity
+// at the same local time of day as `at` with the kernel the live worker runs (judgeEntity: the
+// same evaluators and alert lifecycle), so `for` and hysteresis work as in production. On each
+// day the rules see what a live judgement reads (the kernel's read plan: each metric's lookback,
+// capped by LOOKOUT_RETENTION_DAYS): the series up to and including that day (the day itself as
+// today's partial day); values after the day of `at` are not.
 // An hourly value is visible once its hour is over. Intraday rules are also judged at every full
 // hour of each day up to that time of day (as an hourly feed makes the worker do), so their
 // alerts resolve when the day ends.
@@ -40,13 +42,14 @@ import { ENTITY_KINDS } from '../domain/entity.js';
 import type { Rule } from '../domain/rule.js';
 import { SEVERITIES } from '../domain/rule.js';
 import { ConfigError } from '../errors/catalogue.js';
-import { evaluateEntity } from '../evaluate/index.js';
+import { isOpen } from '../domain/lifecycle.js';
+import { judgeEntity } from '../evaluate/kernel.js';
+import { ReadPlanner, readFromDay } from '../evaluate/plan.js';
 import type { EntityHourly, EntitySeries } from '../evaluate/types.js';
 import { HOURS_PER_DAY } from '../evaluate/types.js';
-import { applyVerdict, isOpen } from '../domain/lifecycle.js';
-import type { PathSeg, YamlSource } from './rule-schema.js';
-import { formatPath, issuesToErrors, lineOf } from './rule-schema.js';
-import { loadRuleFiles, parseYaml } from './rules-loader.js';
+import type { PathSeg, YamlSource } from '../config/rule-schema.js';
+import { formatPath, issuesToErrors, lineOf } from '../config/rule-schema.js';
+import { loadRuleFiles, parseYaml } from '../config/rules-loader.js';
 
 const CODE = 'bad_rule_test';
 
@@ -172,9 +175,10 @@ interface Prepared {
   /** Series given `every: hour`: entity → metric → day → 24 hourly values (NaN: no data). */
   readonly hourly: ReadonlyMap<string, Map<string, Map<number, Float64Array>>>;
   readonly firstDay?: number;
+  readonly retention: RuleTestRetention;
 }
 
-function buildSeries(src: YamlSource, t: TestFile): { prepared?: Omit<Prepared, 'rules' | 'calendar'>; errors: ConfigError[] } {
+function buildSeries(src: YamlSource, t: TestFile): { prepared?: Omit<Prepared, 'rules' | 'calendar' | 'retention'>; errors: ConfigError[] } {
   const errors: ConfigError[] = [];
   const entities: Entity[] = t.entities.map((e) => ({ ...e, name: e.name ?? e.id }));
   const ids = new Set<string>();
@@ -253,25 +257,43 @@ function diff(expected: readonly Expectation[], open: readonly AlertRecord[]): s
   return lines;
 }
 
+/** How far back a live judgement reads (LOOKOUT_RETENTION_DAYS, LOOKOUT_HOURLY_RETENTION_DAYS). */
+export interface RuleTestRetention {
+  readonly retentionDays: number;
+  readonly hourlyRetentionDays: number;
+}
+
+const DEFAULT_RETENTION: RuleTestRetention = { retentionDays: 35, hourlyRetentionDays: 28 };
+
+/** Entries of `m` whose day is ≥ `from`. */
+function since<V>(m: ReadonlyMap<number, V>, from: number): Map<number, V> {
+  const out = new Map<number, V>();
+  for (const [k, v] of m) if (k >= from) out.set(k, v);
+  return out;
+}
+
 /**
- * What the rules see at `now` (today = `day`): hourly values whose hour is over, and daily values
- * up to today; the daily value of an hourly series today is the sum of its visible hours.
+ * What the rules see at `now` (today = `day`), as the live worker reads it (the kernel's read
+ * plan: each metric's lookback, capped by the retention): hourly values whose hour is over, and
+ * daily values up to today; the daily value of an hourly series today is the sum of its visible
+ * hours.
  */
-function visibleAt(p: Prepared, entity: string, day: number, now: number): { series: EntitySeries; hourly?: EntityHourly } {
-  const series: EntitySeries = p.series.get(entity) ?? new Map();
+function visibleAt(p: Prepared, planner: ReadPlanner, entity: string, day: number, now: number): { series: EntitySeries; hourly?: EntityHourly } {
+  const stored = p.series.get(entity) ?? new Map<string, Map<number, number>>();
+  const series = new Map<string, Map<number, number>>();
+  for (const [metric, byDay] of stored) series.set(metric, since(byDay, readFromDay(day, p.retention.retentionDays, planner.lookback(metric))));
   const rows = p.hourly.get(entity);
   if (!rows) return { series };
   const firstHidden = p.calendar.hourOf(now) - day * HOURS_PER_DAY;
-  const dailyView = new Map(series);
   const hourlyView = new Map<string, Map<number, Float64Array>>();
   for (const [metric, byDay] of rows) {
-    const full = series.get(metric)!;
+    const d = series.get(metric)!;
     const h = new Map<number, Float64Array>();
-    const d = new Map<number, number>();
+    const fromDay = day - Math.min(planner.hourlyLookback(metric), p.retention.hourlyRetentionDays);
+    d.delete(day);
     for (const [k, row] of byDay) {
       if (k < day) {
-        h.set(k, row);
-        d.set(k, full.get(k)!);
+        if (k >= fromDay) h.set(k, row);
       } else if (k === day) {
         const part = row.map((v, hour) => (hour < firstHidden ? v : NaN));
         const sum = part.reduce((a, v) => (Number.isNaN(v) ? a : a + v), 0);
@@ -281,18 +303,21 @@ function visibleAt(p: Prepared, entity: string, day: number, now: number): { ser
         }
       }
     }
+    for (const k of [...d.keys()]) if (k > day) d.delete(k);
     hourlyView.set(metric, h);
-    dailyView.set(metric, d);
   }
-  return { series: dailyView, hourly: hourlyView };
+  return { series, hourly: hourlyView };
 }
 
-/** Walk day by day to `at`, applying verdicts to alert state; the open alerts at `at`. */
+/**
+ * Walk day by day to `at`, judging every entity with the kernel (judgeEntity, as the live worker
+ * does) and keeping each alert's record; the open alerts at `at`.
+ */
 function openAlertsAt(p: Prepared, atMs: number): AlertRecord[] {
   const atDay = p.calendar.dayOf(atMs);
   const timeOfDay = atMs - p.calendar.startOfDay(atDay);
+  const planner = new ReadPlanner(p.rules);
   const state = new Map<string, Map<string, AlertRecord>>();
-  const labels = new Map(p.rules.map((r) => [r.id, r.labels ?? {}]));
   const intraday = p.rules.filter((r) => r.kind === 'intraday');
   const from = Math.min(p.firstDay ?? atDay, atDay);
   const evaluate = (rules: readonly Rule[], day: number, now: number): void => {
@@ -300,11 +325,9 @@ function openAlertsAt(p: Prepared, atMs: number): AlertRecord[] {
     for (const entity of p.entities) {
       const priors = state.get(entity.id) ?? new Map<string, AlertRecord>();
       state.set(entity.id, priors);
-      const { series, hourly } = visibleAt(p, entity.id, day, now);
-      for (const v of evaluateEntity(rules, entity, series, priors, ctx, hourly)) {
-        const step = applyVerdict(priors.get(v.rule), v, now, labels.get(v.rule));
-        if (step.record) priors.set(v.rule, step.record);
-      }
+      if (!planner.plan(entity)) continue;
+      const { series, hourly } = visibleAt(p, planner, entity.id, day, now);
+      for (const step of judgeEntity(rules, entity, series, priors, ctx, hourly)) priors.set(step.rule, step.record);
     }
   };
   for (let day = from; day <= atDay; day++) {
@@ -318,7 +341,7 @@ function openAlertsAt(p: Prepared, atMs: number): AlertRecord[] {
 }
 
 /** Run one rule-test file. */
-export async function runRuleTestFile(path: string): Promise<RuleTestResult> {
+export async function runRuleTestFile(path: string, retention: RuleTestRetention = DEFAULT_RETENTION): Promise<RuleTestResult> {
   const fail = (errors: ConfigError[]): RuleTestResult => ({ file: path, ok: false, cases: [], errors });
   let text: string;
   try {
@@ -345,7 +368,7 @@ export async function runRuleTestFile(path: string): Promise<RuleTestResult> {
   );
   if (unknownRules.length > 0) return fail(unknownRules);
 
-  const prepared: Prepared = { ...built.prepared, rules: loaded.ruleSet.rules, calendar: new Calendar(t.tz) };
+  const prepared: Prepared = { ...built.prepared, rules: loaded.ruleSet.rules, calendar: new Calendar(t.tz), retention };
   const cases = t.tests.map((c, i): RuleTestCaseResult => {
     const lines = diff(c.expect, openAlertsAt(prepared, Date.parse(c.at)));
     return { name: c.name, line: lineOf(src, ['tests', i]), ok: lines.length === 0, diff: lines };
@@ -354,7 +377,7 @@ export async function runRuleTestFile(path: string): Promise<RuleTestResult> {
 }
 
 /** A test file, or every *.yaml / *.yml directly in a directory (sorted). */
-export async function runRuleTestPath(path: string): Promise<RuleTestResult[]> {
+export async function runRuleTestPath(path: string, retention?: RuleTestRetention): Promise<RuleTestResult[]> {
   let files = [path];
   try {
     if ((await stat(path)).isDirectory()) {
@@ -365,7 +388,7 @@ export async function runRuleTestPath(path: string): Promise<RuleTestResult[]> {
     // A missing path is reported by runRuleTestFile as an unreadable file.
   }
   const out: RuleTestResult[] = [];
-  for (const f of files) out.push(await runRuleTestFile(f));
+  for (const f of files) out.push(await runRuleTestFile(f, retention));
   return out;
 }
 
@@ -389,8 +412,8 @@ export function formatRuleTestResults(results: readonly RuleTestResult[]): strin
 }
 
 /** `lookout rules test FILE|DIR`: print the report; true when every case passed. */
-export async function runRuleTests(path: string, print: (line: string) => void): Promise<boolean> {
-  const results = await runRuleTestPath(path);
+export async function runRuleTests(path: string, print: (line: string) => void, retention?: RuleTestRetention): Promise<boolean> {
+  const results = await runRuleTestPath(path, retention);
   for (const line of formatRuleTestResults(results)) print(line);
   return results.length > 0 && results.every((r) => r.ok);
 }

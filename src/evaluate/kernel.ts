@@ -1,0 +1,54 @@
+// The evaluation kernel: one judgement of one entity at one instant — every in-scope rule's
+// verdict carried through the alert lifecycle. The live worker, the backtest replay and
+// `lookout rules test` all call it, so none of them can disagree with the others; the feed
+// guard carries its own verdicts through the same `stepAll`.
+
+import type { AlertRecord, Verdict } from '../domain/alert.js';
+import type { Entity } from '../domain/entity.js';
+import { applyVerdict, type Step } from '../domain/lifecycle.js';
+import type { Rule } from '../domain/rule.js';
+import { evaluateEntity } from './evaluate-entity.js';
+import type { EntityHourly, EntitySeries, EvalContext } from './types.js';
+
+/** A lifecycle step that changed the alert's record, with the record it replaced. */
+export interface JudgedStep extends Step {
+  readonly record: AlertRecord;
+  readonly rule: string;
+  readonly prior: AlertRecord | undefined;
+}
+
+/**
+ * Carry verdicts through the lifecycle against the priors (rule id → record). Returns the steps
+ * that changed a record; `priors` is not touched.
+ */
+export function stepAll(
+  verdicts: readonly Verdict[],
+  priors: ReadonlyMap<string, AlertRecord>,
+  now: number,
+  labelsOf: (rule: string) => Readonly<Record<string, string>> | undefined,
+): JudgedStep[] {
+  const out: JudgedStep[] = [];
+  for (const v of verdicts) {
+    const prior = priors.get(v.rule);
+    const step = applyVerdict(prior, v, now, labelsOf(v.rule) ?? {});
+    if (step.record) out.push({ ...step, record: step.record, rule: v.rule, prior });
+  }
+  return out;
+}
+
+/**
+ * Judge one entity at `ctx.now`: `rules` (those in scope are judged) against what it stores
+ * (`series`, and `hourly` for intraday rules) and its alerts so far (`priors`, rule id → record).
+ * Pure; the caller stores the records (live: one guarded commit; replay: its own map).
+ */
+export function judgeEntity(
+  rules: readonly Rule[],
+  entity: Entity,
+  series: EntitySeries,
+  priors: ReadonlyMap<string, AlertRecord>,
+  ctx: EvalContext,
+  hourly?: EntityHourly,
+): JudgedStep[] {
+  const verdicts = evaluateEntity(rules, entity, series, priors, ctx, hourly);
+  return stepAll(verdicts, priors, ctx.now, (id) => rules.find((r) => r.id === id)?.labels);
+}
