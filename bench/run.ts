@@ -11,12 +11,12 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/env.js';
 import { Calendar, ManualClock } from '../src/domain/clock.js';
-import type { Entity } from '../src/domain/entity.js';
 import type { Sample } from '../src/domain/sample.js';
 import { mulberry32 } from '../src/demo/simulate.js';
 import { startLookout } from '../src/main.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
+import { daySamples, entities } from './shapes.js';
 
 const NOW = Date.parse('2026-11-22T09:00:00+08:00');
 const TZ = 'Asia/Shanghai';
@@ -26,53 +26,6 @@ const TARGET_SAMPLES = Number(args.get('samples') ?? 600_000);
 const BARE_SAMPLES = Number(args.get('bare') ?? 40_000);
 /** Extra worker processes beside the in-process one (2 cores: producer+worker here, a worker there). */
 const EXTRA_WORKERS = Number(args.get('workers') ?? 1);
-
-/** A province-like mix: every entity is in scope of at least one shipped rule. */
-function entities(n: number): Entity[] {
-  const out: Entity[] = [];
-  for (let i = 0; i < n; i++) {
-    const region = `R${i % 6}`;
-    const district = `X${i % 31}`;
-    if (i % 20 === 0) {
-      out.push({ id: `D${i}`, kind: 'core_dealer', name: `核心渠道${i}`, region, district, manager: 'C1', attrs: { monthly_fee: 500 } });
-    } else if (i % 20 === 1) {
-      out.push({
-        id: `M${i}`,
-        kind: 'campaign',
-        name: `营销案${i}`,
-        region,
-        district,
-        manager: 'C1',
-        attrs: { start: '2026-10-01', end: '2026-12-31', target_customers: 200_000, category: 'data', owner: 'C2' },
-      });
-    } else {
-      out.push({ id: `G${i}`, kind: 'grassroots', name: `基层网点${i}`, region, district, manager: 'C1', attrs: { monthly_fee: 60 + (i % 100) } });
-    }
-  }
-  return out;
-}
-
-function metricOf(e: Entity): [string, number] {
-  if (e.kind === 'core_dealer') return ['card_opening', 120];
-  if (e.kind === 'campaign') return ['complaints', 4];
-  return ['air_recharge', 12];
-}
-
-/** One day of samples: a daily export row per entity, or `perDay` hourly rows per entity. */
-function daySamples(ents: readonly Entity[], day: number, cal: Calendar, r: () => number, perDay: number): Sample[] {
-  const start = cal.startOfDay(day);
-  const iso = Calendar.isoDay(day);
-  const out: Sample[] = [];
-  for (let h = 0; h < perDay; h++) {
-    const ts = start + (perDay === 1 ? 12 : h) * 3_600_000;
-    for (const e of ents) {
-      const [metric, mean] = metricOf(e);
-      const value = Math.max(0, Math.round((mean / perDay) * (0.8 + 0.4 * r())));
-      out.push({ metric, entity: e.id, value, ts, id: perDay === 1 ? `${e.id}/${metric}/${iso}` : `${e.id}/${metric}/${iso}T${h}` });
-    }
-  }
-  return out;
-}
 
 async function benchLookout(redisUrl: string, n: number): Promise<{ n: number; samples: number; seconds: number; perSec: number; alerts: number; shape: string }> {
   const cal = new Calendar(TZ);
