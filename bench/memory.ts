@@ -13,6 +13,7 @@ import { mulberry32 } from '../src/demo/simulate.js';
 import { startLookout } from '../src/main.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
+import { usedMemory } from './redis-info.js';
 import { daySamples, entities } from './shapes.js';
 
 const NOW = Date.parse('2026-11-22T09:00:00+08:00');
@@ -40,11 +41,6 @@ const chosen = (args.get('shapes') ?? 'daily,hourly').split(',').map((s) => {
   if (!shape) throw new Error(`unknown shape ${s} (known: ${Object.keys(SHAPES).join(', ')})`);
   return shape;
 });
-
-async function usedMemory(redis: Redis): Promise<number> {
-  const info = await redis.info('memory');
-  return Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
-}
 
 /** The class a key of Lookout's keyspace belongs to, for the breakdown. */
 function keyClass(key: string): string {
