@@ -17,6 +17,8 @@ const config = loadConfig({
 });
 const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(Number(now)), noNotifier: true });
 process.send?.('ready');
+// A bench that died must not leave its workers behind.
+process.on('disconnect', () => process.exit(0));
 process.on('message', async (m) => {
   if (m === 'stop') {
     await lookout.stop();

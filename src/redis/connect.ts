@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { ConfigError } from '../errors/catalogue.js';
+import { redactUrl } from './locate.js';
 
 /** A connection suitable for BullMQ workers (blocking commands need maxRetriesPerRequest null). */
 export function connectRedis(url: string, name: string): Redis {
@@ -11,7 +12,7 @@ export function connectRedis(url: string, name: string): Redis {
  * A Redis that does not answer within `timeoutMs` fails start-up (connections made by
  * connectRedis retry forever, so the ping alone would wait forever).
  */
-export async function checkRedis(redis: Redis, timeoutMs = 10_000): Promise<void> {
+export async function checkRedis(redis: Redis | Cluster, timeoutMs = 10_000): Promise<void> {
   let lastError: Error | undefined;
   const onError = (err: Error) => (lastError = err);
   redis.on('error', onError);
@@ -31,21 +32,133 @@ export async function checkRedis(redis: Redis, timeoutMs = 10_000): Promise<void
     clearTimeout(timer);
     redis.off('error', onError);
   }
-  let policy: string | undefined;
+  // On a cluster every master holds a share of the keys: each must refuse to evict.
+  for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
+    const policy = await evictionPolicy(node);
+    if (policy && policy !== 'noeviction') {
+      const where = redis instanceof Cluster ? ` on cluster node ${node.options.host}:${node.options.port}` : '';
+      throw new ConfigError(
+        'redis_policy',
+        `Redis maxmemory-policy is "${policy}"${where}; Lookout needs "noeviction" (redis-cli CONFIG SET maxmemory-policy noeviction)`,
+      );
+    }
+  }
+}
+
+async function evictionPolicy(redis: Redis): Promise<string | undefined> {
   try {
     const res = (await redis.config('GET', 'maxmemory-policy')) as string[];
-    policy = res[1];
+    return res[1];
   } catch {
     // Managed Redis often forbids CONFIG; INFO still tells the policy.
     const info = await redis.info('memory');
-    policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
+    return /maxmemory_policy:(\S+)/.exec(info)?.[1];
   }
-  if (policy && policy !== 'noeviction') {
+}
+
+/**
+ * REDIS_URL's node URLs: one URL (a standalone Redis, a Sentinel, or any node of a cluster), or
+ * several nodes of one cluster, comma-separated.
+ */
+export function redisUrls(url: string): string[] {
+  return url
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+}
+
+export type RedisMode = 'standalone' | 'cluster';
+
+/** Which kind of Redis a URL names, and which node of REDIS_URL said so. */
+export interface RedisModeAnswer {
+  readonly mode: RedisMode;
+  readonly node: string;
+}
+
+/**
+ * Ask the nodes of REDIS_URL in turn, until one answers, whether it runs in cluster mode
+ * (`INFO cluster`: cluster_enabled:1; where INFO is forbidden, `CLUSTER INFO` answers only on a
+ * cluster). Undefined when no node answers within `timeoutMs` each.
+ */
+export async function detectRedisMode(url: string, timeoutMs = 2000): Promise<RedisModeAnswer | undefined> {
+  for (const node of redisUrls(url)) {
+    const r = new Redis(node, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, commandTimeout: timeoutMs, enableOfflineQueue: false });
+    r.on('error', () => undefined);
+    try {
+      await r.connect();
+    } catch {
+      r.disconnect();
+      continue;
+    }
+    try {
+      return { mode: (await clusterEnabled(r)) ? 'cluster' : 'standalone', node };
+    } catch {
+      continue;
+    } finally {
+      r.disconnect();
+    }
+  }
+  return undefined;
+}
+
+async function clusterEnabled(r: Redis): Promise<boolean> {
+  try {
+    return /^cluster_enabled:1\b/m.test(await r.info('cluster'));
+  } catch (err) {
+    if (!/NOPERM|unknown command/i.test((err as Error).message)) throw err;
+  }
+  try {
+    await r.cluster('INFO');
+    return true;
+  } catch {
+    // "ERR This instance has cluster support disabled" (or CLUSTER forbidden too): not a cluster.
+    return false;
+  }
+}
+
+export type RedisConnectionKind = 'worker' | 'request';
+
+/**
+ * A connection to what REDIS_URL names, of the kind it needs: an ioredis Cluster over the listed
+ * nodes when they run in cluster mode (the others are discovered from them), else exactly what
+ * connectRedis / connectRequestRedis return for the URL (standalone and Sentinel unchanged).
+ */
+export async function openRedis(url: string, name: string, kind: RedisConnectionKind = 'worker', timeoutMs = REQUEST_TIMEOUT_MS): Promise<Redis | Cluster> {
+  const urls = redisUrls(url);
+  const found = await detectRedisMode(url);
+  if (found?.mode === 'cluster') return connectCluster(urls, name, kind, timeoutMs);
+  if (urls.length > 1) {
+    // Several nodes make sense for a cluster only: nothing to fall back to.
     throw new ConfigError(
-      'redis_policy',
-      `Redis maxmemory-policy is "${policy}"; Lookout needs "noeviction" (redis-cli CONFIG SET maxmemory-policy noeviction)`,
+      'redis_unreachable',
+      found
+        ? `REDIS_URL lists ${urls.length} nodes but ${redactUrl(found.node)} is not in cluster mode: list several nodes only for a Redis Cluster`
+        : `no node of REDIS_URL answered (${urls.map(redactUrl).join(', ')})`,
     );
   }
+  // One URL: also when it does not answer yet, as before (workers wait for it, checkRedis reports).
+  return kind === 'worker' ? connectRedis(url, name) : connectRequestRedis(url, name, timeoutMs);
+}
+
+/** An ioredis Cluster over `urls` (credentials and TLS from the first URL that has them). */
+export function connectCluster(urls: readonly string[], name: string, kind: RedisConnectionKind = 'worker', timeoutMs = REQUEST_TIMEOUT_MS): Cluster {
+  const parsed = urls.map((u) => new URL(u));
+  const auth = parsed.find((u) => u.username || u.password);
+  const redisOptions: RedisOptions = {
+    connectionName: name,
+    ...(auth?.username ? { username: decodeURIComponent(auth.username) } : {}),
+    ...(auth?.password ? { password: decodeURIComponent(auth.password) } : {}),
+    ...(parsed.some((u) => u.protocol === 'rediss:') ? { tls: {} } : {}),
+    ...(kind === 'worker' ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 0, commandTimeout: timeoutMs, connectTimeout: 1000 }),
+  };
+  const nodes = parsed.map((u) => ({ host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port || 6379) }));
+  return new Cluster(nodes, {
+    redisOptions,
+    enableAutoPipelining: false,
+    ...(kind === 'worker'
+      ? {}
+      : { enableOfflineQueue: false, clusterRetryStrategy: (times: number) => Math.min(100 * times, 500) }),
+  });
 }
 
 /** How long a request may wait for Redis before it answers 503 (readiness uses READY_TIMEOUT_MS). */
@@ -71,7 +184,7 @@ export function connectRequestRedis(url: string, name: string, timeoutMs = REQUE
 }
 
 /** Wait for a lazily reachable connection to be ready (enableOfflineQueue false refuses commands before). */
-export async function waitReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
+export async function waitReady(redis: Redis | Cluster, timeoutMs = 10_000): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
