@@ -6,7 +6,7 @@
 import type { Calendar } from '../domain/clock.js';
 import { MS_PER_HOUR } from '../domain/clock.js';
 import type { Sample } from '../domain/sample.js';
-import { MILLI } from '../state/series-store.js';
+import { toMilli } from '../domain/bucket.js';
 import { idHashA, idHashB } from './id-table.js';
 
 export interface EncodedChunk {
@@ -72,7 +72,7 @@ export class ChunkEncoder {
     this.metric[i] = this.metricIndex.get(s.metric)!;
     this.hour[i] = Math.floor((s.ts + this.calendar.offsetAt(s.ts)) / MS_PER_HOUR);
     // The same fixed point as the apply script: integer thousandths.
-    this.milli[i] = Math.round(s.value * MILLI);
+    this.milli[i] = toMilli(s.value);
     if (s.id !== undefined) {
       this.hasId[i] = 1;
       this.idA[i] = idHashA(s.id);

@@ -17,7 +17,7 @@ import { MS_PER_HOUR } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { Sample } from '../domain/sample.js';
 import { HOURS_PER_DAY } from '../evaluate/types.js';
-import { MILLI } from '../state/series-store.js';
+import { bucketValue, toMilli } from '../domain/bucket.js';
 import { Columns, type ColumnsSnapshot } from './columns.js';
 import { IdTable, idHashA, idHashB } from './id-table.js';
 
@@ -161,7 +161,7 @@ export class SampleStore {
     if (m === undefined) throw new Error(`metric ${sample.metric} is not in the catalogue`);
     const local = sample.ts + this.calendar.offsetAt(sample.ts);
     // The same fixed point as the apply script: integer thousandths.
-    const milli = Math.round(sample.value * MILLI);
+    const milli = toMilli(sample.value);
     const id = sample.id;
     this.addEncoded(this.intern(sample.entity), m, Math.floor(local / MS_PER_HOUR), milli, id !== undefined, id === undefined ? 0 : idHashA(id), id === undefined ? 0 : idHashB(id));
   }
@@ -210,9 +210,8 @@ export class SampleStore {
     if (e === undefined || m === undefined) return undefined;
     const s = snap.seriesOf[e * this.metricCount + m]!;
     const col = s < 0 ? undefined : snap.daily.columns[day - snap.daily.base];
-    if (!col || !(col.counts[s]! > 0)) return undefined;
-    const sum = col.sums[s]! / MILLI;
-    return this.metricAvg[m] ? sum / col.counts[s]! : sum;
+    if (!col) return undefined;
+    return bucketValue(col.sums[s]!, col.counts[s]!, this.metricAvg[m]!);
   }
 
   snapshot(): StoreSnapshot {

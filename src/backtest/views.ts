@@ -6,7 +6,7 @@
 
 import type { DailySeries, HourlySeries } from '../evaluate/types.js';
 import { HOURS_PER_DAY } from '../evaluate/types.js';
-import { MILLI } from '../state/series-store.js';
+import { bucketValue } from '../domain/bucket.js';
 import type { ColumnsSnapshot } from './columns.js';
 
 /** One entity's metric by local day, as parseDailyReads (src/state/series-store.ts) returns it. */
@@ -31,11 +31,8 @@ export class DailyView implements DailySeries {
     if (day < this.lo || day > this.hi || this.series < 0) return undefined;
     const c = this.cols.columns[day - this.cols.base];
     if (c === undefined) return undefined;
-    const n = c.counts[this.series]!;
-    if (!(n > 0)) return undefined;
-    // The same arithmetic as parseBucket: the sum in thousandths / MILLI, then / count for gauges.
-    const sum = c.sums[this.series]! / MILLI;
-    return this.avg ? sum / n : sum;
+    // The same arithmetic as a Redis bucket read (domain/bucket.ts).
+    return bucketValue(c.sums[this.series]!, c.counts[this.series]!, this.avg);
   }
 
   has(day: number): boolean {
@@ -151,11 +148,10 @@ export class HourlyView implements HourlySeries {
     const at = this.series * HOURS_PER_DAY;
     let row: Float64Array | undefined;
     for (let h = first - day * HOURS_PER_DAY; h <= last - day * HOURS_PER_DAY; h++) {
-      const n = c.counts[at + h]!;
-      if (!(n > 0)) continue;
+      const v = bucketValue(c.sums[at + h]!, c.counts[at + h]!, this.avg);
+      if (v === undefined) continue;
       row ??= new Float64Array(HOURS_PER_DAY).fill(NaN);
-      const sum = c.sums[at + h]! / MILLI;
-      row[h] = this.avg ? sum / n : sum;
+      row[h] = v;
     }
     return row;
   }

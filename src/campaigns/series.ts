@@ -3,7 +3,7 @@
 
 import type { Redis } from 'ioredis';
 import type { Keyspace } from '../queues/names.js';
-import { parseBucket } from '../state/series-store.js';
+import { parseBucket } from '../domain/bucket.js';
 import { CATEGORY_METRICS } from '../domain/complaints.js';
 
 /** The figures a campaign export carries (SPEC §4 metric names). */

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { Calendar } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import type { Keyspace } from '../queues/names.js';
-import { MILLI } from '../state/series-store.js';
+import { decodeBucket } from '../domain/bucket.js';
 
 export const RANKING_METRIC = 'satisfaction';
 export const RANKING_KIND = 'own_hall';
@@ -153,11 +153,9 @@ export async function readMonthTotals(redis: Redis, keys: Keyspace, ids: readonl
   for (const [err, values] of res) {
     if (err) throw err;
     (values as (string | null)[]).forEach((raw, j) => {
-      if (!raw) return;
-      const comma = raw.indexOf(',');
-      const count = Number(raw.slice(comma + 1));
-      if (!(count > 0)) return;
-      const sum = Number(raw.slice(0, comma)) / MILLI;
+      const b = decodeBucket(raw);
+      if (!b) return;
+      const { sum, count } = b;
       const id = ids[j]!;
       const t = out.get(id) ?? { sum: 0, count: 0, days: 0 };
       t.sum += sum;

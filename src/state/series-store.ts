@@ -2,6 +2,7 @@
 // LOOKOUT_TZ on event time, with id-replacement and bounded retention (see lua.ts).
 
 import type { Redis } from 'ioredis';
+import { parseBucket, toMilli } from '../domain/bucket.js';
 import type { Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { Sample } from '../domain/sample.js';
@@ -18,8 +19,6 @@ export interface RetentionPolicy {
 
 /** Samples per EVALSHA call: big enough to amortise the call, small enough not to stall Redis. */
 const SAMPLES_PER_CALL = 1000;
-/** Bucket values are stored as integer thousandths: exact sums, no float dust after corrections. */
-export const MILLI = 1000;
 
 export interface ApplyResult {
   /** Chunks applied now (0 when a retried job had applied them all already). */
@@ -99,7 +98,7 @@ export class SeriesStore {
         const key = `${s.metric}\u0000${day}`;
         let g = groups.get(key);
         if (!g) groups.set(key, (g = []));
-        g.push(s.entity, String(this.calendar.hourOf(s.ts)), String(Math.round(s.value * MILLI)), s.id ?? '');
+        g.push(s.entity, String(this.calendar.hourOf(s.ts)), String(toMilli(s.value)), s.id ?? '');
         if (dirtySet.delete(s.entity)) marked.push(s.entity);
       }
       const args = [this.keys.prefix, this.keys.chunk(jobId, chunks++), ...head, String(marked.length), ...marked];
@@ -255,15 +254,6 @@ export class SeriesStore {
 }
 
 /** 'sum,count' (sum in thousandths) → the bucket's value, or undefined for no data. */
-export function parseBucket(raw: string | null | undefined, avg: boolean): number | undefined {
-  if (!raw) return undefined;
-  const comma = raw.indexOf(',');
-  const count = Number(raw.slice(comma + 1));
-  if (!(count > 0)) return undefined;
-  const sum = Number(raw.slice(0, comma)) / MILLI;
-  return avg ? sum / count : sum;
-}
-
 /** The feed counter hash (day → samples of one metric across all entities). */
 export function parseFeed(h: Record<string, string> | null | undefined): Map<number, number> {
   const out = new Map<number, number>();
