@@ -14,7 +14,7 @@ import { metricCatalogue } from '../domain/metric.js';
 import type { RuleSet } from '../domain/rule.js';
 import type { SampleRejection } from '../domain/sample.js';
 import { planEntity } from '../evaluate/plan.js';
-import { judgeAll, workersAvailable } from './parallel.js';
+import { replayAll, workersAvailable } from './parallel.js';
 import { planSplit, readParallel } from './parallel-read.js';
 import { readSamples } from './reader.js';
 import type { ReplayedAlert, ReplayedTransition } from './replay.js';
@@ -229,11 +229,11 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
   const fromDay = fromOpt ?? stats.firstDay;
   const toDay = toOpt ?? stats.lastDay;
   const judgeStarted = performance.now();
-  let replayed: Awaited<ReturnType<typeof judgeAll>> | undefined;
+  let replayed: Awaited<ReturnType<typeof replayAll>> | undefined;
   let startDay: number | undefined;
   if (fromDay !== undefined && toDay !== undefined && fromDay <= toDay) {
     startDay = Math.min(fromDay, stats.firstDay ?? fromDay);
-    replayed = await judgeAll(
+    replayed = await replayAll(
       {
         rules,
         entities: opts.entities,

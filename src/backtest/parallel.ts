@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { replay, type JudgeInput, type JudgeOutput, type RuleTally } from './replay.js';
+import { replay, type ReplayInput, type ReplayOutput, type RuleTally } from './replay.js';
 
-const WORKER = new URL('./judge-worker.js', import.meta.url);
+const WORKER = new URL('./replay-worker.js', import.meta.url);
 
 /**
  * True when worker threads can run: the compiled worker files sit next to this module (not when
@@ -19,10 +19,10 @@ export function workersAvailable(): boolean {
   return import.meta.url.endsWith('.js') && existsSync(fileURLToPath(WORKER)) && existsSync(fileURLToPath(new URL('./parse-worker.js', import.meta.url)));
 }
 
-function runWorker(input: JudgeInput, onProgress: (done: number) => void): Promise<JudgeOutput> {
+function runWorker(input: ReplayInput, onProgress: (done: number) => void): Promise<ReplayOutput> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER, { workerData: input });
-    worker.on('message', (msg: { progress?: number; done?: JudgeOutput }) => {
+    worker.on('message', (msg: { progress?: number; done?: ReplayOutput }) => {
       if (msg.done) resolve(msg.done);
       else if (msg.progress !== undefined) onProgress(msg.progress);
     });
@@ -33,7 +33,7 @@ function runWorker(input: JudgeInput, onProgress: (done: number) => void): Promi
   });
 }
 
-export function mergeOutputs(outs: readonly JudgeOutput[]): JudgeOutput {
+export function mergeOutputs(outs: readonly ReplayOutput[]): ReplayOutput {
   const tallies = new Map<string, RuleTally>();
   for (const o of outs) {
     for (const t of o.tallies) {
@@ -74,7 +74,7 @@ export function mergeOutputs(outs: readonly JudgeOutput[]): JudgeOutput {
  * Judge every entity of `input` on up to `threads` threads (1: in-process; at least 50 entities
  * per thread). `threads` in the result: how many were used.
  */
-export async function judgeAll(input: JudgeInput, threads: number, onProgress?: (done: number, total: number) => void): Promise<JudgeOutput & { threads: number }> {
+export async function replayAll(input: ReplayInput, threads: number, onProgress?: (done: number, total: number) => void): Promise<ReplayOutput & { threads: number }> {
   const total = input.entities.length;
   const n = Math.max(1, Math.min(threads, Math.ceil(total / 50)));
   if (n === 1 || !workersAvailable()) return { ...mergeOutputs([replay(input, onProgress)]), threads: 1 };

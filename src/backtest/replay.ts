@@ -22,7 +22,7 @@ import { HOURS_PER_DAY } from '../evaluate/types.js';
 import type { StoreSnapshot } from './store.js';
 import { DailyView, HourlyView } from './views.js';
 
-export interface JudgeInput {
+export interface ReplayInput {
   readonly rules: readonly Rule[];
   /** The entities to judge (any with no rule in scope are skipped), and their store indexes. */
   readonly entities: readonly Entity[];
@@ -104,7 +104,7 @@ export interface RuleTally {
   readonly recordedEntities: string[];
 }
 
-export interface JudgeOutput {
+export interface ReplayOutput {
   readonly tallies: RuleTally[];
   readonly alerts: ReplayedAlert[];
   readonly transitions: ReplayedTransition[];
@@ -153,7 +153,7 @@ function feedOf(store: StoreSnapshot, rules: readonly Rule[]): Map<string, Map<n
  * Replay the kernel over `input.entities` and the days; pure (no I/O), so it runs in a worker
  * thread too.
  */
-export function replay(input: JudgeInput, onProgress?: (done: number, total: number) => void): JudgeOutput {
+export function replay(input: ReplayInput, onProgress?: (done: number, total: number) => void): ReplayOutput {
   const { rules, store, retentionDays, hourlyRetentionDays, startDay, fromDay, toDay } = input;
   const calendar = new Calendar(input.timeZone);
   const schedule = new JudgementSchedule(calendar, { dayCloseCron: input.dayCloseCron });

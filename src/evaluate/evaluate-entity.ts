@@ -22,7 +22,7 @@ export function rulesInScope(rules: readonly Rule[], entity: Entity): Rule[] {
   return rules.filter((r) => inScope(r, entity));
 }
 
-function judge(rule: Rule, entity: Entity, series: EntitySeries, hourly: EntityHourly | undefined, ctx: EvalContext, open: Severity | undefined): Judgement {
+function runKind(rule: Rule, entity: Entity, series: EntitySeries, hourly: EntityHourly | undefined, ctx: EvalContext, open: Severity | undefined): Judgement {
   switch (rule.kind) {
     case 'threshold':
       return evaluateThreshold({ rule, entity, series, ctx, open });
@@ -60,7 +60,7 @@ export function evaluateRule(
   if (rule.kind === 'intraday' && open !== undefined && prior!.period.slice(0, 10) < Calendar.isoDay(ctx.today)) {
     return resolveVerdict(rule, entity, ctx.today, `${prior!.period.slice(0, 10)} 的日内预警随当日结束`);
   }
-  const j = judge(rule, entity, series, hourly, ctx, open);
+  const j = runKind(rule, entity, series, hourly, ctx, open);
   if ('verdict' in j) return j.verdict;
   if (open !== undefined && (j.skip === 'guard' || j.skip === 'not_live')) {
     return resolveVerdict(rule, entity, ctx.today, j.summary);
