@@ -18,7 +18,7 @@ import { judgeEntity } from '../evaluate/kernel.js';
 import { ReadPlanner, readFromDay } from '../evaluate/plan.js';
 import { JudgementSchedule } from '../evaluate/schedule.js';
 import type { EvalContext } from '../evaluate/types.js';
-import { HOURS_PER_DAY } from '../evaluate/types.js';
+import { HOURS_PER_DAY } from '../domain/series.js';
 import type { StoreSnapshot } from './store.js';
 import { DailyView, HourlyView } from './views.js';
 

@@ -16,7 +16,7 @@ import type { Calendar } from '../domain/clock.js';
 import { MS_PER_HOUR } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { Sample } from '../domain/sample.js';
-import { HOURS_PER_DAY } from '../evaluate/types.js';
+import { HOURS_PER_DAY } from '../domain/series.js';
 import { bucketValue, toMilli } from '../domain/bucket.js';
 import { Columns, type ColumnsSnapshot } from './columns.js';
 import { IdTable, idHashA, idHashB } from './id-table.js';

@@ -4,8 +4,8 @@
 // questions straight from the columns, over the window the live worker would have read, with
 // no copying: moving to the next day only moves the window.
 
-import type { DailySeries, HourlySeries } from '../evaluate/types.js';
-import { HOURS_PER_DAY } from '../evaluate/types.js';
+import type { DailySeries, HourlySeries } from '../domain/series.js';
+import { HOURS_PER_DAY } from '../domain/series.js';
 import { bucketValue } from '../domain/bucket.js';
 import type { ColumnsSnapshot } from './columns.js';
 

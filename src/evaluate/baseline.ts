@@ -2,7 +2,7 @@
 
 import type { BaselineSpec } from '../domain/rule.js';
 import { mean, median, robustDispersion } from './stats.js';
-import type { DailySeries } from './types.js';
+import type { DailySeries } from '../domain/series.js';
 
 export interface Baseline {
   readonly value: number;

@@ -15,7 +15,8 @@ import { evaluateIntraday } from './kinds/intraday.js';
 import { evaluateRatio } from './kinds/ratio.js';
 import { evaluateThreshold } from './kinds/threshold.js';
 import { inScope } from './scope.js';
-import type { EntityHourly, EntitySeries, EvalContext } from './types.js';
+import type { EvalContext } from './types.js';
+import type { EntityHourly, EntitySeries } from '../domain/series.js';
 
 /** The rules whose scope selects this entity (live windows are judged per day). */
 export function rulesInScope(rules: readonly Rule[], entity: Entity): Rule[] {

@@ -7,7 +7,8 @@ import type { Entity } from '../domain/entity.js';
 import type { Rule, Severity } from '../domain/rule.js';
 import { severityRank } from '../domain/rule.js';
 import { isLiveOn } from './scope.js';
-import type { DailySeries, EntityHourly, EntitySeries, EvalContext } from './types.js';
+import type { EvalContext } from './types.js';
+import type { DailySeries, EntityHourly, EntitySeries } from '../domain/series.js';
 
 /** Why a rule could not judge. `guard` and `not_live` resolve an open alert; the rest keep it. */
 export type SkipReason = 'no_data' | 'no_baseline' | 'guard' | 'not_live';

@@ -8,7 +8,8 @@ import type { Entity } from '../domain/entity.js';
 import { applyVerdict, type Step } from '../domain/lifecycle.js';
 import type { Rule } from '../domain/rule.js';
 import { evaluateEntity } from './evaluate-entity.js';
-import type { EntityHourly, EntitySeries, EvalContext } from './types.js';
+import type { EvalContext } from './types.js';
+import type { EntityHourly, EntitySeries } from '../domain/series.js';
 
 /** A lifecycle step that changed the alert's record, with the record it replaced. */
 export interface JudgedStep extends Step {

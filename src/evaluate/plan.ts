@@ -49,10 +49,7 @@ export function metricHourlyLookback(rules: readonly Rule[], metric: string): nu
   return Math.max(0, ...rules.filter((r) => ruleMetric(r) === metric).map(ruleHourlyLookbackDays));
 }
 
-/** The first day a judgement on `today` reads for a metric (the last is today). */
-export function readFromDay(today: number, retentionDays: number, lookback: number): number {
-  return Math.max(today - retentionDays, today - lookback);
-}
+export { readFromDay } from '../domain/series.js';
 
 /**
  * The read plan of one rule set, memoised: per-entity plans and per-metric lookbacks are computed

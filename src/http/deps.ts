@@ -57,7 +57,7 @@ export interface ConsoleDeps {
   readonly rules: () => readonly import('../domain/rule.js').Rule[];
   readonly contactName: (id: string) => string | undefined;
   readonly series: {
-    readDays(entity: string, metrics: readonly string[], range: { fromDay: number; toDay: number }): Promise<import('../evaluate/types.js').EntitySeries>;
+    readDays(entity: string, metrics: readonly string[], range: { fromDay: number; toDay: number }): Promise<import('../domain/series.js').EntitySeries>;
     readHours(entity: string, metric: string, fromHour: number, toHour: number): Promise<Map<number, number>>;
   };
 }

@@ -6,9 +6,7 @@ import { parseBucket, toMilli } from '../domain/bucket.js';
 import type { Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { Sample } from '../domain/sample.js';
-import type { EntitySeries } from '../evaluate/types.js';
-import { HOURS_PER_DAY } from '../evaluate/types.js';
-import { readFromDay } from '../evaluate/plan.js';
+import { HOURS_PER_DAY, readFromDay, type EntitySeries } from '../domain/series.js';
 import type { Keyspace } from '../queues/names.js';
 import { APPLY_SAMPLES_LUA } from './lua.js';
 

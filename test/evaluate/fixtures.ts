@@ -7,7 +7,8 @@ import type { Entity } from '../../src/domain/entity.js';
 import type { Rule, Severity } from '../../src/domain/rule.js';
 import { RULE_SCHEMAS, isRuleKind } from '../../src/config/rule-schema.js';
 import { expandSeriesValues } from '../../src/backtest/rule-tests.js';
-import type { EntitySeries, EvalContext } from '../../src/evaluate/types.js';
+import type { EntitySeries } from '../../src/domain/series.js';
+import type { EvalContext } from '../../src/evaluate/types.js';
 import { applyVerdict } from '../../src/domain/lifecycle.js';
 import { evaluateRule } from '../../src/evaluate/index.js';
 

@@ -13,7 +13,7 @@ import type { Reach } from '../levels.js';
 import { effectiveAt, isHeld, mildestLevel, reaches } from '../levels.js';
 import { changeTailP, robustSd } from '../stats.js';
 import { fmtNum, fmtPct, metricTitle, windowPrefix } from '../summary.js';
-import type { DailySeries } from '../types.js';
+import type { DailySeries } from '../../domain/series.js';
 
 /** One judged window: the sum of `days` days ending at the judged day and its baseline sum. */
 interface Window {

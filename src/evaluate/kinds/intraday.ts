@@ -27,8 +27,8 @@ import { effectiveAt, isHeld, mildestLevel, reaches } from '../levels.js';
 import { isLiveOn } from '../scope.js';
 import { changeTailP, median, robustDispersion } from '../stats.js';
 import { fmtNum, fmtPct, metricTitle } from '../summary.js';
-import type { DailySeries, HourlySeries } from '../types.js';
-import { HOURS_PER_DAY } from '../types.js';
+import type { DailySeries, HourlySeries } from '../../domain/series.js';
+import { HOURS_PER_DAY } from '../../domain/series.js';
 
 const EMPTY: HourlySeries = new Map();
 

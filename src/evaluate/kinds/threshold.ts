@@ -5,7 +5,7 @@ import type { DayJudge, Judgement, KindInput } from '../judge.js';
 import { dailyAnchors, judgeAnchors, metricSeries } from '../judge.js';
 import { levelFor, mildestLevel } from '../levels.js';
 import { fmtNum, metricTitle } from '../summary.js';
-import type { DailySeries } from '../types.js';
+import type { DailySeries } from '../../domain/series.js';
 
 /** Values of the `window` days ending at `day` (inclusive) that have data. */
 export function windowValues(s: DailySeries, day: number, window: number): number[] {
