@@ -15,6 +15,7 @@ import type { Entity } from '../src/domain/entity.js';
 import type { Sample } from '../src/domain/sample.js';
 import { mulberry32 } from '../src/demo/simulate.js';
 import { startLookout } from '../src/main.js';
+import { waitIdle } from '../src/pipeline/idle.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 
@@ -109,7 +110,7 @@ async function benchLookout(redisUrl: string, n: number): Promise<{ n: number; s
     total += samples.length;
     await lookout.sink.enqueue(samples, 'bench');
   }
-  await lookout.idle(600_000);
+  await waitIdle(lookout, 600_000);
   const seconds = (performance.now() - started) / 1000;
   const all = (await lookout.alerts.list({})).filter((a) => a.state !== 'resolved');
   const alerts = all.length;
