@@ -24,7 +24,7 @@ import { openCore, type CoreOptions, type Queues } from './roles/core.js';
 import type { DayCloser } from './roles/day-closer.js';
 import type { FeedGuard } from './roles/feed-guard.js';
 import { openFeatures } from './roles/features.js';
-import type { Role } from './roles/role.js';
+import type { Role, RoleName } from './roles/role.js';
 import { SchedulerRole } from './roles/scheduler.js';
 import { WorkerRole } from './roles/worker.js';
 import type { PolicySet } from './route/types.js';
@@ -33,8 +33,7 @@ import type { RedisRegistryStore } from './state/registry-store.js';
 import type { SeriesStore } from './state/series-store.js';
 import type { RedisSilenceStore } from './state/silence-store.js';
 
-export const ROLES = ['api', 'worker', 'scheduler'] as const;
-export type RoleName = (typeof ROLES)[number];
+export { ROLES, type RoleName } from './roles/role.js';
 
 export interface LookoutOptions extends CoreOptions {
   readonly roles: readonly RoleName[];

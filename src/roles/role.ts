@@ -2,6 +2,10 @@
 // base, as bullmq's Queue, Worker and QueueEvents each own and close their connections. A role
 // opens what it uses on start() and closes it on stop(), the last opened first.
 
+/** The roles `--role` (LOOKOUT_ROLE) names; `all` is every one. */
+export const ROLES = ['api', 'worker', 'scheduler'] as const;
+export type RoleName = (typeof ROLES)[number];
+
 /** How to close one thing that was opened. */
 export type Close = () => unknown;
 
