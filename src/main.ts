@@ -89,6 +89,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   const want = new Set(opts.roles);
   const worker = want.has('worker') ? new WorkerRole(core, features, { notify: !opts.noNotifier, onTransition: opts.onTransition, onOutbox: opts.onOutbox }) : undefined;
   const scheduler = want.has('scheduler') ? new SchedulerRole(core, features) : undefined;
+  // Without the api role the port still serves /healthz, /readyz and /metrics.
   const api = new ApiRole(core, features, want.has('api'));
   const roles: Role[] = [worker, scheduler, api].filter((r) => r !== undefined);
   for (const role of roles) await role.start();
