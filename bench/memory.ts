@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config/env.js';
 import { Calendar, ManualClock } from '../src/domain/clock.js';
 import { mulberry32 } from '../src/demo/simulate.js';
 import { startLookout } from '../src/main.js';
+import { waitIdle } from '../src/pipeline/idle.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { usedMemory } from './redis-info.js';
@@ -156,7 +157,7 @@ async function measure(shape: Shape): Promise<ShapeResult> {
       const before = await usageByClass(redis);
       const usedBefore = await usedMemory(redis);
       for (const samples of byDay) await lookout.sink.enqueue(samples, 'bench-memory');
-      await lookout.idle(900_000);
+      await waitIdle(lookout, 900_000);
       const usedAfter = await usedMemory(redis);
       const metrics = new Set<string>();
       const after = await usageByClass(redis, metrics);

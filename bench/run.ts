@@ -14,6 +14,7 @@ import { Calendar, ManualClock } from '../src/domain/clock.js';
 import type { Sample } from '../src/domain/sample.js';
 import { mulberry32 } from '../src/demo/simulate.js';
 import { startLookout } from '../src/main.js';
+import { waitIdle } from '../src/pipeline/idle.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { cpuPerSample, redisCpu, type RedisCpu } from './redis-info.js';
@@ -65,7 +66,7 @@ async function benchLookout(redisUrl: string, n: number): Promise<{ n: number; s
     total += samples.length;
     await lookout.sink.enqueue(samples, 'bench');
   }
-  await lookout.idle(600_000);
+  await waitIdle(lookout, 600_000);
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuPerSample(cpuBefore, await redisCpu(info), total);
   info.disconnect();

@@ -12,6 +12,7 @@ import type { Verdict } from '../src/domain/alert.js';
 import { ManualClock } from '../src/domain/clock.js';
 import type { Entity } from '../src/domain/entity.js';
 import { startLookout } from '../src/main.js';
+import { waitIdle } from '../src/pipeline/idle.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { applyVerdict } from '../src/domain/lifecycle.js';
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
       attrs: { monthly_fee: 80 },
     }));
     for (let i = 0; i < ents.length; i += 5000) await lookout.registry.putMany(ents.slice(i, i + 5000));
-    await lookout.idle(600_000);
+    await waitIdle(lookout, 600_000);
     // Open alerts written the way evaluation writes them (one commit per entity).
     for (let i = 0; i < OPEN; i += 500) {
       const ids = Array.from({ length: Math.min(OPEN, i + 500) - i }, (_, k) => `G${i + k}`);
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
       const { conflicts } = await lookout.alerts.commit(commits, NOW);
       if (conflicts.length) throw new Error(`${conflicts.length} alert commits conflicted`);
     }
-    await lookout.idle(600_000);
+    await waitIdle(lookout, 600_000);
     const url = lookout.url!;
     const body = await (await fetch(`${url}/metrics`)).text();
     const firing = body.split('\n').filter((l) => l.startsWith('lookout_alert_firing{')).length;

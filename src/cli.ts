@@ -13,6 +13,7 @@ import { ConfigError } from './errors/catalogue.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger } from './observability/logger.js';
 import { onShutdown } from './shutdown.js';
+import { ROLES, type RoleName } from './roles/role.js';
 import { consoleUrl } from './http/console-url.js';
 
 /** A user error found by a command: printed as one line, exits with `code`. */
@@ -50,12 +51,11 @@ function config(): AppConfig {
   }
 }
 
-export function parseRoles(raw: string | undefined): ('api' | 'worker' | 'scheduler')[] {
-  const all = ['api', 'worker', 'scheduler'] as const;
-  if (!raw || raw === 'all') return [...all];
+export function parseRoles(raw: string | undefined): RoleName[] {
+  if (!raw || raw === 'all') return [...ROLES];
   const roles = raw.split(',').map((s) => s.trim());
-  for (const r of roles) if (!(all as readonly string[]).includes(r)) throw new CliError(`--role: "${r}" is not one of api, worker, scheduler, all`);
-  return roles as ('api' | 'worker' | 'scheduler')[];
+  for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) throw new CliError(`--role: "${r}" is not one of ${ROLES.join(', ')}, all`);
+  return roles as RoleName[];
 }
 
 /** Resolves with the listen error code (EADDRINUSE, EACCES) or undefined when the port is free. */

@@ -13,6 +13,7 @@ import { Calendar, shiftedClock, systemClock, type Clock } from '../domain/clock
 import { parseNow } from '../config/now.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { startLookout, type Lookout } from '../main.js';
+import { waitIdle } from '../pipeline/idle.js';
 import { consoleUrl } from '../http/console-url.js';
 import { createLogger } from '../observability/logger.js';
 import { redactUrl } from '../redis/locate.js';
@@ -376,13 +377,13 @@ async function liveDrops(lookout: Lookout, branch: Branch, anomalies: readonly A
   }
 }
 
-/** lookout.idle, given up as soon as a stop is asked for. */
+/** waitIdle, given up as soon as a stop is asked for. */
 async function idle(lookout: Lookout, timeoutMs: number, life: Lifecycle): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     life.go();
     try {
-      await lookout.idle(Math.min(1_000, Math.max(0, deadline - performance.now())));
+      await waitIdle(lookout, Math.min(1_000, Math.max(0, deadline - performance.now())));
       return;
     } catch (err) {
       if (performance.now() >= deadline) throw err;

@@ -6,7 +6,8 @@ import type { AlertEvent, AlertRecord } from '../../src/domain/alert.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import type { Entity } from '../../src/domain/entity.js';
 import type { SampleRejection } from '../../src/domain/sample.js';
-import { startLookout, type Lookout, type Role } from '../../src/main.js';
+import { startLookout, type Lookout, type RoleName } from '../../src/main.js';
+import { waitIdle } from '../../src/pipeline/idle.js';
 import type { PolicySet } from '../../src/route/types.js';
 import type { Logger } from 'pino';
 import { createLogger } from '../../src/observability/logger.js';
@@ -47,6 +48,8 @@ export interface TestLookout extends Lookout {
   readonly prefix: string;
   readonly transitions: AlertEvent[];
   readonly manualClock: ManualClock;
+  /** Wait until samples are applied, dirty entities judged and events relayed and consumed. */
+  idle(timeoutMs?: number): Promise<void>;
   /** POST JSON (or a raw string body) to the API. */
   post<T = unknown>(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
   get<T = unknown>(path: string, headers?: Record<string, string>): Promise<ApiResponse<T>>;
@@ -64,7 +67,7 @@ export interface TestLookoutOptions {
   readonly now?: string;
   readonly env?: Record<string, string>;
   /** Default: all three roles. */
-  readonly roles?: Role[];
+  readonly roles?: RoleName[];
   /** Join an existing deployment (several instances on one Redis prefix). Default: a fresh prefix. */
   readonly prefix?: string;
   /** cleanup() stops this instance but leaves the keys (the last instance drops them). */
@@ -128,10 +131,9 @@ export async function startTestLookout(opts: TestLookoutOptions = {}): Promise<T
     // The caller names the shape it expects; assertions on the body check it.
     return { status: res.status, body: parsed as T };
   };
-  const idle = lookout.idle.bind(lookout);
   return Object.assign(lookout, {
     // Shorter than the test timeout, so a stuck pipeline fails with what is stuck.
-    idle: (timeoutMs = 10_000) => idle(timeoutMs),
+    idle: (timeoutMs = 10_000) => waitIdle(lookout, timeoutMs),
     prefix,
     transitions,
     manualClock: clock,

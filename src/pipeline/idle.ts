@@ -1,0 +1,48 @@
+// Waiting until the pipeline has settled: samples applied, dirty entities judged, events relayed
+// and (where this process notifies) consumed. Tests and the demo step on from there.
+
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Keyspace } from '../queues/names.js';
+
+type Counts = Record<string, number>;
+type Counted = Pick<Queue, 'getJobCounts'>;
+
+export interface Settling {
+  readonly redis: Redis;
+  readonly keys: Keyspace;
+  readonly queues: { readonly [q in 'samples' | 'alertEvents' | 'escalations' | 'dispatch' | 'sms' | 'email' | 'webhook']: Counted };
+  /** Set when this process consumes alert events (no consumer: nothing drains them). */
+  readonly notifier?: unknown;
+}
+
+async function sumCounts(qs: readonly Counted[]): Promise<Counts> {
+  const all = await Promise.all(qs.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
+  const out: Counts = {};
+  for (const c of all) for (const [k, v] of Object.entries(c)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+/** Resolve once nothing is queued, dirty or unrelayed; throw what is stuck after `timeoutMs`. */
+export async function waitIdle(p: Settling, timeoutMs = 60_000): Promise<void> {
+  const { queues, redis, keys } = p;
+  const deadline = performance.now() + timeoutMs;
+  const consumesEvents = p.notifier !== undefined;
+  const none = Promise.resolve({} as Counts);
+  for (;;) {
+    const [s, a, n, d] = await Promise.all([
+      queues.samples.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children'),
+      consumesEvents ? queues.alertEvents.getJobCounts('waiting', 'active', 'prioritized') : none,
+      // Escalation steps wait minutes on purpose: idle means nothing due now is left undone.
+      consumesEvents ? queues.escalations.getJobCounts('waiting', 'active', 'prioritized') : none,
+      consumesEvents ? sumCounts([queues.dispatch, queues.sms, queues.email, queues.webhook]) : none,
+    ]);
+    const [dirty, evaluating, outbox] = await Promise.all([redis.zcard(keys.dirty), redis.zcard(keys.evaluating), redis.xlen(keys.events)]);
+    const busy = [s, a, n, d].some((c) => Object.values(c).some((x) => x > 0)) || dirty + evaluating + outbox > 0;
+    if (!busy) return;
+    if (performance.now() > deadline) {
+      throw new Error(`not idle after ${timeoutMs} ms: samples ${JSON.stringify(s)} events ${JSON.stringify(a)} steps ${JSON.stringify(n)} messages ${JSON.stringify(d)} dirty ${dirty} evaluating ${evaluating} outbox ${outbox}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,99 @@
+// Campaigns and channel duties on top of the core. Each role plugs them in through one hook:
+// the API reads and writes them over the request connection, the worker sends broadcasts over
+// its channels, the scheduler runs their crons.
+
+import type { ConnectionOptions } from 'bullmq';
+import { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { CampaignDuty } from '../campaigns/duty.js';
+import { ComplaintRouter } from '../campaigns/routing.js';
+import { CampaignService } from '../campaigns/service.js';
+import { routingFrom } from '../domain/complaints.js';
+import { ruleMetric } from '../domain/rule.js';
+import { Duties, type DutiesDeps } from '../duties/index.js';
+import { nullNotifyObserver } from '../notify/context.js';
+import { Dispatcher } from '../notify/dispatcher.js';
+import { QUEUES } from '../queues/names.js';
+import type { Core } from './core.js';
+import { NO_CHANNELS, notifyContext, type Channels, type ComplaintLead } from './notify-context.js';
+import type { Close } from './role.js';
+
+export interface Features {
+  /** Phases, figures, daily reports, post-evaluation records (src/campaigns). */
+  readonly campaigns: CampaignService;
+  /** Reminders, the halls' satisfaction ranking, broadcasts (src/duties). */
+  readonly duties: Duties;
+  /** The notifier asks the campaigns' complaint routing who leads an alert. */
+  readonly complaintLead: ComplaintLead;
+  /** API hook: campaigns and duties over the request connection (503 within the bound while Redis is away). */
+  forApi(opened: (close: Close) => void): { readonly campaigns: CampaignService; readonly duties: Duties };
+  /** Worker hook: broadcasts go out over the worker's channels, stopped before they close. */
+  forWorker(opened: (close: Close) => void, channels: Channels, connection: () => ConnectionOptions): void;
+  /** Scheduler hook: campaign reports and the duties' crons. */
+  forScheduler(opened: (close: Close) => void, logger: Logger): Promise<CampaignDuty>;
+  /** Stop the duties (if no worker did). */
+  close(): Promise<void>;
+}
+
+export function openFeatures(core: Core): Features {
+  const { config, cfg } = core;
+  const routing = () => routingFrom(cfg().policies.complaintRouting);
+  const complaintRouter = new ComplaintRouter({
+    redis: core.redis,
+    keys: core.keys,
+    routing,
+    ruleMetric: (id) => {
+      const rule = cfg().ruleSet.rules.find((r) => r.id === id);
+      return rule ? ruleMetric(rule) : undefined;
+    },
+    locale: config.locale,
+  });
+  const complaintLead: ComplaintLead = (a, e) => complaintRouter.leadFor(a, e);
+  const campaignDeps = {
+    redis: core.redis, keys: core.keys, registry: core.registry, alerts: core.alerts, calendar: core.calendar, clock: core.clock,
+    retentionDays: config.retentionDays, locale: config.locale, templatesDir: config.templatesDir, routing,
+    ruleName: (id: string) => cfg().ruleNames.get(id) ?? id,
+    contactName: (id: string) => cfg().directory.contacts.get(id)?.name,
+  };
+  const campaigns = new CampaignService(campaignDeps);
+  const duties = (over: Pick<DutiesDeps, 'redis' | 'entities' | 'alerts' | 'records' | 'connection' | 'emailQueue'>) =>
+    new Duties({
+      ...over, config, keys: core.keys, clock: core.clock, calendar: core.calendar,
+      directory: () => cfg().directory, recipients: () => cfg().recipients, policies: () => cfg().policies, rules: () => cfg().ruleSet.rules,
+      muter: core.muter, dispatcher: new Dispatcher(notifyContext(core, complaintLead, NO_CHANNELS)), enabled: () => cfg().directory.contacts.size > 0,
+      observer: core.metrics.notify ?? nullNotifyObserver, logger: core.logger.child({ component: 'duties' }),
+    });
+  const main = duties({ redis: core.redis, entities: core.registry, alerts: core.alerts, records: core.notifications, connection: core.connection, emailQueue: core.queues.email });
+  let stopping: Promise<void> | undefined;
+  const stopDuties = () => (stopping ??= main.stop());
+
+  return {
+    campaigns,
+    duties: main,
+    complaintLead,
+    forApi(opened) {
+      const { request } = core;
+      const emailQueue = new Queue(QUEUES.email, { connection: request.connection, prefix: config.prefix });
+      emailQueue.on('error', () => undefined);
+      const api = duties({ redis: request.redis, entities: request.registry, alerts: request.alerts, records: request.notifications, connection: request.connection, emailQueue });
+      opened(() => Promise.all([api.stop(), emailQueue.close()]));
+      return { campaigns: new CampaignService({ ...campaignDeps, redis: request.redis, registry: request.registry, alerts: request.alerts }), duties: api };
+    },
+    forWorker(opened, channels, connection) {
+      main.startSending(channels, connection);
+      opened(stopDuties);
+    },
+    async forScheduler(opened, logger) {
+      const duty = new CampaignDuty({
+        service: campaigns, redis: core.redis, keys: core.keys, calendar: core.calendar, clock: core.clock, logger, cron: config.reportCron,
+        records: core.notifications, emailQueue: core.queues.email,
+        retry: () => cfg().policies.settings.retry, recipients: () => cfg().recipients, enabled: () => cfg().directory.contacts.size > 0,
+      });
+      await duty.start();
+      opened(() => duty.stop());
+      await main.startSchedule();
+      return duty;
+    },
+    close: stopDuties,
+  };
+}

@@ -1,0 +1,147 @@
+// The worker role: applies sample batches, judges dirty entities, relays alert events and (unless
+// another process notifies) runs the notifier over its channels. Opened downstream first and
+// stopped upstream first: the sample worker drains its in-flight jobs, then the notifier, the
+// duties' broadcasts, the drainer and the relay stop, then the channels and connections close.
+
+import { Worker, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AlertEvent } from '../domain/alert.js';
+import { createChannels } from '../notify/channels/index.js';
+import { Notifier } from '../notify/notifier.js';
+import { EvaluationDrainer } from '../pipeline/evaluation-drainer.js';
+import { EventRelay } from '../pipeline/event-relay.js';
+import { SampleBatchProcessor } from '../pipeline/sample-batch.js';
+import { QUEUES, type SampleBatchJob } from '../queues/names.js';
+import type { Core } from './core.js';
+import type { Features } from './features.js';
+import { notifyContext, type Channels } from './notify-context.js';
+import { Role, type Close } from './role.js';
+
+export interface WorkerOptions {
+  /** Consume alert events here (false: another process notifies). */
+  readonly notify: boolean;
+  readonly onTransition?: (e: AlertEvent, line: string) => void;
+  /** Readable line per message the outbox channel writes (the demo prints these). */
+  readonly onOutbox?: (line: string) => void;
+}
+
+export class WorkerRole extends Role {
+  readonly name = 'worker';
+  relay?: EventRelay;
+  drainer?: EvaluationDrainer;
+  notifier?: Notifier;
+
+  constructor(
+    private readonly core: Core,
+    private readonly features: Features,
+    private readonly opts: WorkerOptions,
+  ) {
+    super();
+  }
+
+  protected async open(opened: (close: Close) => void): Promise<void> {
+    const { core, opts } = this;
+    const { config, cfg } = core;
+    const log = core.logger.child({ component: 'worker' });
+    await core.cache.refresh(true);
+    // BullMQ does not close connections it was handed: remember them and close them last.
+    const conns: Redis[] = [];
+    opened(async () => {
+      for (const c of conns.reverse()) await c.quit().catch(() => c.disconnect());
+    });
+    const connect = (name: string) => {
+      const c = core.duplicate(name);
+      conns.push(c);
+      return c;
+    };
+    const workerConn = () => connect('lookout-worker') as unknown as ConnectionOptions;
+
+    const channels = opts.notify ? await this.openChannels(opened) : undefined;
+
+    const relayLog = core.logger.child({ component: 'relay' });
+    const relay = new EventRelay(core.duplicate('lookout-relay'), core.keys, core.queues.alertEvents, (err) => relayLog.error({ err: err.message }, 'event relay error'));
+    await relay.start();
+    opened(() => relay.stop());
+    this.relay = relay;
+
+    const evaluator = core.evaluator();
+    const drainer = new EvaluationDrainer(connect('lookout-drainer'), core.keys, evaluator, core.cache, core.clock, (err) =>
+      log.error({ err: err.message }, 'evaluation failed (the entities are judged again when their lease ends)'),
+      {
+        debounceMs: config.evalDebounceMs,
+        backlog: async () => {
+          const c = await core.queues.samples.getJobCounts('waiting', 'prioritized');
+          return (c.waiting ?? 0) + (c.prioritized ?? 0);
+        },
+      },
+    );
+    drainer.start();
+    opened(() => drainer.stop());
+    core.onDirty(() => drainer.notify());
+    this.drainer = drainer;
+
+    if (channels) {
+      this.features.forWorker(opened, channels, workerConn);
+      const notifier = new Notifier(notifyContext(core, this.features.complaintLead, channels), {
+        connection: workerConn,
+        prefix: config.prefix,
+        onTransition: opts.onTransition,
+        reconcileMs: config.reconcileMs,
+        reconciler: { sendingTimeoutMs: config.sendingTimeoutMs, receiptTimeoutMs: config.receiptTimeoutMs },
+      });
+      notifier.start();
+      opened(() => notifier.stop());
+      this.notifier = notifier;
+    }
+
+    const processor = new SampleBatchProcessor({
+      clock: core.clock,
+      calendar: core.calendar,
+      metrics: () => cfg().catalogue,
+      retentionDays: config.retentionDays,
+      maxFutureMs: config.maxFutureMs,
+      series: core.series,
+      registry: core.cache,
+      registryStore: core.registry,
+      evaluator,
+      observer: core.metrics.observer,
+    });
+    const samples = new Worker<SampleBatchJob>(
+      QUEUES.samples,
+      async (job) => {
+        const out = await processor.process(job.id!, job.data);
+        if (out.rejected.length) log.warn({ job: job.id, rejected: out.rejected.length, first: out.rejected[0] }, 'queued samples rejected by the worker');
+        return { accepted: out.accepted, chunks: out.chunks, skippedChunks: out.skippedChunks, entities: out.entities };
+      },
+      // Applying a batch is idempotent per job, so a job whose worker died is run again rather than
+      // failed after one stall (BullMQ's default), which lost accepted samples under repeated kills.
+      { connection: workerConn(), prefix: config.prefix, concurrency: config.workerConcurrency, maxStalledCount: 50 },
+    );
+    // Worker.close() waits for in-flight jobs: SIGTERM drains, it does not abandon.
+    opened(() => samples.close());
+    samples.on('completed', () => drainer.notify());
+    samples.on('failed', (job, err) => log.error({ queue: samples.name, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed (will retry)'));
+    samples.on('error', (err) => log.error({ queue: samples.name, err: err.message }, 'worker error'));
+  }
+
+  private async openChannels(opened: (close: Close) => void): Promise<Channels> {
+    const { config, clock, logger } = this.core;
+    // The channels report replies and receipts to the notifier, which needs the channels.
+    const listener = { inbound: (m: Parameters<Notifier['inbound']>[0]) => this.notifier?.inbound(m), receipt: (r: Parameters<Notifier['receipt']>[0]) => this.notifier?.receipt(r) };
+    const channels = await createChannels({
+      smsUrl: config.smsUrl,
+      smtpUrl: config.smtpUrl,
+      smsFrom: config.smsFrom,
+      smtpFrom: config.smtpFrom,
+      smsHttpHeaders: { ...config.smsHttpHeaders },
+      smsHttpBody: config.smsHttpBody,
+      outboxDir: config.outboxDir,
+      clock,
+      listener,
+      logger: logger.child({ component: 'channels' }),
+      onOutbox: this.opts.onOutbox,
+    });
+    opened(() => channels.close());
+    return channels;
+  }
+}

@@ -1,0 +1,42 @@
+// What each role opens in a process: the composition root wires only the roles asked for.
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestLookout, type TestLookout } from '../support/lookout.js';
+
+describe('roles', () => {
+  let lk: TestLookout | undefined;
+  afterEach(async () => {
+    await lk?.cleanup();
+    lk = undefined;
+  });
+
+  it('a scheduler-only process runs the day close and campaign reports, no sample worker, notifier or API', async () => {
+    lk = await startTestLookout({ roles: ['scheduler'] });
+    expect(lk.dayCloser).toBeDefined();
+    expect(lk.feedGuard).toBeDefined();
+    expect(lk.campaignDuty).toBeDefined();
+    expect(lk.evaluator).toBeDefined();
+    expect(lk.drainer).toBeUndefined();
+    expect(lk.relay).toBeUndefined();
+    expect(lk.notifier).toBeUndefined();
+    expect((await lk.get('/healthz')).status).toBe(200);
+    expect((await lk.get('/api/v1/alerts')).status).toBe(404);
+  });
+
+  it('a worker and API process judges, relays and notifies, and runs no crons', async () => {
+    lk = await startTestLookout({ roles: ['worker', 'api'] });
+    expect(lk.drainer).toBeDefined();
+    expect(lk.relay).toBeDefined();
+    expect(lk.notifier).toBeDefined();
+    expect(lk.dayCloser).toBeUndefined();
+    expect(lk.campaignDuty).toBeUndefined();
+    expect((await lk.get('/api/v1/alerts')).status).toBe(200);
+  });
+
+  it('an api-only process judges nothing', async () => {
+    lk = await startTestLookout({ roles: ['api'] });
+    expect(lk.evaluator).toBeUndefined();
+    expect(lk.drainer).toBeUndefined();
+    expect(lk.dayCloser).toBeUndefined();
+    expect((await lk.get('/api/v1/alerts')).status).toBe(200);
+  });
+});
