@@ -7,6 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AlertRecord } from '../domain/alert.js';
 import type { Severity } from '../domain/rule.js';
+import { jobOptions } from '../queues/job-options.js';
 import type { ChannelName, Contact } from '../route/types.js';
 import { signAckLink, ackUrl } from './ack-link.js';
 import { consoleHome, consoleLink } from './links.js';
@@ -38,6 +39,8 @@ export interface DeliveryJob {
 }
 
 const DAY_MS = 86_400_000;
+/** A group flush retries on its own schedule, whatever the policies say about messages. */
+const FLUSH_RETRY = { attempts: 10, backoffMs: 1000 };
 
 // KEYS: intent guard, group list, window marker. ARGV: intent JSON, new window id, ttl ms.
 // Returns the open window id, or '' when the intent was already added (a retried step).
@@ -116,7 +119,7 @@ export class Dispatcher {
       await this.c.queues.dispatch.add(
         'flush',
         { contact: i.contact, channel: i.channel, window } satisfies FlushJob,
-        { jobId: jobIdPart(`flush.${i.channel}.${i.contact}.${window}`), delay: wait, attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: DAY_MS / 1000 }, removeOnFail: { age: 30 * DAY_MS / 1000 } },
+        jobOptions(jobIdPart(`flush.${i.channel}.${i.contact}.${window}`), FLUSH_RETRY, { delayMs: wait, keepCompletedDays: 1 }),
       );
     }
   }
@@ -346,14 +349,7 @@ export class Dispatcher {
   }
 
   async enqueue(channel: ChannelName, id: string): Promise<void> {
-    const { retry } = this.c.policies().settings;
-    await this.c.queues[channel].add('send', { id } satisfies DeliveryJob, {
-      jobId: id,
-      attempts: retry.attempts,
-      backoff: { type: 'exponential', delay: retry.backoffMs },
-      removeOnComplete: { age: 7 * DAY_MS / 1000 },
-      removeOnFail: { age: 30 * DAY_MS / 1000 },
-    });
+    await this.c.queues[channel].add('send', { id } satisfies DeliveryJob, jobOptions(id, this.c.policies().settings.retry));
   }
 
   async views(these: readonly { intent: Intent; alert: AlertRecord }[], contact: Contact): Promise<AlertView[]> {
