@@ -11,7 +11,8 @@ import { maskPhone } from './mask.js';
 import type { ChannelName, Contact } from '../route/types.js';
 import { ChannelError, type Address } from './channels/channel.js';
 import type { NotifyContext } from './context.js';
-import type { DeliveryJob, Dispatcher } from './dispatcher.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { DeliveryJob } from './intent.js';
 import { applyKept } from './receipts.js';
 import { isFinal, type NotificationRecord } from './records.js';
 import { markRepeat } from './repeat-marker.js';
@@ -193,11 +194,10 @@ export class Delivery {
       const a = await this.c.alerts.get(i.alert);
       if (a) alerts.push({ intent: { key: '', kind: rec.kind === 'resolve' ? ('resolve' as const) : ('alert' as const), contact: contact.id, channel: to, item: i, at: now }, alert: a });
     }
-    const views = await this.dispatcher.views(alerts, contact);
-    const content = this.dispatcher.render(to, rec.kind, views, []);
+    const content = this.dispatcher.maker.content(to, rec.kind, await this.dispatcher.maker.views(alerts, contact), []);
     const id = `${rec.id}-fo`;
     await this.c.records.create({ ...rec, id, channel: to, state: 'queued', attempts: 0, error: undefined, ...content, providerIds: [], receipts: [], failoverOf: rec.id, createdAt: now, updatedAt: now });
-    await this.dispatcher.enqueue(to, id);
+    await this.dispatcher.outbox.enqueue(to, id);
     this.c.observer.notification(rec.channel, 'failover');
     this.c.logger.warn({ notification: rec.id, failover: id, to }, 'notification failed over');
     return `failed: ${code}; failed over to ${to} (${id})`;

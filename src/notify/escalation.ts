@@ -10,8 +10,9 @@ import type { EscalationPolicy, PolicySet } from '../route/types.js';
 import { policyFor } from '../route/policy.js';
 import { jobOptions } from '../queues/job-options.js';
 import { jobIdPart, type NotifyContext } from './context.js';
-import type { Intent } from './dispatcher.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { Intent } from './intent.js';
+import { muteReason } from './stages/mute.js';
 import type { NotificationItem } from './records.js';
 
 /** The alert the ingest-stall guard raises (one per stalled metric, to ops). */
@@ -243,8 +244,7 @@ export class Escalator {
       }
     }
     if (mute) {
-      const reason = mute.by === 'silence' ? `silence:${mute.id}` : `inhibited_by:${mute.source}`;
-      await this.dispatcher.recordMuted(intents, reason);
+      await this.dispatcher.recordMuted(intents, muteReason(mute));
     } else {
       await this.dispatcher.add(intents);
     }

@@ -7,7 +7,7 @@
 
 import type { Queue } from 'bullmq';
 import type { NotifyContext } from './context.js';
-import type { DeliveryJob } from './dispatcher.js';
+import type { DeliveryJob } from './intent.js';
 import type { ChainSnapshot, Escalator } from './escalation.js';
 import type { JobFailures } from './failures.js';
 import { sweepKept } from './receipts.js';
