@@ -4,13 +4,14 @@
 // `broadcast`) and a summary that adds up (queued + sent + delivered + failed = recipients).
 
 import { createHash, randomBytes } from 'node:crypto';
-import type { Queue } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Calendar, Clock } from '../domain/clock.js';
 import { Calendar as Cal } from '../domain/clock.js';
 import { ENTITY_KINDS, type Entity, type EntityKind } from '../domain/entity.js';
 import { smsSegments } from '../notify/render.js';
 import type { NotificationRecord, NotificationState, NotificationStore } from '../notify/records.js';
+import { jobOptions } from '../queues/job-options.js';
 import type { Keyspace } from '../queues/names.js';
 import type { Directory } from '../route/types.js';
 import type { DutyKeys } from './keys.js';
@@ -285,7 +286,7 @@ export class Broadcaster {
   /** Create every recipient's record and job (both idempotent), then mark the broadcast queued. */
   private async enqueue(b: BroadcastRecord): Promise<void> {
     const now = this.d.clock.now();
-    const jobs: { name: string; data: { id: string }; opts: Record<string, unknown> }[] = [];
+    const jobs: { name: string; data: { id: string }; opts: JobsOptions }[] = [];
     const retry = this.d.retry();
     for (const r of b.recipients) {
       const rec: NotificationRecord = {
@@ -309,13 +310,7 @@ export class Broadcaster {
       jobs.push({
         name: 'send',
         data: { id: rec.id },
-        opts: {
-          jobId: rec.id,
-          attempts: retry.attempts,
-          backoff: { type: 'exponential', delay: retry.backoffMs },
-          removeOnComplete: { age: 7 * 86_400 },
-          removeOnFail: { age: 30 * 86_400 },
-        },
+        opts: jobOptions(rec.id, retry),
       });
     }
     for (let i = 0; i < jobs.length; i += 500) await this.d.queue.addBulk(jobs.slice(i, i + 500));

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Clock } from '../domain/clock.js';
 import type { NotificationRecord, NotificationState, NotificationStore } from '../notify/records.js';
+import { jobOptions } from '../queues/job-options.js';
 import type { Contact, Directory } from '../route/types.js';
 import { hallRanking, rankingView, type HallRanking, type RankingSource } from './ranking.js';
 import type { DutyTemplates } from './templates.js';
@@ -87,13 +88,7 @@ export class RankingMailer {
       };
       const { record, created } = await this.d.records.create(rec);
       if (record.state === 'queued') {
-        await this.d.emailQueue.add('send', { id }, {
-          jobId: id,
-          attempts: retry.attempts,
-          backoff: { type: 'exponential', delay: retry.backoffMs },
-          removeOnComplete: { age: 7 * 86_400 },
-          removeOnFail: { age: 30 * 86_400 },
-        });
+        await this.d.emailQueue.add('send', { id }, jobOptions(id, retry));
       }
       out.push({ contact: c.id, notification: id, state: record.state, created });
     }

@@ -15,7 +15,8 @@ import type { Calendar, Clock } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import type { Rule } from '../domain/rule.js';
 import type { Recipients } from '../notify/context.js';
-import type { Intent } from '../notify/dispatcher.js';
+import type { Intent } from '../notify/intent.js';
+import { muteReason } from '../notify/stages/mute.js';
 import type { NotificationItem } from '../notify/records.js';
 import { policyFor } from '../route/policy.js';
 import type { Keyspace } from '../queues/names.js';
@@ -117,7 +118,7 @@ export class ReminderDuty {
     );
     await this.keepAckCode(a.fingerprint);
     const mute = await this.d.muter.mutes(a, entity, now);
-    const muted = mute ? (mute.by === 'silence' ? `silence:${mute.id}` : `inhibited_by:${mute.source}`) : undefined;
+    const muted = mute ? muteReason(mute) : undefined;
     if (muted) await this.d.dispatcher.recordMuted(intents, muted);
     else await this.d.dispatcher.add(intents);
     const who = contacts.map((c) => c.id);

@@ -3,18 +3,22 @@
 // an unreachable gateway holds the whole channel queue in order (rate-limit, job back at the
 // head), a passing failure retries with exponential backoff (an SMS in place, holding the
 // channel, so that its order is kept too), and a message that cannot go out by SMS fails over
-// to email.
+// to email. The attempt and its bookkeeping are sender.ts's (shared with broadcasts); this file
+// is the channel queues' policy around it.
 
 import { createHash } from 'node:crypto';
-import { Worker, type Job } from 'bullmq';
-import { maskPhone } from './mask.js';
+import type { Job } from 'bullmq';
 import type { ChannelName, Contact } from '../route/types.js';
-import { ChannelError, type Address } from './channels/channel.js';
+import type { ChannelError } from './channels/channel.js';
 import type { NotifyContext } from './context.js';
-import type { DeliveryJob, Dispatcher } from './dispatcher.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { DeliveryJob } from './intent.js';
 import { applyKept } from './receipts.js';
 import { isFinal, type NotificationRecord } from './records.js';
 import { markRepeat } from './repeat-marker.js';
+import { holdMs, holdQueue, Sender } from './sender.js';
+import { RedisSentSms } from './stages/redis-stores.js';
+import type { SentSmsLog } from './stages/stores.js';
 
 /** Phones are compared by a hash of their national digits (SMS replies come as 86138…, +86138…, 138…). */
 export function phoneHash(phone: string): string {
@@ -23,17 +27,17 @@ export function phoneHash(phone: string): string {
   return createHash('sha1').update(d).digest('hex').slice(0, 16);
 }
 
-const MAX_HOLD_MS = 60_000;
-
-export function address(c: Contact): Address {
-  return { contact: c.id, name: c.name, phone: c.phone, email: c.email, webhook: c.webhook };
-}
-
 export class Delivery {
+  private readonly sender: Sender;
+  private readonly sentSms: SentSmsLog;
+
   constructor(
     private readonly c: NotifyContext,
     private readonly dispatcher: Dispatcher,
-  ) {}
+  ) {
+    this.sender = new Sender(c);
+    this.sentSms = new RedisSentSms(c.redis, c.keys);
+  }
 
   async process(job: Job<DeliveryJob>, channelName: ChannelName): Promise<string> {
     const rec = await this.c.records.get(job.data.id);
@@ -65,20 +69,16 @@ export class Delivery {
       await this.c.records.update(rec.id, { state: 'sending', sendingAt: now, text, ...(resend && { resentAfterCrash: true }) }, now);
     }
     const started = performance.now();
-    let res: Awaited<ReturnType<typeof channel.send>>;
-    try {
-      res = await channel.send({ id: rec.id, channel: channelName, to: address(contact), subject: rec.subject, text, html: rec.html, ...(rec.attachments?.length && { attachments: rec.attachments }), data: rec.data });
-    } catch (err) {
-      const e = err instanceof ChannelError ? err : new ChannelError('retryable', 'error', (err as Error).message);
-      return this.failure(job, rec, contact, channelName, e);
-    }
-    // Outside the try: a bookkeeping error after the gateway took the message is no send
+    const attempt = await this.sender.attempt(channel, channelName, rec, contact, text);
+    if (!attempt.ok) return this.failure(job, rec, contact, channelName, attempt.error);
+    const { res } = attempt;
+    // After the attempt: a bookkeeping error after the gateway took the message is no send
     // failure; the job is retried and finds the record `sending` (a marked repeat).
-    const at = this.c.clock.now();
-    await this.c.records.update(rec.id, { state: 'sent', attempts: rec.attempts + 1, providerIds: res.providerIds, segments: res.segments, transport: channel.transport, sentAt: at, error: undefined }, at);
-    await this.countSms(rec, contact, at);
-    await applyKept(this.c, rec.id, res.providerIds);
-    this.c.observer.notification(channelName, 'sent');
+    await this.sender.sent(rec, channelName, channel.transport, res, async (at) => {
+      // SMS sent to a contact in the last hour, for the per-recipient limit.
+      if (rec.channel === 'sms') await this.sentSms.add(contact.id, rec.id, at);
+      await applyKept(this.c, rec.id, res.providerIds);
+    });
     if (!resend && rec.inDoubt && channelName === 'sms') {
       this.c.observer.notification(channelName, 'resent_in_doubt');
       this.c.logger.warn({ notification: rec.id, contact: contact.id }, 'SMS re-sent after a send that got no answer (marked as a repeat)');
@@ -88,10 +88,7 @@ export class Delivery {
       this.c.logger.warn({ notification: rec.id, contact: contact.id, alerts: rec.items.map((i) => i.alert).join(',') }, 'SMS re-sent after a crash hid its first send (marked as a repeat)');
     }
     this.c.observer.sendSeconds(channelName, (performance.now() - started) / 1000);
-    this.c.logger.info(
-      { notification: rec.id, channel: channelName, transport: channel.transport, contact: contact.id, to: channelName === 'sms' ? maskPhone(contact.phone) : undefined, alerts: rec.items.length, kind: rec.kind, attempt: rec.attempts + 1 },
-      'notification sent',
-    );
+    this.sender.logSent(rec, contact, channelName, channel.transport, { alerts: rec.items.length });
     return `sent (${res.providerIds.join(',')})`;
   }
 
@@ -118,20 +115,7 @@ export class Delivery {
     await p.exec();
   }
 
-  /** SMS sent to a contact in the last hour, for the per-recipient limit. */
-  private async countSms(rec: NotificationRecord, contact: Contact, at: number): Promise<void> {
-    const { redis, keys } = this.c;
-    const p = redis.pipeline();
-    if (rec.channel === 'sms') {
-      p.zadd(keys.smsSent(contact.id), at, `${at}-${rec.id}`);
-      p.zremrangebyscore(keys.smsSent(contact.id), '-inf', at - 3_600_000);
-      p.pexpire(keys.smsSent(contact.id), 2 * 3_600_000);
-    }
-    await p.exec();
-  }
-
   private async failure(job: Job<DeliveryJob>, rec: NotificationRecord, contact: Contact, channelName: ChannelName, e: ChannelError): Promise<string> {
-    const now = this.c.clock.now();
     const settings = this.c.policies().settings;
     const attempts = rec.attempts + 1;
     const canFailover = channelName === 'sms' && settings.failover !== null && this.failoverTarget(contact) !== undefined;
@@ -152,16 +136,13 @@ export class Delivery {
     }
     // Back to queued: no crash repeat. When the send went out unanswered the gateway may have it,
     // and the next attempt says so (inDoubt → 【重发】).
-    await this.c.records.update(rec.id, { state: 'queued', attempts, error: { code: e.code, message: e.message }, ...(e.inDoubt && channelName === 'sms' && { inDoubt: true }) }, now);
-    this.c.observer.notification(channelName, 'retried');
+    await this.sender.retrying(rec, e, { state: 'queued', ...(e.inDoubt && channelName === 'sms' && { inDoubt: true }) });
     if (e.kind === 'unavailable' || channelName === 'sms') {
       // Hold the whole channel, this message first: later messages must not overtake it.
-      const n = e.kind === 'unavailable' ? attempts : retries;
-      const hold = Math.min(MAX_HOLD_MS, settings.retry.backoffMs * 2 ** Math.min(n - 1, 10));
+      const hold = holdMs(settings.retry.backoffMs, e.kind === 'unavailable' ? attempts : retries);
       if (e.kind === 'retryable') await job.updateData({ ...job.data, retries });
       this.c.logger.warn({ ...log, holdMs: hold, err: e.message }, e.kind === 'unavailable' ? 'gateway unavailable: holding the channel' : 'sms failed, retrying in place: holding the channel');
-      await this.c.queues[channelName].rateLimit(hold);
-      throw Worker.RateLimitError();
+      return holdQueue(this.c.queues[channelName], hold);
     }
     if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
       return this.fail(rec, 'send_failed', `${e.code}: ${e.message}`, false);
@@ -180,10 +161,9 @@ export class Delivery {
   }
 
   private async fail(rec: NotificationRecord, code: string, message: string, failover: boolean): Promise<string> {
+    const out = await this.sender.failed(rec, code, message);
+    if (!failover) return out;
     const now = this.c.clock.now();
-    await this.c.records.update(rec.id, { state: 'failed', attempts: rec.attempts + 1, error: { code, message } }, now);
-    this.c.observer.notification(rec.channel, 'failed');
-    if (!failover) return `failed: ${code}`;
     const contact = this.c.recipients().contact(rec.contact)!;
     const to = this.failoverTarget(contact)!;
     // The contact already gets this alert by email anyway: no second email.
@@ -193,11 +173,10 @@ export class Delivery {
       const a = await this.c.alerts.get(i.alert);
       if (a) alerts.push({ intent: { key: '', kind: rec.kind === 'resolve' ? ('resolve' as const) : ('alert' as const), contact: contact.id, channel: to, item: i, at: now }, alert: a });
     }
-    const views = await this.dispatcher.views(alerts, contact);
-    const content = this.dispatcher.render(to, rec.kind, views, []);
+    const content = this.dispatcher.maker.content(to, rec.kind, await this.dispatcher.maker.views(alerts, contact), []);
     const id = `${rec.id}-fo`;
     await this.c.records.create({ ...rec, id, channel: to, state: 'queued', attempts: 0, error: undefined, ...content, providerIds: [], receipts: [], failoverOf: rec.id, createdAt: now, updatedAt: now });
-    await this.dispatcher.enqueue(to, id);
+    await this.dispatcher.outbox.enqueue(to, id);
     this.c.observer.notification(rec.channel, 'failover');
     this.c.logger.warn({ notification: rec.id, failover: id, to }, 'notification failed over');
     return `failed: ${code}; failed over to ${to} (${id})`;

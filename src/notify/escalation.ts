@@ -8,10 +8,11 @@ import type { AlertEvent, AlertRecord } from '../domain/alert.js';
 import { Calendar } from '../domain/clock.js';
 import type { EscalationPolicy, PolicySet } from '../route/types.js';
 import { policyFor } from '../route/policy.js';
-import { retryingJobOptions } from '../queues/worker-options.js';
+import { jobOptions } from '../queues/job-options.js';
 import { jobIdPart, type NotifyContext } from './context.js';
-import type { Intent } from './dispatcher.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { Intent } from './intent.js';
+import { muteReason } from './stages/mute.js';
 import type { NotificationItem } from './records.js';
 
 /** The alert the ingest-stall guard raises (one per stalled metric, to ops). */
@@ -161,7 +162,7 @@ export class Escalator {
 
   /** Put one step of the running chain back on the queue (same job id: never twice). */
   async enqueueStep(fp: string, token: string, step: number, delayMs = 0): Promise<void> {
-    await this.c.queues.escalations.add('step', { fp, token, step } satisfies StepJob, { jobId: this.stepJobId(fp, token, step), delay: delayMs, ...retryingJobOptions(this.c.policies().settings.retry) });
+    await this.c.queues.escalations.add('step', { fp, token, step } satisfies StepJob, jobOptions(this.stepJobId(fp, token, step), this.c.policies().settings.retry, { delayMs }));
   }
 
   stepJobId(fp: string, token: string, step: number): string {
@@ -174,11 +175,7 @@ export class Escalator {
       chain.steps.map((s, i) => ({
         name: 'step',
         data: { fp, token, step: i } satisfies StepJob,
-        opts: {
-          jobId: this.stepJobId(fp, token, i),
-          delay: s.afterMs,
-          ...retryingJobOptions(retry),
-        },
+        opts: jobOptions(this.stepJobId(fp, token, i), retry, { delayMs: s.afterMs }),
       })),
     );
   }
@@ -247,8 +244,7 @@ export class Escalator {
       }
     }
     if (mute) {
-      const reason = mute.by === 'silence' ? `silence:${mute.id}` : `inhibited_by:${mute.source}`;
-      await this.dispatcher.recordMuted(intents, reason);
+      await this.dispatcher.recordMuted(intents, muteReason(mute));
     } else {
       await this.dispatcher.add(intents);
     }

@@ -7,7 +7,7 @@ import type { AlertEvent, AlertRecord } from '../domain/alert.js';
 import { QUEUES } from '../queues/names.js';
 import type { ChannelName } from '../route/types.js';
 import type { NotifyContext } from './context.js';
-import type { DeliveryJob, FlushJob, Intent } from './dispatcher.js';
+import type { DeliveryJob, FlushJob, Intent } from './intent.js';
 import type { Escalator, StepJob } from './escalation.js';
 import type { NotificationItem } from './records.js';
 

@@ -7,11 +7,11 @@
 
 import type { Queue } from 'bullmq';
 import type { NotifyContext } from './context.js';
-import type { DeliveryJob } from './dispatcher.js';
+import type { DeliveryJob } from './intent.js';
 import type { ChainSnapshot, Escalator } from './escalation.js';
 import type { JobFailures } from './failures.js';
 import { sweepKept } from './receipts.js';
-import { retryingJobOptions } from '../queues/worker-options.js';
+import { jobOptions } from '../queues/job-options.js';
 
 export interface ReconcilerOptions {
   /** A record `sending` this long, with no job left to finish it, is re-sent (once, marked). */
@@ -106,7 +106,7 @@ export class Reconciler {
       const jobId = `${rec.id}.resend.${rec.sendingAt ?? 0}`;
       if (await this.pending(queue, rec.id)) continue;
       const retry = this.c.policies().settings.retry;
-      await queue.add('send', { id: rec.id } satisfies DeliveryJob, { jobId, ...retryingJobOptions(retry) });
+      await queue.add('send', { id: rec.id } satisfies DeliveryJob, jobOptions(jobId, retry));
       this.c.observer.repair('resend');
       this.c.logger.warn({ notification: rec.id, contact: rec.contact, alerts: rec.items.map((i) => i.alert).join(',') }, 'reconciler: SMS left sending by a crash: sending it again once, marked as a repeat');
       n++;

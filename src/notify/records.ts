@@ -74,7 +74,15 @@ export function isFinal(r: NotificationRecord): boolean {
   return FINAL.includes(r.state);
 }
 
-export class NotificationStore {
+/** What the notifier reads and writes records through (NotificationStore; FakeNotificationRecords beside it for unit tests). */
+export interface NotificationRecords {
+  /** Store a new record; an existing record with the same id wins (a retried dispatch). */
+  create(r: NotificationRecord): Promise<{ record: NotificationRecord; created: boolean }>;
+  get(id: string): Promise<NotificationRecord | undefined>;
+  update(id: string, patch: Partial<NotificationRecord>, now: number): Promise<NotificationRecord | undefined>;
+}
+
+export class NotificationStore implements NotificationRecords {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keyspace,

@@ -22,16 +22,6 @@ export function reliableWorkerOptions(t: ReliableWorkerTiming = {}): Pick<Worker
   };
 }
 
-/** Job options of a job that must survive passing failures too. */
-export function retryingJobOptions(retry: { readonly attempts: number; readonly backoffMs: number }) {
-  return {
-    attempts: retry.attempts,
-    backoff: { type: 'exponential' as const, delay: retry.backoffMs },
-    removeOnComplete: { age: 7 * 86_400 },
-    removeOnFail: { age: 30 * 86_400 },
-  };
-}
-
 /** True when BullMQ has given up on the job (no attempt left, or stalled too often). */
 export function finallyFailed(job: { attemptsMade: number; opts: { attempts?: number } }, err: Error): boolean {
   return /stalled more than allowable limit/.test(err.message) || job.attemptsMade >= (job.opts.attempts ?? 1);

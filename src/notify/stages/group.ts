@@ -1,0 +1,101 @@
+// Group: a recipient's intents on one channel inside the group wait become one message.
+// Joining (intake) adds an intent to the recipient's open group once, and schedules the group's
+// flush after the wait; at the flush (message pipeline) the group keeps what is still worth
+// sending, one item per alert.
+
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { jobOptions } from '../../queues/job-options.js';
+import type { Keyspace } from '../../queues/names.js';
+import { jobIdPart, type NotifyObserver } from '../context.js';
+import type { DeferredIntent, FlushJob } from '../intent.js';
+import type { IntakeStage, MessageStage, Pending } from './stage.js';
+import type { AlertLookup } from './stores.js';
+
+const DAY_MS = 86_400_000;
+/** A group flush retries on its own schedule, whatever the policies say about messages. */
+const FLUSH_RETRY = { attempts: 10, backoffMs: 1000 };
+
+// KEYS: intent guard, group list, window marker. ARGV: intent JSON, new window id, ttl ms.
+// Returns the open window id, or '' when the intent was already added (a retried step).
+const ADD_INTENT_LUA = `
+if redis.call('SET', KEYS[1], '1', 'PX', ARGV[3], 'NX') then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3], 'NX')
+return redis.call('GET', KEYS[3])`;
+
+export interface JoinGroupDeps {
+  readonly redis: Redis;
+  readonly keys: Keyspace;
+  readonly flushQueue: Queue;
+  readonly groupWaitMs: () => number;
+}
+
+/** Intake: each intent joins its (contact, channel) group; each new group flushes after the group wait. */
+export function joinGroupStage(d: JoinGroupDeps): IntakeStage {
+  return {
+    name: 'join group',
+    async run(_ctx, b) {
+      const wait = d.groupWaitMs();
+      for (const i of b.intents) {
+        const window = String(
+          await d.redis.eval(ADD_INTENT_LUA, 3, d.keys.intent(i.key), d.keys.group(i.contact, i.channel), d.keys.groupWindow(i.contact, i.channel), JSON.stringify(i), randomUUID(), String(7 * DAY_MS)),
+        );
+        // Adding the flush job again for the same window is a no-op (deterministic id).
+        await d.flushQueue.add(
+          'flush',
+          { contact: i.contact, channel: i.channel, window } satisfies FlushJob,
+          jobOptions(jobIdPart(`flush.${i.channel}.${i.contact}.${window}`), FLUSH_RETRY, { delayMs: wait, keepCompletedDays: 1 }),
+        );
+      }
+      return b;
+    },
+  };
+}
+
+export interface GroupDeps {
+  readonly alerts: AlertLookup;
+  readonly observer: NotifyObserver;
+}
+
+/**
+ * Still worth sending: alert notices only while their alert episode is firing; the same alert
+ * twice (two steps inside one wait) keeps its latest step.
+ */
+export async function latestLive(alerts: AlertLookup, intents: readonly DeferredIntent[]): Promise<Pending[]> {
+  const out: Pending[] = [];
+  const seen = new Set<string>();
+  for (const i of intents) {
+    const a = await alerts.get(i.item.alert);
+    if (!a || a.episode !== i.item.episode) continue;
+    if (i.kind === 'alert' && a.state !== 'firing') continue;
+    const k = `${i.kind}.${i.item.alert}`;
+    if (seen.has(k)) {
+      const at = out.findIndex((o) => `${o.intent.kind}.${o.intent.item.alert}` === k);
+      if (i.item.step > out[at]!.intent.item.step) out[at] = { intent: i, alert: a };
+      continue;
+    }
+    seen.add(k);
+    out.push({ intent: i, alert: a });
+  }
+  return out;
+}
+
+/** Message: what the group or digest held becomes the pending items of one message. */
+export function groupStage(d: GroupDeps): MessageStage {
+  return {
+    name: 'group',
+    async run(m, b) {
+      if (m.origin === 'group' && b.intents.length > 1) d.observer.notification(m.channel, 'grouped', b.intents.length);
+      // A digest lists what still needs attention; the night's resolve notices are not worth an SMS.
+      const pending = await latestLive(d.alerts, m.origin === 'digest' ? b.intents.filter((i) => i.kind === 'alert') : b.intents);
+      const dropped = b.intents.length - pending.length;
+      if (dropped) d.observer.notification(m.channel, 'cancelled', dropped);
+      if (!pending.length) return { ...b, pending, outcome: 'every alert was acknowledged or resolved meanwhile' };
+      return { ...b, pending };
+    },
+  };
+}
