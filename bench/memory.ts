@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config/env.js';
 import { Calendar, ManualClock } from '../src/domain/clock.js';
 import { mulberry32 } from '../src/demo/simulate.js';
 import { startLookout } from '../src/main.js';
-import { waitIdle } from '../src/pipeline/idle.js';
+import { waitIdle } from '../src/roles/idle.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { usedMemory } from './redis-info.js';

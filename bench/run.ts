@@ -14,7 +14,7 @@ import { Calendar, ManualClock } from '../src/domain/clock.js';
 import type { Sample } from '../src/domain/sample.js';
 import { mulberry32 } from '../src/demo/simulate.js';
 import { startLookout } from '../src/main.js';
-import { waitIdle } from '../src/pipeline/idle.js';
+import { waitIdle } from '../src/roles/idle.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { cpuPerSample, redisCpu, type RedisCpu } from './redis-info.js';

@@ -12,7 +12,7 @@ import type { Verdict } from '../src/domain/alert.js';
 import { ManualClock } from '../src/domain/clock.js';
 import type { Entity } from '../src/domain/entity.js';
 import { startLookout } from '../src/main.js';
-import { waitIdle } from '../src/pipeline/idle.js';
+import { waitIdle } from '../src/roles/idle.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { applyVerdict } from '../src/domain/lifecycle.js';

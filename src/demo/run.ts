@@ -13,7 +13,7 @@ import { Calendar, shiftedClock, systemClock, type Clock } from '../domain/clock
 import { parseNow } from '../config/now.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { startLookout, type Lookout } from '../main.js';
-import { waitIdle } from '../pipeline/idle.js';
+import { waitIdle } from '../roles/idle.js';
 import { consoleUrl } from '../http/console-url.js';
 import { createLogger } from '../observability/logger.js';
 import { redactUrl } from '../redis/locate.js';

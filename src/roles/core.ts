@@ -19,7 +19,7 @@ import { QueueSampleSink } from '../ingest/queue-sink.js';
 import { NotificationStore } from '../notify/records.js';
 import { createMetrics, stateGauges, type LookoutMetrics } from '../observability/metrics.js';
 import { stateCollector } from '../observability/state-collector.js';
-import { EntityEvaluator } from '../pipeline/entity-evaluator.js';
+import { EntityEvaluator } from '../evaluate/live-evaluator.js';
 import { keyspace, QUEUES, type Keyspace, type SampleBatchJob } from '../queues/names.js';
 import { checkRedis, connectRedis, connectRequestRedis, OutageTracker, READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS, waitReady } from '../redis/connect.js';
 import { resolveRedis } from '../redis/resolve.js';

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertRecord, Verdict } from '../../src/domain/alert.js';
 import { nullObserver, type PipelineObserver } from '../../src/observability/events.js';
-import { EntityEvaluator, type EvaluationOutcome } from '../../src/pipeline/entity-evaluator.js';
+import { EntityEvaluator, type EvaluationOutcome } from '../../src/evaluate/live-evaluator.js';
 import { RedisAlertStore } from '../../src/state/alert-store.js';
 import { applyVerdict } from '../../src/domain/lifecycle.js';
 import { RegistryCache } from '../../src/state/registry-store.js';

@@ -2,8 +2,8 @@
 // written with the samples, and a claimed entity carries a lease that runs out.
 import { afterEach, describe, expect, it } from 'vitest';
 import { nullObserver } from '../../src/observability/events.js';
-import { EntityEvaluator } from '../../src/pipeline/entity-evaluator.js';
-import { EvaluationDrainer } from '../../src/pipeline/evaluation-drainer.js';
+import { EntityEvaluator } from '../../src/evaluate/live-evaluator.js';
+import { EvaluationDrainer } from '../../src/evaluate/drainer.js';
 import { RegistryCache } from '../../src/state/registry-store.js';
 import { startTestLookout, waitFor, type TestLookout } from '../support/lookout.js';
 import { connect, dropPrefix } from '../support/redis.js';

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Calendar } from '../../src/domain/clock.js';
 import { metricCatalogue } from '../../src/domain/metric.js';
 import type { RawSample } from '../../src/domain/sample.js';
-import { SampleBatchProcessor } from '../../src/pipeline/sample-batch.js';
+import { SampleBatchProcessor } from '../../src/ingest/apply-batch.js';
 import { RegistryCache } from '../../src/state/registry-store.js';
 import { startTestLookout, type IngestBody, type TestLookout, type UnknownEntitiesBody } from '../support/lookout.js';
 

@@ -7,7 +7,7 @@ import { ManualClock } from '../../src/domain/clock.js';
 import type { Entity } from '../../src/domain/entity.js';
 import type { SampleRejection } from '../../src/domain/sample.js';
 import { startLookout, type Lookout, type RoleName } from '../../src/main.js';
-import { waitIdle } from '../../src/pipeline/idle.js';
+import { waitIdle } from '../../src/roles/idle.js';
 import type { PolicySet } from '../../src/route/types.js';
 import type { Logger } from 'pino';
 import { createLogger } from '../../src/observability/logger.js';

@@ -5,12 +5,12 @@ import { withCategorySamples } from '../domain/complaints.js';
 import type { Clock, Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { RawSample, SampleRejection } from '../domain/sample.js';
-import { validateSamples } from '../ingest/validate.js';
+import { validateSamples } from './validate.js';
 import type { PipelineObserver } from '../observability/events.js';
 import type { SampleBatchJob } from '../queues/names.js';
 import type { RedisRegistryStore, RegistryCache } from '../state/registry-store.js';
 import type { SeriesStore } from '../state/series-store.js';
-import type { EntityEvaluator } from './entity-evaluator.js';
+import type { EntityEvaluator } from '../evaluate/live-evaluator.js';
 
 export interface BatchOutcome {
   readonly accepted: number;

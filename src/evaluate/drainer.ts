@@ -10,7 +10,7 @@ import type { Keyspace } from '../queues/names.js';
 import { markDirty } from '../state/dirty.js';
 import { CLAIM_DIRTY_LUA } from '../state/lua.js';
 import type { RegistryCache } from '../state/registry-store.js';
-import type { EntityEvaluator } from './entity-evaluator.js';
+import type { EntityEvaluator } from './live-evaluator.js';
 
 export interface DrainerOptions {
   /** Entities claimed per round. */
