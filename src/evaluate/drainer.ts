@@ -4,11 +4,8 @@
 // the work per sample shrinks instead of piling up. A claimed entity carries a lease, so a
 // worker that dies mid-evaluation only delays it.
 
-import type { Redis } from 'ioredis';
 import type { Clock } from '../domain/clock.js';
-import type { Keyspace } from '../queues/names.js';
-import { markDirty } from '../state/dirty.js';
-import { CLAIM_DIRTY_LUA } from '../state/lua.js';
+import type { DirtySet } from '../state/dirty.js';
 import type { RegistryCache } from '../state/registry-store.js';
 import type { EntityEvaluator } from './live-evaluator.js';
 
@@ -40,8 +37,7 @@ export class EvaluationDrainer {
   private readonly opts: DrainerOptions;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keyspace,
+    private readonly dirty: DirtySet,
     private readonly evaluator: EntityEvaluator,
     private readonly registry: RegistryCache,
     private readonly clock: Clock,
@@ -49,7 +45,6 @@ export class EvaluationDrainer {
     opts: Partial<DrainerOptions> = {},
   ) {
     this.opts = { ...DEFAULTS, ...opts };
-    redis.defineCommand('lookoutClaimDirty', { numberOfKeys: 2, lua: CLAIM_DIRTY_LUA });
   }
 
   start(): void {
@@ -73,26 +68,18 @@ export class EvaluationDrainer {
 
   /** Mark entities dirty (day close, registry change) and wake the loops. */
   async mark(ids: readonly string[]): Promise<void> {
-    await markDirty(this.redis, this.keys, ids);
+    await this.dirty.mark(ids);
     this.notify();
   }
 
   /** Claim and judge one chunk; returns how many entities were claimed. */
   async drainOnce(): Promise<number> {
     const minAge = (await this.busy()) ? Math.max(this.opts.maxDelayMs, this.opts.debounceMs) : this.opts.debounceMs;
-    const raw = (await (this.redis as unknown as { lookoutClaimDirty(...a: (string | number)[]): Promise<string[]> }).lookoutClaimDirty(
-      this.keys.dirty,
-      this.keys.evaluating,
-      this.opts.leaseMs,
-      this.opts.chunk,
-      minAge,
-    )) ?? [];
-    if (!raw.length) return 0;
-    const ids: string[] = [];
-    for (let i = 0; i < raw.length; i += 2) ids.push(raw[i]!);
+    const ids = await this.dirty.claim(this.opts.leaseMs, this.opts.chunk, minAge);
+    if (!ids.length) return 0;
     await this.registry.refresh();
     await this.evaluator.evaluate(ids, this.clock.now());
-    await this.redis.zrem(this.keys.evaluating, ...ids);
+    await this.dirty.release(ids);
     return ids.length;
   }
 

@@ -9,6 +9,8 @@ import type { AlertEvent } from '../domain/alert.js';
 import { createChannels } from '../notify/channels/index.js';
 import { Notifier } from '../notify/notifier.js';
 import { EvaluationDrainer } from '../evaluate/drainer.js';
+import { DirtySet } from '../state/dirty.js';
+import { EventOutbox } from '../state/event-outbox.js';
 import { EventRelay } from '../route/event-relay.js';
 import { SampleBatchProcessor } from '../ingest/apply-batch.js';
 import { QUEUES, type SampleBatchJob } from '../queues/names.js';
@@ -59,13 +61,13 @@ export class WorkerRole extends Role {
     const channels = opts.notify ? await this.openChannels(opened) : undefined;
 
     const relayLog = core.logger.child({ component: 'relay' });
-    const relay = new EventRelay(core.duplicate('lookout-relay'), core.keys, core.queues.alertEvents, (err) => relayLog.error({ err: err.message }, 'event relay error'));
+    const relay = new EventRelay(new EventOutbox(core.duplicate('lookout-relay'), core.keys), core.queues.alertEvents, (err) => relayLog.error({ err: err.message }, 'event relay error'));
     await relay.start();
     opened(() => relay.stop());
     this.relay = relay;
 
     const evaluator = core.evaluator();
-    const drainer = new EvaluationDrainer(connect('lookout-drainer'), core.keys, evaluator, core.cache, core.clock, (err) =>
+    const drainer = new EvaluationDrainer(new DirtySet(connect('lookout-drainer'), core.keys), evaluator, core.cache, core.clock, (err) =>
       log.error({ err: err.message }, 'evaluation failed (the entities are judged again when their lease ends)'),
       {
         debounceMs: config.evalDebounceMs,

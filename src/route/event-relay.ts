@@ -5,12 +5,7 @@
 
 import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { AlertEvent } from '../domain/alert.js';
-import type { Keyspace } from '../queues/names.js';
-
-const GROUP = 'relay';
-type StreamEntries = [string, string[]][];
+import type { EventOutbox } from '../state/event-outbox.js';
 
 export class EventRelay {
   private running = false;
@@ -18,25 +13,20 @@ export class EventRelay {
   private readonly consumer = `${hostname()}-${process.pid}`;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keyspace,
+    private readonly outbox: EventOutbox,
     private readonly queue: Queue,
     private readonly onError: (err: Error) => void,
   ) {}
 
   async start(): Promise<void> {
-    try {
-      await this.redis.xgroup('CREATE', this.keys.events, GROUP, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
-    }
+    await this.outbox.open();
     this.running = true;
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.redis.disconnect();
+    this.outbox.close();
     await this.loop?.catch(() => undefined);
   }
 
@@ -63,24 +53,10 @@ export class EventRelay {
   }
 
   private async step(blockMs: number): Promise<number> {
-    // Entries another relay read but never acknowledged (it crashed) come first.
-    const claimed = (await this.redis.xautoclaim(this.keys.events, GROUP, this.consumer, 30_000, '0', 'COUNT', 500)) as [string, StreamEntries];
-    let entries: StreamEntries = claimed[1] ?? [];
-    if (!entries.length) {
-      const args: (string | number)[] = ['GROUP', GROUP, this.consumer, 'COUNT', 500];
-      if (blockMs > 0) args.push('BLOCK', blockMs);
-      args.push('STREAMS', this.keys.events, '>');
-      const res = (await (this.redis as unknown as { xreadgroup(...a: (string | number)[]): Promise<[string, StreamEntries][] | null> }).xreadgroup(...args));
-      entries = res?.[0]?.[1] ?? [];
-    }
+    const entries = await this.outbox.take(this.consumer, blockMs);
     if (!entries.length) return 0;
-    const jobs = entries.map(([, fields]) => {
-      const event = JSON.parse(fields[fields.indexOf('event') + 1]!) as AlertEvent;
-      return { name: 'transition', data: event, opts: { jobId: event.id } };
-    });
-    await this.queue.addBulk(jobs);
-    const ids = entries.map(([id]) => id);
-    await this.redis.multi().xack(this.keys.events, GROUP, ...ids).xdel(this.keys.events, ...ids).exec();
+    await this.queue.addBulk(entries.map(({ event }) => ({ name: 'transition', data: event, opts: { jobId: event.id } })));
+    await this.outbox.done(entries.map((e) => e.id));
     return entries.length;
   }
 }

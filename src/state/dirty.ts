@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Keyspace } from '../queues/names.js';
+import { CLAIM_DIRTY_LUA } from './lua.js';
 
 /**
  * Mark entities for (re)evaluation: day close, registry change. Idempotent. Marks carry Redis
@@ -14,5 +15,43 @@ export async function markDirty(redis: Redis, keys: Keyspace, ids: readonly stri
     const args: (string | number)[] = [];
     for (const id of ids.slice(i, i + 1000)) args.push(now, id);
     await redis.zadd(keys.dirty, 'NX', ...args);
+  }
+}
+
+/**
+ * The dirty set drainers work from: entities marked for judgement (score: Redis time of the
+ * mark) and the ones claimed under a lease (`evaluating`), so a worker that dies mid-judgement
+ * only delays them.
+ */
+export class DirtySet {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+  ) {
+    redis.defineCommand('lookoutClaimDirty', { numberOfKeys: 2, lua: CLAIM_DIRTY_LUA });
+  }
+
+  mark(ids: readonly string[]): Promise<void> {
+    return markDirty(this.redis, this.keys, ids);
+  }
+
+  /** Claim up to `chunk` entities marked at least `minAgeMs` ago (or whose lease ran out), under a lease. */
+  async claim(leaseMs: number, chunk: number, minAgeMs: number): Promise<string[]> {
+    const raw =
+      (await (this.redis as unknown as { lookoutClaimDirty(...a: (string | number)[]): Promise<string[]> }).lookoutClaimDirty(
+        this.keys.dirty,
+        this.keys.evaluating,
+        leaseMs,
+        chunk,
+        minAgeMs,
+      )) ?? [];
+    const ids: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) ids.push(raw[i]!);
+    return ids;
+  }
+
+  /** Judged: drop the leases. */
+  async release(ids: readonly string[]): Promise<void> {
+    if (ids.length) await this.redis.zrem(this.keys.evaluating, ...ids);
   }
 }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { nullObserver } from '../../src/observability/events.js';
 import { EntityEvaluator } from '../../src/evaluate/live-evaluator.js';
 import { EvaluationDrainer } from '../../src/evaluate/drainer.js';
+import { DirtySet } from '../../src/state/dirty.js';
 import { RegistryCache } from '../../src/state/registry-store.js';
 import { startTestLookout, waitFor, type TestLookout } from '../support/lookout.js';
 import { connect, dropPrefix } from '../support/redis.js';
@@ -66,7 +67,7 @@ describe('crash safety', () => {
     await cache.refresh(true);
     const errors: Error[] = [];
     const drainer = (evaluator: EntityEvaluator, leaseMs: number) =>
-      new EvaluationDrainer(lk.redis, lk.keys, evaluator, cache, lk.clock, (e) => errors.push(e), { leaseMs, debounceMs: 0, loops: 1 });
+      new EvaluationDrainer(new DirtySet(lk.redis, lk.keys), evaluator, cache, lk.clock, (e) => errors.push(e), { leaseMs, debounceMs: 0, loops: 1 });
     const args = [lk.redis, lk.keys, lk.series, lk.alerts, cache, lk.ruleSet, lk.calendar, nullObserver] as const;
 
     const leaseMs = 500;
