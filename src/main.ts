@@ -41,6 +41,8 @@ import { RedisAlertStore } from './state/alert-store.js';
 import { markDirty } from './state/dirty.js';
 import { RedisRegistryStore, RegistryCache } from './state/registry-store.js';
 import { SeriesStore } from './state/series-store.js';
+import { RedisCampaignStore } from './state/campaign-store.js';
+import { RedisDailyReads } from './state/daily-reads.js';
 import { routingFrom } from './domain/complaints.js';
 import { CampaignDuty } from './campaigns/duty.js';
 import { ComplaintRouter } from './campaigns/routing.js';
@@ -256,8 +258,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   );
   // Campaign duties: complaint routing (notifier), reports and post-evaluations (scheduler, API).
   const complaintRouter = new ComplaintRouter({
-    redis,
-    keys,
+    days: new RedisDailyReads(redis, keys),
     routing: () => routingFrom(cfg().policies.complaintRouting),
     ruleMetric: (id) => {
       const rule = cfg().ruleSet.rules.find((r) => r.id === id);
@@ -268,7 +269,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   // The feed guard's alert has no rule file; every other title is the rule's `name:`.
   const ruleTitle = (id: string) => cfg().ruleNames.get(id) ?? (id === 'feed_stalled' ? '数据源中断' : undefined);
   const campaignDeps = {
-    redis, keys, registry, alerts, calendar, clock, retentionDays: config.retentionDays, locale: config.locale, templatesDir: config.templatesDir,
+    store: new RedisCampaignStore(redis, keys), days: new RedisDailyReads(redis, keys), registry, alerts, calendar, clock, retentionDays: config.retentionDays, locale: config.locale, templatesDir: config.templatesDir,
     routing: () => routingFrom(cfg().policies.complaintRouting),
     ruleName: (id: string) => cfg().ruleNames.get(id) ?? id,
     contactName: (id: string) => cfg().directory.contacts.get(id)?.name,
@@ -446,7 +447,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
       registry, calendar, clock, cron: config.dayCloseCron, logger: log.scheduler, alerts, retentionDays: config.retentionDays, absenceMetrics: () => evaluator!.absenceMetrics() });
     await dayCloser.start();
     campaignDuty = new CampaignDuty({
-      service: campaigns, redis, keys, calendar, clock, logger: log.scheduler, cron: config.reportCron, records: notifications, emailQueue: queues.email,
+      service: campaigns, store: campaignDeps.store, days: campaignDeps.days, calendar, clock, logger: log.scheduler, cron: config.reportCron, records: notifications, emailQueue: queues.email,
       retry: () => cfg().policies.settings.retry, recipients: () => cfg().recipients, enabled: () => cfg().directory.contacts.size > 0,
     });
     await campaignDuty.start();
@@ -494,7 +495,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
         return { ok: checks.redis === true && checks.rules === true, checks };
       },
       metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.scrape() }),
-      campaigns: new CampaignService({ ...campaignDeps, redis: requestRedis, registry: api.registry, alerts: api.alerts }),
+      campaigns: new CampaignService({ ...campaignDeps, store: new RedisCampaignStore(requestRedis, keys), days: new RedisDailyReads(requestRedis, keys), registry: api.registry, alerts: api.alerts }),
       duties: apiDuties,
       console: consoleDeps(new SeriesStore(requestRedis, keys, calendar, () => cfg().catalogue, config)),
       onIngest: (accepted, rejected, source, counts) => {

@@ -256,12 +256,18 @@ export class SeriesStore {
 
 /** 'sum,count' (sum in thousandths) → the bucket's value, or undefined for no data. */
 export function parseBucket(raw: string | null | undefined, avg: boolean): number | undefined {
+  const b = bucketParts(raw);
+  if (!b) return undefined;
+  return avg ? b.sum / b.count : b.sum;
+}
+
+/** 'sum,count' (sum in thousandths) → its sum (in units) and count; undefined for no data. */
+export function bucketParts(raw: string | null | undefined): { sum: number; count: number } | undefined {
   if (!raw) return undefined;
   const comma = raw.indexOf(',');
   const count = Number(raw.slice(comma + 1));
   if (!(count > 0)) return undefined;
-  const sum = Number(raw.slice(0, comma)) / MILLI;
-  return avg ? sum / count : sum;
+  return { sum: Number(raw.slice(0, comma)) / MILLI, count };
 }
 
 /** The feed counter hash (day → samples of one metric across all entities). */
