@@ -43,6 +43,7 @@ import { RedisRegistryStore, RegistryCache } from './state/registry-store.js';
 import { SeriesStore } from './state/series-store.js';
 import { RedisCampaignStore } from './state/campaign-store.js';
 import { RedisDailyReads } from './state/daily-reads.js';
+import { RedisDutyStore } from './state/duty-store.js';
 import { routingFrom } from './domain/complaints.js';
 import { CampaignDuty } from './campaigns/duty.js';
 import { ComplaintRouter } from './campaigns/routing.js';
@@ -300,7 +301,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   const replies = new SmsReplies(notifyContext({} as NotifyContext['channels']));
   // Channel duties: broadcasts and reports (api), the broadcast queue (worker), crons (scheduler).
   const duties = new Duties({
-    config, redis, keys, clock, calendar, entities: registry, alerts, records: notifications, connection, emailQueue: queues.email,
+    config, store: new RedisDutyStore(redis, keys), days: new RedisDailyReads(redis, keys), clock, calendar, entities: registry, alerts, records: notifications, connection, emailQueue: queues.email,
     directory: () => cfg().directory, recipients: () => cfg().recipients, policies: () => cfg().policies, rules: () => cfg().ruleSet.rules,
     muter, dispatcher: new Dispatcher(notifyContext({} as NotifyContext['channels'])), enabled: () => cfg().directory.contacts.size > 0,
     observer: metrics.notify ?? nullNotifyObserver, logger: logger.child({ component: 'duties' }),
@@ -310,7 +311,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   const apiEmailQueue = new Queue(QUEUES.email, requestOpts);
   apiEmailQueue.on('error', () => undefined);
   const apiDuties = new Duties({
-    config, redis: requestRedis, keys, clock, calendar, entities: api.registry, alerts: api.alerts, records: api.notifications, connection: requestOpts.connection, emailQueue: apiEmailQueue,
+    config, store: new RedisDutyStore(requestRedis, keys), days: new RedisDailyReads(requestRedis, keys), clock, calendar, entities: api.registry, alerts: api.alerts, records: api.notifications, connection: requestOpts.connection, emailQueue: apiEmailQueue,
     directory: () => cfg().directory, recipients: () => cfg().recipients, policies: () => cfg().policies, rules: () => cfg().ruleSet.rules,
     muter, dispatcher: new Dispatcher(notifyContext({} as NotifyContext['channels'])), enabled: () => cfg().directory.contacts.size > 0,
     observer: metrics.notify ?? nullNotifyObserver, logger: logger.child({ component: 'duties' }),
