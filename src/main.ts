@@ -44,6 +44,7 @@ import { SeriesStore } from './state/series-store.js';
 import { RedisCampaignStore } from './state/campaign-store.js';
 import { RedisDailyReads } from './state/daily-reads.js';
 import { RedisDutyStore } from './state/duty-store.js';
+import { RedisStateProbe } from './state/state-probe.js';
 import { routingFrom } from './domain/complaints.js';
 import { CampaignDuty } from './campaigns/duty.js';
 import { ComplaintRouter } from './campaigns/routing.js';
@@ -320,7 +321,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   const gauges = stateGauges(metrics.registry);
   metrics.setCollector(
     stateCollector({
-      redis: requestRedis, keys, queues, alerts, entity: (id) => cache.get(id), metrics, gauges, timeoutMs: READY_TIMEOUT_MS,
+      state: new RedisStateProbe(requestRedis, keys), queues, alerts, entity: (id) => cache.get(id), metrics, gauges, timeoutMs: READY_TIMEOUT_MS,
       onPing: (ok) => (ok ? outage.succeeded() : outage.failed()),
     }),
   );
