@@ -83,9 +83,15 @@ const REPORTED_TTL_MS = 40 * DAY_MS;
 /** Ledger entries are kept this long after their last update (longer than any campaign). */
 const LEDGER_TTL_S = 400 * 86_400;
 
-function member(w: DeferredWork | DeferredEntry): string {
+/** The set member of a waiting entry: `["report", id, day]` or `["evaluation", id]`. */
+export function deferredMember(w: DeferredWork | DeferredEntry): string {
   if ('member' in w) return w.member;
   return w.what === 'report' ? JSON.stringify(['report', w.campaign, w.day]) : JSON.stringify(['evaluation', w.campaign]);
+}
+
+export function parseDeferred(member: string): DeferredEntry {
+  const [what, campaign, day] = JSON.parse(member) as [string, string, number?];
+  return { what, campaign, ...(day !== undefined && { day }), member };
 }
 
 export class RedisCampaignStore implements CampaignStore {
@@ -108,18 +114,15 @@ export class RedisCampaignStore implements CampaignStore {
   }
 
   async defer(work: DeferredWork): Promise<void> {
-    await this.redis.sadd(this.ck.deferred, member(work));
+    await this.redis.sadd(this.ck.deferred, deferredMember(work));
   }
 
   async undefer(work: DeferredWork | DeferredEntry): Promise<void> {
-    await this.redis.srem(this.ck.deferred, member(work));
+    await this.redis.srem(this.ck.deferred, deferredMember(work));
   }
 
   async deferred(): Promise<DeferredEntry[]> {
-    return (await this.redis.smembers(this.ck.deferred)).map((m) => {
-      const [what, campaign, day] = JSON.parse(m) as [string, string, number?];
-      return { what, campaign, ...(day !== undefined && { day }), member: m };
-    });
+    return (await this.redis.smembers(this.ck.deferred)).map(parseDeferred);
   }
 
   async report(day: number, campaign: string): Promise<string | undefined> {
@@ -131,7 +134,7 @@ export class RedisCampaignStore implements CampaignStore {
       .multi()
       .hset(this.ck.reported(day), campaign, json)
       .pexpire(this.ck.reported(day), REPORTED_TTL_MS)
-      .srem(this.ck.deferred, member({ what: 'report', campaign, day }))
+      .srem(this.ck.deferred, deferredMember({ what: 'report', campaign, day }))
       .exec();
   }
 
