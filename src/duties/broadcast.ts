@@ -132,7 +132,7 @@ export function planBroadcast(entities: readonly Entity[], dir: Directory, sel: 
   return { entities: matched.length, recipients, unreachable };
 }
 
-/** What is stored per broadcast (hash `<prefix>:bc`). */
+/** What is stored per broadcast (as JSON, by state/duty-store.ts: hash `<prefix>:bc`). */
 export interface BroadcastRecord {
   readonly id: string;
   readonly text: string;
