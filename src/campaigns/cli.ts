@@ -5,10 +5,11 @@
 
 import type { AppConfig } from '../config/env.js';
 import { EXIT } from '../exit-codes.js';
+import { keyspace } from '../queues/names.js';
 import { connectRedis } from '../redis/connect.js';
 import { locateDeployment } from '../redis/locate.js';
+import { RedisCampaignStore } from '../state/campaign-store.js';
 import type { EvaluationRecord } from './figures.js';
-import { campaignKeys } from './ledger.js';
 import { evaluationMarkdown } from './render.js';
 import { readEvaluation } from './service.js';
 
@@ -42,15 +43,16 @@ export async function runReportCommand(opts: ReportCommandOptions): Promise<numb
   const { url } = found.deployment;
   const config = { ...opts.config, prefix: found.deployment.prefix };
   const redis = connectRedis(url, 'lookout-report');
+  const store = new RedisCampaignStore(redis, keyspace(config.prefix));
   try {
     if (what === 'campaigns') {
-      const all = (await redis.hvals(campaignKeys(config.prefix).evaluations)).map((r) => JSON.parse(r) as EvaluationRecord);
+      const all = (await store.evaluations()).map((r) => JSON.parse(r) as EvaluationRecord);
       all.sort((a, b) => b.window.end.localeCompare(a.window.end) || a.campaign.id.localeCompare(b.campaign.id));
       if (json) out(`${JSON.stringify(all.map((r) => ({ campaign: r.campaign, window: r.window, totals: r.totals, alerts: r.alerts.total })), null, 2)}\n`);
       else for (const r of all) out(`${r.campaign.id}\t${r.window.start}…${r.window.end}\t${r.campaign.name}\tcomplaints ${r.totals.complaints}\talerts ${r.alerts.total}\n`);
       return EXIT.ok;
     }
-    const record = await readEvaluation(redis, config.prefix, id!);
+    const record = await readEvaluation(store, id!);
     if (!record) {
       err(`lookout report: campaign ${id} has no post-evaluation record (the scheduler writes it the day after the campaign ends) [not_evaluated]`);
       return EXIT.failed;

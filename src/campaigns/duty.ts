@@ -8,7 +8,6 @@
 
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { schedule, validate, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { AlertRecord } from '../domain/alert.js';
@@ -16,10 +15,10 @@ import { Calendar, type Clock } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import { ConfigError } from '../errors/catalogue.js';
 import type { NotificationRecord, NotificationStore } from '../notify/records.js';
-import type { Keyspace } from '../queues/names.js';
 import type { Contact } from '../route/types.js';
+import type { CampaignStore } from '../state/campaign-store.js';
+import type { DailyReads } from '../state/daily-reads.js';
 import type { EvaluationRecord } from './figures.js';
-import { campaignKeys, type CampaignKeys } from './ledger.js';
 import { campaignWindow, phaseOn } from './lifecycle.js';
 import type { RenderedMail } from './render.js';
 import type { CampaignService } from './service.js';
@@ -33,8 +32,8 @@ export interface ReportRecipients {
 
 export interface CampaignDutyDeps {
   readonly service: CampaignService;
-  readonly redis: Redis;
-  readonly keys: Keyspace;
+  readonly store: CampaignStore;
+  readonly days: Pick<DailyReads, 'arrived'>;
   readonly calendar: Calendar;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -78,7 +77,6 @@ export const REPORT_RECIPIENTS = ['campaign_owner', 'service_oncall', 'dept_lead
 const EVALUATION_WAIT_DAYS = 3;
 /** How often deferred reports are retried and the alert ledger is swept. */
 const TICK_CRON = '*/10 * * * *';
-const DAY_MS = 86_400_000;
 
 function shortId(...parts: string[]): string {
   return createHash('sha1').update(parts.join('\0')).digest('hex').slice(0, 20);
@@ -100,11 +98,9 @@ function stubAlert(e: Entity, now: number, day: string): AlertRecord {
 export class CampaignDuty {
   private task?: ScheduledTask;
   private tickTask?: ScheduledTask;
-  private readonly ck: CampaignKeys;
 
   constructor(private readonly d: CampaignDutyDeps) {
     if (!validate(d.cron)) throw new ConfigError('bad_env', `LOOKOUT_REPORT_CRON: "${d.cron}" is not a cron expression`, undefined, undefined, 'LOOKOUT_REPORT_CRON');
-    this.ck = campaignKeys(d.keys.prefix);
   }
 
   async start(): Promise<void> {
@@ -133,12 +129,12 @@ export class CampaignDuty {
    */
   async catchUp(): Promise<DutyOutcome | undefined> {
     const minute = dailyCronMinute(this.d.cron);
-    const last = await this.d.redis.get(this.ck.lastRun);
-    if (minute === undefined || last === null) return undefined;
+    const last = await this.d.store.lastRun();
+    if (minute === undefined || last === undefined) return undefined;
     const now = this.d.clock.now();
     const today = this.d.calendar.dayOf(now);
-    if (Number(last) >= today - 1 || now < this.d.calendar.startOfDay(today) + minute * 60_000) return undefined;
-    this.d.logger.info({ last: Calendar.isoDay(Number(last)) }, 'catching up a missed campaign report run');
+    if (last >= today - 1 || now < this.d.calendar.startOfDay(today) + minute * 60_000) return undefined;
+    this.d.logger.info({ last: Calendar.isoDay(last) }, 'catching up a missed campaign report run');
     return this.run();
   }
 
@@ -153,11 +149,11 @@ export class CampaignDuty {
     const campaigns = (await this.d.service.campaigns()).filter((e) => !opts.only || opts.only.includes(e.id));
     await this.d.service.ledger.sweep(new Set(campaigns.map((e) => e.id)));
     const live = campaigns.filter((e) => phaseOn(e, day) === 'live');
-    const arrived = opts.force || (await exportArrived(this.d.redis, this.d.keys, day));
+    const arrived = opts.force || (await exportArrived(this.d.days, day));
     const reports: ReportOutcome[] = [];
     for (const e of live) {
       if (!arrived) {
-        await this.d.redis.sadd(this.ck.deferred, JSON.stringify(['report', e.id, day]));
+        await this.d.store.defer({ what: 'report', campaign: e.id, day });
         reports.push({ campaign: e.id, date: Calendar.isoDay(day), records: [], recipients: [], skipped: 'waiting for the export' });
         continue;
       }
@@ -165,7 +161,7 @@ export class CampaignDuty {
     }
     if (!arrived && live.length) this.d.logger.warn({ day: Calendar.isoDay(day), campaigns: live.length }, "yesterday's campaign export has not arrived: daily reports wait for it");
     const evaluations = await this.evaluateDue(opts);
-    if (!opts.only) await this.d.redis.set(this.ck.lastRun, String(day));
+    if (!opts.only) await this.d.store.setLastRun(day);
     return { date: Calendar.isoDay(day), reports, evaluations };
   }
 
@@ -183,7 +179,7 @@ export class CampaignDuty {
   /** The daily report of one campaign and day: made once, emailed once to each recipient. */
   async report(e: Entity, day: number): Promise<ReportOutcome> {
     const date = Calendar.isoDay(day);
-    const done = await this.d.redis.hget(this.ck.reported(day), e.id);
+    const done = await this.d.store.report(day, e.id);
     if (done) return { ...(JSON.parse(done) as Omit<ReportOutcome, 'skipped'>), skipped: 'already made' };
     // Callers (run, reportDay, tick) swept every campaign's alerts into the ledger just before.
     const report = await this.d.service.dailyReport(e, day, { sweep: false });
@@ -193,12 +189,7 @@ export class CampaignDuty {
     const ids: string[] = [];
     for (const c of contacts) ids.push(await this.email(shortId('campaign-report', e.id, date, c.id), c, mail, { report: 'daily', campaign: e.id, date }));
     const outcome: ReportOutcome = { campaign: e.id, date, records: ids, recipients: contacts.map((c) => c.id) };
-    await this.d.redis
-      .multi()
-      .hset(this.ck.reported(day), e.id, JSON.stringify(outcome))
-      .pexpire(this.ck.reported(day), 40 * DAY_MS)
-      .srem(this.ck.deferred, JSON.stringify(['report', e.id, day]))
-      .exec();
+    await this.d.store.recordReport(day, e.id, JSON.stringify(outcome));
     this.d.logger.info({ campaign: e.id, date, recipients: outcome.recipients }, 'campaign daily report made');
     return outcome;
   }
@@ -224,15 +215,15 @@ export class CampaignDuty {
       const w = campaignWindow(e);
       if (!w || w.end >= today || w.end < oldest) continue;
       const waited = today - w.end >= EVALUATION_WAIT_DAYS;
-      if (!opts.force && !waited && !(await exportArrived(this.d.redis, this.d.keys, w.end))) {
-        if ((await this.d.redis.hexists(this.ck.evaluations, e.id)) === 0) {
-          await this.d.redis.sadd(this.ck.deferred, JSON.stringify(['evaluation', e.id]));
+      if (!opts.force && !waited && !(await exportArrived(this.d.days, w.end))) {
+        if (!(await this.d.store.isEvaluated(e.id))) {
+          await this.d.store.defer({ what: 'evaluation', campaign: e.id });
           out.push({ campaign: e.id, created: false, records: [], skipped: 'waiting for the last export' });
         }
         continue;
       }
       out.push(await this.evaluate(e));
-      await this.d.redis.srem(this.ck.deferred, JSON.stringify(['evaluation', e.id]));
+      await this.d.store.undefer({ what: 'evaluation', campaign: e.id });
     }
     return out;
   }
@@ -312,24 +303,24 @@ export class CampaignDuty {
   async tick(): Promise<void> {
     const campaigns = await this.d.service.campaigns();
     await this.d.service.ledger.sweep(new Set(campaigns.map((e) => e.id)));
-    const waiting = await this.d.redis.smembers(this.ck.deferred);
+    const waiting = await this.d.store.deferred();
     if (!waiting.length) return;
     const byId = new Map(campaigns.map((e) => [e.id, e]));
     const today = this.d.calendar.dayOf(this.d.clock.now());
     let evaluations = false;
     for (const m of waiting) {
-      const [what, id, day] = JSON.parse(m) as [string, string, number?];
+      const { what, campaign: id, day } = m;
       const e = byId.get(id);
       if (!e) {
-        await this.d.redis.srem(this.ck.deferred, m);
+        await this.d.store.undefer(m);
       } else if (what === 'evaluation') {
         evaluations = true;
       } else if (day === undefined || day < today - 1) {
         this.d.logger.warn({ campaign: id, day: day === undefined ? undefined : Calendar.isoDay(day) }, 'campaign export never arrived: no daily report for that day');
-        await this.d.redis.srem(this.ck.deferred, m);
-      } else if (await exportArrived(this.d.redis, this.d.keys, day)) {
+        await this.d.store.undefer(m);
+      } else if (await exportArrived(this.d.days, day)) {
         await this.report(e, day);
-        await this.d.redis.srem(this.ck.deferred, m);
+        await this.d.store.undefer(m);
       }
     }
     if (evaluations) await this.evaluateDue();

@@ -162,7 +162,7 @@ export interface FigureContext {
   readonly now: number;
 }
 
-/** metric → day → value of one campaign (campaigns/series.ts readDays). */
+/** metric → day → value of one campaign (state/daily-reads.ts readDays). */
 export type CampaignValues = ReadonlyMap<string, ReadonlyMap<number, number>>;
 
 function round(n: number, digits = 2): number {

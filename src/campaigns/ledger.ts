@@ -4,10 +4,9 @@
 // retention; campaigns run for months, so the scheduler copies their episodes here (every ten
 // minutes and before every report) and the post-evaluation reads the whole history.
 
-import type { Redis } from 'ioredis';
 import type { AlertRecord, AlertState } from '../domain/alert.js';
 import { severityRank, type Severity } from '../domain/rule.js';
-import type { Keyspace } from '../queues/names.js';
+import type { CampaignStore, LedgerEntry } from '../state/campaign-store.js';
 
 /** One episode of one alert of a campaign. */
 export interface AlertEpisode {
@@ -31,27 +30,6 @@ export interface AlertEpisode {
   /** Highest escalation step that ran (1 = first step; ≥ 2 = escalated; 0 = nobody was paged). */
   readonly level: number;
 }
-
-/** Redis keys of the campaign duties (under LOOKOUT_PREFIX). */
-export function campaignKeys(prefix: string) {
-  return {
-    /** Post-evaluation records: hash campaign id → JSON, never expires (经验库). */
-    evaluations: `${prefix}:campaign:evaluations`,
-    /** Alert episodes of one campaign: hash `<fp>.<episode>` → JSON AlertEpisode. */
-    ledger: (campaign: string) => `${prefix}:campaign:alerts:${campaign}`,
-    /** Daily reports made for one local day: hash campaign id → JSON summary. */
-    reported: (day: number) => `${prefix}:campaign:reported:${day}`,
-    /** The last local day the scheduled report run covered (its catch-up marker). */
-    lastRun: `${prefix}:campaign:last-run`,
-    /** Reports and evaluations waiting for their export: set of JSON `["report", id, day]` / `["evaluation", id]`. */
-    deferred: `${prefix}:campaign:deferred`,
-  };
-}
-
-export type CampaignKeys = ReturnType<typeof campaignKeys>;
-
-/** Ledger entries are kept this long after their last update (longer than any campaign). */
-const LEDGER_TTL_S = 400 * 86_400;
 
 /** A current alert record as an episode (level from the escalation state, when known). */
 export function episodeOf(a: AlertRecord, level: number): AlertEpisode | undefined {
@@ -94,15 +72,10 @@ export function mergeEpisode(old: AlertEpisode | undefined, next: AlertEpisode):
 }
 
 export class CampaignLedger {
-  private readonly ck: CampaignKeys;
-
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keyspace,
+    private readonly store: Pick<CampaignStore, 'ledgerState' | 'putLedger' | 'ledger'>,
     private readonly alerts: { list(): Promise<AlertRecord[]> },
-  ) {
-    this.ck = campaignKeys(keys.prefix);
-  }
+  ) {}
 
   /** Copy the current episodes of these campaigns' alerts into the ledger; returns them by campaign. */
   async sweep(campaigns: ReadonlySet<string>): Promise<Map<string, AlertEpisode[]>> {
@@ -110,35 +83,26 @@ export class CampaignLedger {
     if (!campaigns.size) return out;
     const current = (await this.alerts.list()).filter((a) => campaigns.has(a.entity) && a.firingAt !== undefined);
     if (!current.length) return out;
-    const p = this.redis.pipeline();
-    for (const a of current) p.hmget(this.keys.escalation(a.fingerprint), 'episode', 'level');
-    for (const a of current) p.hget(this.ck.ledger(a.entity), `${a.fingerprint}.${a.episode}`);
-    const res = ((await p.exec()) ?? []).map(([err, v]) => {
-      if (err) throw err;
-      return v;
-    });
-    const w = this.redis.pipeline();
+    const state = await this.store.ledgerState(current);
+    const writes: LedgerEntry[] = [];
     current.forEach((a, i) => {
-      const [episode, level] = res[i] as [string | null, string | null];
-      const lvl = episode === String(a.episode) ? Number(level ?? 0) : 0;
-      const ep = episodeOf(a, lvl);
+      const { level, stored } = state[i]!;
+      const ep = episodeOf(a, level);
       if (!ep) return;
-      const raw = res[current.length + i] as string | null;
-      const merged = mergeEpisode(raw ? (JSON.parse(raw) as AlertEpisode) : undefined, ep);
-      w.hset(this.ck.ledger(a.entity), `${a.fingerprint}.${a.episode}`, JSON.stringify(merged));
-      w.expire(this.ck.ledger(a.entity), LEDGER_TTL_S);
+      const merged = mergeEpisode(stored ? (JSON.parse(stored) as AlertEpisode) : undefined, ep);
+      writes.push({ campaign: a.entity, fingerprint: a.fingerprint, episode: a.episode, json: JSON.stringify(merged) });
       const list = out.get(a.entity) ?? [];
       list.push(merged);
       out.set(a.entity, list);
     });
-    await w.exec();
+    await this.store.putLedger(writes);
     return out;
   }
 
   /** Every episode of one campaign (sweeping its current alerts first unless told not to), oldest first. */
   async episodes(campaign: string, opts: { sweep?: boolean } = {}): Promise<AlertEpisode[]> {
     if (opts.sweep !== false) await this.sweep(new Set([campaign]));
-    const all = await this.redis.hvals(this.ck.ledger(campaign));
+    const all = await this.store.ledger(campaign);
     return all.map((r) => JSON.parse(r) as AlertEpisode).sort((a, b) => a.firingAt - b.firingAt || a.alert.localeCompare(b.alert));
   }
 }

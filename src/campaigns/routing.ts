@@ -2,13 +2,11 @@
 // category with the most complaints on the alert's day — the `complaint_lead` recipient of a
 // policy, and the "主责：业务支撑中心（计费类投诉 62%）" line of its messages.
 
-import type { Redis } from 'ioredis';
 import type { AlertRecord } from '../domain/alert.js';
 import { Calendar } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
-import type { Keyspace } from '../queues/names.js';
 import { categoryMetric, COMPLAINT_CATEGORIES, DEFAULT_COMPLAINT_ROUTING, leadOf, leadText, type ComplaintCategory, type ComplaintLead, type ComplaintRouting, type Locale } from '../domain/complaints.js';
-import { readDays } from './series.js';
+import type { DailyReads } from '../state/daily-reads.js';
 
 export interface RoutedLead extends ComplaintLead {
   /** The local day judged (the alert's period). */
@@ -20,8 +18,7 @@ export interface RoutedLead extends ComplaintLead {
 }
 
 export interface ComplaintRouterDeps {
-  readonly redis: Redis;
-  readonly keys: Keyspace;
+  readonly days: Pick<DailyReads, 'readDays'>;
   readonly routing: () => ComplaintRouting | undefined;
   /** The metric a rule reads (undefined for date rules and unknown rules). */
   readonly ruleMetric: (rule: string) => string | undefined;
@@ -29,9 +26,9 @@ export interface ComplaintRouterDeps {
 }
 
 /** Complaint counts per category of one entity on one local day. */
-export async function categoryCounts(redis: Redis, keys: Keyspace, entity: string, day: number): Promise<Map<ComplaintCategory, number>> {
+export async function categoryCounts(days: Pick<DailyReads, 'readDays'>, entity: string, day: number): Promise<Map<ComplaintCategory, number>> {
   const metrics = COMPLAINT_CATEGORIES.map(categoryMetric);
-  const values = (await readDays(redis, keys, [entity], metrics, day, day)).get(entity)!;
+  const values = (await days.readDays([entity], metrics, day, day)).get(entity)!;
   const out = new Map<ComplaintCategory, number>();
   COMPLAINT_CATEGORIES.forEach((c, i) => {
     const v = values.get(metrics[i]!)?.get(day);
@@ -54,7 +51,7 @@ export class ComplaintRouter {
     const day = Calendar.parseIsoDay(alert.period.slice(0, 10));
     if (day === undefined) return undefined;
     const routing = this.d.routing() ?? DEFAULT_COMPLAINT_ROUTING;
-    const lead = leadOf(await categoryCounts(this.d.redis, this.d.keys, alert.entity, day), routing);
+    const lead = leadOf(await categoryCounts(this.d.days, alert.entity, day), routing);
     return { ...lead, day: Calendar.isoDay(day), ...leadText(lead, this.d.locale) };
   }
 }

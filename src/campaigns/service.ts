@@ -2,22 +2,22 @@
 // figures, the daily implementation monitoring report of any day, and the post-evaluation
 // records (经验库) kept in Redis without expiry.
 
-import type { Redis } from 'ioredis';
 import type { AlertRecord } from '../domain/alert.js';
 import { Calendar, type Clock } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
-import type { Keyspace } from '../queues/names.js';
+import type { CampaignStore } from '../state/campaign-store.js';
+import type { DailyReads, DailyValues } from '../state/daily-reads.js';
 import type { AlertFilter, EntityFilter } from '../state/ports.js';
 import { breakdown, categoryTitle, DEFAULT_COMPLAINT_ROUTING, departmentName, leadOf, leadText, type ComplaintRouting, type Locale } from '../domain/complaints.js';
 import { campaignInfo, categoryTotals, dailyReport, dayFigures, evaluationRecord, type CampaignInfo, type CategoryRow, type DailyReport, type DayFigures, type EvaluationRecord, type FigureContext, type LeadInfo } from './figures.js';
-import { CampaignLedger, campaignKeys, type CampaignKeys } from './ledger.js';
+import { CampaignLedger } from './ledger.js';
 import { campaignWindow, phaseOn, targetCustomers, timeline, type CampaignPhase, type CampaignTimeline } from './lifecycle.js';
 import { renderDailyReport, renderEvaluation, type RenderedMail } from './render.js';
-import { readDays, REPORT_METRICS, type DailyValues } from './series.js';
+import { REPORT_METRICS } from './series.js';
 
 export interface CampaignServiceDeps {
-  readonly redis: Redis;
-  readonly keys: Keyspace;
+  readonly store: CampaignStore;
+  readonly days: Pick<DailyReads, 'readDays'>;
   readonly registry: { list(filter?: EntityFilter): Promise<Entity[]>; get(id: string): Promise<Entity | undefined> };
   readonly alerts: { list(filter?: AlertFilter): Promise<AlertRecord[]> };
   readonly calendar: Calendar;
@@ -86,18 +86,16 @@ function round(n: number): number {
 }
 
 /** Read one stored post-evaluation record (also used by `lookout report campaign`). */
-export async function readEvaluation(redis: Redis, prefix: string, id: string): Promise<EvaluationRecord | undefined> {
-  const raw = await redis.hget(campaignKeys(prefix).evaluations, id);
+export async function readEvaluation(store: Pick<CampaignStore, 'evaluation'>, id: string): Promise<EvaluationRecord | undefined> {
+  const raw = await store.evaluation(id);
   return raw ? (JSON.parse(raw) as EvaluationRecord) : undefined;
 }
 
 export class CampaignService {
   readonly ledger: CampaignLedger;
-  readonly ck: CampaignKeys;
 
   constructor(private readonly d: CampaignServiceDeps) {
-    this.ledger = new CampaignLedger(d.redis, d.keys, { list: () => d.alerts.list() });
-    this.ck = campaignKeys(d.keys.prefix);
+    this.ledger = new CampaignLedger(d.store, { list: () => d.alerts.list() });
   }
 
   get locale(): Locale {
@@ -140,9 +138,9 @@ export class CampaignService {
     const all = (await this.campaigns()).filter((e) => !phase || phaseOn(e, today) === phase);
     if (!all.length) return [];
     const from = Math.max(this.oldestDay(), Math.min(...all.map((e) => campaignWindow(e)?.start ?? today)));
-    const values = await readDays(this.d.redis, this.d.keys, all.map((e) => e.id), ['enrollments', 'complaints', 'unsubscribes'], from, today);
+    const values = await this.d.days.readDays(all.map((e) => e.id), ['enrollments', 'complaints', 'unsubscribes'], from, today);
     const open = await this.openAlerts(new Set(all.map((e) => e.id)));
-    const evaluated = new Set(await this.d.redis.hkeys(this.ck.evaluations));
+    const evaluated = new Set(await this.d.store.evaluated());
     return all.map((e) => this.summary(e, values, open.get(e.id) ?? [], evaluated.has(e.id)));
   }
 
@@ -153,9 +151,9 @@ export class CampaignService {
     const today = this.today();
     const w = campaignWindow(e);
     const from = Math.max(this.oldestDay(), w?.start ?? today);
-    const values = await readDays(this.d.redis, this.d.keys, [e.id], REPORT_METRICS, from, today);
+    const values = await this.d.days.readDays([e.id], REPORT_METRICS, from, today);
     const open = (await this.openAlerts(new Set([e.id]))).get(e.id) ?? [];
-    const evaluated = (await this.d.redis.hexists(this.ck.evaluations, e.id)) === 1;
+    const evaluated = await this.d.store.isEvaluated(e.id);
     const ctx = this.ctx();
     const cats = categoryTotals(values.get(e.id)!, from, Math.min(today, w?.end ?? today));
     const lead = leadOf(cats, ctx.routing);
@@ -219,7 +217,7 @@ export class CampaignService {
   /** The daily implementation monitoring report of campaign `e` for local day `day` (`sweep: false` when the caller swept the ledger). */
   async dailyReport(e: Entity, day: number, opts: { sweep?: boolean } = {}): Promise<DailyReport> {
     const from = Math.max(this.oldestDay(), Math.min(day - 6, campaignWindow(e)?.start ?? day));
-    const values = await readDays(this.d.redis, this.d.keys, [e.id], REPORT_METRICS, from, day);
+    const values = await this.d.days.readDays([e.id], REPORT_METRICS, from, day);
     const episodes = await this.ledger.episodes(e.id, opts);
     return dailyReport(e, day, values.get(e.id)!, episodes, this.ctx());
   }
@@ -237,24 +235,24 @@ export class CampaignService {
     const w = campaignWindow(e);
     const end = w?.end ?? this.today();
     const from = Math.max(this.oldestDay(), w?.start ?? end);
-    const values = await readDays(this.d.redis, this.d.keys, [e.id], REPORT_METRICS, from, end);
+    const values = await this.d.days.readDays([e.id], REPORT_METRICS, from, end);
     const episodes = await this.ledger.episodes(e.id);
     return evaluationRecord(e, from, values.get(e.id)!, episodes, this.ctx());
   }
 
   /** Store a record unless one exists; returns the stored one (the first writer wins) and whether it was this one. */
   async storeEvaluation(r: EvaluationRecord): Promise<{ record: EvaluationRecord; created: boolean }> {
-    const created = (await this.d.redis.hsetnx(this.ck.evaluations, r.campaign.id, JSON.stringify(r))) === 1;
+    const created = await this.d.store.addEvaluation(r.campaign.id, JSON.stringify(r));
     return { record: created ? r : ((await this.evaluation(r.campaign.id)) ?? r), created };
   }
 
   async evaluation(id: string): Promise<EvaluationRecord | undefined> {
-    return readEvaluation(this.d.redis, this.d.keys.prefix, id);
+    return readEvaluation(this.d.store, id);
   }
 
   /** Every stored post-evaluation record (newest campaign end first), summarised. */
   async evaluations(): Promise<EvaluationSummary[]> {
-    const all = (await this.d.redis.hvals(this.ck.evaluations)).map((r) => JSON.parse(r) as EvaluationRecord);
+    const all = (await this.d.store.evaluations()).map((r) => JSON.parse(r) as EvaluationRecord);
     return all
       .sort((a, b) => b.window.end.localeCompare(a.window.end) || a.campaign.id.localeCompare(b.campaign.id))
       .map((r) => ({ campaign: r.campaign, generatedAt: r.generatedAt, window: r.window, totals: r.totals, peak: r.peak, alerts: { total: r.alerts.total, bySeverity: r.alerts.bySeverity }, response: r.response }));

@@ -5,7 +5,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { Redis } from 'ioredis';
 import { onShutdown } from '../shutdown.js';
 import { loadConfig, type AppConfig } from '../config/env.js';
 import type { AlertEvent } from '../domain/alert.js';
@@ -228,13 +227,7 @@ async function story(
   life.redis(starting);
   const redis = await starting;
   life.go();
-  const cleaner = new Redis(redis.url);
-  cleaner.on('error', () => undefined);
-  try {
-    await dropKeys(cleaner, config.prefix);
-  } finally {
-    cleaner.disconnect();
-  }
+  await dropKeys(redis.url, config.prefix);
   life.go();
   config = { ...config, redisUrl: redis.url };
   const lookoutStarting = start(config.httpPort).catch((err: unknown) => {

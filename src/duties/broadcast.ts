@@ -5,16 +5,14 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import type { JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Calendar, Clock } from '../domain/clock.js';
 import { Calendar as Cal } from '../domain/clock.js';
 import { ENTITY_KINDS, type Entity, type EntityKind } from '../domain/entity.js';
 import { smsSegments } from '../notify/render.js';
 import type { NotificationRecord, NotificationState, NotificationStore } from '../notify/records.js';
 import { jobOptions } from '../queues/job-options.js';
-import type { Keyspace } from '../queues/names.js';
 import type { Directory } from '../route/types.js';
-import type { DutyKeys } from './keys.js';
+import type { BroadcastStore } from '../state/duty-store.js';
 import type { DutyTemplates } from './templates.js';
 
 /** Channels (渠道): what a selector without `kind` covers. Campaigns and group customers only when named. */
@@ -135,7 +133,7 @@ export function planBroadcast(entities: readonly Entity[], dir: Directory, sel: 
   return { entities: matched.length, recipients, unreachable };
 }
 
-/** What is stored per broadcast (hash `<prefix>:bc`). */
+/** What is stored per broadcast (as JSON, by state/duty-store.ts: hash `<prefix>:bc`). */
 export interface BroadcastRecord {
   readonly id: string;
   readonly text: string;
@@ -193,10 +191,7 @@ export type CreateOutcome =
   | { readonly status: 'conflict'; readonly message: string };
 
 export interface BroadcasterDeps {
-  readonly redis: Redis;
-  readonly keys: DutyKeys;
-  /** The core keyspace (notification records are read in one call for a summary). */
-  readonly coreKeys: Keyspace;
+  readonly store: BroadcastStore;
   readonly clock: Clock;
   readonly calendar: Calendar;
   readonly entities: () => Promise<Entity[]>;
@@ -230,7 +225,7 @@ export class Broadcaster {
   }
 
   async create(req: BroadcastRequest): Promise<CreateOutcome> {
-    const { redis, keys, clock } = this.d;
+    const { store, clock } = this.d;
     if (req.id) {
       const prior = await this.record(req.id);
       if (prior) {
@@ -275,9 +270,7 @@ export class Broadcaster {
       rate: this.d.rate,
       state: 'creating',
     };
-    const won = await redis.hsetnx(keys.broadcasts, id, JSON.stringify(record));
-    if (!won) return this.create(req);
-    await redis.zadd(keys.broadcastsByTime, now, id);
+    if (!(await store.addBroadcast(id, JSON.stringify(record), now))) return this.create(req);
     await this.enqueue(record);
     await this.prune(now);
     return { status: 'created', broadcast: await this.summary({ ...record, state: 'queued' }) };
@@ -314,18 +307,16 @@ export class Broadcaster {
       });
     }
     for (let i = 0; i < jobs.length; i += 500) await this.d.queue.addBulk(jobs.slice(i, i + 500));
-    await this.d.redis.hset(this.d.keys.broadcasts, b.id, JSON.stringify({ ...b, state: 'queued' }));
+    await this.d.store.putBroadcast(b.id, JSON.stringify({ ...b, state: 'queued' }));
   }
 
   /** Forget broadcasts older than the retention (their records are pruned with the day close). */
-  private async prune(now: number): Promise<void> {
-    const { redis, keys } = this.d;
-    const old = await redis.zrangebyscore(keys.broadcastsByTime, '-inf', now - this.d.retentionDays * DAY_MS, 'LIMIT', 0, 1000);
-    if (old.length) await redis.pipeline().hdel(keys.broadcasts, ...old).zrem(keys.broadcastsByTime, ...old).exec();
+  private prune(now: number): Promise<void> {
+    return this.d.store.pruneBroadcasts(now - this.d.retentionDays * DAY_MS);
   }
 
   async record(id: string): Promise<BroadcastRecord | undefined> {
-    const raw = await this.d.redis.hget(this.d.keys.broadcasts, id);
+    const raw = await this.d.store.broadcast(id);
     return raw ? (JSON.parse(raw) as BroadcastRecord) : undefined;
   }
 
@@ -336,7 +327,7 @@ export class Broadcaster {
 
   /** Newest first. */
   async list(limit = 20): Promise<BroadcastSummary[]> {
-    const ids = await this.d.redis.zrevrange(this.d.keys.broadcastsByTime, 0, limit - 1);
+    const ids = await this.d.store.recentBroadcasts(limit);
     const out: BroadcastSummary[] = [];
     for (const id of ids) {
       const s = await this.get(id);
@@ -348,7 +339,7 @@ export class Broadcaster {
   async summary(b: BroadcastRecord): Promise<BroadcastSummary> {
     const { recipients, state: _state, ...rest } = b;
     const ids = recipients.map((r) => r.notification);
-    const raws = ids.length ? await this.d.redis.hmget(this.d.coreKeys.notifications, ...ids) : [];
+    const raws = await this.d.store.notificationRecords(ids);
     const counts: Counts = { queued: 0, sent: 0, delivered: 0, failed: 0 };
     const messages = recipients.map((r, i) => {
       const raw = raws[i];

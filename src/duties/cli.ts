@@ -4,7 +4,6 @@
 
 import { userInfo } from 'node:os';
 import { Queue, type ConnectionOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/env.js';
 import { loadContacts } from '../config/contacts-loader.js';
 import { defaultPolicies, loadPolicies } from '../config/policy-loader.js';
@@ -17,9 +16,11 @@ import { locateDeployment } from '../redis/locate.js';
 import { EXIT } from '../exit-codes.js';
 import { buildDirectory } from '../route/recipients.js';
 import type { Directory } from '../route/types.js';
+import { RedisDailyReads, type DailyReads } from '../state/daily-reads.js';
+import { RedisDutyStore, type DutyStore } from '../state/duty-store.js';
 import { RedisRegistryStore } from '../state/registry-store.js';
 import { Broadcaster, parseBroadcastRequest, type BroadcastSummary } from './broadcast.js';
-import { DUTY_QUEUES, dutyKeys } from './keys.js';
+import { DUTY_QUEUES } from './queues.js';
 import { RankingMailer } from './ranking-mail.js';
 import { hallRanking, previousMonth, rankingView, type RankingSource } from './ranking.js';
 import { DutyTemplates } from './templates.js';
@@ -56,7 +57,9 @@ export interface HallsArgs {
 interface Context {
   /** The configuration with the prefix of the deployment found. */
   readonly config: AppConfig;
-  readonly redis: Redis;
+  readonly store: DutyStore;
+  readonly days: DailyReads;
+  readonly disconnect: () => void;
   readonly directory: Directory;
   readonly retry: { attempts: number; backoffMs: number };
   readonly calendar: Calendar;
@@ -88,7 +91,9 @@ async function open(base: AppConfig, cmd: string, io: CliIo, env: Readonly<Recor
   const queues: Queue[] = [];
   return {
     config,
-    redis,
+    store: new RedisDutyStore(redis, keys),
+    days: new RedisDailyReads(redis, keys),
+    disconnect: () => redis.disconnect(),
     directory: buildDirectory(contacts.contacts, [], contacts.hash ?? ''),
     retry: (pol.ok ? pol.policies : defaultPolicies()).settings.retry,
     calendar: new Calendar(config.timeZone),
@@ -106,7 +111,7 @@ async function open(base: AppConfig, cmd: string, io: CliIo, env: Readonly<Recor
 
 async function close(c: Context): Promise<void> {
   await Promise.all(c.queues.map((q) => q.close()));
-  c.redis.disconnect();
+  c.disconnect();
 }
 
 const list = (v: string[] | undefined) => (v && v.length ? v.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean) : undefined);
@@ -130,9 +135,7 @@ export async function runBroadcastCli(base: AppConfig, values: BroadcastArgs, io
   const { config } = c;
   try {
     const b = new Broadcaster({
-      redis: c.redis,
-      keys: dutyKeys(config.prefix),
-      coreKeys: keyspace(config.prefix),
+      store: c.store,
       clock: appClock(config),
       calendar: c.calendar,
       entities: () => c.registry.list(),
@@ -199,11 +202,10 @@ export async function runHallsCli(base: AppConfig, values: HallsArgs, io: CliIo 
   if (typeof c === 'number') return c;
   const { config } = c;
   try {
-    const keys = keyspace(config.prefix);
     const clock = appClock(config);
     const now = clock.now();
     const month = values.month ?? previousMonth(c.calendar.dayOf(now));
-    const source: RankingSource = { redis: c.redis, keys, calendar: c.calendar, retentionDays: config.retentionDays, halls: () => c.registry.list() };
+    const source: RankingSource = { days: c.days, calendar: c.calendar, retentionDays: config.retentionDays, halls: () => c.registry.list() };
     const mailer = new RankingMailer({
       source,
       clock,

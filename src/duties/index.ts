@@ -5,7 +5,6 @@
 
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { finallyFailed, reliableWorkerOptions } from '../queues/worker-options.js';
-import type { Redis } from 'ioredis';
 import { schedule, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/env.js';
@@ -16,10 +15,11 @@ import type { Rule } from '../domain/rule.js';
 import type { Channel, ChannelName } from '../notify/channels/channel.js';
 import type { NotifyObserver, Recipients } from '../notify/context.js';
 import type { NotificationStore } from '../notify/records.js';
-import type { Keyspace } from '../queues/names.js';
 import type { Directory, Muter, PolicySet } from '../route/types.js';
+import type { DailyReads } from '../state/daily-reads.js';
+import type { DutyStore } from '../state/duty-store.js';
 import { Broadcaster, type BroadcastRequest, type BroadcastSummary, type CreateOutcome } from './broadcast.js';
-import { DUTY_QUEUES, dutyKeys, type DutyKeys } from './keys.js';
+import { DUTY_QUEUES } from './queues.js';
 import { RankingMailer, type RankingMailResult } from './ranking-mail.js';
 import { hallRanking, monthOf, previousMonth, rankingView, type HallRanking, type RankingResult, type RankingSource } from './ranking.js';
 import { ReminderDuty, type ReminderDeps } from './reminders.js';
@@ -31,8 +31,9 @@ export const REMINDER_CRON = '*/10 * * * *';
 
 export interface DutiesDeps {
   readonly config: AppConfig;
-  readonly redis: Redis;
-  readonly keys: Keyspace;
+  readonly store: DutyStore;
+  /** The daily buckets (the halls' ranking reads a month of scores). */
+  readonly days: Pick<DailyReads, 'totals'>;
   readonly clock: Clock;
   readonly calendar: Calendar;
   readonly entities: { list(): Promise<Entity[]>; get(id: string): Promise<Entity | undefined> };
@@ -65,7 +66,6 @@ export interface DutiesApi {
 }
 
 export class Duties implements DutiesApi {
-  readonly keys: DutyKeys;
   readonly templates: DutyTemplates;
   readonly broadcaster: Broadcaster;
   readonly mailer: RankingMailer;
@@ -77,7 +77,6 @@ export class Duties implements DutiesApi {
 
   constructor(private readonly d: DutiesDeps) {
     const { config } = d;
-    this.keys = dutyKeys(config.prefix);
     this.templates = new DutyTemplates(config.templatesDir, config.locale);
     this.templates.check();
     this.broadcastQueue = new Queue(DUTY_QUEUES.broadcast, { connection: d.connection, prefix: config.prefix });
@@ -86,9 +85,7 @@ export class Duties implements DutiesApi {
     this.broadcastQueue.on('error', () => undefined);
     const retry = () => d.policies().settings.retry;
     this.broadcaster = new Broadcaster({
-      redis: d.redis,
-      keys: this.keys,
-      coreKeys: d.keys,
+      store: d.store,
       clock: d.clock,
       calendar: d.calendar,
       entities: () => d.entities.list(),
@@ -100,7 +97,7 @@ export class Duties implements DutiesApi {
       rate: config.broadcastRate,
       retentionDays: config.retentionDays,
     });
-    this.source = { redis: d.redis, keys: d.keys, calendar: d.calendar, retentionDays: config.retentionDays, halls: () => d.entities.list() };
+    this.source = { days: d.days, calendar: d.calendar, retentionDays: config.retentionDays, halls: () => d.entities.list() };
     this.mailer = new RankingMailer({
       source: this.source,
       clock: d.clock,
@@ -112,9 +109,7 @@ export class Duties implements DutiesApi {
       retry,
     });
     this.reminders = new ReminderDuty({
-      redis: d.redis,
-      keys: d.keys,
-      dkeys: this.keys,
+      store: d.store,
       clock: d.clock,
       calendar: d.calendar,
       alerts: d.alerts,

@@ -1,12 +1,10 @@
 // Own halls' monthly SMS-satisfaction ranking (seed 001: 每月对营业厅进行综合排名, halls graded
 // A/B/C): per grade (entity tier), every hall with scores that month ranked by its average
-// score, the top 3 and the bottom 3. Pure ranking here; the Redis read is below it.
+// score, the top 3 and the bottom 3. Pure ranking; the month's totals come from state/daily-reads.ts.
 
-import type { Redis } from 'ioredis';
 import { Calendar } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
-import type { Keyspace } from '../queues/names.js';
-import { decodeBucket } from '../domain/bucket.js';
+import type { DailyReads, RangeTotals } from '../state/daily-reads.js';
 
 export const RANKING_METRIC = 'satisfaction';
 export const RANKING_KIND = 'own_hall';
@@ -59,11 +57,7 @@ export interface HallRanking {
 }
 
 /** One hall's month: Σ scores (not thousandths), number of scores, days with scores. */
-export interface MonthTotals {
-  readonly sum: number;
-  readonly count: number;
-  readonly days: number;
-}
+export type MonthTotals = RangeTotals;
 
 /** `2026-11` → its first and last local day index; undefined when malformed. */
 export function monthDays(month: string): { first: number; last: number } | undefined {
@@ -143,33 +137,8 @@ export function rankHalls(halls: readonly Entity[], totals: ReadonlyMap<string, 
   return out;
 }
 
-/** Each hall's Σ scores, count and days with scores over [fromDay, toDay] from the daily buckets. */
-export async function readMonthTotals(redis: Redis, keys: Keyspace, ids: readonly string[], fromDay: number, toDay: number, metric = RANKING_METRIC): Promise<Map<string, MonthTotals>> {
-  const out = new Map<string, { sum: number; count: number; days: number }>();
-  if (!ids.length || toDay < fromDay) return out;
-  const p = redis.pipeline();
-  for (let d = fromDay; d <= toDay; d++) p.hmget(keys.daily(metric, d), ...ids);
-  const res = (await p.exec()) ?? [];
-  for (const [err, values] of res) {
-    if (err) throw err;
-    (values as (string | null)[]).forEach((raw, j) => {
-      const b = decodeBucket(raw);
-      if (!b) return;
-      const { sum, count } = b;
-      const id = ids[j]!;
-      const t = out.get(id) ?? { sum: 0, count: 0, days: 0 };
-      t.sum += sum;
-      t.count += count;
-      t.days += 1;
-      out.set(id, t);
-    });
-  }
-  return out;
-}
-
 export interface RankingSource {
-  readonly redis: Redis;
-  readonly keys: Keyspace;
+  readonly days: Pick<DailyReads, 'totals'>;
   readonly calendar: Calendar;
   readonly retentionDays: number;
   /** Own halls in the registry. */
@@ -189,7 +158,7 @@ export async function hallRanking(src: RankingSource, month: string, now: number
   const from = Math.max(span.first, kept);
   const to = Math.min(span.last, today);
   const halls = (await src.halls()).filter((e) => e.kind === RANKING_KIND);
-  const totals = await readMonthTotals(src.redis, src.keys, halls.map((h) => h.id), from, to);
+  const totals = await src.days.totals(halls.map((h) => h.id), RANKING_METRIC, from, to);
   const grades = rankHalls(halls, totals);
   return {
     ok: true,

@@ -7,8 +7,6 @@
 // (silences, grouping, quiet hours, rate limits, records) with its own intent key, so several
 // schedulers, or a pass repeated after a crash, send it once.
 
-import { randomInt } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AlertRecord } from '../domain/alert.js';
 import type { Calendar, Clock } from '../domain/clock.js';
@@ -19,19 +17,13 @@ import type { Intent } from '../notify/intent.js';
 import { muteReason } from '../notify/stages/mute.js';
 import type { NotificationItem } from '../notify/records.js';
 import { policyFor } from '../route/policy.js';
-import type { Keyspace } from '../queues/names.js';
 import type { Muter, PolicySet } from '../route/types.js';
-import type { DutyKeys } from './keys.js';
+import type { ReminderStore } from '../state/duty-store.js';
 
 const DAY_MS = 86_400_000;
-/** The notifier keeps ack codes 14 days and chain state 30 days from the chain's start; a reminder renews both. */
-const ACK_CODE_TTL_MS = 14 * DAY_MS;
-const CHAIN_TTL_MS = 30 * DAY_MS;
 
 export interface ReminderDeps {
-  readonly redis: Redis;
-  readonly keys: Keyspace;
-  readonly dkeys: DutyKeys;
+  readonly store: ReminderStore;
   readonly clock: Clock;
   readonly calendar: Calendar;
   readonly alerts: { listOpen(): Promise<AlertRecord[]> };
@@ -77,7 +69,7 @@ export class ReminderDuty {
 
   /** Send the reminders that are due at `now`. */
   async run(now = this.d.clock.now()): Promise<ReminderSent[]> {
-    const { redis, dkeys } = this.d;
+    const { store } = this.d;
     const every = remindingRules(this.d.rules());
     const open = await this.d.alerts.listOpen();
     const sent: ReminderSent[] = [];
@@ -88,16 +80,15 @@ export class ReminderDuty {
         if (!n || a.state !== 'firing' || !a.notify || a.firingAt === undefined) continue;
         const due = dueReminder(a.firingAt, n, now);
         if (due < 1) continue;
-        const [episode, done] = ((await redis.hget(dkeys.reminded, a.fingerprint)) ?? '0.0').split('.').map(Number);
-        if (episode === a.episode && (done ?? 0) >= due) continue;
+        const last = await store.lastReminder(a.fingerprint);
+        if (last.episode === a.episode && last.reminder >= due) continue;
         const out = await this.remind(a, due, now);
-        await redis.hset(dkeys.reminded, a.fingerprint, `${a.episode}.${due}`);
+        await store.setLastReminder(a.fingerprint, a.episode, due);
         if (out) sent.push(out);
       }
     }
     // Forget alerts that are no longer open (resolved, or pruned).
-    const stale = (await redis.hkeys(dkeys.reminded)).filter((fp) => !openIds.has(fp));
-    if (stale.length) await redis.hdel(dkeys.reminded, ...stale);
+    await store.forgetReminders(openIds);
     return sent;
   }
 
@@ -116,7 +107,8 @@ export class ReminderDuty {
     const intents: Intent[] = contacts.flatMap((c) =>
       c.channels.map((channel) => ({ key: `${a.fingerprint}.${a.episode}.remind${reminder}.${c.id}.${channel}`, kind: 'alert' as const, contact: c.id, channel, item, at: now })),
     );
-    await this.keepAckCode(a.fingerprint);
+    // The reminder shows the alert's ack code: a reply `确认 <code>` a month on still acknowledges.
+    await this.d.store.keepAckCode(a.fingerprint);
     const mute = await this.d.muter.mutes(a, entity, now);
     const muted = mute ? muteReason(mute) : undefined;
     if (muted) await this.d.dispatcher.recordMuted(intents, muted);
@@ -124,30 +116,5 @@ export class ReminderDuty {
     const who = contacts.map((c) => c.id);
     this.d.logger.info({ alert: a.id, rule: a.rule, entity: a.entity, reminder, contacts: who, muted }, 'reminder');
     return { alert: a.id, rule: a.rule, entity: a.entity, reminder, contacts: who, ...(muted && { muted }) };
-  }
-
-  /**
-   * The reminder shows the alert's ack code (read from its escalation state when the message is
-   * rendered). Keep that code pointing at this alert — renewed, or a new one if it lapsed or was
-   * taken — and the chain state alive, so a reply `确认 <code>` a month on still acknowledges.
-   */
-  private async keepAckCode(fp: string): Promise<void> {
-    const { redis, keys } = this.d;
-    const esc = keys.escalation(fp);
-    const code = await redis.hget(esc, 'ackCode');
-    if (code) {
-      const owner = await redis.get(keys.ackCode(code));
-      if (owner === fp) await redis.pexpire(keys.ackCode(code), ACK_CODE_TTL_MS);
-      else if (owner !== null || (await redis.set(keys.ackCode(code), fp, 'PX', ACK_CODE_TTL_MS, 'NX')) !== 'OK') {
-        for (let i = 0; i < 40; i++) {
-          const fresh = String(i < 20 ? randomInt(1000, 10_000) : randomInt(100_000, 1_000_000));
-          if ((await redis.set(keys.ackCode(fresh), fp, 'PX', ACK_CODE_TTL_MS, 'NX')) === 'OK') {
-            await redis.hset(esc, 'ackCode', fresh);
-            break;
-          }
-        }
-      }
-    }
-    await redis.pipeline().pexpire(esc, CHAIN_TTL_MS).pexpire(keys.told(fp), CHAIN_TTL_MS).exec();
   }
 }

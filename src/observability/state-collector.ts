@@ -5,17 +5,15 @@
 // of open alerts, and several Prometheus servers never multiply the load.
 
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { AlertRecord } from '../domain/alert.js';
 import type { Entity } from '../domain/entity.js';
-import type { Keyspace } from '../queues/names.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
+import type { StateProbe } from '../state/state-probe.js';
 import { withTimeout } from '../redis/connect.js';
 import type { LookoutMetrics, stateGauges } from './metrics.js';
 
 export interface StateCollectorDeps {
-  readonly redis: Redis;
-  readonly keys: Keyspace;
+  readonly state: StateProbe;
   readonly queues: Readonly<Record<string, Queue>>;
   readonly alerts: RedisAlertStore;
   readonly entity: (id: string) => Entity | undefined;
@@ -82,9 +80,7 @@ export function stateCollector(d: StateCollectorDeps): StateCollector {
 
     const open = await d.alerts.listOpen();
     const climbing = open.filter((a) => a.state === 'firing' && a.notify);
-    const p = d.redis.pipeline();
-    for (const a of climbing) p.hget(d.keys.escalation(a.fingerprint), 'level');
-    const levels = ((await p.exec()) ?? []).map(([, v]) => Number(v ?? 0));
+    const levels = await d.state.escalationLevels(climbing.map((a) => a.fingerprint));
 
     d.gauges.alertsOpen.reset();
     d.gauges.unackedPastFirstStep.reset();
@@ -101,7 +97,7 @@ export function stateCollector(d: StateCollectorDeps): StateCollector {
       const t0 = performance.now();
       const timeoutMs = d.timeoutMs ?? 1000;
       try {
-        await withTimeout(d.redis.ping(), timeoutMs, 'ping');
+        await withTimeout(d.state.ping(), timeoutMs, 'ping');
       } catch (err) {
         d.metrics.redisUp.set(0);
         d.onPing?.(false);

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded.js';
 import { findRunningEmbedded, forgetEmbeddedUrl, forgetPrefix, recordEmbeddedUrl, recordPrefix } from './locate.js';
@@ -45,12 +46,18 @@ export async function resolveRedis(redisUrl: string | undefined, dataDir: string
   };
 }
 
-/** Delete every key under `prefix:` (the demo's own namespace). */
-export async function dropKeys(redis: import('ioredis').Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 2000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
+/** Delete every key under `prefix:` (the demo's own namespace) on the Redis at `url`, over a connection of its own. */
+export async function dropKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url);
+  redis.on('error', () => undefined);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 2000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -19,6 +19,7 @@ import { QueueSampleSink } from '../ingest/queue-sink.js';
 import { NotificationStore } from '../notify/records.js';
 import { createMetrics, stateGauges, type LookoutMetrics } from '../observability/metrics.js';
 import { stateCollector } from '../observability/state-collector.js';
+import { RedisStateProbe } from '../state/state-probe.js';
 import { EntityEvaluator } from '../evaluate/live-evaluator.js';
 import { keyspace, QUEUES, type Keyspace, type SampleBatchJob } from '../queues/names.js';
 import { checkRedis, connectRedis, connectRequestRedis, OutageTracker, READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS, waitReady } from '../redis/connect.js';
@@ -231,7 +232,7 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   );
   metrics.setCollector(
     stateCollector({
-      redis: requestRedis, keys, queues, alerts, entity: (id) => cache.get(id), metrics, gauges: stateGauges(metrics.registry), timeoutMs: READY_TIMEOUT_MS,
+      state: new RedisStateProbe(requestRedis, keys), queues, alerts, entity: (id) => cache.get(id), metrics, gauges: stateGauges(metrics.registry), timeoutMs: READY_TIMEOUT_MS,
       onPing: (ok) => (ok ? outage.succeeded() : outage.failed()),
     }),
   );

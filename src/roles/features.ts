@@ -14,6 +14,9 @@ import { Duties, type DutiesDeps } from '../duties/index.js';
 import { nullNotifyObserver } from '../notify/context.js';
 import { Dispatcher } from '../notify/dispatcher.js';
 import { QUEUES } from '../queues/names.js';
+import { RedisCampaignStore } from '../state/campaign-store.js';
+import { RedisDailyReads } from '../state/daily-reads.js';
+import { RedisDutyStore } from '../state/duty-store.js';
 import type { Core } from './core.js';
 import { NO_CHANNELS, notifyContext, type Channels, type ComplaintLead } from './notify-context.js';
 import type { Close } from './role.js';
@@ -38,9 +41,9 @@ export interface Features {
 export function openFeatures(core: Core): Features {
   const { config, cfg } = core;
   const routing = () => routingFrom(cfg().policies.complaintRouting);
+  const days = new RedisDailyReads(core.redis, core.keys);
   const complaintRouter = new ComplaintRouter({
-    redis: core.redis,
-    keys: core.keys,
+    days,
     routing,
     ruleMetric: (id) => {
       const rule = cfg().ruleSet.rules.find((r) => r.id === id);
@@ -50,20 +53,20 @@ export function openFeatures(core: Core): Features {
   });
   const complaintLead: ComplaintLead = (a, e) => complaintRouter.leadFor(a, e);
   const campaignDeps = {
-    redis: core.redis, keys: core.keys, registry: core.registry, alerts: core.alerts, calendar: core.calendar, clock: core.clock,
+    store: new RedisCampaignStore(core.redis, core.keys), days, registry: core.registry, alerts: core.alerts, calendar: core.calendar, clock: core.clock,
     retentionDays: config.retentionDays, locale: config.locale, templatesDir: config.templatesDir, routing,
     ruleName: (id: string) => cfg().ruleNames.get(id) ?? id,
     contactName: (id: string) => cfg().directory.contacts.get(id)?.name,
   };
   const campaigns = new CampaignService(campaignDeps);
-  const duties = (over: Pick<DutiesDeps, 'redis' | 'entities' | 'alerts' | 'records' | 'connection' | 'emailQueue'>) =>
+  const duties = (over: Pick<DutiesDeps, 'store' | 'days' | 'entities' | 'alerts' | 'records' | 'connection' | 'emailQueue'>) =>
     new Duties({
-      ...over, config, keys: core.keys, clock: core.clock, calendar: core.calendar,
+      ...over, config, clock: core.clock, calendar: core.calendar,
       directory: () => cfg().directory, recipients: () => cfg().recipients, policies: () => cfg().policies, rules: () => cfg().ruleSet.rules,
       muter: core.muter, dispatcher: new Dispatcher(notifyContext(core, complaintLead, NO_CHANNELS)), enabled: () => cfg().directory.contacts.size > 0,
       observer: core.metrics.notify ?? nullNotifyObserver, logger: core.logger.child({ component: 'duties' }),
     });
-  const main = duties({ redis: core.redis, entities: core.registry, alerts: core.alerts, records: core.notifications, connection: core.connection, emailQueue: core.queues.email });
+  const main = duties({ store: new RedisDutyStore(core.redis, core.keys), days, entities: core.registry, alerts: core.alerts, records: core.notifications, connection: core.connection, emailQueue: core.queues.email });
   let stopping: Promise<void> | undefined;
   const stopDuties = () => (stopping ??= main.stop());
 
@@ -75,9 +78,10 @@ export function openFeatures(core: Core): Features {
       const { request } = core;
       const emailQueue = new Queue(QUEUES.email, { connection: request.connection, prefix: config.prefix });
       emailQueue.on('error', () => undefined);
-      const api = duties({ redis: request.redis, entities: request.registry, alerts: request.alerts, records: request.notifications, connection: request.connection, emailQueue });
+      const requestDays = new RedisDailyReads(request.redis, core.keys);
+      const api = duties({ store: new RedisDutyStore(request.redis, core.keys), days: requestDays, entities: request.registry, alerts: request.alerts, records: request.notifications, connection: request.connection, emailQueue });
       opened(() => Promise.all([api.stop(), emailQueue.close()]));
-      return { campaigns: new CampaignService({ ...campaignDeps, redis: request.redis, registry: request.registry, alerts: request.alerts }), duties: api };
+      return { campaigns: new CampaignService({ ...campaignDeps, store: new RedisCampaignStore(request.redis, core.keys), days: requestDays, registry: request.registry, alerts: request.alerts }), duties: api };
     },
     forWorker(opened, channels, connection) {
       main.startSending(channels, connection);
@@ -85,7 +89,7 @@ export function openFeatures(core: Core): Features {
     },
     async forScheduler(opened, logger) {
       const duty = new CampaignDuty({
-        service: campaigns, redis: core.redis, keys: core.keys, calendar: core.calendar, clock: core.clock, logger, cron: config.reportCron,
+        service: campaigns, store: campaignDeps.store, days, calendar: core.calendar, clock: core.clock, logger, cron: config.reportCron,
         records: core.notifications, emailQueue: core.queues.email,
         retry: () => cfg().policies.settings.retry, recipients: () => cfg().recipients, enabled: () => cfg().directory.contacts.size > 0,
       });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 
 export function testRedisUrl(): string {
   const url = process.env.TEST_REDIS_URL;
@@ -24,4 +25,26 @@ export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
     cursor = next;
     if (keys.length) await redis.unlink(...keys);
   } while (cursor !== '0');
+}
+
+/** One connection for the test file and a fresh prefix per test, its keys dropped after it. */
+export function redisPerTest(name: string): { readonly redis: Redis; readonly prefix: string } {
+  let redis: Redis | undefined;
+  let prefix = '';
+  beforeAll(() => {
+    redis = connect();
+  });
+  afterAll(() => redis?.disconnect());
+  beforeEach(() => {
+    prefix = freshPrefix(name);
+  });
+  afterEach(() => dropPrefix(redis!, prefix));
+  return {
+    get redis() {
+      return redis!;
+    },
+    get prefix() {
+      return prefix;
+    },
+  };
 }

@@ -1,0 +1,29 @@
+// What the scrape-time gauges read from Redis besides the alerts and queues: the round trip
+// itself, and how far each alert's escalation chain climbed.
+
+import type { Redis } from 'ioredis';
+import type { Keyspace } from '../queues/names.js';
+
+export interface StateProbe {
+  /** One round trip (PING). */
+  ping(): Promise<unknown>;
+  /** The escalation step each alert's chain reached (0: none yet), in order, in one round trip. */
+  escalationLevels(fingerprints: readonly string[]): Promise<number[]>;
+}
+
+export class RedisStateProbe implements StateProbe {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+  ) {}
+
+  ping(): Promise<unknown> {
+    return this.redis.ping();
+  }
+
+  async escalationLevels(fingerprints: readonly string[]): Promise<number[]> {
+    const p = this.redis.pipeline();
+    for (const fp of fingerprints) p.hget(this.keys.escalation(fp), 'level');
+    return ((await p.exec()) ?? []).map(([, v]) => Number(v ?? 0));
+  }
+}
