@@ -199,16 +199,23 @@ function chartAlt(locale: Locale, title: string, bars: readonly Bar[]): string {
   return `${title}${colon}${shown.map((b) => `${b.label} ${num(b.value, 0)}`).join(sep)}`;
 }
 
-/** The mustache view of a daily report. */
-export function reportView(r: DailyReport, locale: Locale): Record<string, unknown> {
-  const w = WORDS[locale];
-  const c = r.campaign;
+/** What every campaign view opens with: the campaign, its category, owner and target. */
+function campaignHeader(c: DailyReport['campaign']): Record<string, unknown> {
   return {
     campaignId: c.id,
     campaignName: c.name,
     category: c.category ?? '',
     owner: c.ownerName ? `${c.ownerName}（${c.owner}）` : (c.owner ?? ''),
     targetCustomers: c.targetCustomers ?? '—',
+  };
+}
+
+/** The mustache view of a daily report. */
+export function reportView(r: DailyReport, locale: Locale): Record<string, unknown> {
+  const w = WORDS[locale];
+  const c = r.campaign;
+  return {
+    ...campaignHeader(c),
     start: c.start,
     end: c.end,
     date: r.date,
@@ -248,11 +255,7 @@ export function evaluationView(r: EvaluationRecord, locale: Locale): Record<stri
   const s = r.alerts.bySeverity;
   const t = r.totals;
   return {
-    campaignId: c.id,
-    campaignName: c.name,
-    category: c.category ?? '',
-    owner: c.ownerName ? `${c.ownerName}（${c.owner}）` : (c.owner ?? ''),
-    targetCustomers: c.targetCustomers ?? '—',
+    ...campaignHeader(c),
     start: r.window.start,
     end: r.window.end,
     days: r.window.days,
