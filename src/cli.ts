@@ -137,9 +137,15 @@ export function buildProgram(finish: Finish): Command {
     .option('--exit', 'stop after the live day instead of serving the API until Ctrl-C')
     .option('--now <iso>', 'pretend the demo runs at this ISO-8601 time (e.g. 2026-11-22T09:00:00+08:00)')
     .option('--keep', "keep the demo's earlier data instead of starting from a clean slate")
-    .action(async (opts: { fast?: boolean; exit?: boolean; now?: string; keep?: boolean }) => {
-      const { runDemo } = await import('./demo/run.js');
-      await runDemo({ fast: opts.fast ?? false, exitWhenDone: opts.exit ?? false, now: opts.now, keep: opts.keep ?? false });
+    .option('--speed <n>', 'escalation delays shrink n times (default 90: 30 min → 20 s; at most 3600)')
+    .action(async (opts: { fast?: boolean; exit?: boolean; now?: string; keep?: boolean; speed?: string }) => {
+      const { runDemo, DEMO_MAX_SPEED } = await import('./demo/run.js');
+      let speed: number | undefined;
+      if (opts.speed !== undefined) {
+        speed = Number(opts.speed);
+        if (!/^\d+$/.test(opts.speed) || speed < 1 || speed > DEMO_MAX_SPEED) throw new CliError(`demo --speed: expected a whole number from 1 to ${DEMO_MAX_SPEED}, got "${opts.speed}"`);
+      }
+      await runDemo({ fast: opts.fast ?? false, exitWhenDone: opts.exit ?? false, now: opts.now, keep: opts.keep ?? false, speed });
       if (opts.exit) finish(EXIT.ok);
     });
 

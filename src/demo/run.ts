@@ -32,6 +32,8 @@ export interface DemoOptions {
   readonly now?: string;
   /** Keep the outbox of earlier runs instead of starting from an empty one. */
   readonly keep?: boolean;
+  /** Escalation delays shrink this many times (default DEMO_TIME_SCALE: 30 min → 20 s). */
+  readonly speed?: number;
   /**
    * After the story, one more core dealer drops every this many ms (announced one interval ahead,
    * with its district, so a silence can be made first); 0: never. Default LOOKOUT_DEMO_LIVE_EVERY_MS, else 60 s.
@@ -63,17 +65,19 @@ function writeBranchConfig(dir: string, branch: Branch): void {
   );
 }
 
-/** Escalation delays shrink 90× so a chain climbs while you watch (30 min → 20 s). */
+/** Escalation delays shrink 90× so a chain climbs while you watch (30 min → 20 s); `demo --speed` changes it. */
 export const DEMO_TIME_SCALE = 90;
+/** The fastest `demo --speed`: 30 min → 0.5 s still leaves each step its own group wait (1 s apart at 1800 would not). */
+export const DEMO_MAX_SPEED = 3600;
 
-function demoPolicies(): PolicySet {
+function demoPolicies(speed: number): PolicySet {
   const p = defaultPolicies();
-  const scale = (ms: number) => Math.round(ms / DEMO_TIME_SCALE);
+  const scale = (ms: number) => Math.round(ms / speed);
   return {
     ...p,
     escalation: p.escalation.map((e) => ({ ...e, steps: e.steps.map((s) => ({ ...s, afterMs: scale(s.afterMs) })) })),
     settings: { ...p.settings, groupWaitMs: 1000 },
-    source: `${p.source}, delays ÷${DEMO_TIME_SCALE}`,
+    source: `${p.source}, delays ÷${speed}`,
   };
 }
 
@@ -199,7 +203,8 @@ async function story(
 
   let live = false;
   let quiet = 0;
-  const policies = demoPolicies();
+  const speed = opts.speed ?? DEMO_TIME_SCALE;
+  const policies = demoPolicies(speed);
   const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY === true });
   const start = (port: number) =>
     startLookout({
@@ -297,7 +302,7 @@ async function story(
     );
   }
   life.go();
-  await showEscalationAndAck(lookout, branch, config.outboxDir, outboxBefore, print, life);
+  await showEscalationAndAck(lookout, branch, config.outboxDir, outboxBefore, print, life, speed);
 
   // The campaign closed loop: yesterday's monitoring report for the campaign in trouble, and the
   // post-evaluation record of the one that ended (at 09:00 and the day after the end, normally).
@@ -395,6 +400,7 @@ async function showEscalationAndAck(
   since: { readonly sms: number; readonly email: number },
   print: (line: string) => void,
   life: Lifecycle,
+  speed: number,
 ): Promise<void> {
   // With --keep the outbox also holds earlier runs: only this run's messages tell this story.
   const smsNow = async () => (await readOutbox(outboxDir, 'sms')).slice(since.sms);
@@ -417,7 +423,7 @@ async function showEscalationAndAck(
     print('\n(no critical dealer warning was paged in this run: nothing to escalate)');
     return;
   }
-  print(paint('1', `\n— escalation (delays ÷${DEMO_TIME_SCALE}: 30 min → ${Math.round(1800 / DEMO_TIME_SCALE)} s) —`));
+  print(paint('1', `\n— escalation (delays ÷${speed}: 30 min → ${Number((1800 / speed).toFixed(1))} s) —`));
   if (answered) {
     const manager = contacts.get(entity(answered.entity)!.manager!)!;
     const code = /(?:确认|ACK)\s*(\d{4,6})/.exec(told(answered.entity, manager.id)!.text)?.[1];

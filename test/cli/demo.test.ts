@@ -27,11 +27,12 @@ describe('lookout demo --fast --exit --now', () => {
 
   beforeAll(async () => {
     await ensureBuilt();
-    res = await runCli(['demo', '--fast', '--exit', '--now', NOW], { env, timeoutMs: 120_000 });
+    // --speed 360: the 30-minute step climbs in 5 s (the story is the same at any speed).
+    res = await runCli(['demo', '--fast', '--exit', '--speed', '360', '--now', NOW], { env, timeoutMs: 120_000 });
     first = { sms: await readOutbox(outbox, 'sms'), email: await readOutbox(outbox, 'email') };
-    again = await runCli(['demo', '--fast', '--exit'], { env: { ...env, LOOKOUT_DEMO_NOW: NOW }, timeoutMs: 120_000 });
+    again = await runCli(['demo', '--fast', '--exit', '--speed', '360'], { env: { ...env, LOOKOUT_DEMO_NOW: NOW }, timeoutMs: 120_000 });
     second = { sms: await readOutbox(outbox, 'sms'), email: await readOutbox(outbox, 'email') };
-    kept = await runCli(['demo', '--fast', '--exit', '--keep', '--now', NOW], { env, timeoutMs: 120_000 });
+    kept = await runCli(['demo', '--fast', '--exit', '--keep', '--speed', '360', '--now', NOW], { env, timeoutMs: 120_000 });
   }, 400_000);
   afterAll(async () => {
     rmSync(dataDir, { recursive: true, force: true });

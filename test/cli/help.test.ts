@@ -11,7 +11,7 @@ beforeAll(ensureBuilt, 180_000);
 /** Every command with the options its help must list. */
 const COMMANDS: readonly (readonly [args: string[], options: string[]])[] = [
   [['start'], ['--role']],
-  [['demo'], ['--fast', '--exit', '--now', '--keep']],
+  [['demo'], ['--fast', '--exit', '--now', '--keep', '--speed']],
   [['rules', 'check'], []],
   [['rules', 'test'], []],
   [['import'], ['--entities', '--source', '--encoding']],
@@ -53,6 +53,8 @@ describe('lookout --help', () => {
       [['report', 'campaign'], "lookout: missing required argument 'id' (see lookout report campaign --help)\n"],
       [['broadcast', '--region', 'R1'], "lookout: required option '--text <text>' not specified (see lookout broadcast --help)\n"],
       [['import', 'x.csv', '--encoding', 'latin1'], "lookout: option '--encoding <enc>' argument 'latin1' is invalid. Allowed choices are utf8, gbk, gb18030. (see lookout import --help)\n"],
+      [['demo', '--speed', 'fast'], 'lookout: demo --speed: expected a whole number from 1 to 3600, got "fast"\n'],
+      [['demo', '--speed', '0'], 'lookout: demo --speed: expected a whole number from 1 to 3600, got "0"\n'],
     ];
     for (const [args, line] of cases) {
       const res = await runCli(args);
