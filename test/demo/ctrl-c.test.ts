@@ -19,11 +19,12 @@ interface Run {
   readonly closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `lookout demo --fast` in its own process group, as a shell starts a foreground job; embedded Redis. */
+/** `lookout demo --fast --speed 360` in its own process group, as a shell starts a foreground job; embedded Redis. */
 function startDemo(env: Record<string, string> = {}): Run {
   const dir = mkdtempSync(join(tmpdir(), 'lookout-demo-sigint-'));
   dirs.push(dir);
-  const child = spawn(process.execPath, [BIN, 'demo', '--fast', '--now', NOW], {
+  // --speed 360: the escalation part of the story takes 5 s, not 20.
+  const child = spawn(process.execPath, [BIN, 'demo', '--fast', '--speed', '360', '--now', NOW], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), LOOKOUT_DATA_DIR: dir, LOOKOUT_HTTP_PORT: '0', NO_COLOR: '1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
