@@ -32,7 +32,7 @@ async function run<T>(work: Promise<T>): Promise<T> {
 export function broadcastsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const operator = requireScope(tokens, ['operator']);
-  const duties = (): DutiesApi => {
+  const dutiesApi = (): DutiesApi => {
     if (!deps.duties) throw new HttpError(503, 'not_ready', 'broadcasts are not available in this process');
     return deps.duties;
   };
@@ -50,10 +50,10 @@ export function broadcastsRoutes(fastify: FastifyInstance, deps: HttpDeps, token
       },
     },
     async (request, reply) => {
-      const d = duties();
+      const duties = dutiesApi();
       const parsed = parseBroadcastRequest(request.body);
       if (!parsed.ok) throw new HttpError(400, 'bad_request', parsed.message);
-      const out = await run(d.createBroadcast(parsed.value));
+      const out = await run(duties.createBroadcast(parsed.value));
       switch (out.status) {
         case 'created':
           return reply.code(202).send({ broadcast: out.broadcast });
@@ -77,7 +77,7 @@ export function broadcastsRoutes(fastify: FastifyInstance, deps: HttpDeps, token
     },
     async (request) => {
       const { limit, cursor } = request.query;
-      const all = await run(duties().broadcasts(BROADCAST_WINDOW));
+      const all = await run(dutiesApi().broadcasts(BROADCAST_WINDOW));
       const page = paginate(all, { key: (b) => [b.createdAt, b.id], shape: ['number', 'string'], descending: [true, false], limit, cursor });
       return { broadcasts: page.items, ...(page.next !== undefined && { next: page.next }) };
     },
@@ -88,7 +88,7 @@ export function broadcastsRoutes(fastify: FastifyInstance, deps: HttpDeps, token
     { onRequest: operator, schema: { ...base, summary: 'One broadcast with per-recipient states', params: IdParams, querystring: NoQuery, response: { 200: z.object({ broadcast: Item }), ...errorResponses } } },
     async (request) => {
       const { id } = request.params;
-      const b = await run(duties().broadcast(id));
+      const b = await run(dutiesApi().broadcast(id));
       if (!b) throw new HttpError(404, 'not_found', `no broadcast ${JSON.stringify(id)}`);
       return { broadcast: b };
     },

@@ -29,7 +29,7 @@ const base = { tags: ['reports'], security: operatorSecurity };
 export function hallsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const operator = requireScope(tokens, ['operator']);
-  const duties = (): DutiesApi => {
+  const dutiesApi = (): DutiesApi => {
     if (!deps.duties) throw new HttpError(503, 'not_ready', 'reports are not available in this process');
     return deps.duties;
   };
@@ -46,11 +46,11 @@ export function hallsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens: To
       },
     },
     async (request, reply) => {
-      const d = duties();
+      const duties = dutiesApi();
       const q = request.query;
-      const res = await run(d.ranking(q.month ?? d.defaultMonth()));
+      const res = await run(duties.ranking(q.month ?? duties.defaultMonth()));
       if (!res.ok) throw new HttpError(400, 'bad_request', res.message);
-      if (q.format === 'html') return reply.type('text/html; charset=utf-8').send(await run(Promise.resolve().then(() => d.rankingHtml(res.ranking))));
+      if (q.format === 'html') return reply.type('text/html; charset=utf-8').send(await run(Promise.resolve().then(() => duties.rankingHtml(res.ranking))));
       return { ranking: res.ranking };
     },
   );
@@ -68,14 +68,14 @@ export function hallsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens: To
       },
     },
     async (request, reply) => {
-      const d = duties();
+      const duties = dutiesApi();
       // The body is optional ({"month": "YYYY-MM"}); without one, the last complete month.
       const body: unknown = request.body ?? {};
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'bad_request', 'expected a JSON object {"month": "YYYY-MM"} or no body');
       const { month, ...rest } = body as { month?: unknown };
       if (Object.keys(rest).length) throw new HttpError(400, 'bad_request', `${Object.keys(rest)[0]}: unknown field (expected month)`);
       if (month !== undefined && (typeof month !== 'string' || !MONTH.test(month))) throw new HttpError(400, 'bad_request', 'month: expected YYYY-MM');
-      const res = await run(d.sendRanking((month as string | undefined) ?? d.defaultMonth()));
+      const res = await run(duties.sendRanking((month as string | undefined) ?? duties.defaultMonth()));
       if ('error' in res) throw new HttpError(400, 'bad_request', res.error);
       return reply.code(202).send(res);
     },
