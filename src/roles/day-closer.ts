@@ -1,5 +1,6 @@
-// The scheduler's duty: just after local midnight, judge the day that just ended for every
-// registered entity (daily, absence and date rules), and catch up on start if a close was missed.
+// The day close, the scheduler's nightly job: just after local midnight, judge the day that just
+// ended for every registered entity (daily, absence and date rules), and catch up on start if a
+// close was missed. Beside it run the hourly intraday pass and the absence pass with the feed guard.
 
 import type { Redis } from 'ioredis';
 import { schedule, validate, type ScheduledTask } from 'node-cron';
