@@ -140,7 +140,7 @@ export type MuteReason =
   | { readonly by: 'silence'; readonly id: string }
   | { readonly by: 'inhibition'; readonly source: string };
 
-/** Silences and inhibition both mute (STYLE.md: one mute stage serves both). */
+/** Silences and inhibition both mute, so one mute stage serves both. */
 export interface Muter {
   mutes(alert: import('../domain/alert.js').AlertRecord, entity: import('../domain/entity.js').Entity | undefined, now: number): Promise<MuteReason | undefined>;
 }
