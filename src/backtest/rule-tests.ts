@@ -278,18 +278,18 @@ function since<V>(m: ReadonlyMap<number, V>, from: number): Map<number, V> {
  * daily values up to today; the daily value of an hourly series today is the sum of its visible
  * hours.
  */
-function visibleAt(p: Prepared, planner: ReadPlanner, entity: string, day: number, now: number): { series: EntitySeries; hourly?: EntityHourly } {
-  const stored = p.series.get(entity) ?? new Map<string, Map<number, number>>();
+function visibleAt(prepared: Prepared, planner: ReadPlanner, entity: string, day: number, now: number): { series: EntitySeries; hourly?: EntityHourly } {
+  const stored = prepared.series.get(entity) ?? new Map<string, Map<number, number>>();
   const series = new Map<string, Map<number, number>>();
-  for (const [metric, byDay] of stored) series.set(metric, since(byDay, readFromDay(day, p.retention.retentionDays, planner.lookback(metric))));
-  const rows = p.hourly.get(entity);
+  for (const [metric, byDay] of stored) series.set(metric, since(byDay, readFromDay(day, prepared.retention.retentionDays, planner.lookback(metric))));
+  const rows = prepared.hourly.get(entity);
   if (!rows) return { series };
-  const firstHidden = p.calendar.hourOf(now) - day * HOURS_PER_DAY;
+  const firstHidden = prepared.calendar.hourOf(now) - day * HOURS_PER_DAY;
   const hourlyView = new Map<string, Map<number, Float64Array>>();
   for (const [metric, byDay] of rows) {
     const d = series.get(metric)!;
     const h = new Map<number, Float64Array>();
-    const fromDay = day - Math.min(planner.hourlyLookback(metric), p.retention.hourlyRetentionDays);
+    const fromDay = day - Math.min(planner.hourlyLookback(metric), prepared.retention.hourlyRetentionDays);
     d.delete(day);
     for (const [k, row] of byDay) {
       if (k < day) {
@@ -313,29 +313,29 @@ function visibleAt(p: Prepared, planner: ReadPlanner, entity: string, day: numbe
  * Walk day by day to `at`, judging every entity with the kernel (judgeEntity, as the live worker
  * does) and keeping each alert's record; the open alerts at `at`.
  */
-function openAlertsAt(p: Prepared, atMs: number): AlertRecord[] {
-  const atDay = p.calendar.dayOf(atMs);
-  const timeOfDay = atMs - p.calendar.startOfDay(atDay);
-  const planner = new ReadPlanner(p.rules);
+function openAlertsAt(prepared: Prepared, atMs: number): AlertRecord[] {
+  const atDay = prepared.calendar.dayOf(atMs);
+  const timeOfDay = atMs - prepared.calendar.startOfDay(atDay);
+  const planner = new ReadPlanner(prepared.rules);
   const state = new Map<string, Map<string, AlertRecord>>();
-  const intraday = p.rules.filter((r) => r.kind === 'intraday');
-  const from = Math.min(p.firstDay ?? atDay, atDay);
+  const intraday = prepared.rules.filter((r) => r.kind === 'intraday');
+  const from = Math.min(prepared.firstDay ?? atDay, atDay);
   const evaluate = (rules: readonly Rule[], day: number, now: number): void => {
-    const ctx = { now, today: day, calendar: p.calendar };
-    for (const entity of p.entities) {
+    const ctx = { now, today: day, calendar: prepared.calendar };
+    for (const entity of prepared.entities) {
       const priors = state.get(entity.id) ?? new Map<string, AlertRecord>();
       state.set(entity.id, priors);
       if (!planner.plan(entity)) continue;
-      const { series, hourly } = visibleAt(p, planner, entity.id, day, now);
+      const { series, hourly } = visibleAt(prepared, planner, entity.id, day, now);
       for (const step of judgeEntity(rules, entity, series, priors, ctx, hourly)) priors.set(step.rule, step.record);
     }
   };
   for (let day = from; day <= atDay; day++) {
-    const start = p.calendar.startOfDay(day);
+    const start = prepared.calendar.startOfDay(day);
     const now = day === atDay ? atMs : start + timeOfDay;
     // Intraday rules at every full hour before `now` (an hourly feed keeps the worker judging).
     if (intraday.length) for (let h = 0; start + h * MS_PER_HOUR < now; h++) evaluate(intraday, day, start + h * MS_PER_HOUR);
-    evaluate(p.rules, day, now);
+    evaluate(prepared.rules, day, now);
   }
   return [...state.values()].flatMap((m) => [...m.values()]).filter((r) => isOpen(r));
 }

@@ -17,8 +17,8 @@ import { POLICY_FILE_NAMES, parseYaml } from './rules-loader.js';
 
 export const DEFAULTS_SOURCE = '(defaults)';
 
-/** The shipped policy, the same text as rules/policies.yaml (SPEC §4 escalation defaults). */
-export const DEFAULT_POLICIES_YAML = `# 预警升级策略 — who is told, and when, while nobody acknowledges (SPEC §4 escalation defaults).
+/** The shipped policy, the same text as rules/policies.yaml (a test keeps them equal). */
+export const DEFAULT_POLICIES_YAML = `# 预警升级策略 — who is told, and when, while nobody acknowledges (the shipped escalation defaults).
 # Read from LOOKOUT_RULES_DIR/policies.yaml (it is not a rule file); without this file the same
 # defaults apply. Every field is described in docs/contacts.md.
 #

@@ -13,7 +13,7 @@ import { formatPath, issuesToErrors, lineOf } from './rule-schema.js';
 import { parseYaml } from './rules-loader.js';
 
 export const ROTAS_FILE = 'rotas.yaml';
-/** Roles a rota may staff: the ones paged as "whoever is on duty" (route/recipients.ts). */
+/** Roles a rota may staff: the ones paged as "whoever is on call" (route/recipients.ts). */
 export const ROTA_ROLES = ['service_oncall', 'ops'] as const satisfies readonly ContactRole[];
 
 export interface RotasLoad {

@@ -1,4 +1,4 @@
-// Robust statistics and over-dispersed count tails for the evidence model (SPEC §3.4).
+// Robust statistics and over-dispersed count tails for the evidence model (docs/rules.md, "Evidence").
 // Everything here is pure and numerically careful: tails are summed in log space from the
 // observation outwards, so p-values of 1e-30 are as exact as p-values of 0.3.
 

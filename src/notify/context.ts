@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { AlertRecord } from '../domain/alert.js';
 import type { Calendar, Clock } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
+import { pickFields } from '../domain/fields.js';
 import type { Keyspace } from '../queues/names.js';
 import type { Contact, Muter, PolicySet, RecipientRef } from '../route/types.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
@@ -93,6 +94,9 @@ export interface NotifyContext {
   readonly logger: Logger;
   readonly observer: NotifyObserver;
 }
+
+/** Base class of a notifier part: the parts of the context it uses, as readonly fields (`this.redis`). */
+export const NotifyParts = pickFields<NotifyContext>();
 
 /** The department that leads on an alert (complaint routing). */
 export interface AlertLead {

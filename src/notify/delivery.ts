@@ -10,10 +10,10 @@ import { createHash } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { ChannelName, Contact } from '../route/types.js';
 import type { ChannelError } from './channels/channel.js';
-import type { NotifyContext } from './context.js';
+import { NotifyParts, type NotifyContext } from './context.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { DeliveryJob } from './intent.js';
-import { applyKept } from './receipts.js';
+import { KeptReceipts } from './receipts.js';
 import { isFinal, type NotificationRecord } from './records.js';
 import { markRepeat } from './repeat-marker.js';
 import { holdMs, holdQueue, Sender } from './sender.js';
@@ -27,31 +27,34 @@ export function phoneHash(phone: string): string {
   return createHash('sha1').update(d).digest('hex').slice(0, 16);
 }
 
-export class Delivery {
+export class Delivery extends NotifyParts('redis', 'keys', 'clock', 'alerts', 'records', 'queues', 'channels', 'policies', 'recipients', 'observer', 'logger') {
   private readonly sender: Sender;
   private readonly sentSms: SentSmsLog;
+  private readonly keptReceipts: KeptReceipts;
 
   constructor(
-    private readonly c: NotifyContext,
+    context: NotifyContext,
     private readonly dispatcher: Dispatcher,
   ) {
-    this.sender = new Sender(c);
-    this.sentSms = new RedisSentSms(c.redis, c.keys);
+    super(context);
+    this.sender = new Sender(context);
+    this.sentSms = new RedisSentSms(this.redis, this.keys);
+    this.keptReceipts = new KeptReceipts(context);
   }
 
   async process(job: Job<DeliveryJob>, channelName: ChannelName): Promise<string> {
-    const rec = await this.c.records.get(job.data.id);
+    const rec = await this.records.get(job.data.id);
     if (!rec) return 'no record';
     if (isFinal(rec)) return `already ${rec.state}`;
-    const now = this.c.clock.now();
+    const now = this.clock.now();
     if (rec.kind !== 'resolve' && rec.kind !== 'report' && !(await this.stillFiring(rec))) {
-      await this.c.records.update(rec.id, { state: 'cancelled', reason: 'acknowledged or resolved before sending' }, now);
-      this.c.observer.notification(channelName, 'cancelled');
+      await this.records.update(rec.id, { state: 'cancelled', reason: 'acknowledged or resolved before sending' }, now);
+      this.observer.notification(channelName, 'cancelled');
       return 'cancelled: nothing left to tell';
     }
-    const contact = this.c.recipients().contact(rec.contact);
+    const contact = this.recipients().contact(rec.contact);
     if (!contact) return this.fail(rec, 'no_recipient', `contact ${rec.contact} is no longer in contacts.csv`, false);
-    const channel = this.c.channels[channelName];
+    const channel = this.channels[channelName];
     // Known before the phone can answer: a reply may beat our own bookkeeping after the send.
     await this.rememberTold(rec, contact);
     let text = rec.text;
@@ -60,13 +63,13 @@ export class Delivery {
       // The send window: from here until the gateway's answer is recorded, a crash leaves the
       // message's fate unknown. Such a message is sent again once, marked, and never a third time.
       if (resend && rec.resentAfterCrash) {
-        await this.c.records.update(rec.id, { state: 'receipt_unknown', error: { code: 'fate_unknown', message: 'interrupted twice while being handed to the gateway: not sent a third time' } }, now);
-        this.c.logger.warn({ notification: rec.id, contact: contact.id }, 'SMS interrupted twice while sending: not sent again');
+        await this.records.update(rec.id, { state: 'receipt_unknown', error: { code: 'fate_unknown', message: 'interrupted twice while being handed to the gateway: not sent a third time' } }, now);
+        this.logger.warn({ notification: rec.id, contact: contact.id }, 'SMS interrupted twice while sending: not sent again');
         return 'fate unknown: not sent a third time';
       }
       // Marked too after a send that got no answer: the gateway may already have taken it.
       if (resend || rec.inDoubt) text = markRepeat(rec.text);
-      await this.c.records.update(rec.id, { state: 'sending', sendingAt: now, text, ...(resend && { resentAfterCrash: true }) }, now);
+      await this.records.update(rec.id, { state: 'sending', sendingAt: now, text, ...(resend && { resentAfterCrash: true }) }, now);
     }
     const started = performance.now();
     const attempt = await this.sender.attempt(channel, channelName, rec, contact, text);
@@ -77,24 +80,24 @@ export class Delivery {
     await this.sender.sent(rec, channelName, channel.transport, res, async (at) => {
       // SMS sent to a contact in the last hour, for the per-recipient limit.
       if (rec.channel === 'sms') await this.sentSms.add(contact.id, rec.id, at);
-      await applyKept(this.c, rec.id, res.providerIds);
+      await this.keptReceipts.apply(rec.id, res.providerIds);
     });
     if (!resend && rec.inDoubt && channelName === 'sms') {
-      this.c.observer.notification(channelName, 'resent_in_doubt');
-      this.c.logger.warn({ notification: rec.id, contact: contact.id }, 'SMS re-sent after a send that got no answer (marked as a repeat)');
+      this.observer.notification(channelName, 'resent_in_doubt');
+      this.logger.warn({ notification: rec.id, contact: contact.id }, 'SMS re-sent after a send that got no answer (marked as a repeat)');
     }
     if (resend && channelName === 'sms') {
-      this.c.observer.notification(channelName, 'resent_after_crash');
-      this.c.logger.warn({ notification: rec.id, contact: contact.id, alerts: rec.items.map((i) => i.alert).join(',') }, 'SMS re-sent after a crash hid its first send (marked as a repeat)');
+      this.observer.notification(channelName, 'resent_after_crash');
+      this.logger.warn({ notification: rec.id, contact: contact.id, alerts: rec.items.map((i) => i.alert).join(',') }, 'SMS re-sent after a crash hid its first send (marked as a repeat)');
     }
-    this.c.observer.sendSeconds(channelName, (performance.now() - started) / 1000);
+    this.observer.sendSeconds(channelName, (performance.now() - started) / 1000);
     this.sender.logSent(rec, contact, channelName, channel.transport, { alerts: rec.items.length });
     return `sent (${res.providerIds.join(',')})`;
   }
 
   private async stillFiring(rec: NotificationRecord): Promise<boolean> {
     for (const i of rec.items) {
-      const a = await this.c.alerts.get(i.alert);
+      const a = await this.alerts.get(i.alert);
       if (a && a.episode === i.episode && a.state === 'firing') return true;
     }
     return false;
@@ -102,7 +105,7 @@ export class Delivery {
 
   /** Who was told, for SMS replies (phone) and resolve notices. */
   private async rememberTold(rec: NotificationRecord, contact: Contact): Promise<void> {
-    const { redis, keys } = this.c;
+    const { redis, keys } = this;
     const p = redis.pipeline();
     const ph = rec.channel === 'sms' && contact.phone ? phoneHash(contact.phone) : '';
     for (const i of rec.items) {
@@ -116,16 +119,16 @@ export class Delivery {
   }
 
   private async failure(job: Job<DeliveryJob>, rec: NotificationRecord, contact: Contact, channelName: ChannelName, e: ChannelError): Promise<string> {
-    const settings = this.c.policies().settings;
+    const settings = this.policies().settings;
     const attempts = rec.attempts + 1;
     const canFailover = channelName === 'sms' && settings.failover !== null && this.failoverTarget(contact) !== undefined;
     const log = { notification: rec.id, channel: channelName, contact: contact.id, attempt: attempts, code: e.code, kind: e.kind };
     if (e.kind === 'permanent') {
-      this.c.logger.warn({ ...log, err: e.message }, 'notification refused');
+      this.logger.warn({ ...log, err: e.message }, 'notification refused');
       return this.fail(rec, 'send_failed', `${e.code}: ${e.message}`, canFailover);
     }
     if (canFailover && attempts >= settings.failover!.after) {
-      this.c.logger.warn({ ...log, err: e.message }, 'notification failing over');
+      this.logger.warn({ ...log, err: e.message }, 'notification failing over');
       return this.fail(rec, e.kind === 'unavailable' ? 'gateway_unavailable' : 'send_failed', `${e.code}: ${e.message}`, true);
     }
     // SMS keep their order through passing failures too (throttled, the session dropped while the
@@ -141,18 +144,18 @@ export class Delivery {
       // Hold the whole channel, this message first: later messages must not overtake it.
       const hold = holdMs(settings.retry.backoffMs, e.kind === 'unavailable' ? attempts : retries);
       if (e.kind === 'retryable') await job.updateData({ ...job.data, retries });
-      this.c.logger.warn({ ...log, holdMs: hold, err: e.message }, e.kind === 'unavailable' ? 'gateway unavailable: holding the channel' : 'sms failed, retrying in place: holding the channel');
-      return holdQueue(this.c.queues[channelName], hold);
+      this.logger.warn({ ...log, holdMs: hold, err: e.message }, e.kind === 'unavailable' ? 'gateway unavailable: holding the channel' : 'sms failed, retrying in place: holding the channel');
+      return holdQueue(this.queues[channelName], hold);
     }
     if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
       return this.fail(rec, 'send_failed', `${e.code}: ${e.message}`, false);
     }
-    this.c.logger.warn({ ...log, err: e.message }, 'notification failed, will retry');
+    this.logger.warn({ ...log, err: e.message }, 'notification failed, will retry');
     throw e;
   }
 
   private failoverTarget(contact: Contact): ChannelName | undefined {
-    const to = this.c.policies().settings.failover?.to;
+    const to = this.policies().settings.failover?.to;
     if (!to) return undefined;
     if (to === 'email' && contact.email) return 'email';
     if (to === 'webhook' && contact.webhook) return 'webhook';
@@ -163,22 +166,22 @@ export class Delivery {
   private async fail(rec: NotificationRecord, code: string, message: string, failover: boolean): Promise<string> {
     const out = await this.sender.failed(rec, code, message);
     if (!failover) return out;
-    const now = this.c.clock.now();
-    const contact = this.c.recipients().contact(rec.contact)!;
+    const now = this.clock.now();
+    const contact = this.recipients().contact(rec.contact)!;
     const to = this.failoverTarget(contact)!;
     // The contact already gets this alert by email anyway: no second email.
     if (contact.channels.includes(to) && rec.kind !== 'digest') return `failed: ${code}; ${to} already sent on its own`;
     const alerts = [];
     for (const i of rec.items) {
-      const a = await this.c.alerts.get(i.alert);
+      const a = await this.alerts.get(i.alert);
       if (a) alerts.push({ intent: { key: '', kind: rec.kind === 'resolve' ? ('resolve' as const) : ('alert' as const), contact: contact.id, channel: to, item: i, at: now }, alert: a });
     }
     const content = this.dispatcher.maker.content(to, rec.kind, await this.dispatcher.maker.views(alerts, contact), []);
     const id = `${rec.id}-fo`;
-    await this.c.records.create({ ...rec, id, channel: to, state: 'queued', attempts: 0, error: undefined, ...content, providerIds: [], receipts: [], failoverOf: rec.id, createdAt: now, updatedAt: now });
+    await this.records.create({ ...rec, id, channel: to, state: 'queued', attempts: 0, error: undefined, ...content, providerIds: [], receipts: [], failoverOf: rec.id, createdAt: now, updatedAt: now });
     await this.dispatcher.outbox.enqueue(to, id);
-    this.c.observer.notification(rec.channel, 'failover');
-    this.c.logger.warn({ notification: rec.id, failover: id, to }, 'notification failed over');
+    this.observer.notification(rec.channel, 'failover');
+    this.logger.warn({ notification: rec.id, failover: id, to }, 'notification failed over');
     return `failed: ${code}; failed over to ${to} (${id})`;
   }
 }

@@ -7,7 +7,7 @@
 // group is taken into a processing key before it becomes records, records have stable ids.
 
 import type { ChannelName } from '../route/types.js';
-import type { NotifyContext } from './context.js';
+import { NotifyParts, type NotifyContext } from './context.js';
 import type { DeferredIntent, FlushJob, Intent } from './intent.js';
 import type { NotificationItem } from './records.js';
 import { intakePipeline, messagePipeline } from './stages/pipelines.js';
@@ -43,7 +43,7 @@ if redis.call('EXISTS', KEYS[3]) == 0 then
 end
 return redis.call('LRANGE', KEYS[3], 0, -1)`;
 
-export class Dispatcher {
+export class Dispatcher extends NotifyParts('redis', 'keys', 'clock', 'records', 'observer', 'logger') {
   /** Renders messages (the render stage's views and content; failover renders with it too). */
   readonly maker: MessageMaker;
   /** The channel queues messages are sent from. */
@@ -51,54 +51,55 @@ export class Dispatcher {
   private readonly intake: IntakeStage;
   private readonly message: MessageStage;
 
-  constructor(private readonly c: NotifyContext) {
-    const settings = () => c.policies().settings;
+  constructor(context: NotifyContext) {
+    super(context);
+    const settings = () => context.policies().settings;
     this.maker = new MessageMaker({
-      renderer: () => c.renderer(),
-      ackCodes: redisAckCodes(c.redis, c.keys),
-      clock: c.clock,
-      entity: (id) => c.entity(id),
-      ruleName: (id) => c.ruleName(id),
-      complaintLead: (a, e) => c.complaintLead?.(a, e) ?? Promise.resolve(undefined),
-      links: c.links,
-      publicUrl: c.publicUrl,
+      renderer: () => context.renderer(),
+      ackCodes: redisAckCodes(context.redis, context.keys),
+      clock: context.clock,
+      entity: (id) => context.entity(id),
+      ruleName: (id) => context.ruleName(id),
+      complaintLead: (a, e) => context.complaintLead?.(a, e) ?? Promise.resolve(undefined),
+      links: context.links,
+      publicUrl: context.publicUrl,
     });
-    this.outbox = new QueueOutbox(c.queues, () => settings().retry);
-    this.intake = intakePipeline({ redis: c.redis, keys: c.keys, flushQueue: c.queues.dispatch, groupWaitMs: () => settings().groupWaitMs, records: c.records, observer: c.observer });
+    this.outbox = new QueueOutbox(context.queues, () => settings().retry);
+    this.intake = intakePipeline({ redis: context.redis, keys: context.keys, flushQueue: context.queues.dispatch, groupWaitMs: () => settings().groupWaitMs, records: context.records, observer: context.observer });
     this.message = messagePipeline({
-      alerts: c.alerts,
-      contact: (id) => c.recipients().contact(id),
-      records: c.records,
-      digests: new RedisDigests(c.redis, c.keys),
-      sent: new RedisSentSms(c.redis, c.keys),
+      alerts: context.alerts,
+      contact: (id) => context.recipients().contact(id),
+      records: context.records,
+      digests: new RedisDigests(context.redis, context.keys),
+      sent: new RedisSentSms(context.redis, context.keys),
       outbox: this.outbox,
       maker: this.maker,
       settings,
-      calendar: c.calendar,
-      clock: c.clock,
-      observer: c.observer,
-      logger: c.logger,
+      calendar: context.calendar,
+      clock: context.clock,
+      observer: context.observer,
+      logger: context.logger,
     });
   }
 
   /** Add intents to their recipients' groups; each new group flushes after the group wait. */
   async add(intents: readonly Intent[]): Promise<void> {
-    await this.intake.run({ now: this.c.clock.now() }, { intents });
+    await this.intake.run({ now: this.clock.now() }, { intents });
   }
 
   /** A step named a role nobody fills for this alert: visible as a failed notification. */
   recordMissing(item: NotificationItem, ref: string, reason: string): Promise<void> {
-    return recordMissing(this.c, item, ref, reason);
+    return recordMissing({ records: this.records, clock: this.clock, observer: this.observer, logger: this.logger }, item, ref, reason);
   }
 
   /** Muted by a silence or inhibition: recorded (visible), never sent. */
   async recordMuted(intents: readonly Intent[], reason: string): Promise<void> {
-    await this.intake.run({ now: this.c.clock.now() }, { intents, muted: reason });
+    await this.intake.run({ now: this.clock.now() }, { intents, muted: reason });
   }
 
   /** The group wait of one recipient and channel has passed: turn its intents into messages. */
   async flush(job: FlushJob): Promise<string> {
-    const { redis, keys } = this.c;
+    const { redis, keys } = this;
     const processing = `${keys.group(job.contact, job.channel)}:taking:${job.window}`;
     const raw = (await redis.eval(TAKE_GROUP_LUA, 3, keys.group(job.contact, job.channel), keys.groupWindow(job.contact, job.channel), processing, job.window)) as string[];
     if (!raw.length) return 'nothing to flush';
@@ -108,8 +109,8 @@ export class Dispatcher {
   }
 
   /** Deferred digests whose time has come (quiet hours ended, rate-limit slot free). */
-  async tick(now = this.c.clock.now()): Promise<number> {
-    const { redis, keys } = this.c;
+  async tick(now = this.clock.now()): Promise<number> {
+    const { redis, keys } = this;
     let sent = 0;
     // Digests taken a minute ago and never finished (the process died): finish them now.
     const stuck = await redis.zrangebyscore(keys.digestTaken, '-inf', now - 60_000, 'LIMIT', 0, 100);
@@ -134,13 +135,13 @@ export class Dispatcher {
 
   /** Idempotent: the digest's records have stable ids, so finishing it twice sends it once. */
   private async sendDigest(contact: string, score: string, raw: readonly string[]): Promise<void> {
-    const { redis, keys } = this.c;
+    const { redis, keys } = this;
     await this.deliver(contact, 'sms', raw.map((r) => JSON.parse(r) as DeferredIntent), `digest.${score}`, 'digest');
     await redis.pipeline().del(`${keys.digest(contact)}:taking:${score}`).zrem(keys.digestTaken, `${contact}\0${score}`).exec();
   }
 
   private async deliver(contactId: string, channel: ChannelName, intents: readonly DeferredIntent[], batch: string, origin: 'group' | 'digest'): Promise<string> {
-    const m = { contactId, channel, batch, origin, now: this.c.clock.now() };
+    const m = { contactId, channel, batch, origin, now: this.clock.now() };
     return resultOf(await this.message.run(m, batchOf(intents)));
   }
 }

@@ -9,7 +9,7 @@ import { Calendar } from '../domain/clock.js';
 import type { EscalationPolicy, PolicySet } from '../route/types.js';
 import { policyFor } from '../route/policy.js';
 import { jobOptions } from '../queues/job-options.js';
-import { jobIdPart, type NotifyContext } from './context.js';
+import { jobIdPart, NotifyParts, type NotifyContext } from './context.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Intent } from './intent.js';
 import { muteReason } from './stages/mute.js';
@@ -50,11 +50,15 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return redis.call('ZCARD', KEYS[1])`;
 
-export class Escalator {
+export class Escalator extends NotifyParts(
+  'redis', 'keys', 'clock', 'calendar', 'alerts', 'queues', 'entity', 'policies', 'recipients', 'enabled', 'muter', 'complaintLead', 'observer',
+) {
   constructor(
-    private readonly c: NotifyContext,
+    context: NotifyContext,
     private readonly dispatcher: Dispatcher,
-  ) {}
+  ) {
+    super(context);
+  }
 
   /** Consume one alert transition. */
   async handle(e: AlertEvent): Promise<string> {
@@ -77,20 +81,20 @@ export class Escalator {
   private stale(a: AlertRecord): boolean {
     const day = Calendar.parseIsoDay(a.period.slice(0, 10));
     if (day === undefined) return false;
-    const today = this.c.calendar.dayOf(this.c.clock.now());
-    return day < today - this.c.policies().settings.staleDays;
+    const today = this.calendar.dayOf(this.clock.now());
+    return day < today - this.policies().settings.staleDays;
   }
 
   private async start(e: AlertEvent): Promise<string> {
     const a = e.alert;
-    const { redis, keys } = this.c;
-    if (!this.c.enabled()) return 'no contacts.csv: recorded, nobody notified';
+    const { redis, keys } = this;
+    if (!this.enabled()) return 'no contacts.csv: recorded, nobody notified';
     if (this.stale(a)) {
-      this.c.observer.notification('none', 'stale');
+      this.observer.notification('none', 'stale');
       return `period ${a.period} is a backfill: recorded, not paged`;
     }
-    const set = this.c.policies();
-    const entity = this.c.entity(a.entity);
+    const set = this.policies();
+    const entity = this.entity(a.entity);
     const policy = a.rule === FEED_STALLED_RULE ? feedStallPolicy(set) : policyFor(set, a, entity);
     if (!policy) return 'no escalation policy matches: recorded, nobody notified';
 
@@ -104,9 +108,9 @@ export class Escalator {
 
     if (e.change === 'fire') {
       const { windowMs, maxFires } = set.settings.flapping;
-      const fires = Number(await redis.eval(FLAP_LUA, 1, keys.flaps(a.fingerprint), String(this.c.clock.now()), String(windowMs), token));
+      const fires = Number(await redis.eval(FLAP_LUA, 1, keys.flaps(a.fingerprint), String(this.clock.now()), String(windowMs), token));
       if (fires > maxFires) {
-        this.c.observer.notification('none', 'damped');
+        this.observer.notification('none', 'damped');
         await redis.hset(keys.escalation(a.fingerprint), { token: '', episode: String(a.episode), state: 'damped' });
         return `flapping (${fires} fires in ${windowMs / 60_000} min): recorded, not re-paged`;
       }
@@ -125,7 +129,7 @@ export class Escalator {
       episode: String(a.episode),
       severity: a.severity,
       chain: JSON.stringify(chain),
-      startedAt: String(this.c.clock.now()),
+      startedAt: String(this.clock.now()),
       ackCode,
       level: '0',
       state: 'climbing',
@@ -138,7 +142,7 @@ export class Escalator {
 
   /** The chain an alert runs (its snapshot), or the one its policy would give it now. */
   async chainOf(a: AlertRecord): Promise<{ chain: ChainSnapshot; token?: string; startedAt?: number } | undefined> {
-    const state = await this.c.redis.hgetall(this.c.keys.escalation(a.fingerprint));
+    const state = await this.redis.hgetall(this.keys.escalation(a.fingerprint));
     if (state.chain && state.episode === String(a.episode)) {
       try {
         return { chain: JSON.parse(state.chain) as ChainSnapshot, token: state.token || undefined, startedAt: Number(state.startedAt) || undefined };
@@ -146,8 +150,8 @@ export class Escalator {
         // An unreadable snapshot: fall back to what the policy says.
       }
     }
-    const set = this.c.policies();
-    const policy = a.rule === FEED_STALLED_RULE ? feedStallPolicy(set) : policyFor(set, a, this.c.entity(a.entity));
+    const set = this.policies();
+    const policy = a.rule === FEED_STALLED_RULE ? feedStallPolicy(set) : policyFor(set, a, this.entity(a.entity));
     return policy ? { chain: snapshot(policy) } : undefined;
   }
 
@@ -155,14 +159,14 @@ export class Escalator {
   async recipientsOf(a: AlertRecord, chain: ChainSnapshot, step: number) {
     const s = chain.steps[step];
     if (!s) return { contacts: [], missing: [] };
-    const entity = this.c.entity(a.entity);
-    const hints = s.notify.includes('complaint_lead') ? { complaintLead: (await this.c.complaintLead?.(a, entity))?.department ?? null } : {};
-    return this.c.recipients().resolve(s.notify, a, entity, this.c.clock.now(), this.c.calendar, hints);
+    const entity = this.entity(a.entity);
+    const hints = s.notify.includes('complaint_lead') ? { complaintLead: (await this.complaintLead?.(a, entity))?.department ?? null } : {};
+    return this.recipients().resolve(s.notify, a, entity, this.clock.now(), this.calendar, hints);
   }
 
   /** Put one step of the running chain back on the queue (same job id: never twice). */
   async enqueueStep(fp: string, token: string, step: number, delayMs = 0): Promise<void> {
-    await this.c.queues.escalations.add('step', { fp, token, step } satisfies StepJob, jobOptions(this.stepJobId(fp, token, step), this.c.policies().settings.retry, { delayMs }));
+    await this.queues.escalations.add('step', { fp, token, step } satisfies StepJob, jobOptions(this.stepJobId(fp, token, step), this.policies().settings.retry, { delayMs }));
   }
 
   stepJobId(fp: string, token: string, step: number): string {
@@ -170,8 +174,8 @@ export class Escalator {
   }
 
   private async schedule(fp: string, token: string, chain: ChainSnapshot): Promise<void> {
-    const { retry } = this.c.policies().settings;
-    await this.c.queues.escalations.addBulk(
+    const { retry } = this.policies().settings;
+    await this.queues.escalations.addBulk(
       chain.steps.map((s, i) => ({
         name: 'step',
         data: { fp, token, step: i } satisfies StepJob,
@@ -182,18 +186,18 @@ export class Escalator {
 
   private async removeSteps(fp: string, token: string, chain: ChainSnapshot): Promise<void> {
     // A step that is running right now cannot be removed; its stale-token check stops it instead.
-    await Promise.all(chain.steps.map((_, i) => this.c.queues.escalations.remove(this.stepJobId(fp, token, i)).catch(() => 0)));
+    await Promise.all(chain.steps.map((_, i) => this.queues.escalations.remove(this.stepJobId(fp, token, i)).catch(() => 0)));
   }
 
   private async stop(a: AlertRecord, why: 'acknowledged' | 'resolved'): Promise<string> {
-    const { redis, keys } = this.c;
+    const { redis, keys } = this;
     const state = await redis.hgetall(keys.escalation(a.fingerprint));
     if (state.episode !== String(a.episode)) return 'no chain';
     // Process indicators (过程性指标): how long people took, and how far the chain had climbed.
     const since = a.firingAt ?? a.startsAt;
     const level = Number(state.level ?? 0);
-    if (why === 'acknowledged' && a.ack) this.c.observer.acknowledged(a.severity, level, (a.ack.at - since) / 1000);
-    if (why === 'resolved' && a.resolvedAt) this.c.observer.resolved(a.severity, level, (a.resolvedAt - since) / 1000);
+    if (why === 'acknowledged' && a.ack) this.observer.acknowledged(a.severity, level, (a.ack.at - since) / 1000);
+    if (why === 'resolved' && a.resolvedAt) this.observer.resolved(a.severity, level, (a.resolvedAt - since) / 1000);
     await redis.hset(keys.escalation(a.fingerprint), { token: '', state: why });
     if (state.token) await this.removeSteps(a.fingerprint, state.token, JSON.parse(state.chain!) as ChainSnapshot);
     if (why === 'resolved' && state.ackCode) await redis.del(keys.ackCode(state.ackCode));
@@ -201,7 +205,7 @@ export class Escalator {
   }
 
   private async resolveNotice(a: AlertRecord): Promise<string> {
-    const { redis, keys } = this.c;
+    const { redis, keys } = this;
     const state = await redis.hgetall(keys.escalation(a.fingerprint));
     if (state.episode !== String(a.episode) || !state.chain) return 'no resolve notice (never notified)';
     const chain = JSON.parse(state.chain) as ChainSnapshot;
@@ -210,10 +214,10 @@ export class Escalator {
     const item: NotificationItem = { alert: a.id, episode: a.episode, step: -1, severity: a.severity, rule: a.rule, entity: a.entity };
     const intents: Intent[] = [];
     for (const id of told) {
-      const contact = this.c.recipients().contact(id);
+      const contact = this.recipients().contact(id);
       const channel = contact?.channels[0];
       if (!channel) continue;
-      intents.push({ key: `${a.fingerprint}.${a.episode}.resolve.${id}.${channel}`, kind: 'resolve', contact: id, channel, item, at: this.c.clock.now() });
+      intents.push({ key: `${a.fingerprint}.${a.episode}.resolve.${id}.${channel}`, kind: 'resolve', contact: id, channel, item, at: this.clock.now() });
     }
     await this.dispatcher.add(intents);
     return `resolve notice to ${intents.length} contact(s)`;
@@ -221,22 +225,22 @@ export class Escalator {
 
   /** Run one escalation step (a delayed job). */
   async runStep(job: StepJob): Promise<string> {
-    const { redis, keys } = this.c;
+    const { redis, keys } = this;
     const state = await redis.hgetall(keys.escalation(job.fp));
     if (state.token !== job.token) return 'stale token: the chain was acknowledged, resolved or restarted';
-    const a = await this.c.alerts.get(job.fp);
+    const a = await this.alerts.get(job.fp);
     if (!a || a.state !== 'firing' || String(a.episode) !== state.episode) return `alert is ${a?.state ?? 'gone'}: step skipped`;
     const chain = JSON.parse(state.chain!) as ChainSnapshot;
     const step = chain.steps[job.step];
     if (!step) return 'no such step';
-    const now = this.c.clock.now();
-    const entity = this.c.entity(a.entity);
+    const now = this.clock.now();
+    const entity = this.entity(a.entity);
     // complaint_lead: the department of the day's leading complaint category (complaint routing).
-    const hints = step.notify.includes('complaint_lead') ? { complaintLead: (await this.c.complaintLead?.(a, entity))?.department ?? null } : {};
-    const { contacts, missing } = this.c.recipients().resolve(step.notify, a, entity, now, this.c.calendar, hints);
+    const hints = step.notify.includes('complaint_lead') ? { complaintLead: (await this.complaintLead?.(a, entity))?.department ?? null } : {};
+    const { contacts, missing } = this.recipients().resolve(step.notify, a, entity, now, this.calendar, hints);
     const item: NotificationItem = { alert: a.id, episode: a.episode, step: job.step, severity: a.severity, rule: a.rule, entity: a.entity };
     for (const m of missing) await this.dispatcher.recordMissing(item, m.ref, m.reason);
-    const mute = await this.c.muter.mutes(a, entity, now);
+    const mute = await this.muter.mutes(a, entity, now);
     const intents: Intent[] = [];
     for (const contact of contacts) {
       for (const channel of contact.channels) {
@@ -250,7 +254,7 @@ export class Escalator {
     }
     // done.<n>: the reconciler knows this step ran even after its job is gone.
     await redis.hset(keys.escalation(job.fp), 'level', String(step.level), `done.${job.step}`, String(now));
-    this.c.observer.escalation(step.level, a.severity);
+    this.observer.escalation(step.level, a.severity);
     const who = contacts.map((c) => c.id).join(', ') || 'nobody';
     return mute ? `step ${step.level}: muted (${mute.by}) for ${who}` : `step ${step.level}: ${who}`;
   }
@@ -259,7 +263,7 @@ export class Escalator {
     // Four digits fit one SMS comfortably; six when four are crowded.
     for (let i = 0; i < 40; i++) {
       const code = String(i < 20 ? randomInt(1000, 10_000) : randomInt(100_000, 1_000_000));
-      const ok = await this.c.redis.set(this.c.keys.ackCode(code), fp, 'PX', 14 * 86_400_000, 'NX');
+      const ok = await this.redis.set(this.keys.ackCode(code), fp, 'PX', 14 * 86_400_000, 'NX');
       if (ok === 'OK') return code;
     }
     throw new Error('could not allocate an ack code');

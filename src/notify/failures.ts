@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { AlertEvent, AlertRecord } from '../domain/alert.js';
 import { QUEUES } from '../queues/names.js';
 import type { ChannelName } from '../route/types.js';
-import type { NotifyContext } from './context.js';
+import { NotifyParts, type NotifyContext } from './context.js';
 import type { DeliveryJob, FlushJob, Intent } from './intent.js';
 import type { Escalator, StepJob } from './escalation.js';
 import type { NotificationItem } from './records.js';
@@ -22,30 +22,33 @@ function failureId(queue: string, job: string, contact: string, channel: string)
   return createHash('sha1').update(['jobfail', queue, job, contact, channel].join('\0')).digest('hex').slice(0, 20);
 }
 
-export class JobFailures {
+export class JobFailures extends NotifyParts('redis', 'keys', 'clock', 'alerts', 'records', 'observer', 'logger') {
   constructor(
-    private readonly c: NotifyContext,
+    context: NotifyContext,
     private readonly escalator: Escalator,
-  ) {}
+  ) {
+    super(context);
+  }
 
   /** Idempotent per (queue, job): a job recorded once (by its worker or the reconciler) is not recorded again. */
   async record(queue: string, job: FailedJob, reason: string): Promise<number> {
     const jobId = job.id ?? '?';
     const seen = `${queue}:${jobId}`;
-    if (await this.c.redis.hexists(this.c.keys.failedJobsSeen, seen)) return 0;
-    const n = await this.records(queue, jobId, job.data, reason);
+    if (await this.redis.hexists(this.keys.failedJobsSeen, seen)) return 0;
+    const n = await this.recordJob(queue, jobId, job.data, reason);
     // Marked after the records exist: a crash in between records again (same ids, nothing doubled).
-    if (await this.c.redis.hsetnx(this.c.keys.failedJobsSeen, seen, String(this.c.clock.now()))) this.c.observer.jobFailed(queue);
+    if (await this.redis.hsetnx(this.keys.failedJobsSeen, seen, String(this.clock.now()))) this.observer.jobFailed(queue);
     return n;
   }
 
-  private async records(queue: string, jobId: string, data: unknown, reason: string): Promise<number> {
+  /** The failed records a given-up job of this queue owes; returns how many were written. */
+  private async recordJob(queue: string, jobId: string, data: unknown, reason: string): Promise<number> {
     switch (queue) {
       case QUEUES.escalations: {
         const d = data as StepJob;
-        const a = await this.c.alerts.get(d.fp);
+        const a = await this.alerts.get(d.fp);
         // An acknowledged, resolved or restarted chain owed nobody this step.
-        const token = await this.c.redis.hget(this.c.keys.escalation(d.fp), 'token');
+        const token = await this.redis.hget(this.keys.escalation(d.fp), 'token');
         return a?.state === 'firing' && token === d.token ? this.stepFailed(queue, jobId, a, d.step, reason) : 0;
       }
       case QUEUES.alertEvents: {
@@ -55,7 +58,7 @@ export class JobFailures {
       }
       case QUEUES.dispatch: {
         const d = data as FlushJob;
-        const { redis, keys } = this.c;
+        const { redis, keys } = this;
         const taking = await redis.lrange(`${keys.group(d.contact, d.channel)}:taking:${d.window}`, 0, -1);
         const raw = taking.length ? taking : await redis.lrange(keys.group(d.contact, d.channel), 0, -1);
         const items = raw.map((r) => (JSON.parse(r) as Intent).item);
@@ -64,11 +67,11 @@ export class JobFailures {
       default: {
         // Channel queues: the job id is the record's id.
         const d = data as DeliveryJob;
-        const rec = d?.id ? await this.c.records.get(d.id) : undefined;
+        const rec = d?.id ? await this.records.get(d.id) : undefined;
         // sending: the gateway may have taken it; the reconciler re-sends it once, marked.
         if (!rec || rec.state !== 'queued') return 0;
-        await this.c.records.update(rec.id, { state: 'failed', error: { code: JOB_FAILED, message: reason } }, this.c.clock.now());
-        this.c.observer.notification(rec.channel, 'failed');
+        await this.records.update(rec.id, { state: 'failed', error: { code: JOB_FAILED, message: reason } }, this.clock.now());
+        this.observer.notification(rec.channel, 'failed');
         this.warn(queue, jobId, rec.items, rec.contact, rec.channel, reason);
         return 1;
       }
@@ -88,8 +91,8 @@ export class JobFailures {
   }
 
   private async write(queue: string, jobId: string, contact: string, channel: ChannelName, items: readonly NotificationItem[], reason: string): Promise<boolean> {
-    const now = this.c.clock.now();
-    const { created } = await this.c.records.create({
+    const now = this.clock.now();
+    const { created } = await this.records.create({
       id: failureId(queue, jobId, contact, channel),
       channel,
       contact,
@@ -105,13 +108,13 @@ export class JobFailures {
       updatedAt: now,
     });
     if (created) {
-      this.c.observer.notification(channel, 'failed');
+      this.observer.notification(channel, 'failed');
       this.warn(queue, jobId, items, contact, channel, reason);
     }
     return created;
   }
 
   private warn(queue: string, job: string, items: readonly NotificationItem[], contact: string, channel: string, reason: string): void {
-    this.c.logger.warn({ queue, job, alert: items.map((i) => i.alert).join(',') || undefined, contact, channel, err: reason }, 'notification failed: its job was given up');
+    this.logger.warn({ queue, job, alert: items.map((i) => i.alert).join(',') || undefined, contact, channel, err: reason }, 'notification failed: its job was given up');
   }
 }

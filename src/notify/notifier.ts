@@ -7,7 +7,7 @@ import { formatTransition } from './format.js';
 import { QUEUES } from '../queues/names.js';
 import type { ChannelName } from '../route/types.js';
 import type { DeliveryReceipt, InboundSms, SmsListener } from './channels/channel.js';
-import type { NotifyContext } from './context.js';
+import { NotifyParts, type NotifyContext } from './context.js';
 import { Delivery } from './delivery.js';
 import { Dispatcher } from './dispatcher.js';
 import type { DeliveryJob, FlushJob } from './intent.js';
@@ -30,7 +30,7 @@ export interface NotifierOptions {
   readonly timing?: ReliableWorkerTiming;
 }
 
-export class Notifier implements SmsListener {
+export class Notifier extends NotifyParts('entity', 'logger') implements SmsListener {
   readonly dispatcher: Dispatcher;
   readonly escalator: Escalator;
   readonly delivery: Delivery;
@@ -43,22 +43,23 @@ export class Notifier implements SmsListener {
   private reconciling?: Promise<ReconcileReport | undefined>;
 
   constructor(
-    private readonly c: NotifyContext,
+    context: NotifyContext,
     private readonly opts: NotifierOptions,
   ) {
-    this.dispatcher = new Dispatcher(c);
-    this.escalator = new Escalator(c, this.dispatcher);
-    this.delivery = new Delivery(c, this.dispatcher);
-    this.replies = new SmsReplies(c);
-    this.failures = new JobFailures(c, this.escalator);
-    this.reconciler = new Reconciler(c, this.escalator, this.failures, {
+    super(context);
+    this.dispatcher = new Dispatcher(context);
+    this.escalator = new Escalator(context, this.dispatcher);
+    this.delivery = new Delivery(context, this.dispatcher);
+    this.replies = new SmsReplies(context);
+    this.failures = new JobFailures(context, this.escalator);
+    this.reconciler = new Reconciler(context, this.escalator, this.failures, {
       sendingTimeoutMs: opts.reconciler?.sendingTimeoutMs ?? 120_000,
       receiptTimeoutMs: opts.reconciler?.receiptTimeoutMs ?? 48 * 3_600_000,
     });
   }
 
   start(): void {
-    const { logger } = this.c;
+    const { logger } = this;
     const common = { prefix: this.opts.prefix, ...reliableWorkerOptions(this.opts.timing) };
     const worker = <T>(queue: string, concurrency: number, fn: (job: Job<T>) => Promise<string>) => {
       const w = new Worker<T, string>(queue, fn, { ...common, connection: this.opts.connection(), concurrency });
@@ -73,7 +74,7 @@ export class Notifier implements SmsListener {
     };
     worker<AlertEvent>(QUEUES.alertEvents, 1, async (job) => {
       const e = job.data;
-      const line = formatTransition(e, this.c.entity(e.alert.entity)?.name);
+      const line = formatTransition(e, this.entity(e.alert.entity)?.name);
       const outcome = await this.escalator.handle(e);
       logger.info({ event: e.id, change: e.change, rule: e.alert.rule, entity: e.alert.entity, severity: e.alert.severity, from: e.from, to: e.to, notify: outcome }, line);
       this.opts.onTransition?.(e, line);
@@ -104,7 +105,7 @@ export class Notifier implements SmsListener {
     this.reconciling ??= this.reconciler
       .run(now)
       .catch((err) => {
-        this.c.logger.error({ err: (err as Error).message }, 'reconciler pass failed');
+        this.logger.error({ err: (err as Error).message }, 'reconciler pass failed');
         return undefined;
       })
       .finally(() => {
@@ -119,7 +120,7 @@ export class Notifier implements SmsListener {
   }
 
   inbound(m: InboundSms): void {
-    void this.reply(m).catch((err) => this.c.logger.error({ err: (err as Error).message }, 'SMS reply handling failed'));
+    void this.reply(m).catch((err) => this.logger.error({ err: (err as Error).message }, 'SMS reply handling failed'));
   }
 
   reply(m: InboundSms): Promise<ReplyResult> {
@@ -127,7 +128,7 @@ export class Notifier implements SmsListener {
   }
 
   receipt(r: DeliveryReceipt): void {
-    void this.replies.receipt(r).catch((err) => this.c.logger.error({ err: (err as Error).message }, 'delivery receipt handling failed'));
+    void this.replies.receipt(r).catch((err) => this.logger.error({ err: (err as Error).message }, 'delivery receipt handling failed'));
   }
 
   async stop(): Promise<void> {

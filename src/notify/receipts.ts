@@ -3,7 +3,7 @@
 // a crash): they are applied when the record learns its ids, and dropped after KEEP_MS.
 
 import type { DeliveryReceipt } from './channels/channel.js';
-import type { NotifyContext } from './context.js';
+import { NotifyParts } from './context.js';
 import type { NotificationRecord } from './records.js';
 
 /** How long an unmatched receipt is kept. */
@@ -21,36 +21,39 @@ export function withReceipt(rec: NotificationRecord, r: DeliveryReceipt, at: num
   return { receipts, state: all && waiting ? 'delivered' : rec.state };
 }
 
-export async function keepReceipt(c: NotifyContext, r: DeliveryReceipt): Promise<void> {
-  await c.redis.hset(c.keys.receiptsKept, r.providerId, JSON.stringify({ ...r, at: c.clock.now() } satisfies Kept));
-}
-
-/** Apply the kept receipts of these provider ids to the record; returns how many were applied. */
-export async function applyKept(c: NotifyContext, recordId: string, providerIds: readonly string[]): Promise<number> {
-  if (!providerIds.length) return 0;
-  const raws = await c.redis.hmget(c.keys.receiptsKept, ...providerIds);
-  const kept = raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Kept);
-  if (!kept.length) return 0;
-  let rec = await c.records.get(recordId);
-  if (!rec) return 0;
-  const now = c.clock.now();
-  for (const r of kept) rec = { ...rec, ...withReceipt(rec, r, r.at) };
-  await c.records.update(rec.id, { receipts: rec.receipts, state: rec.state }, now);
-  await c.redis.hdel(c.keys.receiptsKept, ...kept.map((r) => r.providerId));
-  return kept.length;
-}
-
-/** Reconciler pass: kept receipts whose record is known now are applied; old ones are dropped. */
-export async function sweepKept(c: NotifyContext): Promise<{ applied: number; dropped: number }> {
-  const all = await c.redis.hgetall(c.keys.receiptsKept);
-  const now = c.clock.now();
-  let applied = 0;
-  const stale: string[] = [];
-  for (const [pid, raw] of Object.entries(all)) {
-    const rec = await c.records.byProviderId(pid);
-    if (rec) applied += await applyKept(c, rec.id, [pid]);
-    else if ((JSON.parse(raw) as Kept).at < now - KEEP_MS) stale.push(pid);
+/** Receipts that came before their record, kept in one Redis hash by provider id. */
+export class KeptReceipts extends NotifyParts('redis', 'keys', 'clock', 'records') {
+  async keep(r: DeliveryReceipt): Promise<void> {
+    await this.redis.hset(this.keys.receiptsKept, r.providerId, JSON.stringify({ ...r, at: this.clock.now() } satisfies Kept));
   }
-  if (stale.length) await c.redis.hdel(c.keys.receiptsKept, ...stale);
-  return { applied, dropped: stale.length };
+
+  /** Apply the kept receipts of these provider ids to the record; returns how many were applied. */
+  async apply(recordId: string, providerIds: readonly string[]): Promise<number> {
+    if (!providerIds.length) return 0;
+    const raws = await this.redis.hmget(this.keys.receiptsKept, ...providerIds);
+    const kept = raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Kept);
+    if (!kept.length) return 0;
+    let rec = await this.records.get(recordId);
+    if (!rec) return 0;
+    const now = this.clock.now();
+    for (const r of kept) rec = { ...rec, ...withReceipt(rec, r, r.at) };
+    await this.records.update(rec.id, { receipts: rec.receipts, state: rec.state }, now);
+    await this.redis.hdel(this.keys.receiptsKept, ...kept.map((r) => r.providerId));
+    return kept.length;
+  }
+
+  /** Reconciler pass: kept receipts whose record is known now are applied; old ones are dropped. */
+  async sweep(): Promise<{ applied: number; dropped: number }> {
+    const all = await this.redis.hgetall(this.keys.receiptsKept);
+    const now = this.clock.now();
+    let applied = 0;
+    const stale: string[] = [];
+    for (const [pid, raw] of Object.entries(all)) {
+      const rec = await this.records.byProviderId(pid);
+      if (rec) applied += await this.apply(rec.id, [pid]);
+      else if ((JSON.parse(raw) as Kept).at < now - KEEP_MS) stale.push(pid);
+    }
+    if (stale.length) await this.redis.hdel(this.keys.receiptsKept, ...stale);
+    return { applied, dropped: stale.length };
+  }
 }

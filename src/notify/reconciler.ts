@@ -6,11 +6,11 @@
 // marked receipt_unknown. Every repair is idempotent, so several workers may run it at once.
 
 import type { Queue } from 'bullmq';
-import type { NotifyContext } from './context.js';
+import { NotifyParts, type NotifyContext } from './context.js';
 import type { DeliveryJob } from './intent.js';
 import type { ChainSnapshot, Escalator } from './escalation.js';
 import type { JobFailures } from './failures.js';
-import { sweepKept } from './receipts.js';
+import { KeptReceipts } from './receipts.js';
 import { jobOptions } from '../queues/job-options.js';
 
 export interface ReconcilerOptions {
@@ -32,29 +32,34 @@ export interface ReconcileReport {
 const STEP_HORIZON_MS = 6 * 86_400_000;
 const PENDING = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
 
-export class Reconciler {
+export class Reconciler extends NotifyParts('redis', 'keys', 'clock', 'alerts', 'records', 'queues', 'policies', 'observer', 'logger') {
+  private readonly keptReceipts: KeptReceipts;
+
   constructor(
-    private readonly c: NotifyContext,
+    context: NotifyContext,
     private readonly escalator: Escalator,
     private readonly failures: JobFailures,
     private readonly opts: ReconcilerOptions,
-  ) {}
+  ) {
+    super(context);
+    this.keptReceipts = new KeptReceipts(context);
+  }
 
-  async run(now = this.c.clock.now()): Promise<ReconcileReport> {
+  async run(now = this.clock.now()): Promise<ReconcileReport> {
     const steps = await this.steps(now);
     const failedJobs = await this.failedJobs();
     const resent = await this.sending(now);
-    const { applied } = await sweepKept(this.c);
-    for (let i = 0; i < applied; i++) this.c.observer.repair('receipt');
+    const { applied } = await this.keptReceipts.sweep();
+    for (let i = 0; i < applied; i++) this.observer.repair('receipt');
     const receiptUnknown = await this.receiptTimeouts(now);
     return { steps, failedJobs, resent, receipts: applied, receiptUnknown };
   }
 
   /** Due steps of firing alerts' live chains that neither ran nor wait in the queue. */
   private async steps(now: number): Promise<number> {
-    const { redis, keys } = this.c;
+    const { redis, keys } = this;
     let repaired = 0;
-    for (const a of await this.c.alerts.listOpen()) {
+    for (const a of await this.alerts.listOpen()) {
       if (a.state !== 'firing' || !a.notify) continue;
       const esc = await redis.hgetall(keys.escalation(a.fingerprint));
       if (!esc.token || esc.episode !== String(a.episode) || !esc.chain) continue;
@@ -68,10 +73,10 @@ export class Reconciler {
       for (const [i, step] of chain.steps.entries()) {
         const due = startedAt + step.afterMs;
         if (due > now || due < now - STEP_HORIZON_MS || esc[`done.${i}`]) continue;
-        if (await this.c.queues.escalations.getJob(this.escalator.stepJobId(a.fingerprint, esc.token, i))) continue;
+        if (await this.queues.escalations.getJob(this.escalator.stepJobId(a.fingerprint, esc.token, i))) continue;
         await this.escalator.enqueueStep(a.fingerprint, esc.token, i);
-        this.c.observer.repair('step');
-        this.c.logger.warn({ alert: a.id, step: i + 1, due: new Date(due).toISOString() }, 'reconciler: a due escalation step had no job: enqueued again');
+        this.observer.repair('step');
+        this.logger.warn({ alert: a.id, step: i + 1, due: new Date(due).toISOString() }, 'reconciler: a due escalation step had no job: enqueued again');
         repaired++;
       }
     }
@@ -80,13 +85,13 @@ export class Reconciler {
 
   /** Failed sets of the notify queues: anything no worker turned into a failed notification yet. */
   private async failedJobs(): Promise<number> {
-    const { escalations, dispatch, sms, email, webhook } = this.c.queues;
+    const { escalations, dispatch, sms, email, webhook } = this.queues;
     let n = 0;
     for (const q of [escalations, dispatch, sms, email, webhook] as Queue[]) {
       for (const job of await q.getFailed(0, 499)) {
         if (!job) continue;
         if ((await this.failures.record(q.name, job, job.failedReason || 'failed')) > 0) {
-          this.c.observer.repair('failed_job');
+          this.observer.repair('failed_job');
           n++;
         }
       }
@@ -97,18 +102,18 @@ export class Reconciler {
   /** SMS left `sending` (the process died between handing it over and recording the answer). */
   private async sending(now: number): Promise<number> {
     let n = 0;
-    for (const id of await this.c.records.olderThan('sending', now - this.opts.sendingTimeoutMs)) {
-      const rec = await this.c.records.get(id);
+    for (const id of await this.records.olderThan('sending', now - this.opts.sendingTimeoutMs)) {
+      const rec = await this.records.get(id);
       if (rec?.state !== 'sending') continue;
-      const queue = this.c.queues[rec.channel];
+      const queue = this.queues[rec.channel];
       // A job still pending finishes it itself (a stalled one is retried and sees `sending`).
       // One job per interrupted send (its time in the id): reconcilers racing add it once.
       const jobId = `${rec.id}.resend.${rec.sendingAt ?? 0}`;
       if (await this.pending(queue, rec.id)) continue;
-      const retry = this.c.policies().settings.retry;
+      const retry = this.policies().settings.retry;
       await queue.add('send', { id: rec.id } satisfies DeliveryJob, jobOptions(jobId, retry));
-      this.c.observer.repair('resend');
-      this.c.logger.warn({ notification: rec.id, contact: rec.contact, alerts: rec.items.map((i) => i.alert).join(',') }, 'reconciler: SMS left sending by a crash: sending it again once, marked as a repeat');
+      this.observer.repair('resend');
+      this.logger.warn({ notification: rec.id, contact: rec.contact, alerts: rec.items.map((i) => i.alert).join(',') }, 'reconciler: SMS left sending by a crash: sending it again once, marked as a repeat');
       n++;
     }
     return n;
@@ -121,16 +126,16 @@ export class Reconciler {
 
   private async receiptTimeouts(now: number): Promise<number> {
     let n = 0;
-    for (const id of await this.c.records.olderThan('awaitingReceipt', now - this.opts.receiptTimeoutMs)) {
-      const rec = await this.c.records.get(id);
+    for (const id of await this.records.olderThan('awaitingReceipt', now - this.opts.receiptTimeoutMs)) {
+      const rec = await this.records.get(id);
       if (rec?.state !== 'sent') continue;
       if (rec.transport === 'outbox') {
         // A file never sends receipts: nothing to wait for.
-        await this.c.redis.zrem(this.c.keys.notificationsAwaitingReceipt, id);
+        await this.redis.zrem(this.keys.notificationsAwaitingReceipt, id);
         continue;
       }
-      await this.c.records.update(id, { state: 'receipt_unknown', reason: `no delivery receipt within ${Math.round(this.opts.receiptTimeoutMs / 3_600_000)} h` }, now);
-      this.c.observer.repair('receipt_unknown');
+      await this.records.update(id, { state: 'receipt_unknown', reason: `no delivery receipt within ${Math.round(this.opts.receiptTimeoutMs / 3_600_000)} h` }, now);
+      this.observer.repair('receipt_unknown');
       n++;
     }
     return n;

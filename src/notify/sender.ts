@@ -12,6 +12,7 @@ import { ChannelError, type Address, type Channel, type OutgoingMessage, type Se
 import type { NotifyObserver } from './context.js';
 import { maskPhone } from './mask.js';
 import type { NotificationRecord, NotificationRecords } from './records.js';
+import { pickFields } from '../domain/fields.js';
 
 /** The longest a gateway outage holds a queue before the message is tried again. */
 const MAX_HOLD_MS = 60_000;
@@ -29,9 +30,7 @@ export interface SenderDeps {
   readonly logger: Logger;
 }
 
-export class Sender {
-  constructor(private readonly d: SenderDeps) {}
-
+export class Sender extends pickFields<SenderDeps>()('records', 'clock', 'observer', 'logger') {
   /** One attempt; anything a channel throws that is not a ChannelError counts as a passing failure. */
   async attempt(channel: Channel, channelName: ChannelName, rec: NotificationRecord, contact: Contact, text = rec.text): Promise<Attempt> {
     const message: OutgoingMessage = { id: rec.id, channel: channelName, to: address(contact), subject: rec.subject, text, html: rec.html, ...(rec.attachments?.length && { attachments: rec.attachments }), data: rec.data };
@@ -44,15 +43,15 @@ export class Sender {
 
   /** The channel took it: the record says `sent`; `then` runs before it is counted. Returns when. */
   async sent(rec: NotificationRecord, channelName: ChannelName, transport: string, res: SendResult, then?: (at: number) => Promise<void>): Promise<number> {
-    const at = this.d.clock.now();
-    await this.d.records.update(rec.id, { state: 'sent', attempts: rec.attempts + 1, providerIds: res.providerIds, segments: res.segments, transport, sentAt: at, error: undefined }, at);
+    const at = this.clock.now();
+    await this.records.update(rec.id, { state: 'sent', attempts: rec.attempts + 1, providerIds: res.providerIds, segments: res.segments, transport, sentAt: at, error: undefined }, at);
     await then?.(at);
-    this.d.observer.notification(channelName, 'sent');
+    this.observer.notification(channelName, 'sent');
     return at;
   }
 
   logSent(rec: NotificationRecord, contact: Contact, channelName: ChannelName, transport: string, extra: Readonly<Record<string, unknown>> = {}): void {
-    this.d.logger.info(
+    this.logger.info(
       { notification: rec.id, channel: channelName, transport, contact: contact.id, to: channelName === 'sms' ? maskPhone(contact.phone) : undefined, ...extra, kind: rec.kind, attempt: rec.attempts + 1 },
       'notification sent',
     );
@@ -60,15 +59,15 @@ export class Sender {
 
   /** A passing failure: the attempt is counted and the error kept; the message stays to be sent. */
   async retrying(rec: NotificationRecord, e: ChannelError, patch: Partial<NotificationRecord> = {}): Promise<void> {
-    await this.d.records.update(rec.id, { attempts: rec.attempts + 1, error: { code: e.code, message: e.message }, ...patch }, this.d.clock.now());
-    this.d.observer.notification(rec.channel, 'retried');
+    await this.records.update(rec.id, { attempts: rec.attempts + 1, error: { code: e.code, message: e.message }, ...patch }, this.clock.now());
+    this.observer.notification(rec.channel, 'retried');
   }
 
   /** The message will not go out: `failed` with why. */
   async failed(rec: NotificationRecord, code: string, message: string): Promise<string> {
-    const now = this.d.clock.now();
-    await this.d.records.update(rec.id, { state: 'failed', attempts: rec.attempts + 1, error: { code, message } }, now);
-    this.d.observer.notification(rec.channel, 'failed');
+    const now = this.clock.now();
+    await this.records.update(rec.id, { state: 'failed', attempts: rec.attempts + 1, error: { code, message } }, now);
+    this.observer.notification(rec.channel, 'failed');
     return `failed: ${code}`;
   }
 }

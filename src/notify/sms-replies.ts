@@ -4,9 +4,9 @@
 import { maskPhone } from './mask.js';
 import { parseAckReply } from './ack-reply.js';
 import type { DeliveryReceipt, InboundSms } from './channels/channel.js';
-import type { NotifyContext } from './context.js';
+import { NotifyParts, type NotifyContext } from './context.js';
 import { phoneHash } from './delivery.js';
-import { keepReceipt, withReceipt } from './receipts.js';
+import { KeptReceipts, withReceipt } from './receipts.js';
 
 export type ReplyOutcome = 'acked' | 'already' | 'not_ackable' | 'stranger' | 'unknown_code' | 'unrecognised';
 
@@ -16,20 +16,25 @@ export interface ReplyResult {
   readonly contact?: string;
 }
 
-export class SmsReplies {
-  constructor(private readonly c: NotifyContext) {}
+export class SmsReplies extends NotifyParts('redis', 'keys', 'clock', 'alerts', 'records', 'observer', 'logger') {
+  private readonly keptReceipts: KeptReceipts;
+
+  constructor(context: NotifyContext) {
+    super(context);
+    this.keptReceipts = new KeptReceipts(context);
+  }
 
   async inbound(m: InboundSms): Promise<ReplyResult> {
-    const result = await this.judge(m);
-    this.c.observer.smsReply(result.outcome);
+    const result = await this.classify(m);
+    this.observer.smsReply(result.outcome);
     const log = { from: maskPhone(m.from), via: m.via, outcome: result.outcome, alert: result.alert, contact: result.contact };
-    if (result.outcome === 'stranger') this.c.logger.warn(log, 'SMS reply from a phone the alert was not sent to: ignored');
-    else this.c.logger.info(log, 'SMS reply');
+    if (result.outcome === 'stranger') this.logger.warn(log, 'SMS reply from a phone the alert was not sent to: ignored');
+    else this.logger.info(log, 'SMS reply');
     return result;
   }
 
-  private async judge(m: InboundSms): Promise<ReplyResult> {
-    const { redis, keys } = this.c;
+  private async classify(m: InboundSms): Promise<ReplyResult> {
+    const { redis, keys } = this;
     const parsed = parseAckReply(m.text);
     if (!parsed) return { outcome: 'unrecognised' };
     const ph = phoneHash(m.from);
@@ -38,23 +43,23 @@ export class SmsReplies {
     const told = await redis.hgetall(keys.told(fp));
     const contact = Object.entries(told).find(([, h]) => h === ph)?.[0];
     if (!contact) return { outcome: 'stranger', alert: fp };
-    const res = await this.c.alerts.ack(fp, contact, 'sms', this.c.clock.now());
+    const res = await this.alerts.ack(fp, contact, 'sms', this.clock.now());
     if (res.ok) return { outcome: res.alert.ack?.via === 'sms' && res.alert.ack.by === contact ? 'acked' : 'already', alert: fp, contact };
     return { outcome: 'not_ackable', alert: fp, contact };
   }
 
   async receipt(r: DeliveryReceipt): Promise<void> {
-    this.c.observer.receipt(r.status);
+    this.observer.receipt(r.status);
     // A fast SMSC's receipt can beat our own bookkeeping of the send (the record learns its
     // provider ids just after submit_sm_resp): look again for a moment before giving up.
-    let rec = await this.c.records.byProviderId(r.providerId);
+    let rec = await this.records.byProviderId(r.providerId);
     for (let i = 0; !rec && i < RECEIPT_LOOKUPS; i++) {
       await new Promise((resolve) => setTimeout(resolve, RECEIPT_LOOKUP_MS));
-      rec = await this.c.records.byProviderId(r.providerId);
+      rec = await this.records.byProviderId(r.providerId);
     }
     if (!rec) {
-      await keepReceipt(this.c, r);
-      this.c.logger.debug({ providerId: r.providerId, stat: r.stat }, 'delivery receipt for an unknown message: kept until its record appears');
+      await this.keptReceipts.keep(r);
+      this.logger.debug({ providerId: r.providerId, stat: r.stat }, 'delivery receipt for an unknown message: kept until its record appears');
       return;
     }
     // The segments of one message report at nearly the same time: one receipt at a time per
@@ -73,10 +78,10 @@ export class SmsReplies {
   private readonly receiptChains = new Map<string, Promise<unknown>>();
 
   private async applyReceipt(id: string, r: DeliveryReceipt): Promise<void> {
-    const rec = await this.c.records.get(id);
+    const rec = await this.records.get(id);
     if (!rec) return;
-    const now = this.c.clock.now();
-    await this.c.records.update(rec.id, withReceipt(rec, r, now), now);
+    const now = this.clock.now();
+    await this.records.update(rec.id, withReceipt(rec, r, now), now);
   }
 }
 

@@ -1,5 +1,6 @@
-// The scheduler's duty: just after local midnight, judge the day that just ended for every
-// registered entity (daily, absence and date rules), and catch up on start if a close was missed.
+// The day close, the scheduler's nightly job: just after local midnight, judge the day that just
+// ended for every registered entity (daily, absence and date rules), and catch up on start if a
+// close was missed. Beside it run the hourly intraday pass and the absence pass with the feed guard.
 
 import type { Redis } from 'ioredis';
 import { schedule, validate, type ScheduledTask } from 'node-cron';
@@ -12,6 +13,7 @@ import { parseFeed } from '../state/series-store.js';
 import type { Keyspace } from '../queues/names.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
 import type { RegistryStore } from '../state/ports.js';
+import { pickFields } from '../domain/fields.js';
 
 export interface DayCloserDeps {
   readonly redis: Redis;
@@ -35,33 +37,36 @@ export interface DayCloserDeps {
   readonly notifications?: { prune(before: number): Promise<number> };
 }
 
-export class DayCloser {
+export class DayCloser extends pickFields<DayCloserDeps>()(
+  'redis', 'keys', 'markDirty', 'registry', 'alerts', 'calendar', 'clock', 'cron', 'logger', 'retentionDays', 'absenceMetrics', 'feedGuard', 'intradayEntities', 'notifications',
+) {
   private task?: ScheduledTask;
   private feedTask?: ScheduledTask;
   private intradayTask?: ScheduledTask;
 
-  constructor(private readonly d: DayCloserDeps) {
-    if (!validate(d.cron)) throw new ConfigError('bad_env', `LOOKOUT_DAY_CLOSE_CRON: "${d.cron}" is not a cron expression`, undefined, undefined, 'LOOKOUT_DAY_CLOSE_CRON');
+  constructor(deps: DayCloserDeps) {
+    super(deps);
+    if (!validate(deps.cron)) throw new ConfigError('bad_env', `LOOKOUT_DAY_CLOSE_CRON: "${deps.cron}" is not a cron expression`, undefined, undefined, 'LOOKOUT_DAY_CLOSE_CRON');
   }
 
   async start(): Promise<void> {
-    this.task = schedule(this.d.cron, () => void this.closeDue().catch((err) => this.d.logger.error({ err: (err as Error).message }, 'day close failed')), {
-      timezone: this.d.calendar.timeZone,
+    this.task = schedule(this.cron, () => void this.closeDue().catch((err) => this.logger.error({ err: (err as Error).message }, 'day close failed')), {
+      timezone: this.calendar.timeZone,
       name: 'lookout-day-close',
       noOverlap: true,
     });
     const feedCheck = async () => {
-      await this.absencePass().catch((err) => this.d.logger.error({ err: (err as Error).message }, 'absence pass failed'));
-      const stalled = await this.d.feedGuard?.check().catch((err) => this.d.logger.error({ err: (err as Error).message }, 'feed guard failed'));
-      if (stalled?.length) this.d.logger.warn({ metrics: stalled }, 'daily feed stalled');
+      await this.absencePass().catch((err) => this.logger.error({ err: (err as Error).message }, 'absence pass failed'));
+      const stalled = await this.feedGuard?.check().catch((err) => this.logger.error({ err: (err as Error).message }, 'feed guard failed'));
+      if (stalled?.length) this.logger.warn({ metrics: stalled }, 'daily feed stalled');
     };
-    this.intradayTask = schedule(INTRADAY_PASS_CRON, () => void this.intradayPass().catch((err) => this.d.logger.error({ err: (err as Error).message }, 'intraday pass failed')), {
-      timezone: this.d.calendar.timeZone,
+    this.intradayTask = schedule(INTRADAY_PASS_CRON, () => void this.intradayPass().catch((err) => this.logger.error({ err: (err as Error).message }, 'intraday pass failed')), {
+      timezone: this.calendar.timeZone,
       name: 'lookout-intraday-pass',
       noOverlap: true,
     });
     this.feedTask = schedule(FEED_CHECK_CRON, () => void feedCheck(), {
-      timezone: this.d.calendar.timeZone,
+      timezone: this.calendar.timeZone,
       name: 'lookout-absence-pass',
       noOverlap: true,
     });
@@ -80,16 +85,16 @@ export class DayCloser {
    * others reported are absent now, not a day later. Returns the metrics passed.
    */
   async absencePass(): Promise<string[]> {
-    const yesterday = this.d.calendar.dayOf(this.d.clock.now()) - 1;
+    const yesterday = this.calendar.dayOf(this.clock.now()) - 1;
     const passed: string[] = [];
-    for (const metric of this.d.absenceMetrics()) {
-      const feed = parseFeed(await this.d.redis.hgetall(this.d.keys.feed(metric)));
+    for (const metric of this.absenceMetrics()) {
+      const feed = parseFeed(await this.redis.hgetall(this.keys.feed(metric)));
       if (!feedDelivered(feed, yesterday) || !feed.get(yesterday)) continue;
-      const first = await this.d.redis.set(this.d.keys.absencePass(metric, yesterday), '1', 'EX', 3 * 86_400, 'NX');
+      const first = await this.redis.set(this.keys.absencePass(metric, yesterday), '1', 'EX', 3 * 86_400, 'NX');
       if (first !== 'OK') continue;
-      const ids = (await this.d.registry.list()).map((e) => e.id);
-      await this.d.markDirty(ids);
-      this.d.logger.info({ metric, day: Calendar.isoDay(yesterday), entities: ids.length }, 'feed arrived: absence pass');
+      const ids = (await this.registry.list()).map((e) => e.id);
+      await this.markDirty(ids);
+      this.logger.info({ metric, day: Calendar.isoDay(yesterday), entities: ids.length }, 'feed arrived: absence pass');
       passed.push(metric);
     }
     return passed;
@@ -97,16 +102,16 @@ export class DayCloser {
 
   /** Mark the entities intraday rules watch, so a silent feed is judged too. Returns how many. */
   async intradayPass(): Promise<number> {
-    const ids = (await this.d.intradayEntities?.()) ?? [];
-    if (ids.length) await this.d.markDirty(ids);
+    const ids = (await this.intradayEntities?.()) ?? [];
+    if (ids.length) await this.markDirty(ids);
     return ids.length;
   }
 
   /** Close yesterday if it has not been closed yet. Returns the day closed, if any. */
   async closeDue(): Promise<string | undefined> {
-    const now = this.d.clock.now();
-    const yesterday = this.d.calendar.dayOf(now) - 1;
-    const last = Number((await this.d.redis.get(this.d.keys.closedDay)) ?? -1);
+    const now = this.clock.now();
+    const yesterday = this.calendar.dayOf(now) - 1;
+    const last = Number((await this.redis.get(this.keys.closedDay)) ?? -1);
     if (last >= yesterday) return undefined;
     await this.close(yesterday);
     return Calendar.isoDay(yesterday);
@@ -114,19 +119,19 @@ export class DayCloser {
 
   /** Mark every registered entity for evaluation; marking twice is harmless (several schedulers). */
   async close(day: number): Promise<number> {
-    const ids = (await this.d.registry.list()).map((e) => e.id);
-    await this.d.markDirty(ids);
-    await this.d.redis.set(this.d.keys.closedDay, String(day));
-    const horizon = this.d.calendar.startOfDay(day - this.d.retentionDays);
-    const pruned = await this.d.alerts.pruneResolved(horizon);
-    const prunedNotifications = (await this.d.notifications?.prune(horizon)) ?? 0;
-    for (const metric of this.d.absenceMetrics()) {
-      const key = this.d.keys.feed(metric);
-      const old = (await this.d.redis.hkeys(key)).filter((f) => Number(f) < day - this.d.retentionDays);
-      if (old.length) await this.d.redis.hdel(key, ...old);
+    const ids = (await this.registry.list()).map((e) => e.id);
+    await this.markDirty(ids);
+    await this.redis.set(this.keys.closedDay, String(day));
+    const horizon = this.calendar.startOfDay(day - this.retentionDays);
+    const pruned = await this.alerts.pruneResolved(horizon);
+    const prunedNotifications = (await this.notifications?.prune(horizon)) ?? 0;
+    for (const metric of this.absenceMetrics()) {
+      const key = this.keys.feed(metric);
+      const old = (await this.redis.hkeys(key)).filter((f) => Number(f) < day - this.retentionDays);
+      if (old.length) await this.redis.hdel(key, ...old);
     }
-    this.d.logger.info({ day: Calendar.isoDay(day), entities: ids.length, prunedAlerts: pruned }, 'day closed');
-    if (prunedNotifications) this.d.logger.info({ notifications: prunedNotifications }, 'old notification records pruned');
+    this.logger.info({ day: Calendar.isoDay(day), entities: ids.length, prunedAlerts: pruned }, 'day closed');
+    if (prunedNotifications) this.logger.info({ notifications: prunedNotifications }, 'old notification records pruned');
     return ids.length;
   }
 }

@@ -59,44 +59,45 @@ export function openFeatures(core: Core): Features {
     contactName: (id: string) => cfg().directory.contacts.get(id)?.name,
   };
   const campaigns = new CampaignService(campaignDeps);
-  const duties = (over: Pick<DutiesDeps, 'store' | 'days' | 'entities' | 'alerts' | 'records' | 'connection' | 'emailQueue'>) =>
+  /** Channel duties over the given connection (the core's, or the API's request connection). */
+  const dutiesOver = (over: Pick<DutiesDeps, 'store' | 'days' | 'entities' | 'alerts' | 'records' | 'connection' | 'emailQueue'>) =>
     new Duties({
       ...over, config, clock: core.clock, calendar: core.calendar,
       directory: () => cfg().directory, recipients: () => cfg().recipients, policies: () => cfg().policies, rules: () => cfg().ruleSet.rules,
       muter: core.muter, dispatcher: new Dispatcher(notifyContext(core, complaintLead, NO_CHANNELS)), enabled: () => cfg().directory.contacts.size > 0,
       observer: core.metrics.notify ?? nullNotifyObserver, logger: core.logger.child({ component: 'duties' }),
     });
-  const main = duties({ store: new RedisDutyStore(core.redis, core.keys), days, entities: core.registry, alerts: core.alerts, records: core.notifications, connection: core.connection, emailQueue: core.queues.email });
+  const coreDuties = dutiesOver({ store: new RedisDutyStore(core.redis, core.keys), days, entities: core.registry, alerts: core.alerts, records: core.notifications, connection: core.connection, emailQueue: core.queues.email });
   let stopping: Promise<void> | undefined;
-  const stopDuties = () => (stopping ??= main.stop());
+  const stopDuties = () => (stopping ??= coreDuties.stop());
 
   return {
     campaigns,
-    duties: main,
+    duties: coreDuties,
     complaintLead,
     forApi(opened) {
       const { request } = core;
       const emailQueue = new Queue(QUEUES.email, { connection: request.connection, prefix: config.prefix });
       emailQueue.on('error', () => undefined);
       const requestDays = new RedisDailyReads(request.redis, core.keys);
-      const api = duties({ store: new RedisDutyStore(request.redis, core.keys), days: requestDays, entities: request.registry, alerts: request.alerts, records: request.notifications, connection: request.connection, emailQueue });
-      opened(() => Promise.all([api.stop(), emailQueue.close()]));
-      return { campaigns: new CampaignService({ ...campaignDeps, store: new RedisCampaignStore(request.redis, core.keys), days: requestDays, registry: request.registry, alerts: request.alerts }), duties: api };
+      const requestDuties = dutiesOver({ store: new RedisDutyStore(request.redis, core.keys), days: requestDays, entities: request.registry, alerts: request.alerts, records: request.notifications, connection: request.connection, emailQueue });
+      opened(() => Promise.all([requestDuties.stop(), emailQueue.close()]));
+      return { campaigns: new CampaignService({ ...campaignDeps, store: new RedisCampaignStore(request.redis, core.keys), days: requestDays, registry: request.registry, alerts: request.alerts }), duties: requestDuties };
     },
     forWorker(opened, channels, connection) {
-      main.startSending(channels, connection);
+      coreDuties.startSending(channels, connection);
       opened(stopDuties);
     },
     async forScheduler(opened, logger) {
-      const duty = new CampaignDuty({
+      const reports = new CampaignDuty({
         service: campaigns, store: campaignDeps.store, days, calendar: core.calendar, clock: core.clock, logger, cron: config.reportCron,
         records: core.notifications, emailQueue: core.queues.email,
         retry: () => cfg().policies.settings.retry, recipients: () => cfg().recipients, enabled: () => cfg().directory.contacts.size > 0,
       });
-      await duty.start();
-      opened(() => duty.stop());
-      await main.startSchedule();
-      return duty;
+      await reports.start();
+      opened(() => reports.stop());
+      await coreDuties.startSchedule();
+      return reports;
     },
     close: stopDuties,
   };

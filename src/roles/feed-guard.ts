@@ -10,6 +10,7 @@ import type { Keyspace } from '../queues/names.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
 import { stepAll } from '../evaluate/kernel.js';
 import { parseFeed } from '../state/series-store.js';
+import { pickFields } from '../domain/fields.js';
 
 const OPS = { team: 'ops' } as const;
 
@@ -39,31 +40,30 @@ export function judgeFeed(feed: ReadonlyMap<number, number>, yesterday: number, 
   return { stalled: got < opts.ratio * m, got, median: m };
 }
 
-export class FeedGuard {
-  constructor(
-    private readonly d: {
-      redis: Redis;
-      keys: Keyspace;
-      alerts: RedisAlertStore;
-      calendar: Calendar;
-      clock: Clock;
-      metrics: () => readonly string[];
-      options: () => FeedGuardOptions;
-    },
-  ) {}
+export interface FeedGuardDeps {
+  readonly redis: Redis;
+  readonly keys: Keyspace;
+  readonly alerts: RedisAlertStore;
+  readonly calendar: Calendar;
+  readonly clock: Clock;
+  /** The metrics rules read. */
+  readonly metrics: () => readonly string[];
+  readonly options: () => FeedGuardOptions;
+}
 
+export class FeedGuard extends pickFields<FeedGuardDeps>()('redis', 'keys', 'alerts', 'calendar', 'clock', 'metrics', 'options') {
   /** Look at the latest due export (yesterday's from expected_by on) of every metric rules read; returns the stalled ones. */
   async check(): Promise<string[]> {
-    const { calendar, clock, keys, redis } = this.d;
+    const { calendar, clock, keys, redis } = this;
     const now = clock.now();
     const today = calendar.dayOf(now);
-    const opts = this.d.options();
+    const opts = this.options();
     const due = now >= calendar.startOfDay(today) + opts.expectedByMinute * 60_000;
     // The latest export that should be here: yesterday's once it is due, else the day before's
     // (before 06:00 an alert about a still-missing export must not read as "recovered").
     const day = due ? today - 1 : today - 2;
     const stalled: string[] = [];
-    for (const metric of this.d.metrics()) {
+    for (const metric of this.metrics()) {
       const verdictOf = judgeFeed(parseFeed(await redis.hgetall(keys.feed(metric))), day, opts);
       if (!verdictOf) continue;
       const isStalled = verdictOf.stalled;
@@ -81,7 +81,7 @@ export class FeedGuard {
         summary: `${metric} 数据源中断：昨日仅 ${verdictOf.got} 条样本，7 日中位 ${verdictOf.median}`,
       };
       // The same lifecycle as every rule's alert (a stalled feed fires, a recovered one resolves).
-      await this.d.alerts.update(entity, [FEED_STALLED_RULE], (priors) => stepAll([v], priors, now, () => OPS), now);
+      await this.alerts.update(entity, [FEED_STALLED_RULE], (priors) => stepAll([v], priors, now, () => OPS), now);
     }
     return stalled;
   }

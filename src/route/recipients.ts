@@ -4,7 +4,7 @@
 import type { AlertRecord } from '../domain/alert.js';
 import type { Calendar } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
-import { onDuty } from './rota.js';
+import { onCall } from './rota.js';
 import { CONTACT_ROLES, type Contact, type ContactRole, type Directory, type RecipientRef, type Rota } from './types.js';
 
 /** Refs filled from the alert's entity (and so meaningless for an alert without one). */
@@ -140,7 +140,7 @@ export class OrgDirectory {
         return typeof hints.complaintLead === 'string' ? this.scoped('dept_lead', hints.complaintLead, '', 'department') : [];
       case 'service_oncall':
       case 'ops':
-        return this.onDutyOrAll(parsed.kind, now, calendar);
+        return this.onCallOrAll(parsed.kind, now, calendar);
       case 'contact':
         return this.byId(parsed.id, 'contact', '');
       case 'role': {
@@ -162,10 +162,11 @@ export class OrgDirectory {
     return found.length > 0 ? [...found] : { reason: `no ${role} for ${scopeName} ${scope} in contacts.csv` };
   }
 
-  private onDutyOrAll(role: ContactRole, now: number, calendar: Calendar): One {
+  /** The rota's person on call, else everyone with the role. */
+  private onCallOrAll(role: ContactRole, now: number, calendar: Calendar): One {
     const rota = this.directory.rotas.get(role);
     if (rota) {
-      const id = onDuty(rota, now, calendar);
+      const id = onCall(rota, now, calendar);
       const c = this.contact(id);
       return c ? [c] : { reason: `${id || 'nobody'} is on duty (${role} rota) but not in contacts.csv` };
     }

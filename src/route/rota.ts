@@ -1,4 +1,4 @@
-// Who is on duty in a weekly on-call rota at an instant: an override covering it, else the person
+// Who is on call in a weekly on-call rota at an instant: an override covering it, else the person
 // whose week it is, weeks counted from the first hand-over (local wall-clock time, LOOKOUT_TZ).
 
 import { Calendar, MS_PER_DAY } from '../domain/clock.js';
@@ -27,8 +27,8 @@ export function rotaWeekIndex(rota: Rota, now: number, calendar: Calendar): numb
   return ((week % n) + n) % n;
 }
 
-/** Contact id on duty at `now`: the first override covering it, else the week's person. */
-export function onDuty(rota: Rota, now: number, calendar: Calendar): string {
+/** Contact id on call at `now`: the first override covering it, else the week's person. */
+export function onCall(rota: Rota, now: number, calendar: Calendar): string {
   const cover = rota.overrides.find((o) => o.from <= now && now < o.to);
   if (cover) return cover.contact;
   return rota.people[rotaWeekIndex(rota, now, calendar)] ?? '';

@@ -36,10 +36,10 @@ export interface Contact {
   readonly channels: readonly ChannelName[];
 }
 
-/** Weekly on-call rota (rotas.yaml): the person on duty changes at `handover` local time. */
+/** Weekly on-call rota (rotas.yaml): the person on call changes at `handover` local time. */
 export interface Rota {
   readonly role: ContactRole;
-  /** Local date (YYYY-MM-DD) of a hand-over at which `people[0]` goes on duty. */
+  /** Local date (YYYY-MM-DD) of a hand-over at which `people[0]` goes on call. */
   readonly start: string;
   /** 0 = Sunday … 6 = Saturday, derived from `start`. */
   readonly handoverWeekday: number;
@@ -61,7 +61,7 @@ export interface Directory {
 /**
  * Who a policy step notifies, resolved against the alert's entity and the org:
  * `manager` (entity.manager), `district_head` / `region_head` (by the entity's district /
- * region), `service_oncall` (the rota's person on duty, else every service_oncall contact),
+ * region), `service_oncall` (the rota's person on call, else every service_oncall contact),
  * `campaign_owner` (attrs.owner), `customer_manager` (entity.manager of a group customer),
  * `dept_lead:<scope>` (e.g. dept_lead:marketing), `ops`, `contact:<id>`.
  */
@@ -140,7 +140,7 @@ export type MuteReason =
   | { readonly by: 'silence'; readonly id: string }
   | { readonly by: 'inhibition'; readonly source: string };
 
-/** Silences and inhibition both mute (STYLE.md: one mute stage serves both). */
+/** Silences and inhibition both mute, so one mute stage serves both. */
 export interface Muter {
   mutes(alert: import('../domain/alert.js').AlertRecord, entity: import('../domain/entity.js').Entity | undefined, now: number): Promise<MuteReason | undefined>;
 }

@@ -16,7 +16,7 @@ function parse(text: string): PolicySet {
 }
 
 describe('defaultPolicies', () => {
-  it('are the SPEC §4 escalation defaults', () => {
+  it('are the shipped escalation defaults', () => {
     const p = defaultPolicies();
     expect(p.source).toBe('(defaults)');
     expect(p.hash).toMatch(/^[0-9a-f]{12}$/);

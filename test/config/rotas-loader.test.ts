@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadRotas, parseLocalDateTime, readRotasYaml } from '../../src/config/rotas-loader.js';
 import { Calendar } from '../../src/domain/clock.js';
-import { onDuty } from '../../src/route/rota.js';
+import { onCall } from '../../src/route/rota.js';
 import type { Rota } from '../../src/route/types.js';
 
 const shanghai = new Calendar('Asia/Shanghai');
@@ -88,7 +88,7 @@ describe('readRotasYaml', () => {
   });
 });
 
-describe('onDuty', () => {
+describe('onCall', () => {
   const r = rota();
   it.each([
     ['the first hand-over, exactly 09:00 Monday', '2026-11-02T09:00:00+08:00', 'SO1'],
@@ -103,17 +103,17 @@ describe('onDuty', () => {
     ['just before the override (week eight)', '2026-12-24T17:59:00+08:00', 'SO2'],
     ['the override ends (exclusive)', '2026-12-26T09:00:00+08:00', 'SO2'],
   ])('%s → %s', (_name, iso, who) => {
-    expect(onDuty(r, Date.parse(iso), shanghai)).toBe(who);
+    expect(onCall(r, Date.parse(iso), shanghai)).toBe(who);
   });
 
   it('keeps the local hand-over time across a DST change', () => {
     const berlin = new Calendar('Europe/Berlin');
     const dst = rota('rotas:\n  service_oncall: {start: "2026-03-23", handover: "09:00", people: [A, B, C]}\n', berlin);
     // Summer time starts on 2026-03-29: the hand-over moves from 08:00Z to 07:00Z.
-    expect(onDuty(dst, Date.parse('2026-03-23T08:00:00Z'), berlin)).toBe('A');
-    expect(onDuty(dst, Date.parse('2026-03-30T06:59:00Z'), berlin)).toBe('A');
-    expect(onDuty(dst, Date.parse('2026-03-30T07:00:00Z'), berlin)).toBe('B');
-    expect(onDuty(dst, Date.parse('2026-04-06T07:00:00Z'), berlin)).toBe('C');
+    expect(onCall(dst, Date.parse('2026-03-23T08:00:00Z'), berlin)).toBe('A');
+    expect(onCall(dst, Date.parse('2026-03-30T06:59:00Z'), berlin)).toBe('A');
+    expect(onCall(dst, Date.parse('2026-03-30T07:00:00Z'), berlin)).toBe('B');
+    expect(onCall(dst, Date.parse('2026-04-06T07:00:00Z'), berlin)).toBe('C');
   });
 });
 

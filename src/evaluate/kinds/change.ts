@@ -1,4 +1,4 @@
-// change: a drop or spike vs the entity's own baseline, backed by evidence (SPEC §3.4).
+// change: a drop or spike vs the entity's own baseline, backed by evidence (docs/rules.md, "Evidence").
 // A level is met when the measure (percent, robust z or ratio) reaches `at` AND the observation
 // is unlikely under the entity's own over-dispersed count model (p ≤ max_p). Small volumes
 // also judge the sums of the last 2..k days, Bonferroni-corrected for the k windows tried.

@@ -1,5 +1,5 @@
 // intraday: today's cumulative count up to the current local hour H vs the entity's own expected
-// cumulative at H (SPEC §3.4), so a dealer collapsing this morning is flagged by late morning
+// cumulative at H (docs/rules.md, "intraday"), so a dealer collapsing this morning is flagged by late morning
 // instead of after midnight.
 //
 // Expected cumulative at H:  E = s(H) × L

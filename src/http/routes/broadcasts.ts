@@ -8,8 +8,8 @@ import { parseBroadcastRequest } from '../../duties/broadcast.js';
 import type { DutiesApi } from '../../duties/index.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { ConfigError } from '../../errors/catalogue.js';
 import { HttpError } from '../errors.js';
+import { dutiesOf, dutyWork } from '../duties.js';
 import { paginate } from '../paging.js';
 import { errorResponses, IdParams, Item, listResponse, NoQuery, operatorSecurity, pageQuery } from '../schemas.js';
 
@@ -18,24 +18,11 @@ const WHAT = 'the broadcast store';
 export const BROADCAST_WINDOW = 10_000;
 const base = { tags: ['broadcasts'], security: operatorSecurity };
 
-/** Redis trouble is 503 (retry later); a message template broken since start-up is a 500 naming it. */
-async function run<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (err) {
-    if (err instanceof HttpError) throw err;
-    if (err instanceof ConfigError) throw new HttpError(500, 'internal_error', err.format(), undefined, { cause: err });
-    throw new HttpError(503, 'not_ready', `${WHAT} is unavailable (Redis unreachable?); retry later`, undefined, { cause: err });
-  }
-}
-
 export function broadcastsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens: TokenIndex): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const operator = requireScope(tokens, ['operator']);
-  const duties = (): DutiesApi => {
-    if (!deps.duties) throw new HttpError(503, 'not_ready', 'broadcasts are not available in this process');
-    return deps.duties;
-  };
+  const channelDuties = (): DutiesApi => dutiesOf(deps, 'broadcasts');
+  const run = <T>(work: Promise<T>): Promise<T> => dutyWork(work, WHAT);
 
   app.post(
     '/api/v1/broadcasts',
@@ -50,10 +37,10 @@ export function broadcastsRoutes(fastify: FastifyInstance, deps: HttpDeps, token
       },
     },
     async (request, reply) => {
-      const d = duties();
+      const duties = channelDuties();
       const parsed = parseBroadcastRequest(request.body);
       if (!parsed.ok) throw new HttpError(400, 'bad_request', parsed.message);
-      const out = await run(d.createBroadcast(parsed.value));
+      const out = await run(duties.createBroadcast(parsed.value));
       switch (out.status) {
         case 'created':
           return reply.code(202).send({ broadcast: out.broadcast });
@@ -77,7 +64,7 @@ export function broadcastsRoutes(fastify: FastifyInstance, deps: HttpDeps, token
     },
     async (request) => {
       const { limit, cursor } = request.query;
-      const all = await run(duties().broadcasts(BROADCAST_WINDOW));
+      const all = await run(channelDuties().broadcasts(BROADCAST_WINDOW));
       const page = paginate(all, { key: (b) => [b.createdAt, b.id], shape: ['number', 'string'], descending: [true, false], limit, cursor });
       return { broadcasts: page.items, ...(page.next !== undefined && { next: page.next }) };
     },
@@ -88,7 +75,7 @@ export function broadcastsRoutes(fastify: FastifyInstance, deps: HttpDeps, token
     { onRequest: operator, schema: { ...base, summary: 'One broadcast with per-recipient states', params: IdParams, querystring: NoQuery, response: { 200: z.object({ broadcast: Item }), ...errorResponses } } },
     async (request) => {
       const { id } = request.params;
-      const b = await run(duties().broadcast(id));
+      const b = await run(channelDuties().broadcast(id));
       if (!b) throw new HttpError(404, 'not_found', `no broadcast ${JSON.stringify(id)}`);
       return { broadcast: b };
     },

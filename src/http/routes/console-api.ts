@@ -43,12 +43,12 @@ function needConsole(deps: HttpDeps): ConsoleDeps {
 }
 
 /** An alert with its names (as the alerts API names it: alert-names.ts), escalation level and recipients. */
-function present(alert: AlertRecord, entity: Entity | undefined, rule: Rule | undefined, records: readonly NotificationRecord[], c: ConsoleDeps, deps: HttpDeps): ConsoleAlert {
+function present(alert: AlertRecord, entity: Entity | undefined, rule: Rule | undefined, records: readonly NotificationRecord[], consoleDeps: ConsoleDeps, deps: HttpDeps): ConsoleAlert {
   const mine = records.filter((r) => r.kind === 'alert' && r.items.some((i) => i.alert === alert.id && i.episode === alert.episode));
   const step = (r: NotificationRecord) => Math.max(...r.items.filter((i) => i.alert === alert.id).map((i) => i.step));
   const told = mine
     .filter((r) => TOLD_STATES.has(r.state))
-    .map((r) => ({ contact: r.contact, name: c.contactName(r.contact) ?? r.contact, channel: r.channel, state: r.state, step: step(r) + 1 }));
+    .map((r) => ({ contact: r.contact, name: consoleDeps.contactName(r.contact) ?? r.contact, channel: r.channel, state: r.state, step: step(r) + 1 }));
   return {
     ...nameAlert(alert, entity, deps.ruleTitle?.(alert.rule) ?? rule?.name),
     level: told.reduce((m, t) => Math.max(m, t.step), 0),
@@ -80,7 +80,7 @@ interface TimelineEntry {
   readonly status?: string;
 }
 
-function timeline(alert: AlertRecord, records: readonly NotificationRecord[], c: ConsoleDeps): TimelineEntry[] {
+function timeline(alert: AlertRecord, records: readonly NotificationRecord[], consoleDeps: ConsoleDeps): TimelineEntry[] {
   const out: TimelineEntry[] = [];
   if (alert.firingAt === undefined || alert.firingAt !== alert.startsAt) out.push({ at: alert.startsAt, type: 'started' });
   if (alert.firingAt !== undefined) out.push({ at: alert.firingAt, type: 'fired' });
@@ -90,7 +90,7 @@ function timeline(alert: AlertRecord, records: readonly NotificationRecord[], c:
   // Steps break ties: records made in one instant still read in escalation order.
   for (const r of [...mine].sort((a, b) => a.createdAt - b.createdAt || stepOf(a) - stepOf(b))) {
     const step = stepOf(r);
-    const who = { contact: r.contact, name: c.contactName(r.contact) ?? r.contact, channel: r.channel };
+    const who = { contact: r.contact, name: consoleDeps.contactName(r.contact) ?? r.contact, channel: r.channel };
     if (r.kind === 'resolve' || step < 0) {
       out.push({ at: r.createdAt, type: 'resolve_notice', ...who, state: r.state, ...(r.reason && { reason: r.reason }) });
       continue;
@@ -106,11 +106,11 @@ function timeline(alert: AlertRecord, records: readonly NotificationRecord[], c:
 }
 
 /** Daily values and the rule's own baseline for each of the CHART_DAYS days up to today. */
-async function dailyChart(deps: HttpDeps, c: ConsoleDeps, entity: string, metric: string, rule: Rule | undefined, now: number) {
+async function dailyChart(deps: HttpDeps, consoleDeps: ConsoleDeps, entity: string, metric: string, rule: Rule | undefined, now: number) {
   const today = deps.calendar.dayOf(now);
   const fromDay = today - CHART_DAYS + 1;
   const history = rule?.kind === 'change' ? (rule.baseline.method === 'same_weekday_median' ? rule.baseline.weeks * 7 : rule.baseline.days) : 0;
-  const series = (await fromStore(c.series.readDays(entity, [metric], { fromDay: fromDay - history, toDay: today }), 'the series store')).get(metric) ?? new Map<number, number>();
+  const series = (await fromStore(consoleDeps.series.readDays(entity, [metric], { fromDay: fromDay - history, toDay: today }), 'the series store')).get(metric) ?? new Map<number, number>();
   const days = [];
   for (let d = fromDay; d <= today; d++) {
     const baseline = rule?.kind === 'change' ? baselineAt(rule.baseline, series, d)?.value : undefined;
@@ -119,9 +119,9 @@ async function dailyChart(deps: HttpDeps, c: ConsoleDeps, entity: string, metric
   return days;
 }
 
-async function hourlyChart(deps: HttpDeps, c: ConsoleDeps, entity: string, metric: string, now: number) {
+async function hourlyChart(deps: HttpDeps, consoleDeps: ConsoleDeps, entity: string, metric: string, now: number) {
   const today = deps.calendar.dayOf(now);
-  const hours = await fromStore(c.series.readHours(entity, metric, today * 24, deps.calendar.hourOf(now)), 'the series store');
+  const hours = await fromStore(consoleDeps.series.readHours(entity, metric, today * 24, deps.calendar.hourOf(now)), 'the series store');
   return [...hours].map(([h, value]) => ({ hour: h - today * 24, value }));
 }
 
@@ -132,7 +132,7 @@ export function consoleApiRoutes(fastify: FastifyInstance, deps: HttpDeps, token
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const reader = requireScope(tokens, ['operator', 'viewer']);
   const operator = requireScope(tokens, ['operator']);
-  const rulesById = (c: ConsoleDeps) => new Map(c.rules().map((r) => [r.id, r]));
+  const rulesById = (consoleDeps: ConsoleDeps) => new Map(consoleDeps.rules().map((r) => [r.id, r]));
 
   app.get(
     '/api/v1/console/alerts',
@@ -146,13 +146,13 @@ export function consoleApiRoutes(fastify: FastifyInstance, deps: HttpDeps, token
       },
     },
     async (request) => {
-      const c = needConsole(deps);
+      const consoleDeps = needConsole(deps);
       const now = deps.clock.now();
       const [all, entities, records] = await Promise.all([fromStore(deps.alerts.list(), 'the alert store'), entityMap(deps), recordsOf(deps)]);
-      const rules = rulesById(c);
+      const rules = rulesById(consoleDeps);
       const open = all.filter((a) => a.state !== 'resolved');
       const page = paginate(open, { key: (a) => [a.updatedAt, a.id], shape: ['number', 'string'], descending: [true, false], limit: request.query.limit, cursor: request.query.cursor });
-      const alerts = page.items.map((a) => present(a, entities.get(a.entity), rules.get(a.rule), records, c, deps));
+      const alerts = page.items.map((a) => present(a, entities.get(a.entity), rules.get(a.rule), records, consoleDeps, deps));
       return { now, alerts, ...(page.next !== undefined && { next: page.next }) };
     },
   );
@@ -170,13 +170,13 @@ export function consoleApiRoutes(fastify: FastifyInstance, deps: HttpDeps, token
       },
     },
     async (request) => {
-      const c = needConsole(deps);
+      const consoleDeps = needConsole(deps);
       const now = deps.clock.now();
       const alert = await fromStore(deps.alerts.get(request.params.id), 'the alert store');
       if (!alert) throw new HttpError(404, 'not_found', `no alert ${JSON.stringify(request.params.id)}`);
       const [entity, records] = await Promise.all([fromStore(deps.registry.get(alert.entity), 'the registry'), recordsOf(deps, alert.id)]);
-      const rule = rulesById(c).get(alert.rule);
-      return { now, alert: present(alert, entity, rule, records, c, deps), ...(entity && { entity }), timeline: timeline(alert, records, c) };
+      const rule = rulesById(consoleDeps).get(alert.rule);
+      return { now, alert: present(alert, entity, rule, records, consoleDeps, deps), ...(entity && { entity }), timeline: timeline(alert, records, consoleDeps) };
     },
   );
 
@@ -196,14 +196,14 @@ export function consoleApiRoutes(fastify: FastifyInstance, deps: HttpDeps, token
       },
     },
     async (request) => {
-      const c = needConsole(deps);
+      const consoleDeps = needConsole(deps);
       const now = deps.clock.now();
       const alert = await fromStore(deps.alerts.get(request.params.id), 'the alert store');
       if (!alert) throw new HttpError(404, 'not_found', `no alert ${JSON.stringify(request.params.id)}`);
-      const rule = rulesById(c).get(alert.rule);
+      const rule = rulesById(consoleDeps).get(alert.rule);
       const metric = rule ? ruleMetric(rule) : undefined;
       if (!metric) return { now, metric: null, days: [], hours: [] };
-      const [days, hours] = await Promise.all([dailyChart(deps, c, alert.entity, metric, rule, now), hourlyChart(deps, c, alert.entity, metric, now)]);
+      const [days, hours] = await Promise.all([dailyChart(deps, consoleDeps, alert.entity, metric, rule, now), hourlyChart(deps, consoleDeps, alert.entity, metric, now)]);
       return { now, metric, days, hours, judged: { day: alert.period, value: alert.value ?? null, baseline: alert.baseline ?? null } };
     },
   );
@@ -221,19 +221,19 @@ export function consoleApiRoutes(fastify: FastifyInstance, deps: HttpDeps, token
       },
     },
     async (request) => {
-      const c = needConsole(deps);
+      const consoleDeps = needConsole(deps);
       const now = deps.clock.now();
       const entity = await fromStore(deps.registry.get(request.params.id), 'the registry');
       if (!entity) throw new HttpError(404, 'not_found', `no entity ${JSON.stringify(request.params.id)}`);
       const [alerts, records] = await Promise.all([fromStore(deps.alerts.list({ entity: entity.id }), 'the alert store'), recordsOf(deps)]);
-      const rules = rulesById(c);
-      const metrics = request.query.metric ? [request.query.metric] : [...new Set(c.rules().map(ruleMetric).filter((m): m is string => m !== undefined))];
+      const rules = rulesById(consoleDeps);
+      const metrics = request.query.metric ? [request.query.metric] : [...new Set(consoleDeps.rules().map(ruleMetric).filter((m): m is string => m !== undefined))];
       const series = [];
       for (const metric of metrics) {
-        const days = await dailyChart(deps, c, entity.id, metric, undefined, now);
+        const days = await dailyChart(deps, consoleDeps, entity.id, metric, undefined, now);
         if (days.some((d) => d.value !== null)) series.push({ metric, days });
       }
-      return { now, entity, alerts: alerts.map((a) => present(a, entity, rules.get(a.rule), records, c, deps)), series };
+      return { now, entity, alerts: alerts.map((a) => present(a, entity, rules.get(a.rule), records, consoleDeps, deps)), series };
     },
   );
 
@@ -250,7 +250,7 @@ export function consoleApiRoutes(fastify: FastifyInstance, deps: HttpDeps, token
       },
     },
     async (request) => {
-      const c = needConsole(deps);
+      const consoleDeps = needConsole(deps);
       const now = deps.clock.now();
       const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
       const parsed = parseNewSilence({ createdBy: 'preview', comment: 'preview', ...body }, now);
@@ -259,10 +259,10 @@ export function consoleApiRoutes(fastify: FastifyInstance, deps: HttpDeps, token
       // Judged inside the window, so a silence that starts later still shows what it will mute.
       const at = Math.max(now, silence.startsAt);
       const [all, entities] = await Promise.all([fromStore(deps.alerts.list(), 'the alert store'), entityMap(deps)]);
-      const rules = rulesById(c);
+      const rules = rulesById(consoleDeps);
       const alerts = all
         .filter((a) => a.state !== 'resolved' && silenceMatches(silence, a, entities.get(a.entity), at))
-        .map((a) => present(a, entities.get(a.entity), rules.get(a.rule), [], c, deps));
+        .map((a) => present(a, entities.get(a.entity), rules.get(a.rule), [], consoleDeps, deps));
       return { now, alerts };
     },
   );

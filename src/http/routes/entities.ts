@@ -73,7 +73,7 @@ export function entitiesRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens:
         ...base,
         summary: 'Upsert entities (a JSON array; all or nothing)',
         querystring: NoQuery,
-        body: z.unknown().describe('a JSON array of entities (docs/entities.md); every problem is reported in error.details (invalid_entity)'),
+        body: z.unknown().describe('a JSON array of entities (docs/api.md#entities); every problem is reported in error.details (invalid_entity)'),
         response: { 200: z.object({ upserted: z.number().int() }), ...errorResponses },
       },
     },

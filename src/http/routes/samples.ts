@@ -45,7 +45,7 @@ export function samplesRoutes(app: FastifyInstance, deps: HttpDeps, tokens: Toke
       try {
         await deps.sink.enqueue(result.accepted, 'http');
       } catch (err) {
-        // Nothing may claim acceptance unless it is durable (SPEC §3.2).
+        // `accepted` means durable (docs/ingest.md): a batch the queue did not take is refused whole.
         throw new HttpError(503, 'not_ready', 'the samples were not stored (queue unavailable); nothing was accepted, send the batch again', undefined, { cause: err });
       }
     }

@@ -15,10 +15,10 @@ export interface DeferDeps {
   readonly observer: NotifyObserver;
 }
 
-export async function deferToDigest(d: DeferDeps, m: Message, intents: readonly Intent[], due: number, reason: string): Promise<void> {
-  await d.digests.defer(m.contactId, intents.map((i) => ({ ...i, reason })), due);
-  const now = d.clock.now();
-  const { created } = await d.records.create({
+export async function deferToDigest(deps: DeferDeps, m: Message, intents: readonly Intent[], due: number, reason: string): Promise<void> {
+  await deps.digests.defer(m.contactId, intents.map((i) => ({ ...i, reason })), due);
+  const now = deps.clock.now();
+  const { created } = await deps.records.create({
     id: recordId('deferred', m.contactId, m.batch, reason),
     channel: 'sms',
     contact: m.contactId,
@@ -28,5 +28,5 @@ export async function deferToDigest(d: DeferDeps, m: Message, intents: readonly 
     reason,
     ...unsent(now),
   });
-  if (created) d.observer.notification('sms', 'deferred', intents.length);
+  if (created) deps.observer.notification('sms', 'deferred', intents.length);
 }

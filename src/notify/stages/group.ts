@@ -35,17 +35,17 @@ export interface JoinGroupDeps {
 }
 
 /** Intake: each intent joins its (contact, channel) group; each new group flushes after the group wait. */
-export function joinGroupStage(d: JoinGroupDeps): IntakeStage {
+export function joinGroupStage(deps: JoinGroupDeps): IntakeStage {
   return {
     name: 'join group',
     async run(_ctx, b) {
-      const wait = d.groupWaitMs();
+      const wait = deps.groupWaitMs();
       for (const i of b.intents) {
         const window = String(
-          await d.redis.eval(ADD_INTENT_LUA, 3, d.keys.intent(i.key), d.keys.group(i.contact, i.channel), d.keys.groupWindow(i.contact, i.channel), JSON.stringify(i), randomUUID(), String(7 * DAY_MS)),
+          await deps.redis.eval(ADD_INTENT_LUA, 3, deps.keys.intent(i.key), deps.keys.group(i.contact, i.channel), deps.keys.groupWindow(i.contact, i.channel), JSON.stringify(i), randomUUID(), String(7 * DAY_MS)),
         );
         // Adding the flush job again for the same window is a no-op (deterministic id).
-        await d.flushQueue.add(
+        await deps.flushQueue.add(
           'flush',
           { contact: i.contact, channel: i.channel, window } satisfies FlushJob,
           jobOptions(jobIdPart(`flush.${i.channel}.${i.contact}.${window}`), FLUSH_RETRY, { delayMs: wait, keepCompletedDays: 1 }),
@@ -85,15 +85,15 @@ export async function latestLive(alerts: AlertLookup, intents: readonly Deferred
 }
 
 /** Message: what the group or digest held becomes the pending items of one message. */
-export function groupStage(d: GroupDeps): MessageStage {
+export function groupStage(deps: GroupDeps): MessageStage {
   return {
     name: 'group',
     async run(m, b) {
-      if (m.origin === 'group' && b.intents.length > 1) d.observer.notification(m.channel, 'grouped', b.intents.length);
+      if (m.origin === 'group' && b.intents.length > 1) deps.observer.notification(m.channel, 'grouped', b.intents.length);
       // A digest lists what still needs attention; the night's resolve notices are not worth an SMS.
-      const pending = await latestLive(d.alerts, m.origin === 'digest' ? b.intents.filter((i) => i.kind === 'alert') : b.intents);
+      const pending = await latestLive(deps.alerts, m.origin === 'digest' ? b.intents.filter((i) => i.kind === 'alert') : b.intents);
       const dropped = b.intents.length - pending.length;
-      if (dropped) d.observer.notification(m.channel, 'cancelled', dropped);
+      if (dropped) deps.observer.notification(m.channel, 'cancelled', dropped);
       if (!pending.length) return { ...b, pending, outcome: 'every alert was acknowledged or resolved meanwhile' };
       return { ...b, pending };
     },

@@ -15,13 +15,13 @@ export function muteReason(m: MuteReason): string {
   return m.by === 'silence' ? `silence:${m.id}` : `inhibited_by:${m.source}`;
 }
 
-export function muteStage(d: MuteDeps): IntakeStage {
+export function muteStage(deps: MuteDeps): IntakeStage {
   return {
     name: 'mute',
     async run({ now }, b) {
       if (b.muted === undefined) return b;
       for (const i of b.intents) {
-        const { created } = await d.records.create({
+        const { created } = await deps.records.create({
           id: recordId('muted', i.key),
           channel: i.channel,
           contact: i.contact,
@@ -31,7 +31,7 @@ export function muteStage(d: MuteDeps): IntakeStage {
           reason: b.muted,
           ...unsent(now),
         });
-        if (created) d.observer.notification(i.channel, 'muted');
+        if (created) deps.observer.notification(i.channel, 'muted');
       }
       return { ...b, outcome: 'muted' };
     },

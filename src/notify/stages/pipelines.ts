@@ -32,11 +32,11 @@ export interface MessagePipelineDeps {
 }
 
 /** A group or digest → at most one message per kind, recorded and queued (or deferred, or dropped). */
-export function messagePipeline(d: MessagePipelineDeps): MessageStage {
-  return sequence('message', [groupStage(d), recipientStage(d), quietHoursStage(d), rateLimitStage(d), renderStage(d.maker), recordStage(d.records), sendStage(d.outbox)]);
+export function messagePipeline(deps: MessagePipelineDeps): MessageStage {
+  return sequence('message', [groupStage(deps), recipientStage(deps), quietHoursStage(deps), rateLimitStage(deps), renderStage(deps.maker), recordStage(deps.records), sendStage(deps.outbox)]);
 }
 
 /** An escalation step's or reminder's intents → muted records, or their recipients' groups. */
-export function intakePipeline(d: JoinGroupDeps & { readonly records: Pick<NotificationRecords, 'create'>; readonly observer: NotifyObserver }): IntakeStage {
-  return sequence('intake', [muteStage(d), joinGroupStage(d)]);
+export function intakePipeline(deps: JoinGroupDeps & { readonly records: Pick<NotificationRecords, 'create'>; readonly observer: NotifyObserver }): IntakeStage {
+  return sequence('intake', [muteStage(deps), joinGroupStage(deps)]);
 }

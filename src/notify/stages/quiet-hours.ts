@@ -27,19 +27,19 @@ export interface QuietHoursDeps extends DeferDeps {
   readonly calendar: Calendar;
 }
 
-export function quietHoursStage(d: QuietHoursDeps): MessageStage {
+export function quietHoursStage(deps: QuietHoursDeps): MessageStage {
   return {
     name: 'quiet hours',
     async run(m, b) {
       if (m.channel !== 'sms') return b;
-      const q = d.settings().quietHours;
-      const until = quietUntil(q, d.calendar, m.now);
+      const q = deps.settings().quietHours;
+      const until = quietUntil(q, deps.calendar, m.now);
       if (until === undefined) return b;
       const except = q?.except ?? [];
       const notes = [...b.notes];
       const resolves = b.pending.filter((p) => p.intent.kind === 'resolve');
       if (resolves.length) {
-        const { created } = await d.records.create({
+        const { created } = await deps.records.create({
           id: recordId('quiet-resolve', m.contactId, m.batch),
           channel: 'sms',
           contact: m.contactId,
@@ -47,16 +47,16 @@ export function quietHoursStage(d: QuietHoursDeps): MessageStage {
           items: resolves.map((p) => p.intent.item),
           state: 'cancelled',
           reason: 'quiet_hours',
-          ...unsent(d.clock.now()),
+          ...unsent(deps.clock.now()),
         });
-        if (created) d.observer.notification('sms', 'cancelled', resolves.length);
+        if (created) deps.observer.notification('sms', 'cancelled', resolves.length);
         notes.push(`${resolves.length} resolve notice(s) not sent in quiet hours`);
       }
       const later = b.pending.filter((p) => p.intent.kind === 'alert' && !except.includes(p.intent.item.severity));
       const pending = b.pending.filter((p) => p.intent.kind === 'alert' && except.includes(p.intent.item.severity));
       if (later.length) {
-        await deferToDigest(d, m, later.map((p) => p.intent), until, 'quiet_hours');
-        notes.push(`${later.length} deferred to ${d.calendar.formatLocal(until).slice(0, 16)}`);
+        await deferToDigest(deps, m, later.map((p) => p.intent), until, 'quiet_hours');
+        notes.push(`${later.length} deferred to ${deps.calendar.formatLocal(until).slice(0, 16)}`);
       }
       return { ...b, pending, notes };
     },

@@ -14,14 +14,14 @@ export interface RateLimitDeps extends DeferDeps {
   readonly sent: SentSmsLog;
 }
 
-export function rateLimitStage(d: RateLimitDeps): MessageStage {
+export function rateLimitStage(deps: RateLimitDeps): MessageStage {
   return {
     name: 'rate limit',
     async run(m, b) {
       if (m.channel !== 'sms' || m.origin !== 'group' || !b.pending.length) return b;
-      const sent = await d.sent.since(m.contactId, m.now - HOUR_MS);
-      if (sent.length < d.settings().smsPerHour) return b;
-      await deferToDigest(d, m, b.pending.map((p) => p.intent), Math.min(...sent) + HOUR_MS, 'rate_limit');
+      const sent = await deps.sent.since(m.contactId, m.now - HOUR_MS);
+      if (sent.length < deps.settings().smsPerHour) return b;
+      await deferToDigest(deps, m, b.pending.map((p) => p.intent), Math.min(...sent) + HOUR_MS, 'rate_limit');
       return { ...b, pending: [], notes: [...b.notes, `${b.pending.length} over the SMS limit, into a digest`] };
     },
   };

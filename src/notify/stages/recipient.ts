@@ -19,9 +19,9 @@ export interface RecipientDeps extends MissingDeps {
   readonly contact: (id: string) => Contact | undefined;
 }
 
-export async function recordMissing(d: MissingDeps, item: NotificationItem, ref: string, reason: string): Promise<void> {
-  const now = d.clock.now();
-  const { created } = await d.records.create({
+export async function recordMissing(deps: MissingDeps, item: NotificationItem, ref: string, reason: string): Promise<void> {
+  const now = deps.clock.now();
+  const { created } = await deps.records.create({
     id: recordId('missing', item.alert, String(item.episode), String(item.step), ref),
     channel: 'sms',
     contact: ref,
@@ -32,18 +32,18 @@ export async function recordMissing(d: MissingDeps, item: NotificationItem, ref:
     ...unsent(now),
   });
   if (created) {
-    d.observer.notification('none', 'no_recipient');
-    d.logger.error({ alert: item.alert, rule: item.rule, entity: item.entity, ref, reason }, 'escalation step has no recipient for a role');
+    deps.observer.notification('none', 'no_recipient');
+    deps.logger.error({ alert: item.alert, rule: item.rule, entity: item.entity, ref, reason }, 'escalation step has no recipient for a role');
   }
 }
 
-export function recipientStage(d: RecipientDeps): MessageStage {
+export function recipientStage(deps: RecipientDeps): MessageStage {
   return {
     name: 'recipient',
     async run(m, b) {
-      const contact = d.contact(m.contactId);
+      const contact = deps.contact(m.contactId);
       if (contact) return { ...b, contact };
-      for (const p of b.pending) await recordMissing(d, p.intent.item, `contact:${m.contactId}`, 'the contact is no longer in contacts.csv');
+      for (const p of b.pending) await recordMissing(deps, p.intent.item, `contact:${m.contactId}`, 'the contact is no longer in contacts.csv');
       return { ...b, outcome: `contact ${m.contactId} is gone` };
     },
   };

@@ -12,6 +12,7 @@ import type { NotificationKind, NotificationRecord } from '../records.js';
 import type { AlertView, MessageRenderer } from '../render.js';
 import { recordId, type Draft, type MessageStage, type Pending } from './stage.js';
 import type { AckCodes } from './stores.js';
+import { pickFields } from '../../domain/fields.js';
 
 export interface RenderDeps {
   readonly renderer: () => MessageRenderer;
@@ -27,30 +28,28 @@ export interface RenderDeps {
 export type MessageContent = Pick<NotificationRecord, 'subject' | 'text' | 'html' | 'data'>;
 
 /** Views and content of a message (the render stage; failover renders its email with it too). */
-export class MessageMaker {
-  constructor(private readonly d: RenderDeps) {}
-
+export class MessageMaker extends pickFields<RenderDeps>()('renderer', 'ackCodes', 'clock', 'entity', 'ruleName', 'complaintLead', 'links', 'publicUrl') {
   async views(these: readonly Pending[], contact: Contact): Promise<AlertView[]> {
     const out: AlertView[] = [];
     for (const { intent, alert } of these) {
-      const ackCode = await this.d.ackCodes.of(alert.fingerprint);
-      const links = this.d.links;
+      const ackCode = await this.ackCodes.of(alert.fingerprint);
+      const links = this.links;
       const url =
         links && intent.kind === 'alert'
-          ? ackUrl(links.publicUrl, signAckLink(links.secret, { alert: alert.id, episode: alert.episode, contact: contact.id, exp: this.d.clock.now() + links.ttlMs }))
+          ? ackUrl(links.publicUrl, signAckLink(links.secret, { alert: alert.id, episode: alert.episode, contact: contact.id, exp: this.clock.now() + links.ttlMs }))
           : undefined;
-      const entity = this.d.entity(alert.entity);
+      const entity = this.entity(alert.entity);
       // Campaign complaint alerts say which department leads (complaint routing).
-      const lead = intent.kind === 'alert' ? await this.d.complaintLead?.(alert, entity) : undefined;
+      const lead = intent.kind === 'alert' ? await this.complaintLead?.(alert, entity) : undefined;
       out.push({
         alert,
         entity,
         ...(lead && { lead: lead.text, leadDept: lead.dept }),
-        ruleName: this.d.ruleName(alert.rule),
+        ruleName: this.ruleName(alert.rule),
         level: intent.item.step + 1,
         ackCode: intent.kind === 'alert' ? ackCode : undefined,
         ackUrl: url,
-        ...(this.d.publicUrl && { consoleUrl: consoleLink(this.d.publicUrl, alert.id) }),
+        ...(this.publicUrl && { consoleUrl: consoleLink(this.publicUrl, alert.id) }),
         durationMs: alert.resolvedAt && alert.firingAt ? alert.resolvedAt - alert.firingAt : undefined,
       });
     }
@@ -58,10 +57,10 @@ export class MessageMaker {
   }
 
   content(channel: ChannelName, kind: NotificationKind, views: readonly AlertView[], intents: readonly DeferredIntent[]): MessageContent {
-    const r = this.d.renderer();
+    const r = this.renderer();
     const resolve = kind === 'resolve';
     if (channel === 'sms') {
-      const links = this.d.publicUrl ? { consoleHome: consoleHome(this.d.publicUrl) } : {};
+      const links = this.publicUrl ? { consoleHome: consoleHome(this.publicUrl) } : {};
       if (kind === 'digest') return { text: r.smsDigest(views, intents.some((i) => i.reason === 'rate_limit') ? 'rate_limit' : 'quiet_hours', links) };
       return { text: resolve ? r.smsResolve(views) : r.smsAlert(views, links) };
     }
