@@ -19,6 +19,12 @@ export class HttpError extends Error {
   }
 }
 
+/** `item`, or 404 not_found "no <what> "<id>"". */
+export function found<T>(item: T | undefined | null, what: string, id: string): T {
+  if (item === undefined || item === null) throw new HttpError(404, 'not_found', `no ${what} ${JSON.stringify(id)}`);
+  return item;
+}
+
 export interface ErrorBody {
   readonly error: { readonly code: HttpErrorCode; readonly message: string; readonly details?: readonly unknown[] };
 }

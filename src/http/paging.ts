@@ -14,6 +14,11 @@ export interface Page<T> {
   readonly next?: string;
 }
 
+/** A list response: the page's items under `key`, and `next` when there is more. */
+export function pageBody<K extends string, T>(key: K, page: Page<T>): { [P in K]: T[] } & { next?: string } {
+  return { [key]: page.items, ...(page.next !== undefined && { next: page.next }) } as { [P in K]: T[] } & { next?: string };
+}
+
 function compare(a: SortKey, b: SortKey, descending: readonly boolean[]): number {
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;

@@ -9,8 +9,8 @@ import { SEVERITIES } from '../../domain/rule.js';
 import { AlertSchema, namedAlert, namedAlerts, type NamedAlert } from '../alert-names.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { fromStore, HttpError } from '../errors.js';
-import { paginate } from '../paging.js';
+import { found, fromStore, HttpError } from '../errors.js';
+import { pageBody, paginate } from '../paging.js';
 import { errorResponses, IdParams, NoQuery, operatorSecurity, pageQuery } from '../schemas.js';
 
 const ListQuery = z.strictObject({
@@ -56,7 +56,7 @@ export function alertsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens: T
       const stored = await fromStore(deps.alerts.list({ state, rule, entity }), 'the alert store');
       const all = (await namedAlerts(deps, stored)).filter((a) => matches(a, names));
       const page = paginate(all, { key: (a) => [a.updatedAt, a.id], shape: ['number', 'string'], descending: [true, false], limit, cursor });
-      return { alerts: page.items, ...(page.next !== undefined && { next: page.next }) };
+      return pageBody('alerts', page);
     },
   );
 
@@ -65,8 +65,7 @@ export function alertsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens: T
     { onRequest: operator, schema: { ...base, summary: 'One alert', params: IdParams, querystring: NoQuery, response: { 200: One, ...errorResponses } } },
     async (request) => {
       const { id } = request.params;
-      const alert = await fromStore(deps.alerts.get(id), 'the alert store');
-      if (!alert) throw new HttpError(404, 'not_found', `no alert ${JSON.stringify(id)}`);
+      const alert = found(await fromStore(deps.alerts.get(id), 'the alert store'), 'alert', id);
       return { alert: await namedAlert(deps, alert) };
     },
   );

@@ -8,9 +8,9 @@ import { parseBroadcastRequest } from '../../duties/broadcast.js';
 import type { DutiesApi } from '../../duties/index.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { HttpError } from '../errors.js';
+import { found, HttpError } from '../errors.js';
 import { dutiesOf, dutyWork } from '../duties.js';
-import { paginate } from '../paging.js';
+import { pageBody, paginate } from '../paging.js';
 import { errorResponses, IdParams, Item, listResponse, NoQuery, operatorSecurity, pageQuery } from '../schemas.js';
 
 const WHAT = 'the broadcast store';
@@ -66,7 +66,7 @@ export function broadcastsRoutes(fastify: FastifyInstance, deps: HttpDeps, token
       const { limit, cursor } = request.query;
       const all = await run(channelDuties().broadcasts(BROADCAST_WINDOW));
       const page = paginate(all, { key: (b) => [b.createdAt, b.id], shape: ['number', 'string'], descending: [true, false], limit, cursor });
-      return { broadcasts: page.items, ...(page.next !== undefined && { next: page.next }) };
+      return pageBody('broadcasts', page);
     },
   );
 
@@ -75,8 +75,7 @@ export function broadcastsRoutes(fastify: FastifyInstance, deps: HttpDeps, token
     { onRequest: operator, schema: { ...base, summary: 'One broadcast with per-recipient states', params: IdParams, querystring: NoQuery, response: { 200: z.object({ broadcast: Item }), ...errorResponses } } },
     async (request) => {
       const { id } = request.params;
-      const b = await run(channelDuties().broadcast(id));
-      if (!b) throw new HttpError(404, 'not_found', `no broadcast ${JSON.stringify(id)}`);
+      const b = found(await run(channelDuties().broadcast(id)), 'broadcast', id);
       return { broadcast: b };
     },
   );

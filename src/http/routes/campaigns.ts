@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { CAMPAIGN_PHASES } from '../../campaigns/lifecycle.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { fromStore, HttpError } from '../errors.js';
-import { paginate } from '../paging.js';
+import { found, fromStore, HttpError } from '../errors.js';
+import { pageBody, paginate } from '../paging.js';
 import { nameAlert } from '../alert-names.js';
 import { errorResponses, IdParams, Item, listResponse, NoQuery, operatorSecurity, pageQuery } from '../schemas.js';
 
@@ -39,7 +39,7 @@ export function campaignsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens
       const { phase, limit, cursor } = request.query;
       const all = await fromStore(needCampaigns(deps).list(phase), 'the campaign store');
       const page = paginate(all, { key: (c) => [c.id], shape: ['string'], limit, cursor });
-      return { campaigns: page.items, ...(page.next !== undefined && { next: page.next }) };
+      return pageBody('campaigns', page);
     },
   );
 
@@ -48,8 +48,7 @@ export function campaignsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens
     { onRequest: operator, schema: { ...base, summary: 'One campaign', params: IdParams, querystring: NoQuery, response: { 200: z.object({ campaign: Item }), ...errorResponses } } },
     async (request) => {
       const { id } = request.params;
-      const campaign = await fromStore(needCampaigns(deps).get(id), 'the campaign store');
-      if (!campaign) throw new HttpError(404, 'not_found', `no campaign ${JSON.stringify(id)}`);
+      const campaign = found(await fromStore(needCampaigns(deps).get(id), 'the campaign store'), 'campaign', id);
       // Its open alerts as the alerts API shows them (entity name, rule title).
       const alerts = campaign.alerts.map((a) => nameAlert(a, campaign.entity, deps.ruleTitle?.(a.rule)));
       return { campaign: { ...campaign, alerts } };
@@ -83,7 +82,7 @@ export function campaignsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens
       const { limit, cursor } = request.query;
       const all = await fromStore(needCampaigns(deps).evaluations(), 'the campaign store');
       const page = paginate(all, { key: (e) => [e.window.end, e.campaign.id], shape: ['string', 'string'], descending: [true, false], limit, cursor });
-      return { evaluations: page.items, ...(page.next !== undefined && { next: page.next }) };
+      return pageBody('evaluations', page);
     },
   );
 }

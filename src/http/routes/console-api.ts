@@ -17,7 +17,7 @@ import type { Silence } from '../../route/types.js';
 import { nameAlert, type NamedAlert } from '../alert-names.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { ConsoleDeps, HttpDeps } from '../deps.js';
-import { fromStore, HttpError } from '../errors.js';
+import { found, fromStore, HttpError } from '../errors.js';
 import { paginate } from '../paging.js';
 import { errorResponses, IdParams, Item, NoQuery, operatorSecurity, pageQuery } from '../schemas.js';
 
@@ -172,8 +172,7 @@ export function consoleApiRoutes(fastify: FastifyInstance, deps: HttpDeps, token
     async (request) => {
       const consoleDeps = needConsole(deps);
       const now = deps.clock.now();
-      const alert = await fromStore(deps.alerts.get(request.params.id), 'the alert store');
-      if (!alert) throw new HttpError(404, 'not_found', `no alert ${JSON.stringify(request.params.id)}`);
+      const alert = found(await fromStore(deps.alerts.get(request.params.id), 'the alert store'), 'alert', request.params.id);
       const [entity, records] = await Promise.all([fromStore(deps.registry.get(alert.entity), 'the registry'), recordsOf(deps, alert.id)]);
       const rule = rulesById(consoleDeps).get(alert.rule);
       return { now, alert: present(alert, entity, rule, records, consoleDeps, deps), ...(entity && { entity }), timeline: timeline(alert, records, consoleDeps) };
@@ -198,8 +197,7 @@ export function consoleApiRoutes(fastify: FastifyInstance, deps: HttpDeps, token
     async (request) => {
       const consoleDeps = needConsole(deps);
       const now = deps.clock.now();
-      const alert = await fromStore(deps.alerts.get(request.params.id), 'the alert store');
-      if (!alert) throw new HttpError(404, 'not_found', `no alert ${JSON.stringify(request.params.id)}`);
+      const alert = found(await fromStore(deps.alerts.get(request.params.id), 'the alert store'), 'alert', request.params.id);
       const rule = rulesById(consoleDeps).get(alert.rule);
       const metric = rule ? ruleMetric(rule) : undefined;
       if (!metric) return { now, metric: null, days: [], hours: [] };
@@ -223,8 +221,7 @@ export function consoleApiRoutes(fastify: FastifyInstance, deps: HttpDeps, token
     async (request) => {
       const consoleDeps = needConsole(deps);
       const now = deps.clock.now();
-      const entity = await fromStore(deps.registry.get(request.params.id), 'the registry');
-      if (!entity) throw new HttpError(404, 'not_found', `no entity ${JSON.stringify(request.params.id)}`);
+      const entity = found(await fromStore(deps.registry.get(request.params.id), 'the registry'), 'entity', request.params.id);
       const [alerts, records] = await Promise.all([fromStore(deps.alerts.list({ entity: entity.id }), 'the alert store'), recordsOf(deps)]);
       const rules = rulesById(consoleDeps);
       const metrics = request.query.metric ? [request.query.metric] : [...new Set(consoleDeps.rules().map(ruleMetric).filter((m): m is string => m !== undefined))];

@@ -7,8 +7,8 @@ import { validateEntity } from '../../config/registry-loader.js';
 import { ENTITY_KINDS, type Entity } from '../../domain/entity.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { fromStore, HttpError } from '../errors.js';
-import { paginate } from '../paging.js';
+import { found, fromStore, HttpError } from '../errors.js';
+import { pageBody, paginate } from '../paging.js';
 import { errorResponses, IdParams, Item, listResponse, NoQuery, operatorSecurity, pageQuery } from '../schemas.js';
 
 export interface EntityProblem {
@@ -99,7 +99,7 @@ export function entitiesRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens:
       const { limit, cursor, ...filter } = request.query;
       const all = await fromStore(deps.registry.list(filter), 'the entity registry');
       const page = paginate(all, { key: (e) => [e.id], shape: ['string'], limit, cursor });
-      return { entities: page.items, ...(page.next !== undefined && { next: page.next }) };
+      return pageBody('entities', page);
     },
   );
 
@@ -113,7 +113,7 @@ export function entitiesRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens:
       const { limit, cursor } = request.query;
       const all = await fromStore(deps.registry.unknown(), 'the entity registry');
       const page = paginate(all, { key: (u) => [u.samples, u.id], shape: ['number', 'string'], descending: [true, false], limit, cursor });
-      return { unknown: page.items, ...(page.next !== undefined && { next: page.next }) };
+      return pageBody('unknown', page);
     },
   );
 
@@ -122,8 +122,7 @@ export function entitiesRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens:
     { onRequest: operator, schema: { ...base, summary: 'One entity', params: IdParams, querystring: NoQuery, response: { 200: z.object({ entity: Item }), ...errorResponses } } },
     async (request) => {
       const { id } = request.params;
-      const entity = await fromStore(deps.registry.get(id), 'the entity registry');
-      if (!entity) throw new HttpError(404, 'not_found', `no entity ${JSON.stringify(id)}`);
+      const entity = found(await fromStore(deps.registry.get(id), 'the entity registry'), 'entity', id);
       return { entity };
     },
   );

@@ -8,8 +8,8 @@ import { NOTIFICATION_STATES } from '../../notify/records.js';
 import { CHANNEL_NAMES } from '../../route/types.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { fromStore, HttpError } from '../errors.js';
-import { paginate } from '../paging.js';
+import { found, fromStore, HttpError } from '../errors.js';
+import { pageBody, paginate } from '../paging.js';
 import { errorResponses, IdParams, Item, listResponse, NoQuery, operatorSecurity, pageQuery } from '../schemas.js';
 
 const RECEIPT_STATUSES = ['delivered', 'failed', 'expired', 'rejected', 'unknown'] as const;
@@ -50,7 +50,7 @@ export function notificationsRoutes(fastify: FastifyInstance, deps: HttpDeps, to
       const { limit, cursor, ...filter } = request.query;
       const all = await fromStore(store.list({ ...filter, limit: NOTIFICATION_WINDOW }), 'the notification store');
       const page = paginate(all, { key: (n) => [n.createdAt, n.id], shape: ['number', 'string'], descending: [true, false], limit, cursor });
-      return { notifications: page.items, ...(page.next !== undefined && { next: page.next }) };
+      return pageBody('notifications', page);
     },
   );
 
@@ -59,8 +59,7 @@ export function notificationsRoutes(fastify: FastifyInstance, deps: HttpDeps, to
     { onRequest: operator, schema: { ...base, summary: 'One notification record', params: IdParams, querystring: NoQuery, response: { 200: z.object({ notification: Item }), ...errorResponses } } },
     async (request) => {
       const { id } = request.params;
-      const n = await fromStore(need(deps.notifications).get(id), 'the notification store');
-      if (!n) throw new HttpError(404, 'not_found', `no notification ${JSON.stringify(id)}`);
+      const n = found(await fromStore(need(deps.notifications).get(id), 'the notification store'), 'notification', id);
       return { notification: n };
     },
   );

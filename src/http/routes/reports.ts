@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { Calendar } from '../../domain/clock.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { fromStore, HttpError } from '../errors.js';
+import { found, fromStore, HttpError } from '../errors.js';
 import { errorResponses, IdParams, Item, operatorSecurity, Text } from '../schemas.js';
 import { webHtml } from '../../campaigns/render.js';
 import { needCampaigns } from './campaigns.js';
@@ -41,8 +41,7 @@ export function reportsRoutes(fastify: FastifyInstance, deps: HttpDeps, tokens: 
       if (day === undefined) throw new HttpError(400, 'bad_request', `date: ${JSON.stringify(date)} is not a calendar date (YYYY-MM-DD)`);
       if (day > today) throw new HttpError(400, 'bad_request', `date: ${date} is in the future (today is ${Calendar.isoDay(today)} in ${deps.calendar.timeZone})`);
       if (day < service.oldestDay()) throw new HttpError(400, 'bad_request', `date: ${date} is older than the daily retention (LOOKOUT_RETENTION_DAYS): its figures are gone`);
-      const campaign = await fromStore(service.campaign(id), 'the campaign store');
-      if (!campaign) throw new HttpError(404, 'not_found', `no campaign ${JSON.stringify(id)}`);
+      const campaign = found(await fromStore(service.campaign(id), 'the campaign store'), 'campaign', id);
       const report = await fromStore(service.dailyReport(campaign, day), 'the campaign store');
       if (format === 'json') return { report };
       const mail = await service.renderReport(report);
