@@ -17,12 +17,10 @@
 
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { MetricDef } from '../domain/metric.js';
 import type { SampleRejection } from '../domain/sample.js';
-import type { CsvEncoding } from '../config/csv-rows.js';
 import { ConfigError } from '../errors/catalogue.js';
 import type { EncodedChunk } from './encode.js';
-import type { ParsePartInput } from './parse-worker.js';
+import type { ParsePartInput, SampleReadSettings } from './parse-worker.js';
 import type { ReadSamplesResult } from './reader.js';
 
 const WORKER = new URL('./parse-worker.js', import.meta.url);
@@ -94,17 +92,8 @@ export function planSplit(file: string, size: number, n: number): SplitPlan | un
   }
 }
 
-export interface ParallelReadOptions {
-  readonly file: string;
+export interface ParallelReadOptions extends SampleReadSettings {
   readonly plan: SplitPlan;
-  readonly metrics: readonly MetricDef[];
-  readonly timeZone: string;
-  readonly now: number;
-  readonly retentionDays: number;
-  readonly maxFutureMs: number;
-  readonly batchSize: number;
-  /** --encoding of the file (default: UTF-8, checked). */
-  readonly encoding?: CsvEncoding;
   /** Apply one sample (entity name resolved by `intern`); called in file order. */
   readonly intern: (entity: string) => number;
   readonly apply: (e: number, m: number, hour: number, milli: number, hasId: boolean, a: number, b: number) => void;

@@ -12,13 +12,9 @@ import { ConfigError } from '../errors/catalogue.js';
 import { ChunkEncoder, chunkBuffers } from './encode.js';
 import { readSamples } from './reader.js';
 
-export interface ParsePartInput {
+/** How a part of the samples file is read and validated (the same for every part). */
+export interface SampleReadSettings {
   readonly file: string;
-  /** Byte range [start, end) of whole lines; the header line is prepended unless start is 0. */
-  readonly start: number;
-  readonly end: number;
-  readonly header: Uint8Array;
-  readonly csvLineOffset: number;
   /** --encoding: GBK / GB18030 decoded; otherwise bytes that are not UTF-8 are refused. */
   readonly encoding?: CsvEncoding;
   readonly metrics: readonly MetricDef[];
@@ -27,6 +23,14 @@ export interface ParsePartInput {
   readonly retentionDays: number;
   readonly maxFutureMs: number;
   readonly batchSize: number;
+}
+
+export interface ParsePartInput extends SampleReadSettings {
+  /** Byte range [start, end) of whole lines; the header line is prepended unless start is 0. */
+  readonly start: number;
+  readonly end: number;
+  readonly header: Uint8Array;
+  readonly csvLineOffset: number;
   readonly chunkSize: number;
 }
 

@@ -273,7 +273,7 @@ export function replay(input: ReplayInput, onProgress?: (done: number, total: nu
 
     const apply = (d: number, rulesNow: readonly Rule[], ctx: EvalContext, at: () => string): void => {
       evaluations++;
-      for (const step of judgeEntity(rulesNow, entity, series, priors, ctx, hourlyMap)) {
+      for (const step of judgeEntity({ rules: rulesNow, entity, series, hourly: hourlyMap, priors, ctx })) {
         priors.set(step.rule, step.record);
         if (step.event) record(d, entity.id, step.rule, step.event.change, step.record, step.prior, at);
       }

@@ -327,7 +327,7 @@ function openAlertsAt(prepared: Prepared, atMs: number): AlertRecord[] {
       state.set(entity.id, priors);
       if (!planner.plan(entity)) continue;
       const { series, hourly } = visibleAt(prepared, planner, entity.id, day, now);
-      for (const step of judgeEntity(rules, entity, series, priors, ctx, hourly)) priors.set(step.rule, step.record);
+      for (const step of judgeEntity({ rules, entity, series, hourly, priors, ctx })) priors.set(step.rule, step.record);
     }
   };
   for (let day = from; day <= atDay; day++) {

@@ -37,19 +37,24 @@ export function stepAll(
   return out;
 }
 
+/** What one judgement of one entity is given. */
+export interface EntityJudgementInput {
+  /** The rules to judge (those in the entity's scope are). */
+  readonly rules: readonly Rule[];
+  readonly entity: Entity;
+  /** What the entity stores, as the read plan read it; `hourly` for intraday rules. */
+  readonly series: EntitySeries;
+  readonly hourly?: EntityHourly;
+  /** The entity's alerts so far: rule id → record. */
+  readonly priors: ReadonlyMap<string, AlertRecord>;
+  readonly ctx: EvalContext;
+}
+
 /**
- * Judge one entity at `ctx.now`: `rules` (those in scope are judged) against what it stores
- * (`series`, and `hourly` for intraday rules) and its alerts so far (`priors`, rule id → record).
- * Pure; the caller stores the records (live: one guarded commit; replay: its own map).
+ * Judge one entity at `ctx.now`. Pure; the caller stores the records (live: one guarded commit;
+ * replay: its own map).
  */
-export function judgeEntity(
-  rules: readonly Rule[],
-  entity: Entity,
-  series: EntitySeries,
-  priors: ReadonlyMap<string, AlertRecord>,
-  ctx: EvalContext,
-  hourly?: EntityHourly,
-): JudgedStep[] {
+export function judgeEntity({ rules, entity, series, hourly, priors, ctx }: EntityJudgementInput): JudgedStep[] {
   const verdicts = evaluateEntity(rules, entity, series, priors, ctx, hourly);
   return stepAll(verdicts, priors, ctx.now, (id) => rules.find((r) => r.id === id)?.labels);
 }

@@ -149,7 +149,7 @@ export class EntityEvaluator {
         if (raw) priors.set(p.rules[k]!.id, JSON.parse(raw) as AlertRecord);
       });
       const series = seriesByEntity.get(p.entity.id) ?? new Map<string, Map<number, number>>();
-      const steps = judgeEntity(p.rules, p.entity, series, priors, ctx, hourlyByEntity.get(p.entity.id));
+      const steps = judgeEntity({ rules: p.rules, entity: p.entity, series, hourly: hourlyByEntity.get(p.entity.id), priors, ctx });
       if (steps.length) commits.push({ entity: p.entity.id, version, steps });
     }
     if (!commits.length) return { events: [], conflicts: [] };
