@@ -1,0 +1,300 @@
+// The compact layout's apply script (LOOKOUT_SERIES_LAYOUT=compact; format in compact-format.ts,
+// design in docs/scaling.md "Compact layout"). One call applies the samples of one job chunk for
+// the entities of ONE shard: every key it touches is declared in KEYS and carries the shard's
+// hash tag, so the call runs on a Redis Cluster unchanged.
+
+export const APPLY_COMPACT_LUA = `
+-- KEYS[1]: the chunk marker; then per (entity, metric) group: its series string, its id index.
+-- ARGV: appNowMs, dailyRing, minHour, idCutoffHour, dailyRetentionDays, then per group:
+--   n, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
+-- Series string: '<i4I2' (last day M, ring size R), R daily cells '<i5I3' (sum, count + 2^23 when
+-- the day's ids have left the id window) for the days (M-R, M] at position day % R, then hourly
+-- rows: '<I2I3' (M - day, +32768 when implicit; mask of the hours with data), then one '<i4I2'
+-- cell (sum, count) per hour in the mask. An implicit row has one hour and no cell: that hour
+-- holds the whole day (the day's daily cell), the usual case of a daily export.
+-- Id index: '<i4' base hour, then entries: 6-byte id hash, '<I2' hour - base, '<i4' value.
+-- Returns {1 applied now | 0 applied before, rejects 'index:code,…'}.
+local mark = redis.call('GET', KEYS[1])
+if mark then return {0, mark} end
+local appNow = math.floor(tonumber(ARGV[1]) / 1000)
+local RD = tonumber(ARGV[2])
+local minHour = tonumber(ARGV[3])
+local minDay = math.floor(minHour / 24)
+local cutoff = tonumber(ARGV[4])
+local dret = tonumber(ARGV[5])
+local SEAL = 8388608
+local DMAX, DCMAX, HMAX, HCMAX = 549755813887, 8388607, 2147483647, 65535
+local rejects = {}
+
+local function popcount(m)
+  local c = 0
+  while m > 0 do
+    c = c + m % 2
+    m = math.floor(m / 2)
+  end
+  return c
+end
+
+local ki, ai = 2, 6
+while ai <= #ARGV do
+  local n = tonumber(ARGV[ai])
+  ai = ai + 1
+  local sKey, iKey = KEYS[ki], KEYS[ki + 1]
+  ki = ki + 2
+
+  -- The series string as stored.
+  local S = redis.call('GET', sKey)
+  local Ms, Rs, rowsAt = nil, 0, 0
+  if S then
+    Ms, Rs = struct.unpack('<i4I2', S)
+    rowsAt = 7 + Rs * 8
+  end
+  local M = Ms
+  local dc = {}
+  local function dget(day)
+    local c = dc[day]
+    if c then return c end
+    if S and day <= Ms and day > Ms - Rs then
+      local sum, meta = struct.unpack('<i5I3', S, 7 + (day % Rs) * 8)
+      c = { sum, meta % SEAL, meta >= SEAL }
+    else
+      c = { 0, 0, false }
+    end
+    dc[day] = c
+    return c
+  end
+  local function inDaily(day)
+    return M == nil or day > M - RD
+  end
+
+  -- Hourly rows: headers now, cells when a row is touched.
+  local rowAt, rows = {}, {}
+  if S then
+    local p = rowsAt
+    while p <= #S do
+      local off, mask = struct.unpack('<I2I3', S, p)
+      local implicit = off >= 32768
+      local day = Ms - (off % 32768)
+      local nc = implicit and 0 or popcount(mask)
+      rowAt[day] = { p + 5, mask, implicit, nc }
+      p = p + 5 + nc * 6
+    end
+  end
+  local function hrow(day)
+    local r = rows[day]
+    if r then return r end
+    r = {}
+    local at = rowAt[day]
+    if at then
+      local p, mask, implicit = at[1], at[2], at[3]
+      for h = 0, 23 do
+        if mask % 2 == 1 then
+          if implicit then
+            local d = dget(day)
+            r[h] = { d[1], d[2] }
+          else
+            local sum, cnt = struct.unpack('<i4I2', S, p)
+            r[h] = { sum, cnt }
+            p = p + 6
+          end
+        end
+        mask = math.floor(mask / 2)
+      end
+    end
+    rows[day] = r
+    return r
+  end
+  local function hget(hour)
+    local day = math.floor(hour / 24)
+    local c = hrow(day)[hour - day * 24]
+    if c then return c[1], c[2] end
+    return 0, 0
+  end
+  local changed = false
+  local function addDaily(day, dv, dn)
+    if not inDaily(day) then return end
+    if day >= minDay then hrow(day) end -- an implicit row reads the daily cell: decode it first
+    local c = dget(day)
+    c[1] = c[1] + dv
+    c[2] = c[2] + dn
+    if c[2] <= 0 then
+      c[1] = 0
+      c[2] = 0
+    end
+    if M == nil or day > M then M = day end
+    changed = true
+  end
+  local function addHourly(hour, dv, dn)
+    if hour < minHour then return end
+    local day = math.floor(hour / 24)
+    local r = hrow(day)
+    local h = hour - day * 24
+    local c = r[h] or { 0, 0 }
+    c[1] = c[1] + dv
+    c[2] = c[2] + dn
+    if c[2] <= 0 then r[h] = nil else r[h] = c end
+    changed = true
+  end
+
+  -- The id index.
+  local I = redis.call('GET', iKey)
+  local ids, idsChanged = {}, false
+  if I then
+    local base = struct.unpack('<i4', I)
+    for p = 5, #I, 12 do
+      local off, v = struct.unpack('<I2i4', I, p + 6)
+      ids[string.sub(I, p, p + 5)] = { base + off, v }
+    end
+  end
+
+  for _ = 1, n do
+    local idx, hour, val, idh = ARGV[ai], tonumber(ARGV[ai + 1]), tonumber(ARGV[ai + 2]), ARGV[ai + 3]
+    ai = ai + 4
+    local day = math.floor(hour / 24)
+    local key, old = nil, nil
+    if idh ~= '' then
+      key = struct.pack('>I4I2', tonumber(string.sub(idh, 1, 8), 16), tonumber(string.sub(idh, 9, 12), 16))
+      old = ids[key]
+    end
+    local code = nil
+    if not inDaily(day) then
+      code = 'ts_too_old'
+    elseif key and not old and dget(day)[3] then
+      code = 'id_window_passed'
+    elseif val > HMAX and (key or hour >= minHour) then
+      code = 'value_out_of_range'
+    else
+      local oday = old and math.floor(old[1] / 24)
+      local d = dget(day)
+      local ds, dn = d[1] + val, d[2] + 1
+      if old and oday == day then
+        ds = ds - old[2]
+        dn = dn - 1
+      end
+      if ds > DMAX or dn > DCMAX then code = 'value_out_of_range' end
+      if hour >= minHour then
+        local hs, hn = hget(hour)
+        hs, hn = hs + val, hn + 1
+        if old and old[1] == hour then
+          hs = hs - old[2]
+          hn = hn - 1
+        end
+        if hs > HMAX or hn > HCMAX then code = 'value_out_of_range' end
+      end
+    end
+    if code then
+      rejects[#rejects + 1] = idx .. ':' .. code
+    else
+      if old then
+        addDaily(math.floor(old[1] / 24), -old[2], -1)
+        addHourly(old[1], -old[2], -1)
+      end
+      addDaily(day, val, 1)
+      addHourly(hour, val, 1)
+      if key then
+        ids[key] = { hour, val }
+        idsChanged = true
+      end
+    end
+  end
+
+  -- Ids whose sample left the window are forgotten; their day is sealed: a sample with an id for
+  -- that day can no longer be told from a re-send of a forgotten one (id_window_passed).
+  local kept = {}
+  for k, e in pairs(ids) do
+    if e[1] >= cutoff then
+      kept[#kept + 1] = k .. struct.pack('<I2i4', e[1] - cutoff, e[2])
+    else
+      idsChanged = true
+      local oday = math.floor(e[1] / 24)
+      if inDaily(oday) then
+        local c = dget(oday)
+        if not c[3] then
+          c[3] = true
+          if M == nil or oday > M then M = oday end
+          changed = true
+        end
+      end
+    end
+  end
+
+  if changed then
+    local parts = { struct.pack('<i4I2', M, RD) }
+    for pos = 0, RD - 1 do
+      local day = M - ((M - pos) % RD)
+      local c = dget(day)
+      parts[#parts + 1] = struct.pack('<i5I3', c[1], c[2] + (c[3] and SEAL or 0))
+    end
+    local days = {}
+    for day, _ in pairs(rowAt) do days[#days + 1] = day end
+    for day, _ in pairs(rows) do
+      if not rowAt[day] then days[#days + 1] = day end
+    end
+    table.sort(days, function(a, b) return a > b end)
+    for _, day in ipairs(days) do
+      if day >= minDay and day > M - 32768 then
+        local r = rows[day]
+        if r then
+          local mask, nc, cells, only = 0, 0, {}, nil
+          for h = 23, 0, -1 do
+            mask = mask * 2
+            if r[h] then
+              mask = mask + 1
+              nc = nc + 1
+              only = h
+            end
+          end
+          for h = 0, 23 do
+            if r[h] then cells[#cells + 1] = struct.pack('<i4I2', r[h][1], r[h][2]) end
+          end
+          if nc == 1 then
+            local d = dget(day)
+            if d[1] == r[only][1] and d[2] == r[only][2] then
+              parts[#parts + 1] = struct.pack('<I2I3', M - day + 32768, mask)
+              nc = 0
+            end
+          end
+          if nc > 0 then parts[#parts + 1] = struct.pack('<I2I3', M - day, mask) .. table.concat(cells) end
+        else
+          local at = rowAt[day]
+          parts[#parts + 1] = struct.pack('<I2I3', M - day + (at[3] and 32768 or 0), at[2]) .. string.sub(S, at[1], at[1] + at[4] * 6 - 1)
+        end
+      end
+    end
+    redis.call('SET', sKey, table.concat(parts), 'EX', math.max(1, (M + dret + 2) * 86400 - appNow))
+  end
+  if idsChanged then
+    if #kept == 0 then
+      redis.call('DEL', iKey)
+    else
+      redis.call('SET', iKey, struct.pack('<i4', cutoff) .. table.concat(kept), 'EX', math.max(1, (M + dret + 2) * 86400 - appNow))
+    end
+  end
+end
+
+local out = table.concat(rejects, ',')
+redis.call('SET', KEYS[1], out, 'EX', 172800)
+return {1, out}
+`;
+
+/** Samples per metric and day of one applied job chunk, added to the (untagged) feed counter once: KEYS feed, marker; ARGV day, count, … */
+export const FEED_ONCE_LUA = `
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', 172800) == false then return 0 end
+for i = 1, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+`;
+
+/** Mark entities dirty (ZADD NX at Redis time, as the buckets script does): KEYS dirty; ARGV entities. */
+export const MARK_DIRTY_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local z = {}
+for i = 1, #ARGV do
+  z[#z + 1] = now
+  z[#z + 1] = ARGV[i]
+end
+for s = 1, #z, 1000 do
+  redis.call('ZADD', KEYS[1], 'NX', unpack(z, s, math.min(s + 999, #z)))
+end
+return #ARGV
+`;
