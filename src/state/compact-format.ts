@@ -8,9 +8,8 @@ import { shardOf, shardTag } from './shard.js';
 
 /** Header: last day written (int32) and ring size (uint16). */
 const HEADER = 6;
-/** Daily cell: sum in thousandths (int40) and count (uint24, of which bit 23 marks a sealed day). */
-const DAILY_CELL = 8;
-const SEAL = 0x800000;
+/** Daily cell: sum in thousandths (int40), count (uint24) and the mask of its sealed hours (uint24). */
+const DAILY_CELL = 11;
 /** Hourly row header: (last day − day) uint16 (+0x8000: implicit) and the mask of hours with data (uint24). */
 const ROW_HEADER = 5;
 const IMPLICIT = 0x8000;
@@ -64,7 +63,7 @@ export class CompactSeriesView {
   dailyCell(day: number): { sumMilli: number; count: number } | undefined {
     if (day > this.last || day <= this.last - this.ring) return undefined;
     const at = HEADER + (((day % this.ring) + this.ring) % this.ring) * DAILY_CELL;
-    const count = this.buf.readUIntLE(at + 5, 3) & (SEAL - 1);
+    const count = this.buf.readUIntLE(at + 5, 3);
     if (count === 0) return undefined;
     return { sumMilli: this.buf.readIntLE(at, 5), count };
   }

@@ -7,8 +7,9 @@ export const APPLY_COMPACT_LUA = `
 -- KEYS[1]: the chunk marker; then per (entity, metric) group: its series string, its id index.
 -- ARGV: appNowMs, dailyRing, minHour, idCutoffHour, dailyRetentionDays, then per group:
 --   n, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
--- Series string: '<i4I2' (last day M, ring size R), R daily cells '<i5I3' (sum, count + 2^23 when
--- the day's ids have left the id window) for the days (M-R, M] at position day % R, then hourly
+-- Series string: '<i4I2' (last day M, ring size R), R daily cells '<i5I3I3' (sum, count, mask of
+-- the hours of the day whose ids have left the id window: sealed) for the days (M-R, M] at
+-- position day % R, then hourly
 -- rows: '<I2I3' (M - day, +32768 when implicit; mask of the hours with data), then one '<i4I2'
 -- cell (sum, count) per hour in the mask. An implicit row has one hour and no cell: that hour
 -- holds the whole day (the day's daily cell), the usual case of a daily export.
@@ -22,8 +23,7 @@ local minHour = tonumber(ARGV[3])
 local minDay = math.floor(minHour / 24)
 local cutoff = tonumber(ARGV[4])
 local dret = tonumber(ARGV[5])
-local SEAL = 8388608
-local DMAX, DCMAX, HMAX, HCMAX = 549755813887, 8388607, 2147483647, 65535
+local DMAX, DCMAX, HMAX, HCMAX = 549755813887, 16777215, 2147483647, 65535
 local rejects = {}
 
 local function popcount(m)
@@ -47,7 +47,7 @@ while ai <= #ARGV do
   local Ms, Rs, rowsAt = nil, 0, 0
   if S then
     Ms, Rs = struct.unpack('<i4I2', S)
-    rowsAt = 7 + Rs * 8
+    rowsAt = 7 + Rs * 11
   end
   local M = Ms
   local dc = {}
@@ -55,10 +55,10 @@ while ai <= #ARGV do
     local c = dc[day]
     if c then return c end
     if S and day <= Ms and day > Ms - Rs then
-      local sum, meta = struct.unpack('<i5I3', S, 7 + (day % Rs) * 8)
-      c = { sum, meta % SEAL, meta >= SEAL }
+      local sum, cnt, sealed = struct.unpack('<i5I3I3', S, 7 + (day % Rs) * 11)
+      c = { sum, cnt, sealed }
     else
-      c = { 0, 0, false }
+      c = { 0, 0, 0 }
     end
     dc[day] = c
     return c
@@ -159,7 +159,7 @@ while ai <= #ARGV do
     local code = nil
     if not inDaily(day) then
       code = 'ts_too_old'
-    elseif key and not old and dget(day)[3] then
+    elseif key and not old and bit.band(dget(day)[3], bit.lshift(1, hour - day * 24)) ~= 0 then
       code = 'id_window_passed'
     elseif val > HMAX and (key or hour >= minHour) then
       code = 'value_out_of_range'
@@ -198,8 +198,8 @@ while ai <= #ARGV do
     end
   end
 
-  -- Ids whose sample left the window are forgotten; their day is sealed: a sample with an id for
-  -- that day can no longer be told from a re-send of a forgotten one (id_window_passed).
+  -- Ids whose sample left the window are forgotten; their hour is sealed: a sample with an id for
+  -- that hour can no longer be told from a re-send of a forgotten one (id_window_passed).
   local kept = {}
   for k, e in pairs(ids) do
     if e[1] >= cutoff then
@@ -209,8 +209,9 @@ while ai <= #ARGV do
       local oday = math.floor(e[1] / 24)
       if inDaily(oday) then
         local c = dget(oday)
-        if not c[3] then
-          c[3] = true
+        local hb = bit.lshift(1, e[1] - oday * 24)
+        if bit.band(c[3], hb) == 0 then
+          c[3] = bit.bor(c[3], hb)
           if M == nil or oday > M then M = oday end
           changed = true
         end
@@ -223,7 +224,7 @@ while ai <= #ARGV do
     for pos = 0, RD - 1 do
       local day = M - ((M - pos) % RD)
       local c = dget(day)
-      parts[#parts + 1] = struct.pack('<i5I3', c[1], c[2] + (c[3] and SEAL or 0))
+      parts[#parts + 1] = struct.pack('<i5I3I3', c[1], c[2], c[3])
     end
     local days = {}
     for day, _ in pairs(rowAt) do days[#days + 1] = day end

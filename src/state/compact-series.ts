@@ -37,6 +37,15 @@ interface Commands {
   lookoutMarkDirty(...a: string[]): void;
 }
 
+/** One call of the apply script: a chunk's samples of one shard. */
+export interface ShardCall {
+  readonly chunk: number;
+  readonly shard: number;
+  /** The chunk marker, then each (entity, metric)'s series string and id index: all under the shard's tag. */
+  readonly keys: readonly string[];
+  readonly args: readonly string[];
+}
+
 export interface CompactSettings extends RetentionPolicy {
   readonly shards: number;
   readonly maxFutureMs: number;
@@ -64,15 +73,18 @@ export class CompactSeries implements SeriesLayout {
     return this.settings.retentionDays + 1 + Math.ceil(this.settings.maxFutureMs / MS_PER_DAY);
   }
 
-  async apply(jobId: string, samples: readonly Sample[], now: number, dirty: ReadonlySet<string>): Promise<LayoutApplyResult> {
+  /**
+   * The script calls that apply a job's samples: one per (chunk, shard), each with its keys (all
+   * under the shard's hash tag) and arguments. Chunks are cut from the job's samples in order, so
+   * a retry names the same calls.
+   */
+  calls(jobId: string, samples: readonly Sample[], now: number): ShardCall[] {
     const today = this.calendar.dayOf(now);
     const minHour = (today - this.settings.hourlyRetentionDays) * 24;
     const cutoff = (today - this.settings.idWindowDays) * 24;
     const head = [String(now), String(this.dailyRing), String(minHour), String(cutoff), String(this.settings.retentionDays)];
-    const pipeline = this.redis.pipeline() as unknown as Commands & ReturnType<Redis['pipeline']>;
-    const calls: number[] = []; // chunk of each call
-    const chunkCount = Math.ceil(samples.length / SAMPLES_PER_CHUNK);
-    for (let c = 0; c < chunkCount; c++) {
+    const out: ShardCall[] = [];
+    for (let c = 0; c * SAMPLES_PER_CHUNK < samples.length; c++) {
       // shard → entity-metric → sample indexes, in job order.
       const byShard = new Map<number, Map<string, number[]>>();
       for (let i = c * SAMPLES_PER_CHUNK; i < Math.min(samples.length, (c + 1) * SAMPLES_PER_CHUNK); i++) {
@@ -97,10 +109,18 @@ export class CompactSeries implements SeriesLayout {
             args.push(String(i), String(this.calendar.hourOf(s.ts)), String(toMilli(s.value)), s.id === undefined ? '' : idHash48(s.id));
           }
         }
-        pipeline.lookoutApplyCompact(String(keys.length), ...keys, ...args);
-        calls.push(c);
+        out.push({ chunk: c, shard, keys, args });
       }
     }
+    return out;
+  }
+
+  async apply(jobId: string, samples: readonly Sample[], now: number, dirty: ReadonlySet<string>): Promise<LayoutApplyResult> {
+    const chunkCount = Math.ceil(samples.length / SAMPLES_PER_CHUNK);
+    const calls = this.calls(jobId, samples, now);
+    // One pipeline on a standalone Redis; on a cluster it must be split by node (docs/scaling.md).
+    const pipeline = this.redis.pipeline() as unknown as Commands & ReturnType<Redis['pipeline']>;
+    for (const call of calls) pipeline.lookoutApplyCompact(String(call.keys.length), ...call.keys, ...call.args);
     const results = (await pipeline.exec()) ?? [];
     const appliedChunks = new Set<number>();
     const refused = new Set<number>();
@@ -108,7 +128,7 @@ export class CompactSeries implements SeriesLayout {
     results.forEach(([err, res], k) => {
       if (err) throw err;
       const [applied, list] = res as [number, string];
-      if (applied === 1) appliedChunks.add(calls[k]!);
+      if (applied === 1) appliedChunks.add(calls[k]!.chunk);
       for (const item of list ? list.split(',') : []) {
         const colon = item.indexOf(':');
         const index = Number(item.slice(0, colon));
