@@ -9,11 +9,12 @@ export const APPLY_COMPACT_LUA = `
 --   n, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
 -- Series string: '<i4I2' (last day M, ring size R), R daily cells '<i5I3I3' (sum, count, mask of
 -- the hours of the day whose ids have left the id window: sealed) for the days (M-R, M] at
--- position day % R, then hourly
--- rows: '<I2I3' (M - day, +32768 when implicit; mask of the hours with data), then one '<i4I2'
--- cell (sum, count) per hour in the mask. An implicit row has one hour and no cell: that hour
--- holds the whole day (the day's daily cell), the usual case of a daily export.
--- Id index: '<i4' base hour, then entries: 6-byte id hash, '<I2' hour - base, '<i4' value.
+-- position day % R, then hourly rows, newest first: '<I2I3' (M - day, +32768 when implicit;
+-- mask of the hours with data), then one '<i4I2' cell (sum, count) per hour in the mask. An
+-- implicit row has one hour and no cell: that hour holds the whole day (the day's daily cell),
+-- the usual case of a daily export.
+-- Id index: '<i4i4' (base hour, lowest hour held), then 12-byte entries: 6-byte id hash,
+-- '<I2' hour - base, '<i4' value. Only ids of hours >= the cutoff are held.
 -- Returns {1 applied now | 0 applied before, rejects 'index:code,…'}.
 local mark = redis.call('GET', KEYS[1])
 if mark then return {0, mark} end
@@ -24,15 +25,14 @@ local minDay = math.floor(minHour / 24)
 local cutoff = tonumber(ARGV[4])
 local dret = tonumber(ARGV[5])
 local DMAX, DCMAX, HMAX, HCMAX = 549755813887, 16777215, 2147483647, 65535
+local band, bor, lshift, rshift = bit.band, bit.bor, bit.lshift, bit.rshift
 local rejects = {}
 
 local function popcount(m)
-  local c = 0
-  while m > 0 do
-    c = c + m % 2
-    m = math.floor(m / 2)
-  end
-  return c
+  m = m - band(rshift(m, 1), 0x555555)
+  m = band(m, 0x333333) + band(rshift(m, 2), 0x333333)
+  m = band(m + rshift(m, 4), 0x0F0F0F)
+  return (m % 256) + (math.floor(m / 256) % 256) + math.floor(m / 65536)
 end
 
 local ki, ai = 2, 6
@@ -50,7 +50,7 @@ while ai <= #ARGV do
     rowsAt = 7 + Rs * 11
   end
   local M = Ms
-  local dc = {}
+  local dc, dtouched = {}, {}
   local function dget(day)
     local c = dc[day]
     if c then return c end
@@ -67,23 +67,27 @@ while ai <= #ARGV do
     return M == nil or day > M - RD
   end
 
-  -- Hourly rows: headers now, cells when a row is touched.
-  local rowAt, rows = {}, {}
-  if S then
-    local p = rowsAt
-    while p <= #S do
-      local off, mask = struct.unpack('<I2I3', S, p)
+  -- Hourly rows: headers scanned as far as needed (newest first), cells decoded when touched.
+  local rowAt, order, scanP = {}, {}, rowsAt
+  local function scanTo(day)
+    while S and scanP <= #S do
+      local last = order[#order]
+      if day and last and last < day then return end
+      local off, mask = struct.unpack('<I2I3', S, scanP)
       local implicit = off >= 32768
-      local day = Ms - (off % 32768)
+      local rday = Ms - (off % 32768)
       local nc = implicit and 0 or popcount(mask)
-      rowAt[day] = { p + 5, mask, implicit, nc }
-      p = p + 5 + nc * 6
+      rowAt[rday] = { scanP + 5, mask, implicit, nc, scanP }
+      order[#order + 1] = rday
+      scanP = scanP + 5 + nc * 6
     end
   end
+  local rows = {}
   local function hrow(day)
     local r = rows[day]
     if r then return r end
     r = {}
+    scanTo(day)
     local at = rowAt[day]
     if at then
       local p, mask, implicit = at[1], at[2], at[3]
@@ -121,6 +125,7 @@ while ai <= #ARGV do
       c[1] = 0
       c[2] = 0
     end
+    dtouched[day] = true
     if M == nil or day > M then M = day end
     changed = true
   end
@@ -135,16 +140,54 @@ while ai <= #ARGV do
     if c[2] <= 0 then r[h] = nil else r[h] = c end
     changed = true
   end
-
-  -- The id index.
-  local I = redis.call('GET', iKey)
-  local ids, idsChanged = {}, false
-  if I then
-    local base = struct.unpack('<i4', I)
-    for p = 5, #I, 12 do
-      local off, v = struct.unpack('<I2i4', I, p + 6)
-      ids[string.sub(I, p, p + 5)] = { base + off, v }
+  -- An id that leaves the window seals its hour: a sample with an id for that hour can no longer
+  -- be told from a re-send of a forgotten one (id_window_passed).
+  local function seal(hour)
+    local day = math.floor(hour / 24)
+    if not inDaily(day) then return end
+    local c = dget(day)
+    local hb = lshift(1, hour - day * 24)
+    if band(c[3], hb) == 0 then
+      c[3] = bor(c[3], hb)
+      dtouched[day] = true
+      if M == nil or day > M then M = day end
+      changed = true
     end
+  end
+
+  -- The id index, searched in place (an entry starts at 9 + 12k).
+  local I = redis.call('GET', iKey)
+  local base, lowest = cutoff, nil
+  if I then base, lowest = struct.unpack('<i4i4', I) end
+  local idsChanged = false
+  local function findId(key)
+    if not I then return nil end
+    local init = 9
+    while true do
+      local p = string.find(I, key, init, true)
+      if not p then return nil end
+      if (p - 9) % 12 == 0 then return p end
+      init = p + 1
+    end
+  end
+  -- Drop (and seal) the entries below the cutoff; rebase the rest on the cutoff.
+  local function rebuildIds()
+    local kept, low = {}, nil
+    if I then
+      for p = 9, #I, 12 do
+        local off, v = struct.unpack('<I2i4', I, p + 6)
+        local hour = base + off
+        if hour >= cutoff then
+          kept[#kept + 1] = string.sub(I, p, p + 5) .. struct.pack('<I2i4', hour - cutoff, v)
+          if low == nil or hour < low then low = hour end
+        else
+          seal(hour)
+        end
+      end
+    end
+    base, lowest = cutoff, low
+    I = #kept > 0 and (struct.pack('<i4i4', base, low) .. table.concat(kept)) or nil
+    idsChanged = true
   end
 
   for _ = 1, n do
@@ -154,12 +197,16 @@ while ai <= #ARGV do
     local key, old = nil, nil
     if idh ~= '' then
       key = struct.pack('>I4I2', tonumber(string.sub(idh, 1, 8), 16), tonumber(string.sub(idh, 9, 12), 16))
-      old = ids[key]
+      local p = findId(key)
+      if p then
+        local off, v = struct.unpack('<I2i4', I, p + 6)
+        old = { base + off, v }
+      end
     end
     local code = nil
     if not inDaily(day) then
       code = 'ts_too_old'
-    elseif key and not old and bit.band(dget(day)[3], bit.lshift(1, hour - day * 24)) ~= 0 then
+    elseif key and not old and band(dget(day)[3], lshift(1, hour - day * 24)) ~= 0 then
       code = 'id_window_passed'
     elseif val > HMAX and (key or hour >= minHour) then
       code = 'value_out_of_range'
@@ -192,83 +239,120 @@ while ai <= #ARGV do
       addDaily(day, val, 1)
       addHourly(hour, val, 1)
       if key then
-        ids[key] = { hour, val }
+        if hour >= cutoff and (hour < base or hour - base > 65535) then rebuildIds() end
+        local p = findId(key)
+        if hour >= cutoff then
+          local entry = key .. struct.pack('<I2i4', hour - base, val)
+          if p then
+            I = string.sub(I, 1, p - 1) .. entry .. string.sub(I, p + 12)
+          else
+            I = (I or struct.pack('<i4i4', base, hour)) .. entry
+            if lowest == nil or hour < lowest then lowest = hour end
+          end
+        else
+          -- Older than the window: remembered no longer than this call.
+          if p then I = string.sub(I, 1, p - 1) .. string.sub(I, p + 12) end
+          seal(hour)
+        end
         idsChanged = true
       end
     end
   end
+  if lowest ~= nil and lowest < cutoff then rebuildIds() end
 
-  -- Ids whose sample left the window are forgotten; their hour is sealed: a sample with an id for
-  -- that hour can no longer be told from a re-send of a forgotten one (id_window_passed).
-  local kept = {}
-  for k, e in pairs(ids) do
-    if e[1] >= cutoff then
-      kept[#kept + 1] = k .. struct.pack('<I2i4', e[1] - cutoff, e[2])
-    else
-      idsChanged = true
-      local oday = math.floor(e[1] / 24)
-      if inDaily(oday) then
-        local c = dget(oday)
-        local hb = bit.lshift(1, e[1] - oday * 24)
-        if bit.band(c[3], hb) == 0 then
-          c[3] = bit.bor(c[3], hb)
-          if M == nil or oday > M then M = oday end
-          changed = true
-        end
+  local function encodeRow(day)
+    local r = rows[day]
+    local mask, nc, cells, only = 0, 0, {}, nil
+    for h = 23, 0, -1 do
+      mask = mask * 2
+      if r[h] then
+        mask = mask + 1
+        nc = nc + 1
+        only = h
       end
     end
+    if nc == 0 then return '' end
+    if nc == 1 then
+      local d = dget(day)
+      if d[1] == r[only][1] and d[2] == r[only][2] then return struct.pack('<I2I3', M - day + 32768, mask) end
+    end
+    for h = 0, 23 do
+      if r[h] then cells[#cells + 1] = struct.pack('<i4I2', r[h][1], r[h][2]) end
+    end
+    return struct.pack('<I2I3', M - day, mask) .. table.concat(cells)
   end
 
   if changed then
-    local parts = { struct.pack('<i4I2', M, RD) }
-    for pos = 0, RD - 1 do
-      local day = M - ((M - pos) % RD)
-      local c = dget(day)
-      parts[#parts + 1] = struct.pack('<i5I3I3', c[1], c[2], c[3])
-    end
-    local days = {}
-    for day, _ in pairs(rowAt) do days[#days + 1] = day end
-    for day, _ in pairs(rows) do
-      if not rowAt[day] then days[#days + 1] = day end
-    end
-    table.sort(days, function(a, b) return a > b end)
-    for _, day in ipairs(days) do
-      if day >= minDay and day > M - 32768 then
-        local r = rows[day]
-        if r then
-          local mask, nc, cells, only = 0, 0, {}, nil
-          for h = 23, 0, -1 do
-            mask = mask * 2
-            if r[h] then
-              mask = mask + 1
-              nc = nc + 1
-              only = h
-            end
-          end
-          for h = 0, 23 do
-            if r[h] then cells[#cells + 1] = struct.pack('<i4I2', r[h][1], r[h][2]) end
-          end
-          if nc == 1 then
-            local d = dget(day)
-            if d[1] == r[only][1] and d[2] == r[only][2] then
-              parts[#parts + 1] = struct.pack('<I2I3', M - day + 32768, mask)
-              nc = 0
-            end
-          end
-          if nc > 0 then parts[#parts + 1] = struct.pack('<I2I3', M - day, mask) .. table.concat(cells) end
+    local parts
+    local tdays = {}
+    for day, _ in pairs(rows) do tdays[#tdays + 1] = day end
+    table.sort(tdays, function(a, b) return a > b end)
+    if S and Rs == RD and M == Ms then
+      -- Same ring and last day: splice the touched daily cells and rows into the stored bytes.
+      parts = { string.sub(S, 1, 6) }
+      local pos = {}
+      for day, _ in pairs(dtouched) do pos[#pos + 1] = day % RD end
+      table.sort(pos)
+      local p = 7
+      for _, q in ipairs(pos) do
+        local at = 7 + q * 11
+        if at > p then parts[#parts + 1] = string.sub(S, p, at - 1) end
+        local c = dget(M - ((M - q) % RD))
+        parts[#parts + 1] = struct.pack('<i5I3I3', c[1], c[2], c[3])
+        p = at + 11
+      end
+      if rowsAt > p then parts[#parts + 1] = string.sub(S, p, rowsAt - 1) end
+      p = rowsAt
+      for _, day in ipairs(tdays) do
+        local at = rowAt[day]
+        local from = scanP
+        if at then
+          from = at[5]
         else
-          local at = rowAt[day]
-          parts[#parts + 1] = struct.pack('<I2I3', M - day + (at[3] and 32768 or 0), at[2]) .. string.sub(S, at[1], at[1] + at[4] * 6 - 1)
+          for _, od in ipairs(order) do
+            if od < day then
+              from = rowAt[od][5]
+              break
+            end
+          end
+        end
+        if from > p then parts[#parts + 1] = string.sub(S, p, from - 1) end
+        parts[#parts + 1] = encodeRow(day)
+        p = at and (at[1] + at[4] * 6) or from
+      end
+      if p <= #S then parts[#parts + 1] = string.sub(S, p) end
+    else
+      -- A new last day (or ring size): rebuild, dropping days past the retentions.
+      scanTo(nil)
+      parts = { struct.pack('<i4I2', M, RD) }
+      for q = 0, RD - 1 do
+        local c = dget(M - ((M - q) % RD))
+        parts[#parts + 1] = struct.pack('<i5I3I3', c[1], c[2], c[3])
+      end
+      local days = {}
+      for _, day in ipairs(order) do
+        if not rows[day] then days[#days + 1] = day end
+      end
+      for _, day in ipairs(tdays) do days[#days + 1] = day end
+      table.sort(days, function(a, b) return a > b end)
+      for _, day in ipairs(days) do
+        if day >= minDay and day > M - 32768 then
+          if rows[day] then
+            parts[#parts + 1] = encodeRow(day)
+          else
+            local at = rowAt[day]
+            parts[#parts + 1] = struct.pack('<I2I3', M - day + (at[3] and 32768 or 0), at[2]) .. string.sub(S, at[1], at[1] + at[4] * 6 - 1)
+          end
         end
       end
     end
     redis.call('SET', sKey, table.concat(parts), 'EX', math.max(1, (M + dret + 2) * 86400 - appNow))
   end
   if idsChanged then
-    if #kept == 0 then
+    if not I or #I <= 8 then
       redis.call('DEL', iKey)
     else
-      redis.call('SET', iKey, struct.pack('<i4', cutoff) .. table.concat(kept), 'EX', math.max(1, (M + dret + 2) * 86400 - appNow))
+      redis.call('SET', iKey, struct.pack('<i4i4', base, lowest or cutoff) .. string.sub(I, 9), 'EX', math.max(1, ((M or math.floor(cutoff / 24)) + dret + 2) * 86400 - appNow))
     end
   end
 end
