@@ -6,13 +6,13 @@ import { bucketValue } from '../domain/bucket.js';
 import { HOURS_PER_DAY } from '../domain/series.js';
 import { shardOf, shardTag } from './shard.js';
 
-/** Header: last day written (int32) and ring size (uint16). */
-const HEADER = 6;
+/** Header: last day written (int32), ring size (uint16), oldest hourly row's day (int32). */
+const HEADER = 10;
 /** Daily cell: sum in thousandths (int40), count (uint24) and the mask of its sealed hours (uint24). */
 const DAILY_CELL = 11;
-/** Hourly row header: (last day − day) uint16 (+0x8000: implicit) and the mask of hours with data (uint24). */
-const ROW_HEADER = 5;
-const IMPLICIT = 0x8000;
+/** Hourly row header: its day (uint24, +0x800000: implicit) and the mask of hours with data (uint24). */
+const ROW_HEADER = 6;
+const IMPLICIT = 0x800000;
 /** Hourly cell: sum in thousandths (int32) and count (uint16). */
 const HOURLY_CELL = 6;
 
@@ -82,11 +82,11 @@ export class CompactSeriesView {
     const buf = this.buf;
     let p = HEADER + this.ring * DAILY_CELL;
     while (p < buf.length) {
-      const off = buf.readUInt16LE(p);
-      let mask = buf.readUIntLE(p + 2, 3);
+      const dd = buf.readUIntLE(p, 3);
+      let mask = buf.readUIntLE(p + 3, 3);
       p += ROW_HEADER;
-      const day = this.last - (off & (IMPLICIT - 1));
-      const implicit = (off & IMPLICIT) !== 0;
+      const day = dd & (IMPLICIT - 1);
+      const implicit = (dd & IMPLICIT) !== 0;
       for (let h = 0; h < HOURS_PER_DAY && mask; h++, mask >>>= 1) {
         if (!(mask & 1)) continue;
         let sum: number;

@@ -7,10 +7,11 @@ export const APPLY_COMPACT_LUA = `
 -- KEYS[1]: the chunk marker; then per (entity, metric) group: its series string, its id index.
 -- ARGV: appNowMs, dailyRing, minHour, idCutoffHour, dailyRetentionDays, then per group:
 --   n, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
--- Series string: '<i4I2' (last day M, ring size R), R daily cells '<i5I3I3' (sum, count, mask of
--- the hours of the day whose ids have left the id window: sealed) for the days (M-R, M] at
--- position day % R, then hourly rows, newest first: '<I2I3' (M - day, +32768 when implicit;
--- mask of the hours with data), then one '<i4I2' cell (sum, count) per hour in the mask. An
+-- Series string: '<i4I2i4' (last day M, ring size R, oldest hourly row T), R daily cells
+-- '<i5I3I3' (sum, count, mask of the hours of the day whose ids have left the id window: sealed)
+-- for the days (M-R, M] at position day % R, then hourly rows, newest first: '<I3I3' (day,
+-- +2^23 when implicit; mask of the hours with data), then one '<i4I2' cell (sum, count) per hour
+-- in the mask. Rows older than the hourly retention are dropped when T is 2 days past it. An
 -- implicit row has one hour and no cell: that hour holds the whole day (the day's daily cell),
 -- the usual case of a daily export.
 -- Id index: '<i4i4' (base hour, lowest hour held), then 12-byte entries: 6-byte id hash,
@@ -44,10 +45,10 @@ while ai <= #ARGV do
 
   -- The series string as stored.
   local S = redis.call('GET', sKey)
-  local Ms, Rs, rowsAt = nil, 0, 0
+  local Ms, Rs, Ts, rowsAt = nil, 0, nil, 0
   if S then
-    Ms, Rs = struct.unpack('<i4I2', S)
-    rowsAt = 7 + Rs * 11
+    Ms, Rs, Ts = struct.unpack('<i4I2i4', S)
+    rowsAt = 11 + Rs * 11
   end
   local M = Ms
   local dc, dtouched = {}, {}
@@ -55,7 +56,7 @@ while ai <= #ARGV do
     local c = dc[day]
     if c then return c end
     if S and day <= Ms and day > Ms - Rs then
-      local sum, cnt, sealed = struct.unpack('<i5I3I3', S, 7 + (day % Rs) * 11)
+      local sum, cnt, sealed = struct.unpack('<i5I3I3', S, 11 + (day % Rs) * 11)
       c = { sum, cnt, sealed }
     else
       c = { 0, 0, 0 }
@@ -73,13 +74,13 @@ while ai <= #ARGV do
     while S and scanP <= #S do
       local last = order[#order]
       if day and last and last < day then return end
-      local off, mask = struct.unpack('<I2I3', S, scanP)
-      local implicit = off >= 32768
-      local rday = Ms - (off % 32768)
+      local dd, mask = struct.unpack('<I3I3', S, scanP)
+      local implicit = dd >= 8388608
+      local rday = dd % 8388608
       local nc = implicit and 0 or popcount(mask)
-      rowAt[rday] = { scanP + 5, mask, implicit, nc, scanP }
+      rowAt[rday] = { scanP + 6, mask, implicit, nc, scanP }
       order[#order + 1] = rday
-      scanP = scanP + 5 + nc * 6
+      scanP = scanP + 6 + nc * 6
     end
   end
   local rows = {}
@@ -274,12 +275,12 @@ while ai <= #ARGV do
     if nc == 0 then return '' end
     if nc == 1 then
       local d = dget(day)
-      if d[1] == r[only][1] and d[2] == r[only][2] then return struct.pack('<I2I3', M - day + 32768, mask) end
+      if d[1] == r[only][1] and d[2] == r[only][2] then return struct.pack('<I3I3', day + 8388608, mask) end
     end
     for h = 0, 23 do
       if r[h] then cells[#cells + 1] = struct.pack('<i4I2', r[h][1], r[h][2]) end
     end
-    return struct.pack('<I2I3', M - day, mask) .. table.concat(cells)
+    return struct.pack('<I3I3', day, mask) .. table.concat(cells)
   end
 
   if changed then
@@ -287,15 +288,21 @@ while ai <= #ARGV do
     local tdays = {}
     for day, _ in pairs(rows) do tdays[#tdays + 1] = day end
     table.sort(tdays, function(a, b) return a > b end)
-    if S and Rs == RD and M == Ms then
-      -- Same ring and last day: splice the touched daily cells and rows into the stored bytes.
-      parts = { string.sub(S, 1, 6) }
+    if S and Rs == RD and M - Ms < RD and Ts >= minDay - 2 then
+      -- Same ring, no rows to trim: splice the touched daily cells (and those of new days) and the
+      -- touched rows into the stored bytes.
+      local T = Ts
+      for _, day in ipairs(tdays) do
+        if day < T and next(rows[day]) ~= nil then T = day end
+      end
+      parts = { struct.pack('<i4I2i4', M, RD, T) }
+      for day = Ms + 1, M do dtouched[day] = true end
       local pos = {}
       for day, _ in pairs(dtouched) do pos[#pos + 1] = day % RD end
       table.sort(pos)
-      local p = 7
+      local p = 11
       for _, q in ipairs(pos) do
-        local at = 7 + q * 11
+        local at = 11 + q * 11
         if at > p then parts[#parts + 1] = string.sub(S, p, at - 1) end
         local c = dget(M - ((M - q) % RD))
         parts[#parts + 1] = struct.pack('<i5I3I3', c[1], c[2], c[3])
@@ -324,7 +331,7 @@ while ai <= #ARGV do
     else
       -- A new last day (or ring size): rebuild, dropping days past the retentions.
       scanTo(nil)
-      parts = { struct.pack('<i4I2', M, RD) }
+      parts = { '' }
       for q = 0, RD - 1 do
         local c = dget(M - ((M - q) % RD))
         parts[#parts + 1] = struct.pack('<i5I3I3', c[1], c[2], c[3])
@@ -335,16 +342,22 @@ while ai <= #ARGV do
       end
       for _, day in ipairs(tdays) do days[#days + 1] = day end
       table.sort(days, function(a, b) return a > b end)
+      local T = M
       for _, day in ipairs(days) do
-        if day >= minDay and day > M - 32768 then
+        if day >= minDay then
+          local row
           if rows[day] then
-            parts[#parts + 1] = encodeRow(day)
+            row = encodeRow(day)
           else
-            local at = rowAt[day]
-            parts[#parts + 1] = struct.pack('<I2I3', M - day + (at[3] and 32768 or 0), at[2]) .. string.sub(S, at[1], at[1] + at[4] * 6 - 1)
+            row = string.sub(S, rowAt[day][5], rowAt[day][1] + rowAt[day][4] * 6 - 1)
+          end
+          if row ~= '' then
+            parts[#parts + 1] = row
+            T = day
           end
         end
       end
+      parts[1] = struct.pack('<i4I2i4', M, RD, T)
     end
     redis.call('SET', sKey, table.concat(parts), 'EX', math.max(1, (M + dret + 2) * 86400 - appNow))
   end

@@ -227,9 +227,11 @@ describe('retention and keys', () => {
     // Ring of 8 + 1 + 1 days: today and the 9 days before.
     expect([...series.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, k) => today - 9 + k));
     expect(series.get(today)).toBe(20);
-    // Hourly rows past the hourly retention are trimmed.
+    // Hourly rows past the hourly retention are trimmed (at most 2 days late: trimming rewrites the string).
     const hours = await s.readHourRange('G0001', 'air_recharge', (today - 30) * 24, today * 24 + 23);
-    expect([...hours.keys()].map((h) => Math.floor(h / 24))).toEqual([today - 3, today - 2, today - 1, today]);
+    const hourDays = [...hours.keys()].map((h) => Math.floor(h / 24));
+    expect(hourDays.slice(-4)).toEqual([today - 3, today - 2, today - 1, today]);
+    expect(Math.min(...hourDays)).toBeGreaterThanOrEqual(today - 3 - 2);
     const keys = await redis.keys(`${compactPrefix(s)}:*:s:*`);
     expect(keys).toHaveLength(1);
     const ttl = await redis.ttl(keys[0]!);
