@@ -29,6 +29,16 @@ local DMAX, DCMAX, HMAX, HCMAX = 549755813887, 16777215, 2147483647, 65535
 local band, bor, lshift, rshift = bit.band, bit.bor, bit.lshift, bit.rshift
 local rejects = {}
 
+local CELLS = {}
+local function cellsFmt(nc)
+  local f = CELLS[nc]
+  if not f then
+    f = string.rep('i4I2', nc)
+    CELLS[nc] = f
+  end
+  return f
+end
+
 local function popcount(m)
   m = m - band(rshift(m, 1), 0x555555)
   m = band(m, 0x333333) + band(rshift(m, 2), 0x333333)
@@ -91,19 +101,22 @@ while ai <= #ARGV do
     scanTo(day)
     local at = rowAt[day]
     if at then
-      local p, mask, implicit = at[1], at[2], at[3]
+      local mask, implicit = at[2], at[3]
+      -- All cells of the row in one unpack.
+      local vals = implicit and {} or { struct.unpack('<' .. cellsFmt(at[4]), S, at[1]) }
+      local k = 1
       for h = 0, 23 do
         if mask % 2 == 1 then
           if implicit then
             local d = dget(day)
             r[h] = { d[1], d[2] }
           else
-            local sum, cnt = struct.unpack('<i4I2', S, p)
-            r[h] = { sum, cnt }
-            p = p + 6
+            r[h] = { vals[k], vals[k + 1] }
+            k = k + 2
           end
         end
         mask = math.floor(mask / 2)
+        if mask == 0 then break end
       end
     end
     rows[day] = r
@@ -263,24 +276,24 @@ while ai <= #ARGV do
 
   local function encodeRow(day)
     local r = rows[day]
-    local mask, nc, cells, only = 0, 0, {}, nil
-    for h = 23, 0, -1 do
-      mask = mask * 2
-      if r[h] then
-        mask = mask + 1
+    local mask, bitv, nc, flat, only = 0, 1, 0, {}, nil
+    for h = 0, 23 do
+      local c = r[h]
+      if c then
+        mask = mask + bitv
         nc = nc + 1
         only = h
+        flat[#flat + 1] = c[1]
+        flat[#flat + 1] = c[2]
       end
+      bitv = bitv * 2
     end
     if nc == 0 then return '' end
     if nc == 1 then
       local d = dget(day)
       if d[1] == r[only][1] and d[2] == r[only][2] then return struct.pack('<I3I3', day + 8388608, mask) end
     end
-    for h = 0, 23 do
-      if r[h] then cells[#cells + 1] = struct.pack('<i4I2', r[h][1], r[h][2]) end
-    end
-    return struct.pack('<I3I3', day, mask) .. table.concat(cells)
+    return struct.pack('<I3I3' .. cellsFmt(nc), day, mask, unpack(flat))
   end
 
   if changed then
