@@ -165,34 +165,43 @@ export class CompactSeries implements SeriesLayout {
   }
 
   queueReads(tx: Tx, daily: readonly DailyRead[], hourly: readonly HourlyRead[]): QueuedReads {
-    let length = 0;
-    for (const r of [...daily, ...hourly]) {
-      for (const e of r.entities) tx.getBuffer(this.ck.series(e, r.metric));
-      length += r.entities.length;
-    }
+    // One GET per (entity, metric), shared by its daily and hourly reads.
+    const slot = new Map<string, number>();
+    const at = (entity: string, metric: string): number => {
+      const key = this.ck.series(entity, metric);
+      let k = slot.get(key);
+      if (k === undefined) {
+        slot.set(key, (k = slot.size));
+        tx.getBuffer(key);
+      }
+      return k;
+    };
+    const dailyAt = daily.map((r) => r.entities.map((e) => at(e, r.metric)));
+    const hourlyAt = hourly.map((r) => r.entities.map((e) => at(e, r.metric)));
     const catalogue = this.metrics();
     const avg = (metric: string) => catalogue.get(metric)?.aggregation === 'avg';
     return {
-      length,
-      parse: (results, at, dailyOut, hourlyOut) => {
-        let k = at;
-        for (const r of daily) {
+      length: slot.size,
+      parse: (results, first, dailyOut, hourlyOut) => {
+        const views = new Map<number, CompactSeriesView | null>();
+        const view = (k: number): CompactSeriesView | null => {
+          let v = views.get(k);
+          if (v === undefined) {
+            const buf = results[first + k] as Buffer | null;
+            views.set(k, (v = buf && buf.length ? new CompactSeriesView(buf) : null));
+          }
+          return v;
+        };
+        daily.forEach((r, i) => {
           const series = seriesOf(dailyOut, r.entities, r.metric);
           const a = avg(r.metric);
-          for (let j = 0; j < r.entities.length; j++) {
-            const buf = results[k++] as Buffer | null;
-            if (buf && buf.length) new CompactSeriesView(buf).daily(r.fromDay, r.toDay, a, series[j]!);
-          }
-        }
-        for (const r of hourly) {
+          r.entities.forEach((_, j) => view(dailyAt[i]![j]!)?.daily(r.fromDay, r.toDay, a, series[j]!));
+        });
+        hourly.forEach((r, i) => {
           const series = seriesOf(hourlyOut, r.entities, r.metric);
           const a = avg(r.metric);
-          for (let j = 0; j < r.entities.length; j++) {
-            const buf = results[k++] as Buffer | null;
-            const out = series[j]!;
-            if (buf && buf.length) new CompactSeriesView(buf).hourly(r.fromHour, r.toHour, a, (h, v) => setHourly(out, h, v));
-          }
-        }
+          r.entities.forEach((_, j) => view(hourlyAt[i]![j]!)?.hourly(r.fromHour, r.toHour, a, (h, v) => setHourly(series[j]!, h, v)));
+        });
       },
     };
   }
