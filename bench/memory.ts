@@ -43,11 +43,25 @@ const chosen = (args.get('shapes') ?? 'daily,hourly').split(',').map((s) => {
   return shape;
 });
 
+const LAYOUTS = (args.get('layout') ?? 'buckets,compact').split(',').map((l) => {
+  if (l !== 'buckets' && l !== 'compact') throw new Error(`unknown layout ${l} (known: buckets, compact)`);
+  return l;
+});
+
 /** The class a key of Lookout's keyspace belongs to, for the breakdown. */
 function keyClass(key: string): string {
   const rest = key.slice(PREFIX.length + 1);
-  const head = rest.split(':')[0]!;
+  let head = rest.split(':')[0]!;
+  // Compact layout: P:{s<shard>}:<kind>:…
+  if (/^\{s\d+\}$/.test(head)) head = `compact-${rest.split(':')[1]}`;
   switch (head) {
+    case 'compact-s':
+      return 'series strings (compact)';
+    case 'compact-i':
+      return 'id index (compact)';
+    case 'compact-chunk':
+    case 'fmark':
+      return 'chunk markers';
     case 'd':
       return 'daily buckets';
     case 'h':
@@ -87,6 +101,7 @@ async function usageByClass(redis: Redis, metrics = new Set<string>()): Promise<
       const bytes = Number(res[i]?.[1] ?? 0);
       const c = keyClass(k);
       if (c === 'daily buckets') metrics.add(k.split(':')[2]!);
+      if (c === 'series strings (compact)') metrics.add(k.split(':')[3]!);
       const cur = out.get(c) ?? { bytes: 0, keys: 0 };
       out.set(c, { bytes: cur.bytes + bytes, keys: cur.keys + 1 });
     });
@@ -110,6 +125,7 @@ async function measureFloor(redis: Redis, values: ReadonlyMap<string, number[]>)
 
 interface ShapeResult {
   readonly shape: Shape;
+  readonly layout: string;
   readonly samplesPerEm: number;
   readonly floor: { usedPerEm: number; usagePerEm: number };
   readonly usedPerEm: number;
@@ -118,7 +134,7 @@ interface ShapeResult {
   readonly metrics: readonly string[];
 }
 
-async function measure(shape: Shape): Promise<ShapeResult> {
+async function measure(shape: Shape, layout: string): Promise<ShapeResult> {
   const dir = mkdtempSync(join(tmpdir(), 'lookout-bench-mem-'));
   const redisServer = await startEmbeddedRedis(dir);
   const redis = new Redis(redisServer.url);
@@ -150,6 +166,7 @@ async function measure(shape: Shape): Promise<ShapeResult> {
       LOOKOUT_HTTP_PORT: '0',
       LOG_LEVEL: 'silent',
       LOOKOUT_TZ: TZ,
+      LOOKOUT_SERIES_LAYOUT: layout,
     });
     const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(NOW), noNotifier: true });
     try {
@@ -166,7 +183,7 @@ async function measure(shape: Shape): Promise<ShapeResult> {
         const b = before.get(c) ?? { bytes: 0, keys: 0 };
         if (u.bytes !== b.bytes || u.keys !== b.keys) classes.set(c, { bytes: u.bytes - b.bytes, keys: u.keys - b.keys });
       }
-      return { shape, samplesPerEm: shape.days * shape.perDay, floor, usedPerEm: (usedAfter - usedBefore) / N, classes, metrics: [...metrics].sort() };
+      return { shape, layout, samplesPerEm: shape.days * shape.perDay, floor, usedPerEm: (usedAfter - usedBefore) / N, classes, metrics: [...metrics].sort() };
     } finally {
       await lookout.stop();
     }
@@ -181,16 +198,22 @@ const fmt = (x: number) => Math.round(x).toLocaleString('en');
 
 function report(res: ShapeResult): void {
   const raw = res.samplesPerEm * RAW_BYTES_PER_SAMPLE;
-  const seriesClasses = ['daily buckets', 'hourly buckets', 'sample ids', 'feed counters'];
+  const seriesClasses = ['daily buckets', 'hourly buckets', 'sample ids', 'series strings (compact)', 'id index (compact)', 'feed counters'];
   let series = 0;
   for (const c of seriesClasses) series += res.classes.get(c)?.bytes ?? 0;
-  console.log(`${res.shape.name}: ${res.samplesPerEm} samples per entity-metric; metrics stored: ${res.metrics.join(', ')}`);
+  console.log(`${res.shape.name}, LOOKOUT_SERIES_LAYOUT=${res.layout}: ${res.samplesPerEm} samples per entity-metric; metrics stored: ${res.metrics.join(', ')}`);
   console.log(`  raw floor, arithmetic (8 B/sample)          ${fmt(raw).padStart(10)} B per entity-metric`);
   console.log(`  raw floor, measured (one float64 string)    ${fmt(res.floor.usedPerEm).padStart(10)} B used_memory Δ, ${fmt(res.floor.usagePerEm)} B MEMORY USAGE`);
   console.log(
     `  Lookout, used_memory Δ                      ${fmt(res.usedPerEm).padStart(10)} B per entity-metric = ${(res.usedPerEm / raw).toFixed(1)}× raw, ${(res.usedPerEm / res.floor.usedPerEm).toFixed(1)}× measured floor (issue 11 target ≤ ${fmt(res.shape.target)} B)`,
   );
-  console.log(`  Lookout, series keys (MEMORY USAGE)         ${fmt(series / N).padStart(10)} B per entity-metric = ${(series / N / raw).toFixed(1)}× raw`);
+  console.log(
+    `  Lookout, series keys (MEMORY USAGE)         ${fmt(series / N).padStart(10)} B per entity-metric = ${(series / N / raw).toFixed(1)}× raw (with ids and feed counters; issue 11 target ≤ ${fmt(res.shape.target)} B: ${series / N <= res.shape.target ? 'met' : 'NOT met'})`,
+  );
+  // What does not grow with the entities: chunk markers expire after 2 days, completed sample jobs after 1 h (at most 2,000 kept).
+  let transient = 0;
+  for (const c of ['chunk markers', 'samples queue (BullMQ)']) transient += res.classes.get(c)?.bytes ?? 0;
+  console.log(`  of used_memory Δ, transient (chunk markers, completed jobs) ${fmt(transient / N).padStart(6)} B per entity-metric: they scale with the samples of the last hours, not with the entities`);
   console.log('  by key class (MEMORY USAGE, keys added by the fill):');
   const rows = [...res.classes].sort((a, b) => b[1].bytes - a[1].bytes);
   for (const [c, u] of rows) {
@@ -203,8 +226,10 @@ async function main(): Promise<void> {
   console.log('fresh embedded redis-server per shape; filled through the queue door, applied and judged by a worker with the shipped rules');
   console.log('');
   for (const shape of chosen) {
-    report(await measure(shape));
-    console.log('');
+    for (const layout of LAYOUTS) {
+      report(await measure(shape, layout));
+      console.log('');
+    }
   }
 }
 

@@ -53,6 +53,12 @@ export interface AppConfig {
   readonly retentionDays: number;
   readonly hourlyRetentionDays: number;
   readonly maxFutureMs: number;
+  /** How series are stored (LOOKOUT_SERIES_LAYOUT): `buckets` (default) or `compact` (docs/scaling.md "Compact layout"). */
+  readonly seriesLayout: 'buckets' | 'compact';
+  /** Entity shards of the compact layout's keys (LOOKOUT_SHARDS). */
+  readonly shards: number;
+  /** Compact layout: days back whose sample ids are remembered for replace-by-id (LOOKOUT_ID_WINDOW_DAYS). */
+  readonly idWindowDays: number;
   /** Prefix of every Redis key and queue name (lets several deployments share one Redis). */
   readonly prefix: string;
   readonly logLevel: string;
@@ -152,6 +158,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     fail('LOG_LEVEL', 'one of fatal, error, warn, info, debug, trace, silent', logLevel);
   }
+  const seriesLayout = str(env, 'LOOKOUT_SERIES_LAYOUT', 'buckets');
+  if (seriesLayout !== 'buckets' && seriesLayout !== 'compact') fail('LOOKOUT_SERIES_LAYOUT', 'buckets or compact', seriesLayout);
   const locale = str(env, 'LOOKOUT_LOCALE', 'zh');
   if (locale !== 'zh' && locale !== 'en') fail('LOOKOUT_LOCALE', 'zh or en', locale);
   const httpPort = int(env, 'LOOKOUT_HTTP_PORT', 8080, 0, 65535);
@@ -185,6 +193,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retentionDays,
     hourlyRetentionDays: int(env, 'LOOKOUT_HOURLY_RETENTION_DAYS', Math.min(28, retentionDays), 1, retentionDays),
     maxFutureMs: int(env, 'LOOKOUT_MAX_FUTURE_MS', 5 * 60_000, 0, 7 * 86_400_000),
+    seriesLayout,
+    shards: int(env, 'LOOKOUT_SHARDS', 64, 1, 16384),
+    idWindowDays: int(env, 'LOOKOUT_ID_WINDOW_DAYS', 7, 7, retentionDays),
     prefix,
     logLevel,
     dayCloseCron: cron(env, 'LOOKOUT_DAY_CLOSE_CRON', DAY_CLOSE_CRON),

@@ -15,7 +15,7 @@ import type { PipelineObserver } from '../observability/events.js';
 import type { Keyspace } from '../queues/names.js';
 import type { EntityCommit, RedisAlertStore } from '../state/alert-store.js';
 import type { RegistryCache } from '../state/registry-store.js';
-import { parseFeed, SeriesStore, type DailyRead, type HourlyByEntity, type HourlyRead } from '../state/series-store.js';
+import { parseFeed, type DailyRead, type HourlyByEntity, type HourlyRead, type SeriesStore } from '../state/series-store.js';
 
 const CHUNK = 500;
 const MAX_ROUNDS = 8;
@@ -114,8 +114,7 @@ export class EntityEvaluator {
     const tx = this.redis.multi();
     const feedMetrics = planner.absenceMetrics;
     for (const m of feedMetrics) tx.hgetall(this.keys.feed(m));
-    for (const r of reads) this.series.queueDailyReads(tx, r);
-    for (const r of hourlyReads) this.series.queueHourlyReads(tx, r);
+    const seriesReads = this.series.queueReads(tx, reads, hourlyReads);
     for (const p of plans) {
       tx.get(this.keys.version(p.entity.id));
       tx.hmget(this.keys.alerts, ...p.rules.map((r) => fingerprint(r.id, p.entity.id)));
@@ -128,17 +127,9 @@ export class EntityEvaluator {
     const feed = new Map<string, Map<number, number>>();
     for (const m of feedMetrics) feed.set(m, parseFeed(res[i++] as Record<string, string>));
     const seriesByEntity = new Map<string, Map<string, Map<number, number>>>();
-    for (const r of reads) {
-      const n = SeriesStore.dailyReadLength(r);
-      this.series.parseDailyReads(r, res.slice(i, i + n) as (string | null)[][], seriesByEntity);
-      i += n;
-    }
     const hourlyByEntity: HourlyByEntity = new Map();
-    for (const r of hourlyReads) {
-      const n = SeriesStore.hourlyReadLength(r);
-      this.series.parseHourlyReads(r, res.slice(i, i + n) as (string | null)[][], hourlyByEntity);
-      i += n;
-    }
+    seriesReads.parse(res, i, seriesByEntity, hourlyByEntity);
+    i += seriesReads.length;
     const ctx = { now, today: this.calendar.dayOf(now), calendar: this.calendar, feed };
     const commits: EntityCommit[] = [];
     for (const p of plans) {

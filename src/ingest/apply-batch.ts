@@ -64,7 +64,14 @@ export class SampleBatchProcessor {
     await d.registry.refresh();
     // Complaints also count under complaints.<category> (the breakdown campaign reports read).
     const applied = withCategorySamples(accepted);
-    const { chunks, skippedChunks, touched } = await d.series.apply(jobId, applied, now, (id, metrics) => d.evaluator.affected(id, metrics));
+    // The store splits the samples by entity shard (one script call per shard in the compact layout).
+    const { chunks, skippedChunks, touched, rejected: refused } = await d.series.apply(jobId, applied, now, (id, metrics) => d.evaluator.affected(id, metrics));
+    if (refused.length) {
+      // Refused by the store (compact layout: id_window_passed, value_out_of_range), counted once when applied.
+      const byCode = new Map<string, number>();
+      for (const r of refused) byCode.set(r.code, (byCode.get(r.code) ?? 0) + 1);
+      for (const [code, n] of byCode) d.observer.samplesRejected(`${source}:worker`, code, n);
+    }
 
     if (chunks > 0) {
       // Counted once per applied job, not again on a retry.
@@ -87,6 +94,8 @@ export class SampleBatchProcessor {
       t.sum += x.value;
     }
     d.observer.metricSamples(byMetric);
-    return { accepted: accepted.length, rejected, chunks, skippedChunks, entities: touched.size };
+    // Store refusals carry no batch index (a derived complaint category has none): index -1.
+    const all = refused.length ? [...rejected, ...refused.map((r) => ({ ...r, index: -1 }))] : rejected;
+    return { accepted: accepted.length, rejected: all, chunks, skippedChunks, entities: touched.size };
   }
 }

@@ -10,6 +10,7 @@ import type { Entity } from '../../src/domain/entity.js';
 import type { RuleSet } from '../../src/domain/rule.js';
 import { startTestLookout, type TestLookout } from '../support/lookout.js';
 import { daily, dealer, fired, isoDays, outlet, shippedRules, writeCsv, type Row } from './fixtures.js';
+import { SERIES_LAYOUTS } from '../../src/state/series-layout.js';
 
 let ruleSet: RuleSet;
 beforeAll(async () => {
@@ -50,7 +51,7 @@ function branch(): { entities: Entity[]; rows: Row[]; days: string[] } {
   return { entities, rows, days };
 }
 
-describe('backtest vs the live daemon on the same data', () => {
+describe.each(SERIES_LAYOUTS)('backtest vs the live daemon on the same data (%s series layout)', (layout) => {
   let lk: TestLookout | undefined;
   afterEach(async () => {
     await lk?.cleanup();
@@ -62,7 +63,7 @@ describe('backtest vs the live daemon on the same data', () => {
 
     // Live: each day's export arrives at 00:05 the next day, then the scheduler closes the day.
     const first = Calendar.parseIsoDay(days[0]!)!;
-    lk = await startTestLookout({ now: localIso(cal.startOfDay(first + 1) + 5 * 60_000), roles: ['api', 'worker', 'scheduler'] });
+    lk = await startTestLookout({ now: localIso(cal.startOfDay(first + 1) + 5 * 60_000), roles: ['api', 'worker', 'scheduler'], env: { LOOKOUT_SERIES_LAYOUT: layout } });
     await lk.registry.putMany(entities);
     await lk.idle();
     for (const d of days) {
@@ -135,7 +136,7 @@ describe('backtest vs the live daemon on the same data', () => {
 
     // Live: the history as a backfill at 00:05 on the 21st, then each hour's samples by the next
     // hour's :02, when the scheduler's hourly pass judges intraday rules (feed or no feed).
-    lk = await startTestLookout({ now: `${last}T00:05:00+08:00`, roles: ['api', 'worker', 'scheduler'] });
+    lk = await startTestLookout({ now: `${last}T00:05:00+08:00`, roles: ['api', 'worker', 'scheduler'], env: { LOOKOUT_SERIES_LAYOUT: layout } });
     await lk.registry.putMany(entities);
     expect((await lk.post('/api/v1/samples', past)).status).toBe(202);
     await lk.idle();

@@ -1,6 +1,7 @@
 // SPEC §4 from outside: samples over HTTP → worker → shipped rules → alert state in Redis.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isoDays, startTestLookout, type AlertBody, type AlertsBody, type TestLookout } from '../support/lookout.js';
+import { SERIES_LAYOUTS } from '../../src/state/series-layout.js';
 
 const DEALER = {
   id: 'D0001',
@@ -22,10 +23,10 @@ function dealerSeries(days: string[], value: (day: string, i: number) => number)
   }));
 }
 
-describe('contract: a dealer at 100 for four weeks and 40 for a day', () => {
+describe.each(SERIES_LAYOUTS)('contract: a dealer at 100 for four weeks and 40 for a day (%s series layout)', (layout) => {
   let lk: TestLookout;
   beforeEach(async () => {
-    lk = await startTestLookout({ now: '2026-11-22T09:00:00+08:00' });
+    lk = await startTestLookout({ now: '2026-11-22T09:00:00+08:00', env: { LOOKOUT_SERIES_LAYOUT: layout } });
   });
   afterEach(async () => lk.cleanup());
 

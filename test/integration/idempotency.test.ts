@@ -6,13 +6,14 @@ import type { RawSample } from '../../src/domain/sample.js';
 import { SampleBatchProcessor } from '../../src/ingest/apply-batch.js';
 import { RegistryCache } from '../../src/state/registry-store.js';
 import { startTestLookout, type IngestBody, type TestLookout, type UnknownEntitiesBody } from '../support/lookout.js';
+import { SERIES_LAYOUTS } from '../../src/state/series-layout.js';
 
 const day = (iso: string) => Calendar.parseIsoDay(iso)!;
 
-describe('idempotent retries and replacing ids', () => {
+describe.each(SERIES_LAYOUTS)('idempotent retries and replacing ids (%s series layout)', (layout) => {
   let lk: TestLookout;
   beforeEach(async () => {
-    lk = await startTestLookout();
+    lk = await startTestLookout({ env: { LOOKOUT_SERIES_LAYOUT: layout } });
   });
   afterEach(async () => lk.cleanup());
 

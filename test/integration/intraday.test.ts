@@ -8,6 +8,7 @@ import type { AlertRecord } from '../../src/domain/alert.js';
 import { Calendar } from '../../src/domain/clock.js';
 import { isoDays, startTestLookout, type TestLookout } from '../support/lookout.js';
 import { dealer } from './fixtures.js';
+import { SERIES_LAYOUTS } from '../../src/state/series-layout.js';
 
 const INTRADAY = 'core_dealer_card_opening_intraday';
 const DAILY = 'core_dealer_card_opening_drop';
@@ -41,7 +42,7 @@ const todayHours = {
   [ORDINARY]: ordinaryHours(120, 28),
 };
 
-describe('intraday rule through a running Lookout', () => {
+describe.each(SERIES_LAYOUTS)('intraday rule through a running Lookout (%s series layout)', (layout) => {
   let lk: TestLookout;
   afterEach(async () => lk.cleanup());
 
@@ -54,7 +55,7 @@ describe('intraday rule through a running Lookout', () => {
 
   /** Four weeks of hourly history for both dealers, sent just after midnight of today. */
   async function start(env: Record<string, string> = {}): Promise<void> {
-    lk = await startTestLookout({ now: `${TODAY}T00:05:00+08:00`, env });
+    lk = await startTestLookout({ now: `${TODAY}T00:05:00+08:00`, env: { LOOKOUT_SERIES_LAYOUT: layout, ...env } });
     await lk.registry.putMany([dealer(COLLAPSING), dealer(ORDINARY)]);
     await send(HISTORY.flatMap((day, i) => [COLLAPSING, ORDINARY].flatMap((id) => hourlySamples(id, day, ordinaryHours(120, i)))));
     expect(await lk.alerts.list({})).toEqual([]);

@@ -4,13 +4,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Calendar } from '../../src/domain/clock.js';
 import { dailySamples, startTestLookout, type TestLookout } from '../support/lookout.js';
 import { dealer, dealerSeries, FOUR_WEEKS, LAST_DAY } from './fixtures.js';
+import { SERIES_LAYOUTS } from '../../src/state/series-layout.js';
 
 const RULE = 'core_dealer_card_opening_drop';
 
-describe('late samples re-judge complete days', () => {
+describe.each(SERIES_LAYOUTS)('late samples re-judge complete days (%s series layout)', (layout) => {
   let lk: TestLookout;
   beforeEach(async () => {
-    lk = await startTestLookout({ now: '2026-11-22T09:00:00+08:00' });
+    // The corrections below reach 4 weeks back: the compact layout remembers ids that far only
+    // with an id window that long (its default, 7 days, answers id_window_passed: test/state/).
+    lk = await startTestLookout({ now: '2026-11-22T09:00:00+08:00', env: { LOOKOUT_SERIES_LAYOUT: layout, LOOKOUT_ID_WINDOW_DAYS: '35' } });
     await lk.registry.putMany([dealer('D0001')]);
   });
   afterEach(async () => lk.cleanup());

@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MS_PER_DAY } from '../../src/domain/clock.js';
 import { metricValue, startTestLookout, type IngestBody, type TestLookout } from '../support/lookout.js';
+import { SERIES_LAYOUTS } from '../../src/state/series-layout.js';
 
 const RETENTION_DAYS = 8;
 
@@ -38,10 +39,10 @@ async function storage(lk: TestLookout): Promise<{ persistent: number; longestTt
   return { persistent, longestTtl };
 }
 
-describe('retention', () => {
+describe.each(SERIES_LAYOUTS)('retention (%s series layout)', (layout) => {
   let lk: TestLookout;
   beforeEach(async () => {
-    lk = await startTestLookout({ now: '2026-11-22T09:00:00+08:00', env: { LOOKOUT_RETENTION_DAYS: String(RETENTION_DAYS) } });
+    lk = await startTestLookout({ now: '2026-11-22T09:00:00+08:00', env: { LOOKOUT_RETENTION_DAYS: String(RETENTION_DAYS), LOOKOUT_SERIES_LAYOUT: layout } });
   });
   afterEach(async () => lk.cleanup());
 
@@ -101,7 +102,7 @@ describe('retention', () => {
 
   it('a Lookout whose clock is behind Redis time (a replay, a test) keeps the samples it accepted', async () => {
     await lk.cleanup();
-    lk = await startTestLookout({ now: '2026-08-22T09:00:00+08:00', env: { LOOKOUT_RETENTION_DAYS: String(RETENTION_DAYS) } });
+    lk = await startTestLookout({ now: '2026-08-22T09:00:00+08:00', env: { LOOKOUT_RETENTION_DAYS: String(RETENTION_DAYS), LOOKOUT_SERIES_LAYOUT: layout } });
     const res = await lk.post<IngestBody>('/api/v1/samples', [
       { metric: 'air_recharge', entity: 'G0001', value: 6, ts: '2026-08-20T12:00:00+08:00', id: 'G0001/air_recharge/2026-08-20' },
       { metric: 'air_recharge', entity: 'G0001', value: 7, ts: '2026-08-21T12:00:00+08:00' },

@@ -95,6 +95,8 @@ export function testEnv(prefix: string, env: Record<string, string> = {}): Recor
     LOOKOUT_DATA_DIR: env.LOOKOUT_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'lookout-data-')),
     LOG_LEVEL: 'silent',
     LOOKOUT_EVAL_DEBOUNCE_MS: '0',
+    // The series layout under test (a file may run its cases under both: describe.each(SERIES_LAYOUTS)).
+    ...(process.env.LOOKOUT_TEST_SERIES_LAYOUT ? { LOOKOUT_SERIES_LAYOUT: process.env.LOOKOUT_TEST_SERIES_LAYOUT } : {}),
     ...env,
   };
 }

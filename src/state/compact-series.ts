@@ -1,0 +1,208 @@
+// The compact layout (LOOKOUT_SERIES_LAYOUT=compact): one string per (entity, metric) holding its
+// daily cells and hourly rows, and one id index per (entity, metric) holding only the id window.
+// Every key carries the entity's shard tag; a job's samples are applied one script call per
+// (chunk, shard), so a call touches one slot. Design: docs/scaling.md "Compact layout".
+
+import type { Redis } from 'ioredis';
+import { toMilli } from '../domain/bucket.js';
+import { MS_PER_DAY, type Calendar } from '../domain/clock.js';
+import type { MetricCatalogue } from '../domain/metric.js';
+import type { Sample, SampleRejection } from '../domain/sample.js';
+import { SAMPLE_ERRORS } from '../errors/catalogue.js';
+import type { Keyspace } from '../queues/names.js';
+import { CompactKeys, CompactSeriesView } from './compact-format.js';
+import { APPLY_COMPACT_LUA, FEED_ONCE_LUA, MARK_DIRTY_LUA } from './compact-lua.js';
+import type { RetentionPolicy } from './series-store.js';
+import {
+  seriesOf,
+  setHourly,
+  type DailyRead,
+  type HourlyRead,
+  type LayoutApplyResult,
+  type QueuedReads,
+  type SeriesLayout,
+  type Tx,
+} from './series-layout.js';
+import { idHash48 } from './shard.js';
+
+/**
+ * Samples per job chunk. A chunk is cut from the job's samples in order (so a retry names the same
+ * chunks) and then split by shard: one script call per (chunk, shard).
+ */
+const SAMPLES_PER_CHUNK = 3000;
+
+interface Commands {
+  lookoutApplyCompact(...a: string[]): void;
+  lookoutFeedOnce(...a: string[]): void;
+  lookoutMarkDirty(...a: string[]): void;
+}
+
+/** One call of the apply script: a chunk's samples of one shard. */
+export interface ShardCall {
+  readonly chunk: number;
+  readonly shard: number;
+  /** The chunk marker, then each (entity, metric)'s series string and id index: all under the shard's tag. */
+  readonly keys: readonly string[];
+  readonly args: readonly string[];
+}
+
+export interface CompactSettings extends RetentionPolicy {
+  readonly shards: number;
+  readonly maxFutureMs: number;
+  readonly idWindowDays: number;
+}
+
+export class CompactSeries implements SeriesLayout {
+  readonly ck: CompactKeys;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+    private readonly calendar: Calendar,
+    private readonly metrics: () => MetricCatalogue,
+    private readonly settings: CompactSettings,
+  ) {
+    this.ck = new CompactKeys(keys.prefix, settings.shards);
+    redis.defineCommand('lookoutApplyCompact', { lua: APPLY_COMPACT_LUA });
+    redis.defineCommand('lookoutFeedOnce', { numberOfKeys: 2, lua: FEED_ONCE_LUA });
+    redis.defineCommand('lookoutMarkDirty', { numberOfKeys: 1, lua: MARK_DIRTY_LUA });
+  }
+
+  /** Daily cells kept per (entity, metric): the retention, today and the days LOOKOUT_MAX_FUTURE_MS reaches. */
+  get dailyRing(): number {
+    return this.settings.retentionDays + 1 + Math.ceil(this.settings.maxFutureMs / MS_PER_DAY);
+  }
+
+  /**
+   * The script calls that apply a job's samples: one per (chunk, shard), each with its keys (all
+   * under the shard's hash tag) and arguments. Chunks are cut from the job's samples in order, so
+   * a retry names the same calls.
+   */
+  calls(jobId: string, samples: readonly Sample[], now: number): ShardCall[] {
+    const today = this.calendar.dayOf(now);
+    const minHour = (today - this.settings.hourlyRetentionDays) * 24;
+    const cutoff = (today - this.settings.idWindowDays) * 24;
+    const head = [String(now), String(this.dailyRing), String(minHour), String(cutoff), String(this.settings.retentionDays)];
+    const out: ShardCall[] = [];
+    for (let c = 0; c * SAMPLES_PER_CHUNK < samples.length; c++) {
+      // shard → entity-metric → sample indexes, in job order.
+      const byShard = new Map<number, Map<string, number[]>>();
+      for (let i = c * SAMPLES_PER_CHUNK; i < Math.min(samples.length, (c + 1) * SAMPLES_PER_CHUNK); i++) {
+        const s = samples[i]!;
+        const shard = this.ck.shard(s.entity);
+        let groups = byShard.get(shard);
+        if (!groups) byShard.set(shard, (groups = new Map()));
+        const em = `${s.metric}\u0000${s.entity}`;
+        const g = groups.get(em);
+        if (g) g.push(i);
+        else groups.set(em, [i]);
+      }
+      for (const [shard, groups] of byShard) {
+        const keys = [this.ck.chunk(shard, jobId, c)];
+        const args: string[] = [...head];
+        for (const idx of groups.values()) {
+          const first = samples[idx[0]!]!;
+          keys.push(this.ck.series(first.entity, first.metric, shard), this.ck.ids(first.entity, first.metric, shard));
+          args.push(String(idx.length));
+          for (const i of idx) {
+            const s = samples[i]!;
+            args.push(String(i), String(this.calendar.hourOf(s.ts)), String(toMilli(s.value)), s.id === undefined ? '' : idHash48(s.id));
+          }
+        }
+        out.push({ chunk: c, shard, keys, args });
+      }
+    }
+    return out;
+  }
+
+  async apply(jobId: string, samples: readonly Sample[], now: number, dirty: ReadonlySet<string>): Promise<LayoutApplyResult> {
+    const chunkCount = Math.ceil(samples.length / SAMPLES_PER_CHUNK);
+    const calls = this.calls(jobId, samples, now);
+    // One pipeline on a standalone Redis; on a cluster it must be split by node (docs/scaling.md).
+    const pipeline = this.redis.pipeline() as unknown as Commands & ReturnType<Redis['pipeline']>;
+    for (const call of calls) pipeline.lookoutApplyCompact(String(call.keys.length), ...call.keys, ...call.args);
+    const results = (await pipeline.exec()) ?? [];
+    const appliedChunks = new Set<number>();
+    const refused = new Set<number>();
+    const rejected: SampleRejection[] = [];
+    results.forEach(([err, res], k) => {
+      if (err) throw err;
+      const [applied, list] = res as [number, string];
+      if (applied === 1) appliedChunks.add(calls[k]!.chunk);
+      for (const item of list ? list.split(',') : []) {
+        const colon = item.indexOf(':');
+        const index = Number(item.slice(0, colon));
+        const code = item.slice(colon + 1) as keyof typeof SAMPLE_ERRORS;
+        refused.add(index);
+        const s = samples[index]!;
+        if (applied === 1) rejected.push({ index, code, message: `${SAMPLE_ERRORS[code]?.message ?? code} (entity ${s.entity}, metric ${s.metric})` });
+      }
+    });
+
+    // Feed counters (global keys, one per metric): counted once per (chunk, metric) with a marker
+    // in the counter's slot, from what the shard calls applied (the same on a retry: a skipped call
+    // returns the rejects it recorded). Then the dirty marks: ZADD NX, harmless when repeated.
+    const after = this.redis.pipeline() as unknown as Commands & ReturnType<Redis['pipeline']>;
+    for (let c = 0; c < chunkCount; c++) {
+      const feed = new Map<string, Map<number, number>>();
+      for (let i = c * SAMPLES_PER_CHUNK; i < Math.min(samples.length, (c + 1) * SAMPLES_PER_CHUNK); i++) {
+        if (refused.has(i)) continue;
+        const s = samples[i]!;
+        const byDay = feed.get(s.metric) ?? feed.set(s.metric, new Map()).get(s.metric)!;
+        const day = this.calendar.dayOf(s.ts);
+        byDay.set(day, (byDay.get(day) ?? 0) + 1);
+      }
+      for (const [metric, byDay] of feed) {
+        const feedKey = this.keys.feed(metric);
+        const args: string[] = [];
+        for (const [day, n] of byDay) args.push(String(day), String(n));
+        after.lookoutFeedOnce(feedKey, this.ck.feedMark(feedKey, jobId, c), ...args);
+      }
+    }
+    if (dirty.size) after.lookoutMarkDirty(this.keys.dirty, ...dirty);
+    for (const [err] of (await after.exec()) ?? []) if (err) throw err;
+    return { chunks: appliedChunks.size, skippedChunks: chunkCount - appliedChunks.size, rejected };
+  }
+
+  queueReads(tx: Tx, daily: readonly DailyRead[], hourly: readonly HourlyRead[]): QueuedReads {
+    // One GET per (entity, metric), shared by its daily and hourly reads.
+    const slot = new Map<string, number>();
+    const at = (entity: string, metric: string): number => {
+      const key = this.ck.series(entity, metric);
+      let k = slot.get(key);
+      if (k === undefined) {
+        slot.set(key, (k = slot.size));
+        tx.getBuffer(key);
+      }
+      return k;
+    };
+    const dailyAt = daily.map((r) => r.entities.map((e) => at(e, r.metric)));
+    const hourlyAt = hourly.map((r) => r.entities.map((e) => at(e, r.metric)));
+    const catalogue = this.metrics();
+    const avg = (metric: string) => catalogue.get(metric)?.aggregation === 'avg';
+    return {
+      length: slot.size,
+      parse: (results, first, dailyOut, hourlyOut) => {
+        const views = new Map<number, CompactSeriesView | null>();
+        const view = (k: number): CompactSeriesView | null => {
+          let v = views.get(k);
+          if (v === undefined) {
+            const buf = results[first + k] as Buffer | null;
+            views.set(k, (v = buf && buf.length ? new CompactSeriesView(buf) : null));
+          }
+          return v;
+        };
+        daily.forEach((r, i) => {
+          const series = seriesOf(dailyOut, r.entities, r.metric);
+          const a = avg(r.metric);
+          r.entities.forEach((_, j) => view(dailyAt[i]![j]!)?.daily(r.fromDay, r.toDay, a, series[j]!));
+        });
+        hourly.forEach((r, i) => {
+          const series = seriesOf(hourlyOut, r.entities, r.metric);
+          const a = avg(r.metric);
+          r.entities.forEach((_, j) => view(hourlyAt[i]![j]!)?.hourly(r.fromHour, r.toHour, a, (h, v) => setHourly(series[j]!, h, v)));
+        });
+      },
+    };
+  }
+}

@@ -1,0 +1,262 @@
+// The compact series layout against the buckets layout on the same samples, and what only the
+// compact layout has: the id window (id_window_passed), the cell range (value_out_of_range), the
+// ring that drops days past the retention, and keys that all carry the entity's shard tag.
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Calendar, MS_PER_DAY, MS_PER_HOUR } from '../../src/domain/clock.js';
+import { metricCatalogue } from '../../src/domain/metric.js';
+import type { Sample } from '../../src/domain/sample.js';
+import { mulberry32 } from '../../src/demo/simulate.js';
+import { keyspace } from '../../src/queues/names.js';
+import { SeriesStore, type SeriesSettings } from '../../src/state/series-store.js';
+import { shardOf } from '../../src/state/shard.js';
+import { connect, dropPrefix, freshPrefix } from '../support/redis.js';
+
+const cal = new Calendar('Asia/Shanghai');
+const NOW = Date.parse('2026-11-22T09:00:00+08:00');
+const TODAY = cal.dayOf(NOW);
+const at = (day: number, hour: number, minute = 30) => cal.startOfDay(day) + hour * MS_PER_HOUR + minute * 60_000;
+
+let redis: Redis;
+const prefixes: string[] = [];
+beforeEach(() => {
+  redis = connect();
+});
+afterEach(async () => {
+  for (const p of prefixes.splice(0)) await dropPrefix(redis, p);
+  redis.disconnect();
+});
+
+function store(layout: 'buckets' | 'compact', settings: Partial<SeriesSettings> = {}): SeriesStore {
+  const prefix = freshPrefix('cs');
+  prefixes.push(prefix);
+  return new SeriesStore(redis, keyspace(prefix), cal, () => metricCatalogue(), {
+    retentionDays: 35,
+    hourlyRetentionDays: 28,
+    seriesLayout: layout,
+    ...settings,
+  });
+}
+
+async function everything(s: SeriesStore, entities: readonly string[], metrics: readonly string[]) {
+  const out: unknown[] = [];
+  for (const e of entities) {
+    const daily = await s.readDailyRange(e, metrics, { fromDay: TODAY - 40, toDay: TODAY + 1 });
+    out.push([e, [...daily].map(([m, d]) => [m, [...d].sort((a, b) => a[0] - b[0])])]);
+    for (const m of metrics) out.push([e, m, [...(await s.readHourRange(e, m, (TODAY - 30) * 24, TODAY * 24 + 23))]]);
+  }
+  return out;
+}
+
+describe('compact layout = buckets layout', () => {
+  it('on random samples with ids, re-sends, corrections that move a sample to another day or hour, gauges and several jobs', async () => {
+    const rnd = mulberry32(11);
+    const entities = ['D0001', 'D0002', 'G0001', 'G0002', 'G0003'];
+    const metrics = ['card_opening', 'air_recharge', 'satisfaction'];
+    const jobs: Sample[][] = [];
+    const ids: { id: string; entity: string; metric: string; day: number }[] = [];
+    for (let j = 0; j < 6; j++) {
+      const job: Sample[] = [];
+      const used = new Set<string>();
+      for (let k = 0; k < 400; k++) {
+        const entity = entities[Math.floor(rnd() * entities.length)]!;
+        const metric = metrics[Math.floor(rnd() * metrics.length)]!;
+        // Days within the id window (7) mostly, some older (first sends only: ids not re-sent there).
+        const recent = rnd() < 0.8;
+        const day = recent ? TODAY - 1 - Math.floor(rnd() * 6) : TODAY - 8 - Math.floor(rnd() * 20);
+        const ts = at(day, Math.floor(rnd() * 24), Math.floor(rnd() * 60));
+        const value = Math.round(rnd() * 100_000) / 1000;
+        let id: string | undefined;
+        const r = rnd();
+        if (recent && r < 0.3 && ids.length) {
+          // A re-send or correction of an earlier id: same entity and metric, maybe another hour or
+          // the day before or after (the buckets layout looks an id up there; compact anywhere in its window).
+          const prev = ids[Math.floor(rnd() * ids.length)]!;
+          if (used.has(prev.id)) continue;
+          id = prev.id;
+          used.add(id);
+          const moved = Math.min(TODAY - 1, prev.day + Math.floor(rnd() * 3) - 1);
+          prev.day = moved;
+          job.push({ entity: prev.entity, metric: prev.metric, value, ts: at(moved, Math.floor(rnd() * 24)), id });
+          continue;
+        }
+        if (recent && r < 0.7) {
+          id = `${entity}/${metric}/${j}/${k}`;
+          ids.push({ id, entity, metric, day });
+          used.add(id);
+        }
+        job.push({ entity, metric, value, ts, ...(id ? { id } : {}) });
+      }
+      jobs.push(job);
+    }
+    const buckets = store('buckets');
+    const compact = store('compact');
+    for (const [j, job] of jobs.entries()) {
+      const b = await buckets.apply(`job-${j}`, job, NOW);
+      const c = await compact.apply(`job-${j}`, job, NOW);
+      expect(c.rejected).toEqual([]);
+      expect([c.chunks, c.skippedChunks]).toEqual([1, 0]);
+      expect(b.chunks).toBeGreaterThan(0);
+      // A retried job changes nothing in either layout.
+      expect((await compact.apply(`job-${j}`, job, NOW)).chunks).toBe(0);
+      await buckets.apply(`job-${j}`, job, NOW);
+    }
+    const expected = await everything(buckets, entities, metrics);
+    expect(JSON.stringify(expected).length).toBeGreaterThan(5000);
+    const got = await everything(compact, entities, metrics);
+    expect(got).toEqual(expected);
+    // The feed counters (absence rules) agree too.
+    for (const m of metrics) {
+      expect(await redis.hgetall(keyspace(compactPrefix(compact)).feed(m))).toEqual(await redis.hgetall(keyspace(compactPrefix(buckets)).feed(m)));
+    }
+  });
+
+  it('an export hour by hour and a daily export read the same through the evaluator read (queueReads)', async () => {
+    const samples: Sample[] = [];
+    for (let d = TODAY - 29; d < TODAY; d++) {
+      for (let h = 0; h < 24; h++) samples.push({ entity: 'H0001', metric: 'card_opening', value: h + d % 7, ts: at(d, h), id: `H0001/${d}T${h}` });
+      samples.push({ entity: 'X0001', metric: 'card_opening', value: 100 + (d % 5), ts: at(d, 12), id: `X0001/${d}` });
+    }
+    const daily = [{ metric: 'card_opening', entities: ['H0001', 'X0001', 'NONE'], fromDay: TODAY - 34, toDay: TODAY }];
+    const hourly = [{ metric: 'card_opening', entities: ['H0001', 'X0001', 'NONE'], fromHour: (TODAY - 28) * 24, toHour: TODAY * 24 + 9 }];
+    const read = async (s: SeriesStore) => {
+      // One job per day, oldest first (as a backfill arrives), so later jobs rewrite stored rows.
+      const byDay = new Map<number, Sample[]>();
+      for (const x of samples) (byDay.get(cal.dayOf(x.ts)) ?? byDay.set(cal.dayOf(x.ts), []).get(cal.dayOf(x.ts))!).push(x);
+      for (const [d, job] of byDay) await s.apply(`job-${d}`, job, NOW);
+      const r = await s.read(daily, hourly);
+      return JSON.stringify([...r.daily].map(([e, m]) => [e, [...m].map(([k, v]) => [k, [...v].sort((x, y) => x[0] - y[0])])])) + JSON.stringify([...r.hourly].map(([e, m]) => [e, [...m].map(([k, v]) => [k, [...v].sort((x, y) => x[0] - y[0]).map(([d, row]) => [d, [...row]])])]));
+    };
+    const b = await read(store('buckets'));
+    expect(b).toContain('"X0001"');
+    const c = await read(store('compact'));
+    expect(c).toBe(b);
+  });
+});
+
+function compactPrefix(s: SeriesStore): string {
+  return (s as unknown as { keys: { prefix: string } }).keys.prefix;
+}
+
+describe('the id window (LOOKOUT_ID_WINDOW_DAYS, 7 by default)', () => {
+  it('replaces within the window, and refuses an id on an older day once that day’s ids are forgotten: never counted twice', async () => {
+    const s = store('compact');
+    const old = TODAY - 10;
+    const recent = TODAY - 3;
+    const sample = (day: number, value: number, id?: string): Sample => ({ entity: 'D0001', metric: 'card_opening', value, ts: at(day, 12), ...(id ? { id } : {}) });
+    // First sends, old and recent: both stored (the old day had no ids yet).
+    expect((await s.apply('a', [sample(old, 5, 'old'), sample(recent, 7, 'recent')], NOW)).rejected).toEqual([]);
+    // Re-sent: the recent one replaces, the old one is refused (its id was forgotten).
+    const again = await s.apply('b', [sample(old, 6, 'old'), sample(recent, 8, 'recent')], NOW);
+    expect(again.rejected.map((r) => [r.index, r.code])).toEqual([[0, 'id_window_passed']]);
+    // A new id on that day cannot be told from a forgotten one either; a sample without an id adds.
+    const more = await s.apply('c', [sample(old, 1, 'another'), sample(old, 2)], NOW);
+    expect(more.rejected.map((r) => [r.index, r.code])).toEqual([[0, 'id_window_passed']]);
+    const series = (await s.readDaily('D0001', ['card_opening'])).get('card_opening')!;
+    expect(series.get(old)).toBe(7);
+    expect(series.get(recent)).toBe(8);
+    // A retry of the refusing job refuses nothing twice and reports nothing new.
+    expect(await s.apply('b', [sample(old, 6, 'old'), sample(recent, 8, 'recent')], NOW)).toMatchObject({ chunks: 0, rejected: [] });
+    // Refused samples are not in the feed counter either.
+    expect(await redis.hget(keyspace(compactPrefix(s)).feed('card_opening'), String(old))).toBe('2');
+  });
+
+  it('a backfill of old days sent hour by hour, one job per hour, is stored whole; sent again it is refused, not added', async () => {
+    const s = store('compact');
+    const days = [TODAY - 30, TODAY - 20, TODAY - 12]; // the first past the hourly retention (28)
+    const job = (day: number, h: number): Sample[] => [{ entity: 'H0001', metric: 'card_opening', value: h + 1, ts: at(day, h), id: `H0001/${day}T${h}` }];
+    for (const day of days) for (let h = 0; h < 24; h++) expect((await s.apply(`a-${day}-${h}`, job(day, h), NOW)).rejected).toEqual([]);
+    for (const day of days) for (let h = 0; h < 24; h++) expect((await s.apply(`b-${day}-${h}`, job(day, h), NOW)).rejected.map((r) => r.code)).toEqual(['id_window_passed']);
+    const series = (await s.readDaily('H0001', ['card_opening'])).get('card_opening')!;
+    expect(days.map((d) => series.get(d))).toEqual([300, 300, 300]);
+  });
+
+  it('a longer window (35 days) replaces a correction four weeks back', async () => {
+    const s = store('compact', { idWindowDays: 35 });
+    const day = TODAY - 28;
+    const sample = (value: number): Sample => ({ entity: 'D0001', metric: 'card_opening', value, ts: at(day, 12), id: 'x' });
+    await s.apply('a', [sample(50)], NOW);
+    expect((await s.apply('b', [sample(100)], NOW)).rejected).toEqual([]);
+    expect((await s.readDaily('D0001', ['card_opening'])).get('card_opening')!.get(day)).toBe(100);
+  });
+
+  it('the buckets layout has no window: the same re-send replaces', async () => {
+    const s = store('buckets');
+    const day = TODAY - 10;
+    const sample = (value: number): Sample => ({ entity: 'D0001', metric: 'card_opening', value, ts: at(day, 12), id: 'x' });
+    await s.apply('a', [sample(5)], NOW);
+    expect((await s.apply('b', [sample(6)], NOW)).rejected).toEqual([]);
+    expect((await s.readDaily('D0001', ['card_opening'])).get('card_opening')!.get(day)).toBe(6);
+  });
+});
+
+describe('cell range', () => {
+  it('refuses a value or an hour’s sum beyond ±2,147,483.647 (value_out_of_range) instead of wrapping it', async () => {
+    const s = store('compact');
+    const day = TODAY - 1;
+    const res = await s.apply(
+      'a',
+      [
+        { entity: 'D0001', metric: 'air_recharge', value: 2_147_483.648, ts: at(day, 10) },
+        { entity: 'D0001', metric: 'air_recharge', value: 2_000_000, ts: at(day, 11) },
+        { entity: 'D0001', metric: 'air_recharge', value: 200_000, ts: at(day, 11, 40) },
+        { entity: 'D0001', metric: 'air_recharge', value: 147_483.647, ts: at(day, 11, 50) },
+      ],
+      NOW,
+    );
+    expect(res.rejected.map((r) => [r.index, r.code])).toEqual([
+      [0, 'value_out_of_range'],
+      [2, 'value_out_of_range'],
+    ]);
+    expect(res.rejected[0]!.message).toContain('entity D0001');
+    expect((await s.readDaily('D0001', ['air_recharge'])).get('air_recharge')!.get(day)).toBe(2_147_483.647);
+    expect([...(await s.readHourRange('D0001', 'air_recharge', day * 24, day * 24 + 23))]).toEqual([[day * 24 + 11, 2_147_483.647]]);
+  });
+});
+
+describe('retention and keys', () => {
+  it('keeps the retention as days go by (the ring overwrites older days) and sets a TTL by the deployment clock', async () => {
+    const s = store('compact', { retentionDays: 8, hourlyRetentionDays: 3 });
+    let now = NOW;
+    for (let i = 0; i < 20; i++, now += MS_PER_DAY) {
+      const day = cal.dayOf(now);
+      await s.apply(`d${i}`, [{ entity: 'G0001', metric: 'air_recharge', value: i + 1, ts: now - 2 * MS_PER_HOUR, id: `G/${day}` }], now);
+    }
+    const today = cal.dayOf(now - MS_PER_DAY);
+    const series = (await s.readDailyRange('G0001', ['air_recharge'], { fromDay: today - 30, toDay: today })).get('air_recharge')!;
+    // Ring of 8 + 1 + 1 days: today and the 9 days before.
+    expect([...series.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, k) => today - 9 + k));
+    expect(series.get(today)).toBe(20);
+    // Hourly rows past the hourly retention are trimmed (at most 2 days late: trimming rewrites the string).
+    const hours = await s.readHourRange('G0001', 'air_recharge', (today - 30) * 24, today * 24 + 23);
+    const hourDays = [...hours.keys()].map((h) => Math.floor(h / 24));
+    expect(hourDays.slice(-4)).toEqual([today - 3, today - 2, today - 1, today]);
+    expect(Math.min(...hourDays)).toBeGreaterThanOrEqual(today - 3 - 2);
+    const keys = await redis.keys(`${compactPrefix(s)}:*:s:*`);
+    expect(keys).toHaveLength(1);
+    const ttl = await redis.ttl(keys[0]!);
+    expect(ttl).toBeGreaterThan(0);
+    // Expiry counts from the deployment's clock (20 days ahead of Redis here): within retention + 2 days of it.
+    expect(ttl).toBeLessThanOrEqual((8 + 2 + 1) * 86_400 + 20 * 86_400);
+  });
+
+  it('puts every key of an entity under the hash tag of its shard', async () => {
+    const s = store('compact', { shards: 16 });
+    const entities = ['D0001', 'D0002', 'G0001', 'G0002', 'C1', 'C2', 'C3'];
+    await s.apply(
+      'job',
+      entities.map((entity, i) => ({ entity, metric: 'air_recharge', value: 1, ts: at(TODAY - 1, 9), id: `i${i}` })),
+      NOW,
+    );
+    const prefix = compactPrefix(s);
+    const keys = await redis.keys(`${prefix}:{*`);
+    // series + ids per entity, one chunk marker per shard touched.
+    const shards = new Set(entities.map((e) => shardOf(e, 16)));
+    expect(keys).toHaveLength(entities.length * 2 + shards.size);
+    for (const e of entities) {
+      const tag = `{s${shardOf(e, 16)}}`;
+      expect(keys).toContain(`${prefix}:${tag}:s:air_recharge:${e}`);
+      expect(keys).toContain(`${prefix}:${tag}:i:air_recharge:${e}`);
+    }
+  });
+});
