@@ -1,6 +1,7 @@
 // Complaint categories (labels.category of `complaints` samples), the departments that lead on
-// them (complaint routing, SPEC §2: network → 网管中心, billing → 业务支撑中心, promotion/tariff →
-// 客服中心) and the per-category metrics the worker derives. Pure: no I/O.
+// them (complaint routing, docs/campaigns.md; by default network → 网管中心, billing →
+// 业务支撑中心, promotion/tariff → 客服中心) and the per-category metrics the worker derives.
+// Pure: no I/O.
 
 import { COMPLAINT_CATEGORIES } from './metric.js';
 import type { Sample } from './sample.js';
@@ -48,7 +49,7 @@ export function withCategorySamples(samples: readonly Sample[]): readonly Sample
 /** Category → the department (`dept_lead` scope) that leads on it. */
 export type ComplaintRouting = Readonly<Record<ComplaintCategory, string>>;
 
-/** SPEC §2: network → network management centre, billing → business support centre, the rest → customer service centre. */
+/** The default routing (docs/campaigns.md): network → network management centre, billing → business support centre, the rest → customer service centre. */
 export const DEFAULT_COMPLAINT_ROUTING: ComplaintRouting = Object.freeze({
   network: 'network',
   billing: 'billing',

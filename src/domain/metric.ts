@@ -8,7 +8,7 @@ export interface MetricDef {
   readonly title: string;
 }
 
-/** The metrics of SPEC §4. Rule files may declare more (`metrics:` section). */
+/** The built-in metric catalogue (docs/ingest.md#sample-fields). Rule files may declare more (`metrics:` section). */
 export const BUILTIN_METRICS: readonly MetricDef[] = Object.freeze([
   { name: 'card_opening', aggregation: 'sum', title: '开卡量' },
   { name: 'air_recharge', aggregation: 'sum', title: '空中充值' },

@@ -1,4 +1,4 @@
-// Broadcasts (集群短信下行, seed 001): one notice to every channel matching a selector, sent by
+// Broadcasts (集群短信下行, docs/duties.md): one notice to every channel matching a selector, sent by
 // SMS to each matching entity's manager — one SMS per manager however many of the channels they
 // look after — through a rate-limited queue, with a notification record per recipient (kind
 // `broadcast`) and a summary that adds up (queued + sent + delivered + failed = recipients).
