@@ -3,7 +3,7 @@
 // 业务支撑中心, promotion/tariff → 客服中心) and the per-category metrics the worker derives.
 // Pure: no I/O.
 
-import { COMPLAINT_CATEGORIES } from './metric.js';
+import { COMPLAINT_CATEGORIES, COMPLAINT_CATEGORY_TITLES_ZH } from './metric.js';
 import type { Sample } from './sample.js';
 
 export { COMPLAINT_CATEGORIES };
@@ -67,7 +67,7 @@ export function routingFrom(map: Readonly<Record<string, string>> | undefined): 
 }
 
 const CATEGORY_TITLES: Readonly<Record<Locale, Readonly<Record<ComplaintCategory, string>>>> = {
-  zh: { network: '网络类', billing: '计费类', promotion: '促销类', tariff: '资费类', service: '服务类', other: '其他' },
+  zh: COMPLAINT_CATEGORY_TITLES_ZH,
   en: { network: 'network', billing: 'billing', promotion: 'promotion', tariff: 'tariff', service: 'service', other: 'other' },
 };
 
