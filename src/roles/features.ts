@@ -89,15 +89,15 @@ export function openFeatures(core: Core): Features {
       opened(stopDuties);
     },
     async forScheduler(opened, logger) {
-      const reports = new CampaignReporter({
+      const reporter = new CampaignReporter({
         service: campaigns, store: campaignDeps.store, days, calendar: core.calendar, clock: core.clock, logger, cron: config.reportCron,
         records: core.notifications, emailQueue: core.queues.email,
         retry: () => cfg().policies.settings.retry, recipients: () => cfg().recipients, enabled: () => cfg().directory.contacts.size > 0,
       });
-      await reports.start();
-      opened(() => reports.stop());
+      await reporter.start();
+      opened(() => reporter.stop());
       await coreDuties.startSchedule();
-      return reports;
+      return reporter;
     },
     close: stopDuties,
   };
