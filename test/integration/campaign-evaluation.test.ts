@@ -1,4 +1,4 @@
-// Issue 5, the post-evaluation record (后评估 / 经验库), from outside: the day after a campaign
+// The post-evaluation record (后评估 / 经验库, docs/campaigns.md) from outside: the day after a campaign
 // ends the scheduler records its totals, peak day, complaint categories, alerts by severity and
 // response times in Redis without expiry and emails it to the owner once; the record survives a
 // restart, is served by the API and printed by `lookout report campaign ID`.

@@ -1,4 +1,4 @@
-// Issue 5, the daily implementation monitoring report (实施监测报告), from outside: at 09:00 the
+// The daily implementation monitoring report (实施监测报告, docs/campaigns.md) from outside: at 09:00 the
 // scheduler's report run emails yesterday's figures of every live campaign to its owner and the
 // service department (on-call and the customer service lead), to a real SMTP server — once, even
 // when the run repeats or a second scheduler runs it too. The same report is served by the API.
