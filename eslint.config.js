@@ -12,7 +12,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': ['error', {
         selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
-        message: 'Inject a Clock instead of calling Date.now() (STYLE.md §6).',
+        message: 'Inject a Clock instead of calling Date.now(): code that reads the time through a Clock can be tested at any time.',
       }],
     },
   },

@@ -4,7 +4,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { CampaignDuty } from './campaigns/duty.js';
+import type { CampaignReporter } from './campaigns/reporter.js';
 import type { CampaignService } from './campaigns/service.js';
 import type { AppConfig } from './config/env.js';
 import type { AlertEvent } from './domain/alert.js';
@@ -72,8 +72,8 @@ export interface Lookout {
   readonly feedGuard?: FeedGuard;
   /** Campaigns: phases, figures, daily reports, post-evaluation records (src/campaigns). */
   readonly campaigns: CampaignService;
-  /** The scheduler's campaign duties: run() is the LOOKOUT_REPORT_CRON job, reportDay(day) one day's reports. */
-  readonly campaignDuty?: CampaignDuty;
+  /** The scheduler's campaign reports: run() is the LOOKOUT_REPORT_CRON job, reportDay(day) one day's reports. */
+  readonly campaignReporter?: CampaignReporter;
   /** Reminders, the halls' satisfaction ranking, broadcasts (src/duties). */
   readonly duties: Duties;
   ruleSet(): RuleSet;
@@ -99,7 +99,7 @@ export async function startLookout(opts: LookoutOptions): Promise<Lookout> {
   return {
     config, redisUrl, redis, keys, calendar, clock, metrics, sink, registry, alerts, series, queues, notifications, silences,
     http: api.http, url: api.url, relay: worker?.relay, drainer: worker?.drainer, notifier: worker?.notifier,
-    dayCloser: scheduler?.dayCloser, feedGuard: scheduler?.feedGuard, campaignDuty: scheduler?.campaignDuty,
+    dayCloser: scheduler?.dayCloser, feedGuard: scheduler?.feedGuard, campaignReporter: scheduler?.campaignReporter,
     evaluator: worker || scheduler ? core.evaluator() : undefined,
     campaigns: features.campaigns,
     duties: features.duties,

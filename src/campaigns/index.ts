@@ -1,10 +1,10 @@
-// Campaign duties (营销案闭环): lifecycle, complaint routing, the daily implementation monitoring
+// Campaigns (营销案闭环): lifecycle, complaint routing, the daily implementation monitoring
 // report and the post-evaluation record. See docs/campaigns.md.
 
-import type { CampaignDuty, DutyOutcome } from './duty.js';
+import type { CampaignReporter, ReportRunOutcome } from './reporter.js';
 
 export { campaignWindow, phaseAt, phaseOn, timeline, CAMPAIGN_PHASES, type CampaignPhase } from './lifecycle.js';
-export type { CampaignDuty, DutyOutcome, EvaluationOutcome, ReportOutcome } from './duty.js';
+export type { CampaignReporter, ReportRunOutcome, EvaluationOutcome, ReportOutcome } from './reporter.js';
 export type { CampaignService } from './service.js';
 export type { DailyReport, EvaluationRecord } from './figures.js';
 
@@ -14,16 +14,16 @@ export type { DailyReport, EvaluationRecord } from './figures.js';
  * made and queued for email at once, whatever the time of day and even if the export check
  * would make them wait. Idempotent: what was made already is not made or sent again.
  * `campaigns` limits it to these ids (e.g. ['C004', 'C003'] for the demo's console). Needs a
- * Lookout running the scheduler role (`lookout.campaignDuty`); returns one readable line per
+ * Lookout running the scheduler role (`lookout.campaignReporter`); returns one readable line per
  * report and evaluation.
  */
 export async function campaignReportsNow(
-  lookout: { readonly campaignDuty?: CampaignDuty },
+  lookout: { readonly campaignReporter?: CampaignReporter },
   opts: { readonly campaigns?: readonly string[] } = {},
-): Promise<{ outcome: DutyOutcome; lines: string[] }> {
-  const duty = lookout.campaignDuty;
-  if (!duty) throw new Error('campaignReportsNow needs a Lookout with the scheduler role');
-  const outcome = await duty.run({ force: true, ...(opts.campaigns && { only: opts.campaigns }) });
+): Promise<{ outcome: ReportRunOutcome; lines: string[] }> {
+  const reporter = lookout.campaignReporter;
+  if (!reporter) throw new Error('campaignReportsNow needs a Lookout with the scheduler role');
+  const outcome = await reporter.run({ force: true, ...(opts.campaigns && { only: opts.campaigns }) });
   const lines = [
     ...outcome.reports.map((r) => `daily report ${r.campaign} ${r.date}: ${r.skipped ?? `to ${r.recipients.join(', ') || 'nobody (no contacts)'}`}`),
     ...outcome.evaluations.map((e) => `post-evaluation ${e.campaign}: ${e.skipped ?? (e.created ? 'recorded' : 'already recorded')}${e.records.length ? `, emailed (${e.records.length})` : ''}`),

@@ -63,22 +63,26 @@ async function template(dir: string, locale: Locale, file: string): Promise<stri
 const TEXT = { escape: (v: unknown) => String(v) };
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
-const WORDS = {
-  zh: {
-    unacked: '未确认',
-    minutes: '分钟',
-    via: { sms: '短信', link: '链接', api: 'API' } as Record<string, string>,
-    phase: { preparation: '上线准备', live: '实施中', post_evaluation: '后评估' } as Record<string, string>,
-    state: { firing: '告警中', acknowledged: '已确认', resolved: '已恢复', pending: '待确认' } as Record<string, string>,
-  },
-  en: {
-    unacked: 'not acknowledged',
-    minutes: 'min',
-    via: { sms: 'SMS', link: 'link', api: 'API' } as Record<string, string>,
-    phase: { preparation: 'preparation', live: 'live', post_evaluation: 'post-evaluation' } as Record<string, string>,
-    state: { firing: 'firing', acknowledged: 'acknowledged', resolved: 'resolved', pending: 'pending' } as Record<string, string>,
-  },
-} as const;
+/** The report's words, Chinese and English side by side. */
+const WORDS: Readonly<Record<string, readonly [zh: string, en: string]>> = {
+  unacked: ['未确认', 'not acknowledged'],
+  minutes: ['分钟', 'min'],
+  'via.sms': ['短信', 'SMS'],
+  'via.link': ['链接', 'link'],
+  'via.api': ['API', 'API'],
+  'phase.preparation': ['上线准备', 'preparation'],
+  'phase.live': ['实施中', 'live'],
+  'phase.post_evaluation': ['后评估', 'post-evaluation'],
+  'state.firing': ['告警中', 'firing'],
+  'state.acknowledged': ['已确认', 'acknowledged'],
+  'state.resolved': ['已恢复', 'resolved'],
+  'state.pending': ['待确认', 'pending'],
+};
+
+/** The word for `key` in `locale`, or `fallback` (the raw value) when there is none. */
+function word(locale: Locale, key: string, fallback = key): string {
+  return WORDS[key]?.[locale === 'zh' ? 0 : 1] ?? fallback;
+}
 
 function num(n: number | null | undefined, digits = 1): string {
   if (n === null || n === undefined) return '—';
@@ -100,8 +104,7 @@ function col(s: string, width: number): string {
 const time = (iso: string) => iso.slice(0, 16).replace('T', ' ');
 
 function alertView(a: AlertRow, locale: Locale) {
-  const w = WORDS[locale];
-  const ack = a.ackMinutes !== undefined ? `${num(a.ackMinutes)} ${w.minutes}（${a.ackBy ?? ''}${a.ackVia ? `，${w.via[a.ackVia] ?? a.ackVia}` : ''}）` : w.unacked;
+  const ack = a.ackMinutes !== undefined ? `${num(a.ackMinutes)} ${word(locale, 'minutes')}（${a.ackBy ?? ''}${a.ackVia ? `，${word(locale, `via.${a.ackVia}`, a.ackVia)}` : ''}）` : word(locale, 'unacked');
   return {
     severityWord: SEVERITY_WORDS[locale][a.severity],
     isCritical: a.severity === 'critical',
@@ -114,7 +117,7 @@ function alertView(a: AlertRow, locale: Locale) {
     resolveMinutes: a.resolveMinutes !== undefined ? num(a.resolveMinutes) : '',
     level: a.level,
     escalated: a.level >= 2,
-    state: w.state[a.state] ?? a.state,
+    state: word(locale, `state.${a.state}`, a.state),
   };
 }
 
@@ -212,14 +215,13 @@ function campaignHeader(c: DailyReport['campaign']): Record<string, unknown> {
 
 /** The mustache view of a daily report. */
 export function reportView(r: DailyReport, locale: Locale): Record<string, unknown> {
-  const w = WORDS[locale];
   const c = r.campaign;
   return {
     ...campaignHeader(c),
     start: c.start,
     end: c.end,
     date: r.date,
-    phase: w.phase[r.timeline.phase] ?? r.timeline.phase,
+    phase: word(locale, `phase.${r.timeline.phase}`, r.timeline.phase),
     dayOfCampaign: r.timeline.dayOfCampaign ?? '—',
     days: r.timeline.days,
     generatedAt: time(r.generatedAt),

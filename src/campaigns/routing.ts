@@ -6,6 +6,7 @@ import type { AlertRecord } from '../domain/alert.js';
 import { Calendar } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import { categoryMetric, COMPLAINT_CATEGORIES, DEFAULT_COMPLAINT_ROUTING, leadOf, leadText, type ComplaintCategory, type ComplaintLead, type ComplaintRouting, type Locale } from '../domain/complaints.js';
+import { pickFields } from '../domain/fields.js';
 import type { DailyReads } from '../state/daily-reads.js';
 
 export interface RoutedLead extends ComplaintLead {
@@ -37,12 +38,11 @@ export async function categoryCounts(days: Pick<DailyReads, 'readDays'>, entity:
   return out;
 }
 
-export class ComplaintRouter {
-  constructor(private readonly d: ComplaintRouterDeps) {}
+export class ComplaintRouter extends pickFields<ComplaintRouterDeps>()('ruleMetric', 'routing', 'days', 'locale') {
 
   /** True for alerts about a campaign's complaints (the ones complaint routing applies to). */
   applies(alert: AlertRecord, entity: Entity | undefined): boolean {
-    return entity?.kind === 'campaign' && this.d.ruleMetric(alert.rule) === 'complaints';
+    return entity?.kind === 'campaign' && this.ruleMetric(alert.rule) === 'complaints';
   }
 
   /** The lead department of a campaign complaint alert; undefined for any other alert. */
@@ -50,8 +50,8 @@ export class ComplaintRouter {
     if (!this.applies(alert, entity)) return undefined;
     const day = Calendar.parseIsoDay(alert.period.slice(0, 10));
     if (day === undefined) return undefined;
-    const routing = this.d.routing() ?? DEFAULT_COMPLAINT_ROUTING;
-    const lead = leadOf(await categoryCounts(this.d.days, alert.entity, day), routing);
-    return { ...lead, day: Calendar.isoDay(day), ...leadText(lead, this.d.locale) };
+    const routing = this.routing() ?? DEFAULT_COMPLAINT_ROUTING;
+    const lead = leadOf(await categoryCounts(this.days, alert.entity, day), routing);
+    return { ...lead, day: Calendar.isoDay(day), ...leadText(lead, this.locale) };
   }
 }

@@ -6,7 +6,7 @@ import type { DailyReads } from '../state/daily-reads.js';
 
 export type { DailyValues } from '../state/daily-reads.js';
 
-/** The figures a campaign export carries (SPEC §4 metric names). */
+/** The figures a campaign export carries (metrics of the built-in catalogue). */
 export const CAMPAIGN_METRICS = ['enrollments', 'complaints', 'unsubscribes'] as const;
 export type CampaignMetric = (typeof CAMPAIGN_METRICS)[number];
 

@@ -5,6 +5,7 @@
 import type { AlertRecord } from '../domain/alert.js';
 import { Calendar, type Clock } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
+import { pickFields } from '../domain/fields.js';
 import type { CampaignStore } from '../state/campaign-store.js';
 import type { DailyReads, DailyValues } from '../state/daily-reads.js';
 import type { AlertFilter, EntityFilter } from '../state/ports.js';
@@ -91,44 +92,41 @@ export async function readEvaluation(store: Pick<CampaignStore, 'evaluation'>, i
   return raw ? (JSON.parse(raw) as EvaluationRecord) : undefined;
 }
 
-export class CampaignService {
+export class CampaignService extends pickFields<CampaignServiceDeps>()('locale', 'calendar', 'clock', 'retentionDays', 'routing', 'ruleName', 'contactName', 'registry', 'days', 'store', 'alerts', 'templatesDir') {
   readonly ledger: CampaignLedger;
 
-  constructor(private readonly d: CampaignServiceDeps) {
+  constructor(d: CampaignServiceDeps) {
+    super(d);
     this.ledger = new CampaignLedger(d.store, { list: () => d.alerts.list() });
   }
 
-  get locale(): Locale {
-    return this.d.locale;
-  }
-
   today(): number {
-    return this.d.calendar.dayOf(this.d.clock.now());
+    return this.calendar.dayOf(this.clock.now());
   }
 
   /** The first local day whose daily buckets are still kept. */
   oldestDay(): number {
-    return this.today() - this.d.retentionDays;
+    return this.today() - this.retentionDays;
   }
 
   private ctx(): FigureContext {
     return {
-      calendar: this.d.calendar,
-      locale: this.d.locale,
-      routing: this.d.routing() ?? DEFAULT_COMPLAINT_ROUTING,
-      ruleName: this.d.ruleName,
-      ownerName: this.d.contactName,
-      now: this.d.clock.now(),
+      calendar: this.calendar,
+      locale: this.locale,
+      routing: this.routing() ?? DEFAULT_COMPLAINT_ROUTING,
+      ruleName: this.ruleName,
+      ownerName: this.contactName,
+      now: this.clock.now(),
     };
   }
 
   async campaigns(): Promise<Entity[]> {
-    return (await this.d.registry.list({ kind: 'campaign' })).filter((e) => e.kind === 'campaign');
+    return (await this.registry.list({ kind: 'campaign' })).filter((e) => e.kind === 'campaign');
   }
 
   /** A registered campaign, or undefined (unknown id or another kind). */
   async campaign(id: string): Promise<Entity | undefined> {
-    const e = await this.d.registry.get(id);
+    const e = await this.registry.get(id);
     return e?.kind === 'campaign' ? e : undefined;
   }
 
@@ -138,9 +136,9 @@ export class CampaignService {
     const all = (await this.campaigns()).filter((e) => !phase || phaseOn(e, today) === phase);
     if (!all.length) return [];
     const from = Math.max(this.oldestDay(), Math.min(...all.map((e) => campaignWindow(e)?.start ?? today)));
-    const values = await this.d.days.readDays(all.map((e) => e.id), ['enrollments', 'complaints', 'unsubscribes'], from, today);
+    const values = await this.days.readDays(all.map((e) => e.id), ['enrollments', 'complaints', 'unsubscribes'], from, today);
     const open = await this.openAlerts(new Set(all.map((e) => e.id)));
-    const evaluated = new Set(await this.d.store.evaluated());
+    const evaluated = new Set(await this.store.evaluated());
     return all.map((e) => this.summary(e, values, open.get(e.id) ?? [], evaluated.has(e.id)));
   }
 
@@ -151,9 +149,9 @@ export class CampaignService {
     const today = this.today();
     const w = campaignWindow(e);
     const from = Math.max(this.oldestDay(), w?.start ?? today);
-    const values = await this.d.days.readDays([e.id], REPORT_METRICS, from, today);
+    const values = await this.days.readDays([e.id], REPORT_METRICS, from, today);
     const open = (await this.openAlerts(new Set([e.id]))).get(e.id) ?? [];
-    const evaluated = await this.d.store.isEvaluated(e.id);
+    const evaluated = await this.store.isEvaluated(e.id);
     const ctx = this.ctx();
     const cats = categoryTotals(values.get(e.id)!, from, Math.min(today, w?.end ?? today));
     const lead = leadOf(cats, ctx.routing);
@@ -169,7 +167,7 @@ export class CampaignService {
 
   private async openAlerts(ids: ReadonlySet<string>): Promise<Map<string, AlertRecord[]>> {
     const out = new Map<string, AlertRecord[]>();
-    const list = ids.size === 1 ? await this.d.alerts.list({ entity: [...ids][0]! }) : await this.d.alerts.list();
+    const list = ids.size === 1 ? await this.alerts.list({ entity: [...ids][0]! }) : await this.alerts.list();
     for (const a of list) {
       if (!ids.has(a.entity) || (a.state !== 'firing' && a.state !== 'acknowledged')) continue;
       out.set(a.entity, [...(out.get(a.entity) ?? []), a]);
@@ -217,17 +215,17 @@ export class CampaignService {
   /** The daily implementation monitoring report of campaign `e` for local day `day` (`sweep: false` when the caller swept the ledger). */
   async dailyReport(e: Entity, day: number, opts: { sweep?: boolean } = {}): Promise<DailyReport> {
     const from = Math.max(this.oldestDay(), Math.min(day - 6, campaignWindow(e)?.start ?? day));
-    const values = await this.d.days.readDays([e.id], REPORT_METRICS, from, day);
+    const values = await this.days.readDays([e.id], REPORT_METRICS, from, day);
     const episodes = await this.ledger.episodes(e.id, opts);
     return dailyReport(e, day, values.get(e.id)!, episodes, this.ctx());
   }
 
   renderReport(r: DailyReport): Promise<RenderedMail> {
-    return renderDailyReport(r, this.d.locale, this.d.templatesDir);
+    return renderDailyReport(r, this.locale, this.templatesDir);
   }
 
   renderEvaluation(r: EvaluationRecord): Promise<RenderedMail> {
-    return renderEvaluation(r, this.d.locale, this.d.templatesDir);
+    return renderEvaluation(r, this.locale, this.templatesDir);
   }
 
   /** Build (not store) the post-evaluation record of a campaign from what is stored now. */
@@ -235,24 +233,24 @@ export class CampaignService {
     const w = campaignWindow(e);
     const end = w?.end ?? this.today();
     const from = Math.max(this.oldestDay(), w?.start ?? end);
-    const values = await this.d.days.readDays([e.id], REPORT_METRICS, from, end);
+    const values = await this.days.readDays([e.id], REPORT_METRICS, from, end);
     const episodes = await this.ledger.episodes(e.id);
     return evaluationRecord(e, from, values.get(e.id)!, episodes, this.ctx());
   }
 
   /** Store a record unless one exists; returns the stored one (the first writer wins) and whether it was this one. */
   async storeEvaluation(r: EvaluationRecord): Promise<{ record: EvaluationRecord; created: boolean }> {
-    const created = await this.d.store.addEvaluation(r.campaign.id, JSON.stringify(r));
+    const created = await this.store.addEvaluation(r.campaign.id, JSON.stringify(r));
     return { record: created ? r : ((await this.evaluation(r.campaign.id)) ?? r), created };
   }
 
   async evaluation(id: string): Promise<EvaluationRecord | undefined> {
-    return readEvaluation(this.d.store, id);
+    return readEvaluation(this.store, id);
   }
 
   /** Every stored post-evaluation record (newest campaign end first), summarised. */
   async evaluations(): Promise<EvaluationSummary[]> {
-    const all = (await this.d.store.evaluations()).map((r) => JSON.parse(r) as EvaluationRecord);
+    const all = (await this.store.evaluations()).map((r) => JSON.parse(r) as EvaluationRecord);
     return all
       .sort((a, b) => b.window.end.localeCompare(a.window.end) || a.campaign.id.localeCompare(b.campaign.id))
       .map((r) => ({ campaign: r.campaign, generatedAt: r.generatedAt, window: r.window, totals: r.totals, peak: r.peak, alerts: { total: r.alerts.total, bySeverity: r.alerts.bySeverity }, response: r.response }));

@@ -1,8 +1,9 @@
 // Complaint categories (labels.category of `complaints` samples), the departments that lead on
-// them (complaint routing, SPEC §2: network → 网管中心, billing → 业务支撑中心, promotion/tariff →
-// 客服中心) and the per-category metrics the worker derives. Pure: no I/O.
+// them (complaint routing, docs/campaigns.md; by default network → 网管中心, billing →
+// 业务支撑中心, promotion/tariff → 客服中心) and the per-category metrics the worker derives.
+// Pure: no I/O.
 
-import { COMPLAINT_CATEGORIES } from './metric.js';
+import { COMPLAINT_CATEGORIES, COMPLAINT_CATEGORY_TITLES_ZH } from './metric.js';
 import type { Sample } from './sample.js';
 
 export { COMPLAINT_CATEGORIES };
@@ -48,7 +49,7 @@ export function withCategorySamples(samples: readonly Sample[]): readonly Sample
 /** Category → the department (`dept_lead` scope) that leads on it. */
 export type ComplaintRouting = Readonly<Record<ComplaintCategory, string>>;
 
-/** SPEC §2: network → network management centre, billing → business support centre, the rest → customer service centre. */
+/** The default routing (docs/campaigns.md): network → network management centre, billing → business support centre, the rest → customer service centre. */
 export const DEFAULT_COMPLAINT_ROUTING: ComplaintRouting = Object.freeze({
   network: 'network',
   billing: 'billing',
@@ -66,7 +67,7 @@ export function routingFrom(map: Readonly<Record<string, string>> | undefined): 
 }
 
 const CATEGORY_TITLES: Readonly<Record<Locale, Readonly<Record<ComplaintCategory, string>>>> = {
-  zh: { network: '网络类', billing: '计费类', promotion: '促销类', tariff: '资费类', service: '服务类', other: '其他' },
+  zh: COMPLAINT_CATEGORY_TITLES_ZH,
   en: { network: 'network', billing: 'billing', promotion: 'promotion', tariff: 'tariff', service: 'service', other: 'other' },
 };
 

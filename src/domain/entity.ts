@@ -3,7 +3,7 @@ export type EntityKind = (typeof ENTITY_KINDS)[number];
 
 export type AttrValue = string | number | boolean;
 
-/** A channel, campaign or group customer (SPEC §3.3). Extra columns live in `attrs`. */
+/** A channel, campaign or group customer in the registry (docs/ingest.md#entities-csv). Extra columns live in `attrs`. */
 export interface Entity {
   readonly id: string;
   readonly kind: EntityKind;

@@ -8,22 +8,26 @@ export interface MetricDef {
   readonly title: string;
 }
 
-/** The metrics of SPEC §4. Rule files may declare more (`metrics:` section). */
+export const COMPLAINT_CATEGORIES = ['network', 'billing', 'promotion', 'tariff', 'service', 'other'] as const;
+
+/** 中文名 of each complaint category: 网络类 (its metric `complaints.network` is 网络类投诉). */
+export const COMPLAINT_CATEGORY_TITLES_ZH: Readonly<Record<(typeof COMPLAINT_CATEGORIES)[number], string>> = {
+  network: '网络类', billing: '计费类', promotion: '促销类', tariff: '资费类', service: '服务类', other: '其他',
+};
+
+const summed = (name: string, title: string): MetricDef => ({ name, aggregation: 'sum', title });
+
+/** The built-in metric catalogue (docs/ingest.md#sample-fields). Rule files may declare more (`metrics:` section). */
 export const BUILTIN_METRICS: readonly MetricDef[] = Object.freeze([
-  { name: 'card_opening', aggregation: 'sum', title: '开卡量' },
-  { name: 'air_recharge', aggregation: 'sum', title: '空中充值' },
-  { name: 'basic_business', aggregation: 'sum', title: '基础业务办理量' },
-  { name: 'complaints', aggregation: 'sum', title: '投诉量' },
-  { name: 'unsubscribes', aggregation: 'sum', title: '退订量' },
-  { name: 'enrollments', aggregation: 'sum', title: '办理量' },
+  summed('card_opening', '开卡量'),
+  summed('air_recharge', '空中充值'),
+  summed('basic_business', '基础业务办理量'),
+  summed('complaints', '投诉量'),
+  summed('unsubscribes', '退订量'),
+  summed('enrollments', '办理量'),
   { name: 'satisfaction', aggregation: 'avg', title: '短信满意度评分' },
   // Complaints by category (labels.category), derived by the worker from each complaint sample.
-  { name: 'complaints.network', aggregation: 'sum', title: '网络类投诉' },
-  { name: 'complaints.billing', aggregation: 'sum', title: '计费类投诉' },
-  { name: 'complaints.promotion', aggregation: 'sum', title: '促销类投诉' },
-  { name: 'complaints.tariff', aggregation: 'sum', title: '资费类投诉' },
-  { name: 'complaints.service', aggregation: 'sum', title: '服务类投诉' },
-  { name: 'complaints.other', aggregation: 'sum', title: '其他投诉' },
+  ...COMPLAINT_CATEGORIES.map((c) => summed(`complaints.${c}`, `${COMPLAINT_CATEGORY_TITLES_ZH[c]}投诉`)),
 ]);
 
 export type MetricCatalogue = ReadonlyMap<string, MetricDef>;
@@ -33,5 +37,3 @@ export function metricCatalogue(extra: readonly MetricDef[] = []): MetricCatalog
   for (const m of [...BUILTIN_METRICS, ...extra]) map.set(m.name, m);
   return map;
 }
-
-export const COMPLAINT_CATEGORIES = ['network', 'billing', 'promotion', 'tariff', 'service', 'other'] as const;

@@ -89,7 +89,7 @@ export interface BaselineSpec {
 }
 
 /**
- * Evidence that a change is not ordinary noise (SPEC §3.4): the tail probability of the
+ * Evidence that a change is not ordinary noise (docs/rules.md#evidence-is-the-change-worth-a-text-message): the tail probability of the
  * observation under the entity's own over-dispersed count model.
  */
 export interface EvidenceSpec {

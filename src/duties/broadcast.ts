@@ -1,4 +1,4 @@
-// Broadcasts (集群短信下行, seed 001): one notice to every channel matching a selector, sent by
+// Broadcasts (集群短信下行, docs/duties.md): one notice to every channel matching a selector, sent by
 // SMS to each matching entity's manager — one SMS per manager however many of the channels they
 // look after — through a rate-limited queue, with a notification record per recipient (kind
 // `broadcast`) and a summary that adds up (queued + sent + delivered + failed = recipients).
@@ -8,6 +8,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { Calendar, Clock } from '../domain/clock.js';
 import { Calendar as Cal } from '../domain/clock.js';
 import { ENTITY_KINDS, type Entity, type EntityKind } from '../domain/entity.js';
+import { pickFields } from '../domain/fields.js';
 import { smsSegments } from '../notify/render.js';
 import type { NotificationRecord, NotificationState, NotificationStore } from '../notify/records.js';
 import { jobOptions } from '../queues/job-options.js';
@@ -216,16 +217,15 @@ function newId(now: number): string {
 
 const sameRequest = (a: BroadcastRecord, r: BroadcastRequest) => a.text === r.text && JSON.stringify(a.selector) === JSON.stringify(r.selector);
 
-export class Broadcaster {
-  constructor(private readonly d: BroadcasterDeps) {}
+export class Broadcaster extends pickFields<BroadcasterDeps>()('templates', 'calendar', 'entities', 'directory', 'rate', 'clock', 'retry', 'records', 'queue', 'store', 'retentionDays') {
 
   /** The SMS text for an operator's notice. */
   render(text: string, by: string, now: number): string {
-    return this.d.templates.text('broadcastSms', { text, by, date: Cal.isoDay(this.d.calendar.dayOf(now)) }).trim();
+    return this.templates.text('broadcastSms', { text, by, date: Cal.isoDay(this.calendar.dayOf(now)) }).trim();
   }
 
   async create(req: BroadcastRequest): Promise<CreateOutcome> {
-    const { store, clock } = this.d;
+    const { store, clock } = this;
     if (req.id) {
       const prior = await this.record(req.id);
       if (prior) {
@@ -235,7 +235,7 @@ export class Broadcaster {
       }
     }
     const now = clock.now();
-    const plan = planBroadcast(await this.d.entities(), this.d.directory(), req.selector);
+    const plan = planBroadcast(await this.entities(), this.directory(), req.selector);
     const message = this.render(req.text, req.by, now);
     const preview: DryRun = {
       dryRun: true,
@@ -267,7 +267,7 @@ export class Broadcaster {
       recipients: plan.recipients.map((r) => ({ ...r, notification: broadcastRecordId(id, r.contact) })),
       unreachable: plan.unreachable.length,
       unreachableEntities: preview.unreachableEntities,
-      rate: this.d.rate,
+      rate: this.rate,
       state: 'creating',
     };
     if (!(await store.addBroadcast(id, JSON.stringify(record), now))) return this.create(req);
@@ -278,9 +278,9 @@ export class Broadcaster {
 
   /** Create every recipient's record and job (both idempotent), then mark the broadcast queued. */
   private async enqueue(b: BroadcastRecord): Promise<void> {
-    const now = this.d.clock.now();
+    const now = this.clock.now();
     const jobs: { name: string; data: { id: string }; opts: JobsOptions }[] = [];
-    const retry = this.d.retry();
+    const retry = this.retry();
     for (const r of b.recipients) {
       const rec: NotificationRecord = {
         id: r.notification,
@@ -298,7 +298,7 @@ export class Broadcaster {
         createdAt: b.createdAt,
         updatedAt: now,
       };
-      const { record } = await this.d.records.create(rec);
+      const { record } = await this.records.create(rec);
       if (record.state !== 'queued') continue;
       jobs.push({
         name: 'send',
@@ -306,17 +306,17 @@ export class Broadcaster {
         opts: jobOptions(rec.id, retry),
       });
     }
-    for (let i = 0; i < jobs.length; i += 500) await this.d.queue.addBulk(jobs.slice(i, i + 500));
-    await this.d.store.putBroadcast(b.id, JSON.stringify({ ...b, state: 'queued' }));
+    for (let i = 0; i < jobs.length; i += 500) await this.queue.addBulk(jobs.slice(i, i + 500));
+    await this.store.putBroadcast(b.id, JSON.stringify({ ...b, state: 'queued' }));
   }
 
   /** Forget broadcasts older than the retention (their records are pruned with the day close). */
   private prune(now: number): Promise<void> {
-    return this.d.store.pruneBroadcasts(now - this.d.retentionDays * DAY_MS);
+    return this.store.pruneBroadcasts(now - this.retentionDays * DAY_MS);
   }
 
   async record(id: string): Promise<BroadcastRecord | undefined> {
-    const raw = await this.d.store.broadcast(id);
+    const raw = await this.store.broadcast(id);
     return raw ? (JSON.parse(raw) as BroadcastRecord) : undefined;
   }
 
@@ -327,7 +327,7 @@ export class Broadcaster {
 
   /** Newest first. */
   async list(limit = 20): Promise<BroadcastSummary[]> {
-    const ids = await this.d.store.recentBroadcasts(limit);
+    const ids = await this.store.recentBroadcasts(limit);
     const out: BroadcastSummary[] = [];
     for (const id of ids) {
       const s = await this.get(id);
@@ -339,7 +339,7 @@ export class Broadcaster {
   async summary(b: BroadcastRecord): Promise<BroadcastSummary> {
     const { recipients, state: _state, ...rest } = b;
     const ids = recipients.map((r) => r.notification);
-    const raws = await this.d.store.notificationRecords(ids);
+    const raws = await this.store.notificationRecords(ids);
     const counts: Counts = { queued: 0, sent: 0, delivered: 0, failed: 0 };
     const messages = recipients.map((r, i) => {
       const raw = raws[i];
@@ -359,7 +359,7 @@ export class Broadcaster {
     });
     return {
       ...rest,
-      createdAtLocal: this.d.calendar.formatLocal(b.createdAt),
+      createdAtLocal: this.calendar.formatLocal(b.createdAt),
       recipients: recipients.length,
       counts,
       done: counts.queued === 0,

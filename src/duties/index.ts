@@ -11,6 +11,7 @@ import type { AppConfig } from '../config/env.js';
 import type { AlertRecord } from '../domain/alert.js';
 import type { Calendar, Clock } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
+import { pickFields } from '../domain/fields.js';
 import type { Rule } from '../domain/rule.js';
 import type { Channel, ChannelName } from '../notify/channels/channel.js';
 import type { NotifyObserver, Recipients } from '../notify/context.js';
@@ -65,7 +66,7 @@ export interface DutiesApi {
   sendRanking(month: string): Promise<RankingMailResult | { readonly error: string }>;
 }
 
-export class Duties implements DutiesApi {
+export class Duties extends pickFields<DutiesDeps>()('calendar', 'clock', 'records', 'recipients', 'policies', 'observer', 'logger', 'config') implements DutiesApi {
   readonly templates: DutyTemplates;
   readonly broadcaster: Broadcaster;
   readonly mailer: RankingMailer;
@@ -75,7 +76,8 @@ export class Duties implements DutiesApi {
   private readonly workers: Worker[] = [];
   private readonly tasks: ScheduledTask[] = [];
 
-  constructor(private readonly d: DutiesDeps) {
+  constructor(d: DutiesDeps) {
+    super(d);
     const { config } = d;
     this.templates = new DutyTemplates(config.templatesDir, config.locale);
     this.templates.check();
@@ -139,16 +141,16 @@ export class Duties implements DutiesApi {
   }
 
   defaultMonth(): string {
-    return previousMonth(this.d.calendar.dayOf(this.d.clock.now()));
+    return previousMonth(this.calendar.dayOf(this.clock.now()));
   }
 
   /** The month running now (for messages). */
   currentMonth(): string {
-    return monthOf(this.d.calendar.dayOf(this.d.clock.now()));
+    return monthOf(this.calendar.dayOf(this.clock.now()));
   }
 
   ranking(month: string): Promise<RankingResult> {
-    return hallRanking(this.source, month, this.d.clock.now());
+    return hallRanking(this.source, month, this.clock.now());
   }
 
   rankingHtml(r: HallRanking): string {
@@ -164,39 +166,39 @@ export class Duties implements DutiesApi {
   /** Worker role (with the notifier's channels): send the broadcast queue at the configured rate. */
   startSending(channels: Readonly<Record<ChannelName, Channel>>, connection: () => ConnectionOptions): void {
     const sender = new DutySender({
-      records: this.d.records,
+      records: this.records,
       channels,
-      contact: (id) => this.d.recipients().contact(id),
-      clock: this.d.clock,
+      contact: (id) => this.recipients().contact(id),
+      clock: this.clock,
       queue: this.broadcastQueue,
-      retry: () => this.d.policies().settings.retry,
-      observer: this.d.observer,
-      logger: this.d.logger,
+      retry: () => this.policies().settings.retry,
+      observer: this.observer,
+      logger: this.logger,
     });
     const w = new Worker<{ id: string }, string>(DUTY_QUEUES.broadcast, (job) => sender.process(job), {
       connection: connection(),
-      prefix: this.d.config.prefix,
+      prefix: this.config.prefix,
       concurrency: 1,
-      limiter: { max: this.d.config.broadcastRate, duration: 1000 },
+      limiter: { max: this.config.broadcastRate, duration: 1000 },
       ...reliableWorkerOptions(),
     });
     w.on('failed', (job, err) => {
       const final = job ? finallyFailed(job, err) : false;
-      this.d.logger.warn({ queue: DUTY_QUEUES.broadcast, job: job?.id, attempts: job?.attemptsMade, final, err: err.message }, final ? 'broadcast job given up' : 'broadcast job failed, will retry');
-      if (job && final) void sender.givenUp(job, DUTY_QUEUES.broadcast, err.message).catch((e) => this.d.logger.error({ job: job.id, err: (e as Error).message }, 'could not record a failed broadcast job'));
+      this.logger.warn({ queue: DUTY_QUEUES.broadcast, job: job?.id, attempts: job?.attemptsMade, final, err: err.message }, final ? 'broadcast job given up' : 'broadcast job failed, will retry');
+      if (job && final) void sender.givenUp(job, DUTY_QUEUES.broadcast, err.message).catch((e) => this.logger.error({ job: job.id, err: (e as Error).message }, 'could not record a failed broadcast job'));
     });
-    w.on('error', (err) => this.d.logger.error({ queue: DUTY_QUEUES.broadcast, err: err.message }, 'broadcast worker error'));
+    w.on('error', (err) => this.logger.error({ queue: DUTY_QUEUES.broadcast, err: err.message }, 'broadcast worker error'));
     this.workers.push(w);
   }
 
   /** Scheduler role: reminders every 10 minutes (and once now), the ranking on LOOKOUT_RANKING_CRON. */
   async startSchedule(): Promise<void> {
-    const tz = this.d.calendar.timeZone;
-    const log = this.d.logger;
+    const tz = this.calendar.timeZone;
+    const log = this.logger;
     const reminders = () => this.reminders.run().catch((err) => log.error({ err: (err as Error).message }, 'reminder pass failed'));
     this.tasks.push(schedule(REMINDER_CRON, () => void reminders(), { timezone: tz, name: 'lookout-reminders', noOverlap: true }));
     this.tasks.push(
-      schedule(this.d.config.rankingCron, () => void this.monthlyRanking(), { timezone: tz, name: 'lookout-halls-ranking', noOverlap: true }),
+      schedule(this.config.rankingCron, () => void this.monthlyRanking(), { timezone: tz, name: 'lookout-halls-ranking', noOverlap: true }),
     );
     await reminders();
   }
@@ -206,11 +208,11 @@ export class Duties implements DutiesApi {
     const month = this.defaultMonth();
     try {
       const res = await this.mailer.send(month);
-      if ('error' in res) this.d.logger.error({ month, err: res.error }, 'halls ranking not sent');
-      else this.d.logger.info({ month, halls: res.halls, rated: res.rated, recipients: res.notifications.length }, 'halls satisfaction ranking sent');
+      if ('error' in res) this.logger.error({ month, err: res.error }, 'halls ranking not sent');
+      else this.logger.info({ month, halls: res.halls, rated: res.rated, recipients: res.notifications.length }, 'halls satisfaction ranking sent');
       return res;
     } catch (err) {
-      this.d.logger.error({ month, err: (err as Error).message }, 'halls ranking failed');
+      this.logger.error({ month, err: (err as Error).message }, 'halls ranking failed');
       return undefined;
     }
   }

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Clock } from '../domain/clock.js';
+import { pickFields } from '../domain/fields.js';
 import type { NotificationRecord, NotificationState, NotificationStore } from '../notify/records.js';
 import { jobOptions } from '../queues/job-options.js';
 import type { Contact, Directory } from '../route/types.js';
@@ -44,31 +45,30 @@ export function rankingRecipients(dir: Directory): Contact[] {
   return [...dir.contacts.values()].filter((c) => (c.role === 'dept_lead' && c.scope === RANKING_DEPT) || c.role === 'region_head');
 }
 
-export class RankingMailer {
-  constructor(private readonly d: RankingMailDeps) {}
+export class RankingMailer extends pickFields<RankingMailDeps>()('publicUrl', 'templates', 'clock', 'source', 'retry', 'directory', 'records', 'emailQueue') {
 
   reportUrl(month: string): string {
-    return `${this.d.publicUrl}/api/v1/reports/halls/satisfaction?month=${month}&format=html`;
+    return `${this.publicUrl}/api/v1/reports/halls/satisfaction?month=${month}&format=html`;
   }
 
   /** The ranking as the email shows it. */
   render(r: HallRanking): { subject: string; text: string; html: string } {
-    const view = rankingView(r, this.d.templates.locale, this.reportUrl(r.month));
+    const view = rankingView(r, this.templates.locale, this.reportUrl(r.month));
     return {
-      subject: this.d.templates.text('rankingSubject', view).replace(/\s+/g, ' ').trim(),
-      text: this.d.templates.text('rankingText', view),
-      html: this.d.templates.html('rankingHtml', view),
+      subject: this.templates.text('rankingSubject', view).replace(/\s+/g, ' ').trim(),
+      text: this.templates.text('rankingText', view),
+      html: this.templates.html('rankingHtml', view),
     };
   }
 
   async send(month: string): Promise<RankingMailResult | { readonly error: string }> {
-    const now = this.d.clock.now();
-    const res = await hallRanking(this.d.source, month, now);
+    const now = this.clock.now();
+    const res = await hallRanking(this.source, month, now);
     if (!res.ok) return { error: res.message };
     const content = this.render(res.ranking);
-    const retry = this.d.retry();
+    const retry = this.retry();
     const out: RankingMailResult['notifications'][number][] = [];
-    for (const c of rankingRecipients(this.d.directory())) {
+    for (const c of rankingRecipients(this.directory())) {
       const id = rankingRecordId(month, c.id);
       const rec: NotificationRecord = {
         id,
@@ -86,9 +86,9 @@ export class RankingMailer {
         createdAt: now,
         updatedAt: now,
       };
-      const { record, created } = await this.d.records.create(rec);
+      const { record, created } = await this.records.create(rec);
       if (record.state === 'queued') {
-        await this.d.emailQueue.add('send', { id }, jobOptions(id, retry));
+        await this.emailQueue.add('send', { id }, jobOptions(id, retry));
       }
       out.push({ contact: c.id, notification: id, state: record.state, created });
     }

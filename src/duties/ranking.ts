@@ -1,4 +1,4 @@
-// Own halls' monthly SMS-satisfaction ranking (seed 001: 每月对营业厅进行综合排名, halls graded
+// Own halls' monthly SMS-satisfaction ranking (每月对营业厅进行综合排名, docs/duties.md; halls graded
 // A/B/C): per grade (entity tier), every hall with scores that month ranked by its average
 // score, the top 3 and the bottom 3. Pure ranking; the month's totals come from state/daily-reads.ts.
 

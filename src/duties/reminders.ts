@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { AlertRecord } from '../domain/alert.js';
 import type { Calendar, Clock } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
+import { pickFields } from '../domain/fields.js';
 import type { Rule } from '../domain/rule.js';
 import type { Recipients } from '../notify/context.js';
 import type { Intent } from '../notify/intent.js';
@@ -64,17 +65,16 @@ export function dueReminder(firingAt: number, everyDays: number, now: number): n
   return Math.max(0, Math.floor((now - firingAt) / (everyDays * DAY_MS)));
 }
 
-export class ReminderDuty {
-  constructor(private readonly d: ReminderDeps) {}
+export class ReminderDuty extends pickFields<ReminderDeps>()('clock', 'rules', 'alerts', 'enabled', 'entity', 'policies', 'logger', 'recipients', 'calendar', 'dispatcher', 'store', 'muter') {
 
   /** Send the reminders that are due at `now`. */
-  async run(now = this.d.clock.now()): Promise<ReminderSent[]> {
-    const { store } = this.d;
-    const every = remindingRules(this.d.rules());
-    const open = await this.d.alerts.listOpen();
+  async run(now = this.clock.now()): Promise<ReminderSent[]> {
+    const { store } = this;
+    const every = remindingRules(this.rules());
+    const open = await this.alerts.listOpen();
     const sent: ReminderSent[] = [];
     const openIds = new Set(open.map((a) => a.fingerprint));
-    if (every.size && this.d.enabled()) {
+    if (every.size && this.enabled()) {
       for (const a of open) {
         const n = every.get(a.rule);
         if (!n || a.state !== 'firing' || !a.notify || a.firingAt === undefined) continue;
@@ -93,28 +93,28 @@ export class ReminderDuty {
   }
 
   private async remind(a: AlertRecord, reminder: number, now: number): Promise<ReminderSent | undefined> {
-    const entity = await this.d.entity(a.entity);
-    const policy = policyFor(this.d.policies(), a, entity);
+    const entity = await this.entity(a.entity);
+    const policy = policyFor(this.policies(), a, entity);
     const step = policy?.steps[0];
     if (!step) {
-      this.d.logger.info({ alert: a.id, rule: a.rule, entity: a.entity, reminder }, 'reminder due but no escalation policy matches: nobody to remind');
+      this.logger.info({ alert: a.id, rule: a.rule, entity: a.entity, reminder }, 'reminder due but no escalation policy matches: nobody to remind');
       return undefined;
     }
-    const { contacts, missing } = this.d.recipients().resolve(step.notify, a, entity, now, this.d.calendar);
+    const { contacts, missing } = this.recipients().resolve(step.notify, a, entity, now, this.calendar);
     // The reminder repeats the first step: same recipients, step 0 on the record.
     const item: NotificationItem = { alert: a.id, episode: a.episode, step: 0, severity: a.severity, rule: a.rule, entity: a.entity };
-    for (const m of missing) await this.d.dispatcher.recordMissing(item, m.ref, m.reason);
+    for (const m of missing) await this.dispatcher.recordMissing(item, m.ref, m.reason);
     const intents: Intent[] = contacts.flatMap((c) =>
       c.channels.map((channel) => ({ key: `${a.fingerprint}.${a.episode}.remind${reminder}.${c.id}.${channel}`, kind: 'alert' as const, contact: c.id, channel, item, at: now })),
     );
     // The reminder shows the alert's ack code: a reply `确认 <code>` a month on still acknowledges.
-    await this.d.store.keepAckCode(a.fingerprint);
-    const mute = await this.d.muter.mutes(a, entity, now);
+    await this.store.keepAckCode(a.fingerprint);
+    const mute = await this.muter.mutes(a, entity, now);
     const muted = mute ? muteReason(mute) : undefined;
-    if (muted) await this.d.dispatcher.recordMuted(intents, muted);
-    else await this.d.dispatcher.add(intents);
+    if (muted) await this.dispatcher.recordMuted(intents, muted);
+    else await this.dispatcher.add(intents);
     const who = contacts.map((c) => c.id);
-    this.d.logger.info({ alert: a.id, rule: a.rule, entity: a.entity, reminder, contacts: who, muted }, 'reminder');
+    this.logger.info({ alert: a.id, rule: a.rule, entity: a.entity, reminder, contacts: who, muted }, 'reminder');
     return { alert: a.id, rule: a.rule, entity: a.entity, reminder, contacts: who, ...(muted && { muted }) };
   }
 }

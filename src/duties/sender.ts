@@ -7,6 +7,7 @@
 // failure is retried with backoff; a refused message fails at once. No failover to email.
 
 import type { Job, Queue } from 'bullmq';
+import { pickFields } from '../domain/fields.js';
 import type { Channel, ChannelError, ChannelName } from '../notify/channels/channel.js';
 import { holdMs, holdQueue, Sender, type SenderDeps } from '../notify/sender.js';
 import { isFinal, type NotificationRecord } from '../notify/records.js';
@@ -19,20 +20,21 @@ export interface DutySenderDeps extends SenderDeps {
   readonly retry: () => { readonly attempts: number; readonly backoffMs: number };
 }
 
-export class DutySender {
+export class DutySender extends pickFields<DutySenderDeps>()('records', 'contact', 'channels', 'retry', 'logger', 'queue', 'observer') {
   private readonly sender: Sender;
 
-  constructor(private readonly d: DutySenderDeps) {
+  constructor(d: DutySenderDeps) {
+    super(d);
     this.sender = new Sender(d);
   }
 
   async process(job: Job<{ id: string }>): Promise<string> {
-    const rec = await this.d.records.get(job.data.id);
+    const rec = await this.records.get(job.data.id);
     if (!rec) return 'no record';
     if (isFinal(rec)) return `already ${rec.state}`;
-    const contact = this.d.contact(rec.contact);
+    const contact = this.contact(rec.contact);
     if (!contact) return this.fail(rec, 'no_recipient', `contact ${rec.contact} is no longer in contacts.csv`);
-    const channel = this.d.channels[rec.channel];
+    const channel = this.channels[rec.channel];
     const attempt = await this.sender.attempt(channel, rec.channel, rec, contact);
     if (!attempt.ok) return this.failure(job, rec, attempt.error);
     await this.sender.sent(rec, rec.channel, channel.transport, attempt.res);
@@ -47,25 +49,25 @@ export class DutySender {
     await this.sender.retrying(rec, e);
     if (e.kind === 'unavailable') {
       // Hold the whole queue, this message first, until the gateway is back.
-      const hold = holdMs(this.d.retry().backoffMs, attempts);
-      this.d.logger.warn({ notification: rec.id, kind: rec.kind, holdMs: hold, err: e.message }, 'gateway unavailable: holding the broadcast queue');
-      return holdQueue(this.d.queue, hold);
+      const hold = holdMs(this.retry().backoffMs, attempts);
+      this.logger.warn({ notification: rec.id, kind: rec.kind, holdMs: hold, err: e.message }, 'gateway unavailable: holding the broadcast queue');
+      return holdQueue(this.queue, hold);
     }
-    this.d.logger.warn({ notification: rec.id, kind: rec.kind, attempt: attempts, code: e.code, err: e.message }, 'notification failed, will retry');
+    this.logger.warn({ notification: rec.id, kind: rec.kind, attempt: attempts, code: e.code, err: e.message }, 'notification failed, will retry');
     throw e;
   }
 
   /** BullMQ gave up on the job (no attempt left, or stalled too often): a visible failed record. */
   async givenUp(job: Job<{ id: string }>, queue: string, reason: string): Promise<void> {
-    const rec = await this.d.records.get(job.data.id);
-    this.d.observer.jobFailed(queue);
+    const rec = await this.records.get(job.data.id);
+    this.observer.jobFailed(queue);
     if (!rec || isFinal(rec)) return;
     await this.fail(rec, 'job_failed', `${queue} job ${job.id}: ${reason}`);
   }
 
   private async fail(rec: NotificationRecord, code: string, message: string): Promise<string> {
     const out = await this.sender.failed(rec, code, message);
-    this.d.logger.warn({ notification: rec.id, kind: rec.kind, contact: rec.contact, code, err: message }, 'notification failed');
+    this.logger.warn({ notification: rec.id, kind: rec.kind, contact: rec.contact, code, err: message }, 'notification failed');
     return out;
   }
 }

@@ -1,4 +1,4 @@
-// Every coded error Lookout reports, in one place (STYLE.md §4). A test checks codes are unique
+// Every coded error Lookout reports, in one place. A test checks codes are unique
 // and that each one is documented in README.md.
 
 export interface ErrorDef {

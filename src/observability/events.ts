@@ -1,5 +1,5 @@
 // What the pipeline reports about itself. Domain and pipeline code call this interface; only
-// observability/metrics.ts turns it into prom-client series (STYLE.md §7).
+// observability/metrics.ts turns it into prom-client series, so nothing else depends on prom-client.
 
 import type { AlertEvent } from '../domain/alert.js';
 

@@ -5,7 +5,7 @@
 import type { ConnectionOptions } from 'bullmq';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { CampaignDuty } from '../campaigns/duty.js';
+import { CampaignReporter } from '../campaigns/reporter.js';
 import { ComplaintRouter } from '../campaigns/routing.js';
 import { CampaignService } from '../campaigns/service.js';
 import { routingFrom } from '../domain/complaints.js';
@@ -33,7 +33,7 @@ export interface Features {
   /** Worker hook: broadcasts go out over the worker's channels, stopped before they close. */
   forWorker(opened: (close: Close) => void, channels: Channels, connection: () => ConnectionOptions): void;
   /** Scheduler hook: campaign reports and the duties' crons. */
-  forScheduler(opened: (close: Close) => void, logger: Logger): Promise<CampaignDuty>;
+  forScheduler(opened: (close: Close) => void, logger: Logger): Promise<CampaignReporter>;
   /** Stop the duties (if no worker did). */
   close(): Promise<void>;
 }
@@ -89,15 +89,15 @@ export function openFeatures(core: Core): Features {
       opened(stopDuties);
     },
     async forScheduler(opened, logger) {
-      const reports = new CampaignDuty({
+      const reporter = new CampaignReporter({
         service: campaigns, store: campaignDeps.store, days, calendar: core.calendar, clock: core.clock, logger, cron: config.reportCron,
         records: core.notifications, emailQueue: core.queues.email,
         retry: () => cfg().policies.settings.retry, recipients: () => cfg().recipients, enabled: () => cfg().directory.contacts.size > 0,
       });
-      await reports.start();
-      opened(() => reports.stop());
+      await reporter.start();
+      opened(() => reporter.stop());
       await coreDuties.startSchedule();
-      return reports;
+      return reporter;
     },
     close: stopDuties,
   };

@@ -2,7 +2,7 @@
 // reports and the channel duties' crons. Run it in one process per deployment.
 
 import { ruleMetric } from '../domain/rule.js';
-import type { CampaignDuty } from '../campaigns/duty.js';
+import type { CampaignReporter } from '../campaigns/reporter.js';
 import type { Core } from './core.js';
 import { DayCloser } from './day-closer.js';
 import type { Features } from './features.js';
@@ -14,7 +14,7 @@ export class SchedulerRole extends Role {
   feedGuard?: FeedGuard;
   dayCloser?: DayCloser;
   /** run() is the LOOKOUT_REPORT_CRON job, reportDay(day) one day's reports. */
-  campaignDuty?: CampaignDuty;
+  campaignReporter?: CampaignReporter;
 
   constructor(
     private readonly core: Core,
@@ -53,6 +53,6 @@ export class SchedulerRole extends Role {
     this.dayCloser = dayCloser;
     await dayCloser.start();
     opened(() => dayCloser.stop());
-    this.campaignDuty = await this.features.forScheduler(opened, logger);
+    this.campaignReporter = await this.features.forScheduler(opened, logger);
   }
 }

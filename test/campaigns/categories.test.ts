@@ -40,7 +40,7 @@ describe('withCategorySamples', () => {
 describe('lead department', () => {
   const counts = (o: Partial<Record<ComplaintCategory, number>>) => new Map(Object.entries(o) as [ComplaintCategory, number][]);
 
-  it('is the department of the largest category (SPEC §2 defaults)', () => {
+  it('is the department of the largest category (the default routing)', () => {
     const lead = leadOf(counts({ billing: 62, network: 30, promotion: 8 }));
     expect(lead).toEqual({ category: 'billing', department: 'billing', count: 62, total: 100, share: 0.62 });
     expect(leadText(lead, 'zh')).toEqual({ text: '业务支撑中心（计费类投诉 62%）', dept: '业务支撑中心' });

@@ -1,6 +1,6 @@
 // LOOKOUT_REPORT_CRON: validated at start like LOOKOUT_DAY_CLOSE_CRON; daily crons can be caught up.
 import { describe, expect, it } from 'vitest';
-import { dailyCronMinute } from '../../src/campaigns/duty.js';
+import { dailyCronMinute } from '../../src/campaigns/reporter.js';
 import { loadConfig } from '../../src/config/env.js';
 import { ConfigError } from '../../src/errors/catalogue.js';
 

@@ -10,7 +10,7 @@ import { buildDirectory, OrgDirectory, parseRecipientRef } from '../../src/route
 const base = `escalation:\n  - id: all\n    steps: [{notify: [service_oncall, complaint_lead]}]\n`;
 
 describe('complaint_routing', () => {
-  it('ships the SPEC §2 defaults', () => {
+  it('ships the default routing of docs/campaigns.md', () => {
     expect(defaultPolicies().complaintRouting).toEqual({ network: 'network', billing: 'billing', promotion: 'customer_service', tariff: 'customer_service', service: 'customer_service', other: 'customer_service' });
     expect(defaultPolicies().escalation.filter((p) => p.steps[0]!.notify.includes('complaint_lead')).map((p) => p.id)).toEqual(['campaign_critical', 'campaign']);
   });

@@ -1,4 +1,4 @@
-// STYLE.md §4: every coded error is unique across the catalogue and documented for operators.
+// Every coded error is unique across the catalogue and documented for operators.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Issue 5, the post-evaluation record (后评估 / 经验库), from outside: the day after a campaign
+// The post-evaluation record (后评估 / 经验库, docs/campaigns.md) from outside: the day after a campaign
 // ends the scheduler records its totals, peak day, complaint categories, alerts by severity and
 // response times in Redis without expiry and emails it to the owner once; the record survives a
 // restart, is served by the API and printed by `lookout report campaign ID`.
@@ -70,7 +70,7 @@ describe('post-evaluation record', () => {
     expect(alert).toMatchObject({ state: 'firing', severity: 'warning' });
     a.manualClock.advance(30 * 60_000);
     expect((await a.post(`/api/v1/alerts/${alert!.id}/ack`, { by: 'CO1' })).status).toBe(200);
-    await a.campaignDuty!.tick(); // the scheduler's 10-minute sweep copies the episode into the campaign's alert ledger
+    await a.campaignReporter!.tick(); // the scheduler's 10-minute sweep copies the episode into the campaign's alert ledger
     // The rest of the campaign, as the daily exports of 11-19 and 11-20.
     a.manualClock.set('2026-11-21T08:00:00+08:00');
     await ingest(a, seed('CE', ['2026-11-19', '2026-11-20']));
@@ -79,7 +79,7 @@ describe('post-evaluation record', () => {
 
     // 2026-11-21 09:00, the scheduler's run: the campaign ended yesterday.
     a.manualClock.set('2026-11-21T09:00:00+08:00');
-    const out = await a.campaignDuty!.run();
+    const out = await a.campaignReporter!.run();
     expect(out.evaluations.map((e) => [e.campaign, e.created])).toEqual([['CE', true]]);
     const res = await a.get<{ evaluation: EvaluationRecord }>('/api/v1/campaigns/CE/evaluation');
     expect(res.status).toBe(200);
@@ -118,7 +118,7 @@ describe('post-evaluation record', () => {
     const phases = await b.get<{ campaigns: { id: string; phase: string; evaluated: boolean }[] }>('/api/v1/campaigns');
     expect(phases.body.campaigns.map((c) => [c.id, c.phase, c.evaluated])).toEqual([['CE', 'post_evaluation', true], ['CL', 'live', false]]);
     // Emailed once: another run after the restart sends nothing new.
-    expect((await b.campaignDuty!.run()).evaluations).toEqual([{ campaign: 'CE', created: false, records: expect.any(Array) }]);
+    expect((await b.campaignReporter!.run()).evaluations).toEqual([{ campaign: 'CE', created: false, records: expect.any(Array) }]);
     await b.idle();
     await sleep(300);
     expect(mail.messages.filter(isEvaluation)).toHaveLength(1);

@@ -1,4 +1,4 @@
-// Issue 5, campaign lifecycle, from outside: a campaign's rules are silent before `start` and
+// Campaign lifecycle (docs/campaigns.md) from outside: a campaign's rules are silent before `start` and
 // after `end` and fire while it is live; the campaigns API shows the phase and headline figures;
 // complaint samples are also counted by category (complaints.<category>).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

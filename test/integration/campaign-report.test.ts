@@ -1,4 +1,4 @@
-// Issue 5, the daily implementation monitoring report (实施监测报告), from outside: at 09:00 the
+// The daily implementation monitoring report (实施监测报告, docs/campaigns.md) from outside: at 09:00 the
 // scheduler's report run emails yesterday's figures of every live campaign to its owner and the
 // service department (on-call and the customer service lead), to a real SMTP server — once, even
 // when the run repeats or a second scheduler runs it too. The same report is served by the API.
@@ -78,7 +78,7 @@ describe('daily implementation monitoring report', () => {
 
     // Next morning, 09:00: the report run (what LOOKOUT_REPORT_CRON triggers).
     lk.manualClock.set('2026-11-22T09:00:00+08:00');
-    const out = await lk.campaignDuty!.run();
+    const out = await lk.campaignReporter!.run();
     expect(out.reports.map((r) => [r.campaign, r.date, [...r.recipients].sort()])).toEqual([['C001', '2026-11-21', ['CO1', 'DLC', 'SO1']]]);
 
     await waitFor('three report emails', async () => mail.messages.filter(isReport).length >= 3, 8000);
@@ -114,12 +114,12 @@ describe('daily implementation monitoring report', () => {
     // The record keeps the HTML and the PNG it refers to (a retry sends the same mail).
     expect(recs[0]!.html).toContain('src="cid:trend@lookout"');
     expect(recs[0]!.attachments?.map((a) => a.cid)).toEqual(['trend@lookout']);
-    expect((await lk.campaignDuty!.run()).reports[0]!.skipped).toBe('already made');
+    expect((await lk.campaignReporter!.run()).reports[0]!.skipped).toBe('already made');
     second = await startTestLookout({ prefix: lk.prefix, keepKeys: true, clock: lk.manualClock, roles: ['scheduler'], env: { LOOKOUT_CONFIG_DIR: configDir, LOOKOUT_SMTP_URL: mail.url }, policies: policies(POLICIES) });
-    await second.campaignDuty!.reportDay('2026-11-21');
+    await second.campaignReporter!.reportDay('2026-11-21');
     // Even when the "made" marker is lost (a crash between queueing and marking), the records' ids hold.
     await lk.redis.del(`${lk.prefix}:campaign:reported:${Calendar.parseIsoDay('2026-11-21')}`);
-    expect((await second.campaignDuty!.reportDay('2026-11-21'))[0]!.records).toEqual(out.reports[0]!.records);
+    expect((await second.campaignReporter!.reportDay('2026-11-21'))[0]!.records).toEqual(out.reports[0]!.records);
     await lk.idle();
     await sleep(500);
     expect(mail.messages.filter(isReport)).toHaveLength(3);
@@ -162,15 +162,15 @@ describe('daily implementation monitoring report', () => {
     await lk.registry.putMany([campaign('C001', { start: '2026-11-01', end: '2026-11-30', target_customers: 100_000 })]);
     await ingest(lk, seed('C001'));
     await lk.idle();
-    const duty = lk.campaignDuty!;
+    const reporter = lk.campaignReporter!;
     lk.manualClock.set('2026-11-22T10:00:00+08:00');
-    expect(await duty.catchUp()).toBeUndefined(); // no run recorded yet
+    expect(await reporter.catchUp()).toBeUndefined(); // no run recorded yet
     await lk.redis.set(`${lk.prefix}:campaign:last-run`, String(Calendar.parseIsoDay('2026-11-20')));
     lk.manualClock.set('2026-11-22T08:59:00+08:00');
-    expect(await duty.catchUp()).toBeUndefined(); // today's run is not due yet
+    expect(await reporter.catchUp()).toBeUndefined(); // today's run is not due yet
     lk.manualClock.set('2026-11-22T10:00:00+08:00');
-    expect((await duty.catchUp())?.reports.map((r) => [r.campaign, r.date])).toEqual([['C001', '2026-11-21']]);
-    expect(await duty.catchUp()).toBeUndefined(); // done
+    expect((await reporter.catchUp())?.reports.map((r) => [r.campaign, r.date])).toEqual([['C001', '2026-11-21']]);
+    expect(await reporter.catchUp()).toBeUndefined(); // done
     await waitFor('three report emails', async () => mail.messages.filter(isReport).length >= 3, 8000);
   });
 
@@ -180,12 +180,12 @@ describe('daily implementation monitoring report', () => {
       campaign('C005', { start: '2026-11-01', end: '2026-11-30', target_customers: 100_000 }),
     ]);
     lk.manualClock.set('2026-11-22T03:00:00+08:00'); // before the export of 11-21 arrived
-    expect((await lk.campaignDuty!.run()).reports.map((r) => [r.campaign, r.skipped])).toEqual([['C004', 'waiting for the export'], ['C005', 'waiting for the export']]);
+    expect((await lk.campaignReporter!.run()).reports.map((r) => [r.campaign, r.skipped])).toEqual([['C004', 'waiting for the export'], ['C005', 'waiting for the export']]);
     const { lines } = await campaignReportsNow(lk, { campaigns: ['C004'] });
     expect(lines).toEqual(['daily report C004 2026-11-21: to CO1, SO1, DLC']);
     await waitFor('the report emails', async () => mail.messages.filter(isReport).length >= 3, 8000);
     // The waiting report was made meanwhile; the 10-minute tick finds nothing left to do.
-    await lk.campaignDuty!.tick();
+    await lk.campaignReporter!.tick();
     await lk.idle();
     expect(mail.messages.filter(isReport)).toHaveLength(3);
   });

@@ -1,4 +1,4 @@
-// Issue 5, complaint routing (seed 004), from outside: a billing complaint surge on a live
+// Complaint routing (docs/campaigns.md) from outside: a billing complaint surge on a live
 // campaign reaches the business support centre's lead (dept_lead scope billing) by SMS and
 // email, saying which department leads — and not the network lead. A real SMSC (smpp server
 // mode) and a real SMTP server receive what Lookout sends.

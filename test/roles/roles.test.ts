@@ -13,7 +13,7 @@ describe('roles', () => {
     lk = await startTestLookout({ roles: ['scheduler'] });
     expect(lk.dayCloser).toBeDefined();
     expect(lk.feedGuard).toBeDefined();
-    expect(lk.campaignDuty).toBeDefined();
+    expect(lk.campaignReporter).toBeDefined();
     expect(lk.evaluator).toBeDefined();
     expect(lk.drainer).toBeUndefined();
     expect(lk.relay).toBeUndefined();
@@ -28,7 +28,7 @@ describe('roles', () => {
     expect(lk.relay).toBeDefined();
     expect(lk.notifier).toBeDefined();
     expect(lk.dayCloser).toBeUndefined();
-    expect(lk.campaignDuty).toBeUndefined();
+    expect(lk.campaignReporter).toBeUndefined();
     expect((await lk.get('/api/v1/alerts')).status).toBe(200);
   });
 

@@ -1,4 +1,4 @@
-// The scheduler's campaign duties: at LOOKOUT_REPORT_CRON (default 09:00 local), one daily
+// The scheduler's campaign reports: at LOOKOUT_REPORT_CRON (default 09:00 local), one daily
 // implementation monitoring report (实施监测报告) per campaign live yesterday, by email to its
 // owner and the service department; and, the day after a campaign ends, its post-evaluation
 // record (后评估), stored without expiry and emailed to the owner once.
@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { AlertRecord } from '../domain/alert.js';
 import { Calendar, type Clock } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
+import { pickFields } from '../domain/fields.js';
 import { ConfigError } from '../errors/catalogue.js';
 import type { NotificationRecord, NotificationStore } from '../notify/records.js';
 import type { Contact } from '../route/types.js';
@@ -30,7 +31,7 @@ export interface ReportRecipients {
   ofRole(role: Contact['role'], scope?: string): readonly Contact[];
 }
 
-export interface CampaignDutyDeps {
+export interface CampaignReporterDeps {
   readonly service: CampaignService;
   readonly store: CampaignStore;
   readonly days: Pick<DailyReads, 'arrived'>;
@@ -64,7 +65,7 @@ export interface EvaluationOutcome {
   readonly skipped?: string;
 }
 
-export interface DutyOutcome {
+export interface ReportRunOutcome {
   readonly date: string;
   readonly reports: readonly ReportOutcome[];
   readonly evaluations: readonly EvaluationOutcome[];
@@ -95,23 +96,26 @@ function stubAlert(e: Entity, now: number, day: string): AlertRecord {
   return { id: `report:${e.id}`, fingerprint: `report:${e.id}`, rule: 'campaign_report', entity: e.id, state: 'firing', severity: 'info', episode: 0, seq: 0, notify: true, period: day, summary: '', startsAt: now, updatedAt: now, labels: {} };
 }
 
-export class CampaignDuty {
+export class CampaignReporter extends pickFields<CampaignReporterDeps>()(
+  'service', 'store', 'days', 'calendar', 'clock', 'logger', 'cron', 'records', 'emailQueue', 'retry', 'recipients', 'enabled',
+) {
   private task?: ScheduledTask;
   private tickTask?: ScheduledTask;
 
-  constructor(private readonly d: CampaignDutyDeps) {
-    if (!validate(d.cron)) throw new ConfigError('bad_env', `LOOKOUT_REPORT_CRON: "${d.cron}" is not a cron expression`, undefined, undefined, 'LOOKOUT_REPORT_CRON');
+  constructor(deps: CampaignReporterDeps) {
+    super(deps);
+    if (!validate(this.cron)) throw new ConfigError('bad_env', `LOOKOUT_REPORT_CRON: "${this.cron}" is not a cron expression`, undefined, undefined, 'LOOKOUT_REPORT_CRON');
   }
 
   async start(): Promise<void> {
-    const log = this.d.logger;
-    this.task = schedule(this.d.cron, () => void this.run().catch((err) => log.error({ err: (err as Error).message }, 'campaign reports failed')), {
-      timezone: this.d.calendar.timeZone,
+    const log = this.logger;
+    this.task = schedule(this.cron, () => void this.run().catch((err) => log.error({ err: (err as Error).message }, 'campaign reports failed')), {
+      timezone: this.calendar.timeZone,
       name: 'lookout-campaign-reports',
       noOverlap: true,
     });
     this.tickTask = schedule(TICK_CRON, () => void this.tick().catch((err) => log.error({ err: (err as Error).message }, 'campaign tick failed')), {
-      timezone: this.d.calendar.timeZone,
+      timezone: this.calendar.timeZone,
       name: 'lookout-campaign-tick',
       noOverlap: true,
     });
@@ -127,14 +131,14 @@ export class CampaignDuty {
    * A restarted scheduler that missed its report run (a daily `m h * * *` cron whose time passed
    * today, and an earlier run recorded) runs it now. A new deployment waits for its first run.
    */
-  async catchUp(): Promise<DutyOutcome | undefined> {
-    const minute = dailyCronMinute(this.d.cron);
-    const last = await this.d.store.lastRun();
+  async catchUp(): Promise<ReportRunOutcome | undefined> {
+    const minute = dailyCronMinute(this.cron);
+    const last = await this.store.lastRun();
     if (minute === undefined || last === undefined) return undefined;
-    const now = this.d.clock.now();
-    const today = this.d.calendar.dayOf(now);
-    if (last >= today - 1 || now < this.d.calendar.startOfDay(today) + minute * 60_000) return undefined;
-    this.d.logger.info({ last: Calendar.isoDay(last) }, 'catching up a missed campaign report run');
+    const now = this.clock.now();
+    const today = this.calendar.dayOf(now);
+    if (last >= today - 1 || now < this.calendar.startOfDay(today) + minute * 60_000) return undefined;
+    this.logger.info({ last: Calendar.isoDay(last) }, 'catching up a missed campaign report run');
     return this.run();
   }
 
@@ -143,25 +147,25 @@ export class CampaignDuty {
    * due. A report waits (retried every 10 minutes today) until yesterday's campaign export
    * arrived; `force` makes it now regardless (the demo).
    */
-  async run(opts: { force?: boolean; only?: readonly string[] } = {}): Promise<DutyOutcome> {
-    const today = this.d.calendar.dayOf(this.d.clock.now());
+  async run(opts: { force?: boolean; only?: readonly string[] } = {}): Promise<ReportRunOutcome> {
+    const today = this.calendar.dayOf(this.clock.now());
     const day = today - 1;
-    const campaigns = (await this.d.service.campaigns()).filter((e) => !opts.only || opts.only.includes(e.id));
-    await this.d.service.ledger.sweep(new Set(campaigns.map((e) => e.id)));
+    const campaigns = (await this.service.campaigns()).filter((e) => !opts.only || opts.only.includes(e.id));
+    await this.service.ledger.sweep(new Set(campaigns.map((e) => e.id)));
     const live = campaigns.filter((e) => phaseOn(e, day) === 'live');
-    const arrived = opts.force || (await exportArrived(this.d.days, day));
+    const arrived = opts.force || (await exportArrived(this.days, day));
     const reports: ReportOutcome[] = [];
     for (const e of live) {
       if (!arrived) {
-        await this.d.store.defer({ what: 'report', campaign: e.id, day });
+        await this.store.defer({ what: 'report', campaign: e.id, day });
         reports.push({ campaign: e.id, date: Calendar.isoDay(day), records: [], recipients: [], skipped: 'waiting for the export' });
         continue;
       }
       reports.push(await this.report(e, day));
     }
-    if (!arrived && live.length) this.d.logger.warn({ day: Calendar.isoDay(day), campaigns: live.length }, "yesterday's campaign export has not arrived: daily reports wait for it");
+    if (!arrived && live.length) this.logger.warn({ day: Calendar.isoDay(day), campaigns: live.length }, "yesterday's campaign export has not arrived: daily reports wait for it");
     const evaluations = await this.evaluateDue(opts);
-    if (!opts.only) await this.d.store.setLastRun(day);
+    if (!opts.only) await this.store.setLastRun(day);
     return { date: Calendar.isoDay(day), reports, evaluations };
   }
 
@@ -169,8 +173,8 @@ export class CampaignDuty {
   async reportDay(day: number | string): Promise<ReportOutcome[]> {
     const d = typeof day === 'number' ? day : Calendar.parseIsoDay(day);
     if (d === undefined) throw new RangeError(`not a date: ${String(day)}`);
-    const campaigns = await this.d.service.campaigns();
-    await this.d.service.ledger.sweep(new Set(campaigns.map((e) => e.id)));
+    const campaigns = await this.service.campaigns();
+    await this.service.ledger.sweep(new Set(campaigns.map((e) => e.id)));
     const out: ReportOutcome[] = [];
     for (const e of campaigns) if (phaseOn(e, d) === 'live') out.push(await this.report(e, d));
     return out;
@@ -179,27 +183,27 @@ export class CampaignDuty {
   /** The daily report of one campaign and day: made once, emailed once to each recipient. */
   async report(e: Entity, day: number): Promise<ReportOutcome> {
     const date = Calendar.isoDay(day);
-    const done = await this.d.store.report(day, e.id);
+    const done = await this.store.report(day, e.id);
     if (done) return { ...(JSON.parse(done) as Omit<ReportOutcome, 'skipped'>), skipped: 'already made' };
     // Callers (run, reportDay, tick) swept every campaign's alerts into the ledger just before.
-    const report = await this.d.service.dailyReport(e, day, { sweep: false });
-    const mail = await this.d.service.renderReport(report);
-    if (mail.chartError) this.d.logger.warn({ campaign: e.id, date, err: mail.chartError }, 'daily report chart has no PNG: the email inlines the SVG');
+    const report = await this.service.dailyReport(e, day, { sweep: false });
+    const mail = await this.service.renderReport(report);
+    if (mail.chartError) this.logger.warn({ campaign: e.id, date, err: mail.chartError }, 'daily report chart has no PNG: the email inlines the SVG');
     const contacts = this.reportRecipients(e, date);
     const ids: string[] = [];
     for (const c of contacts) ids.push(await this.email(shortId('campaign-report', e.id, date, c.id), c, mail, { report: 'daily', campaign: e.id, date }));
     const outcome: ReportOutcome = { campaign: e.id, date, records: ids, recipients: contacts.map((c) => c.id) };
-    await this.d.store.recordReport(day, e.id, JSON.stringify(outcome));
-    this.d.logger.info({ campaign: e.id, date, recipients: outcome.recipients }, 'campaign daily report made');
+    await this.store.recordReport(day, e.id, JSON.stringify(outcome));
+    this.logger.info({ campaign: e.id, date, recipients: outcome.recipients }, 'campaign daily report made');
     return outcome;
   }
 
   private reportRecipients(e: Entity, date: string): Contact[] {
-    if (!this.d.enabled()) return [];
-    const org = this.d.recipients();
-    const now = this.d.clock.now();
-    const { contacts, missing } = org.resolve(['campaign_owner', 'service_oncall'], stubAlert(e, now, date), e, now, this.d.calendar);
-    for (const m of missing) this.d.logger.warn({ campaign: e.id, ref: m.ref, reason: m.reason }, 'daily report: a recipient is missing');
+    if (!this.enabled()) return [];
+    const org = this.recipients();
+    const now = this.clock.now();
+    const { contacts, missing } = org.resolve(['campaign_owner', 'service_oncall'], stubAlert(e, now, date), e, now, this.calendar);
+    for (const m of missing) this.logger.warn({ campaign: e.id, ref: m.ref, reason: m.reason }, 'daily report: a recipient is missing');
     // The service department's lead, when there is one (optional).
     for (const c of org.ofRole('dept_lead', 'customer_service')) if (!contacts.some((x) => x.id === c.id)) contacts.push(c);
     return contacts;
@@ -207,54 +211,54 @@ export class CampaignDuty {
 
   /** Evaluations of campaigns that ended (within the retention) and have none yet. */
   async evaluateDue(opts: { force?: boolean; only?: readonly string[] } = {}): Promise<EvaluationOutcome[]> {
-    const today = this.d.calendar.dayOf(this.d.clock.now());
-    const oldest = this.d.service.oldestDay();
+    const today = this.calendar.dayOf(this.clock.now());
+    const oldest = this.service.oldestDay();
     const out: EvaluationOutcome[] = [];
-    for (const e of await this.d.service.campaigns()) {
+    for (const e of await this.service.campaigns()) {
       if (opts.only && !opts.only.includes(e.id)) continue;
       const w = campaignWindow(e);
       if (!w || w.end >= today || w.end < oldest) continue;
       const waited = today - w.end >= EVALUATION_WAIT_DAYS;
-      if (!opts.force && !waited && !(await exportArrived(this.d.days, w.end))) {
-        if (!(await this.d.store.isEvaluated(e.id))) {
-          await this.d.store.defer({ what: 'evaluation', campaign: e.id });
+      if (!opts.force && !waited && !(await exportArrived(this.days, w.end))) {
+        if (!(await this.store.isEvaluated(e.id))) {
+          await this.store.defer({ what: 'evaluation', campaign: e.id });
           out.push({ campaign: e.id, created: false, records: [], skipped: 'waiting for the last export' });
         }
         continue;
       }
       out.push(await this.evaluate(e));
-      await this.d.store.undefer({ what: 'evaluation', campaign: e.id });
+      await this.store.undefer({ what: 'evaluation', campaign: e.id });
     }
     return out;
   }
 
   /** Make (once) and email (once) the post-evaluation record of an ended campaign. */
   async evaluate(e: Entity): Promise<EvaluationOutcome> {
-    let record = await this.d.service.evaluation(e.id);
+    let record = await this.service.evaluation(e.id);
     let created = false;
     if (!record) {
-      ({ record, created } = await this.d.service.storeEvaluation(await this.d.service.buildEvaluation(e)));
-      if (created) this.d.logger.info({ campaign: e.id, complaints: record.totals.complaints, alerts: record.alerts.total }, 'campaign post-evaluation recorded');
+      ({ record, created } = await this.service.storeEvaluation(await this.service.buildEvaluation(e)));
+      if (created) this.logger.info({ campaign: e.id, complaints: record.totals.complaints, alerts: record.alerts.total }, 'campaign post-evaluation recorded');
     }
     const records = await this.emailEvaluation(e, record);
     return { campaign: e.id, created, records };
   }
 
   private async emailEvaluation(e: Entity, record: EvaluationRecord): Promise<string[]> {
-    if (!this.d.enabled()) return [];
-    const now = this.d.clock.now();
-    const { contacts } = this.d.recipients().resolve(['campaign_owner'], stubAlert(e, now, record.window.end), e, now, this.d.calendar);
+    if (!this.enabled()) return [];
+    const now = this.clock.now();
+    const { contacts } = this.recipients().resolve(['campaign_owner'], stubAlert(e, now, record.window.end), e, now, this.calendar);
     const ids: string[] = [];
     let mail: RenderedMail | undefined;
     for (const c of contacts) {
       const id = shortId('campaign-evaluation', e.id, c.id);
-      if (await this.d.records.get(id)) {
+      if (await this.records.get(id)) {
         ids.push(id);
         continue;
       }
       if (!mail) {
-        mail = await this.d.service.renderEvaluation(record);
-        if (mail.chartError) this.d.logger.warn({ campaign: e.id, err: mail.chartError }, 'evaluation chart has no PNG: the email inlines the SVG');
+        mail = await this.service.renderEvaluation(record);
+        if (mail.chartError) this.logger.warn({ campaign: e.id, err: mail.chartError }, 'evaluation chart has no PNG: the email inlines the SVG');
       }
       ids.push(await this.email(id, c, mail, { report: 'evaluation', campaign: e.id }));
     }
@@ -263,7 +267,7 @@ export class CampaignDuty {
 
   /** One email as a notification record (stable id: created once) queued on the email channel. */
   private async email(id: string, c: Contact, mail: RenderedMail, data: Record<string, string>): Promise<string> {
-    const now = this.d.clock.now();
+    const now = this.clock.now();
     const base: NotificationRecord = {
       id,
       channel: 'email',
@@ -283,13 +287,13 @@ export class CampaignDuty {
       updatedAt: now,
     };
     if (!c.email) {
-      await this.d.records.create({ ...base, state: 'failed', error: { code: 'no_address', message: `contact ${c.id} has no email for the campaign report` } });
+      await this.records.create({ ...base, state: 'failed', error: { code: 'no_address', message: `contact ${c.id} has no email for the campaign report` } });
       return id;
     }
-    const { record } = await this.d.records.create(base);
+    const { record } = await this.records.create(base);
     if (record.state !== 'queued') return id;
-    const retry = this.d.retry();
-    await this.d.emailQueue.add('send', { id }, {
+    const retry = this.retry();
+    await this.emailQueue.add('send', { id }, {
       jobId: id,
       attempts: retry.attempts,
       backoff: { type: 'exponential', delay: retry.backoffMs },
@@ -301,26 +305,26 @@ export class CampaignDuty {
 
   /** Every 10 minutes: sweep the alert ledger; make the reports and evaluations that waited for their export. */
   async tick(): Promise<void> {
-    const campaigns = await this.d.service.campaigns();
-    await this.d.service.ledger.sweep(new Set(campaigns.map((e) => e.id)));
-    const waiting = await this.d.store.deferred();
+    const campaigns = await this.service.campaigns();
+    await this.service.ledger.sweep(new Set(campaigns.map((e) => e.id)));
+    const waiting = await this.store.deferred();
     if (!waiting.length) return;
     const byId = new Map(campaigns.map((e) => [e.id, e]));
-    const today = this.d.calendar.dayOf(this.d.clock.now());
+    const today = this.calendar.dayOf(this.clock.now());
     let evaluations = false;
     for (const m of waiting) {
       const { what, campaign: id, day } = m;
       const e = byId.get(id);
       if (!e) {
-        await this.d.store.undefer(m);
+        await this.store.undefer(m);
       } else if (what === 'evaluation') {
         evaluations = true;
       } else if (day === undefined || day < today - 1) {
-        this.d.logger.warn({ campaign: id, day: day === undefined ? undefined : Calendar.isoDay(day) }, 'campaign export never arrived: no daily report for that day');
-        await this.d.store.undefer(m);
-      } else if (await exportArrived(this.d.days, day)) {
+        this.logger.warn({ campaign: id, day: day === undefined ? undefined : Calendar.isoDay(day) }, 'campaign export never arrived: no daily report for that day');
+        await this.store.undefer(m);
+      } else if (await exportArrived(this.days, day)) {
         await this.report(e, day);
-        await this.d.store.undefer(m);
+        await this.store.undefer(m);
       }
     }
     if (evaluations) await this.evaluateDue();
