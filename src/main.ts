@@ -18,7 +18,7 @@ import type { LookoutMetrics } from './observability/metrics.js';
 import type { EntityEvaluator } from './evaluate/live-evaluator.js';
 import type { EvaluationDrainer } from './evaluate/drainer.js';
 import type { EventRelay } from './route/event-relay.js';
-import type { Keyspace } from './queues/names.js';
+import type { Keyspace } from './state/keys.js';
 import { ApiRole } from './roles/api.js';
 import { openCore, type CoreOptions, type Queues } from './roles/core.js';
 import type { DayCloser } from './roles/day-closer.js';

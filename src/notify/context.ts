@@ -7,7 +7,7 @@ import type { AlertRecord } from '../domain/alert.js';
 import type { Calendar, Clock } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import { pickFields } from '../domain/fields.js';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from '../state/keys.js';
 import type { Contact, Muter, PolicySet, RecipientRef } from '../route/types.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
 import type { Channel, ChannelName } from './channels/channel.js';

@@ -3,7 +3,7 @@
 
 import type { Redis } from 'ioredis';
 import type { Severity } from '../domain/rule.js';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from '../state/keys.js';
 import type { ChannelName } from '../route/types.js';
 import type { MailAttachment, ReceiptStatus } from './channels/channel.js';
 

@@ -21,7 +21,8 @@ import { createMetrics, stateGauges, type LookoutMetrics } from '../observabilit
 import { stateCollector } from '../observability/state-collector.js';
 import { RedisStateProbe } from '../state/state-probe.js';
 import { EntityEvaluator } from '../evaluate/live-evaluator.js';
-import { keyspace, QUEUES, type Keyspace, type SampleBatchJob } from '../queues/names.js';
+import { QUEUES, type SampleBatchJob } from '../queues/names.js';
+import { keyspace, type Keyspace } from '../state/keys.js';
 import { checkRedis, connectRedis, connectRequestRedis, OutageTracker, READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS, waitReady } from '../redis/connect.js';
 import { resolveRedis } from '../redis/resolve.js';
 import { combineMuters, InhibitionMuter, SilenceMuter } from '../route/muter.js';

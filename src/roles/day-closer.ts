@@ -10,7 +10,7 @@ import { ConfigError } from '../errors/catalogue.js';
 import { feedDelivered } from '../evaluate/kinds/absence.js';
 import { FEED_CHECK_CRON, INTRADAY_PASS_CRON } from '../evaluate/schedule.js';
 import { parseFeed } from '../state/series-store.js';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from '../state/keys.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
 import type { RegistryStore } from '../state/ports.js';
 import { pickFields } from '../domain/fields.js';

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Verdict } from '../domain/alert.js';
 import { Calendar, type Clock } from '../domain/clock.js';
 import { FEED_STALLED_RULE } from '../notify/escalation.js';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from '../state/keys.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
 import { stepAll } from '../evaluate/kernel.js';
 import { parseFeed } from '../state/series-store.js';

@@ -3,7 +3,7 @@
 
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from '../state/keys.js';
 
 type Counts = Record<string, number>;
 type Counted = Pick<Queue, 'getJobCounts'>;

@@ -7,7 +7,7 @@ import type { Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { Sample } from '../domain/sample.js';
 import { HOURS_PER_DAY, readFromDay, type EntitySeries } from '../domain/series.js';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from './keys.js';
 import { APPLY_SAMPLES_LUA } from './lua.js';
 
 export interface RetentionPolicy {

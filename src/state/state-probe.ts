@@ -2,7 +2,7 @@
 // itself, and how far each alert's escalation chain climbed.
 
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from './keys.js';
 
 export interface StateProbe {
   /** One round trip (PING). */

@@ -3,7 +3,7 @@
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotificationStore, type NotificationRecord } from '../../src/notify/records.js';
-import { keyspace } from '../../src/queues/names.js';
+import { keyspace } from '../../src/state/keys.js';
 import { connect, dropPrefix, freshPrefix } from '../support/redis.js';
 
 function record(id: string, over: Partial<NotificationRecord> = {}): NotificationRecord {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { jobOptions } from '../../queues/job-options.js';
-import type { Keyspace } from '../../queues/names.js';
+import type { Keyspace } from '../../state/keys.js';
 import { jobIdPart, type NotifyObserver } from '../context.js';
 import type { DeferredIntent, FlushJob } from '../intent.js';
 import type { IntakeStage, MessageStage, Pending } from './stage.js';

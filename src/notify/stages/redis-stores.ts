@@ -1,7 +1,7 @@
 // The message stages' state in Redis (the production side of stores.ts).
 
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../../queues/names.js';
+import type { Keyspace } from '../../state/keys.js';
 import { jobOptions, type RetryPolicy } from '../../queues/job-options.js';
 import type { ChannelName } from '../../route/types.js';
 import type { NotifyQueues } from '../context.js';
