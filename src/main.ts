@@ -13,7 +13,7 @@ import type { RuleSet } from './domain/rule.js';
 import type { Duties } from './duties/index.js';
 import type { QueueSampleSink } from './ingest/queue-sink.js';
 import type { Notifier } from './notify/notifier.js';
-import type { NotificationStore } from './notify/records.js';
+import type { NotificationStore } from './state/notification-store.js';
 import type { LookoutMetrics } from './observability/metrics.js';
 import type { EntityEvaluator } from './evaluate/live-evaluator.js';
 import type { EvaluationDrainer } from './evaluate/drainer.js';

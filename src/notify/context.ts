@@ -11,7 +11,7 @@ import type { Keyspace } from '../state/keys.js';
 import type { Contact, Muter, PolicySet, RecipientRef } from '../route/types.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
 import type { Channel, ChannelName } from './channels/channel.js';
-import type { NotificationStore } from './records.js';
+import type { NotificationStore } from '../state/notification-store.js';
 import type { MessageRenderer } from './render.js';
 
 /** Who fills a policy step's roles for one alert (the org tree, rotas). */

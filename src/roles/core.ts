@@ -16,7 +16,7 @@ import type { Entity } from '../domain/entity.js';
 import type { RuleSet } from '../domain/rule.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { QueueSampleSink } from '../ingest/queue-sink.js';
-import { NotificationStore } from '../notify/records.js';
+import { NotificationStore } from '../state/notification-store.js';
 import { createMetrics, stateGauges, type LookoutMetrics } from '../observability/metrics.js';
 import { stateCollector } from '../observability/state-collector.js';
 import { RedisStateProbe } from '../state/state-probe.js';
