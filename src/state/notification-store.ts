@@ -92,4 +92,38 @@ export class NotificationStore implements NotificationRecords {
       .exec();
     return ids.length;
   }
+
+  /** Take a message off the receipt wait list without changing its record (a file never sends receipts). */
+  async stopAwaitingReceipt(id: string): Promise<void> {
+    await this.redis.zrem(this.keys.notificationsAwaitingReceipt, id);
+  }
+
+  /** Keep a delivery receipt (JSON) whose record is not known yet, by provider message id. */
+  async keepReceipt(providerId: string, json: string): Promise<void> {
+    await this.redis.hset(this.keys.receiptsKept, providerId, json);
+  }
+
+  /** Kept receipts (JSON) of these provider ids; null where none is kept. */
+  async keptReceipts(providerIds: readonly string[]): Promise<(string | null)[]> {
+    return this.redis.hmget(this.keys.receiptsKept, ...providerIds);
+  }
+
+  /** Every kept receipt: provider id → JSON. */
+  allKeptReceipts(): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.receiptsKept);
+  }
+
+  async dropKeptReceipts(providerIds: readonly string[]): Promise<void> {
+    await this.redis.hdel(this.keys.receiptsKept, ...providerIds);
+  }
+
+  /** Whether a finally failed job (`<queue>:<job id>`) was already turned into failed notifications. */
+  async failedJobSeen(job: string): Promise<boolean> {
+    return (await this.redis.hexists(this.keys.failedJobsSeen, job)) === 1;
+  }
+
+  /** Mark a failed job as turned into failed notifications; false when it was marked before. */
+  async markFailedJobSeen(job: string, at: number): Promise<boolean> {
+    return (await this.redis.hsetnx(this.keys.failedJobsSeen, job, String(at))) === 1;
+  }
 }
