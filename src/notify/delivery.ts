@@ -14,7 +14,7 @@ import { NotifyParts, type NotifyContext } from './context.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { DeliveryJob } from './intent.js';
 import { KeptReceipts } from './receipts.js';
-import { isFinal, type NotificationRecord } from './records.js';
+import { isFinal, type NotificationRecord } from '../domain/notification.js';
 import { markRepeat } from './repeat-marker.js';
 import { holdMs, holdQueue, Sender } from './sender.js';
 

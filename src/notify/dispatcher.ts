@@ -9,7 +9,7 @@
 import type { ChannelName } from '../route/types.js';
 import { NotifyParts, type NotifyContext } from './context.js';
 import type { DeferredIntent, FlushJob, Intent } from './intent.js';
-import type { NotificationItem } from './records.js';
+import type { NotificationItem } from '../domain/notification.js';
 import { intakePipeline, messagePipeline } from './stages/pipelines.js';
 import { recordMissing } from './stages/recipient.js';
 import type { DigestRef } from '../state/message-batches.js';

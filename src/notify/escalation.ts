@@ -13,7 +13,7 @@ import { jobIdPart, NotifyParts, type NotifyContext } from './context.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Intent } from './intent.js';
 import { muteReason } from './stages/mute.js';
-import type { NotificationItem } from './records.js';
+import type { NotificationItem } from '../domain/notification.js';
 
 /** The alert the ingest-stall guard raises (one per stalled metric, to ops). */
 export const FEED_STALLED_RULE = 'feed_stalled';

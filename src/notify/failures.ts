@@ -9,7 +9,7 @@ import type { ChannelName } from '../route/types.js';
 import { NotifyParts, type NotifyContext } from './context.js';
 import type { DeliveryJob, FlushJob, Intent } from './intent.js';
 import type { Escalator, StepJob } from './escalation.js';
-import type { NotificationItem } from './records.js';
+import type { NotificationItem } from '../domain/notification.js';
 
 export interface FailedJob {
   readonly id?: string;

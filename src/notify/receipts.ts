@@ -4,7 +4,7 @@
 
 import type { DeliveryReceipt } from './channels/channel.js';
 import { NotifyParts } from './context.js';
-import type { NotificationRecord } from './records.js';
+import type { NotificationRecord } from '../domain/notification.js';
 
 /** How long an unmatched receipt is kept. */
 export const KEEP_MS = 7 * 86_400_000;

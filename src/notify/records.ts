@@ -1,5 +1,6 @@
 // The notification record types (domain/notification.ts) and their Redis store
-// (state/notification-store.ts), under the path the notifier and the feature slices import.
+// (state/notification-store.ts) under their former path, for campaigns/ and duties/ (renamed on
+// another branch at the time of the move); new code imports the two modules directly.
 
 export {
   NOTIFICATION_STATES,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Calendar, ManualClock } from '../../src/domain/clock.js';
-import { NotificationStore } from '../../src/notify/records.js';
+import { NotificationStore } from '../../src/state/notification-store.js';
 import { QUEUES } from '../../src/queues/names.js';
 import { keyspace } from '../../src/state/keys.js';
 import { collect, ensureBuilt, freePort, PINNED_NOW, PINNED_NOW_MS, ROOT, spawnCli } from '../support/cli.js';
