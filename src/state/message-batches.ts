@@ -9,7 +9,7 @@ import type { Keyspace } from './keys.js';
 const HOUR_MS = 3_600_000;
 
 // KEYS: intent guard, group list, window marker. ARGV: intent JSON, new window id, ttl ms.
-// Returns the open window id, or '' when the intent was already added (a retried step).
+// Returns the open window id; an intent already added (a retried step) is not added again.
 const ADD_INTENT_LUA = `
 if redis.call('SET', KEYS[1], '1', 'PX', ARGV[3], 'NX') then
   redis.call('RPUSH', KEYS[2], ARGV[1])
@@ -71,7 +71,7 @@ export class MessageBatches {
     private readonly keys: Keyspace,
   ) {}
 
-  /** Add an intent (once per guard key) to its recipient's open group; returns the group's window id ('' for a repeat). */
+  /** Add an intent (once per guard key) to its recipient's open group; returns the open window id (`newWindow` when none was open). */
   async join(intent: GroupedIntent, newWindow: string, ttlMs: number): Promise<string> {
     const { keys } = this;
     return String(await this.redis.eval(ADD_INTENT_LUA, 3, keys.intent(intent.key), keys.group(intent.contact, intent.channel), keys.groupWindow(intent.contact, intent.channel), JSON.stringify(intent), newWindow, String(ttlMs)));

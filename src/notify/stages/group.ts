@@ -17,7 +17,7 @@ const FLUSH_RETRY = { attempts: 10, backoffMs: 1000 };
 
 export interface JoinGroupDeps {
   readonly groups: GroupStore;
-  readonly flushQueue: Queue;
+  readonly flushQueue: Pick<Queue, 'add'>;
   readonly groupWaitMs: () => number;
 }
 

@@ -13,7 +13,7 @@ export interface AlertLookup {
 
 /** Recipients' open groups: an intent joins its (contact, channel) group once. */
 export interface GroupStore {
-  /** Returns the open group's window id (`newWindow` when this intent opened it), '' when the intent was added before. */
+  /** Add the intent once (by its key); returns the open group's window id (`newWindow` when none was open). */
   join(intent: DeferredIntent, newWindow: string, ttlMs: number): Promise<string>;
 }
 
