@@ -5,7 +5,7 @@
 
 import type { AppConfig } from '../config/env.js';
 import { EXIT } from '../exit-codes.js';
-import { keyspace } from '../queues/names.js';
+import { keyspace } from '../state/keys.js';
 import { connectRedis } from '../redis/connect.js';
 import { locateDeployment } from '../redis/locate.js';
 import { RedisCampaignStore } from '../state/campaign-store.js';

@@ -12,7 +12,7 @@ import { ruleMetric } from '../domain/rule.js';
 import { judgeEntity } from './kernel.js';
 import { ReadPlanner, type EntityPlan } from './plan.js';
 import type { PipelineObserver } from '../observability/events.js';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from '../state/keys.js';
 import type { EntityCommit, RedisAlertStore } from '../state/alert-store.js';
 import type { RegistryCache } from '../state/registry-store.js';
 import { parseFeed, type DailyRead, type HourlyByEntity, type HourlyRead, type SeriesStore } from '../state/series-store.js';

@@ -29,7 +29,7 @@ export interface HttpDeps {
   /** A rule's title (`name:` in the rules YAML) from the loaded rules; alerts in the API carry it as `ruleTitle`. */
   readonly ruleTitle?: (id: string) => string | undefined;
   /** Notification records (roles running the notifier). */
-  readonly notifications?: import('../notify/records.js').NotificationStore;
+  readonly notifications?: import('../state/notification-store.js').NotificationStore;
   /** SMS replies and receipts posted by HTTP SMS gateways. */
   readonly sms?: {
     reply(m: import('../notify/channels/channel.js').InboundSms): Promise<import('../notify/sms-replies.js').ReplyResult>;

@@ -1,17 +1,17 @@
 // What every notifier stage is given by the composition root.
 
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AlertRecord } from '../domain/alert.js';
 import type { Calendar, Clock } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import { pickFields } from '../domain/fields.js';
-import type { Keyspace } from '../queues/names.js';
 import type { Contact, Muter, PolicySet, RecipientRef } from '../route/types.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
+import type { EscalationStore } from '../state/escalation-store.js';
+import type { MessageBatches, RedisSentSms } from '../state/message-batches.js';
+import type { NotificationStore } from '../state/notification-store.js';
 import type { Channel, ChannelName } from './channels/channel.js';
-import type { NotificationStore } from './records.js';
 import type { MessageRenderer } from './render.js';
 
 /** Who fills a policy step's roles for one alert (the org tree, rotas). */
@@ -67,12 +67,15 @@ export interface NotifyQueues {
 }
 
 export interface NotifyContext {
-  readonly redis: Redis;
-  readonly keys: Keyspace;
   readonly clock: Clock;
   readonly calendar: Calendar;
   readonly alerts: RedisAlertStore;
   readonly records: NotificationStore;
+  /** Escalation chains, who was told, ack codes. */
+  readonly escalationState: EscalationStore;
+  /** Recipients' open groups and deferred digests. */
+  readonly batches: MessageBatches;
+  readonly sentSms: RedisSentSms;
   readonly queues: NotifyQueues;
   readonly channels: Readonly<Record<ChannelName, Channel>>;
   readonly entity: (id: string) => Entity | undefined;
@@ -95,7 +98,7 @@ export interface NotifyContext {
   readonly observer: NotifyObserver;
 }
 
-/** Base class of a notifier part: the parts of the context it uses, as readonly fields (`this.redis`). */
+/** Base class of a notifier part: the parts of the context it uses, as readonly fields (`this.records`). */
 export const NotifyParts = pickFields<NotifyContext>();
 
 /** The department that leads on an alert (complaint routing). */

@@ -14,11 +14,9 @@ import { NotifyParts, type NotifyContext } from './context.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { DeliveryJob } from './intent.js';
 import { KeptReceipts } from './receipts.js';
-import { isFinal, type NotificationRecord } from './records.js';
+import { isFinal, type NotificationRecord } from '../domain/notification.js';
 import { markRepeat } from './repeat-marker.js';
 import { holdMs, holdQueue, Sender } from './sender.js';
-import { RedisSentSms } from './stages/redis-stores.js';
-import type { SentSmsLog } from './stages/stores.js';
 
 /** Phones are compared by a hash of their national digits (SMS replies come as 86138…, +86138…, 138…). */
 export function phoneHash(phone: string): string {
@@ -27,9 +25,8 @@ export function phoneHash(phone: string): string {
   return createHash('sha1').update(d).digest('hex').slice(0, 16);
 }
 
-export class Delivery extends NotifyParts('redis', 'keys', 'clock', 'alerts', 'records', 'queues', 'channels', 'policies', 'recipients', 'observer', 'logger') {
+export class Delivery extends NotifyParts('escalationState', 'sentSms', 'clock', 'alerts', 'records', 'queues', 'channels', 'policies', 'recipients', 'observer', 'logger') {
   private readonly sender: Sender;
-  private readonly sentSms: SentSmsLog;
   private readonly keptReceipts: KeptReceipts;
 
   constructor(
@@ -38,7 +35,6 @@ export class Delivery extends NotifyParts('redis', 'keys', 'clock', 'alerts', 'r
   ) {
     super(context);
     this.sender = new Sender(context);
-    this.sentSms = new RedisSentSms(this.redis, this.keys);
     this.keptReceipts = new KeptReceipts(context);
   }
 
@@ -105,17 +101,10 @@ export class Delivery extends NotifyParts('redis', 'keys', 'clock', 'alerts', 'r
 
   /** Who was told, for SMS replies (phone) and resolve notices. */
   private async rememberTold(rec: NotificationRecord, contact: Contact): Promise<void> {
-    const { redis, keys } = this;
-    const p = redis.pipeline();
     const ph = rec.channel === 'sms' && contact.phone ? phoneHash(contact.phone) : '';
-    for (const i of rec.items) {
-      if (rec.kind === 'resolve') continue;
-      if (ph) p.hset(keys.told(i.alert), contact.id, ph);
-      else p.hsetnx(keys.told(i.alert), contact.id, '');
-      p.pexpire(keys.told(i.alert), 30 * 86_400_000);
-    }
-    if (ph && rec.kind !== 'resolve' && rec.items.length) p.set(keys.phoneLast(ph), rec.items[rec.items.length - 1]!.alert, 'PX', 14 * 86_400_000);
-    await p.exec();
+    // A resolve notice tells nobody anything to acknowledge.
+    const alerts = rec.kind === 'resolve' ? [] : rec.items.map((i) => i.alert);
+    await this.escalationState.rememberTold(alerts, contact.id, ph, alerts[alerts.length - 1]);
   }
 
   private async failure(job: Job<DeliveryJob>, rec: NotificationRecord, contact: Contact, channelName: ChannelName, e: ChannelError): Promise<string> {

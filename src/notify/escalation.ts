@@ -13,7 +13,7 @@ import { jobIdPart, NotifyParts, type NotifyContext } from './context.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Intent } from './intent.js';
 import { muteReason } from './stages/mute.js';
-import type { NotificationItem } from './records.js';
+import type { NotificationItem } from '../domain/notification.js';
 
 /** The alert the ingest-stall guard raises (one per stalled metric, to ops). */
 export const FEED_STALLED_RULE = 'feed_stalled';
@@ -44,14 +44,8 @@ function feedStallPolicy(set: PolicySet): EscalationPolicy {
   return { id: 'feed_stall', match: {}, steps: [{ afterMs: 0, notify: set.settings.feedStall.notify }], resolveNotice: true };
 }
 
-const FLAP_LUA = `
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[1] .. '-' .. ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('ZCARD', KEYS[1])`;
-
 export class Escalator extends NotifyParts(
-  'redis', 'keys', 'clock', 'calendar', 'alerts', 'queues', 'entity', 'policies', 'recipients', 'enabled', 'muter', 'complaintLead', 'observer',
+  'escalationState', 'clock', 'calendar', 'alerts', 'queues', 'entity', 'policies', 'recipients', 'enabled', 'muter', 'complaintLead', 'observer',
 ) {
   constructor(
     context: NotifyContext,
@@ -87,7 +81,7 @@ export class Escalator extends NotifyParts(
 
   private async start(e: AlertEvent): Promise<string> {
     const a = e.alert;
-    const { redis, keys } = this;
+    const chains = this.escalationState;
     if (!this.enabled()) return 'no contacts.csv: recorded, nobody notified';
     if (this.stale(a)) {
       this.observer.notification('none', 'stale');
@@ -99,7 +93,7 @@ export class Escalator extends NotifyParts(
     if (!policy) return 'no escalation policy matches: recorded, nobody notified';
 
     const token = `${a.episode}.${a.seq}`;
-    const prior = await redis.hgetall(keys.escalation(a.fingerprint));
+    const prior = await chains.state(a.fingerprint);
     if (prior.token === token) {
       // A retried event: the chain was started; make sure its jobs exist (same ids, no duplicates).
       await this.schedule(a.fingerprint, token, JSON.parse(prior.chain!) as ChainSnapshot);
@@ -108,10 +102,10 @@ export class Escalator extends NotifyParts(
 
     if (e.change === 'fire') {
       const { windowMs, maxFires } = set.settings.flapping;
-      const fires = Number(await redis.eval(FLAP_LUA, 1, keys.flaps(a.fingerprint), String(this.clock.now()), String(windowMs), token));
+      const fires = await chains.countFire(a.fingerprint, this.clock.now(), windowMs, token);
       if (fires > maxFires) {
         this.observer.notification('none', 'damped');
-        await redis.hset(keys.escalation(a.fingerprint), { token: '', episode: String(a.episode), state: 'damped' });
+        await chains.set(a.fingerprint, { token: '', episode: String(a.episode), state: 'damped' });
         return `flapping (${fires} fires in ${windowMs / 60_000} min): recorded, not re-paged`;
       }
     }
@@ -120,29 +114,28 @@ export class Escalator extends NotifyParts(
     const sameEpisode = prior.episode === String(a.episode);
     const ackCode = sameEpisode && prior.ackCode ? prior.ackCode : await this.allocateAckCode(a.fingerprint);
     const chain = snapshot(policy);
-    const p = redis.multi();
     // A new episode starts with nobody told; an upgrade keeps who was told (they hear the upgrade).
-    if (!sameEpisode) p.del(keys.told(a.fingerprint));
-    p.del(keys.escalation(a.fingerprint));
-    p.hset(keys.escalation(a.fingerprint), {
-      token,
-      episode: String(a.episode),
-      severity: a.severity,
-      chain: JSON.stringify(chain),
-      startedAt: String(this.clock.now()),
-      ackCode,
-      level: '0',
-      state: 'climbing',
-    });
-    p.pexpire(keys.escalation(a.fingerprint), 30 * 86_400_000);
-    await p.exec();
+    await chains.start(
+      a.fingerprint,
+      {
+        token,
+        episode: String(a.episode),
+        severity: a.severity,
+        chain: JSON.stringify(chain),
+        startedAt: String(this.clock.now()),
+        ackCode,
+        level: '0',
+        state: 'climbing',
+      },
+      !sameEpisode,
+    );
     await this.schedule(a.fingerprint, token, chain);
     return `policy ${policy.id}: ${chain.steps.length} step(s), ack code ${ackCode}`;
   }
 
   /** The chain an alert runs (its snapshot), or the one its policy would give it now. */
   async chainOf(a: AlertRecord): Promise<{ chain: ChainSnapshot; token?: string; startedAt?: number } | undefined> {
-    const state = await this.redis.hgetall(this.keys.escalation(a.fingerprint));
+    const state = await this.escalationState.state(a.fingerprint);
     if (state.chain && state.episode === String(a.episode)) {
       try {
         return { chain: JSON.parse(state.chain) as ChainSnapshot, token: state.token || undefined, startedAt: Number(state.startedAt) || undefined };
@@ -190,27 +183,27 @@ export class Escalator extends NotifyParts(
   }
 
   private async stop(a: AlertRecord, why: 'acknowledged' | 'resolved'): Promise<string> {
-    const { redis, keys } = this;
-    const state = await redis.hgetall(keys.escalation(a.fingerprint));
+    const chains = this.escalationState;
+    const state = await chains.state(a.fingerprint);
     if (state.episode !== String(a.episode)) return 'no chain';
     // Process indicators (过程性指标): how long people took, and how far the chain had climbed.
     const since = a.firingAt ?? a.startsAt;
     const level = Number(state.level ?? 0);
     if (why === 'acknowledged' && a.ack) this.observer.acknowledged(a.severity, level, (a.ack.at - since) / 1000);
     if (why === 'resolved' && a.resolvedAt) this.observer.resolved(a.severity, level, (a.resolvedAt - since) / 1000);
-    await redis.hset(keys.escalation(a.fingerprint), { token: '', state: why });
+    await chains.set(a.fingerprint, { token: '', state: why });
     if (state.token) await this.removeSteps(a.fingerprint, state.token, JSON.parse(state.chain!) as ChainSnapshot);
-    if (why === 'resolved' && state.ackCode) await redis.del(keys.ackCode(state.ackCode));
+    if (why === 'resolved' && state.ackCode) await chains.dropAckCode(state.ackCode);
     return `chain ${why} at level ${state.level ?? 0}`;
   }
 
   private async resolveNotice(a: AlertRecord): Promise<string> {
-    const { redis, keys } = this;
-    const state = await redis.hgetall(keys.escalation(a.fingerprint));
+    const chains = this.escalationState;
+    const state = await chains.state(a.fingerprint);
     if (state.episode !== String(a.episode) || !state.chain) return 'no resolve notice (never notified)';
     const chain = JSON.parse(state.chain) as ChainSnapshot;
     if (!chain.resolveNotice) return 'policy sends no resolve notice';
-    const told = Object.keys(await redis.hgetall(keys.told(a.fingerprint)));
+    const told = Object.keys(await chains.told(a.fingerprint));
     const item: NotificationItem = { alert: a.id, episode: a.episode, step: -1, severity: a.severity, rule: a.rule, entity: a.entity };
     const intents: Intent[] = [];
     for (const id of told) {
@@ -225,8 +218,8 @@ export class Escalator extends NotifyParts(
 
   /** Run one escalation step (a delayed job). */
   async runStep(job: StepJob): Promise<string> {
-    const { redis, keys } = this;
-    const state = await redis.hgetall(keys.escalation(job.fp));
+    const chains = this.escalationState;
+    const state = await chains.state(job.fp);
     if (state.token !== job.token) return 'stale token: the chain was acknowledged, resolved or restarted';
     const a = await this.alerts.get(job.fp);
     if (!a || a.state !== 'firing' || String(a.episode) !== state.episode) return `alert is ${a?.state ?? 'gone'}: step skipped`;
@@ -253,7 +246,7 @@ export class Escalator extends NotifyParts(
       await this.dispatcher.add(intents);
     }
     // done.<n>: the reconciler knows this step ran even after its job is gone.
-    await redis.hset(keys.escalation(job.fp), 'level', String(step.level), `done.${job.step}`, String(now));
+    await chains.stepDone(job.fp, step.level, job.step, now);
     this.observer.escalation(step.level, a.severity);
     const who = contacts.map((c) => c.id).join(', ') || 'nobody';
     return mute ? `step ${step.level}: muted (${mute.by}) for ${who}` : `step ${step.level}: ${who}`;
@@ -263,8 +256,7 @@ export class Escalator extends NotifyParts(
     // Four digits fit one SMS comfortably; six when four are crowded.
     for (let i = 0; i < 40; i++) {
       const code = String(i < 20 ? randomInt(1000, 10_000) : randomInt(100_000, 1_000_000));
-      const ok = await this.redis.set(this.keys.ackCode(code), fp, 'PX', 14 * 86_400_000, 'NX');
-      if (ok === 'OK') return code;
+      if (await this.escalationState.claimAckCode(code, fp)) return code;
     }
     throw new Error('could not allocate an ack code');
   }

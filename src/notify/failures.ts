@@ -9,7 +9,7 @@ import type { ChannelName } from '../route/types.js';
 import { NotifyParts, type NotifyContext } from './context.js';
 import type { DeliveryJob, FlushJob, Intent } from './intent.js';
 import type { Escalator, StepJob } from './escalation.js';
-import type { NotificationItem } from './records.js';
+import type { NotificationItem } from '../domain/notification.js';
 
 export interface FailedJob {
   readonly id?: string;
@@ -22,7 +22,7 @@ function failureId(queue: string, job: string, contact: string, channel: string)
   return createHash('sha1').update(['jobfail', queue, job, contact, channel].join('\0')).digest('hex').slice(0, 20);
 }
 
-export class JobFailures extends NotifyParts('redis', 'keys', 'clock', 'alerts', 'records', 'observer', 'logger') {
+export class JobFailures extends NotifyParts('escalationState', 'batches', 'clock', 'alerts', 'records', 'observer', 'logger') {
   constructor(
     context: NotifyContext,
     private readonly escalator: Escalator,
@@ -34,10 +34,10 @@ export class JobFailures extends NotifyParts('redis', 'keys', 'clock', 'alerts',
   async record(queue: string, job: FailedJob, reason: string): Promise<number> {
     const jobId = job.id ?? '?';
     const seen = `${queue}:${jobId}`;
-    if (await this.redis.hexists(this.keys.failedJobsSeen, seen)) return 0;
+    if (await this.records.failedJobSeen(seen)) return 0;
     const n = await this.recordJob(queue, jobId, job.data, reason);
     // Marked after the records exist: a crash in between records again (same ids, nothing doubled).
-    if (await this.redis.hsetnx(this.keys.failedJobsSeen, seen, String(this.clock.now()))) this.observer.jobFailed(queue);
+    if (await this.records.markFailedJobSeen(seen, this.clock.now())) this.observer.jobFailed(queue);
     return n;
   }
 
@@ -48,7 +48,7 @@ export class JobFailures extends NotifyParts('redis', 'keys', 'clock', 'alerts',
         const d = data as StepJob;
         const a = await this.alerts.get(d.fp);
         // An acknowledged, resolved or restarted chain owed nobody this step.
-        const token = await this.redis.hget(this.keys.escalation(d.fp), 'token');
+        const token = await this.escalationState.token(d.fp);
         return a?.state === 'firing' && token === d.token ? this.stepFailed(queue, jobId, a, d.step, reason) : 0;
       }
       case QUEUES.alertEvents: {
@@ -58,9 +58,7 @@ export class JobFailures extends NotifyParts('redis', 'keys', 'clock', 'alerts',
       }
       case QUEUES.dispatch: {
         const d = data as FlushJob;
-        const { redis, keys } = this;
-        const taking = await redis.lrange(`${keys.group(d.contact, d.channel)}:taking:${d.window}`, 0, -1);
-        const raw = taking.length ? taking : await redis.lrange(keys.group(d.contact, d.channel), 0, -1);
+        const raw = await this.batches.groupIntents(d.contact, d.channel, d.window);
         const items = raw.map((r) => (JSON.parse(r) as Intent).item);
         return (await this.write(queue, jobId, d.contact, d.channel, items, reason)) ? 1 : 0;
       }

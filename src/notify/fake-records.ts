@@ -1,7 +1,7 @@
 // In-memory twin of NotificationStore for unit tests: the same first-one-wins create and
 // merge-on-update, without Redis.
 
-import type { NotificationRecord, NotificationRecords } from './records.js';
+import type { NotificationRecord, NotificationRecords } from '../domain/notification.js';
 
 export class FakeNotificationRecords implements NotificationRecords {
   private readonly byId = new Map<string, NotificationRecord>();

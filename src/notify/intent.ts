@@ -1,7 +1,7 @@
 // What the escalator and the reminders hand to the dispatcher, and the jobs the dispatcher adds.
 
 import type { ChannelName } from '../route/types.js';
-import type { NotificationItem } from './records.js';
+import type { NotificationItem } from '../domain/notification.js';
 
 /** One (alert episode, step, contact, channel) that should hear about an alert. */
 export interface Intent {

@@ -4,7 +4,7 @@
 
 import type { DeliveryReceipt } from './channels/channel.js';
 import { NotifyParts } from './context.js';
-import type { NotificationRecord } from './records.js';
+import type { NotificationRecord } from '../domain/notification.js';
 
 /** How long an unmatched receipt is kept. */
 export const KEEP_MS = 7 * 86_400_000;
@@ -21,16 +21,16 @@ export function withReceipt(rec: NotificationRecord, r: DeliveryReceipt, at: num
   return { receipts, state: all && waiting ? 'delivered' : rec.state };
 }
 
-/** Receipts that came before their record, kept in one Redis hash by provider id. */
-export class KeptReceipts extends NotifyParts('redis', 'keys', 'clock', 'records') {
+/** Receipts that came before their record, kept beside the records by provider id. */
+export class KeptReceipts extends NotifyParts('clock', 'records') {
   async keep(r: DeliveryReceipt): Promise<void> {
-    await this.redis.hset(this.keys.receiptsKept, r.providerId, JSON.stringify({ ...r, at: this.clock.now() } satisfies Kept));
+    await this.records.keepReceipt(r.providerId, JSON.stringify({ ...r, at: this.clock.now() } satisfies Kept));
   }
 
   /** Apply the kept receipts of these provider ids to the record; returns how many were applied. */
   async apply(recordId: string, providerIds: readonly string[]): Promise<number> {
     if (!providerIds.length) return 0;
-    const raws = await this.redis.hmget(this.keys.receiptsKept, ...providerIds);
+    const raws = await this.records.keptReceipts(providerIds);
     const kept = raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Kept);
     if (!kept.length) return 0;
     let rec = await this.records.get(recordId);
@@ -38,13 +38,13 @@ export class KeptReceipts extends NotifyParts('redis', 'keys', 'clock', 'records
     const now = this.clock.now();
     for (const r of kept) rec = { ...rec, ...withReceipt(rec, r, r.at) };
     await this.records.update(rec.id, { receipts: rec.receipts, state: rec.state }, now);
-    await this.redis.hdel(this.keys.receiptsKept, ...kept.map((r) => r.providerId));
+    await this.records.dropKeptReceipts(kept.map((r) => r.providerId));
     return kept.length;
   }
 
   /** Reconciler pass: kept receipts whose record is known now are applied; old ones are dropped. */
   async sweep(): Promise<{ applied: number; dropped: number }> {
-    const all = await this.redis.hgetall(this.keys.receiptsKept);
+    const all = await this.records.allKeptReceipts();
     const now = this.clock.now();
     let applied = 0;
     const stale: string[] = [];
@@ -53,7 +53,7 @@ export class KeptReceipts extends NotifyParts('redis', 'keys', 'clock', 'records
       if (rec) applied += await this.apply(rec.id, [pid]);
       else if ((JSON.parse(raw) as Kept).at < now - KEEP_MS) stale.push(pid);
     }
-    if (stale.length) await this.redis.hdel(this.keys.receiptsKept, ...stale);
+    if (stale.length) await this.records.dropKeptReceipts(stale);
     return { applied, dropped: stale.length };
   }
 }

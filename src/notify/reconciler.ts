@@ -32,7 +32,7 @@ export interface ReconcileReport {
 const STEP_HORIZON_MS = 6 * 86_400_000;
 const PENDING = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
 
-export class Reconciler extends NotifyParts('redis', 'keys', 'clock', 'alerts', 'records', 'queues', 'policies', 'observer', 'logger') {
+export class Reconciler extends NotifyParts('escalationState', 'clock', 'alerts', 'records', 'queues', 'policies', 'observer', 'logger') {
   private readonly keptReceipts: KeptReceipts;
 
   constructor(
@@ -57,11 +57,10 @@ export class Reconciler extends NotifyParts('redis', 'keys', 'clock', 'alerts', 
 
   /** Due steps of firing alerts' live chains that neither ran nor wait in the queue. */
   private async steps(now: number): Promise<number> {
-    const { redis, keys } = this;
     let repaired = 0;
     for (const a of await this.alerts.listOpen()) {
       if (a.state !== 'firing' || !a.notify) continue;
-      const esc = await redis.hgetall(keys.escalation(a.fingerprint));
+      const esc = await this.escalationState.state(a.fingerprint);
       if (!esc.token || esc.episode !== String(a.episode) || !esc.chain) continue;
       let chain: ChainSnapshot;
       try {
@@ -131,7 +130,7 @@ export class Reconciler extends NotifyParts('redis', 'keys', 'clock', 'alerts', 
       if (rec?.state !== 'sent') continue;
       if (rec.transport === 'outbox') {
         // A file never sends receipts: nothing to wait for.
-        await this.redis.zrem(this.keys.notificationsAwaitingReceipt, id);
+        await this.records.stopAwaitingReceipt(id);
         continue;
       }
       await this.records.update(id, { state: 'receipt_unknown', reason: `no delivery receipt within ${Math.round(this.opts.receiptTimeoutMs / 3_600_000)} h` }, now);

@@ -11,7 +11,7 @@ import type { ChannelName, Contact } from '../route/types.js';
 import { ChannelError, type Address, type Channel, type OutgoingMessage, type SendResult } from './channels/channel.js';
 import type { NotifyObserver } from './context.js';
 import { maskPhone } from './mask.js';
-import type { NotificationRecord, NotificationRecords } from './records.js';
+import type { NotificationRecord, NotificationRecords } from '../domain/notification.js';
 import { pickFields } from '../domain/fields.js';
 
 /** The longest a gateway outage holds a queue before the message is tried again. */

@@ -16,7 +16,7 @@ export interface ReplyResult {
   readonly contact?: string;
 }
 
-export class SmsReplies extends NotifyParts('redis', 'keys', 'clock', 'alerts', 'records', 'observer', 'logger') {
+export class SmsReplies extends NotifyParts('escalationState', 'clock', 'alerts', 'records', 'observer', 'logger') {
   private readonly keptReceipts: KeptReceipts;
 
   constructor(context: NotifyContext) {
@@ -34,13 +34,13 @@ export class SmsReplies extends NotifyParts('redis', 'keys', 'clock', 'alerts', 
   }
 
   private async classify(m: InboundSms): Promise<ReplyResult> {
-    const { redis, keys } = this;
+    const chains = this.escalationState;
     const parsed = parseAckReply(m.text);
     if (!parsed) return { outcome: 'unrecognised' };
     const ph = phoneHash(m.from);
-    const fp = parsed.code ? await redis.get(keys.ackCode(parsed.code)) : await redis.get(keys.phoneLast(ph));
+    const fp = parsed.code ? await chains.byAckCode(parsed.code) : await chains.lastAlertOf(ph);
     if (!fp) return { outcome: 'unknown_code' };
-    const told = await redis.hgetall(keys.told(fp));
+    const told = await chains.told(fp);
     const contact = Object.entries(told).find(([, h]) => h === ph)?.[0];
     if (!contact) return { outcome: 'stranger', alert: fp };
     const res = await this.alerts.ack(fp, contact, 'sms', this.clock.now());

@@ -2,22 +2,20 @@
 // ended for every registered entity (daily, absence and date rules), and catch up on start if a
 // close was missed. Beside it run the hourly intraday pass and the absence pass with the feed guard.
 
-import type { Redis } from 'ioredis';
 import { schedule, validate, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { Calendar, type Clock } from '../domain/clock.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { feedDelivered } from '../evaluate/kinds/absence.js';
 import { FEED_CHECK_CRON, INTRADAY_PASS_CRON } from '../evaluate/schedule.js';
-import { parseFeed } from '../state/series-store.js';
-import type { Keyspace } from '../queues/names.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
 import type { RegistryStore } from '../state/ports.js';
+import type { ScheduleStore } from '../state/schedule-store.js';
 import { pickFields } from '../domain/fields.js';
 
 export interface DayCloserDeps {
-  readonly redis: Redis;
-  readonly keys: Keyspace;
+  /** The closed day, absence-pass marks and feed counters. */
+  readonly marks: ScheduleStore;
   /** Marks entities for evaluation (and wakes local drainers). */
   readonly markDirty: (ids: readonly string[]) => Promise<void>;
   readonly registry: RegistryStore;
@@ -38,7 +36,7 @@ export interface DayCloserDeps {
 }
 
 export class DayCloser extends pickFields<DayCloserDeps>()(
-  'redis', 'keys', 'markDirty', 'registry', 'alerts', 'calendar', 'clock', 'cron', 'logger', 'retentionDays', 'absenceMetrics', 'feedGuard', 'intradayEntities', 'notifications',
+  'marks', 'markDirty', 'registry', 'alerts', 'calendar', 'clock', 'cron', 'logger', 'retentionDays', 'absenceMetrics', 'feedGuard', 'intradayEntities', 'notifications',
 ) {
   private task?: ScheduledTask;
   private feedTask?: ScheduledTask;
@@ -88,10 +86,9 @@ export class DayCloser extends pickFields<DayCloserDeps>()(
     const yesterday = this.calendar.dayOf(this.clock.now()) - 1;
     const passed: string[] = [];
     for (const metric of this.absenceMetrics()) {
-      const feed = parseFeed(await this.redis.hgetall(this.keys.feed(metric)));
+      const feed = await this.marks.feed(metric);
       if (!feedDelivered(feed, yesterday) || !feed.get(yesterday)) continue;
-      const first = await this.redis.set(this.keys.absencePass(metric, yesterday), '1', 'EX', 3 * 86_400, 'NX');
-      if (first !== 'OK') continue;
+      if (!(await this.marks.markAbsencePass(metric, yesterday))) continue;
       const ids = (await this.registry.list()).map((e) => e.id);
       await this.markDirty(ids);
       this.logger.info({ metric, day: Calendar.isoDay(yesterday), entities: ids.length }, 'feed arrived: absence pass');
@@ -111,7 +108,7 @@ export class DayCloser extends pickFields<DayCloserDeps>()(
   async closeDue(): Promise<string | undefined> {
     const now = this.clock.now();
     const yesterday = this.calendar.dayOf(now) - 1;
-    const last = Number((await this.redis.get(this.keys.closedDay)) ?? -1);
+    const last = await this.marks.closedDay();
     if (last >= yesterday) return undefined;
     await this.close(yesterday);
     return Calendar.isoDay(yesterday);
@@ -121,15 +118,11 @@ export class DayCloser extends pickFields<DayCloserDeps>()(
   async close(day: number): Promise<number> {
     const ids = (await this.registry.list()).map((e) => e.id);
     await this.markDirty(ids);
-    await this.redis.set(this.keys.closedDay, String(day));
+    await this.marks.setClosedDay(day);
     const horizon = this.calendar.startOfDay(day - this.retentionDays);
     const pruned = await this.alerts.pruneResolved(horizon);
     const prunedNotifications = (await this.notifications?.prune(horizon)) ?? 0;
-    for (const metric of this.absenceMetrics()) {
-      const key = this.keys.feed(metric);
-      const old = (await this.redis.hkeys(key)).filter((f) => Number(f) < day - this.retentionDays);
-      if (old.length) await this.redis.hdel(key, ...old);
-    }
+    for (const metric of this.absenceMetrics()) await this.marks.pruneFeed(metric, day - this.retentionDays);
     this.logger.info({ day: Calendar.isoDay(day), entities: ids.length, prunedAlerts: pruned }, 'day closed');
     if (prunedNotifications) this.logger.info({ notifications: prunedNotifications }, 'old notification records pruned');
     return ids.length;

@@ -2,14 +2,12 @@
 // judge only days the feed delivered) and this raises one `feed_stalled` alert per metric for
 // ops instead of thousands of no-data warnings. It resolves once the export arrives.
 
-import type { Redis } from 'ioredis';
 import type { Verdict } from '../domain/alert.js';
 import { Calendar, type Clock } from '../domain/clock.js';
 import { FEED_STALLED_RULE } from '../notify/escalation.js';
-import type { Keyspace } from '../queues/names.js';
 import type { RedisAlertStore } from '../state/alert-store.js';
+import type { ScheduleStore } from '../state/schedule-store.js';
 import { stepAll } from '../evaluate/kernel.js';
-import { parseFeed } from '../state/series-store.js';
 import { pickFields } from '../domain/fields.js';
 
 const OPS = { team: 'ops' } as const;
@@ -41,8 +39,8 @@ export function judgeFeed(feed: ReadonlyMap<number, number>, yesterday: number, 
 }
 
 export interface FeedGuardDeps {
-  readonly redis: Redis;
-  readonly keys: Keyspace;
+  /** The feed counters. */
+  readonly feeds: Pick<ScheduleStore, 'feed'>;
   readonly alerts: RedisAlertStore;
   readonly calendar: Calendar;
   readonly clock: Clock;
@@ -51,10 +49,10 @@ export interface FeedGuardDeps {
   readonly options: () => FeedGuardOptions;
 }
 
-export class FeedGuard extends pickFields<FeedGuardDeps>()('redis', 'keys', 'alerts', 'calendar', 'clock', 'metrics', 'options') {
+export class FeedGuard extends pickFields<FeedGuardDeps>()('feeds', 'alerts', 'calendar', 'clock', 'metrics', 'options') {
   /** Look at the latest due export (yesterday's from expected_by on) of every metric rules read; returns the stalled ones. */
   async check(): Promise<string[]> {
-    const { calendar, clock, keys, redis } = this;
+    const { calendar, clock, feeds } = this;
     const now = clock.now();
     const today = calendar.dayOf(now);
     const opts = this.options();
@@ -64,7 +62,7 @@ export class FeedGuard extends pickFields<FeedGuardDeps>()('redis', 'keys', 'ale
     const day = due ? today - 1 : today - 2;
     const stalled: string[] = [];
     for (const metric of this.metrics()) {
-      const verdictOf = judgeFeed(parseFeed(await redis.hgetall(keys.feed(metric))), day, opts);
+      const verdictOf = judgeFeed(await feeds.feed(metric), day, opts);
       if (!verdictOf) continue;
       const isStalled = verdictOf.stalled;
       if (isStalled) stalled.push(metric);

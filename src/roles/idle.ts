@@ -3,7 +3,8 @@
 
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from '../state/keys.js';
+import { RedisStateProbe } from '../state/state-probe.js';
 
 type Counts = Record<string, number>;
 type Counted = Pick<Queue, 'getJobCounts'>;
@@ -25,7 +26,8 @@ async function sumCounts(qs: readonly Counted[]): Promise<Counts> {
 
 /** Resolve once nothing is queued, dirty or unrelayed; throw what is stuck after `timeoutMs`. */
 export async function waitIdle(p: Settling, timeoutMs = 60_000): Promise<void> {
-  const { queues, redis, keys } = p;
+  const { queues } = p;
+  const probe = new RedisStateProbe(p.redis, p.keys);
   const deadline = performance.now() + timeoutMs;
   const consumesEvents = p.notifier !== undefined;
   const none = Promise.resolve({} as Counts);
@@ -37,7 +39,7 @@ export async function waitIdle(p: Settling, timeoutMs = 60_000): Promise<void> {
       consumesEvents ? queues.escalations.getJobCounts('waiting', 'active', 'prioritized') : none,
       consumesEvents ? sumCounts([queues.dispatch, queues.sms, queues.email, queues.webhook]) : none,
     ]);
-    const [dirty, evaluating, outbox] = await Promise.all([redis.zcard(keys.dirty), redis.zcard(keys.evaluating), redis.xlen(keys.events)]);
+    const { dirty, evaluating, outbox } = await probe.backlog();
     const busy = [s, a, n, d].some((c) => Object.values(c).some((x) => x > 0)) || dirty + evaluating + outbox > 0;
     if (!busy) return;
     if (performance.now() > deadline) {

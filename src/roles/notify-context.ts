@@ -2,6 +2,8 @@
 // live configuration, the channels (the worker's; none elsewhere) and the campaigns' complaint lead.
 
 import { nullNotifyObserver, type NotifyContext, type Recipients } from '../notify/context.js';
+import { EscalationStore } from '../state/escalation-store.js';
+import { MessageBatches, RedisSentSms } from '../state/message-batches.js';
 import type { Core } from './core.js';
 
 export type Channels = NotifyContext['channels'];
@@ -13,12 +15,13 @@ export const NO_CHANNELS = {} as Channels;
 export function notifyContext(core: Core, complaintLead: ComplaintLead, channels: Channels): NotifyContext {
   const { config, cfg } = core;
   return {
-    redis: core.redis,
-    keys: core.keys,
     clock: core.clock,
     calendar: core.calendar,
     alerts: core.alerts,
     records: core.notifications,
+    escalationState: new EscalationStore(core.redis, core.keys),
+    batches: new MessageBatches(core.redis, core.keys),
+    sentSms: new RedisSentSms(core.redis, core.keys),
     queues: core.queues,
     channels,
     entity: (id) => core.cache.get(id),

@@ -8,6 +8,7 @@ import { DayCloser } from './day-closer.js';
 import type { Features } from './features.js';
 import { FeedGuard } from './feed-guard.js';
 import { Role, type Close } from './role.js';
+import { ScheduleStore } from '../state/schedule-store.js';
 
 export class SchedulerRole extends Role {
   readonly name = 'scheduler';
@@ -26,11 +27,11 @@ export class SchedulerRole extends Role {
   protected async open(opened: (close: Close) => void): Promise<void> {
     const { core } = this;
     const { config, cfg, redis, keys, alerts, calendar, clock, cache, registry } = core;
+    const schedule = new ScheduleStore(redis, keys);
     const logger = core.logger.child({ component: 'scheduler' });
     const evaluator = core.evaluator();
     const feedGuard = new FeedGuard({
-      redis,
-      keys,
+      feeds: schedule,
       alerts,
       calendar,
       clock,
@@ -45,8 +46,7 @@ export class SchedulerRole extends Role {
         return (await registry.list()).filter((e) => evaluator.plan(e.id)?.rules.some((r) => r.kind === 'intraday')).map((e) => e.id);
       },
       notifications: core.notifications,
-      redis,
-      keys,
+      marks: schedule,
       markDirty: (ids) => core.markDirty(ids),
       registry, calendar, clock, cron: config.dayCloseCron, logger, alerts, retentionDays: config.retentionDays, absenceMetrics: () => evaluator.absenceMetrics() });
     this.feedGuard = feedGuard;

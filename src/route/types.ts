@@ -3,10 +3,10 @@
 // inhibition, grouping, quiet hours, rate limits, failover, flapping, feed-stall guard).
 
 import type { EntityKind } from '../domain/entity.js';
+import { CHANNEL_NAMES, type ChannelName } from '../domain/notification.js';
 import type { Severity } from '../domain/rule.js';
 
-export const CHANNEL_NAMES = ['sms', 'email', 'webhook'] as const;
-export type ChannelName = (typeof CHANNEL_NAMES)[number];
+export { CHANNEL_NAMES, type ChannelName };
 
 export const CONTACT_ROLES = [
   'channel_manager',

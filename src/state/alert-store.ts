@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { AlertEvent, AlertRecord } from '../domain/alert.js';
 import { fingerprint } from '../domain/alert.js';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from './keys.js';
 import { acknowledge, isOpen, type Step } from '../domain/lifecycle.js';
 import { COMMIT_ALERTS_LUA } from './lua.js';
 import type { AckResult, AlertFilter, AlertStore } from './ports.js';

@@ -6,7 +6,7 @@ import { parseBucket, toMilli } from '../domain/bucket.js';
 import type { Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { Sample } from '../domain/sample.js';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from './keys.js';
 import { APPLY_SAMPLES_LUA } from './lua.js';
 import type { RetentionPolicy } from './series-store.js';
 import {

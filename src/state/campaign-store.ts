@@ -4,7 +4,7 @@
 
 import type { Redis } from 'ioredis';
 import type { AlertRecord } from '../domain/alert.js';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from './keys.js';
 
 /** Redis keys of the campaign duties. */
 export function campaignKeys(prefix: string) {

@@ -9,7 +9,7 @@ import { MS_PER_DAY, type Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { Sample, SampleRejection } from '../domain/sample.js';
 import { SAMPLE_ERRORS } from '../errors/catalogue.js';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from './keys.js';
 import { CompactKeys, CompactSeriesView } from './compact-format.js';
 import { APPLY_COMPACT_LUA, FEED_ONCE_LUA, MARK_DIRTY_LUA } from './compact-lua.js';
 import type { RetentionPolicy } from './series-store.js';

@@ -3,7 +3,7 @@
 // whether a day's export arrived (the feed counters).
 
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from './keys.js';
 import { decodeBucket, parseBucket } from '../domain/bucket.js';
 
 /** entity → metric → local day → value (absent: no data that day). */

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from './keys.js';
 import { CLAIM_DIRTY_LUA } from './lua.js';
 
 /**

@@ -5,7 +5,7 @@
 
 import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from './keys.js';
 
 export function dutyKeys(prefix: string) {
   const p = prefix;

@@ -4,7 +4,7 @@
 
 import type { Redis } from 'ioredis';
 import type { AlertEvent } from '../domain/alert.js';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from './keys.js';
 
 const GROUP = 'relay';
 type StreamEntries = [string, string[]][];

@@ -3,7 +3,7 @@
 
 import type { Redis } from 'ioredis';
 import type { Entity } from '../domain/entity.js';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from './keys.js';
 import type { EntityFilter, RegistryStore } from './ports.js';
 
 export function matchesFilter(e: Entity, f: EntityFilter = {}): boolean {

@@ -8,7 +8,7 @@ import type { Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { Sample, SampleRejection } from '../domain/sample.js';
 import { HOURS_PER_DAY, readFromDay, type EntitySeries } from '../domain/series.js';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from './keys.js';
 import { BucketSeries } from './bucket-series.js';
 import { CompactSeries } from './compact-series.js';
 import { DEFAULT_SHARDS } from './shard.js';

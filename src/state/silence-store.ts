@@ -3,7 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from './keys.js';
 import { silenceState, type Silence } from '../domain/silence.js';
 import type { NewSilence, SilenceState, SilenceStore } from './ports.js';
 

@@ -1,8 +1,8 @@
 // What the scrape-time gauges read from Redis besides the alerts and queues: the round trip
-// itself, and how far each alert's escalation chain climbed.
+// itself, how far each alert's escalation chain climbed, and the pipeline's backlog.
 
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../queues/names.js';
+import type { Keyspace } from './keys.js';
 
 export interface StateProbe {
   /** One round trip (PING). */
@@ -25,5 +25,12 @@ export class RedisStateProbe implements StateProbe {
     const p = this.redis.pipeline();
     for (const fp of fingerprints) p.hget(this.keys.escalation(fp), 'level');
     return ((await p.exec()) ?? []).map(([, v]) => Number(v ?? 0));
+  }
+
+  /** Entities waiting for evaluation, being evaluated, and alert events not yet relayed. */
+  async backlog(): Promise<{ dirty: number; evaluating: number; outbox: number }> {
+    const { redis, keys } = this;
+    const [dirty, evaluating, outbox] = await Promise.all([redis.zcard(keys.dirty), redis.zcard(keys.evaluating), redis.xlen(keys.events)]);
+    return { dirty, evaluating, outbox };
   }
 }

@@ -3,7 +3,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../src/domain/alert.js';
 import { CampaignLedger } from '../../src/campaigns/ledger.js';
-import { keyspace } from '../../src/queues/names.js';
+import { keyspace } from '../../src/state/keys.js';
 import { RedisCampaignStore, type CampaignStore } from '../../src/state/campaign-store.js';
 import { MemoryCampaignStore } from '../../src/state/memory-campaign-store.js';
 import { MemoryAlertStore } from '../../src/state/memory-stores.js';

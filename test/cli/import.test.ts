@@ -8,7 +8,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Calendar } from '../../src/domain/clock.js';
 import { ensureBuilt, PINNED_NOW, runCli } from '../support/cli.js';
 import { startTestLookout, type TestLookout } from '../support/lookout.js';
-import { keyspace } from '../../src/queues/names.js';
+import { keyspace } from '../../src/state/keys.js';
 import { resolveRedis } from '../../src/redis/resolve.js';
 import { freshPrefix, testRedisUrl } from '../support/redis.js';
 

@@ -1,7 +1,7 @@
 // A morning digest taken for sending by a process that died before it became a message is sent by
 // the next tick a minute later — deferred warnings are never dropped.
 import { afterEach, describe, expect, it } from 'vitest';
-import { TAKE_DIGEST_LUA } from '../../src/notify/dispatcher.js';
+import { TAKE_DIGEST_LUA } from '../../src/state/message-batches.js';
 import { startSmppPeer, type SmppPeer } from '../support/smpp-peer.js';
 import { startTestLookout, type TestLookout } from '../support/lookout.js';
 import { ORG, orgDir, phone, policies } from '../support/org.js';

@@ -1,7 +1,7 @@
 // Issue 3 "done when", from outside: a real SMSC (smpp server mode) and a real SMTP server receive
 // what Lookout sends; escalation delays are test-scaled (30 min → 1.5 s).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NotificationRecord } from '../../src/notify/records.js';
+import type { NotificationRecord } from '../../src/domain/notification.js';
 import { startSmppPeer, type ReceivedSms, type SmppPeer } from '../support/smpp-peer.js';
 import { startSmtpPeer, type SmtpPeer } from '../support/smtp-peer.js';
 import { metricValue, startTestLookout, waitFor, type AlertBody, type TestLookout } from '../support/lookout.js';

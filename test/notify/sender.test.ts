@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
 import { ChannelError, type Channel, type OutgoingMessage } from '../../src/notify/channels/channel.js';
 import { FakeNotificationRecords } from '../../src/notify/fake-records.js';
-import type { NotificationRecord } from '../../src/notify/records.js';
+import type { NotificationRecord } from '../../src/domain/notification.js';
 import { holdMs, Sender } from '../../src/notify/sender.js';
 import { CONTACT, CountingObserver } from './stages/harness.js';
 

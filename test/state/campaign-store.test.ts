@@ -2,7 +2,7 @@
 // (key names and values are read back raw), and what it reads back from that layout.
 import type { Redis } from 'ioredis';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { keyspace } from '../../src/queues/names.js';
+import { keyspace } from '../../src/state/keys.js';
 import { RedisCampaignStore } from '../../src/state/campaign-store.js';
 import { redisPerTest } from '../support/redis.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Calendar, MS_PER_HOUR } from '../../src/domain/clock.js';
 import { metricCatalogue } from '../../src/domain/metric.js';
 import type { Sample } from '../../src/domain/sample.js';
-import { keyspace } from '../../src/queues/names.js';
+import { keyspace } from '../../src/state/keys.js';
 import { CompactSeriesView } from '../../src/state/compact-format.js';
 import { APPLY_COMPACT_LUA } from '../../src/state/compact-lua.js';
 import { CompactSeries } from '../../src/state/compact-series.js';

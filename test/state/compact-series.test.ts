@@ -7,7 +7,7 @@ import { Calendar, MS_PER_DAY, MS_PER_HOUR } from '../../src/domain/clock.js';
 import { metricCatalogue } from '../../src/domain/metric.js';
 import type { Sample } from '../../src/domain/sample.js';
 import { mulberry32 } from '../../src/demo/simulate.js';
-import { keyspace } from '../../src/queues/names.js';
+import { keyspace } from '../../src/state/keys.js';
 import { SeriesStore, type SeriesSettings } from '../../src/state/series-store.js';
 import { shardOf } from '../../src/state/shard.js';
 import { connect, dropPrefix, freshPrefix } from '../support/redis.js';

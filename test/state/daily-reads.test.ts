@@ -2,7 +2,7 @@
 // (`P:d:<metric>:<day>`, entity → `sum,count` with sum in thousandths; `P:feed:<metric>`, day →
 // samples), and the in-memory twin against the same cases.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { keyspace } from '../../src/queues/names.js';
+import { keyspace } from '../../src/state/keys.js';
 import { RedisDailyReads, type DailyReads } from '../../src/state/daily-reads.js';
 import { MemoryDailyReads } from '../../src/state/memory-campaign-store.js';
 import { RedisStateProbe } from '../../src/state/state-probe.js';

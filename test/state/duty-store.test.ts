@@ -2,7 +2,7 @@
 // keeps alive, read back raw in the layout existing deployments hold.
 import type { Redis } from 'ioredis';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { keyspace } from '../../src/queues/names.js';
+import { keyspace } from '../../src/state/keys.js';
 import { RedisDutyStore } from '../../src/state/duty-store.js';
 import { redisPerTest } from '../support/redis.js';
 

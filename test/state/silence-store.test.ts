@@ -1,7 +1,7 @@
 // The Redis silence store against a real Redis, and its in-memory twin against the same cases.
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { keyspace } from '../../src/queues/names.js';
+import { keyspace } from '../../src/state/keys.js';
 import { MemorySilenceStore } from '../../src/state/memory-silence-store.js';
 import type { NewSilence, SilenceStore } from '../../src/state/ports.js';
 import { RedisSilenceStore } from '../../src/state/silence-store.js';

@@ -11,7 +11,7 @@ import type { AlertRecord } from '../../domain/alert.js';
 import type { Entity } from '../../domain/entity.js';
 import { ruleMetric, type Rule } from '../../domain/rule.js';
 import { baselineAt } from '../../evaluate/baseline.js';
-import type { NotificationRecord } from '../../notify/records.js';
+import type { NotificationRecord } from '../../domain/notification.js';
 import { parseNewSilence, silenceMatches } from '../../route/silences.js';
 import type { Silence } from '../../route/types.js';
 import { nameAlert, type NamedAlert } from '../alert-names.js';

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { NOTIFICATION_STATES } from '../../notify/records.js';
+import { NOTIFICATION_STATES } from '../../domain/notification.js';
 import { CHANNEL_NAMES } from '../../route/types.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';

@@ -1,9 +1,9 @@
 // One interface for every way a message leaves Lookout. A channel sends one message and says how
 // a failure should be treated; retries, backoff, failover and dedup live in the delivery stage.
 
-import type { ChannelName } from '../../route/types.js';
+import type { ChannelName, MailAttachment, ReceiptStatus } from '../../domain/notification.js';
 
-export type { ChannelName };
+export type { ChannelName, MailAttachment, ReceiptStatus };
 
 export interface Address {
   /** Contact id (contacts.csv). */
@@ -12,16 +12,6 @@ export interface Address {
   readonly phone?: string;
   readonly email?: string;
   readonly webhook?: string;
-}
-
-/** A file an email carries; images the HTML shows are inline and referenced as `cid:<cid>`. */
-export interface MailAttachment {
-  readonly filename: string;
-  readonly contentType: string;
-  /** Content-ID without angle brackets, e.g. trend@lookout; the HTML says `<img src="cid:trend@lookout">`. */
-  readonly cid?: string;
-  /** The bytes, base64 (records and the outbox are JSON). */
-  readonly content: string;
 }
 
 export interface OutgoingMessage {
@@ -88,8 +78,6 @@ export interface InboundSms {
   /** smpp | http | outbox | api */
   readonly via: string;
 }
-
-export type ReceiptStatus = 'delivered' | 'failed' | 'expired' | 'rejected' | 'unknown';
 
 /** A delivery receipt for one provider message id. */
 export interface DeliveryReceipt {

@@ -4,7 +4,7 @@
 import type { Clock } from '../../domain/clock.js';
 import type { NotifyObserver } from '../context.js';
 import type { Intent } from '../intent.js';
-import type { NotificationRecords } from '../records.js';
+import type { NotificationRecords } from '../../domain/notification.js';
 import { recordId, unsent, type Message } from './stage.js';
 import type { DigestStore } from './stores.js';
 

@@ -3,7 +3,7 @@
 import type { AlertRecord } from '../../domain/alert.js';
 import type { ChannelName } from '../../route/types.js';
 import type { DeferredIntent } from '../intent.js';
-import type { AckCodes, AlertLookup, DigestStore, Outbox, SentSmsLog } from './stores.js';
+import type { AckCodes, AlertLookup, DigestStore, GroupStore, Outbox, SentSmsLog } from './stores.js';
 
 export class FakeAlerts implements AlertLookup {
   readonly byId = new Map<string, AlertRecord>();
@@ -18,6 +18,22 @@ export class FakeAlerts implements AlertLookup {
 
   async get(id: string): Promise<AlertRecord | undefined> {
     return this.byId.get(id);
+  }
+}
+
+export class FakeGroups implements GroupStore {
+  /** Per `<channel>:<contact>`: the open window and the intents in it. */
+  readonly open = new Map<string, { window: string; intents: DeferredIntent[] }>();
+  private readonly seen = new Set<string>();
+
+  async join(intent: DeferredIntent, newWindow: string): Promise<string> {
+    const k = `${intent.channel}:${intent.contact}`;
+    const g = this.open.get(k) ?? { window: newWindow, intents: [] };
+    this.open.set(k, g);
+    if (this.seen.has(intent.key)) return g.window;
+    this.seen.add(intent.key);
+    g.intents.push(intent);
+    return g.window;
   }
 }
 

@@ -5,32 +5,19 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { jobOptions } from '../../queues/job-options.js';
-import type { Keyspace } from '../../queues/names.js';
 import { jobIdPart, type NotifyObserver } from '../context.js';
 import type { DeferredIntent, FlushJob } from '../intent.js';
 import type { IntakeStage, MessageStage, Pending } from './stage.js';
-import type { AlertLookup } from './stores.js';
+import type { AlertLookup, GroupStore } from './stores.js';
 
 const DAY_MS = 86_400_000;
 /** A group flush retries on its own schedule, whatever the policies say about messages. */
 const FLUSH_RETRY = { attempts: 10, backoffMs: 1000 };
 
-// KEYS: intent guard, group list, window marker. ARGV: intent JSON, new window id, ttl ms.
-// Returns the open window id, or '' when the intent was already added (a retried step).
-const ADD_INTENT_LUA = `
-if redis.call('SET', KEYS[1], '1', 'PX', ARGV[3], 'NX') then
-  redis.call('RPUSH', KEYS[2], ARGV[1])
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
-end
-redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3], 'NX')
-return redis.call('GET', KEYS[3])`;
-
 export interface JoinGroupDeps {
-  readonly redis: Redis;
-  readonly keys: Keyspace;
-  readonly flushQueue: Queue;
+  readonly groups: GroupStore;
+  readonly flushQueue: Pick<Queue, 'add'>;
   readonly groupWaitMs: () => number;
 }
 
@@ -41,9 +28,7 @@ export function joinGroupStage(deps: JoinGroupDeps): IntakeStage {
     async run(_ctx, b) {
       const wait = deps.groupWaitMs();
       for (const i of b.intents) {
-        const window = String(
-          await deps.redis.eval(ADD_INTENT_LUA, 3, deps.keys.intent(i.key), deps.keys.group(i.contact, i.channel), deps.keys.groupWindow(i.contact, i.channel), JSON.stringify(i), randomUUID(), String(7 * DAY_MS)),
-        );
+        const window = await deps.groups.join(i, randomUUID(), 7 * DAY_MS);
         // Adding the flush job again for the same window is a no-op (deterministic id).
         await deps.flushQueue.add(
           'flush',

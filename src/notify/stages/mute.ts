@@ -2,7 +2,7 @@
 
 import type { MuteReason } from '../../route/types.js';
 import type { NotifyObserver } from '../context.js';
-import type { NotificationRecords } from '../records.js';
+import type { NotificationRecords } from '../../domain/notification.js';
 import { recordId, unsent, type IntakeStage } from './stage.js';
 
 export interface MuteDeps {

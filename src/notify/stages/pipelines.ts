@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Calendar, Clock } from '../../domain/clock.js';
 import type { Contact, NotifySettings } from '../../route/types.js';
 import type { NotifyObserver } from '../context.js';
-import type { NotificationRecords } from '../records.js';
+import type { NotificationRecords } from '../../domain/notification.js';
 import { groupStage, joinGroupStage, type JoinGroupDeps } from './group.js';
 import { muteStage } from './mute.js';
 import { quietHoursStage } from './quiet-hours.js';

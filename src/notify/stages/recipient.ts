@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../domain/clock.js';
 import type { Contact } from '../../route/types.js';
 import type { NotifyObserver } from '../context.js';
-import type { NotificationItem, NotificationRecords } from '../records.js';
+import type { NotificationItem, NotificationRecords } from '../../domain/notification.js';
 import { recordId, unsent, type MessageStage } from './stage.js';
 
 export interface MissingDeps {

@@ -1,6 +1,6 @@
 // Record: every message is stored before it is queued (a stable id: a retried batch finds it).
 
-import type { NotificationRecords } from '../records.js';
+import type { NotificationRecords } from '../../domain/notification.js';
 import type { MessageStage } from './stage.js';
 
 export function recordStage(records: Pick<NotificationRecords, 'create'>): MessageStage {

@@ -8,7 +8,7 @@ import { ackUrl, signAckLink } from '../ack-link.js';
 import type { NotifyContext } from '../context.js';
 import type { DeferredIntent } from '../intent.js';
 import { consoleHome, consoleLink } from '../links.js';
-import type { NotificationKind, NotificationRecord } from '../records.js';
+import type { NotificationKind, NotificationRecord } from '../../domain/notification.js';
 import type { AlertView, MessageRenderer } from '../render.js';
 import { recordId, type Draft, type MessageStage, type Pending } from './stage.js';
 import type { AckCodes } from './stores.js';

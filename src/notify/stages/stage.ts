@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { AlertRecord } from '../../domain/alert.js';
 import type { ChannelName, Contact } from '../../route/types.js';
 import type { DeferredIntent, Intent } from '../intent.js';
-import type { NotificationRecord } from '../records.js';
+import type { NotificationRecord } from '../../domain/notification.js';
 
 export interface Outcome {
   /** Set by a stage that ends the batch (what the job reports); the stages after it do not run. */

@@ -1,5 +1,6 @@
 // The state the message stages read and write, each behind a small interface: Redis in
-// production (redis-stores.ts), in-memory twins in unit tests (fake-stores.ts).
+// production (state/message-batches.ts, state/escalation-store.ts, queue-outbox.ts), in-memory
+// twins in unit tests (fake-stores.ts).
 
 import type { AlertRecord } from '../../domain/alert.js';
 import type { ChannelName } from '../../route/types.js';
@@ -8,6 +9,12 @@ import type { DeferredIntent } from '../intent.js';
 /** Alerts as they are now (RedisAlertStore). */
 export interface AlertLookup {
   get(id: string): Promise<AlertRecord | undefined>;
+}
+
+/** Recipients' open groups: an intent joins its (contact, channel) group once. */
+export interface GroupStore {
+  /** Add the intent once (by its key); returns the open group's window id (`newWindow` when none was open). */
+  join(intent: DeferredIntent, newWindow: string, ttlMs: number): Promise<string>;
 }
 
 /** Deferred SMS intents per contact, and when each contact's digest is due. */

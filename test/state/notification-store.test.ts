@@ -1,9 +1,11 @@
 // Notification records on a real Redis: created once (a retried dispatch finds the first),
-// failures indexed for `?state=failed`, receipts found by provider id, old records pruned.
+// failures indexed for `?state=failed`, receipts found by provider id, old records pruned; receipts
+// kept for records not known yet, and failed jobs marked once.
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NotificationStore, type NotificationRecord } from '../../src/notify/records.js';
-import { keyspace } from '../../src/queues/names.js';
+import type { NotificationRecord } from '../../src/domain/notification.js';
+import { keyspace } from '../../src/state/keys.js';
+import { NotificationStore } from '../../src/state/notification-store.js';
 import { connect, dropPrefix, freshPrefix } from '../support/redis.js';
 
 function record(id: string, over: Partial<NotificationRecord> = {}): NotificationRecord {
@@ -92,5 +94,31 @@ describe('NotificationStore', () => {
     expect(await store.get('old')).toBeUndefined();
     expect((await store.list()).map((r) => r.id)).toEqual(['new']);
     expect(await store.list({ state: 'failed' })).toEqual([]);
+  });
+
+  it('keeps receipts by provider id until they are dropped', async () => {
+    await store.keepReceipt('p1', '{"a":1}');
+    await store.keepReceipt('p2', '{"a":2}');
+    expect(await redis.hgetall(`${prefix}:receipts:kept`)).toEqual({ p1: '{"a":1}', p2: '{"a":2}' });
+    expect(await store.keptReceipts(['p2', 'p3'])).toEqual(['{"a":2}', null]);
+    await store.dropKeptReceipts(['p1']);
+    expect(await store.allKeptReceipts()).toEqual({ p2: '{"a":2}' });
+  });
+
+  it('marks a failed job once', async () => {
+    expect(await store.failedJobSeen('notify-sms:7')).toBe(false);
+    expect(await store.markFailedJobSeen('notify-sms:7', 5000)).toBe(true);
+    expect(await store.markFailedJobSeen('notify-sms:7', 6000)).toBe(false);
+    expect(await store.failedJobSeen('notify-sms:7')).toBe(true);
+    expect(await redis.hget(`${prefix}:jobs:failed-seen`, 'notify-sms:7')).toBe('5000');
+  });
+
+  it('takes a message off the receipt wait list without touching its record', async () => {
+    await store.create(record('r'));
+    await store.update('r', { state: 'sent', sentAt: 3000, providerIds: ['p9'] }, 3000);
+    expect(await store.olderThan('awaitingReceipt', 3000)).toEqual(['r']);
+    await store.stopAwaitingReceipt('r');
+    expect(await store.olderThan('awaitingReceipt', 3000)).toEqual([]);
+    expect((await store.get('r'))?.state).toBe('sent');
   });
 });

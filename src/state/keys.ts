@@ -1,0 +1,74 @@
+// The Redis key layout: every key Lookout reads or writes, under one prefix (LOOKOUT_PREFIX).
+// Only state/ and the composition root build keys; the rest of the code asks a store.
+
+export function keyspace(prefix: string) {
+  const p = prefix;
+  return {
+    prefix: p,
+    entities: `${p}:e`,
+    entitiesVersion: `${p}:e:ver`,
+    unknownEntities: `${p}:e:unknown`,
+    /** Daily buckets of one metric: hash entity → 'sum,count' (sum in thousandths). */
+    daily: (metric: string, day: number) => `${p}:d:${metric}:${day}`,
+    /** Hourly buckets of one metric: hash entity → 'sum,count'. */
+    hourly: (metric: string, hour: number) => `${p}:h:${metric}:${hour}`,
+    /** Sample ids of one local day (hash id → value|hour|agg|metric|entity). */
+    ids: (day: number) => `${p}:ids:${day}`,
+    /** Alert-state version of an entity: bumped by every alert commit (evaluation, ack). */
+    version: (entity: string) => `${p}:v:{${entity}}`,
+    alerts: `${p}:alerts`,
+    openAlerts: `${p}:alerts:open`,
+    resolvedAlerts: `${p}:alerts:resolved`,
+    events: `${p}:events`,
+    /** Entities waiting for evaluation (zset, score = ms since dirty) and those being evaluated (score = lease end). */
+    dirty: `${p}:dirty`,
+    evaluating: `${p}:evaluating`,
+    /** Marker of one applied chunk of one sample job (idempotent retries). */
+    chunk: (jobId: string, index: number) => `${p}:chunk:${jobId}:${index}`,
+    closedDay: `${p}:closed-day`,
+    /** Samples per local day of one metric, across all entities (hash day → count). */
+    feed: (metric: string) => `${p}:feed:${metric}`,
+    /** Set once the absence pass ran for a metric and day. */
+    absencePass: (metric: string, day: number) => `${p}:absence-pass:${metric}:${day}`,
+    /** Silences: hash id → JSON Silence. */
+    silences: `${p}:silences`,
+    /** Escalation state of an alert's current chain (hash: token, policy, ackCode …). */
+    escalation: (fp: string) => `${p}:esc:${fp}`,
+    /** Who was told about an alert's episode: hash contact → phone hash ('' for email/webhook). */
+    told: (fp: string) => `${p}:told:${fp}`,
+    /** Short ack code → fingerprint (SMS replies `确认 1234`). */
+    ackCode: (code: string) => `${p}:ackcode:${code}`,
+    /** Latest alert sent to a phone (hash of the number) → fingerprint (a bare `1` reply). */
+    phoneLast: (phoneHash: string) => `${p}:phone-last:${phoneHash}`,
+    /** Times an alert fired recently (zset), for flapping damping. */
+    flaps: (fp: string) => `${p}:flap:${fp}`,
+    /** One notification intent per (alert episode, step, contact, channel): SET NX guard. */
+    intent: (key: string) => `${p}:intent:${key}`,
+    /** A recipient's open group (list of intents) and its window marker. */
+    group: (contact: string, channel: string) => `${p}:grp:${channel}:${contact}`,
+    groupWindow: (contact: string, channel: string) => `${p}:grpw:${channel}:${contact}`,
+    /** Deferred SMS intents of a contact (quiet hours, rate-limit overflow) and when each digest is due. */
+    digest: (contact: string) => `${p}:dig:${contact}`,
+    digestDue: `${p}:dig:due`,
+    /** Digests taken for sending and not yet turned into records (member `<contact>\0<due>`, score = taken at). */
+    digestTaken: `${p}:dig:taken`,
+    /** SMS sent to a contact (zset of send times) for the per-hour limit. */
+    smsSent: (contact: string) => `${p}:rl:${contact}`,
+    /** Notification records: hash id → JSON, an index by time and one of failures. */
+    notifications: `${p}:notifications`,
+    notificationsByTime: `${p}:notifications:t`,
+    notificationsFailed: `${p}:notifications:failed`,
+    /** SMS handed to the gateway whose answer is not recorded yet (score = handed at). */
+    notificationsSending: `${p}:notifications:sending`,
+    /** SMS sent and waiting for their delivery receipt (score = sent at). */
+    notificationsAwaitingReceipt: `${p}:notifications:awaiting-receipt`,
+    /** Delivery receipts that came before (or without) their message's record: hash provider id → JSON. */
+    receiptsKept: `${p}:receipts:kept`,
+    /** Finally failed jobs already turned into failed notifications (hash `<queue>:<job id>` → time). */
+    failedJobsSeen: `${p}:jobs:failed-seen`,
+    /** Provider message id → notification id (delivery receipts). */
+    providerId: (id: string) => `${p}:nprov:${id}`,
+  };
+}
+
+export type Keyspace = ReturnType<typeof keyspace>;
