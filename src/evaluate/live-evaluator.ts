@@ -3,19 +3,17 @@
 // overwrite each other: the loser re-reads and judges again. Samples landing meanwhile re-mark
 // the entity dirty, so it is judged again on the newer data.
 
-import type { Redis } from 'ioredis';
-import type { AlertEvent, AlertRecord } from '../domain/alert.js';
-import { fingerprint } from '../domain/alert.js';
+import type { AlertEvent } from '../domain/alert.js';
 import type { Calendar } from '../domain/clock.js';
 import type { RuleSet } from '../domain/rule.js';
 import { ruleMetric } from '../domain/rule.js';
 import { judgeEntity } from './kernel.js';
 import { ReadPlanner, type EntityPlan } from './plan.js';
 import type { PipelineObserver } from '../observability/events.js';
-import type { Keyspace } from '../state/keys.js';
+import type { SnapshotReader } from '../state/judgement-snapshot.js';
 import type { EntityCommit, RedisAlertStore } from '../state/alert-store.js';
 import type { RegistryCache } from '../state/registry-store.js';
-import { parseFeed, type DailyRead, type HourlyByEntity, type HourlyRead, type SeriesStore } from '../state/series-store.js';
+import type { DailyRead, HourlyRead, SeriesStore } from '../state/series-store.js';
 
 const CHUNK = 500;
 const MAX_ROUNDS = 8;
@@ -31,8 +29,7 @@ export class EntityEvaluator {
   private plannerHash = '';
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keyspace,
+    private readonly snapshots: SnapshotReader,
     private readonly series: SeriesStore,
     private readonly alerts: RedisAlertStore,
     private readonly registry: RegistryCache,
@@ -111,36 +108,18 @@ export class EntityEvaluator {
     }));
 
     // One transaction: a consistent snapshot of the feed, the series and the alerts.
-    const tx = this.redis.multi();
-    const feedMetrics = planner.absenceMetrics;
-    for (const m of feedMetrics) tx.hgetall(this.keys.feed(m));
-    const seriesReads = this.series.queueReads(tx, reads, hourlyReads);
-    for (const p of plans) {
-      tx.get(this.keys.version(p.entity.id));
-      tx.hmget(this.keys.alerts, ...p.rules.map((r) => fingerprint(r.id, p.entity.id)));
-    }
-    const res = ((await tx.exec()) ?? []).map(([err, v]) => {
-      if (err) throw err;
-      return v;
+    const snap = await this.snapshots.read({
+      feedMetrics: planner.absenceMetrics,
+      daily: reads,
+      hourly: hourlyReads,
+      entities: plans.map((p) => ({ id: p.entity.id, rules: p.rules.map((r) => r.id) })),
     });
-    let i = 0;
-    const feed = new Map<string, Map<number, number>>();
-    for (const m of feedMetrics) feed.set(m, parseFeed(res[i++] as Record<string, string>));
-    const seriesByEntity = new Map<string, Map<string, Map<number, number>>>();
-    const hourlyByEntity: HourlyByEntity = new Map();
-    seriesReads.parse(res, i, seriesByEntity, hourlyByEntity);
-    i += seriesReads.length;
-    const ctx = { now, today: this.calendar.dayOf(now), calendar: this.calendar, feed };
+    const ctx = { now, today: this.calendar.dayOf(now), calendar: this.calendar, feed: snap.feed };
     const commits: EntityCommit[] = [];
     for (const p of plans) {
-      const version = (res[i++] as string | null) ?? '0';
-      const rawAlerts = res[i++] as (string | null)[];
-      const priors = new Map<string, AlertRecord>();
-      rawAlerts.forEach((raw, k) => {
-        if (raw) priors.set(p.rules[k]!.id, JSON.parse(raw) as AlertRecord);
-      });
-      const series = seriesByEntity.get(p.entity.id) ?? new Map<string, Map<number, number>>();
-      const steps = judgeEntity({ rules: p.rules, entity: p.entity, series, hourly: hourlyByEntity.get(p.entity.id), priors, ctx });
+      const { version, priors } = snap.alerts.get(p.entity.id)!;
+      const series = snap.daily.get(p.entity.id) ?? new Map<string, Map<number, number>>();
+      const steps = judgeEntity({ rules: p.rules, entity: p.entity, series, hourly: snap.hourly.get(p.entity.id), priors, ctx });
       if (steps.length) commits.push({ entity: p.entity.id, version, steps });
     }
     if (!commits.length) return { events: [], conflicts: [] };

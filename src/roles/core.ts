@@ -19,6 +19,7 @@ import { QueueSampleSink } from '../ingest/queue-sink.js';
 import { NotificationStore } from '../state/notification-store.js';
 import { createMetrics, stateGauges, type LookoutMetrics } from '../observability/metrics.js';
 import { stateCollector } from '../observability/state-collector.js';
+import { SnapshotReader } from '../state/judgement-snapshot.js';
 import { RedisStateProbe } from '../state/state-probe.js';
 import { EntityEvaluator } from '../evaluate/live-evaluator.js';
 import { QUEUES, type SampleBatchJob } from '../queues/names.js';
@@ -244,7 +245,7 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
     config, logger, clock, calendar, keys, cfg, redisUrl: resolved.url, redis, connection, queues, request, metrics, outage, sink,
     registry, cache, alerts, series, notifications: new NotificationStore(redis, keys), silences, muter,
     ruleTitle: (id) => cfg().ruleNames.get(id) ?? (id === 'feed_stalled' ? '数据源中断' : undefined),
-    evaluator: () => (evaluator ??= new EntityEvaluator(redis, keys, series, alerts, cache, () => cfg().ruleSet, calendar, metrics.observer)),
+    evaluator: () => (evaluator ??= new EntityEvaluator(new SnapshotReader(redis, keys, series), series, alerts, cache, () => cfg().ruleSet, calendar, metrics.observer)),
     duplicate,
     async markDirty(ids) {
       await markDirty(redis, keys, ids);

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertRecord, Verdict } from '../../src/domain/alert.js';
 import { nullObserver, type PipelineObserver } from '../../src/observability/events.js';
 import { EntityEvaluator, type EvaluationOutcome } from '../../src/evaluate/live-evaluator.js';
+import { SnapshotReader } from '../../src/state/judgement-snapshot.js';
 import { RedisAlertStore } from '../../src/state/alert-store.js';
 import { applyVerdict } from '../../src/domain/lifecycle.js';
 import { RegistryCache } from '../../src/state/registry-store.js';
@@ -138,7 +139,7 @@ describe('optimistic concurrency on the entity version', () => {
     await cache.refresh(true);
     let conflicts = 0;
     const observer: PipelineObserver = { ...nullObserver, entitiesEvaluated: (_n, _s, c) => void (conflicts += c) };
-    const evaluator = () => new EntityEvaluator(lk.redis, lk.keys, lk.series, new RedisAlertStore(lk.redis, lk.keys), cache, lk.ruleSet, lk.calendar, observer);
+    const evaluator = () => new EntityEvaluator(new SnapshotReader(lk.redis, lk.keys, lk.series), lk.series, new RedisAlertStore(lk.redis, lk.keys), cache, lk.ruleSet, lk.calendar, observer);
     // One connection: both reads are queued before either commit, so the second commit is stale.
     const outcomes: EvaluationOutcome[] = await Promise.all([evaluator().evaluate(['D0001'], lk.clock.now()), evaluator().evaluate(['D0001'], lk.clock.now())]);
     const events = outcomes.flatMap((o) => o.events);

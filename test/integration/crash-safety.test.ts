@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { nullObserver } from '../../src/observability/events.js';
 import { EntityEvaluator } from '../../src/evaluate/live-evaluator.js';
+import { SnapshotReader } from '../../src/state/judgement-snapshot.js';
 import { EvaluationDrainer } from '../../src/evaluate/drainer.js';
 import { DirtySet } from '../../src/state/dirty.js';
 import { RegistryCache } from '../../src/state/registry-store.js';
@@ -68,7 +69,7 @@ describe('crash safety', () => {
     const errors: Error[] = [];
     const drainer = (evaluator: EntityEvaluator, leaseMs: number) =>
       new EvaluationDrainer(new DirtySet(lk.redis, lk.keys), evaluator, cache, lk.clock, (e) => errors.push(e), { leaseMs, debounceMs: 0, loops: 1 });
-    const args = [lk.redis, lk.keys, lk.series, lk.alerts, cache, lk.ruleSet, lk.calendar, nullObserver] as const;
+    const args = [new SnapshotReader(lk.redis, lk.keys, lk.series), lk.series, lk.alerts, cache, lk.ruleSet, lk.calendar, nullObserver] as const;
 
     const leaseMs = 500;
     const dying = drainer(new DyingEvaluator(...args), leaseMs);

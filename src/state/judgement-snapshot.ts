@@ -1,0 +1,73 @@
+// What one round of the live evaluator reads, in one transaction so it is consistent: the feed
+// counters of absence metrics, the series the read plan asks for, and each entity's alert
+// version and alerts (the version guards the commit that follows).
+
+import type { Redis } from 'ioredis';
+import type { AlertRecord } from '../domain/alert.js';
+import { fingerprint } from '../domain/alert.js';
+import type { Keyspace } from './keys.js';
+import type { DailyByEntity, DailyRead, HourlyByEntity, HourlyRead } from './series-layout.js';
+import { parseFeed, type SeriesStore } from './series-store.js';
+
+export interface SnapshotRequest {
+  /** Metrics whose feed counters (samples per day, all entities) are read. */
+  readonly feedMetrics: readonly string[];
+  readonly daily: readonly DailyRead[];
+  readonly hourly: readonly HourlyRead[];
+  /** Entities whose alerts of these rules are read, with their version. */
+  readonly entities: readonly { readonly id: string; readonly rules: readonly string[] }[];
+}
+
+export interface EntityAlerts {
+  /** The entity's alert version when read: the commit succeeds only if it is unchanged. */
+  readonly version: string;
+  /** Rule id → the alert record. */
+  readonly priors: Map<string, AlertRecord>;
+}
+
+export interface Snapshot {
+  readonly feed: Map<string, Map<number, number>>;
+  readonly daily: DailyByEntity;
+  readonly hourly: HourlyByEntity;
+  readonly alerts: Map<string, EntityAlerts>;
+}
+
+export class SnapshotReader {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+    private readonly series: SeriesStore,
+  ) {}
+
+  async read(req: SnapshotRequest): Promise<Snapshot> {
+    const tx = this.redis.multi();
+    for (const m of req.feedMetrics) tx.hgetall(this.keys.feed(m));
+    const seriesReads = this.series.queueReads(tx, req.daily, req.hourly);
+    for (const e of req.entities) {
+      tx.get(this.keys.version(e.id));
+      tx.hmget(this.keys.alerts, ...e.rules.map((r) => fingerprint(r, e.id)));
+    }
+    const res = ((await tx.exec()) ?? []).map(([err, v]) => {
+      if (err) throw err;
+      return v;
+    });
+    let i = 0;
+    const feed = new Map<string, Map<number, number>>();
+    for (const m of req.feedMetrics) feed.set(m, parseFeed(res[i++] as Record<string, string>));
+    const daily: DailyByEntity = new Map();
+    const hourly: HourlyByEntity = new Map();
+    seriesReads.parse(res, i, daily, hourly);
+    i += seriesReads.length;
+    const alerts = new Map<string, EntityAlerts>();
+    for (const e of req.entities) {
+      const version = (res[i++] as string | null) ?? '0';
+      const raws = res[i++] as (string | null)[];
+      const priors = new Map<string, AlertRecord>();
+      raws.forEach((raw, k) => {
+        if (raw) priors.set(e.rules[k]!, JSON.parse(raw) as AlertRecord);
+      });
+      alerts.set(e.id, { version, priors });
+    }
+    return { feed, daily, hourly, alerts };
+  }
+}
