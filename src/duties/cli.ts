@@ -9,7 +9,7 @@ import { loadContacts } from '../config/contacts-loader.js';
 import { defaultPolicies, loadPolicies } from '../config/policy-loader.js';
 import { Calendar } from '../domain/clock.js';
 import { appClock } from '../config/now.js';
-import { NotificationStore } from '../notify/records.js';
+import { NotificationStore } from '../state/notification-store.js';
 import { QUEUES } from '../queues/names.js';
 import { keyspace } from '../state/keys.js';
 import { connectRedis } from '../redis/connect.js';

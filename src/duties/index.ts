@@ -15,7 +15,7 @@ import { pickFields } from '../domain/fields.js';
 import type { Rule } from '../domain/rule.js';
 import type { Channel, ChannelName } from '../notify/channels/channel.js';
 import type { NotifyObserver, Recipients } from '../notify/context.js';
-import type { NotificationStore } from '../notify/records.js';
+import type { NotificationStore } from '../state/notification-store.js';
 import type { Directory, Muter, PolicySet } from '../route/types.js';
 import type { DailyReads } from '../state/daily-reads.js';
 import type { DutyStore } from '../state/duty-store.js';

@@ -16,7 +16,7 @@ import type { Rule } from '../domain/rule.js';
 import type { Recipients } from '../notify/context.js';
 import type { Intent } from '../notify/intent.js';
 import { muteReason } from '../notify/stages/mute.js';
-import type { NotificationItem } from '../notify/records.js';
+import type { NotificationItem } from '../domain/notification.js';
 import { policyFor } from '../route/policy.js';
 import type { Muter, PolicySet } from '../route/types.js';
 import type { ReminderStore } from '../state/duty-store.js';

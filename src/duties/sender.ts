@@ -10,7 +10,7 @@ import type { Job, Queue } from 'bullmq';
 import { pickFields } from '../domain/fields.js';
 import type { Channel, ChannelError, ChannelName } from '../notify/channels/channel.js';
 import { holdMs, holdQueue, Sender, type SenderDeps } from '../notify/sender.js';
-import { isFinal, type NotificationRecord } from '../notify/records.js';
+import { isFinal, type NotificationRecord } from '../domain/notification.js';
 import type { Contact } from '../route/types.js';
 
 export interface DutySenderDeps extends SenderDeps {

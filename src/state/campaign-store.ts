@@ -1,4 +1,4 @@
-// What the campaign duties keep in Redis (under LOOKOUT_PREFIX): the alert ledger, the
+// What campaigns/ keeps in Redis (under LOOKOUT_PREFIX): the alert ledger, the
 // post-evaluation records, the daily reports made, the report run's catch-up marker and the work
 // waiting for its export. Records are kept as JSON text; their shapes belong to src/campaigns/.
 
@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { AlertRecord } from '../domain/alert.js';
 import type { Keyspace } from './keys.js';
 
-/** Redis keys of the campaign duties. */
+/** Redis keys of campaigns/. */
 export function campaignKeys(prefix: string) {
   return {
     /** Post-evaluation records: hash campaign id → JSON, never expires (经验库). */

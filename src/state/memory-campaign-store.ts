@@ -1,5 +1,5 @@
-// In-memory twins of RedisCampaignStore and RedisDailyReads (STYLE.md §8), for unit tests of the
-// campaign duties without Redis.
+// In-memory twins of RedisCampaignStore and RedisDailyReads (fakes, not mocks), for unit tests of the
+// campaign reports and figures without Redis.
 
 import type { AlertRecord } from '../domain/alert.js';
 import { deferredMember, parseDeferred, type CampaignStore, type DeferredEntry, type DeferredWork, type LedgerEntry } from './campaign-store.js';

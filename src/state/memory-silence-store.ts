@@ -1,4 +1,4 @@
-// In-memory twin of RedisSilenceStore (STYLE.md §8), for unit tests and Redis-free wiring.
+// In-memory twin of RedisSilenceStore (a fake, not a mock), for unit tests and Redis-free wiring.
 
 import type { Silence } from '../domain/silence.js';
 import type { NewSilence, SilenceState, SilenceStore } from './ports.js';

@@ -1,4 +1,4 @@
-// In-memory twins of the Redis stores (STYLE.md §8: fakes over mocks), for unit tests and
+// In-memory twins of the Redis stores (fakes over mocks), for unit tests and
 // for wiring the HTTP layer without Redis.
 
 import type { AlertEvent, AlertRecord } from '../domain/alert.js';
