@@ -17,6 +17,8 @@ export interface MigrateCliOptions {
   readonly config: AppConfig;
   readonly dryRun?: boolean;
   readonly deleteOld?: boolean;
+  /** Entities per batch (tests; default MIGRATE_BATCH). */
+  readonly batchSize?: number;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly out?: (line: string) => void;
   readonly err?: NodeJS.WriteStream | { isTTY?: boolean; write(s: string): unknown };
@@ -51,6 +53,7 @@ export async function runMigrate(o: MigrateCliOptions): Promise<number> {
       now: appClock(config).now(),
       dryRun: o.dryRun,
       deleteOld: o.deleteOld,
+      batchSize: o.batchSize,
       progress: errOut.isTTY ? (done, total) => errOut.write(`\rlookout migrate: ${done}/${total} entities`) : undefined,
     });
     if (errOut.isTTY) errOut.write('\n');

@@ -187,4 +187,25 @@ describe('lookout migrate: buckets → compact', () => {
     expect(again.code).toBe(0);
     expect(again.out[0]).toMatch(/^lookout migrate: already migrated \(nothing copied\); deleted \d+ old bucket keys$/);
   });
+
+  it('lookout migrate on a TTY: a progress line; a sample the compact layout refuses stops it with migrate_refused, exit 1, nothing marked done', async () => {
+    const lk = await startTestLookout({ now: NOW, env: { LOOKOUT_SERIES_LAYOUT: 'buckets' } });
+    started.push(lk);
+    // 3,000,000 in one hour: a buckets hour holds it, a compact hourly cell (≤ 2,147,483.647) does not.
+    await post(lk, [
+      { metric: 'card_opening', entity: 'D0001', value: 5, ts: '2026-11-21T12:00:00+08:00' },
+      { metric: 'card_opening', entity: 'D0002', value: 3_000_000, ts: '2026-11-21T12:00:00+08:00' },
+    ]);
+    await lk.idle();
+    const err: string[] = [];
+    const out: string[] = [];
+    const code = await runMigrate({ config: lk.config, batchSize: 1, env: { REDIS_URL: testRedisUrl(), LOOKOUT_PREFIX: lk.prefix }, out: (l) => out.push(l), err: { isTTY: true, write: (x: string) => err.push(x) } });
+    expect(code).toBe(1);
+    expect(out).toEqual([]);
+    const text = err.join('');
+    expect(text).toContain('\rlookout migrate: 1/2 entities');
+    expect(text).toMatch(/lookout migrate: the compact layout refused a sample of entity D0002, metric card_opening \(local hour \d+\): value_out_of_range \[migrate_refused\] \(run it again to resume\)\n$/);
+    expect(await lk.redis.exists(migrateKeys(lk.prefix).done)).toBe(0);
+    expect(await lk.redis.hget(migrateKeys(lk.prefix).progress, 'done')).toBe('1');
+  });
 });
