@@ -17,6 +17,7 @@ import type { Keyspace } from '../queues/names.js';
 import { CompactSeries, type CompactSettings } from './compact-series.js';
 import { bucketCell } from './daily-cells.js';
 import type { DailyCell } from './series-layout.js';
+import { fnv1a32 } from './shard.js';
 
 /** Entities per batch: one pipeline of reads, one of applies, one progress write. */
 export const MIGRATE_BATCH = 200;
@@ -202,8 +203,11 @@ export async function migrate(o: MigrateOptions): Promise<MigrateSummary> {
     }
   }
 
+  // The progress counts along this list: a list that changed since the killed run (buckets were
+  // written meanwhile) starts over, which is safe since every batch is rewritten whole.
+  const listHash = fnv1a32(entities.join('\u0000')).toString(16);
   const progress = await redis.hgetall(mk.progress);
-  const resumedFrom = o.dryRun ? 0 : Math.min(Number(progress.done ?? 0) || 0, entities.length);
+  const resumedFrom = o.dryRun || progress.list !== listHash ? 0 : Math.min(Number(progress.done ?? 0) || 0, entities.length);
   const size = o.batchSize ?? MIGRATE_BATCH;
   let series = 0;
   let samples = 0;
@@ -232,7 +236,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateSummary> {
       }
       markers.del(calls[k]!.keys[0]!);
     });
-    markers.hset(mk.progress, 'done', String(at + batch.length), 'total', String(entities.length));
+    markers.hset(mk.progress, 'done', String(at + batch.length), 'total', String(entities.length), 'list', listHash);
     for (const [err] of (await markers.exec()) ?? []) if (err) throw err;
     o.progress?.(at + batch.length, entities.length);
     if (o.failAfterEntities !== undefined && at + batch.length >= o.failAfterEntities) throw new Error(`migration stopped after ${at + batch.length} entities (test hook)`);

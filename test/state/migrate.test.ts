@@ -116,8 +116,13 @@ describe('lookout migrate: buckets → compact', () => {
     await expect(migrate(opts(old, { batchSize: 1, failAfterEntities: 2 }))).rejects.toThrow('test hook');
     expect(await old.redis.hget(migrateKeys(old.prefix).progress, 'done')).toBe('2');
     expect(await old.redis.exists(migrateKeys(old.prefix).done)).toBe(0);
+    // The list of entities changed since the kill (buckets written meanwhile): the run starts over.
+    await old.redis.hset(migrateKeys(old.prefix).progress, 'list', 'another list');
+    await expect(migrate(opts(old, { batchSize: 1, failAfterEntities: 1 }))).rejects.toThrow('test hook');
+    expect(await old.redis.hget(migrateKeys(old.prefix).progress, 'done')).toBe('1');
+    // The same list: it resumes.
     const done = await migrate(opts(old, { batchSize: 1 }));
-    expect(done).toMatchObject({ alreadyDone: false, entities: 5, series: 12, resumedFrom: 2, deleted: 0 });
+    expect(done).toMatchObject({ alreadyDone: false, entities: 5, series: 16, resumedFrom: 1, deleted: 0 });
     const bytes = await compactBytes(old);
     expect(bytes.size).toBeGreaterThan(20);
 
