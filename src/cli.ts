@@ -1,4 +1,4 @@
-// lookout start|demo|rules check|rules test|import|backtest|report|broadcast|halls — the only
+// lookout start|demo|rules check|rules test|import|backtest|report|broadcast|migrate|halls — the only
 // entry point users type. Every option is declared here (commander), so `--help` lists them all;
 // every error reaching the top is one line `lookout: …` and a documented exit code (docs/cli.md).
 
@@ -246,6 +246,17 @@ export function buildProgram(finish: Finish): Command {
     .action(async (opts: { text: string; kind?: string[]; region?: string[]; district?: string[]; tier?: string[]; by?: string; id?: string; dryRun?: boolean; wait?: boolean; json?: boolean }) => {
       const { runBroadcastCli } = await import('./duties/cli.js');
       finish(await runBroadcastCli(config(), opts));
+    });
+
+  program
+    .command('migrate')
+    .description('copy the series from the buckets layout into the compact one (LOOKOUT_SERIES_LAYOUT=compact): idempotent, resumable')
+    .option('--dry-run', 'only count what would be copied')
+    .option('--delete-old', 'after a completed migration, delete the old bucket keys (default: keep them for a rollback)')
+    .addHelpText('after', '\nStop the workers first. Uses REDIS_URL, or the embedded Redis a running lookout start/demo recorded, and its prefix.\nA killed run resumes where it stopped when run again. See docs/scaling.md "Upgrade path".')
+    .action(async (opts: { dryRun?: boolean; deleteOld?: boolean }) => {
+      const { runMigrate } = await import('./migrate/cli.js');
+      finish(await runMigrate({ config: config(), dryRun: opts.dryRun, deleteOld: opts.deleteOld }));
     });
 
   const halls = program.command('halls').description('own halls (自有厅) duties');

@@ -17,6 +17,7 @@ import { locateDeployment } from '../redis/locate.js';
 import { EXIT } from '../exit-codes.js';
 import { buildDirectory } from '../route/recipients.js';
 import type { Directory } from '../route/types.js';
+import { dailyCellsFor } from '../state/daily-cells.js';
 import { RedisDailyReads, type DailyReads } from '../state/daily-reads.js';
 import { RedisDutyStore, type DutyStore } from '../state/duty-store.js';
 import { RedisRegistryStore } from '../state/registry-store.js';
@@ -93,7 +94,7 @@ async function open(base: AppConfig, cmd: string, io: CliIo, env: Readonly<Recor
   return {
     config,
     store: new RedisDutyStore(redis, keys),
-    days: new RedisDailyReads(redis, keys),
+    days: new RedisDailyReads(redis, keys, dailyCellsFor(redis, keys, config)),
     disconnect: () => redis.disconnect(),
     directory: buildDirectory(contacts.contacts, [], contacts.hash ?? ''),
     retry: (pol.ok ? pol.policies : defaultPolicies()).settings.retry,

@@ -71,6 +71,8 @@ export const CONFIG_ERRORS = define({
   redis_policy: 'Redis maxmemory-policy is not noeviction',
   redis_missing: 'no redis-server binary was found and REDIS_URL is not set',
   redis_unreachable: 'Redis did not answer',
+  migration_needed: 'LOOKOUT_SERIES_LAYOUT=compact on a Redis that holds buckets-layout series and no completed `lookout migrate`',
+  migrate_refused: 'lookout migrate: the compact layout refused a copied sample (e.g. value_out_of_range); nothing is marked migrated',
   bad_rule_test: 'a rule test file is invalid',
   bad_contact: 'a contacts.csv row is invalid',
   duplicate_contact: 'a contact id appears twice in contacts.csv',

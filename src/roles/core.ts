@@ -31,6 +31,7 @@ import type { Muter, PolicySet } from '../route/types.js';
 import { RedisAlertStore } from '../state/alert-store.js';
 import { markDirty } from '../state/dirty.js';
 import { RedisRegistryStore, RegistryCache } from '../state/registry-store.js';
+import { assertMigrated } from '../state/migrate.js';
 import { SeriesStore } from '../state/series-store.js';
 import { RedisSilenceStore } from '../state/silence-store.js';
 import { Closers } from './role.js';
@@ -145,6 +146,8 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   const redis = connectRedis(resolved.url, 'lookout');
   closers.push(quit(redis));
   await checkRedis(redis).catch((err: unknown) => giveUp(err, redis));
+  // Compact on a Redis the buckets layout filled: refused until `lookout migrate` completed.
+  if (config.seriesLayout === 'compact') await assertMigrated(redis, keys).catch((err: unknown) => giveUp(err, redis));
   // The request path (API, ingest, readiness, scrapes) has its own fail-fast connection: while
   // Redis is away requests answer 503 within a bound; workers keep waiting on theirs.
   const requestRedis = connectRequestRedis(resolved.url, 'lookout-request');

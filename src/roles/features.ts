@@ -15,6 +15,7 @@ import { nullNotifyObserver } from '../notify/context.js';
 import { Dispatcher } from '../notify/dispatcher.js';
 import { QUEUES } from '../queues/names.js';
 import { RedisCampaignStore } from '../state/campaign-store.js';
+import { dailyCellsFor } from '../state/daily-cells.js';
 import { RedisDailyReads } from '../state/daily-reads.js';
 import { RedisDutyStore } from '../state/duty-store.js';
 import type { Core } from './core.js';
@@ -41,7 +42,7 @@ export interface Features {
 export function openFeatures(core: Core): Features {
   const { config, cfg } = core;
   const routing = () => routingFrom(cfg().policies.complaintRouting);
-  const days = new RedisDailyReads(core.redis, core.keys);
+  const days = new RedisDailyReads(core.redis, core.keys, dailyCellsFor(core.redis, core.keys, config));
   const complaintRouter = new ComplaintRouter({
     days,
     routing,
@@ -79,7 +80,7 @@ export function openFeatures(core: Core): Features {
       const { request } = core;
       const emailQueue = new Queue(QUEUES.email, { connection: request.connection, prefix: config.prefix });
       emailQueue.on('error', () => undefined);
-      const requestDays = new RedisDailyReads(request.redis, core.keys);
+      const requestDays = new RedisDailyReads(request.redis, core.keys, dailyCellsFor(request.redis, core.keys, config));
       const requestDuties = dutiesOver({ store: new RedisDutyStore(request.redis, core.keys), days: requestDays, entities: request.registry, alerts: request.alerts, records: request.notifications, connection: request.connection, emailQueue });
       opened(() => Promise.all([requestDuties.stop(), emailQueue.close()]));
       return { campaigns: new CampaignService({ ...campaignDeps, store: new RedisCampaignStore(request.redis, core.keys), days: requestDays, registry: request.registry, alerts: request.alerts }), duties: requestDuties };

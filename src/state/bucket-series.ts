@@ -7,12 +7,14 @@ import type { Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { Sample } from '../domain/sample.js';
 import type { Keyspace } from './keys.js';
+import { BucketDailyCells } from './daily-cells.js';
 import { APPLY_SAMPLES_LUA } from './lua.js';
 import type { RetentionPolicy } from './series-store.js';
 import {
   seriesOf,
   setHourly,
   type DailyByEntity,
+  type DailyCellsByEntity,
   type DailyRead,
   type HourlyByEntity,
   type HourlyRead,
@@ -95,6 +97,10 @@ export class BucketSeries implements SeriesLayout {
         for (const r of hourly) k = this.parseHourly(r, results, k, hourlyOut);
       },
     };
+  }
+
+  readDailyCells(daily: readonly DailyRead[]): Promise<DailyCellsByEntity> {
+    return new BucketDailyCells(this.redis, this.keys).readDailyCells(daily);
   }
 
   private avg(metric: string): boolean {

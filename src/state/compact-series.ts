@@ -11,11 +11,13 @@ import type { Sample, SampleRejection } from '../domain/sample.js';
 import { SAMPLE_ERRORS } from '../errors/catalogue.js';
 import type { Keyspace } from './keys.js';
 import { CompactKeys, CompactSeriesView } from './compact-format.js';
+import { CompactDailyCells } from './daily-cells.js';
 import { APPLY_COMPACT_LUA, FEED_ONCE_LUA, MARK_DIRTY_LUA } from './compact-lua.js';
 import type { RetentionPolicy } from './series-store.js';
 import {
   seriesOf,
   setHourly,
+  type DailyCellsByEntity,
   type DailyRead,
   type HourlyRead,
   type LayoutApplyResult,
@@ -204,5 +206,9 @@ export class CompactSeries implements SeriesLayout {
         });
       },
     };
+  }
+
+  readDailyCells(daily: readonly DailyRead[]): Promise<DailyCellsByEntity> {
+    return new CompactDailyCells(this.redis, this.ck).readDailyCells(daily);
   }
 }

@@ -1,10 +1,11 @@
-// Reads of the daily buckets the worker keeps (the same buckets SeriesStore.readDaily reads) for
-// many entities and a bounded range of days at once: campaign figures, the halls' ranking, and
-// whether a day's export arrived (the feed counters).
+// Reads of the daily cells the worker keeps (through the series layout in use, as SeriesStore
+// reads them) for many entities and a bounded range of days at once: campaign figures, the halls'
+// ranking, and whether a day's export arrived (the feed counters).
 
 import type { Redis } from 'ioredis';
 import type { Keyspace } from './keys.js';
-import { decodeBucket, parseBucket } from '../domain/bucket.js';
+import { bucketValue, MILLI } from '../domain/bucket.js';
+import type { DailyCellSource } from './daily-cells.js';
 
 /** entity → metric → local day → value (absent: no data that day). */
 export type DailyValues = Map<string, Map<string, Map<number, number>>>;
@@ -29,25 +30,20 @@ export class RedisDailyReads implements DailyReads {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keyspace,
+    /** The daily cells of the layout in use (daily-cells.ts dailyCellsFor). */
+    private readonly cells: DailyCellSource,
   ) {}
 
-  /** One HMGET per (metric, day), in one pipeline. */
+  /** Values of summed metrics: each day's Σ, read in one pipeline. */
   async readDays(entities: readonly string[], metrics: readonly string[], fromDay: number, toDay: number): Promise<DailyValues> {
     const out: DailyValues = new Map();
     for (const e of entities) out.set(e, new Map(metrics.map((m) => [m, new Map<number, number>()])));
     if (!entities.length || !metrics.length || toDay < fromDay) return out;
-    const p = this.redis.pipeline();
-    for (const m of metrics) for (let d = fromDay; d <= toDay; d++) p.hmget(this.keys.daily(m, d), ...entities);
-    const res = (await p.exec()) ?? [];
-    let k = 0;
-    for (const m of metrics) {
-      for (let d = fromDay; d <= toDay; d++) {
-        const [err, vals] = res[k++] ?? [null, []];
-        if (err) throw err;
-        (vals as (string | null)[]).forEach((raw, j) => {
-          const v = parseBucket(raw, false);
-          if (v !== undefined) out.get(entities[j]!)!.get(m)!.set(d, v);
-        });
+    const cells = await this.cells.readDailyCells(metrics.map((metric) => ({ metric, entities, fromDay, toDay })));
+    for (const e of entities) {
+      for (const m of metrics) {
+        const days = out.get(e)!.get(m)!;
+        for (const [d, c] of cells.get(e)?.get(m) ?? []) days.set(d, bucketValue(c.sumMilli, c.count, false)!);
       }
     }
     return out;
@@ -61,23 +57,19 @@ export class RedisDailyReads implements DailyReads {
   }
 
   async totals(entities: readonly string[], metric: string, fromDay: number, toDay: number): Promise<Map<string, RangeTotals>> {
-    const out = new Map<string, { sum: number; count: number; days: number }>();
+    const out = new Map<string, RangeTotals>();
     if (!entities.length || toDay < fromDay) return out;
-    const p = this.redis.pipeline();
-    for (let d = fromDay; d <= toDay; d++) p.hmget(this.keys.daily(metric, d), ...entities);
-    const res = (await p.exec()) ?? [];
-    for (const [err, values] of res) {
-      if (err) throw err;
-      (values as (string | null)[]).forEach((raw, j) => {
-        const b = decodeBucket(raw);
-        if (!b) return;
-        const id = entities[j]!;
-        const t = out.get(id) ?? { sum: 0, count: 0, days: 0 };
-        t.sum += b.sum;
-        t.count += b.count;
-        t.days += 1;
-        out.set(id, t);
-      });
+    const cells = await this.cells.readDailyCells([{ metric, entities, fromDay, toDay }]);
+    for (const e of entities) {
+      let sumMilli = 0;
+      let count = 0;
+      let days = 0;
+      for (const c of cells.get(e)?.get(metric)?.values() ?? []) {
+        sumMilli += c.sumMilli;
+        count += c.count;
+        days += 1;
+      }
+      if (days) out.set(e, { sum: sumMilli / MILLI, count, days });
     }
     return out;
   }

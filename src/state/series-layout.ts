@@ -27,6 +27,15 @@ export interface HourlyRead {
 /** entity → metric → local day → value. */
 export type DailyByEntity = Map<string, Map<string, Map<number, number>>>;
 
+/** One stored daily cell: Σ values in thousandths and how many samples (count > 0). */
+export interface DailyCell {
+  readonly sumMilli: number;
+  readonly count: number;
+}
+
+/** entity → metric → local day → its stored cell (days without samples absent). */
+export type DailyCellsByEntity = Map<string, Map<string, Map<number, DailyCell>>>;
+
 /** entity → metric → local day → its 24 hourly values (NaN: no data in that hour). */
 export type HourlyByEntity = Map<string, Map<string, Map<number, Float64Array>>>;
 
@@ -53,6 +62,8 @@ export interface SeriesLayout {
   apply(jobId: string, samples: readonly Sample[], now: number, dirty: ReadonlySet<string>): Promise<LayoutApplyResult>;
   /** Queue the reads into `tx` (a MULTI). */
   queueReads(tx: Tx, daily: readonly DailyRead[], hourly: readonly HourlyRead[]): QueuedReads;
+  /** The stored daily cells (sum and count, whatever the metric's aggregation) of these reads. */
+  readDailyCells(daily: readonly DailyRead[]): Promise<DailyCellsByEntity>;
 }
 
 /** Each entity's day map for one metric in `out` (entity → metric → day → V), created on demand. */

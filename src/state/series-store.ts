@@ -13,7 +13,7 @@ import { BucketSeries } from './bucket-series.js';
 import { CompactSeries } from './compact-series.js';
 import { DEFAULT_SHARDS } from './shard.js';
 import { ID_WINDOW_DAYS } from './compact-format.js';
-import type { DailyByEntity, DailyRead, HourlyByEntity, HourlyRead, QueuedReads, SeriesLayout, SeriesLayoutName, Tx } from './series-layout.js';
+import type { DailyByEntity, DailyCellsByEntity, DailyRead, HourlyByEntity, HourlyRead, QueuedReads, SeriesLayout, SeriesLayoutName, Tx } from './series-layout.js';
 
 export type { DailyRead, HourlyByEntity, HourlyRead, QueuedReads, SeriesLayoutName } from './series-layout.js';
 
@@ -82,6 +82,11 @@ export class SeriesStore {
   /** Queue the reads of a set of plans into a MULTI; parse the results with the answer's `parse`. */
   queueReads(tx: Tx, daily: readonly DailyRead[], hourly: readonly HourlyRead[] = []): QueuedReads {
     return this.impl.queueReads(tx, daily, hourly);
+  }
+
+  /** The stored daily cells (Σ in thousandths and sample count) of these reads. */
+  readDailyCells(daily: readonly DailyRead[]): Promise<DailyCellsByEntity> {
+    return this.impl.readDailyCells(daily);
   }
 
   /**

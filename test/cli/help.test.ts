@@ -20,6 +20,7 @@ const COMMANDS: readonly (readonly [args: string[], options: string[]])[] = [
   [['report', 'campaigns'], ['--json']],
   [['broadcast'], ['--text', '--kind', '--region', '--district', '--tier', '--by', '--id', '--dry-run', '--wait', '--json']],
   [['halls', 'ranking'], ['--month', '--json', '--html', '--send']],
+  [['migrate'], ['--dry-run', '--delete-old']],
 ];
 
 describe('lookout --help', () => {
@@ -106,5 +107,8 @@ describe('lookout commands that need a running deployment', () => {
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/^lookout halls: Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+ \(REDIS_URL\) does not answer\n$/);
     expect(res.stderr).not.toContain('s3cret');
+    const migrate = await runCli(['migrate'], { env: { REDIS_URL: `redis://127.0.0.1:${await freePort()}` } });
+    expect(migrate.code).toBe(3);
+    expect(migrate.stderr).toMatch(/^lookout migrate: Redis at redis:\/\/127\.0\.0\.1:\d+ \(REDIS_URL\) does not answer\n$/);
   });
 });

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { campaignReportsNow } from '../../src/campaigns/index.js';
 import { Calendar } from '../../src/domain/clock.js';
+import { SERIES_LAYOUTS } from '../../src/state/series-layout.js';
 import { isoDays, startTestLookout, waitFor, type AlertsBody, type TestLookout } from '../support/lookout.js';
 import { ingest, notifications, sleep } from '../support/notify.js';
 import { ORG, orgDir, policies, type TestContact } from '../support/org.js';
@@ -43,7 +44,7 @@ function seed(entity: string) {
   });
 }
 
-describe('daily implementation monitoring report', () => {
+describe.each(SERIES_LAYOUTS)('daily implementation monitoring report (%s series layout)', (layout) => {
   let mail: SmtpPeer;
   let lk: TestLookout;
   let second: TestLookout | undefined;
@@ -53,7 +54,7 @@ describe('daily implementation monitoring report', () => {
     mail = await startSmtpPeer();
     configDir = orgDir([...ORG, ...LEADS]);
     // The surge is seen on 2026-11-21 at 15:00 (today's running count).
-    lk = await startTestLookout({ now: '2026-11-21T15:00:00+08:00', env: { LOOKOUT_CONFIG_DIR: configDir, LOOKOUT_SMTP_URL: mail.url }, policies: policies(POLICIES) });
+    lk = await startTestLookout({ now: '2026-11-21T15:00:00+08:00', env: { LOOKOUT_SERIES_LAYOUT: layout, LOOKOUT_CONFIG_DIR: configDir, LOOKOUT_SMTP_URL: mail.url }, policies: policies(POLICIES) });
   });
   afterEach(async () => {
     await second?.cleanup();
@@ -115,7 +116,7 @@ describe('daily implementation monitoring report', () => {
     expect(recs[0]!.html).toContain('src="cid:trend@lookout"');
     expect(recs[0]!.attachments?.map((a) => a.cid)).toEqual(['trend@lookout']);
     expect((await lk.campaignReporter!.run()).reports[0]!.skipped).toBe('already made');
-    second = await startTestLookout({ prefix: lk.prefix, keepKeys: true, clock: lk.manualClock, roles: ['scheduler'], env: { LOOKOUT_CONFIG_DIR: configDir, LOOKOUT_SMTP_URL: mail.url }, policies: policies(POLICIES) });
+    second = await startTestLookout({ prefix: lk.prefix, keepKeys: true, clock: lk.manualClock, roles: ['scheduler'], env: { LOOKOUT_SERIES_LAYOUT: layout, LOOKOUT_CONFIG_DIR: configDir, LOOKOUT_SMTP_URL: mail.url }, policies: policies(POLICIES) });
     await second.campaignReporter!.reportDay('2026-11-21');
     // Even when the "made" marker is lost (a crash between queueing and marking), the records' ids hold.
     await lk.redis.del(`${lk.prefix}:campaign:reported:${Calendar.parseIsoDay('2026-11-21')}`);

@@ -7,6 +7,7 @@ import { Calendar } from '../../src/domain/clock.js';
 import type { Entity } from '../../src/domain/entity.js';
 import type { HallRanking, RankingMailResult } from '../../src/duties/index.js';
 import { launchChromium, PHONE, scrollsSideways, shot } from '../support/browser.js';
+import { SERIES_LAYOUTS } from '../../src/state/series-layout.js';
 import { ensureBuilt, PINNED_NOW, runCli } from '../support/cli.js';
 import { dailySamples, isoDays, startTestLookout, type ErrorJson, type TestLookout } from '../support/lookout.js';
 import { ingest, sleep } from '../support/notify.js';
@@ -59,7 +60,7 @@ function samples() {
   return out;
 }
 
-describe('own halls: satisfaction ranking and floor', () => {
+describe.each(SERIES_LAYOUTS)('own halls: satisfaction ranking and floor (%s series layout)', (layout) => {
   let smsc: SmppPeer;
   let mail: SmtpPeer;
   let lk: TestLookout;
@@ -69,7 +70,7 @@ describe('own halls: satisfaction ranking and floor', () => {
     mail = await startSmtpPeer();
     lk = await startTestLookout({
       now: '2026-12-01T09:00:00+08:00',
-      env: { LOOKOUT_CONFIG_DIR: orgDir(CONTACTS), LOOKOUT_SMS_URL: `${smsc.url}?bind_wait_ms=500`, LOOKOUT_SMTP_URL: mail.url, LOOKOUT_PUBLIC_URL: 'https://lookout.example.cn' },
+      env: { LOOKOUT_SERIES_LAYOUT: layout, LOOKOUT_CONFIG_DIR: orgDir(CONTACTS), LOOKOUT_SMS_URL: `${smsc.url}?bind_wait_ms=500`, LOOKOUT_SMTP_URL: mail.url, LOOKOUT_PUBLIC_URL: 'https://lookout.example.cn' },
       policies: policies(FAST_POLICIES),
     });
     await lk.registry.putMany(HALLS);
@@ -190,11 +191,11 @@ describe('LOOKOUT_RANKING_CRON and LOOKOUT_BROADCAST_RATE', () => {
   });
 });
 
-describe('lookout halls ranking', () => {
+describe.each(SERIES_LAYOUTS)('lookout halls ranking (%s series layout)', (layout) => {
   let lk: TestLookout;
   // The CLI's clock is pinned by LOOKOUT_NOW; this Lookout starts at the same moment.
   beforeEach(async () => {
-    lk = await startTestLookout({ now: PINNED_NOW, roles: ['api', 'worker'] });
+    lk = await startTestLookout({ now: PINNED_NOW, roles: ['api', 'worker'], env: { LOOKOUT_SERIES_LAYOUT: layout } });
   });
   afterEach(async () => lk.cleanup());
 
@@ -207,7 +208,7 @@ describe('lookout halls ranking', () => {
       { metric: 'satisfaction', entity: 'HA2', value: 97, ts: `${day}T12:00:00+08:00` },
     ]);
     await lk.idle();
-    const env = { REDIS_URL: testRedisUrl(), LOOKOUT_PREFIX: lk.prefix, LOOKOUT_CONFIG_DIR: lk.config.configDir, LOOKOUT_NOW: PINNED_NOW };
+    const env = { REDIS_URL: testRedisUrl(), LOOKOUT_SERIES_LAYOUT: layout, LOOKOUT_PREFIX: lk.prefix, LOOKOUT_CONFIG_DIR: lk.config.configDir, LOOKOUT_NOW: PINNED_NOW };
     const month = day.slice(0, 7);
     const json = await runCli(['halls', 'ranking', '--month', month, '--json'], { env });
     expect(json.code, json.stderr).toBe(0);

@@ -2,8 +2,13 @@
 // (`P:d:<metric>:<day>`, entity → `sum,count` with sum in thousandths; `P:feed:<metric>`, day →
 // samples), and the in-memory twin against the same cases.
 import { beforeEach, describe, expect, it } from 'vitest';
+import { Calendar } from '../../src/domain/clock.js';
+import { metricCatalogue } from '../../src/domain/metric.js';
 import { keyspace } from '../../src/state/keys.js';
+import { BucketDailyCells } from '../../src/state/daily-cells.js';
 import { RedisDailyReads, type DailyReads } from '../../src/state/daily-reads.js';
+import { SERIES_LAYOUTS, type SeriesLayoutName } from '../../src/state/series-layout.js';
+import { SeriesStore } from '../../src/state/series-store.js';
 import { MemoryDailyReads } from '../../src/state/memory-campaign-store.js';
 import { RedisStateProbe } from '../../src/state/state-probe.js';
 import { redisPerTest } from '../support/redis.js';
@@ -18,11 +23,30 @@ interface Variant {
   add(entity: string, metric: string, day: number, sum: number, count: number): Promise<void>;
 }
 
+/** RedisDailyReads over a series layout, its cells written by the layout's own apply (one sample with the Σ, the others 0). */
+function applied(layout: SeriesLayoutName): Variant {
+  const keys = keyspace(t.prefix);
+  const cal = new Calendar('Asia/Shanghai');
+  const catalogue = metricCatalogue();
+  const series = new SeriesStore(t.redis, keys, cal, () => catalogue, { retentionDays: 35, hourlyRetentionDays: 28, seriesLayout: layout, maxFutureMs: 0 });
+  const now = cal.startOfDay(DAY + 4);
+  let job = 0;
+  return {
+    reads: new RedisDailyReads(t.redis, keys, series),
+    async add(entity, metric, day, sum, count) {
+      const ts = cal.startOfDay(day) + 9 * 3_600_000;
+      const samples = Array.from({ length: count }, (_, i) => ({ entity, metric, ts, value: i === 0 ? sum : 0 }));
+      if (samples.length) await series.apply(`j${job++}`, samples, now);
+    },
+  };
+}
+
 const variants: [string, () => Variant][] = [
+  ...SERIES_LAYOUTS.map((layout): [string, () => Variant] => [`RedisDailyReads (${layout} layout)`, () => applied(layout)]),
   [
-    'RedisDailyReads',
+    'RedisDailyReads (buckets written by hand)',
     () => ({
-      reads: new RedisDailyReads(t.redis, keyspace(t.prefix)),
+      reads: new RedisDailyReads(t.redis, keyspace(t.prefix), new BucketDailyCells(t.redis, keyspace(t.prefix))),
       async add(entity, metric, day, sum, count) {
         await t.redis.hset(`${t.prefix}:d:${metric}:${day}`, entity, `${Math.round(sum * 1000)},${count}`);
         await t.redis.hincrby(`${t.prefix}:feed:${metric}`, String(day), count);
