@@ -9,7 +9,7 @@ import type { Sample } from '../domain/sample.js';
 import type { Keyspace } from './keys.js';
 import { BucketDailyCells } from './daily-cells.js';
 import { APPLY_SAMPLES_LUA } from './lua.js';
-import type { RetentionPolicy } from './series-store.js';
+import type { RetentionPolicy } from './series-layout.js';
 import {
   seriesOf,
   setHourly,

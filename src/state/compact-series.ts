@@ -13,7 +13,7 @@ import type { Keyspace } from './keys.js';
 import { CompactKeys, CompactSeriesView } from './compact-format.js';
 import { CompactDailyCells } from './daily-cells.js';
 import { APPLY_COMPACT_LUA, FEED_ONCE_LUA, MARK_DIRTY_LUA } from './compact-lua.js';
-import type { RetentionPolicy } from './series-store.js';
+import type { RetentionPolicy } from './series-layout.js';
 import {
   seriesOf,
   setHourly,

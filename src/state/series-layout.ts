@@ -6,6 +6,12 @@ import type { Redis } from 'ioredis';
 import type { Sample, SampleRejection } from '../domain/sample.js';
 
 export type SeriesLayoutName = 'buckets' | 'compact';
+
+/** How long series are kept: LOOKOUT_RETENTION_DAYS, LOOKOUT_HOURLY_RETENTION_DAYS. */
+export interface RetentionPolicy {
+  readonly retentionDays: number;
+  readonly hourlyRetentionDays: number;
+}
 export const SERIES_LAYOUTS: readonly SeriesLayoutName[] = ['buckets', 'compact'];
 
 /** Entities needing one metric's daily values over [fromDay, toDay]. */

@@ -17,10 +17,9 @@ import type { DailyByEntity, DailyCellsByEntity, DailyRead, HourlyByEntity, Hour
 
 export type { DailyRead, HourlyByEntity, HourlyRead, QueuedReads, SeriesLayoutName } from './series-layout.js';
 
-export interface RetentionPolicy {
-  readonly retentionDays: number;
-  readonly hourlyRetentionDays: number;
-}
+import type { RetentionPolicy } from './series-layout.js';
+
+export type { RetentionPolicy };
 
 /** The settings the store reads (AppConfig carries them all). */
 export interface SeriesSettings extends RetentionPolicy {
