@@ -138,6 +138,49 @@ function compactPrefix(s: SeriesStore): string {
   return (s as unknown as { keys: { prefix: string } }).keys.prefix;
 }
 
+describe('compact layout = buckets layout, fed in time order (the writes that patch bytes in place)', () => {
+  it('one job per hour with skipped hours, re-sends of the last day and a half, corrections into older rows, gauges', async () => {
+    const rnd = mulberry32(23);
+    const entities = ['D0001', 'G0001', 'G0002'];
+    const metrics = ['card_opening', 'satisfaction'];
+    const buckets = store('buckets');
+    const compact = store('compact', { idWindowDays: 14 });
+    const sent: { id: string; entity: string; metric: string; hour: number }[] = [];
+    let j = 0;
+    for (let d = TODAY - 12; d < TODAY; d++) {
+      for (let h = 0; h < 24; h++) {
+        const job: Sample[] = [];
+        for (const entity of entities) {
+          for (const metric of metrics) {
+            if (rnd() < 0.3) continue; // a sparse hour: the row grows by fewer cells
+            const id = `${entity}/${metric}/${d}T${h}`;
+            job.push({ entity, metric, value: Math.round(rnd() * 50_000) / 1000, ts: at(d, h), id });
+            sent.push({ id, entity, metric, hour: d * 24 + h });
+          }
+        }
+        // Re-sends: mostly of the last 36 hours (the newest row, in place, or the row before:
+        // the whole string), sometimes moved to another hour of the same or the day before.
+        for (let k = 0; k < 2 && sent.length > job.length; k++) {
+          const prev = sent[Math.max(0, sent.length - job.length - 1 - Math.floor(rnd() * 36 * 4))]!;
+          if (job.some((x) => x.id === prev.id)) continue;
+          const move = rnd() < 0.3 ? -Math.floor(rnd() * 30) : 0;
+          const hour = Math.max((TODAY - 12) * 24, prev.hour + move);
+          prev.hour = hour;
+          const day = Math.floor(hour / 24);
+          job.push({ entity: prev.entity, metric: prev.metric, value: Math.round(rnd() * 50_000) / 1000, ts: at(day, hour - day * 24), id: prev.id });
+        }
+        const b = await buckets.apply(`job-${j}`, job, NOW);
+        const c = await compact.apply(`job-${j}`, job, NOW);
+        expect(c.rejected).toEqual(b.rejected);
+        j++;
+      }
+    }
+    const expected = await everything(buckets, entities, metrics);
+    expect(JSON.stringify(expected).length).toBeGreaterThan(15_000);
+    expect(await everything(compact, entities, metrics)).toEqual(expected);
+  });
+});
+
 describe('the id window (LOOKOUT_ID_WINDOW_DAYS, 7 by default)', () => {
   it('replaces within the window, and refuses an id on an older day once that day’s ids are forgotten: never counted twice', async () => {
     const s = store('compact');
