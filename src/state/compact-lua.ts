@@ -33,6 +33,8 @@ local cutoff = tonumber(ARGV[4])
 local dret = tonumber(ARGV[5])
 local DMAX, DCMAX, HMAX, HCMAX = 549755813887, 16777215, 2147483647, 65535
 local OFF = 1073741824
+-- Bytes read past the ring with the header: a daily-fed series (rows of 6 bytes a day) comes whole.
+local WHOLE = 256
 local band, bor, lshift, rshift = bit.band, bit.bor, bit.lshift, bit.rshift
 local rejects = {}
 
@@ -292,7 +294,7 @@ while ai <= #ARGV do
 
   -- The series: header, ring and the oldest row's header in one GETRANGE, the newest row in
   -- another; the whole string only when needed (loadFull).
-  S = redis.call('GETRANGE', sKey, 0, 15 + RD * 11)
+  S = redis.call('GETRANGE', sKey, 0, 15 + RD * 11 + WHOLE)
   Ms, Rs, Ts, rowsAt, newestAt, newestDay, full, room = nil, 0, nil, 0, nil, nil, false, 0
   rowAt = {}
   if #S == 0 then
@@ -307,7 +309,12 @@ while ai <= #ARGV do
       Ts = struct.unpack('<I3', S, rowsAt) % 8388608
       newestAt = third - OFF + 1
       -- The newest row and the padding after it (room for new rows without reallocating).
-      local tail = redis.call('GETRANGE', sKey, newestAt - 1, -1)
+      local tail
+      if #S < 16 + RD * 11 + WHOLE then
+        tail = string.sub(S, newestAt) -- the first read held the whole string (a daily-fed series)
+      else
+        tail = redis.call('GETRANGE', sKey, newestAt - 1, -1)
+      end
       local day, at = rowHeader(tail, 1)
       if Ts == 0 or day == 0 then
         loadFull()
@@ -475,8 +482,14 @@ while ai <= #ARGV do
             q0 = at + 11
           end
         end
-        redis.call('SETRANGE', sKey, 0, table.concat(head))
-        if #parts > 0 then redis.call('SETRANGE', sKey, from - 1, table.concat(parts)) end
+        if #parts > 0 and #S >= from - 1 then
+          -- The whole string is in hand: one write from byte 0.
+          if from > q0 then head[#head + 1] = string.sub(S, q0, from - 1) end
+          redis.call('SETRANGE', sKey, 0, table.concat(head) .. table.concat(parts))
+        else
+          redis.call('SETRANGE', sKey, 0, table.concat(head))
+          if #parts > 0 then redis.call('SETRANGE', sKey, from - 1, table.concat(parts)) end
+        end
         if M ~= Ms then redis.call('EXPIRE', sKey, ttl) end
       end
     end
