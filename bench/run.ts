@@ -26,10 +26,14 @@ const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split
 const SIZES = (args.get('sizes') ?? '1000,10000,100000').split(',').map(Number);
 const TARGET_SAMPLES = Number(args.get('samples') ?? 600_000);
 const BARE_SAMPLES = Number(args.get('bare') ?? 40_000);
+/** Series layouts to measure (LOOKOUT_SERIES_LAYOUT), each at every size. */
+const LAYOUTS = (args.get('layout') ?? 'buckets,compact').split(',');
+/** Samples per enqueue call: a day of 100k entities in one call (one MULTI) could outlast the queue door's 2 s bound on a loaded machine. */
+const ENQUEUE_SLICE = 20_000;
 /** Extra worker processes beside the in-process one (2 cores: producer+worker here, a worker there). */
 const EXTRA_WORKERS = Number(args.get('workers') ?? 1);
 
-async function benchLookout(redisUrl: string, n: number): Promise<{ n: number; samples: number; seconds: number; perSec: number; alerts: number; shape: string; cpu: RedisCpu }> {
+async function benchLookout(redisUrl: string, n: number, layout: string): Promise<{ n: number; samples: number; seconds: number; perSec: number; alerts: number; shape: string; cpu: RedisCpu }> {
   const cal = new Calendar(TZ);
   const today = cal.dayOf(NOW);
   // Daily exports when N is large enough to reach the target; hourly feeds for small N.
@@ -43,13 +47,14 @@ async function benchLookout(redisUrl: string, n: number): Promise<{ n: number; s
     LOOKOUT_HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
     LOOKOUT_TZ: TZ,
+    LOOKOUT_SERIES_LAYOUT: layout,
     ...(args.get('batch') ? { LOOKOUT_BATCH_SIZE: args.get('batch')! } : {}),
     ...(args.get('concurrency') ? { LOOKOUT_WORKER_CONCURRENCY: args.get('concurrency')! } : {}),
   });
   const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(NOW), noNotifier: true });
   const children = await Promise.all(
     Array.from({ length: EXTRA_WORKERS }, () => {
-      const child = fork(fileURLToPath(new URL('./worker.js', import.meta.url)), [redisUrl, `bench${n}`, String(NOW)]);
+      const child = fork(fileURLToPath(new URL('./worker.js', import.meta.url)), [redisUrl, `bench${n}`, String(NOW), layout]);
       return new Promise<ChildProcess>((resolve) => child.once('message', () => resolve(child)));
     }),
   );
@@ -64,7 +69,7 @@ async function benchLookout(redisUrl: string, n: number): Promise<{ n: number; s
   for (let d = today - days; d < today; d++) {
     const samples = daySamples(ents, d, cal, r, perDay);
     total += samples.length;
-    await lookout.sink.enqueue(samples, 'bench');
+    for (let i = 0; i < samples.length; i += ENQUEUE_SLICE) await lookout.sink.enqueue(samples.slice(i, i + ENQUEUE_SLICE), 'bench');
   }
   await waitIdle(lookout, 600_000);
   const seconds = (performance.now() - started) / 1000;
@@ -137,11 +142,11 @@ async function main(): Promise<void> {
       `bare BullMQ, one job per sample: ${fmt(bare.samples)} samples in ${bare.seconds.toFixed(2)} s = ${fmt(bare.perSec)} samples/s, Redis CPU ${us(bare.cpu.total)} µs/sample (main thread ${us(bare.cpu.main)})`,
     );
     console.log('');
-    console.log('entities   samples     seconds   samples/s   × bare     open  Redis CPU µs/sample (main thread)  shape');
-    for (const n of SIZES) {
-      const res = await benchLookout(redis.url, n);
+    console.log('layout   entities   samples     seconds   samples/s   × bare     open  Redis CPU µs/sample (main thread)  shape');
+    for (const layout of LAYOUTS) for (const n of SIZES) {
+      const res = await benchLookout(redis.url, n, layout);
       console.log(
-        `${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}  ${`${us(res.cpu.total)} (${us(res.cpu.main)})`.padEnd(33)}  ${res.shape}`,
+        `${layout.padEnd(7)}  ${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}  ${`${us(res.cpu.total)} (${us(res.cpu.main)})`.padEnd(33)}  ${res.shape}`,
       );
     }
   } finally {

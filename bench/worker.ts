@@ -1,4 +1,4 @@
-// A worker process for the benchmark: `node dist/bench/worker.js REDIS_URL PREFIX`.
+// A worker process for the benchmark: `node dist/bench/worker.js REDIS_URL PREFIX NOW [LAYOUT]`.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,13 +7,14 @@ import { ManualClock } from '../src/domain/clock.js';
 import { startLookout } from '../src/main.js';
 import { createLogger } from '../src/observability/logger.js';
 
-const [url, prefix, now] = process.argv.slice(2) as [string, string, string];
+const [url, prefix, now, layout] = process.argv.slice(2) as [string, string, string, string | undefined];
 const config = loadConfig({
   REDIS_URL: url,
   LOOKOUT_PREFIX: prefix,
   LOOKOUT_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'lookout-bench-w-')),
   LOG_LEVEL: 'silent',
   LOOKOUT_TZ: 'Asia/Shanghai',
+  ...(layout ? { LOOKOUT_SERIES_LAYOUT: layout } : {}),
 });
 const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(Number(now)), noNotifier: true });
 process.send?.('ready');

@@ -6,7 +6,11 @@ import { bucketValue } from '../domain/bucket.js';
 import { HOURS_PER_DAY } from '../domain/series.js';
 import { shardOf, shardTag } from './shard.js';
 
-/** Header: last day written (int32), ring size (uint16), oldest hourly row's day (int32). */
+/**
+ * Header: last day written (int32), ring size (uint16), and the byte offset of the newest hourly row
+ * + 2³⁰ (int32; the writer's, compact-lua.ts). Rows are stored oldest first and may be followed by
+ * padding (zero rows: day 0, no hours), which the reader passes over as rows without cells.
+ */
 const HEADER = 10;
 /** Daily cell: sum in thousandths (int40), count (uint24) and the mask of its sealed hours (uint24). */
 const DAILY_CELL = 11;

@@ -7,15 +7,21 @@ export const APPLY_COMPACT_LUA = `
 -- KEYS[1]: the chunk marker; then per (entity, metric) group: its series string, its id index.
 -- ARGV: appNowMs, dailyRing, minHour, idCutoffHour, dailyRetentionDays, then per group:
 --   n, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
--- Series string: '<i4I2i4' (last day M, ring size R, oldest hourly row T), R daily cells
--- '<i5I3I3' (sum, count, mask of the hours of the day whose ids have left the id window: sealed)
--- for the days (M-R, M] at position day % R, then hourly rows, newest first: '<I3I3' (day,
--- +2^23 when implicit; mask of the hours with data), then one '<i4I2' cell (sum, count) per hour
--- in the mask. Rows older than the hourly retention are dropped when T is 2 days past it. An
--- implicit row has one hour and no cell: that hour holds the whole day (the day's daily cell),
--- the usual case of a daily export.
+-- Series string: '<i4I2i4' (last day M, ring size R, offset of the newest hourly row + 2^30), R
+-- daily cells '<i5I3I3' (sum, count, mask of the hours of the day whose ids have left the id
+-- window: sealed) for the days (M-R, M] at position day % R, then hourly rows, OLDEST first:
+-- '<I3I3' (day, +2^23 when implicit; mask of the hours with data), then one '<i4I2' cell (sum,
+-- count) per hour in the mask. An implicit row has one hour and no cell: that hour holds the
+-- whole day (the day's daily cell), the usual case of a daily export. Rows older than the hourly
+-- retention are dropped when the oldest is 2 days past it (the string is then rebuilt).
+-- (A header whose third field is below 2^30 is the earlier format, rows newest first and that
+-- field the oldest row's day: read whole and rebuilt in this one.)
 -- Id index: '<i4i4' (base hour, lowest hour held), then 12-byte entries: 6-byte id hash,
 -- '<I2' hour - base, '<i4' value. Only ids of hours >= the cutoff are held.
+-- Writes touch only the bytes that change: the daily cells (SETRANGE), the header, the newest
+-- hourly row and the rows of new days (one SETRANGE at the end of the string), new ids (APPEND),
+-- replaced ids (SETRANGE). A call that touches an older row, shrinks the newest, moves the ring
+-- by R days or more, or must trim rows reads the whole string and rewrites it.
 -- Returns {1 applied now | 0 applied before, rejects 'index:code,…'}.
 local mark = redis.call('GET', KEYS[1])
 if mark then return {0, mark} end
@@ -26,6 +32,9 @@ local minDay = math.floor(minHour / 24)
 local cutoff = tonumber(ARGV[4])
 local dret = tonumber(ARGV[5])
 local DMAX, DCMAX, HMAX, HCMAX = 549755813887, 16777215, 2147483647, 65535
+local OFF = 1073741824
+-- Bytes read past the ring with the header: a daily-fed series (rows of 6 bytes a day) comes whole.
+local WHOLE = 256
 local band, bor, lshift, rshift = bit.band, bit.bor, bit.lshift, bit.rshift
 local rejects = {}
 
@@ -46,163 +55,309 @@ local function popcount(m)
   return (m % 256) + (math.floor(m / 256) % 256) + math.floor(m / 65536)
 end
 
-local ki, ai = 2, 6
-while ai <= #ARGV do
-  local n = tonumber(ARGV[ai])
-  ai = ai + 1
-  local sKey, iKey = KEYS[ki], KEYS[ki + 1]
-  ki = ki + 2
+-- Bytes a string of n bytes may grow to within its allocation: jemalloc's size class of the sds
+-- (header and NUL), less the header, rounded down to whole units. A write that stays within the
+-- stored length never reallocates; one past it would double the allocation (sds greedy growth).
+local function roomy(n, unit)
+  local hdr = n < 252 and 4 or 6
+  local s = n + hdr
+  local class
+  if s <= 128 then
+    class = math.ceil(s / 16) * 16
+  else
+    local step = 2 ^ (math.floor(math.log(s - 1) / math.log(2)) - 2)
+    class = math.ceil(s / step) * step
+  end
+  local cap = class - ((class - 4) < 256 and 4 or 6)
+  if cap < n then return n end
+  return n + math.floor((cap - n) / unit) * unit
+end
+local Z6, Z12 = string.rep('\\0', 6), string.rep('\\0', 12)
 
-  -- The series string as stored.
-  local S = redis.call('GET', sKey)
-  local Ms, Rs, Ts, rowsAt = nil, 0, nil, 0
-  if S then
-    Ms, Rs, Ts = struct.unpack('<i4I2i4', S)
-    rowsAt = 11 + Rs * 11
-  end
-  local M = Ms
-  local dc, dtouched = {}, {}
-  local function dget(day)
-    local c = dc[day]
-    if c then return c end
-    if S and day <= Ms and day > Ms - Rs then
-      local sum, cnt, sealed = struct.unpack('<i5I3I3', S, 11 + (day % Rs) * 11)
-      c = { sum, cnt, sealed }
-    else
-      c = { 0, 0, 0 }
-    end
-    dc[day] = c
-    return c
-  end
-  local function inDaily(day)
-    return M == nil or day > M - RD
-  end
+-- One stored hourly row at position p of str: {str, first cell position, mask, implicit, cells, p}.
+local function rowHeader(str, p)
+  local dd, mask = struct.unpack('<I3I3', str, p)
+  local implicit = dd >= 8388608
+  return dd % 8388608, { str, p + 6, mask, implicit, implicit and 0 or popcount(mask), p }
+end
 
-  -- Hourly rows: headers scanned as far as needed (newest first), cells decoded when touched.
-  local rowAt, order, scanP = {}, {}, rowsAt
-  local function scanTo(day)
-    while S and scanP <= #S do
-      local last = order[#order]
-      if day and last and last < day then return end
-      local dd, mask = struct.unpack('<I3I3', S, scanP)
-      local implicit = dd >= 8388608
-      local rday = dd % 8388608
-      local nc = implicit and 0 or popcount(mask)
-      rowAt[rday] = { scanP + 6, mask, implicit, nc, scanP }
-      order[#order + 1] = rday
-      scanP = scanP + 6 + nc * 6
-    end
+-- The state of the (entity, metric) group being applied (the functions below read it).
+local n, sKey, iKey, S, Ms, Rs, Ts, rowsAt, newestAt, newestDay, full, room, rowAt, M, dc, dtouched, rows, changed, I, base, lowest, cap, storedLen, storedLowest, idsChanged, idsWhole, over, adds
+
+local function loadFull()
+  if full then return end
+  full = true
+  if not Ms then return end
+  S = redis.call('GET', sKey)
+  rowAt = {}
+  local p = rowsAt
+  -- Rows end at the string's end or at the padding (zero rows: day 0, no hours).
+  while p + 5 <= #S and string.sub(S, p, p + 5) ~= Z6 do
+    local day, at = rowHeader(S, p)
+    rowAt[day] = at
+    p = p + 6 + at[5] * 6
   end
-  local rows = {}
-  local function hrow(day)
-    local r = rows[day]
-    if r then return r end
-    r = {}
-    scanTo(day)
-    local at = rowAt[day]
-    if at then
-      local mask, implicit = at[2], at[3]
-      -- All cells of the row in one unpack.
-      local vals = implicit and {} or { struct.unpack('<' .. cellsFmt(at[4]), S, at[1]) }
-      local k = 1
-      for h = 0, 23 do
-        if mask % 2 == 1 then
-          if implicit then
-            local d = dget(day)
-            r[h] = { d[1], d[2] }
-          else
-            r[h] = { vals[k], vals[k + 1] }
-            k = k + 2
-          end
+end
+
+local function dget(day)
+  local c = dc[day]
+  if c then return c end
+  if Ms and day <= Ms and day > Ms - Rs then
+    local sum, cnt, sealed = struct.unpack('<i5I3I3', S, 11 + (day % Rs) * 11)
+    c = { sum, cnt, sealed }
+  else
+    c = { 0, 0, 0 }
+  end
+  dc[day] = c
+  return c
+end
+
+local function inDaily(day)
+  return M == nil or day > M - RD
+end
+
+local function hrow(day)
+  local r = rows[day]
+  if r then return r end
+  if newestDay and day < newestDay then loadFull() end
+  r = {}
+  local at = rowAt[day]
+  if at then
+    local mask, implicit = at[3], at[4]
+    -- All cells of the row in one unpack.
+    local vals = implicit and {} or { struct.unpack('<' .. cellsFmt(at[5]), at[1], at[2]) }
+    local k = 1
+    for h = 0, 23 do
+      if mask % 2 == 1 then
+        if implicit then
+          local d = dget(day)
+          r[h], r[h + 24] = d[1], d[2]
+        else
+          r[h], r[h + 24] = vals[k], vals[k + 1]
+          k = k + 2
         end
-        mask = math.floor(mask / 2)
-        if mask == 0 then break end
       end
+      mask = math.floor(mask / 2)
+      if mask == 0 then break end
     end
-    rows[day] = r
-    return r
   end
-  local function hget(hour)
-    local day = math.floor(hour / 24)
-    local c = hrow(day)[hour - day * 24]
-    if c then return c[1], c[2] end
-    return 0, 0
+  rows[day] = r
+  return r
+end
+
+local function hget(hour)
+  local day = math.floor(hour / 24)
+  local r, h = hrow(day), hour - day * 24
+  return r[h] or 0, r[h + 24] or 0
+end
+
+local function addDaily(day, dv, dn)
+  if not inDaily(day) then return end
+  if day >= minDay then hrow(day) end -- an implicit row reads the daily cell: decode it first
+  local c = dget(day)
+  c[1] = c[1] + dv
+  c[2] = c[2] + dn
+  if c[2] <= 0 then
+    c[1] = 0
+    c[2] = 0
   end
-  local changed = false
-  local function addDaily(day, dv, dn)
-    if not inDaily(day) then return end
-    if day >= minDay then hrow(day) end -- an implicit row reads the daily cell: decode it first
-    local c = dget(day)
-    c[1] = c[1] + dv
-    c[2] = c[2] + dn
-    if c[2] <= 0 then
-      c[1] = 0
-      c[2] = 0
-    end
+  dtouched[day] = true
+  if M == nil or day > M then M = day end
+  changed = true
+end
+
+local function addHourly(hour, dv, dn)
+  if hour < minHour then return end
+  local day = math.floor(hour / 24)
+  local r = hrow(day)
+  local h = hour - day * 24
+  local n = (r[h + 24] or 0) + dn
+  if n <= 0 then
+    r[h], r[h + 24] = nil, nil
+  else
+    r[h], r[h + 24] = (r[h] or 0) + dv, n
+  end
+  changed = true
+end
+
+-- An id that leaves the window seals its hour: a sample with an id for that hour can no longer
+-- be told from a re-send of a forgotten one (id_window_passed).
+local function seal(hour)
+  local day = math.floor(hour / 24)
+  if not inDaily(day) then return end
+  local c = dget(day)
+  local hb = lshift(1, hour - day * 24)
+  if band(c[3], hb) == 0 then
+    c[3] = bor(c[3], hb)
     dtouched[day] = true
     if M == nil or day > M then M = day end
     changed = true
   end
-  local function addHourly(hour, dv, dn)
-    if hour < minHour then return end
-    local day = math.floor(hour / 24)
-    local r = hrow(day)
-    local h = hour - day * 24
-    local c = r[h] or { 0, 0 }
-    c[1] = c[1] + dv
-    c[2] = c[2] + dn
-    if c[2] <= 0 then r[h] = nil else r[h] = c end
-    changed = true
-  end
-  -- An id that leaves the window seals its hour: a sample with an id for that hour can no longer
-  -- be told from a re-send of a forgotten one (id_window_passed).
-  local function seal(hour)
-    local day = math.floor(hour / 24)
-    if not inDaily(day) then return end
-    local c = dget(day)
-    local hb = lshift(1, hour - day * 24)
-    if band(c[3], hb) == 0 then
-      c[3] = bor(c[3], hb)
-      dtouched[day] = true
-      if M == nil or day > M then M = day end
-      changed = true
-    end
-  end
+end
 
-  -- The id index, searched in place (an entry starts at 9 + 12k).
-  local I = redis.call('GET', iKey)
-  local base, lowest = cutoff, nil
-  if I then base, lowest = struct.unpack('<i4i4', I) end
-  local idsChanged = false
-  local function findId(key)
-    if not I then return nil end
+local function findId(key)
+  local e = over[key]
+  if e ~= nil then
+    if e and not e[4] then return e end
+    return nil
+  end
+  e = false
+  if I then
     local init = 9
     while true do
       local p = string.find(I, key, init, true)
-      if not p then return nil end
-      if (p - 9) % 12 == 0 then return p end
+      if not p or p > storedLen then break end
+      if (p - 9) % 12 == 0 then
+        local off, v = struct.unpack('<I2i4', I, p + 6)
+        e = { p, base + off, v }
+        break
+      end
       init = p + 1
     end
   end
-  -- Drop (and seal) the entries below the cutoff; rebase the rest on the cutoff.
-  local function rebuildIds()
-    local kept, low = {}, nil
-    if I then
-      for p = 9, #I, 12 do
+  over[key] = e
+  return e or nil
+end
+
+-- Every entry held now: each(key, hour, value).
+local function eachId(each)
+  if I then
+    for p = 9, storedLen, 12 do
+      local key = string.sub(I, p, p + 5)
+      local e = over[key]
+      if e == nil then
         local off, v = struct.unpack('<I2i4', I, p + 6)
-        local hour = base + off
-        if hour >= cutoff then
-          kept[#kept + 1] = string.sub(I, p, p + 5) .. struct.pack('<I2i4', hour - cutoff, v)
-          if low == nil or hour < low then low = hour end
-        else
-          seal(hour)
-        end
+        each(key, base + off, v)
+      elseif e and not e[4] then
+        each(key, e[2], e[3])
       end
     end
-    base, lowest = cutoff, low
-    I = #kept > 0 and (struct.pack('<i4i4', base, low) .. table.concat(kept)) or nil
-    idsChanged = true
   end
+  for _, key in ipairs(adds) do
+    local e = over[key]
+    if e and not e[4] then each(key, e[2], e[3]) end
+  end
+end
+
+-- Drop (and seal) the entries below the cutoff; rebase the rest on the cutoff.
+local function rebuildIds()
+  local kept, low = {}, nil
+  eachId(function(key, hour, v)
+    if hour >= cutoff then
+      kept[#kept + 1] = key .. struct.pack('<I2i4', hour - cutoff, v)
+      if low == nil or hour < low then low = hour end
+    else
+      seal(hour)
+    end
+  end)
+  base, lowest = cutoff, low
+  I = #kept > 0 and (struct.pack('<i4i4', base, low) .. table.concat(kept)) or nil
+  storedLen = I and #I or 0
+  cap = storedLen
+  over, adds = {}, {}
+  idsChanged, idsWhole = true, true
+end
+
+local function encodeRow(day)
+  local r = rows[day]
+  local mask, bitv, nc, flat, only = 0, 1, 0, {}, nil
+  for h = 0, 23 do
+    local cnt = r[h + 24]
+    if cnt then
+      mask = mask + bitv
+      nc = nc + 1
+      only = h
+      flat[#flat + 1] = r[h]
+      flat[#flat + 1] = cnt
+    end
+    bitv = bitv * 2
+  end
+  if nc == 0 then return '' end
+  if nc == 1 then
+    local d = dget(day)
+    if d[1] == r[only] and d[2] == r[only + 24] then return struct.pack('<I3I3', day + 8388608, mask) end
+  end
+  return struct.pack('<I3I3' .. cellsFmt(nc), day, mask, unpack(flat))
+end
+
+local function cellAt(q)
+  local c = dget(M - ((M - q) % RD))
+  return struct.pack('<i5I3I3', c[1], c[2], c[3])
+end
+
+local ki, ai = 2, 6
+while ai <= #ARGV do
+  n = tonumber(ARGV[ai])
+  ai = ai + 1
+  sKey, iKey = KEYS[ki], KEYS[ki + 1]
+  ki = ki + 2
+
+  -- The series: header, ring and the oldest row's header in one GETRANGE, the newest row in
+  -- another; the whole string only when needed (loadFull).
+  S = redis.call('GETRANGE', sKey, 0, 15 + RD * 11 + WHOLE)
+  Ms, Rs, Ts, rowsAt, newestAt, newestDay, full, room = nil, 0, nil, 0, nil, nil, false, 0
+  rowAt = {}
+  if #S == 0 then
+    S = nil
+  else
+    local third
+    Ms, Rs, third = struct.unpack('<i4I2i4', S)
+    rowsAt = 11 + Rs * 11
+    if Rs ~= RD or third < OFF then
+      loadFull()
+    elseif #S >= rowsAt + 5 then
+      Ts = struct.unpack('<I3', S, rowsAt) % 8388608
+      newestAt = third - OFF + 1
+      -- The newest row and the padding after it (room for new rows without reallocating).
+      local tail
+      if #S < 16 + RD * 11 + WHOLE then
+        tail = string.sub(S, newestAt) -- the first read held the whole string (a daily-fed series)
+      else
+        tail = redis.call('GETRANGE', sKey, newestAt - 1, -1)
+      end
+      local day, at = rowHeader(tail, 1)
+      if Ts == 0 or day == 0 then
+        loadFull()
+      else
+        at[6] = newestAt
+        newestDay = day
+        rowAt[day] = at
+        room = #tail - 6 - at[5] * 6
+      end
+    end
+  end
+  M = Ms
+  dc, dtouched = {}, {}
+
+  -- Hourly rows, decoded when touched (r[h]: the sum of hour h, r[h + 24]: its count); a row older
+  -- than the newest stored one needs the whole string.
+  rows = {}
+  changed = false
+
+  -- The id index: the stored entries searched in place (an entry starts at 9 + 12k; they end at
+  -- the padding, zero entries), this call's changes in over (key -> {stored position or false,
+  -- hour, value, removed, changed}; false: not held) and adds (new keys, in order). Written back
+  -- as the changed entries (SETRANGE) and the new ones over the padding, or whole after a removal
+  -- or a rebase, or when the padding is used up.
+  I = redis.call('GET', iKey)
+  base, lowest = cutoff, nil
+  cap = I and #I or 0
+  storedLen = cap
+  if I then
+    base, lowest = struct.unpack('<i4i4', I)
+    local init = 9
+    while true do
+      local z = string.find(I, Z12, init, true)
+      if not z then break end
+      if (z - 9) % 12 == 0 then
+        storedLen = z - 1
+        break
+      end
+      init = z + 1
+    end
+  end
+  storedLowest = lowest
+  idsChanged, idsWhole, over, adds = false, I == nil, {}, {}
 
   for _ = 1, n do
     local idx, hour, val, idh = ARGV[ai], tonumber(ARGV[ai + 1]), tonumber(ARGV[ai + 2]), ARGV[ai + 3]
@@ -211,11 +366,8 @@ while ai <= #ARGV do
     local key, old = nil, nil
     if idh ~= '' then
       key = struct.pack('>I4I2', tonumber(string.sub(idh, 1, 8), 16), tonumber(string.sub(idh, 9, 12), 16))
-      local p = findId(key)
-      if p then
-        local off, v = struct.unpack('<I2i4', I, p + 6)
-        old = { base + off, v }
-      end
+      local e = findId(key)
+      if e then old = { e[2], e[3] } end
     end
     local code = nil
     if not inDaily(day) then
@@ -254,18 +406,27 @@ while ai <= #ARGV do
       addHourly(hour, val, 1)
       if key then
         if hour >= cutoff and (hour < base or hour - base > 65535) then rebuildIds() end
-        local p = findId(key)
+        local e = findId(key)
         if hour >= cutoff then
-          local entry = key .. struct.pack('<I2i4', hour - base, val)
-          if p then
-            I = string.sub(I, 1, p - 1) .. entry .. string.sub(I, p + 12)
+          if e then
+            e[2], e[3], e[5] = hour, val, true
           else
-            I = (I or struct.pack('<i4i4', base, hour)) .. entry
+            local prev = over[key]
+            if prev then
+              -- Removed earlier in this call: back in its place.
+              prev[2], prev[3], prev[4], prev[5] = hour, val, nil, true
+            else
+              over[key] = { false, hour, val }
+              adds[#adds + 1] = key
+            end
             if lowest == nil or hour < lowest then lowest = hour end
           end
         else
           -- Older than the window: remembered no longer than this call.
-          if p then I = string.sub(I, 1, p - 1) .. string.sub(I, p + 12) end
+          if e then
+            e[4] = true
+            idsWhole = true
+          end
           seal(hour)
         end
         idsChanged = true
@@ -274,111 +435,123 @@ while ai <= #ARGV do
   end
   if lowest ~= nil and lowest < cutoff then rebuildIds() end
 
-  local function encodeRow(day)
-    local r = rows[day]
-    local mask, bitv, nc, flat, only = 0, 1, 0, {}, nil
-    for h = 0, 23 do
-      local c = r[h]
-      if c then
-        mask = mask + bitv
-        nc = nc + 1
-        only = h
-        flat[#flat + 1] = c[1]
-        flat[#flat + 1] = c[2]
-      end
-      bitv = bitv * 2
-    end
-    if nc == 0 then return '' end
-    if nc == 1 then
-      local d = dget(day)
-      if d[1] == r[only][1] and d[2] == r[only][2] then return struct.pack('<I3I3', day + 8388608, mask) end
-    end
-    return struct.pack('<I3I3' .. cellsFmt(nc), day, mask, unpack(flat))
-  end
 
   if changed then
-    local parts
-    local tdays = {}
-    for day, _ in pairs(rows) do tdays[#tdays + 1] = day end
-    table.sort(tdays, function(a, b) return a > b end)
-    if S and Rs == RD and M - Ms < RD and Ts >= minDay - 2 then
-      -- Same ring, no rows to trim: splice the touched daily cells (and those of new days) and the
-      -- touched rows into the stored bytes.
-      local T = Ts
-      for _, day in ipairs(tdays) do
-        if day < T and next(rows[day]) ~= nil then T = day end
+    local ttl = math.max(1, (M + dret + 2) * 86400 - appNow)
+    local patched = false
+    if not full and Ms and M - Ms < RD and (Ts == nil or Ts >= minDay - 2) then
+      -- The rows from the newest stored one (if touched) on: the only rows this call may write,
+      -- over the newest row and into the padding after it.
+      local tdays = {}
+      for day, _ in pairs(rows) do tdays[#tdays + 1] = day end
+      table.sort(tdays)
+      local from, oldLen, last = rowsAt, 0, nil
+      if newestDay then
+        oldLen = 6 + rowAt[newestDay][5] * 6
+        from = newestAt
+        if not rows[newestDay] then
+          from = newestAt + oldLen
+          oldLen = 0
+          last = newestAt
+        end
       end
-      parts = { struct.pack('<i4I2i4', M, RD, T) }
-      for day = Ms + 1, M do dtouched[day] = true end
-      local pos = {}
-      for day, _ in pairs(dtouched) do pos[#pos + 1] = day % RD end
-      table.sort(pos)
-      local p = 11
-      for _, q in ipairs(pos) do
-        local at = 11 + q * 11
-        if at > p then parts[#parts + 1] = string.sub(S, p, at - 1) end
-        local c = dget(M - ((M - q) % RD))
-        parts[#parts + 1] = struct.pack('<i5I3I3', c[1], c[2], c[3])
-        p = at + 11
-      end
-      if rowsAt > p then parts[#parts + 1] = string.sub(S, p, rowsAt - 1) end
-      p = rowsAt
+      local parts, p = {}, from
       for _, day in ipairs(tdays) do
-        local at = rowAt[day]
-        local from = scanP
-        if at then
-          from = at[5]
-        else
-          for _, od in ipairs(order) do
-            if od < day then
-              from = rowAt[od][5]
-              break
-            end
+        local b = encodeRow(day)
+        if b ~= '' then
+          parts[#parts + 1] = b
+          last = p
+          p = p + #b
+        end
+      end
+      if p - from <= oldLen + room and (last or not newestDay) then
+        patched = true
+        if p - from < oldLen then parts[#parts + 1] = string.rep(Z6, (oldLen - (p - from)) / 6) end
+        -- Header and touched daily cells (those of new days too) in one write from byte 0.
+        for day = Ms + 1, M do dtouched[day] = true end
+        local pos = {}
+        for day, _ in pairs(dtouched) do pos[#pos + 1] = day % RD end
+        table.sort(pos)
+        last = last or rowsAt
+        local head, q0 = { struct.pack('<i4I2i4', M, RD, last - 1 + OFF) }, 11
+        for _, q in ipairs(pos) do
+          local at = 11 + q * 11
+          if at >= q0 then
+            if at > q0 then head[#head + 1] = string.sub(S, q0, at - 1) end
+            head[#head + 1] = cellAt(q)
+            q0 = at + 11
           end
         end
-        if from > p then parts[#parts + 1] = string.sub(S, p, from - 1) end
-        parts[#parts + 1] = encodeRow(day)
-        p = at and (at[1] + at[4] * 6) or from
+        if #parts > 0 and #S >= from - 1 then
+          -- The whole string is in hand: one write from byte 0.
+          if from > q0 then head[#head + 1] = string.sub(S, q0, from - 1) end
+          redis.call('SETRANGE', sKey, 0, table.concat(head) .. table.concat(parts))
+        else
+          redis.call('SETRANGE', sKey, 0, table.concat(head))
+          if #parts > 0 then redis.call('SETRANGE', sKey, from - 1, table.concat(parts)) end
+        end
+        if M ~= Ms then redis.call('EXPIRE', sKey, ttl) end
       end
-      if p <= #S then parts[#parts + 1] = string.sub(S, p) end
-    else
-      -- A new last day (or ring size): rebuild, dropping days past the retentions.
-      scanTo(nil)
-      parts = { '' }
-      for q = 0, RD - 1 do
-        local c = dget(M - ((M - q) % RD))
-        parts[#parts + 1] = struct.pack('<i5I3I3', c[1], c[2], c[3])
-      end
+    end
+    if not patched then
+      -- Rebuild the whole string, dropping days past the retentions, with room for new rows.
+      loadFull()
+      local parts = { '' }
+      for q = 0, RD - 1 do parts[#parts + 1] = cellAt(q) end
       local days = {}
-      for _, day in ipairs(order) do
+      for day, _ in pairs(rowAt) do
         if not rows[day] then days[#days + 1] = day end
       end
-      for _, day in ipairs(tdays) do days[#days + 1] = day end
-      table.sort(days, function(a, b) return a > b end)
-      local T = M
+      for day, _ in pairs(rows) do days[#days + 1] = day end
+      table.sort(days)
+      local p, last = 11 + RD * 11, nil
       for _, day in ipairs(days) do
         if day >= minDay then
           local row
           if rows[day] then
             row = encodeRow(day)
           else
-            row = string.sub(S, rowAt[day][5], rowAt[day][1] + rowAt[day][4] * 6 - 1)
+            local at = rowAt[day]
+            row = string.sub(at[1], at[6], at[2] + at[5] * 6 - 1)
           end
           if row ~= '' then
             parts[#parts + 1] = row
-            T = day
+            last = p
+            p = p + #row
           end
         end
       end
-      parts[1] = struct.pack('<i4I2i4', M, RD, T)
+      parts[1] = struct.pack('<i4I2i4', M, RD, (last or p) - 1 + OFF)
+      if last then parts[#parts + 1] = string.rep(Z6, (roomy(p - 1, 6) - (p - 1)) / 6) end
+      redis.call('SET', sKey, table.concat(parts), 'EX', ttl)
     end
-    redis.call('SET', sKey, table.concat(parts), 'EX', math.max(1, (M + dret + 2) * 86400 - appNow))
   end
   if idsChanged then
-    if not I or #I <= 8 then
-      redis.call('DEL', iKey)
+    local ttl = math.max(1, ((M or math.floor(cutoff / 24)) + dret + 2) * 86400 - appNow)
+    if idsWhole or storedLen + 12 * #adds > cap then
+      local body = {}
+      eachId(function(key, hour, v) body[#body + 1] = key .. struct.pack('<I2i4', hour - base, v) end)
+      if #body == 0 then
+        redis.call('DEL', iKey)
+      else
+        local len = 8 + 12 * #body
+        body[#body + 1] = string.rep(Z12, (roomy(len, 12) - len) / 12)
+        redis.call('SET', iKey, struct.pack('<i4i4', base, lowest or cutoff) .. table.concat(body), 'EX', ttl)
+      end
     else
-      redis.call('SET', iKey, struct.pack('<i4i4', base, lowest or cutoff) .. string.sub(I, 9), 'EX', math.max(1, ((M or math.floor(cutoff / 24)) + dret + 2) * 86400 - appNow))
+      for key, e in pairs(over) do
+        if e and e[1] and e[5] then redis.call('SETRANGE', iKey, e[1] - 1, key .. struct.pack('<I2i4', e[2] - base, e[3])) end
+      end
+      if #adds > 0 then
+        local body = {}
+        for _, key in ipairs(adds) do
+          local e = over[key]
+          body[#body + 1] = key .. struct.pack('<I2i4', e[2] - base, e[3])
+        end
+        redis.call('SETRANGE', iKey, storedLen, table.concat(body))
+      end
+      if lowest ~= storedLowest then redis.call('SETRANGE', iKey, 4, struct.pack('<i4', lowest)) end
+      if M ~= Ms then redis.call('EXPIRE', iKey, ttl) end
     end
   end
 end

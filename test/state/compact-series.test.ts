@@ -9,6 +9,7 @@ import type { Sample } from '../../src/domain/sample.js';
 import { mulberry32 } from '../../src/demo/simulate.js';
 import { keyspace } from '../../src/state/keys.js';
 import { SeriesStore, type SeriesSettings } from '../../src/state/series-store.js';
+import { CompactKeys } from '../../src/state/compact-format.js';
 import { shardOf } from '../../src/state/shard.js';
 import { connect, dropPrefix, freshPrefix } from '../support/redis.js';
 
@@ -134,9 +135,117 @@ describe('compact layout = buckets layout', () => {
   });
 });
 
+/** The hourly rows of a stored series string (oldest first) and the padding after them. */
+function storedRows(buf: Buffer): { rows: Buffer[]; days: number[]; padding: Buffer } {
+  const rows: Buffer[] = [];
+  const days: number[] = [];
+  let p = 10 + buf.readUInt16LE(4) * 11;
+  while (p + 6 <= buf.length) {
+    const dd = buf.readUIntLE(p, 3);
+    const mask = buf.readUIntLE(p + 3, 3);
+    if (dd === 0 && mask === 0) break;
+    let cells = 0;
+    for (let m = mask; m; m >>>= 1) cells += m & 1;
+    const len = 6 + (dd & 0x800000 ? 0 : cells * 6);
+    rows.push(buf.subarray(p, p + len));
+    days.push(dd & 0x7fffff);
+    p += len;
+  }
+  return { rows, days, padding: buf.subarray(p) };
+}
+
 function compactPrefix(s: SeriesStore): string {
   return (s as unknown as { keys: { prefix: string } }).keys.prefix;
 }
+
+describe('compact layout = buckets layout, fed in time order (the writes that patch bytes in place)', () => {
+  it('one job per hour with skipped hours, re-sends of the last day and a half, corrections into older rows, gauges', async () => {
+    const rnd = mulberry32(23);
+    const entities = ['D0001', 'G0001', 'G0002'];
+    const metrics = ['card_opening', 'satisfaction'];
+    const buckets = store('buckets');
+    const compact = store('compact', { idWindowDays: 14 });
+    const sent: { id: string; entity: string; metric: string; hour: number }[] = [];
+    let j = 0;
+    for (let d = TODAY - 12; d < TODAY; d++) {
+      for (let h = 0; h < 24; h++) {
+        const job: Sample[] = [];
+        for (const entity of entities) {
+          for (const metric of metrics) {
+            if (rnd() < 0.3) continue; // a sparse hour: the row grows by fewer cells
+            const id = `${entity}/${metric}/${d}T${h}`;
+            job.push({ entity, metric, value: Math.round(rnd() * 50_000) / 1000, ts: at(d, h), id });
+            sent.push({ id, entity, metric, hour: d * 24 + h });
+          }
+        }
+        // Re-sends: mostly of the last 36 hours (the newest row, in place, or the row before:
+        // the whole string), sometimes moved to an earlier hour or onto the current one.
+        for (let k = 0; k < 2 && sent.length > job.length; k++) {
+          const prev = sent[Math.max(0, sent.length - job.length - 1 - Math.floor(rnd() * 36 * 4))]!;
+          if (job.some((x) => x.id === prev.id)) continue;
+          // Back by up to 30 hours, or forward onto this hour (the newest row loses a cell: it shrinks in place).
+          const u = rnd();
+          // (Forward within the day only: the buckets layout looks an id up on the day before and after.)
+          const move = u < 0.3 ? -Math.floor(rnd() * 30) : u < 0.6 && prev.hour >= d * 24 ? d * 24 + h - prev.hour : 0;
+          const hour = Math.max((TODAY - 12) * 24, prev.hour + move);
+          prev.hour = hour;
+          const day = Math.floor(hour / 24);
+          job.push({ entity: prev.entity, metric: prev.metric, value: Math.round(rnd() * 50_000) / 1000, ts: at(day, hour - day * 24), id: prev.id });
+        }
+        const b = await buckets.apply(`job-${j}`, job, NOW);
+        const c = await compact.apply(`job-${j}`, job, NOW);
+        expect(c.rejected).toEqual(b.rejected);
+        j++;
+      }
+    }
+    const expected = await everything(buckets, entities, metrics);
+    expect(JSON.stringify(expected).length).toBeGreaterThan(15_000);
+    expect(await everything(compact, entities, metrics)).toEqual(expected);
+    // Stored rows are the days fed, oldest first, the newest at the header's offset, then zeros only.
+    const ck = new CompactKeys(compactPrefix(compact), 64);
+    for (const e of entities) {
+      for (const m of metrics) {
+        const buf = (await redis.getBuffer(ck.series(e, m)))!;
+        const { rows, days, padding } = storedRows(buf);
+        expect(days).toEqual([...days].sort((x, y) => x - y));
+        expect(days[0]).toBeGreaterThanOrEqual(TODAY - 12);
+        expect(days.at(-1)).toBe(TODAY - 1);
+        expect(buf.readInt32LE(6) - 2 ** 30).toBe(rows.at(-1)!.byteOffset - buf.byteOffset);
+        expect(padding.every((b) => b === 0)).toBe(true);
+      }
+    }
+  });
+});
+
+describe('a series string in the first version of the format (rows newest first, no padding)', () => {
+  it('is read whole and rewritten in the current one on its next write, losing nothing', async () => {
+    const buckets = store('buckets');
+    const compact = store('compact');
+    const job = (d: number, hours: number[], v: number): Sample[] =>
+      hours.map((h) => ({ entity: 'H0001', metric: 'card_opening', value: v + h, ts: at(d, h), id: `H0001/${d}T${h}` }));
+    let j = 0;
+    for (let d = TODAY - 5; d < TODAY - 1; d++) {
+      for (const s of [buckets, compact]) await s.apply(`job-${j}`, job(d, d % 2 ? [3, 9] : [12], 10), NOW);
+      j++;
+    }
+    // Rewrite the stored string as the first version wrote it.
+    const key = new CompactKeys(compactPrefix(compact), 64).series('H0001', 'card_opening');
+    const cur = (await redis.getBuffer(key))!;
+    const ring = cur.readUInt16LE(4);
+    const { rows } = storedRows(cur);
+    expect(rows.length).toBe(4);
+    expect(cur.readInt32LE(6)).toBeGreaterThanOrEqual(2 ** 30);
+    const old = Buffer.concat([cur.subarray(0, 10 + ring * 11), ...rows.reverse()]);
+    old.writeInt32LE(TODAY - 5, 6);
+    await redis.set(key, old, 'KEEPTTL');
+    // A new day (which alone would be written in place), then a correction of an older row.
+    for (const s of [buckets, compact]) await s.apply(`job-${j++}`, job(TODAY - 1, [2, 5], 20), NOW);
+    expect((await redis.getBuffer(key))!.readInt32LE(6)).toBeGreaterThanOrEqual(2 ** 30);
+    expect(await everything(compact, ['H0001'], ['card_opening'])).toEqual(await everything(buckets, ['H0001'], ['card_opening']));
+    for (const s of [buckets, compact]) await s.apply(`job-${j++}`, [{ ...job(TODAY - 4, [3], 0)[0]!, value: 99 }], NOW);
+    expect(await everything(compact, ['H0001'], ['card_opening'])).toEqual(await everything(buckets, ['H0001'], ['card_opening']));
+  });
+});
 
 describe('the id window (LOOKOUT_ID_WINDOW_DAYS, 7 by default)', () => {
   it('replaces within the window, and refuses an id on an older day once that day’s ids are forgotten: never counted twice', async () => {

@@ -1,0 +1,85 @@
+// node dist/bench/apply.js — Redis CPU per sample of the apply step alone (SeriesStore.apply), per
+// series layout, in the shape of a live feed: one job per day (daily exports) or per hour (hourly
+// feeds) holding one sample per entity, so no call can amortise an entity's series over many
+// samples. Not a test: it prints figures. See bench/README.md and docs/scaling.md.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { Calendar } from '../src/domain/clock.js';
+import { metricCatalogue } from '../src/domain/metric.js';
+import type { Sample } from '../src/domain/sample.js';
+import { keyspace } from '../src/queues/names.js';
+import { startEmbeddedRedis } from '../src/redis/embedded.js';
+import { SeriesStore } from '../src/state/series-store.js';
+import type { SeriesLayoutName } from '../src/state/series-layout.js';
+import { cpuPerSample, redisCpu } from './redis-info.js';
+
+const NOW = Date.parse('2026-11-22T09:00:00+08:00');
+const cal = new Calendar('Asia/Shanghai');
+const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const N = Number(args.get('entities') ?? 2000);
+const LAYOUTS = (args.get('layout') ?? 'buckets,compact').split(',') as SeriesLayoutName[];
+const SHAPES = (args.get('shapes') ?? 'daily,hourly,hourly-noid').split(',');
+
+/** The jobs of one shape: each a list of samples, one per entity. */
+function jobs(shape: string): Sample[][] {
+  const today = cal.dayOf(NOW);
+  const out: Sample[][] = [];
+  const hourly = shape.startsWith('hourly');
+  const withIds = !shape.endsWith('noid');
+  const days = hourly ? 10 : 35;
+  for (let d = today - days; d < today; d++) {
+    for (let h = 0; h < (hourly ? 24 : 1); h++) {
+      const ts = cal.startOfDay(d) + (hourly ? h : 12) * 3_600_000;
+      const job: Sample[] = [];
+      for (let e = 0; e < N; e++) {
+        const id = withIds ? `G${e}/air_recharge/${d}T${h}` : undefined;
+        job.push({ metric: 'air_recharge', entity: `G${e}`, value: (e % 97) + h, ts, ...(id ? { id } : {}) });
+      }
+      out.push(job);
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lookout-bench-apply-'));
+  const server = args.get('redis') ? { url: args.get('redis')!, stop: async () => undefined } : await startEmbeddedRedis(dir);
+  const redis = new Redis(server.url);
+  try {
+    console.log(`apply probe — ${N} entities, one sample per entity per job, Redis CPU per sample (main thread)`);
+    for (const shape of SHAPES) {
+      const all = jobs(shape);
+      const samples = all.reduce((n, j) => n + j.length, 0);
+      const line = [`${shape.padEnd(12)} ${String(samples).padStart(8)} samples`];
+      for (const layout of LAYOUTS) {
+        await redis.flushall();
+        await redis.config('RESETSTAT');
+        const store = new SeriesStore(redis, keyspace(`ap${layout}`), cal, () => metricCatalogue(), {
+          retentionDays: 35,
+          hourlyRetentionDays: 28,
+          seriesLayout: layout,
+        });
+        const before = await redisCpu(redis);
+        const started = performance.now();
+        let k = 0;
+        for (const job of all) await store.apply(`j${k++}`, job, NOW);
+        const seconds = (performance.now() - started) / 1000;
+        const cpu = cpuPerSample(before, await redisCpu(redis), samples);
+        if (args.has('stats')) console.log(layout, (await redis.info('commandstats')).split('\n').filter((l) => l.startsWith('cmdstat_')).join('\n'));
+        line.push(`${layout} ${cpu.total.toFixed(1)} µs (${cpu.main.toFixed(1)}), ${Math.round(samples / seconds).toLocaleString('en')}/s`);
+      }
+      console.log(line.join('   '));
+    }
+  } finally {
+    await redis.flushall();
+    redis.disconnect();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
+process.exit(0);
