@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { Calendar } from '../src/domain/clock.js';
 import { metricCatalogue } from '../src/domain/metric.js';
 import type { Sample } from '../src/domain/sample.js';
-import { keyspace } from '../src/queues/names.js';
+import { keyspace } from '../src/state/keys.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { SeriesStore } from '../src/state/series-store.js';
 import type { SeriesLayoutName } from '../src/state/series-layout.js';
