@@ -24,7 +24,8 @@ import { RedisStateProbe } from '../state/state-probe.js';
 import { EntityEvaluator } from '../evaluate/live-evaluator.js';
 import { QUEUES, type SampleBatchJob } from '../queues/names.js';
 import { keyspace, type Keyspace } from '../state/keys.js';
-import { checkRedis, connectRedis, connectRequestRedis, OutageTracker, READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS, waitReady } from '../redis/connect.js';
+import { checkRedis, connectRedis, connectRequestRedis, detectRedisMode, OutageTracker, READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS, waitReady } from '../redis/connect.js';
+import { redactUrl } from '../redis/locate.js';
 import { resolveRedis } from '../redis/resolve.js';
 import { combineMuters, InhibitionMuter, SilenceMuter } from '../route/muter.js';
 import type { Muter, PolicySet } from '../route/types.js';
@@ -143,6 +144,15 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
     await resolved.stop();
     throw err;
   };
+  // A cluster node answers PING like any Redis, then MOVED on most keys: say so before starting.
+  if (config.redisUrl) {
+    const found = await detectRedisMode(resolved.url);
+    if (found?.mode === 'cluster') {
+      await giveUp(
+        new ConfigError('redis_cluster_unsupported', `REDIS_URL names a Redis Cluster (node ${redactUrl(found.node)}); Lookout runs on a standalone Redis or behind Sentinel until its keyspace is split by hash tags (docs/scaling.md)`),
+      );
+    }
+  }
   const redis = connectRedis(resolved.url, 'lookout');
   closers.push(quit(redis));
   await checkRedis(redis).catch((err: unknown) => giveUp(err, redis));

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors/catalogue.js';
 import { checkRedis, connectCluster, detectRedisMode, openRedis, redisUrls, waitReady } from '../../src/redis/connect.js';
 import { freePort } from '../../src/redis/embedded.js';
+import { ensureBuilt, runCli } from '../support/cli.js';
 import { testRedisUrl } from '../support/redis.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 
@@ -178,4 +179,16 @@ describe('connectCluster', () => {
       c.disconnect();
     }
   });
+});
+
+describe('lookout start on a cluster', () => {
+  beforeAll(ensureBuilt, 180_000);
+
+  it('is refused at start with redis_cluster_unsupported (exit 2), not left to fail key by key with MOVED', async () => {
+    const res = await runCli(['start'], { env: { REDIS_URL: cluster.nodes[1]!.url, LOOKOUT_HTTP_PORT: '0', LOOKOUT_DATA_DIR: mkdtempSync(join(tmpdir(), 'lookout-cluster-start-')) }, timeoutMs: 60_000 });
+    expect(res.code, res.stderr).toBe(2);
+    expect(res.stderr).toMatch(/^lookout: REDIS_URL names a Redis Cluster \(node redis:\/\/127\.0\.0\.1:\d+\)/m);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).not.toMatch(/\n\s+at /); // one line, no stack trace
+  }, 90_000);
 });
