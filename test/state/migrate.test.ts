@@ -181,7 +181,7 @@ describe('lookout migrate: buckets → compact', () => {
     const run = async (flags: { dryRun?: boolean; deleteOld?: boolean }) => {
       const out: string[] = [];
       const err: string[] = [];
-      const code = await runMigrate({ config: lk.config, ...flags, env: { REDIS_URL: testRedisUrl(), LOOKOUT_PREFIX: lk.prefix }, out: (l) => out.push(l), err: { write: (x: string) => err.push(x) } });
+      const code = await runMigrate({ config: { ...lk.config, now: lk.manualClock.now() }, ...flags, env: { REDIS_URL: testRedisUrl(), LOOKOUT_PREFIX: lk.prefix }, out: (l) => out.push(l), err: { write: (x: string) => err.push(x) } });
       return { code, out, err: err.join('') };
     };
     const dry = await run({ dryRun: true });
@@ -204,7 +204,7 @@ describe('lookout migrate: buckets → compact', () => {
     await lk.idle();
     const err: string[] = [];
     const out: string[] = [];
-    const code = await runMigrate({ config: lk.config, batchSize: 1, env: { REDIS_URL: testRedisUrl(), LOOKOUT_PREFIX: lk.prefix }, out: (l) => out.push(l), err: { isTTY: true, write: (x: string) => err.push(x) } });
+    const code = await runMigrate({ config: { ...lk.config, now: lk.manualClock.now() }, batchSize: 1, env: { REDIS_URL: testRedisUrl(), LOOKOUT_PREFIX: lk.prefix }, out: (l) => out.push(l), err: { isTTY: true, write: (x: string) => err.push(x) } });
     expect(code).toBe(1);
     expect(out).toEqual([]);
     const text = err.join('');
