@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
+import { redisServerEnv } from '../src/redis/embedded.js';
 
 export class RedisChild {
   private child: ChildProcess | undefined;
@@ -18,7 +19,7 @@ export class RedisChild {
 
   async start(timeoutMs = 10_000): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction'];
-    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    const child = spawn('redis-server', args, { stdio: 'ignore', env: redisServerEnv() });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);

@@ -8,6 +8,15 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors/catalogue.js';
 
+/**
+ * The environment a redis-server child gets: this process's, without LD_PRELOAD. redis-server
+ * (jemalloc) hangs inside libfaketime; Lookout takes its time from its own clock, not Redis's.
+ */
+export function redisServerEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const { LD_PRELOAD: _faked, ...rest } = env;
+  return rest;
+}
+
 export interface EmbeddedRedis {
   readonly url: string;
   stop(): Promise<void>;
@@ -81,7 +90,7 @@ export async function startEmbeddedRedis(dataDir: string, onLine?: (line: string
       '--maxmemory-policy', 'noeviction',
       '--protected-mode', 'yes',
     ],
-    { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
+    { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: redisServerEnv() },
   );
   let log = '';
   const ready = new Promise<void>((res, rej) => {

@@ -9,7 +9,7 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors/catalogue.js';
 import { checkRedis, connectCluster, detectRedisMode, openRedis, redisUrls, waitReady } from '../../src/redis/connect.js';
-import { freePort } from '../../src/redis/embedded.js';
+import { freePort, redisServerEnv } from '../../src/redis/embedded.js';
 import { ensureBuilt, runCli } from '../support/cli.js';
 import { testRedisUrl } from '../support/redis.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
@@ -37,7 +37,7 @@ async function startSentinel(): Promise<{ url: string; stop(): Promise<void> }> 
   const dir = mkdtempSync(join(tmpdir(), 'lookout-sentinel-'));
   const port = await freePort();
   writeFileSync(join(dir, 'sentinel.conf'), `port ${port}\nbind 127.0.0.1\ndir ${dir}\n`);
-  const { LD_PRELOAD: _faked, ...env } = process.env;
+  const env = redisServerEnv();
   const child: ChildProcess = spawn('redis-server', [join(dir, 'sentinel.conf'), '--sentinel'], { env, stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;

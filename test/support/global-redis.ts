@@ -1,7 +1,7 @@
 // One private redis-server for the whole test run (free port, no persistence), unless
 // TEST_REDIS_URL points at one. Tests isolate themselves with a fresh key prefix each.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '../../src/redis/embedded.js';
+import { freePort, redisServerEnv } from '../../src/redis/embedded.js';
 
 let child: ChildProcess | undefined;
 
@@ -28,7 +28,7 @@ export async function setup(): Promise<void> {
   if (process.env.TEST_REDIS_URL) return;
   const port = await freePort();
   // redis-server hangs under libfaketime: the suite may run faked, its Redis keeps real time.
-  const { LD_PRELOAD: _faked, ...env } = process.env;
+  const env = redisServerEnv();
   child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
     env,
     stdio: 'ignore',

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort } from '../../src/redis/embedded.js';
+import { freePort, redisServerEnv } from '../../src/redis/embedded.js';
 
 const run = promisify(execFile);
 
@@ -102,7 +102,7 @@ export async function startRedisCluster(opts: ClusterOptions = {}): Promise<Redi
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
   const ports = await freePorts(masters * 2);
   // redis-server hangs under libfaketime: the suite may run faked, its Redis keeps real time.
-  const { LD_PRELOAD: _faked, ...env } = process.env;
+  const env = redisServerEnv();
   const children: ChildProcess[] = [];
   const nodes: ClusterNode[] = [];
   const killAll = () => {
