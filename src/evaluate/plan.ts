@@ -49,7 +49,6 @@ export function metricHourlyLookback(rules: readonly Rule[], metric: string): nu
   return Math.max(0, ...rules.filter((r) => ruleMetric(r) === metric).map(ruleHourlyLookbackDays));
 }
 
-export { readFromDay } from '../domain/series.js';
 
 /**
  * The read plan of one rule set, memoised: per-entity plans and per-metric lookbacks are computed
