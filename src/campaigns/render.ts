@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Mustache from 'mustache';
 import { packageRoot } from '../config/paths.js';
 import { ConfigError } from '../errors/catalogue.js';
-import type { MailAttachment } from '../notify/channels/channel.js';
+import type { MailAttachment } from '../domain/notification.js';
 import { SEVERITY_WORDS } from '../notify/render.js';
 import { svgToPng, type RasterizeOptions } from './chart-image.js';
 import type { Locale } from '../domain/complaints.js';

@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeCsv, readCsvRows } from './csv-rows.js';
 import { ConfigError } from '../errors/catalogue.js';
-import { CHANNEL_NAMES, CONTACT_ROLES, type ChannelName, type Contact, type ContactRole } from '../route/types.js';
+import { CONTACT_ROLES, type Contact, type ContactRole } from '../route/types.js';
+import { CHANNEL_NAMES, type ChannelName } from '../domain/notification.js';
 
 export const CONTACTS_FILE = 'contacts.csv';
 export const CONTACT_CSV_REQUIRED = ['id', 'name', 'phone', 'email', 'role', 'scope'] as const;

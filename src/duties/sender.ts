@@ -8,7 +8,8 @@
 
 import type { Job, Queue } from 'bullmq';
 import { pickFields } from '../domain/fields.js';
-import type { Channel, ChannelError, ChannelName } from '../notify/channels/channel.js';
+import type { Channel, ChannelError } from '../notify/channels/channel.js';
+import type { ChannelName } from '../domain/notification.js';
 import { holdMs, holdQueue, Sender, type SenderDeps } from '../notify/sender.js';
 import { isFinal, type NotificationRecord } from '../domain/notification.js';
 import type { Contact } from '../route/types.js';

@@ -11,7 +11,8 @@ import type { RedisAlertStore } from '../state/alert-store.js';
 import type { EscalationStore } from '../state/escalation-store.js';
 import type { MessageBatches, RedisSentSms } from '../state/message-batches.js';
 import type { NotificationStore } from '../state/notification-store.js';
-import type { Channel, ChannelName } from './channels/channel.js';
+import type { Channel } from './channels/channel.js';
+import type { ChannelName } from '../domain/notification.js';
 import type { MessageRenderer } from './render.js';
 
 /** Who fills a policy step's roles for one alert (the org tree, rotas). */

@@ -8,7 +8,8 @@
 
 import { createHash } from 'node:crypto';
 import type { Job } from 'bullmq';
-import type { ChannelName, Contact } from '../route/types.js';
+import type { Contact } from '../route/types.js';
+import type { ChannelName } from '../domain/notification.js';
 import type { ChannelError } from './channels/channel.js';
 import { NotifyParts, type NotifyContext } from './context.js';
 import type { Dispatcher } from './dispatcher.js';

@@ -6,7 +6,7 @@
 // Every step is idempotent: intents are guarded per (alert episode, step, contact, channel), a
 // group is taken into a processing key before it becomes records, records have stable ids.
 
-import type { ChannelName } from '../route/types.js';
+import type { ChannelName } from '../domain/notification.js';
 import { NotifyParts, type NotifyContext } from './context.js';
 import type { DeferredIntent, FlushJob, Intent } from './intent.js';
 import type { NotificationItem } from '../domain/notification.js';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { AlertEvent, AlertRecord } from '../domain/alert.js';
 import { QUEUES } from '../queues/names.js';
-import type { ChannelName } from '../route/types.js';
+import type { ChannelName } from '../domain/notification.js';
 import { NotifyParts, type NotifyContext } from './context.js';
 import type { DeliveryJob, FlushJob, Intent } from './intent.js';
 import type { Escalator, StepJob } from './escalation.js';

@@ -1,6 +1,6 @@
 // What the escalator and the reminders hand to the dispatcher, and the jobs the dispatcher adds.
 
-import type { ChannelName } from '../route/types.js';
+import type { ChannelName } from '../domain/notification.js';
 import type { NotificationItem } from '../domain/notification.js';
 
 /** One (alert episode, step, contact, channel) that should hear about an alert. */

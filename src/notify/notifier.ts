@@ -5,7 +5,7 @@ import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { AlertEvent } from '../domain/alert.js';
 import { formatTransition } from './format.js';
 import { QUEUES } from '../queues/names.js';
-import type { ChannelName } from '../route/types.js';
+import type { ChannelName } from '../domain/notification.js';
 import type { DeliveryReceipt, InboundSms, SmsListener } from './channels/channel.js';
 import { NotifyParts, type NotifyContext } from './context.js';
 import { Delivery } from './delivery.js';

@@ -7,7 +7,8 @@
 import { Worker, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
-import type { ChannelName, Contact } from '../route/types.js';
+import type { Contact } from '../route/types.js';
+import type { ChannelName } from '../domain/notification.js';
 import { ChannelError, type Address, type Channel, type OutgoingMessage, type SendResult } from './channels/channel.js';
 import type { NotifyObserver } from './context.js';
 import { maskPhone } from './mask.js';

@@ -3,10 +3,9 @@
 // inhibition, grouping, quiet hours, rate limits, failover, flapping, feed-stall guard).
 
 import type { EntityKind } from '../domain/entity.js';
-import { CHANNEL_NAMES, type ChannelName } from '../domain/notification.js';
+import type { ChannelName } from '../domain/notification.js';
 import type { Severity } from '../domain/rule.js';
 
-export { CHANNEL_NAMES, type ChannelName };
 
 export const CONTACT_ROLES = [
   'channel_manager',

@@ -1,7 +1,7 @@
 // Small helpers the notifier end-to-end tests share: ingest, read notification records, wait.
 import { expect } from 'vitest';
 import type { NotificationRecord, NotificationState } from '../../src/domain/notification.js';
-import type { ChannelName } from '../../src/route/types.js';
+import type { ChannelName } from '../../src/domain/notification.js';
 import { metricValue, waitFor, type TestLookout } from './lookout.js';
 import { ORG, type TestContact } from './org.js';
 

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { NOTIFICATION_STATES } from '../../domain/notification.js';
-import { CHANNEL_NAMES } from '../../route/types.js';
+import { CHANNEL_NAMES } from '../../domain/notification.js';
 import { requireScope, type TokenIndex } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { found, fromStore, HttpError } from '../errors.js';

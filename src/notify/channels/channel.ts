@@ -3,8 +3,6 @@
 
 import type { ChannelName, MailAttachment, ReceiptStatus } from '../../domain/notification.js';
 
-export type { ChannelName, MailAttachment, ReceiptStatus };
-
 export interface Address {
   /** Contact id (contacts.csv). */
   readonly contact: string;

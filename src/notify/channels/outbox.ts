@@ -5,7 +5,8 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { maskPhone } from '../mask.js';
-import { ChannelError, type Address, type Channel, type ChannelName, type MailAttachment, type OutgoingMessage, type SendResult } from './channel.js';
+import { ChannelError, type Address, type Channel, type OutgoingMessage, type SendResult } from './channel.js';
+import type { ChannelName, MailAttachment } from '../../domain/notification.js';
 import { segmentsOf } from './sms-encoding.js';
 
 export interface OutboxEntry {

@@ -10,11 +10,11 @@ import {
   type DeliveryReceipt,
   type FailureKind,
   type OutgoingMessage,
-  type ReceiptStatus,
   type SendResult,
   type SmsListener,
 } from './channel.js';
 import { concatFromIes, decodeSms, encodeSms, ESM_CLASS_UDHI, type DecodedSms, type EncodedSms } from './sms-encoding.js';
+import type { ReceiptStatus } from '../../domain/notification.js';
 
 export interface SmppConfig {
   readonly host: string;

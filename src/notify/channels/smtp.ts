@@ -2,7 +2,8 @@
 
 import { createTransport } from 'nodemailer';
 import type { Logger } from 'pino';
-import { ChannelError, type Channel, type MailAttachment, type OutgoingMessage, type SendResult } from './channel.js';
+import { ChannelError, type Channel, type OutgoingMessage, type SendResult } from './channel.js';
+import type { MailAttachment } from '../../domain/notification.js';
 
 export interface SmtpChannelOptions {
   /** From header, e.g. `Lookout 预警 <lookout@example.com>`. */

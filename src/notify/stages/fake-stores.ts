@@ -1,7 +1,7 @@
 // In-memory twins of the message stages' stores (stores.ts), for unit tests in milliseconds.
 
 import type { AlertRecord } from '../../domain/alert.js';
-import type { ChannelName } from '../../route/types.js';
+import type { ChannelName } from '../../domain/notification.js';
 import type { DeferredIntent } from '../intent.js';
 import type { AckCodes, AlertLookup, DigestStore, GroupStore, Outbox, SentSmsLog } from './stores.js';
 

@@ -1,7 +1,7 @@
 // The outbox of the message stages in production: BullMQ's channel queues (stores.ts).
 
 import { jobOptions, type RetryPolicy } from '../../queues/job-options.js';
-import type { ChannelName } from '../../route/types.js';
+import type { ChannelName } from '../../domain/notification.js';
 import type { NotifyQueues } from '../context.js';
 import type { DeliveryJob } from '../intent.js';
 import type { Outbox } from './stores.js';

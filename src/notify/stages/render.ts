@@ -3,7 +3,8 @@
 
 import type { Clock } from '../../domain/clock.js';
 import type { Entity } from '../../domain/entity.js';
-import type { ChannelName, Contact } from '../../route/types.js';
+import type { Contact } from '../../route/types.js';
+import type { ChannelName } from '../../domain/notification.js';
 import { ackUrl, signAckLink } from '../ack-link.js';
 import type { NotifyContext } from '../context.js';
 import type { DeferredIntent } from '../intent.js';

@@ -7,7 +7,8 @@
 
 import { createHash } from 'node:crypto';
 import type { AlertRecord } from '../../domain/alert.js';
-import type { ChannelName, Contact } from '../../route/types.js';
+import type { Contact } from '../../route/types.js';
+import type { ChannelName } from '../../domain/notification.js';
 import type { DeferredIntent, Intent } from '../intent.js';
 import type { NotificationRecord } from '../../domain/notification.js';
 

@@ -3,7 +3,7 @@
 // twins in unit tests (fake-stores.ts).
 
 import type { AlertRecord } from '../../domain/alert.js';
-import type { ChannelName } from '../../route/types.js';
+import type { ChannelName } from '../../domain/notification.js';
 import type { DeferredIntent } from '../intent.js';
 
 /** Alerts as they are now (RedisAlertStore). */

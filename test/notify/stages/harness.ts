@@ -14,7 +14,8 @@ import { FakeAckCodes, FakeAlerts, FakeDigests, FakeOutbox, FakeSentSms } from '
 import { messagePipeline } from '../../../src/notify/stages/pipelines.js';
 import { MessageMaker } from '../../../src/notify/stages/render.js';
 import { batchOf, resultOf, type Batch, type Message } from '../../../src/notify/stages/stage.js';
-import type { ChannelName, Contact, NotifySettings } from '../../../src/route/types.js';
+import type { Contact, NotifySettings } from '../../../src/route/types.js';
+import type { ChannelName } from '../../../src/domain/notification.js';
 
 export const TZ = 'Asia/Shanghai';
 export const at = (local: string) => Date.parse(`${local}+08:00`);
