@@ -84,7 +84,7 @@ export class RedisAlertStore implements AlertStore {
       const { conflicts, events } = await this.commit([{ entity, version: version ?? '0', steps }], now);
       if (!conflicts.length) return events;
     }
-    throw new Error(`alerts of ${entity} kept conflicting; judged again next time`);
+    throw new Error(`alerts of ${entity} kept conflicting after ${maxAttempts} attempts`);
   }
 
   async get(id: string): Promise<AlertRecord | undefined> {
@@ -121,21 +121,17 @@ export class RedisAlertStore implements AlertStore {
   }
 
   async ack(id: string, by: string, via: string, now: number, episode?: number): Promise<AckResult> {
-    for (let attempt = 0; attempt < this.maxAckAttempts; attempt++) {
-      const current = await this.get(id);
-      if (!current) return { ok: false, code: 'not_found' };
-      const version = (await this.redis.get(this.keys.version(current.entity))) ?? '0';
-      // Re-read under the version just taken: a record written after it fails the commit.
-      const record = await this.get(id);
-      if (!record) return { ok: false, code: 'not_found' };
-      if (episode !== undefined && record.episode !== episode) return { ok: false, code: 'not_ackable', alert: record };
-      const outcome = acknowledge(record, by, via, now);
-      if (!outcome.ok) return { ok: false, code: outcome.code, alert: record };
-      if (!outcome.step.record) return { ok: true, alert: record };
-      const { conflicts } = await this.commit([{ entity: record.entity, version, steps: [outcome.step] }], now);
-      if (!conflicts.length) return { ok: true, alert: outcome.step.record };
-    }
-    throw new Error(`ack of ${id} kept conflicting with evaluation; try again`);
+    const found = await this.get(id);
+    if (!found) return { ok: false, code: 'not_found' };
+    // Decided again on every attempt, under the version that attempt read: the last one tells.
+    let result: AckResult = { ok: false, code: 'not_found' };
+    const decide = (priors: ReadonlyMap<string, AlertRecord>): readonly Step[] => {
+      const decided = ackStep(priors.get(found.rule), by, via, now, episode);
+      result = decided.result;
+      return decided.steps;
+    };
+    await this.update(found.entity, [found.rule], decide, now, this.maxAckAttempts);
+    return result;
   }
 
   /** Forget resolved alerts older than `before` (retention). */
@@ -152,4 +148,14 @@ export class RedisAlertStore implements AlertStore {
     );
     return Number(n);
   }
+}
+
+/** What acknowledging `record` answers, and the step to commit (none when nothing changes). */
+function ackStep(record: AlertRecord | undefined, by: string, via: string, now: number, episode?: number): { result: AckResult; steps: Step[] } {
+  if (!record) return { result: { ok: false, code: 'not_found' }, steps: [] };
+  if (episode !== undefined && record.episode !== episode) return { result: { ok: false, code: 'not_ackable', alert: record }, steps: [] };
+  const outcome = acknowledge(record, by, via, now);
+  if (!outcome.ok) return { result: { ok: false, code: outcome.code, alert: record }, steps: [] };
+  if (!outcome.step.record) return { result: { ok: true, alert: record }, steps: [] };
+  return { result: { ok: true, alert: outcome.step.record }, steps: [outcome.step] };
 }
