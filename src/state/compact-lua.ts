@@ -5,7 +5,9 @@
 
 export const APPLY_COMPACT_LUA = `
 -- KEYS[1]: the chunk marker; then per (entity, metric) group: its series string, its id index.
--- ARGV: appNowMs, dailyRing, minHour, idCutoffHour, dailyRetentionDays, then per group:
+-- ARGV: appNowMs, dailyRing, minHour, idCutoffHour, dailyRetentionDays, holdDay (today: an id
+-- older than the window arriving today is held until the cutoff passes today; -1: such an id seals
+-- its hour at once, as lookout migrate replays them), then per group:
 --   n, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
 -- Series string: '<i4I2i4' (last day M, ring size R, offset of the newest hourly row + 2^30), R
 -- daily cells '<i5I3I3' (sum, count, mask of the hours of the day whose ids have left the id
@@ -16,8 +18,12 @@ export const APPLY_COMPACT_LUA = `
 -- retention are dropped when the oldest is 2 days past it (the string is then rebuilt).
 -- (A header whose third field is below 2^30 is the earlier format, rows newest first and that
 -- field the oldest row's day: read whole and rebuilt in this one.)
--- Id index: '<i4i4' (base hour, lowest hour held), then 12-byte entries: 6-byte id hash,
--- '<I2' hour - base, '<i4' value. Only ids of hours >= the cutoff are held.
+-- Id index: '<i4i4i4' (base hour + 2^30, lowest hour held, hold day), then 12-byte entries:
+-- 6-byte id hash, '<I2' hour - base, '<i4' value. Held: the ids of hours >= the cutoff, and the
+-- older ones while the hold day (the last day an id older than the window arrived) is not older
+-- than the cutoff's day: a backfill's ids are kept a window from their arrival. An id dropped
+-- seals its hour. (A header whose first field is below 2^30 is the earlier format, '<i4i4' with
+-- no hold: entries from byte 9, rewritten in this one on the next change.)
 -- Writes touch only the bytes that change: the daily cells (SETRANGE), the header, the newest
 -- hourly row and the rows of new days (one SETRANGE at the end of the string), new ids (APPEND),
 -- replaced ids (SETRANGE). A call that touches an older row, shrinks the newest, moves the ring
@@ -31,6 +37,8 @@ local minHour = tonumber(ARGV[3])
 local minDay = math.floor(minHour / 24)
 local cutoff = tonumber(ARGV[4])
 local dret = tonumber(ARGV[5])
+local holdArg = tonumber(ARGV[6])
+local cutoffDay = math.floor(cutoff / 24)
 local DMAX, DCMAX, HMAX, HCMAX = 549755813887, 16777215, 2147483647, 65535
 local OFF = 1073741824
 -- Bytes read past the ring with the header: a daily-fed series (rows of 6 bytes a day) comes whole.
@@ -82,7 +90,7 @@ local function rowHeader(str, p)
 end
 
 -- The state of the (entity, metric) group being applied (the functions below read it).
-local n, sKey, iKey, S, Ms, Rs, Ts, rowsAt, newestAt, newestDay, full, room, rowAt, M, dc, dtouched, rows, changed, I, base, lowest, cap, storedLen, storedLowest, idsChanged, idsWhole, over, adds
+local n, sKey, iKey, S, Ms, Rs, Ts, rowsAt, newestAt, newestDay, full, room, rowAt, M, dc, dtouched, rows, changed, I, base, lowest, cap, storedLen, storedLowest, idsChanged, idsWhole, over, adds, E0, hold, storedHold
 
 local function loadFull()
   if full then return end
@@ -203,11 +211,11 @@ local function findId(key)
   end
   e = false
   if I then
-    local init = 9
+    local init = E0
     while true do
       local p = string.find(I, key, init, true)
       if not p or p > storedLen then break end
-      if (p - 9) % 12 == 0 then
+      if (p - E0) % 12 == 0 then
         local off, v = struct.unpack('<I2i4', I, p + 6)
         e = { p, base + off, v }
         break
@@ -222,7 +230,7 @@ end
 -- Every entry held now: each(key, hour, value).
 local function eachId(each)
   if I then
-    for p = 9, storedLen, 12 do
+    for p = E0, storedLen, 12 do
       local key = string.sub(I, p, p + 5)
       local e = over[key]
       if e == nil then
@@ -239,19 +247,36 @@ local function eachId(each)
   end
 end
 
--- Drop (and seal) the entries below the cutoff; rebase the rest on the cutoff.
-local function rebuildIds()
-  local kept, low = {}, nil
+-- Whether an entry of an hour is held: in the window, or older while the hold lasts (and its day
+-- is still in the daily ring).
+local function held(hour)
+  return hour >= cutoff or (hold >= cutoffDay and inDaily(math.floor(hour / 24)))
+end
+
+-- The lowest hour the daily ring holds: the base of an index that holds ids older than the window.
+local function ringFloor()
+  return M and (M - RD + 1) * 24 or cutoff
+end
+
+-- Drop (and seal) the entries no longer held; rebase the rest on the cutoff, or on the ring's first
+-- hour when older ids are held (or low is about to be added), so a backfill rebases once.
+local function rebuildIds(low)
+  local kept = {}
   eachId(function(key, hour, v)
-    if hour >= cutoff then
-      kept[#kept + 1] = key .. struct.pack('<I2i4', hour - cutoff, v)
+    if held(hour) then
+      kept[#kept + 1] = { key, hour, v }
       if low == nil or hour < low then low = hour end
     else
       seal(hour)
     end
   end)
-  base, lowest = cutoff, low
-  I = #kept > 0 and (struct.pack('<i4i4', base, low) .. table.concat(kept)) or nil
+  base = cutoff
+  if low and low < cutoff then base = math.min(low, ringFloor()) end
+  local body = {}
+  for i, e in ipairs(kept) do body[i] = e[1] .. struct.pack('<I2i4', e[2] - base, e[3]) end
+  lowest = #kept > 0 and low or nil
+  I = #kept > 0 and (struct.pack('<i4i4i4', base + OFF, lowest, hold) .. table.concat(body)) or nil
+  E0 = 13
   storedLen = I and #I or 0
   cap = storedLen
   over, adds = {}, {}
@@ -285,7 +310,7 @@ local function cellAt(q)
   return struct.pack('<i5I3I3', c[1], c[2], c[3])
 end
 
-local ki, ai = 2, 6
+local ki, ai = 2, 7
 while ai <= #ARGV do
   n = tonumber(ARGV[ai])
   ai = ai + 1
@@ -340,24 +365,33 @@ while ai <= #ARGV do
   -- as the changed entries (SETRANGE) and the new ones over the padding, or whole after a removal
   -- or a rebase, or when the padding is used up.
   I = redis.call('GET', iKey)
-  base, lowest = cutoff, nil
+  base, lowest, hold, E0 = cutoff, nil, -1, 13
   cap = I and #I or 0
   storedLen = cap
+  local v1 = false
   if I then
     base, lowest = struct.unpack('<i4i4', I)
-    local init = 9
+    if base >= OFF then
+      base = base - OFF
+      hold = struct.unpack('<i4', I, 9)
+    else
+      v1, E0 = true, 9
+    end
+    local init = E0
     while true do
       local z = string.find(I, Z12, init, true)
       if not z then break end
-      if (z - 9) % 12 == 0 then
+      if (z - E0) % 12 == 0 then
         storedLen = z - 1
         break
       end
       init = z + 1
     end
   end
-  storedLowest = lowest
-  idsChanged, idsWhole, over, adds = false, I == nil, {}, {}
+  storedLowest, storedHold = lowest, hold
+  idsChanged, idsWhole, over, adds = false, I == nil or v1, {}, {}
+  -- Entries no longer held are dropped (their hours sealed) before this call's samples are looked up.
+  if lowest ~= nil and not held(lowest) then rebuildIds() end
 
   for _ = 1, n do
     local idx, hour, val, idh = ARGV[ai], tonumber(ARGV[ai + 1]), tonumber(ARGV[ai + 2]), ARGV[ai + 3]
@@ -405,11 +439,16 @@ while ai <= #ARGV do
       addDaily(day, val, 1)
       addHourly(hour, val, 1)
       if key then
-        if hour >= cutoff and (hour < base or hour - base > 65535) then rebuildIds() end
+        -- An id of the window's two oldest days or older: the ids older than the window are held a
+        -- window from its arrival (a backfill; not when migrating).
+        if hour < cutoff + 48 and holdArg >= 0 and hold < holdArg then hold = holdArg end
+        local keep = held(hour)
+        if keep and (hour < base or hour - base > 65535) then rebuildIds(hour) end
         local e = findId(key)
-        if hour >= cutoff then
+        if keep then
           if e then
             e[2], e[3], e[5] = hour, val, true
+            if lowest == nil or hour < lowest then lowest = hour end
           else
             local prev = over[key]
             if prev then
@@ -433,7 +472,7 @@ while ai <= #ARGV do
       end
     end
   end
-  if lowest ~= nil and lowest < cutoff then rebuildIds() end
+  if lowest ~= nil and not held(lowest) then rebuildIds() end
 
 
   if changed then
@@ -536,7 +575,7 @@ while ai <= #ARGV do
       else
         local len = 8 + 12 * #body
         body[#body + 1] = string.rep(Z12, (roomy(len, 12) - len) / 12)
-        redis.call('SET', iKey, struct.pack('<i4i4', base, lowest or cutoff) .. table.concat(body), 'EX', ttl)
+        redis.call('SET', iKey, struct.pack('<i4i4i4', base + OFF, lowest or cutoff, hold) .. table.concat(body), 'EX', ttl)
       end
     else
       for key, e in pairs(over) do
@@ -550,7 +589,7 @@ while ai <= #ARGV do
         end
         redis.call('SETRANGE', iKey, storedLen, table.concat(body))
       end
-      if lowest ~= storedLowest then redis.call('SETRANGE', iKey, 4, struct.pack('<i4', lowest)) end
+      if lowest ~= storedLowest or hold ~= storedHold then redis.call('SETRANGE', iKey, 4, struct.pack('<i4i4', lowest, hold)) end
       if M ~= Ms then redis.call('EXPIRE', iKey, ttl) end
     end
   end

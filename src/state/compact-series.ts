@@ -78,13 +78,15 @@ export class CompactSeries implements SeriesLayout {
   /**
    * The script calls that apply a job's samples: one per (chunk, shard), each with its keys (all
    * under the shard's hash tag) and arguments. Chunks are cut from the job's samples in order, so
-   * a retry names the same calls.
+   * a retry names the same calls. An id older than the id window is held a window from its arrival
+   * (a backfill), unless `sealOldIds` (lookout migrate): then it seals its hour at once.
    */
-  calls(jobId: string, samples: readonly Sample[], now: number): ShardCall[] {
+  calls(jobId: string, samples: readonly Sample[], now: number, opts: { readonly sealOldIds?: boolean } = {}): ShardCall[] {
     const today = this.calendar.dayOf(now);
     const minHour = (today - this.settings.hourlyRetentionDays) * 24;
     const cutoff = (today - this.settings.idWindowDays) * 24;
-    const head = [String(now), String(this.dailyRing), String(minHour), String(cutoff), String(this.settings.retentionDays)];
+    const holdDay = opts.sealOldIds ? -1 : today;
+    const head = [String(now), String(this.dailyRing), String(minHour), String(cutoff), String(this.settings.retentionDays), String(holdDay)];
     const out: ShardCall[] = [];
     for (let c = 0; c * SAMPLES_PER_CHUNK < samples.length; c++) {
       // shard → entity-metric → sample indexes, in job order.
