@@ -9,7 +9,8 @@ export const APPLY_COMPACT_LUA = `
 -- older than the window arriving today is held until the cutoff passes today; -1: such an id seals
 -- its hour at once, as lookout migrate replays them), then per group:
 --   n, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
--- Series string: '<i4I2i4' (last day M, ring size R, offset of the newest hourly row + 2^30), R
+-- Series string: '<i4I2i4' (last day M, ring size R, offset of the newest hourly row + 2^30, + 2^29 once
+-- its expiry is on whole weeks), R
 -- daily cells '<i5I3I3' (sum, count, mask of the hours of the day whose ids have left the id
 -- window: sealed) for the days (M-R, M] at position day % R, then hourly rows, OLDEST first:
 -- '<I3I3' (day, +2^23 when implicit; mask of the hours with data), then one '<i4I2' cell (sum,
@@ -41,6 +42,14 @@ local holdArg = tonumber(ARGV[6])
 local cutoffDay = math.floor(cutoff / 24)
 local DMAX, DCMAX, HMAX, HCMAX = 549755813887, 16777215, 2147483647, 65535
 local OFF = 1073741824
+-- Added to the header's third field: the key's expiry is the deadline below (whole weeks). Without
+-- it (a key written before), the next write sets it.
+local WK = 536870912
+-- The day a key expires: the retention + 2 days after its last day, rounded up to a whole week, so
+-- that a new day moves it (and costs an EXPIRE) once a week, not every day.
+local function deadline(day)
+  return math.ceil((day + dret + 2) / 7) * 7
+end
 -- Bytes read past the ring with the header: a daily-fed series (rows of 6 bytes a day) comes whole.
 local WHOLE = 256
 local band, bor, lshift, rshift = bit.band, bit.bor, bit.lshift, bit.rshift
@@ -80,7 +89,7 @@ local function roomy(n, unit)
   if cap < n then return n end
   return n + math.floor((cap - n) / unit) * unit
 end
-local Z6, Z12 = string.rep('\\0', 6), string.rep('\\0', 12)
+local Z6, Z11, Z12 = string.rep('\\0', 6), string.rep('\\0', 11), string.rep('\\0', 12)
 
 -- One stored hourly row at position p of str: {str, first cell position, mask, implicit, cells, p}.
 local function rowHeader(str, p)
@@ -90,13 +99,14 @@ local function rowHeader(str, p)
 end
 
 -- The state of the (entity, metric) group being applied (the functions below read it).
+local weekly, sWhole
 local n, sKey, iKey, S, Ms, Rs, Ts, rowsAt, newestAt, newestDay, full, room, rowAt, M, dc, dtouched, rows, changed, I, base, lowest, cap, storedLen, storedLowest, idsChanged, idsWhole, over, adds, E0, hold, storedHold
 
 local function loadFull()
   if full then return end
   full = true
   if not Ms then return end
-  S = redis.call('GET', sKey)
+  if not sWhole then S = redis.call('GET', sKey) end
   rowAt = {}
   local p = rowsAt
   -- Rows end at the string's end or at the padding (zero rows: day 0, no hours).
@@ -258,6 +268,14 @@ local function ringFloor()
   return M and (M - RD + 1) * 24 or cutoff
 end
 
+-- Whether the index holds entries to drop now: a small index (a daily feed's, up to 12 entries)
+-- keeps them up to 3 days more, so it is rewritten every 4 days rather than daily. (An entry kept
+-- longer only keeps replacing; its hour is sealed when it goes.)
+local function stale()
+  if lowest == nil or held(lowest) then return false end
+  return lowest < cutoff - 72 or storedLen - E0 + 1 + 12 * #adds > 144
+end
+
 -- Drop (and seal) the entries no longer held; rebase the rest on the cutoff, or on the ring's first
 -- hour when older ids are held (or low is about to be added), so a backfill rebases once.
 local function rebuildIds(low)
@@ -320,23 +338,25 @@ while ai <= #ARGV do
   -- The series: header, ring and the oldest row's header in one GETRANGE, the newest row in
   -- another; the whole string only when needed (loadFull).
   S = redis.call('GETRANGE', sKey, 0, 15 + RD * 11 + WHOLE)
-  Ms, Rs, Ts, rowsAt, newestAt, newestDay, full, room = nil, 0, nil, 0, nil, nil, false, 0
+  Ms, Rs, Ts, rowsAt, newestAt, newestDay, full, room, weekly = nil, 0, nil, 0, nil, nil, false, 0, false
   rowAt = {}
+  sWhole = #S < 16 + RD * 11 + WHOLE -- the first read held the whole string (a daily-fed series)
   if #S == 0 then
     S = nil
   else
     local third
     Ms, Rs, third = struct.unpack('<i4I2i4', S)
+    weekly = third >= OFF + WK
     rowsAt = 11 + Rs * 11
     if Rs ~= RD or third < OFF then
       loadFull()
     elseif #S >= rowsAt + 5 then
       Ts = struct.unpack('<I3', S, rowsAt) % 8388608
-      newestAt = third - OFF + 1
+      newestAt = (third - OFF) % WK + 1
       -- The newest row and the padding after it (room for new rows without reallocating).
       local tail
-      if #S < 16 + RD * 11 + WHOLE then
-        tail = string.sub(S, newestAt) -- the first read held the whole string (a daily-fed series)
+      if sWhole then
+        tail = string.sub(S, newestAt)
       else
         tail = redis.call('GETRANGE', sKey, newestAt - 1, -1)
       end
@@ -391,7 +411,7 @@ while ai <= #ARGV do
   storedLowest, storedHold = lowest, hold
   idsChanged, idsWhole, over, adds = false, I == nil or v1, {}, {}
   -- Entries no longer held are dropped (their hours sealed) before this call's samples are looked up.
-  if lowest ~= nil and not held(lowest) then rebuildIds() end
+  if stale() then rebuildIds() end
 
   for _ = 1, n do
     local idx, hour, val, idh = ARGV[ai], tonumber(ARGV[ai + 1]), tonumber(ARGV[ai + 2]), ARGV[ai + 3]
@@ -472,11 +492,11 @@ while ai <= #ARGV do
       end
     end
   end
-  if lowest ~= nil and not held(lowest) then rebuildIds() end
+  if stale() then rebuildIds() end
 
 
   if changed then
-    local ttl = math.max(1, (M + dret + 2) * 86400 - appNow)
+    local ttl = math.max(1, deadline(M) * 86400 - appNow)
     local patched = false
     if not full and Ms and M - Ms < RD and (Ts == nil or Ts >= minDay - 2) then
       -- The rows from the newest stored one (if touched) on: the only rows this call may write,
@@ -512,7 +532,7 @@ while ai <= #ARGV do
         for day, _ in pairs(dtouched) do pos[#pos + 1] = day % RD end
         table.sort(pos)
         last = last or rowsAt
-        local head, q0 = { struct.pack('<i4I2i4', M, RD, last - 1 + OFF) }, 11
+        local head, q0 = { struct.pack('<i4I2i4', M, RD, last - 1 + OFF + WK) }, 11
         for _, q in ipairs(pos) do
           local at = 11 + q * 11
           if at >= q0 then
@@ -529,14 +549,26 @@ while ai <= #ARGV do
           redis.call('SETRANGE', sKey, 0, table.concat(head))
           if #parts > 0 then redis.call('SETRANGE', sKey, from - 1, table.concat(parts)) end
         end
-        if M ~= Ms then redis.call('EXPIRE', sKey, ttl) end
+        if not weekly or deadline(M) ~= deadline(Ms) then redis.call('EXPIRE', sKey, ttl) end
       end
     end
     if not patched then
       -- Rebuild the whole string, dropping days past the retentions, with room for new rows.
       loadFull()
       local parts = { '' }
-      for q = 0, RD - 1 do parts[#parts + 1] = cellAt(q) end
+      -- The ring: cells decoded in this call packed again, the others copied as they are stored
+      -- (or zero: a day the ring no longer holds).
+      local same = Ms and Rs == RD
+      for q = 0, RD - 1 do
+        local day = M - ((M - q) % RD)
+        if dc[day] or not same then
+          parts[#parts + 1] = cellAt(q)
+        elseif day <= Ms and day > Ms - RD then
+          parts[#parts + 1] = string.sub(S, 11 + q * 11, 21 + q * 11)
+        else
+          parts[#parts + 1] = Z11
+        end
+      end
       local days = {}
       for day, _ in pairs(rowAt) do
         if not rows[day] then days[#days + 1] = day end
@@ -560,13 +592,13 @@ while ai <= #ARGV do
           end
         end
       end
-      parts[1] = struct.pack('<i4I2i4', M, RD, (last or p) - 1 + OFF)
+      parts[1] = struct.pack('<i4I2i4', M, RD, (last or p) - 1 + OFF + WK)
       if last then parts[#parts + 1] = string.rep(Z6, (roomy(p - 1, 6) - (p - 1)) / 6) end
       redis.call('SET', sKey, table.concat(parts), 'EX', ttl)
     end
   end
   if idsChanged then
-    local ttl = math.max(1, ((M or math.floor(cutoff / 24)) + dret + 2) * 86400 - appNow)
+    local ttl = math.max(1, deadline(M or cutoffDay) * 86400 - appNow)
     if idsWhole or storedLen + 12 * #adds > cap then
       local body = {}
       eachId(function(key, hour, v) body[#body + 1] = key .. struct.pack('<I2i4', hour - base, v) end)
@@ -590,7 +622,7 @@ while ai <= #ARGV do
         redis.call('SETRANGE', iKey, storedLen, table.concat(body))
       end
       if lowest ~= storedLowest or hold ~= storedHold then redis.call('SETRANGE', iKey, 4, struct.pack('<i4i4', lowest, hold)) end
-      if M ~= Ms then redis.call('EXPIRE', iKey, ttl) end
+      if deadline(M or cutoffDay) ~= deadline(Ms or cutoffDay) then redis.call('EXPIRE', iKey, ttl) end
     end
   end
 end

@@ -214,7 +214,7 @@ describe('compact layout = buckets layout, fed in time order (the writes that pa
         expect(days).toEqual([...days].sort((x, y) => x - y));
         expect(days[0]).toBeGreaterThanOrEqual(TODAY - 12);
         expect(days.at(-1)).toBe(TODAY - 1);
-        expect(buf.readInt32LE(6) - 2 ** 30).toBe(rows.at(-1)!.byteOffset - buf.byteOffset);
+        expect((buf.readInt32LE(6) - 2 ** 30) % 2 ** 29).toBe(rows.at(-1)!.byteOffset - buf.byteOffset);
         expect(padding.every((b) => b === 0)).toBe(true);
       }
     }
@@ -432,8 +432,43 @@ describe('retention and keys', () => {
     expect(keys).toHaveLength(1);
     const ttl = await redis.ttl(keys[0]!);
     expect(ttl).toBeGreaterThan(0);
-    // Expiry counts from the deployment's clock (20 days ahead of Redis here): within retention + 2 days of it.
-    expect(ttl).toBeLessThanOrEqual((8 + 2 + 1) * 86_400 + 20 * 86_400);
+    // Expiry counts from the deployment's clock (20 days ahead of Redis here): retention + 2 days
+    // after the last day, rounded up to a whole week (so a new day moves it once a week).
+    expect(ttl).toBeGreaterThan((8 + 2 - 1) * 86_400);
+    expect(ttl).toBeLessThanOrEqual((8 + 2 + 1 + 6) * 86_400);
+  });
+
+  it('expires a key on a whole week (retention + 2 days after its last day, rounded up), so a new day within the week sets no new expiry', async () => {
+    const s = store('compact');
+    const keys = compactKeys(s);
+    const send = (day: number, now: number) => s.apply(`w${day}`, [{ entity: 'G0001', metric: 'air_recharge', value: 1, ts: at(day, 9), id: `G/${day}` }], now);
+    // Seconds past the week boundary of (deployment now + TTL): 0, less the second or two the test takes.
+    const offWeek = async (key: string, now: number) => {
+      const r = (Math.round(now / 1000) + (await redis.ttl(key))) % (7 * 86_400);
+      return r === 0 ? 0 : r - 7 * 86_400;
+    };
+    let now = NOW;
+    await send(TODAY - 1, now);
+    for (const key of [keys.series('G0001', 'air_recharge'), keys.ids('G0001', 'air_recharge')]) {
+      expect(await offWeek(key, now)).toBeGreaterThanOrEqual(-3);
+      expect(await offWeek(key, now)).toBeLessThanOrEqual(0);
+    }
+    // The next days: the expiry is set again only when the last day's deadline crosses into another week.
+    const deadline = (day: number) => Math.ceil((day + 35 + 2) / 7) * 7;
+    let ttl = await redis.ttl(keys.series('G0001', 'air_recharge'));
+    let moved = 0;
+    for (let d = 0; d < 8; d++) {
+      now += MS_PER_DAY;
+      await send(TODAY + d, now);
+      const next = await redis.ttl(keys.series('G0001', 'air_recharge'));
+      if (deadline(TODAY + d) === deadline(TODAY + d - 1)) expect(ttl - next).toBeLessThanOrEqual(3);
+      else {
+        moved++;
+        expect(Math.abs(next - (deadline(TODAY + d) * 86_400 - Math.round(now / 1000)))).toBeLessThanOrEqual(3);
+      }
+      ttl = next;
+    }
+    expect(moved).toBe(1);
   });
 
   it('puts every key of an entity under the hash tag of its shard', async () => {
