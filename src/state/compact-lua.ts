@@ -8,7 +8,9 @@ export const APPLY_COMPACT_LUA = `
 -- ARGV: appNowMs, dailyRing, minHour, idCutoffHour, dailyRetentionDays, holdDay (today: an id
 -- older than the window arriving today is held until the cutoff passes today; -1: such an id seals
 -- its hour at once, as lookout migrate replays them), then per group:
---   n, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
+--   n, k, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
+-- KEYS per group: series, id index, then the id indexes of k sibling metrics (same family): an id
+-- new to its own index but held by a sibling is refused (id_metric_changed), never counted twice.
 -- Series string: '<i4I2i4' (last day M, ring size R, offset of the newest hourly row + 2^30, + 2^29 once
 -- its expiry is on whole weeks), R
 -- daily cells '<i5I3I3' (sum, count, mask of the hours of the day whose ids have left the id
@@ -301,6 +303,30 @@ local function rebuildIds(low)
   idsChanged, idsWhole = true, true
 end
 
+-- Whether a sibling metric's id index holds this id hash (its indexes read once per group).
+local sibKeys, sibI
+local function inSibling(key)
+  if #sibKeys == 0 then return false end
+  if not sibI then
+    sibI = {}
+    for _, sk in ipairs(sibKeys) do
+      local s = redis.call('GET', sk)
+      if s then sibI[#sibI + 1] = { s, struct.unpack('<i4', s) >= OFF and 13 or 9 } end
+    end
+  end
+  for _, x in ipairs(sibI) do
+    local s, e0 = x[1], x[2]
+    local init = e0
+    while true do
+      local p = string.find(s, key, init, true)
+      if not p then break end
+      if (p - e0) % 12 == 0 then return true end
+      init = p + 1
+    end
+  end
+  return false
+end
+
 local function encodeRow(day)
   local r = rows[day]
   local mask, bitv, nc, flat, only = 0, 1, 0, {}, nil
@@ -331,9 +357,12 @@ end
 local ki, ai = 2, 7
 while ai <= #ARGV do
   n = tonumber(ARGV[ai])
-  ai = ai + 1
+  local k = tonumber(ARGV[ai + 1])
+  ai = ai + 2
   sKey, iKey = KEYS[ki], KEYS[ki + 1]
-  ki = ki + 2
+  sibKeys, sibI = {}, nil
+  for j = 1, k do sibKeys[j] = KEYS[ki + 1 + j] end
+  ki = ki + 2 + k
 
   -- The series: header, ring and the oldest row's header in one GETRANGE, the newest row in
   -- another; the whole string only when needed (loadFull).
@@ -426,6 +455,8 @@ while ai <= #ARGV do
     local code = nil
     if not inDaily(day) then
       code = 'ts_too_old'
+    elseif key and not old and inSibling(key) then
+      code = 'id_metric_changed'
     elseif key and not old and band(dget(day)[3], lshift(1, hour - day * 24)) ~= 0 then
       code = 'id_window_passed'
     elseif val > HMAX and (key or hour >= minHour) then

@@ -107,7 +107,10 @@ export class CompactSeries implements SeriesLayout {
         for (const idx of groups.values()) {
           const first = samples[idx[0]!]!;
           keys.push(this.ck.series(first.entity, first.metric, shard), this.ck.ids(first.entity, first.metric, shard));
-          args.push(String(idx.length));
+          // The id indexes of the metric's siblings, where an id new to its own index is looked for.
+          const siblings = idx.some((i) => samples[i]!.id !== undefined) ? this.siblingsOf(first.metric) : [];
+          for (const m of siblings) keys.push(this.ck.ids(first.entity, m, shard));
+          args.push(String(idx.length), String(siblings.length));
           for (const i of idx) {
             const s = samples[i]!;
             args.push(String(i), String(this.calendar.hourOf(s.ts)), String(toMilli(s.value)), s.id === undefined ? '' : idHash48(s.id));
@@ -115,6 +118,24 @@ export class CompactSeries implements SeriesLayout {
         }
         out.push({ chunk: c, shard, keys, args });
       }
+    }
+    return out;
+  }
+
+  private readonly siblings = new Map<string, readonly string[]>();
+
+  /**
+   * The metrics an id'd sample may have been sent under before: those of the same family in the
+   * catalogue (`complaints.billing`, `complaints.tariff`, …: the name up to its first dot). An id
+   * already counted under one of them is refused (id_metric_changed), never counted twice.
+   */
+  siblingsOf(metric: string): readonly string[] {
+    let out = this.siblings.get(metric);
+    if (!out) {
+      const dot = metric.indexOf('.');
+      const family = dot > 0 ? metric.slice(0, dot + 1) : undefined;
+      out = family ? [...this.metrics().keys()].filter((m) => m !== metric && m.startsWith(family)).sort() : [];
+      this.siblings.set(metric, out);
     }
     return out;
   }
