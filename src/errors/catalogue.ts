@@ -29,7 +29,6 @@ export const SAMPLE_ERRORS = define({
   duplicate_id: 'the same id appears later in this batch; the later sample is kept',
   bad_row: 'CSV row could not be parsed',
   id_window_passed: 'the sample has an id and its day is older than the id window, whose ids are forgotten: it cannot be told from a re-send (compact layout)',
-  id_metric_changed: 'the sample has an id already counted under another metric of the same family for this entity (e.g. a complaint whose category changed): the first metric keeps it, it is not counted twice (compact layout)',
   value_out_of_range: "the value, or its hour's or day's sum, is beyond what a compact cell holds (±2,147,483.647 per hour)",
 });
 

@@ -9,8 +9,9 @@ export const APPLY_COMPACT_LUA = `
 -- older than the window arriving today is held until the cutoff passes today; -1: such an id seals
 -- its hour at once, as lookout migrate replays them), then per group:
 --   n, k, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
--- KEYS per group: series, id index, then the id indexes of k sibling metrics (same family): an id
--- new to its own index but held by a sibling is refused (id_metric_changed), never counted twice.
+-- KEYS per group: series, id index, then series and id index of k sibling metrics (same family): an
+-- id new to its own index but held by a sibling moves here (the buckets layout's global ids do the
+-- same): it is taken out of the sibling's cells and index after the group (a removal group).
 -- Series string: '<i4I2i4' (last day M, ring size R, offset of the newest hourly row + 2^30, + 2^29 once
 -- its expiry is on whole weeks), R
 -- daily cells '<i5I3I3' (sum, count, mask of the hours of the day whose ids have left the id
@@ -303,15 +304,16 @@ local function rebuildIds(low)
   idsChanged, idsWhole = true, true
 end
 
--- Whether a sibling metric's id index holds this id hash (its indexes read once per group).
+-- The sibling metric (its number) whose id index holds this id hash, if any (the indexes are read
+-- once per group). sibKeys: {series, id index} of each sibling.
 local sibKeys, sibI
 local function inSibling(key)
-  if #sibKeys == 0 then return false end
+  if #sibKeys == 0 then return nil end
   if not sibI then
     sibI = {}
-    for _, sk in ipairs(sibKeys) do
-      local s = redis.call('GET', sk)
-      if s then sibI[#sibI + 1] = { s, struct.unpack('<i4', s) >= OFF and 13 or 9 } end
+    for j, sk in ipairs(sibKeys) do
+      local s = redis.call('GET', sk[2])
+      if s then sibI[#sibI + 1] = { s, struct.unpack('<i4', s) >= OFF and 13 or 9, j } end
     end
   end
   for _, x in ipairs(sibI) do
@@ -320,11 +322,11 @@ local function inSibling(key)
     while true do
       local p = string.find(s, key, init, true)
       if not p then break end
-      if (p - e0) % 12 == 0 then return true end
+      if (p - e0) % 12 == 0 then return x[3] end
       init = p + 1
     end
   end
-  return false
+  return nil
 end
 
 local function encodeRow(day)
@@ -354,15 +356,29 @@ local function cellAt(q)
   return struct.pack('<i5I3I3', c[1], c[2], c[3])
 end
 
+-- Removals of ids a group moved from a sibling metric ({series, id index, keys}), applied right after it.
+local later = {}
 local ki, ai = 2, 7
-while ai <= #ARGV do
-  n = tonumber(ARGV[ai])
-  local k = tonumber(ARGV[ai + 1])
-  ai = ai + 2
-  sKey, iKey = KEYS[ki], KEYS[ki + 1]
-  sibKeys, sibI = {}, nil
-  for j = 1, k do sibKeys[j] = KEYS[ki + 1 + j] end
-  ki = ki + 2 + k
+while true do
+  local removals = nil
+  if #later > 0 then
+    -- First the removals the last group left, so the next group finds its ids where they are now.
+    local g = table.remove(later)
+    sKey, iKey, removals = g[1], g[2], g[3]
+    n = #removals
+    sibKeys, sibI = {}, nil
+  elseif ai <= #ARGV then
+    n = tonumber(ARGV[ai])
+    local k = tonumber(ARGV[ai + 1])
+    ai = ai + 2
+    sKey, iKey = KEYS[ki], KEYS[ki + 1]
+    sibKeys, sibI = {}, nil
+    for j = 1, k do sibKeys[j] = { KEYS[ki + 2 * j], KEYS[ki + 2 * j + 1] } end
+    ki = ki + 2 + 2 * k
+  else
+    break
+  end
+  local moves = {}
 
   -- The series: header, ring and the oldest row's header in one GETRANGE, the newest row in
   -- another; the whole string only when needed (loadFull).
@@ -442,7 +458,17 @@ while ai <= #ARGV do
   -- Entries no longer held are dropped (their hours sealed) before this call's samples are looked up.
   if stale() then rebuildIds() end
 
-  for _ = 1, n do
+  for r = 1, n do
+    if removals then
+      -- An id this call moved to a sibling metric: out of this one's cells and index.
+      local e = findId(removals[r])
+      if e then
+        addDaily(math.floor(e[2] / 24), -e[3], -1)
+        addHourly(e[2], -e[3], -1)
+        e[4] = true
+        idsChanged, idsWhole = true, true
+      end
+    else
     local idx, hour, val, idh = ARGV[ai], tonumber(ARGV[ai + 1]), tonumber(ARGV[ai + 2]), ARGV[ai + 3]
     ai = ai + 4
     local day = math.floor(hour / 24)
@@ -452,12 +478,12 @@ while ai <= #ARGV do
       local e = findId(key)
       if e then old = { e[2], e[3] } end
     end
-    local code = nil
+    local code, moved = nil, nil
+    -- An id new here but held by a sibling metric moves here (it is a known sample: never sealed).
+    if key and not old then moved = inSibling(key) end
     if not inDaily(day) then
       code = 'ts_too_old'
-    elseif key and not old and inSibling(key) then
-      code = 'id_metric_changed'
-    elseif key and not old and band(dget(day)[3], lshift(1, hour - day * 24)) ~= 0 then
+    elseif key and not old and not moved and band(dget(day)[3], lshift(1, hour - day * 24)) ~= 0 then
       code = 'id_window_passed'
     elseif val > HMAX and (key or hour >= minHour) then
       code = 'value_out_of_range'
@@ -520,7 +546,16 @@ while ai <= #ARGV do
           seal(hour)
         end
         idsChanged = true
+        if moved then
+          local m = moves[moved]
+          if not m then
+            m = {}
+            moves[moved] = m
+          end
+          m[#m + 1] = key
+        end
       end
+    end
     end
   end
   if stale() then rebuildIds() end
@@ -656,6 +691,7 @@ while ai <= #ARGV do
       if deadline(M or cutoffDay) ~= deadline(Ms or cutoffDay) then redis.call('EXPIRE', iKey, ttl) end
     end
   end
+  for j, keys in pairs(moves) do later[#later + 1] = { sibKeys[j][1], sibKeys[j][2], keys } end
 end
 
 local out = table.concat(rejects, ',')

@@ -107,9 +107,10 @@ export class CompactSeries implements SeriesLayout {
         for (const idx of groups.values()) {
           const first = samples[idx[0]!]!;
           keys.push(this.ck.series(first.entity, first.metric, shard), this.ck.ids(first.entity, first.metric, shard));
-          // The id indexes of the metric's siblings, where an id new to its own index is looked for.
+          // The series and id index of the metric's siblings: an id new to its own index is looked
+          // for in theirs, and moved here when found.
           const siblings = idx.some((i) => samples[i]!.id !== undefined) ? this.siblingsOf(first.metric) : [];
-          for (const m of siblings) keys.push(this.ck.ids(first.entity, m, shard));
+          for (const m of siblings) keys.push(this.ck.series(first.entity, m, shard), this.ck.ids(first.entity, m, shard));
           args.push(String(idx.length), String(siblings.length));
           for (const i of idx) {
             const s = samples[i]!;
@@ -127,7 +128,7 @@ export class CompactSeries implements SeriesLayout {
   /**
    * The metrics an id'd sample may have been sent under before: those of the same family in the
    * catalogue (`complaints.billing`, `complaints.tariff`, …: the name up to its first dot). An id
-   * already counted under one of them is refused (id_metric_changed), never counted twice.
+   * counted under one of them moves (as the buckets layout's global ids move it), never counted twice.
    */
   siblingsOf(metric: string): readonly string[] {
     let out = this.siblings.get(metric);
