@@ -666,12 +666,31 @@ while true do
   if idsChanged then
     local ttl = math.max(1, deadline(M or cutoffDay) * 86400 - appNow)
     if idsWhole or storedLen + 12 * #adds > cap then
-      local body = {}
-      eachId(function(key, hour, v) body[#body + 1] = key .. struct.pack('<I2i4', hour - base, v) end)
-      if #body == 0 then
+      -- The stored entries copied in runs (they are encoded on the current base), the changed ones
+      -- packed in their place, the removed ones left out; then the new ones.
+      local body, len, at = {}, 12, {}
+      for _, e in pairs(over) do
+        if e and e[1] and (e[4] or e[5]) then at[#at + 1] = e end
+      end
+      table.sort(at, function(a, b) return a[1] < b[1] end)
+      local from = E0
+      local function piece(str)
+        body[#body + 1] = str
+        len = len + #str
+      end
+      for _, e in ipairs(at) do
+        if e[1] > from then piece(string.sub(I, from, e[1] - 1)) end
+        if not e[4] then piece(string.sub(I, e[1], e[1] + 5) .. struct.pack('<I2i4', e[2] - base, e[3])) end
+        from = e[1] + 12
+      end
+      if I and storedLen >= from then piece(string.sub(I, from, storedLen)) end
+      for _, key in ipairs(adds) do
+        local e = over[key]
+        if e and not e[4] then piece(key .. struct.pack('<I2i4', e[2] - base, e[3])) end
+      end
+      if len == 12 then
         redis.call('DEL', iKey)
       else
-        local len = 8 + 12 * #body
         body[#body + 1] = string.rep(Z12, (roomy(len, 12) - len) / 12)
         redis.call('SET', iKey, struct.pack('<i4i4i4', base + OFF, lowest or cutoff, hold) .. table.concat(body), 'EX', ttl)
       end
