@@ -1,7 +1,10 @@
 // node dist/bench/apply.js — Redis CPU per sample of the apply step alone (SeriesStore.apply), per
 // series layout, in the shape of a live feed: one job per day (daily exports) or per hour (hourly
 // feeds) holding one sample per entity, so no call can amortise an entity's series over many
-// samples. Not a test: it prints figures. See bench/README.md and docs/scaling.md.
+// samples. Each job is applied at the time it would arrive (--clock=live, the default: a daily
+// export at 09:00 the next day, an hourly job 5 minutes after its hour), so the id window moves as
+// in production; --clock=fixed applies every job at one instant (a backfill of the whole period).
+// Not a test: it prints figures. See bench/README.md and docs/scaling.md.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,11 +25,12 @@ const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split
 const N = Number(args.get('entities') ?? 2000);
 const LAYOUTS = (args.get('layout') ?? 'buckets,compact').split(',') as SeriesLayoutName[];
 const SHAPES = (args.get('shapes') ?? 'daily,hourly,hourly-noid').split(',');
+const LIVE = (args.get('clock') ?? 'live') === 'live';
 
-/** The jobs of one shape: each a list of samples, one per entity. */
-function jobs(shape: string): Sample[][] {
+/** The jobs of one shape: each a list of samples, one per entity, and when it arrives. */
+function jobs(shape: string): { at: number; samples: Sample[] }[] {
   const today = cal.dayOf(NOW);
-  const out: Sample[][] = [];
+  const out: { at: number; samples: Sample[] }[] = [];
   const hourly = shape.startsWith('hourly');
   const withIds = !shape.endsWith('noid');
   const days = hourly ? 10 : 35;
@@ -38,7 +42,8 @@ function jobs(shape: string): Sample[][] {
         const id = withIds ? `G${e}/air_recharge/${d}T${h}` : undefined;
         job.push({ metric: 'air_recharge', entity: `G${e}`, value: (e % 97) + h, ts, ...(id ? { id } : {}) });
       }
-      out.push(job);
+      const arrives = hourly ? ts + 65 * 60_000 : cal.startOfDay(d + 1) + 9 * 3_600_000;
+      out.push({ at: LIVE ? arrives : NOW, samples: job });
     }
   }
   return out;
@@ -49,10 +54,10 @@ async function main(): Promise<void> {
   const server = args.get('redis') ? { url: args.get('redis')!, stop: async () => undefined } : await startEmbeddedRedis(dir);
   const redis = new Redis(server.url);
   try {
-    console.log(`apply probe — ${N} entities, one sample per entity per job, Redis CPU per sample (main thread)`);
+    console.log(`apply probe — ${N} entities, one sample per entity per job, ${LIVE ? 'each job applied when it arrives' : 'every job applied at one instant'}, Redis CPU per sample (main thread)`);
     for (const shape of SHAPES) {
       const all = jobs(shape);
-      const samples = all.reduce((n, j) => n + j.length, 0);
+      const samples = all.reduce((n, j) => n + j.samples.length, 0);
       const line = [`${shape.padEnd(12)} ${String(samples).padStart(8)} samples`];
       for (const layout of LAYOUTS) {
         await redis.flushall();
@@ -65,7 +70,7 @@ async function main(): Promise<void> {
         const before = await redisCpu(redis);
         const started = performance.now();
         let k = 0;
-        for (const job of all) await store.apply(`j${k++}`, job, NOW);
+        for (const job of all) await store.apply(`j${k++}`, job.samples, job.at);
         const seconds = (performance.now() - started) / 1000;
         const cpu = cpuPerSample(before, await redisCpu(redis), samples);
         if (args.has('stats')) console.log(layout, (await redis.info('commandstats')).split('\n').filter((l) => l.startsWith('cmdstat_')).join('\n'));

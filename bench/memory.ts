@@ -43,6 +43,13 @@ const chosen = (args.get('shapes') ?? 'daily,hourly').split(',').map((s) => {
   return shape;
 });
 
+/**
+ * live (default): each day's samples arrive the next morning at 09:00, the clock moving with them:
+ * the steady state, where the id window has moved on. fixed: every day arrives at one instant, a
+ * backfill of the whole period: the compact layout holds its ids a window from their arrival.
+ */
+const LIVE = (args.get('clock') ?? 'live') === 'live';
+
 const LAYOUTS = (args.get('layout') ?? 'buckets,compact').split(',').map((l) => {
   if (l !== 'buckets' && l !== 'compact') throw new Error(`unknown layout ${l} (known: buckets, compact)`);
   return l;
@@ -168,12 +175,17 @@ async function measure(shape: Shape, layout: string): Promise<ShapeResult> {
       LOOKOUT_TZ: TZ,
       LOOKOUT_SERIES_LAYOUT: layout,
     });
-    const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(NOW), noNotifier: true });
+    const clock = new ManualClock(NOW);
+    const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock, noNotifier: true });
     try {
       await lookout.registry.putMany(ents);
       const before = await usageByClass(redis);
       const usedBefore = await usedMemory(redis);
-      for (const samples of byDay) await lookout.sink.enqueue(samples, 'bench-memory');
+      for (const [k, samples] of byDay.entries()) {
+        if (LIVE) clock.set(cal.startOfDay(today - shape.days + k + 1) + 9 * 3_600_000);
+        await lookout.sink.enqueue(samples, 'bench-memory');
+        if (LIVE) await waitIdle(lookout, 900_000);
+      }
       await waitIdle(lookout, 900_000);
       const usedAfter = await usedMemory(redis);
       const metrics = new Set<string>();
@@ -224,6 +236,7 @@ function report(res: ShapeResult): void {
 async function main(): Promise<void> {
   console.log(`lookout memory bench — ${fmt(N)} entity-metrics (one metric per entity), node ${process.version}, ${new Date().toISOString()}`);
   console.log('fresh embedded redis-server per shape; filled through the queue door, applied and judged by a worker with the shipped rules');
+  console.log(LIVE ? 'each day arrives the next morning, the clock moving with it (--clock=live: the steady state)' : 'every day arrives at one instant (--clock=fixed: a backfill of the whole period)');
   console.log('');
   for (const shape of chosen) {
     for (const layout of LAYOUTS) {

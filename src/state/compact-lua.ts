@@ -5,9 +5,15 @@
 
 export const APPLY_COMPACT_LUA = `
 -- KEYS[1]: the chunk marker; then per (entity, metric) group: its series string, its id index.
--- ARGV: appNowMs, dailyRing, minHour, idCutoffHour, dailyRetentionDays, then per group:
---   n, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
--- Series string: '<i4I2i4' (last day M, ring size R, offset of the newest hourly row + 2^30), R
+-- ARGV: appNowMs, dailyRing, minHour, idCutoffHour, dailyRetentionDays, holdDay (today: an id
+-- older than the window arriving today is held until the cutoff passes today; -1: such an id seals
+-- its hour at once, as lookout migrate replays them), then per group:
+--   n, k, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
+-- KEYS per group: series, id index, then series and id index of k sibling metrics (same family): an
+-- id new to its own index but held by a sibling moves here (the buckets layout's global ids do the
+-- same): it is taken out of the sibling's cells and index after the group (a removal group).
+-- Series string: '<i4I2i4' (last day M, ring size R, offset of the newest hourly row + 2^30, + 2^29 once
+-- its expiry is on whole weeks), R
 -- daily cells '<i5I3I3' (sum, count, mask of the hours of the day whose ids have left the id
 -- window: sealed) for the days (M-R, M] at position day % R, then hourly rows, OLDEST first:
 -- '<I3I3' (day, +2^23 when implicit; mask of the hours with data), then one '<i4I2' cell (sum,
@@ -16,8 +22,12 @@ export const APPLY_COMPACT_LUA = `
 -- retention are dropped when the oldest is 2 days past it (the string is then rebuilt).
 -- (A header whose third field is below 2^30 is the earlier format, rows newest first and that
 -- field the oldest row's day: read whole and rebuilt in this one.)
--- Id index: '<i4i4' (base hour, lowest hour held), then 12-byte entries: 6-byte id hash,
--- '<I2' hour - base, '<i4' value. Only ids of hours >= the cutoff are held.
+-- Id index: '<i4i4i4' (base hour + 2^30, lowest hour held, hold day), then 12-byte entries:
+-- 6-byte id hash, '<I2' hour - base, '<i4' value. Held: the ids of hours >= the cutoff, and the
+-- older ones while the hold day (the last day an id older than the window arrived) is not older
+-- than the cutoff's day: a backfill's ids are kept a window from their arrival. An id dropped
+-- seals its hour. (A header whose first field is below 2^30 is the earlier format, '<i4i4' with
+-- no hold: entries from byte 9, rewritten in this one on the next change.)
 -- Writes touch only the bytes that change: the daily cells (SETRANGE), the header, the newest
 -- hourly row and the rows of new days (one SETRANGE at the end of the string), new ids (APPEND),
 -- replaced ids (SETRANGE). A call that touches an older row, shrinks the newest, moves the ring
@@ -31,8 +41,18 @@ local minHour = tonumber(ARGV[3])
 local minDay = math.floor(minHour / 24)
 local cutoff = tonumber(ARGV[4])
 local dret = tonumber(ARGV[5])
+local holdArg = tonumber(ARGV[6])
+local cutoffDay = math.floor(cutoff / 24)
 local DMAX, DCMAX, HMAX, HCMAX = 549755813887, 16777215, 2147483647, 65535
 local OFF = 1073741824
+-- Added to the header's third field: the key's expiry is the deadline below (whole weeks). Without
+-- it (a key written before), the next write sets it.
+local WK = 536870912
+-- The day a key expires: the retention + 2 days after its last day, rounded up to a whole week, so
+-- that a new day moves it (and costs an EXPIRE) once a week, not every day.
+local function deadline(day)
+  return math.ceil((day + dret + 2) / 7) * 7
+end
 -- Bytes read past the ring with the header: a daily-fed series (rows of 6 bytes a day) comes whole.
 local WHOLE = 256
 local band, bor, lshift, rshift = bit.band, bit.bor, bit.lshift, bit.rshift
@@ -72,7 +92,7 @@ local function roomy(n, unit)
   if cap < n then return n end
   return n + math.floor((cap - n) / unit) * unit
 end
-local Z6, Z12 = string.rep('\\0', 6), string.rep('\\0', 12)
+local Z6, Z11, Z12 = string.rep('\\0', 6), string.rep('\\0', 11), string.rep('\\0', 12)
 
 -- One stored hourly row at position p of str: {str, first cell position, mask, implicit, cells, p}.
 local function rowHeader(str, p)
@@ -82,13 +102,14 @@ local function rowHeader(str, p)
 end
 
 -- The state of the (entity, metric) group being applied (the functions below read it).
-local n, sKey, iKey, S, Ms, Rs, Ts, rowsAt, newestAt, newestDay, full, room, rowAt, M, dc, dtouched, rows, changed, I, base, lowest, cap, storedLen, storedLowest, idsChanged, idsWhole, over, adds
+local weekly, sWhole
+local n, sKey, iKey, S, Ms, Rs, Ts, rowsAt, newestAt, newestDay, full, room, rowAt, M, dc, dtouched, rows, changed, I, base, lowest, cap, storedLen, storedLowest, idsChanged, idsWhole, over, adds, E0, hold, storedHold
 
 local function loadFull()
   if full then return end
   full = true
   if not Ms then return end
-  S = redis.call('GET', sKey)
+  if not sWhole then S = redis.call('GET', sKey) end
   rowAt = {}
   local p = rowsAt
   -- Rows end at the string's end or at the padding (zero rows: day 0, no hours).
@@ -203,11 +224,11 @@ local function findId(key)
   end
   e = false
   if I then
-    local init = 9
+    local init = E0
     while true do
       local p = string.find(I, key, init, true)
       if not p or p > storedLen then break end
-      if (p - 9) % 12 == 0 then
+      if (p - E0) % 12 == 0 then
         local off, v = struct.unpack('<I2i4', I, p + 6)
         e = { p, base + off, v }
         break
@@ -222,7 +243,7 @@ end
 -- Every entry held now: each(key, hour, value).
 local function eachId(each)
   if I then
-    for p = 9, storedLen, 12 do
+    for p = E0, storedLen, 12 do
       local key = string.sub(I, p, p + 5)
       local e = over[key]
       if e == nil then
@@ -239,23 +260,73 @@ local function eachId(each)
   end
 end
 
--- Drop (and seal) the entries below the cutoff; rebase the rest on the cutoff.
-local function rebuildIds()
-  local kept, low = {}, nil
+-- Whether an entry of an hour is held: in the window, or older while the hold lasts (and its day
+-- is still in the daily ring).
+local function held(hour)
+  return hour >= cutoff or (hold >= cutoffDay and inDaily(math.floor(hour / 24)))
+end
+
+-- The lowest hour the daily ring holds: the base of an index that holds ids older than the window.
+local function ringFloor()
+  return M and (M - RD + 1) * 24 or cutoff
+end
+
+-- Whether the index holds entries to drop now: a small index (a daily feed's, up to 12 entries)
+-- keeps them up to 3 days more, so it is rewritten every 4 days rather than daily. (An entry kept
+-- longer only keeps replacing; its hour is sealed when it goes.)
+local function stale()
+  if lowest == nil or held(lowest) then return false end
+  return lowest < cutoff - 72 or storedLen - E0 + 1 + 12 * #adds > 144
+end
+
+-- Drop (and seal) the entries no longer held; rebase the rest on the cutoff, or on the ring's first
+-- hour when older ids are held (or low is about to be added), so a backfill rebases once.
+local function rebuildIds(low)
+  local kept = {}
   eachId(function(key, hour, v)
-    if hour >= cutoff then
-      kept[#kept + 1] = key .. struct.pack('<I2i4', hour - cutoff, v)
+    if held(hour) then
+      kept[#kept + 1] = { key, hour, v }
       if low == nil or hour < low then low = hour end
     else
       seal(hour)
     end
   end)
-  base, lowest = cutoff, low
-  I = #kept > 0 and (struct.pack('<i4i4', base, low) .. table.concat(kept)) or nil
+  base = cutoff
+  if low and low < cutoff then base = math.min(low, ringFloor()) end
+  local body = {}
+  for i, e in ipairs(kept) do body[i] = e[1] .. struct.pack('<I2i4', e[2] - base, e[3]) end
+  lowest = #kept > 0 and low or nil
+  I = #kept > 0 and (struct.pack('<i4i4i4', base + OFF, lowest, hold) .. table.concat(body)) or nil
+  E0 = 13
   storedLen = I and #I or 0
   cap = storedLen
   over, adds = {}, {}
   idsChanged, idsWhole = true, true
+end
+
+-- The sibling metric (its number) whose id index holds this id hash, if any (the indexes are read
+-- once per group). sibKeys: {series, id index} of each sibling.
+local sibKeys, sibI
+local function inSibling(key)
+  if #sibKeys == 0 then return nil end
+  if not sibI then
+    sibI = {}
+    for j, sk in ipairs(sibKeys) do
+      local s = redis.call('GET', sk[2])
+      if s then sibI[#sibI + 1] = { s, struct.unpack('<i4', s) >= OFF and 13 or 9, j } end
+    end
+  end
+  for _, x in ipairs(sibI) do
+    local s, e0 = x[1], x[2]
+    local init = e0
+    while true do
+      local p = string.find(s, key, init, true)
+      if not p then break end
+      if (p - e0) % 12 == 0 then return x[3] end
+      init = p + 1
+    end
+  end
+  return nil
 end
 
 local function encodeRow(day)
@@ -285,33 +356,52 @@ local function cellAt(q)
   return struct.pack('<i5I3I3', c[1], c[2], c[3])
 end
 
-local ki, ai = 2, 6
-while ai <= #ARGV do
-  n = tonumber(ARGV[ai])
-  ai = ai + 1
-  sKey, iKey = KEYS[ki], KEYS[ki + 1]
-  ki = ki + 2
+-- Removals of ids a group moved from a sibling metric ({series, id index, keys}), applied right after it.
+local later = {}
+local ki, ai = 2, 7
+while true do
+  local removals = nil
+  if #later > 0 then
+    -- First the removals the last group left, so the next group finds its ids where they are now.
+    local g = table.remove(later)
+    sKey, iKey, removals = g[1], g[2], g[3]
+    n = #removals
+    sibKeys, sibI = {}, nil
+  elseif ai <= #ARGV then
+    n = tonumber(ARGV[ai])
+    local k = tonumber(ARGV[ai + 1])
+    ai = ai + 2
+    sKey, iKey = KEYS[ki], KEYS[ki + 1]
+    sibKeys, sibI = {}, nil
+    for j = 1, k do sibKeys[j] = { KEYS[ki + 2 * j], KEYS[ki + 2 * j + 1] } end
+    ki = ki + 2 + 2 * k
+  else
+    break
+  end
+  local moves = {}
 
   -- The series: header, ring and the oldest row's header in one GETRANGE, the newest row in
   -- another; the whole string only when needed (loadFull).
   S = redis.call('GETRANGE', sKey, 0, 15 + RD * 11 + WHOLE)
-  Ms, Rs, Ts, rowsAt, newestAt, newestDay, full, room = nil, 0, nil, 0, nil, nil, false, 0
+  Ms, Rs, Ts, rowsAt, newestAt, newestDay, full, room, weekly = nil, 0, nil, 0, nil, nil, false, 0, false
   rowAt = {}
+  sWhole = #S < 16 + RD * 11 + WHOLE -- the first read held the whole string (a daily-fed series)
   if #S == 0 then
     S = nil
   else
     local third
     Ms, Rs, third = struct.unpack('<i4I2i4', S)
+    weekly = third >= OFF + WK
     rowsAt = 11 + Rs * 11
     if Rs ~= RD or third < OFF then
       loadFull()
     elseif #S >= rowsAt + 5 then
       Ts = struct.unpack('<I3', S, rowsAt) % 8388608
-      newestAt = third - OFF + 1
+      newestAt = (third - OFF) % WK + 1
       -- The newest row and the padding after it (room for new rows without reallocating).
       local tail
-      if #S < 16 + RD * 11 + WHOLE then
-        tail = string.sub(S, newestAt) -- the first read held the whole string (a daily-fed series)
+      if sWhole then
+        tail = string.sub(S, newestAt)
       else
         tail = redis.call('GETRANGE', sKey, newestAt - 1, -1)
       end
@@ -340,26 +430,45 @@ while ai <= #ARGV do
   -- as the changed entries (SETRANGE) and the new ones over the padding, or whole after a removal
   -- or a rebase, or when the padding is used up.
   I = redis.call('GET', iKey)
-  base, lowest = cutoff, nil
+  base, lowest, hold, E0 = cutoff, nil, -1, 13
   cap = I and #I or 0
   storedLen = cap
+  local v1 = false
   if I then
     base, lowest = struct.unpack('<i4i4', I)
-    local init = 9
+    if base >= OFF then
+      base = base - OFF
+      hold = struct.unpack('<i4', I, 9)
+    else
+      v1, E0 = true, 9
+    end
+    local init = E0
     while true do
       local z = string.find(I, Z12, init, true)
       if not z then break end
-      if (z - 9) % 12 == 0 then
+      if (z - E0) % 12 == 0 then
         storedLen = z - 1
         break
       end
       init = z + 1
     end
   end
-  storedLowest = lowest
-  idsChanged, idsWhole, over, adds = false, I == nil, {}, {}
+  storedLowest, storedHold = lowest, hold
+  idsChanged, idsWhole, over, adds = false, I == nil or v1, {}, {}
+  -- Entries no longer held are dropped (their hours sealed) before this call's samples are looked up.
+  if stale() then rebuildIds() end
 
-  for _ = 1, n do
+  for r = 1, n do
+    if removals then
+      -- An id this call moved to a sibling metric: out of this one's cells and index.
+      local e = findId(removals[r])
+      if e then
+        addDaily(math.floor(e[2] / 24), -e[3], -1)
+        addHourly(e[2], -e[3], -1)
+        e[4] = true
+        idsChanged, idsWhole = true, true
+      end
+    else
     local idx, hour, val, idh = ARGV[ai], tonumber(ARGV[ai + 1]), tonumber(ARGV[ai + 2]), ARGV[ai + 3]
     ai = ai + 4
     local day = math.floor(hour / 24)
@@ -369,10 +478,12 @@ while ai <= #ARGV do
       local e = findId(key)
       if e then old = { e[2], e[3] } end
     end
-    local code = nil
+    local code, moved = nil, nil
+    -- An id new here but held by a sibling metric moves here (it is a known sample: never sealed).
+    if key and not old then moved = inSibling(key) end
     if not inDaily(day) then
       code = 'ts_too_old'
-    elseif key and not old and band(dget(day)[3], lshift(1, hour - day * 24)) ~= 0 then
+    elseif key and not old and not moved and band(dget(day)[3], lshift(1, hour - day * 24)) ~= 0 then
       code = 'id_window_passed'
     elseif val > HMAX and (key or hour >= minHour) then
       code = 'value_out_of_range'
@@ -405,11 +516,16 @@ while ai <= #ARGV do
       addDaily(day, val, 1)
       addHourly(hour, val, 1)
       if key then
-        if hour >= cutoff and (hour < base or hour - base > 65535) then rebuildIds() end
+        -- An id of the window's two oldest days or older: the ids older than the window are held a
+        -- window from its arrival (a backfill; not when migrating).
+        if hour < cutoff + 48 and holdArg >= 0 and hold < holdArg then hold = holdArg end
+        local keep = held(hour)
+        if keep and (hour < base or hour - base > 65535) then rebuildIds(hour) end
         local e = findId(key)
-        if hour >= cutoff then
+        if keep then
           if e then
             e[2], e[3], e[5] = hour, val, true
+            if lowest == nil or hour < lowest then lowest = hour end
           else
             local prev = over[key]
             if prev then
@@ -430,14 +546,23 @@ while ai <= #ARGV do
           seal(hour)
         end
         idsChanged = true
+        if moved then
+          local m = moves[moved]
+          if not m then
+            m = {}
+            moves[moved] = m
+          end
+          m[#m + 1] = key
+        end
       end
     end
+    end
   end
-  if lowest ~= nil and lowest < cutoff then rebuildIds() end
+  if stale() then rebuildIds() end
 
 
   if changed then
-    local ttl = math.max(1, (M + dret + 2) * 86400 - appNow)
+    local ttl = math.max(1, deadline(M) * 86400 - appNow)
     local patched = false
     if not full and Ms and M - Ms < RD and (Ts == nil or Ts >= minDay - 2) then
       -- The rows from the newest stored one (if touched) on: the only rows this call may write,
@@ -473,7 +598,7 @@ while ai <= #ARGV do
         for day, _ in pairs(dtouched) do pos[#pos + 1] = day % RD end
         table.sort(pos)
         last = last or rowsAt
-        local head, q0 = { struct.pack('<i4I2i4', M, RD, last - 1 + OFF) }, 11
+        local head, q0 = { struct.pack('<i4I2i4', M, RD, last - 1 + OFF + WK) }, 11
         for _, q in ipairs(pos) do
           local at = 11 + q * 11
           if at >= q0 then
@@ -490,14 +615,26 @@ while ai <= #ARGV do
           redis.call('SETRANGE', sKey, 0, table.concat(head))
           if #parts > 0 then redis.call('SETRANGE', sKey, from - 1, table.concat(parts)) end
         end
-        if M ~= Ms then redis.call('EXPIRE', sKey, ttl) end
+        if not weekly or deadline(M) ~= deadline(Ms) then redis.call('EXPIRE', sKey, ttl) end
       end
     end
     if not patched then
       -- Rebuild the whole string, dropping days past the retentions, with room for new rows.
       loadFull()
       local parts = { '' }
-      for q = 0, RD - 1 do parts[#parts + 1] = cellAt(q) end
+      -- The ring: cells decoded in this call packed again, the others copied as they are stored
+      -- (or zero: a day the ring no longer holds).
+      local same = Ms and Rs == RD
+      for q = 0, RD - 1 do
+        local day = M - ((M - q) % RD)
+        if dc[day] or not same then
+          parts[#parts + 1] = cellAt(q)
+        elseif day <= Ms and day > Ms - RD then
+          parts[#parts + 1] = string.sub(S, 11 + q * 11, 21 + q * 11)
+        else
+          parts[#parts + 1] = Z11
+        end
+      end
       local days = {}
       for day, _ in pairs(rowAt) do
         if not rows[day] then days[#days + 1] = day end
@@ -521,22 +658,41 @@ while ai <= #ARGV do
           end
         end
       end
-      parts[1] = struct.pack('<i4I2i4', M, RD, (last or p) - 1 + OFF)
+      parts[1] = struct.pack('<i4I2i4', M, RD, (last or p) - 1 + OFF + WK)
       if last then parts[#parts + 1] = string.rep(Z6, (roomy(p - 1, 6) - (p - 1)) / 6) end
       redis.call('SET', sKey, table.concat(parts), 'EX', ttl)
     end
   end
   if idsChanged then
-    local ttl = math.max(1, ((M or math.floor(cutoff / 24)) + dret + 2) * 86400 - appNow)
+    local ttl = math.max(1, deadline(M or cutoffDay) * 86400 - appNow)
     if idsWhole or storedLen + 12 * #adds > cap then
-      local body = {}
-      eachId(function(key, hour, v) body[#body + 1] = key .. struct.pack('<I2i4', hour - base, v) end)
-      if #body == 0 then
+      -- The stored entries copied in runs (they are encoded on the current base), the changed ones
+      -- packed in their place, the removed ones left out; then the new ones.
+      local body, len, at = {}, 12, {}
+      for _, e in pairs(over) do
+        if e and e[1] and (e[4] or e[5]) then at[#at + 1] = e end
+      end
+      table.sort(at, function(a, b) return a[1] < b[1] end)
+      local from = E0
+      local function piece(str)
+        body[#body + 1] = str
+        len = len + #str
+      end
+      for _, e in ipairs(at) do
+        if e[1] > from then piece(string.sub(I, from, e[1] - 1)) end
+        if not e[4] then piece(string.sub(I, e[1], e[1] + 5) .. struct.pack('<I2i4', e[2] - base, e[3])) end
+        from = e[1] + 12
+      end
+      if I and storedLen >= from then piece(string.sub(I, from, storedLen)) end
+      for _, key in ipairs(adds) do
+        local e = over[key]
+        if e and not e[4] then piece(key .. struct.pack('<I2i4', e[2] - base, e[3])) end
+      end
+      if len == 12 then
         redis.call('DEL', iKey)
       else
-        local len = 8 + 12 * #body
         body[#body + 1] = string.rep(Z12, (roomy(len, 12) - len) / 12)
-        redis.call('SET', iKey, struct.pack('<i4i4', base, lowest or cutoff) .. table.concat(body), 'EX', ttl)
+        redis.call('SET', iKey, struct.pack('<i4i4i4', base + OFF, lowest or cutoff, hold) .. table.concat(body), 'EX', ttl)
       end
     else
       for key, e in pairs(over) do
@@ -550,10 +706,11 @@ while ai <= #ARGV do
         end
         redis.call('SETRANGE', iKey, storedLen, table.concat(body))
       end
-      if lowest ~= storedLowest then redis.call('SETRANGE', iKey, 4, struct.pack('<i4', lowest)) end
-      if M ~= Ms then redis.call('EXPIRE', iKey, ttl) end
+      if lowest ~= storedLowest or hold ~= storedHold then redis.call('SETRANGE', iKey, 4, struct.pack('<i4i4', lowest, hold)) end
+      if deadline(M or cutoffDay) ~= deadline(Ms or cutoffDay) then redis.call('EXPIRE', iKey, ttl) end
     end
   end
+  for j, keys in pairs(moves) do later[#later + 1] = { sibKeys[j][1], sibKeys[j][2], keys } end
 end
 
 local out = table.concat(rejects, ',')

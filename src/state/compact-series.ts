@@ -78,13 +78,15 @@ export class CompactSeries implements SeriesLayout {
   /**
    * The script calls that apply a job's samples: one per (chunk, shard), each with its keys (all
    * under the shard's hash tag) and arguments. Chunks are cut from the job's samples in order, so
-   * a retry names the same calls.
+   * a retry names the same calls. An id older than the id window is held a window from its arrival
+   * (a backfill), unless `sealOldIds` (lookout migrate): then it seals its hour at once.
    */
-  calls(jobId: string, samples: readonly Sample[], now: number): ShardCall[] {
+  calls(jobId: string, samples: readonly Sample[], now: number, opts: { readonly sealOldIds?: boolean } = {}): ShardCall[] {
     const today = this.calendar.dayOf(now);
     const minHour = (today - this.settings.hourlyRetentionDays) * 24;
     const cutoff = (today - this.settings.idWindowDays) * 24;
-    const head = [String(now), String(this.dailyRing), String(minHour), String(cutoff), String(this.settings.retentionDays)];
+    const holdDay = opts.sealOldIds ? -1 : today;
+    const head = [String(now), String(this.dailyRing), String(minHour), String(cutoff), String(this.settings.retentionDays), String(holdDay)];
     const out: ShardCall[] = [];
     for (let c = 0; c * SAMPLES_PER_CHUNK < samples.length; c++) {
       // shard → entity-metric → sample indexes, in job order.
@@ -105,7 +107,11 @@ export class CompactSeries implements SeriesLayout {
         for (const idx of groups.values()) {
           const first = samples[idx[0]!]!;
           keys.push(this.ck.series(first.entity, first.metric, shard), this.ck.ids(first.entity, first.metric, shard));
-          args.push(String(idx.length));
+          // The series and id index of the metric's siblings: an id new to its own index is looked
+          // for in theirs, and moved here when found.
+          const siblings = idx.some((i) => samples[i]!.id !== undefined) ? this.siblingsOf(first.metric) : [];
+          for (const m of siblings) keys.push(this.ck.series(first.entity, m, shard), this.ck.ids(first.entity, m, shard));
+          args.push(String(idx.length), String(siblings.length));
           for (const i of idx) {
             const s = samples[i]!;
             args.push(String(i), String(this.calendar.hourOf(s.ts)), String(toMilli(s.value)), s.id === undefined ? '' : idHash48(s.id));
@@ -113,6 +119,24 @@ export class CompactSeries implements SeriesLayout {
         }
         out.push({ chunk: c, shard, keys, args });
       }
+    }
+    return out;
+  }
+
+  private readonly siblings = new Map<string, readonly string[]>();
+
+  /**
+   * The metrics an id'd sample may have been sent under before: those of the same family in the
+   * catalogue (`complaints.billing`, `complaints.tariff`, …: the name up to its first dot). An id
+   * counted under one of them moves (as the buckets layout's global ids move it), never counted twice.
+   */
+  siblingsOf(metric: string): readonly string[] {
+    let out = this.siblings.get(metric);
+    if (!out) {
+      const dot = metric.indexOf('.');
+      const family = dot > 0 ? metric.slice(0, dot + 1) : undefined;
+      out = family ? [...this.metrics().keys()].filter((m) => m !== metric && m.startsWith(family)).sort() : [];
+      this.siblings.set(metric, out);
     }
     return out;
   }

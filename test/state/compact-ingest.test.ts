@@ -23,10 +23,11 @@ describe('compact layout over HTTP', () => {
   let lk: TestLookout;
   afterEach(async () => lk.cleanup());
 
-  it('a re-sent export older than the id window is refused by the worker (id_window_passed) and counted once, not added', async () => {
+  it('a re-sent export older than the id window replaces within a window of its arrival; after that it is refused by the worker (id_window_passed) and counted once, not added', async () => {
     lk = await startTestLookout({ now: '2026-11-22T09:00:00+08:00', env: { LOOKOUT_SERIES_LAYOUT: 'compact' } });
     const sample = { metric: 'air_recharge', entity: 'G0001', value: 6, ts: '2026-11-10T12:00:00+08:00', id: 'G0001/air_recharge/2026-11-10' };
-    for (let i = 0; i < 2; i++) {
+    for (const wait of [0, 2, 8]) {
+      lk.manualClock.advance(wait * 86_400_000);
       const res = await lk.post<IngestBody>('/api/v1/samples', [sample]);
       // The HTTP answer cannot know: the id window is the worker's to judge.
       expect(res.body).toMatchObject({ accepted: 1, rejected: [] });

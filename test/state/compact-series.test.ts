@@ -154,6 +154,10 @@ function storedRows(buf: Buffer): { rows: Buffer[]; days: number[]; padding: Buf
   return { rows, days, padding: buf.subarray(p) };
 }
 
+function compactKeys(s: SeriesStore): CompactKeys {
+  return new CompactKeys(compactPrefix(s), 64);
+}
+
 function compactPrefix(s: SeriesStore): string {
   return (s as unknown as { keys: { prefix: string } }).keys.prefix;
 }
@@ -210,7 +214,7 @@ describe('compact layout = buckets layout, fed in time order (the writes that pa
         expect(days).toEqual([...days].sort((x, y) => x - y));
         expect(days[0]).toBeGreaterThanOrEqual(TODAY - 12);
         expect(days.at(-1)).toBe(TODAY - 1);
-        expect(buf.readInt32LE(6) - 2 ** 30).toBe(rows.at(-1)!.byteOffset - buf.byteOffset);
+        expect((buf.readInt32LE(6) - 2 ** 30) % 2 ** 29).toBe(rows.at(-1)!.byteOffset - buf.byteOffset);
         expect(padding.every((b) => b === 0)).toBe(true);
       }
     }
@@ -248,36 +252,144 @@ describe('a series string in the first version of the format (rows newest first,
 });
 
 describe('the id window (LOOKOUT_ID_WINDOW_DAYS, 7 by default)', () => {
-  it('replaces within the window, and refuses an id on an older day once that day’s ids are forgotten: never counted twice', async () => {
+  it('replaces within the window — a window from the sample’s day or its arrival, whichever is later — and refuses a re-send once its id has left it: never counted twice', async () => {
     const s = store('compact');
     const old = TODAY - 10;
     const recent = TODAY - 3;
     const sample = (day: number, value: number, id?: string): Sample => ({ entity: 'D0001', metric: 'card_opening', value, ts: at(day, 12), ...(id ? { id } : {}) });
     // First sends, old and recent: both stored (the old day had no ids yet).
     expect((await s.apply('a', [sample(old, 5, 'old'), sample(recent, 7, 'recent')], NOW)).rejected).toEqual([]);
-    // Re-sent: the recent one replaces, the old one is refused (its id was forgotten).
-    const again = await s.apply('b', [sample(old, 6, 'old'), sample(recent, 8, 'recent')], NOW);
-    expect(again.rejected.map((r) => [r.index, r.code])).toEqual([[0, 'id_window_passed']]);
-    // A new id on that day cannot be told from a forgotten one either; a sample without an id adds.
-    const more = await s.apply('c', [sample(old, 1, 'another'), sample(old, 2)], NOW);
-    expect(more.rejected.map((r) => [r.index, r.code])).toEqual([[0, 'id_window_passed']]);
-    const series = (await s.readDaily('D0001', ['card_opening'])).get('card_opening')!;
-    expect(series.get(old)).toBe(7);
+    // Re-sent two days later: both replace (the old id is held a window from its arrival).
+    expect((await s.apply('b', [sample(old, 6, 'old'), sample(recent, 8, 'recent')], NOW + 2 * MS_PER_DAY)).rejected).toEqual([]);
+    // A window after the last arrival (the re-send, two days later), every id has left: a re-send
+    // and a new id on those days are refused (they cannot be told from forgotten ones); a sample
+    // without an id adds.
+    const late = NOW + 10 * MS_PER_DAY;
+    const more = await s.apply('c', [sample(old, 9, 'old'), sample(recent, 9, 'recent'), sample(old, 1, 'another'), sample(old, 2)], late);
+    expect(more.rejected.map((r) => [r.index, r.code])).toEqual([
+      [0, 'id_window_passed'],
+      [1, 'id_window_passed'],
+      [2, 'id_window_passed'],
+    ]);
+    const series = (await s.readDailyRange('D0001', ['card_opening'], { fromDay: TODAY - 20, toDay: TODAY + 10 })).get('card_opening')!;
+    expect(series.get(old)).toBe(8);
     expect(series.get(recent)).toBe(8);
+    // Nothing older than the window is held any more: the index is gone.
+    expect(await redis.exists(compactKeys(s).ids('D0001', 'card_opening'))).toBe(0);
     // A retry of the refusing job refuses nothing twice and reports nothing new.
-    expect(await s.apply('b', [sample(old, 6, 'old'), sample(recent, 8, 'recent')], NOW)).toMatchObject({ chunks: 0, rejected: [] });
-    // Refused samples are not in the feed counter either.
-    expect(await redis.hget(keyspace(compactPrefix(s)).feed('card_opening'), String(old))).toBe('2');
+    expect(await s.apply('c', [sample(old, 9, 'old'), sample(recent, 9, 'recent'), sample(old, 1, 'another'), sample(old, 2)], late)).toMatchObject({ chunks: 0, rejected: [] });
+    // Refused samples are not in the feed counter: the first send, its re-send and the sample without an id.
+    expect(await redis.hget(keyspace(compactPrefix(s)).feed('card_opening'), String(old))).toBe('3');
   });
 
-  it('a backfill of old days sent hour by hour, one job per hour, is stored whole; sent again it is refused, not added', async () => {
+  it('a backfill of 30-day-old data with several ids per hour stores every sample (as the buckets layout does); a retried job counts nothing twice, a re-send within the window replaces, one after it is refused', async () => {
+    const compact = store('compact');
+    const buckets = store('buckets');
+    const entities = ['C0001', 'C0002'];
+    // 30 days × 24 hours × 3 complaints, each with its own id: 4,320 samples, two chunks of the job.
+    const backfill = (value: (k: number) => number): Sample[] => {
+      const out: Sample[] = [];
+      for (const entity of entities)
+        for (let d = TODAY - 30; d < TODAY; d++)
+          for (let h = 0; h < 24; h++) for (let k = 0; k < 3; k++) out.push({ entity, metric: 'complaints', value: value(k), ts: at(d, h, 10 + k), id: `${entity}/${d}/${h}/${k}` });
+      return out;
+    };
+    const first = backfill((k) => k + 1);
+    expect(first).toHaveLength(4320);
+    const applied = await compact.apply('bf', first, NOW);
+    expect(applied).toMatchObject({ chunks: 2, rejected: [] });
+    await buckets.apply('bf', first, NOW);
+    const daily = async () => (await compact.readDailyRange('C0001', ['complaints'], { fromDay: TODAY - 40, toDay: TODAY + 10 })).get('complaints')!;
+    expect((await daily()).get(TODAY - 30)).toBe(24 * 6);
+    expect(await everything(compact, entities, ['complaints'])).toEqual(await everything(buckets, entities, ['complaints']));
+    // The same job retried (a worker killed after applying): both chunks are skipped.
+    expect(await compact.apply('bf', first, NOW)).toMatchObject({ chunks: 0, skippedChunks: 2, rejected: [] });
+    // Sent again as another job six days later, corrected: every sample replaces, none adds.
+    const corrected = backfill((k) => 10 * (k + 1));
+    expect((await compact.apply('bf2', corrected, NOW + 6 * MS_PER_DAY)).rejected).toEqual([]);
+    await buckets.apply('bf2', corrected, NOW + 6 * MS_PER_DAY);
+    expect((await daily()).get(TODAY - 30)).toBe(24 * 60);
+    // Equal to the buckets layout within the hourly retention of that day (older hours are not rewritten by either).
+    const within = async (st: SeriesStore) =>
+      Promise.all(entities.map(async (e) => [[...(await st.readDailyRange(e, ['complaints'], { fromDay: TODAY - 40, toDay: TODAY + 10 })).get('complaints')!], [...(await st.readHourRange(e, 'complaints', (TODAY - 22) * 24, TODAY * 24))]]));
+    expect(await within(compact)).toEqual(await within(buckets));
+    // A window after that re-send its ids have left: sent again, every sample is refused, none counted.
+    const later = NOW + 14 * MS_PER_DAY;
+    const again = await compact.apply('bf3', corrected.slice(0, 2160), later);
+    expect(again.rejected.map((r) => r.code)).toEqual(Array(2160).fill('id_window_passed'));
+    expect((await daily()).get(TODAY - 10)).toBe(24 * 60);
+  });
+
+  it('an id on the window’s last day keeps replacing after midnight, and further ids of that hour are stored (the window counts from their arrival)', async () => {
+    const s = store('compact');
+    const edge = TODAY - 7;
+    const sample = (value: number, id: string): Sample => ({ entity: 'D0001', metric: 'complaints', value, ts: at(edge, 9), id });
+    expect((await s.apply('a', [sample(1, 'x')], NOW)).rejected).toEqual([]);
+    // The next day the hour is older than the window: a new id there is still stored, the re-send replaces.
+    expect((await s.apply('b', [sample(2, 'y'), sample(5, 'x')], NOW + MS_PER_DAY)).rejected).toEqual([]);
+    expect((await s.readDaily('D0001', ['complaints'])).get('complaints')!.get(edge)).toBe(7);
+  });
+
+  it('a backfill of old days sent hour by hour, one job per hour, is stored whole; sent again within a window it replaces, after it is refused, never added', async () => {
     const s = store('compact');
     const days = [TODAY - 30, TODAY - 20, TODAY - 12]; // the first past the hourly retention (28)
-    const job = (day: number, h: number): Sample[] => [{ entity: 'H0001', metric: 'card_opening', value: h + 1, ts: at(day, h), id: `H0001/${day}T${h}` }];
+    const job = (day: number, h: number, v = h + 1): Sample[] => [{ entity: 'H0001', metric: 'card_opening', value: v, ts: at(day, h), id: `H0001/${day}T${h}` }];
     for (const day of days) for (let h = 0; h < 24; h++) expect((await s.apply(`a-${day}-${h}`, job(day, h), NOW)).rejected).toEqual([]);
-    for (const day of days) for (let h = 0; h < 24; h++) expect((await s.apply(`b-${day}-${h}`, job(day, h), NOW)).rejected.map((r) => r.code)).toEqual(['id_window_passed']);
-    const series = (await s.readDaily('H0001', ['card_opening'])).get('card_opening')!;
-    expect(days.map((d) => series.get(d))).toEqual([300, 300, 300]);
+    for (const day of days) for (let h = 0; h < 24; h++) expect((await s.apply(`b-${day}-${h}`, job(day, h, 2 * (h + 1)), NOW + MS_PER_DAY)).rejected).toEqual([]);
+    const read = async () => (await s.readDailyRange('H0001', ['card_opening'], { fromDay: TODAY - 40, toDay: TODAY + 10 })).get('card_opening')!;
+    expect(await Promise.all(days.map(async (d) => (await read()).get(d)))).toEqual([600, 600, 600]);
+    const later = NOW + 9 * MS_PER_DAY;
+    for (const day of days.slice(1)) for (let h = 0; h < 24; h++) expect((await s.apply(`c-${day}-${h}`, job(day, h), later)).rejected.map((r) => r.code)).toEqual(['id_window_passed']);
+    expect(await Promise.all(days.slice(1).map(async (d) => (await read()).get(d)))).toEqual([600, 600]);
+  });
+
+  it('an id index in the first version of its format (no hold) is read and rewritten in the current one on its next change', async () => {
+    const s = store('compact');
+    const sample = (day: number, value: number, id: string): Sample => ({ entity: 'D0001', metric: 'card_opening', value, ts: at(day, 12), id });
+    await s.apply('a', [sample(TODAY - 2, 5, 'x'), sample(TODAY - 1, 7, 'y')], NOW);
+    const key = compactKeys(s).ids('D0001', 'card_opening');
+    const cur = (await redis.getBuffer(key))!;
+    const base = cur.readInt32LE(0) - 2 ** 30;
+    expect(base).toBe((TODAY - 7) * 24);
+    expect(cur.readInt32LE(8)).toBe(-1); // no hold: nothing older than the window arrived
+    // As the first version wrote it: '<i4i4' (base, lowest), the entries, no padding.
+    const entries = cur.subarray(12, 12 + 2 * 12);
+    const header = Buffer.alloc(8);
+    header.writeInt32LE(base, 0);
+    header.writeInt32LE(cur.readInt32LE(4), 4);
+    await redis.set(key, Buffer.concat([header, entries]), 'KEEPTTL');
+    expect((await s.apply('b', [sample(TODAY - 2, 6, 'x'), sample(TODAY - 1, 8, 'z')], NOW)).rejected).toEqual([]);
+    const series = (await s.readDaily('D0001', ['card_opening'])).get('card_opening')!;
+    expect([series.get(TODAY - 2), series.get(TODAY - 1)]).toEqual([6, 15]);
+    const now = (await redis.getBuffer(key))!;
+    expect(now.readInt32LE(0)).toBe(base + 2 ** 30);
+    expect(await s.apply('c', [sample(TODAY - 1, 1, 'y')], NOW)).toMatchObject({ rejected: [] });
+    expect((await s.readDaily('D0001', ['card_opening'])).get('card_opening')!.get(TODAY - 1)).toBe(9);
+  });
+
+  it('an id re-sent under another metric of its family (a complaint whose category changed) moves there, as in the buckets layout: never counted under both', async () => {
+    const compact = store('compact');
+    const buckets = store('buckets');
+    const c = (metric: string, id: string, day = TODAY - 2, hour = 10): Sample => ({ entity: 'D0001', metric, value: 1, ts: at(day, hour), id });
+    const both = async (job: string, samples: Sample[]) => {
+      expect((await compact.apply(job, samples, NOW)).rejected).toEqual([]);
+      await buckets.apply(job, samples, NOW);
+    };
+    const metrics = ['complaints.billing', 'complaints.tariff', 'complaints.network', 'card_opening'];
+    await both('a', [c('complaints.billing', 'X'), c('complaints.billing', 'Y'), c('complaints.network', 'B', TODAY - 20, 3)]);
+    // X moves to tariff in a later job (another hour too); B, a backfilled id older than the window,
+    // moves to tariff and then back to network within one job; W is new.
+    await both('b', [c('complaints.tariff', 'X', TODAY - 2, 15), c('complaints.tariff', 'B', TODAY - 20, 3), c('complaints.network', 'B', TODAY - 20, 4), c('complaints.tariff', 'W')]);
+    const read = async (s: SeriesStore, m: string) => (await s.readDailyRange('D0001', [m], { fromDay: TODAY - 30, toDay: TODAY })).get(m) ?? new Map();
+    expect([(await read(compact, 'complaints.billing')).get(TODAY - 2), (await read(compact, 'complaints.tariff')).get(TODAY - 2)]).toEqual([1, 2]);
+    expect([(await read(compact, 'complaints.tariff')).get(TODAY - 20), (await read(compact, 'complaints.network')).get(TODAY - 20)]).toEqual([undefined, 1]);
+    expect(await everything(compact, ['D0001'], metrics)).toEqual(await everything(buckets, ['D0001'], metrics));
+    // Back to billing, and a re-send where it is: replaced, not added. A metric of no family (no dot)
+    // keeps its own ids: the same id there is another sample.
+    await both('c', [c('complaints.billing', 'X'), c('complaints.billing', 'Y')]);
+    expect((await compact.apply('d', [c('card_opening', 'X')], NOW)).rejected).toEqual([]);
+    expect([(await read(compact, 'complaints.billing')).get(TODAY - 2), (await read(compact, 'complaints.tariff')).get(TODAY - 2)]).toEqual([2, 1]);
+    expect(await everything(compact, ['D0001'], metrics.slice(0, 3))).toEqual(await everything(buckets, ['D0001'], metrics.slice(0, 3)));
   });
 
   it('a longer window (35 days) replaces a correction four weeks back', async () => {
@@ -345,8 +457,43 @@ describe('retention and keys', () => {
     expect(keys).toHaveLength(1);
     const ttl = await redis.ttl(keys[0]!);
     expect(ttl).toBeGreaterThan(0);
-    // Expiry counts from the deployment's clock (20 days ahead of Redis here): within retention + 2 days of it.
-    expect(ttl).toBeLessThanOrEqual((8 + 2 + 1) * 86_400 + 20 * 86_400);
+    // Expiry counts from the deployment's clock (20 days ahead of Redis here): retention + 2 days
+    // after the last day, rounded up to a whole week (so a new day moves it once a week).
+    expect(ttl).toBeGreaterThan((8 + 2 - 1) * 86_400);
+    expect(ttl).toBeLessThanOrEqual((8 + 2 + 1 + 6) * 86_400);
+  });
+
+  it('expires a key on a whole week (retention + 2 days after its last day, rounded up), so a new day within the week sets no new expiry', async () => {
+    const s = store('compact');
+    const keys = compactKeys(s);
+    const send = (day: number, now: number) => s.apply(`w${day}`, [{ entity: 'G0001', metric: 'air_recharge', value: 1, ts: at(day, 9), id: `G/${day}` }], now);
+    // Seconds past the week boundary of (deployment now + TTL): 0, less the second or two the test takes.
+    const offWeek = async (key: string, now: number) => {
+      const r = (Math.round(now / 1000) + (await redis.ttl(key))) % (7 * 86_400);
+      return r === 0 ? 0 : r - 7 * 86_400;
+    };
+    let now = NOW;
+    await send(TODAY - 1, now);
+    for (const key of [keys.series('G0001', 'air_recharge'), keys.ids('G0001', 'air_recharge')]) {
+      expect(await offWeek(key, now)).toBeGreaterThanOrEqual(-3);
+      expect(await offWeek(key, now)).toBeLessThanOrEqual(0);
+    }
+    // The next days: the expiry is set again only when the last day's deadline crosses into another week.
+    const deadline = (day: number) => Math.ceil((day + 35 + 2) / 7) * 7;
+    let ttl = await redis.ttl(keys.series('G0001', 'air_recharge'));
+    let moved = 0;
+    for (let d = 0; d < 8; d++) {
+      now += MS_PER_DAY;
+      await send(TODAY + d, now);
+      const next = await redis.ttl(keys.series('G0001', 'air_recharge'));
+      if (deadline(TODAY + d) === deadline(TODAY + d - 1)) expect(ttl - next).toBeLessThanOrEqual(3);
+      else {
+        moved++;
+        expect(Math.abs(next - (deadline(TODAY + d) * 86_400 - Math.round(now / 1000)))).toBeLessThanOrEqual(3);
+      }
+      ttl = next;
+    }
+    expect(moved).toBe(1);
   });
 
   it('puts every key of an entity under the hash tag of its shard', async () => {
