@@ -3,7 +3,7 @@
 // other way round (the HTTP server first, the connections and embedded Redis last).
 
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './state/client.js';
 import type { CampaignReporter } from './campaigns/reporter.js';
 import type { CampaignService } from './campaigns/service.js';
 import type { AppConfig } from './config/env.js';
@@ -49,7 +49,7 @@ export interface LookoutOptions extends CoreOptions {
 export interface Lookout {
   readonly config: AppConfig;
   readonly redisUrl: string;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: Keyspace;
   readonly calendar: Calendar;
   readonly clock: Clock;

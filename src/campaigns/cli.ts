@@ -6,7 +6,7 @@
 import type { AppConfig } from '../config/env.js';
 import { EXIT } from '../exit-codes.js';
 import { keyspace } from '../state/keys.js';
-import { connectRedis } from '../redis/connect.js';
+import { connectDeployment } from '../redis/connect.js';
 import { locateDeployment } from '../redis/locate.js';
 import { RedisCampaignStore } from '../state/campaign-store.js';
 import type { EvaluationRecord } from './figures.js';
@@ -40,9 +40,8 @@ export async function runReportCommand(opts: ReportCommandOptions): Promise<numb
     return EXIT.redis;
   }
   err(`lookout report: ${found.deployment.describe}`);
-  const { url } = found.deployment;
   const config = { ...opts.config, prefix: found.deployment.prefix };
-  const redis = connectRedis(url, 'lookout-report');
+  const redis = connectDeployment(found.deployment, 'lookout-report');
   const store = new RedisCampaignStore(redis, keyspace(config.prefix));
   try {
     if (what === 'campaigns') {

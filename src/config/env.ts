@@ -55,6 +55,8 @@ export interface AppConfig {
   readonly maxFutureMs: number;
   /** How series are stored (LOOKOUT_SERIES_LAYOUT): `buckets` (default) or `compact` (docs/scaling.md "Compact layout"). */
   readonly seriesLayout: 'buckets' | 'compact';
+  /** LOOKOUT_SERIES_LAYOUT was set (on a Redis Cluster an unset layout means compact). */
+  readonly seriesLayoutSet?: boolean;
   /** Entity shards of the compact layout's keys (LOOKOUT_SHARDS). */
   readonly shards: number;
   /** Compact layout: days back whose sample ids are remembered for replace-by-id (LOOKOUT_ID_WINDOW_DAYS). */
@@ -114,15 +116,20 @@ function parseTokens(raw: string | undefined): Map<string, TokenScope[]> {
   return out;
 }
 
-function url(env: Env, name: string, def: string, schemes: readonly string[]): string {
+function url(env: Env, name: string, def: string, schemes: readonly string[], opts: { list?: boolean } = {}): string {
   const raw = str(env, name, def);
-  let scheme: string;
-  try {
-    scheme = new URL(raw).protocol.replace(/:$/, '');
-  } catch {
-    return fail(name, `a URL (${schemes.join(', ')})`, raw.replace(/\/\/[^@/]*@/, '//***@'));
+  const redacted = raw.replace(/\/\/[^@/,]*@/g, '//***@');
+  // A list (REDIS_URL naming several nodes of a Redis Cluster): every part is a URL.
+  const parts = opts.list ? raw.split(',').map((p) => p.trim()) : [raw];
+  for (const part of parts) {
+    let scheme: string;
+    try {
+      scheme = new URL(part).protocol.replace(/:$/, '');
+    } catch {
+      return fail(name, `a URL (${schemes.join(', ')})${opts.list ? ', or several comma-separated' : ''}`, redacted);
+    }
+    if (!schemes.includes(scheme)) fail(name, `a URL with scheme ${schemes.join(', ')}`, redacted);
   }
-  if (!schemes.includes(scheme)) fail(name, `a URL with scheme ${schemes.join(', ')}`, raw.replace(/\/\/[^@/]*@/, '//***@'));
   return raw;
 }
 
@@ -150,7 +157,7 @@ function cron(env: Env, name: string, def: string): string {
 export function loadConfig(env: Env = process.env): AppConfig {
   const timeZone = str(env, 'LOOKOUT_TZ', 'Asia/Shanghai');
   if (!isValidTimeZone(timeZone)) fail('LOOKOUT_TZ', 'an IANA time zone such as Asia/Shanghai', timeZone);
-  const redisUrl = env.REDIS_URL ? url(env, 'REDIS_URL', '', ['redis', 'rediss', 'unix']) : undefined;
+  const redisUrl = env.REDIS_URL ? url(env, 'REDIS_URL', '', ['redis', 'rediss', 'unix'], { list: true }) : undefined;
   const retentionDays = int(env, 'LOOKOUT_RETENTION_DAYS', 35, 8, 400);
   const prefix = str(env, 'LOOKOUT_PREFIX', 'lookout');
   if (!/^[A-Za-z0-9_.-]{1,40}$/.test(prefix)) fail('LOOKOUT_PREFIX', 'letters, digits, _ . - (1–40)', prefix);
@@ -194,6 +201,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     hourlyRetentionDays: int(env, 'LOOKOUT_HOURLY_RETENTION_DAYS', Math.min(28, retentionDays), 1, retentionDays),
     maxFutureMs: int(env, 'LOOKOUT_MAX_FUTURE_MS', 5 * 60_000, 0, 7 * 86_400_000),
     seriesLayout,
+    seriesLayoutSet: Boolean(env.LOOKOUT_SERIES_LAYOUT),
     shards: int(env, 'LOOKOUT_SHARDS', 64, 1, 16384),
     idWindowDays: int(env, 'LOOKOUT_ID_WINDOW_DAYS', 7, 7, retentionDays),
     prefix,

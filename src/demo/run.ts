@@ -15,7 +15,7 @@ import { startLookout, type Lookout } from '../main.js';
 import { waitIdle } from '../roles/idle.js';
 import { consoleUrl } from '../http/console-url.js';
 import { createLogger } from '../observability/logger.js';
-import { redactUrl } from '../redis/locate.js';
+import { redactUrl } from '../redis/connect.js';
 import { dropKeys, resolveRedis, type ResolvedRedis } from '../redis/resolve.js';
 import { defaultPolicies } from '../config/policy-loader.js';
 import { campaignReportsNow } from '../campaigns/index.js';

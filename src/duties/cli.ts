@@ -12,7 +12,7 @@ import { appClock } from '../config/now.js';
 import { NotificationStore } from '../state/notification-store.js';
 import { QUEUES } from '../queues/names.js';
 import { keyspace } from '../state/keys.js';
-import { connectRedis } from '../redis/connect.js';
+import { connectDeployment } from '../redis/connect.js';
 import { locateDeployment } from '../redis/locate.js';
 import { EXIT } from '../exit-codes.js';
 import { buildDirectory } from '../route/recipients.js';
@@ -81,14 +81,13 @@ async function open(base: AppConfig, cmd: string, io: CliIo, env: Readonly<Recor
   }
   io.err(`lookout ${cmd}: ${found.deployment.describe}`);
   const config: AppConfig = { ...base, prefix: found.deployment.prefix };
-  const url = found.deployment.url;
   const contacts = await loadContacts(config.configDir);
   if (contacts.errors.length) {
     for (const e of contacts.errors) io.err(e.format());
     return EXIT.usage;
   }
   const pol = await loadPolicies(config.rulesDir);
-  const redis = connectRedis(url, `lookout-${cmd}`);
+  const redis = connectDeployment(found.deployment, `lookout-${cmd}`);
   const keys = keyspace(config.prefix);
   const queues: Queue[] = [];
   return {

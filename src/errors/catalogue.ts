@@ -71,7 +71,7 @@ export const CONFIG_ERRORS = define({
   redis_policy: 'Redis maxmemory-policy is not noeviction',
   redis_missing: 'no redis-server binary was found and REDIS_URL is not set',
   redis_unreachable: 'Redis did not answer',
-  redis_cluster_unsupported: 'REDIS_URL names a Redis Cluster, which the daemon cannot run on yet (its keyspace is not split by hash tags)',
+  cluster_needs_compact: 'REDIS_URL names a Redis Cluster and LOOKOUT_SERIES_LAYOUT=buckets: only the compact layout is split by hash tags (unset it or set compact)',
   migration_needed: 'LOOKOUT_SERIES_LAYOUT=compact on a Redis that holds buckets-layout series and no completed `lookout migrate`',
   migrate_refused: 'lookout migrate: the compact layout refused a copied sample (e.g. value_out_of_range); nothing is marked migrated',
   bad_rule_test: 'a rule test file is invalid',

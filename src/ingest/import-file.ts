@@ -16,7 +16,7 @@ import { metricCatalogue } from '../domain/metric.js';
 import type { SampleRejection } from '../domain/sample.js';
 import { QUEUES } from '../queues/names.js';
 import { keyspace } from '../state/keys.js';
-import { connectRedis } from '../redis/connect.js';
+import { connectDeployment } from '../redis/connect.js';
 import { locateDeployment } from '../redis/locate.js';
 import { EXIT } from '../exit-codes.js';
 import { RedisRegistryStore } from '../state/registry-store.js';
@@ -87,7 +87,7 @@ export async function runImport(opts: ImportOptions): Promise<number> {
   }
   const { deployment } = found;
   err(`lookout import: ${deployment.describe}`);
-  const redis = connectRedis(deployment.url, 'lookout-import');
+  const redis = connectDeployment(deployment, 'lookout-import');
   const keys = keyspace(deployment.prefix);
   const withPrefix = { ...opts, config: { ...config, prefix: deployment.prefix } };
   try {
@@ -119,7 +119,7 @@ export async function runImport(opts: ImportOptions): Promise<number> {
 
 async function importSamples(
   opts: ImportOptions,
-  redis: ReturnType<typeof connectRedis>,
+  redis: ReturnType<typeof connectDeployment>,
   keys: ReturnType<typeof keyspace>,
   out: (l: string) => void,
   err: (l: string) => void,

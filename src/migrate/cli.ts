@@ -41,6 +41,11 @@ export async function runMigrate(o: MigrateCliOptions): Promise<number> {
     return EXIT.redis;
   }
   line(`lookout migrate: ${found.deployment.describe}`);
+  if (found.deployment.cluster) {
+    // The buckets layout never ran on a cluster (it is refused there): nothing can need a copy.
+    line('lookout migrate: nothing to migrate: a Redis Cluster only ever holds the compact layout');
+    return EXIT.ok;
+  }
   const config = { ...o.config, prefix: found.deployment.prefix };
   const redis = connectRedis(found.deployment.url, 'lookout-migrate');
   try {

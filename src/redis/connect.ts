@@ -1,6 +1,10 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { ConfigError } from '../errors/catalogue.js';
-import { redactUrl } from './locate.js';
+
+/** A Redis URL fit to print: its credentials replaced by ***. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
 
 /** A connection suitable for BullMQ workers (blocking commands need maxRetriesPerRequest null). */
 export function connectRedis(url: string, name: string): Redis {
@@ -140,6 +144,11 @@ export async function openRedis(url: string, name: string, kind: RedisConnection
   return kind === 'worker' ? connectRedis(url, name) : connectRequestRedis(url, name, timeoutMs);
 }
 
+/** A connection to a located deployment (locate.ts): an ioredis Cluster when it is one. */
+export function connectDeployment(d: { readonly url: string; readonly cluster: boolean }, name: string): Redis | Cluster {
+  return d.cluster ? connectCluster(redisUrls(d.url), name) : connectRedis(d.url, name);
+}
+
 /** An ioredis Cluster over `urls` (credentials and TLS from the first URL that has them). */
 export function connectCluster(urls: readonly string[], name: string, kind: RedisConnectionKind = 'worker', timeoutMs = REQUEST_TIMEOUT_MS): Cluster {
   const parsed = urls.map((u) => new URL(u));
@@ -257,7 +266,7 @@ export class OutageTracker {
   }
 
   /** Follow a connection's events: closed or reconnecting means down, ready means up. */
-  watch(redis: Redis): void {
+  watch(redis: Redis | Cluster): void {
     redis.on('close', () => this.failed());
     redis.on('ready', () => this.succeeded());
     // ioredis logs unhandled 'error' events to the console; the tracker and metrics report them.

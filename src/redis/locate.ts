@@ -5,11 +5,9 @@
 import { existsSync, readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { clusterPrefix } from '../state/keys.js';
+import { detectRedisMode, redactUrl } from './connect.js';
 
-/** A Redis URL fit to print: its credentials replaced by ***. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
 
 export function embeddedUrlFile(dataDir: string): string {
   return join(dataDir, 'redis', 'url');
@@ -90,7 +88,10 @@ export async function findRunningEmbedded(dataDir: string): Promise<string | und
 
 export interface Deployment {
   readonly url: string;
+  /** The prefix its keys and queues begin with: LOOKOUT_PREFIX, hash-tagged on a cluster (clusterPrefix). */
   readonly prefix: string;
+  /** REDIS_URL names a Redis Cluster (connectDeployment opens an ioredis Cluster). */
+  readonly cluster: boolean;
   /** One line for the user: which Redis and prefix, and why (credentials redacted). */
   readonly describe: string;
 }
@@ -107,7 +108,9 @@ export async function locateDeployment(cfg: { readonly redisUrl?: string; readon
   if (!url) {
     return { ok: false, message: `no Lookout Redis found: set REDIS_URL, or start Lookout first (lookout start or lookout demo) so its embedded Redis is recorded under ${join(cfg.dataDir, 'redis')}` };
   }
-  if (cfg.redisUrl && !(await redisAnswers(url, 3000))) return { ok: false, message: `Redis at ${redactUrl(url)} (REDIS_URL) does not answer` };
+  const mode = cfg.redisUrl ? await detectRedisMode(url, 3000) : { mode: 'standalone' };
+  if (!mode) return { ok: false, message: `Redis at ${redactUrl(url)} (REDIS_URL) does not answer` };
+  const cluster = mode.mode === 'cluster';
   const where = cfg.redisUrl ? 'REDIS_URL' : `embedded, recorded in ${embeddedUrlFile(cfg.dataDir)}`;
   let prefix = cfg.prefix;
   let why = env.LOOKOUT_PREFIX ? 'LOOKOUT_PREFIX' : 'default';
@@ -118,5 +121,6 @@ export async function locateDeployment(cfg: { readonly redisUrl?: string; readon
       why = `of the Lookout running as pid ${rec.pid}; set LOOKOUT_PREFIX to choose another`;
     }
   }
-  return { ok: true, deployment: { url, prefix, describe: `using Redis ${redactUrl(url)} (${where}), prefix "${prefix}" (${why})` } };
+  const describe = `using ${cluster ? 'the Redis Cluster of' : 'Redis'} ${redactUrl(url)} (${where}), prefix "${prefix}" (${why})`;
+  return { ok: true, deployment: { url, prefix: cluster ? clusterPrefix(prefix) : prefix, cluster, describe } };
 }

@@ -3,7 +3,8 @@
 // metrics. Opened once per process before any role, closed after the last role has stopped.
 
 import { FlowProducer, Queue, type ConnectionOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../state/client.js';
+import { isCluster } from '../state/client.js';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/env.js';
 import { formatErrors, LiveConfig, loadConfigSet, type LoadedConfig } from '../config/live-config.js';
@@ -23,9 +24,8 @@ import { SnapshotReader } from '../state/judgement-snapshot.js';
 import { RedisStateProbe } from '../state/state-probe.js';
 import { EntityEvaluator } from '../evaluate/live-evaluator.js';
 import { QUEUES, type SampleBatchJob } from '../queues/names.js';
-import { keyspace, type Keyspace } from '../state/keys.js';
-import { checkRedis, connectRedis, connectRequestRedis, detectRedisMode, OutageTracker, READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS, waitReady } from '../redis/connect.js';
-import { redactUrl } from '../redis/locate.js';
+import { clusterPrefix, keyspace, type Keyspace } from '../state/keys.js';
+import { checkRedis, connectCluster, connectRedis, connectRequestRedis, detectRedisMode, redisUrls, OutageTracker, READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS, waitReady } from '../redis/connect.js';
 import { resolveRedis } from '../redis/resolve.js';
 import { combineMuters, InhibitionMuter, SilenceMuter } from '../route/muter.js';
 import type { Muter, PolicySet } from '../route/types.js';
@@ -60,7 +60,7 @@ export type Queues = {
 
 /** What HTTP handlers read and write: over the request connection, so they answer 503 while Redis is away. */
 export interface RequestSide {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly connection: ConnectionOptions;
   readonly registry: RedisRegistryStore;
   readonly alerts: RedisAlertStore;
@@ -78,7 +78,7 @@ export interface Core {
   cfg(): LoadedConfig;
   readonly redisUrl: string;
   /** The workers' connection: it waits through an outage. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** BullMQ's producer connection (a duplicate of `redis`). */
   readonly connection: ConnectionOptions;
   readonly queues: Queues;
@@ -99,7 +99,7 @@ export interface Core {
   /** The one entity evaluator the worker and the scheduler share. */
   evaluator(): EntityEvaluator;
   /** A new connection like `redis` whose errors the outage tracker reports; the caller closes it. */
-  duplicate(name: string): Redis;
+  duplicate(name: string): RedisClient;
   /** Mark entities to be judged again and wake this process's drainer. */
   markDirty(ids: readonly string[]): Promise<void>;
   /** Be told when this process marks entities dirty (the worker's drainer). */
@@ -111,15 +111,14 @@ export interface Core {
   close(): Promise<void>;
 }
 
-const quit = (c: Redis) => async () => c.quit().catch(() => c.disconnect());
+const quit = (c: RedisClient) => async () => c.quit().catch(() => c.disconnect());
 
 export async function openCore(opts: CoreOptions): Promise<Core> {
-  const { config, logger } = opts;
+  const { logger } = opts;
+  let config = opts.config;
   const configLog = logger.child({ component: 'config' });
   const clock = opts.clock ?? appClock(config);
   const calendar = new Calendar(config.timeZone);
-  const keys = keyspace(config.prefix);
-
   const registryFiles = await loadRegistryFiles(config.configDir);
   if (registryFiles.errors.length) {
     throw new ConfigError('bad_entity', `entities in ${config.configDir} are invalid:\n${registryFiles.errors.map((e) => `  ${e.format()}`).join('\n')}`);
@@ -139,28 +138,34 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   const closers = new Closers();
   closers.push(() => resolved.stop());
   // Nothing is started yet when Redis does not answer: close what was opened and say why.
-  const giveUp = async (err: unknown, ...opened: Redis[]): Promise<never> => {
+  const giveUp = async (err: unknown, ...opened: RedisClient[]): Promise<never> => {
     for (const c of opened) c.disconnect();
     await resolved.stop();
     throw err;
   };
-  // A cluster node answers PING like any Redis, then MOVED on most keys: say so before starting.
-  if (config.redisUrl) {
-    const found = await detectRedisMode(resolved.url);
-    if (found?.mode === 'cluster') {
-      await giveUp(
-        new ConfigError('redis_cluster_unsupported', `REDIS_URL names a Redis Cluster (node ${redactUrl(found.node)}); Lookout runs on a standalone Redis or behind Sentinel until its keyspace is split by hash tags (docs/scaling.md)`),
-      );
+  // A Redis Cluster (any node of it in REDIS_URL, or several comma-separated): the control plane
+  // under one hash tag, queues likewise, the series in the compact layout spread by entity shard.
+  const onCluster = config.redisUrl ? (await detectRedisMode(resolved.url))?.mode === 'cluster' : false;
+  if (onCluster) {
+    if (config.seriesLayoutSet && config.seriesLayout !== 'compact') {
+      await giveUp(new ConfigError('cluster_needs_compact', 'REDIS_URL names a Redis Cluster and LOOKOUT_SERIES_LAYOUT=buckets: the buckets layout cannot be split by hash tags; unset it or set compact (docs/scaling.md)'));
     }
+    config = { ...config, prefix: clusterPrefix(config.prefix), seriesLayout: 'compact' };
+    logger.info({ prefix: config.prefix }, 'Redis Cluster: control plane and queues under one hash tag, series in the compact layout by shard');
   }
-  const redis = connectRedis(resolved.url, 'lookout');
+  const keys = keyspace(config.prefix);
+  const urls = redisUrls(resolved.url);
+  if (!onCluster && urls.length > 1) {
+    await giveUp(new ConfigError('redis_unreachable', `REDIS_URL lists ${urls.length} nodes and none answered as a Redis Cluster: list several nodes only for a cluster`));
+  }
+  const redis: RedisClient = onCluster ? connectCluster(urls, 'lookout', 'worker') : connectRedis(resolved.url, 'lookout');
   closers.push(quit(redis));
   await checkRedis(redis).catch((err: unknown) => giveUp(err, redis));
   // Compact on a Redis the buckets layout filled: refused until `lookout migrate` completed.
-  if (config.seriesLayout === 'compact') await assertMigrated(redis, keys).catch((err: unknown) => giveUp(err, redis));
+  if (config.seriesLayout === 'compact' && !onCluster) await assertMigrated(redis, keys).catch((err: unknown) => giveUp(err, redis));
   // The request path (API, ingest, readiness, scrapes) has its own fail-fast connection: while
   // Redis is away requests answer 503 within a bound; workers keep waiting on theirs.
-  const requestRedis = connectRequestRedis(resolved.url, 'lookout-request');
+  const requestRedis: RedisClient = onCluster ? connectCluster(urls, 'lookout-request', 'request') : connectRequestRedis(resolved.url, 'lookout-request');
   closers.push(quit(requestRedis));
   await waitReady(requestRedis).catch((err: unknown) => giveUp(err, requestRedis, redis));
 
@@ -187,7 +192,8 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   showConfig();
   // Workers' connections wait through an outage; the outage tracker reports it, not each socket.
   redis.on('error', () => undefined);
-  const duplicate = (name: string) => redis.duplicate({ connectionName: name }).on('error', () => undefined);
+  const duplicate = (name: string): RedisClient =>
+    (isCluster(redis) ? redis.duplicate(undefined, { redisOptions: { ...redis.options.redisOptions, connectionName: name } }) : redis.duplicate({ connectionName: name })).on('error', () => undefined);
   const producer = duplicate('lookout-bullmq');
   closers.push(async () => producer.quit().catch(() => undefined));
   const connection = producer as unknown as ConnectionOptions;

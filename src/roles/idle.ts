@@ -2,7 +2,7 @@
 // and (where this process notifies) consumed. Tests and the demo step on from there.
 
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../state/client.js';
 import type { Keyspace } from '../state/keys.js';
 import { RedisStateProbe } from '../state/state-probe.js';
 
@@ -10,7 +10,7 @@ type Counts = Record<string, number>;
 type Counted = Pick<Queue, 'getJobCounts'>;
 
 export interface Settling {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: Keyspace;
   readonly queues: { readonly [q in 'samples' | 'alertEvents' | 'escalations' | 'dispatch' | 'sms' | 'email' | 'webhook']: Counted };
   /** Set when this process consumes alert events (no consumer: nothing drains them). */

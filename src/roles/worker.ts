@@ -4,7 +4,7 @@
 // duties' broadcasts, the drainer and the relay stop, then the channels and connections close.
 
 import { Worker, type ConnectionOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../state/client.js';
 import type { AlertEvent } from '../domain/alert.js';
 import { createChannels } from '../notify/channels/index.js';
 import { Notifier } from '../notify/notifier.js';
@@ -47,7 +47,7 @@ export class WorkerRole extends Role {
     const log = core.logger.child({ component: 'worker' });
     await core.cache.refresh(true);
     // BullMQ does not close connections it was handed: remember them and close them last.
-    const conns: Redis[] = [];
+    const conns: RedisClient[] = [];
     opened(async () => {
       for (const c of conns.reverse()) await c.quit().catch(() => c.disconnect());
     });

@@ -2,7 +2,7 @@
 // the commit script, guarded by the entity's alert version, so evaluation and acks of one entity
 // never interleave badly across worker processes.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { AlertEvent, AlertRecord } from '../domain/alert.js';
 import { fingerprint } from '../domain/alert.js';
 import type { Keyspace } from './keys.js';
@@ -19,7 +19,7 @@ export interface EntityCommit {
 }
 
 export function commitArgs(keys: Keyspace, c: EntityCommit, now: number): string[] {
-  const args = [keys.prefix, c.entity, c.version, String(now)];
+  const args = [keys.version(c.entity), keys.prefix, c.entity, c.version, String(now)];
   for (const s of c.steps) {
     if (!s.record) continue;
     args.push(s.record.fingerprint, JSON.stringify(s.record), isOpen(s.record) ? '1' : '0', s.event ? JSON.stringify(s.event) : '');
@@ -29,11 +29,11 @@ export function commitArgs(keys: Keyspace, c: EntityCommit, now: number): string
 
 export class RedisAlertStore implements AlertStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
     private readonly maxAckAttempts = 10,
   ) {
-    redis.defineCommand('lookoutCommit', { numberOfKeys: 0, lua: COMMIT_ALERTS_LUA });
+    redis.defineCommand('lookoutCommit', { numberOfKeys: 1, lua: COMMIT_ALERTS_LUA });
   }
 
   /** Commit several entities' steps in one round trip; returns the entities that conflicted. */

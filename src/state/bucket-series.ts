@@ -1,7 +1,7 @@
 // The buckets layout (LOOKOUT_SERIES_LAYOUT=buckets, the default): daily and hourly buckets keyed
 // by (metric, day) and (metric, hour) with entities as fields, sample ids per day (see lua.ts).
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import { parseBucket, toMilli } from '../domain/bucket.js';
 import type { Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
@@ -29,7 +29,7 @@ const SAMPLES_PER_CALL = 1000;
 
 export class BucketSeries implements SeriesLayout {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
     private readonly calendar: Calendar,
     private readonly metrics: () => MetricCatalogue,

@@ -2,7 +2,7 @@
 // post-evaluation records, the daily reports made, the report run's catch-up marker and the work
 // waiting for its export. Records are kept as JSON text; their shapes belong to src/campaigns/.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { AlertRecord } from '../domain/alert.js';
 import type { Keyspace } from './keys.js';
 
@@ -98,7 +98,7 @@ export class RedisCampaignStore implements CampaignStore {
   private readonly ck: CampaignKeys;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
   ) {
     this.ck = campaignKeys(keys.prefix);

@@ -49,6 +49,8 @@ export class CompactKeys {
   }
   /** Marker of one job chunk counted in a metric's feed counter: hashes to the slot of `feedKey`. */
   feedMark(feedKey: string, jobId: string, chunk: number): string {
+    // A tagged counter (`{P}:feed:m`, on a cluster) lends its tag to a key that begins with it.
+    if (feedKey.includes('{')) return `${feedKey}:mark:${jobId}:${chunk}`;
     return `${this.prefix}:fmark:{${feedKey}}:${jobId}:${chunk}`;
   }
 }

@@ -3,7 +3,7 @@
 // Every key carries the entity's shard tag; a job's samples are applied one script call per
 // (chunk, shard), so a call touches one slot. Design: docs/scaling.md "Compact layout".
 
-import type { Redis } from 'ioredis';
+import { batch, type Batch, type RedisClient } from './client.js';
 import { toMilli } from '../domain/bucket.js';
 import { MS_PER_DAY, type Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
@@ -58,13 +58,13 @@ export class CompactSeries implements SeriesLayout {
   readonly ck: CompactKeys;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
     private readonly calendar: Calendar,
     private readonly metrics: () => MetricCatalogue,
     private readonly settings: CompactSettings,
   ) {
-    this.ck = new CompactKeys(keys.prefix, settings.shards);
+    this.ck = new CompactKeys(keys.seriesPrefix, settings.shards);
     redis.defineCommand('lookoutApplyCompact', { lua: APPLY_COMPACT_LUA });
     redis.defineCommand('lookoutFeedOnce', { numberOfKeys: 2, lua: FEED_ONCE_LUA });
     redis.defineCommand('lookoutMarkDirty', { numberOfKeys: 1, lua: MARK_DIRTY_LUA });
@@ -144,8 +144,8 @@ export class CompactSeries implements SeriesLayout {
   async apply(jobId: string, samples: readonly Sample[], now: number, dirty: ReadonlySet<string>): Promise<LayoutApplyResult> {
     const chunkCount = Math.ceil(samples.length / SAMPLES_PER_CHUNK);
     const calls = this.calls(jobId, samples, now);
-    // One pipeline on a standalone Redis; on a cluster it must be split by node (docs/scaling.md).
-    const pipeline = this.redis.pipeline() as unknown as Commands & ReturnType<Redis['pipeline']>;
+    // One pipeline on a standalone Redis; on a cluster each call goes to its shard's master (batch, client.ts).
+    const pipeline = batch(this.redis) as unknown as Commands & Batch;
     for (const call of calls) pipeline.lookoutApplyCompact(String(call.keys.length), ...call.keys, ...call.args);
     const results = (await pipeline.exec()) ?? [];
     const appliedChunks = new Set<number>();
@@ -168,7 +168,7 @@ export class CompactSeries implements SeriesLayout {
     // Feed counters (global keys, one per metric): counted once per (chunk, metric) with a marker
     // in the counter's slot, from what the shard calls applied (the same on a retry: a skipped call
     // returns the rejects it recorded). Then the dirty marks: ZADD NX, harmless when repeated.
-    const after = this.redis.pipeline() as unknown as Commands & ReturnType<Redis['pipeline']>;
+    const after = batch(this.redis) as unknown as Commands & Batch;
     for (let c = 0; c < chunkCount; c++) {
       const feed = new Map<string, Map<number, number>>();
       for (let i = c * SAMPLES_PER_CHUNK; i < Math.min(samples.length, (c + 1) * SAMPLES_PER_CHUNK); i++) {

@@ -2,7 +2,7 @@
 // range of days: what RedisDailyReads (campaign figures, the halls' ranking) sums, and what the
 // migration copies. One pipeline per call; the layout in use decides the keys.
 
-import type { Redis } from 'ioredis';
+import { batch, type RedisClient } from './client.js';
 import type { Keyspace } from './keys.js';
 import { CompactKeys, CompactSeriesView } from './compact-format.js';
 import type { DailyCellsByEntity, DailyRead } from './series-layout.js';
@@ -26,7 +26,7 @@ export function bucketCell(raw: string | null | undefined): { sumMilli: number; 
 /** The buckets layout: one HMGET per (metric, day). */
 export class BucketDailyCells implements DailyCellSource {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
   ) {}
 
@@ -55,13 +55,13 @@ export class BucketDailyCells implements DailyCellSource {
 /** The compact layout: one GET per (entity, metric) series string. */
 export class CompactDailyCells implements DailyCellSource {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly ck: CompactKeys,
   ) {}
 
   async readDailyCells(reads: readonly DailyRead[]): Promise<DailyCellsByEntity> {
     const out: DailyCellsByEntity = new Map();
-    const p = this.redis.pipeline();
+    const p = batch(this.redis);
     for (const r of reads) for (const e of r.entities) p.getBuffer(this.ck.series(e, r.metric));
     const res = (await p.exec()) ?? [];
     let k = 0;
@@ -83,8 +83,8 @@ export class CompactDailyCells implements DailyCellSource {
 }
 
 /** The daily cells of the layout a deployment uses (LOOKOUT_SERIES_LAYOUT, LOOKOUT_SHARDS). */
-export function dailyCellsFor(redis: Redis, keys: Keyspace, settings: { readonly seriesLayout?: 'buckets' | 'compact'; readonly shards?: number }): DailyCellSource {
+export function dailyCellsFor(redis: RedisClient, keys: Keyspace, settings: { readonly seriesLayout?: 'buckets' | 'compact'; readonly shards?: number }): DailyCellSource {
   return settings.seriesLayout === 'compact'
-    ? new CompactDailyCells(redis, new CompactKeys(keys.prefix, settings.shards ?? DEFAULT_SHARDS))
+    ? new CompactDailyCells(redis, new CompactKeys(keys.seriesPrefix, settings.shards ?? DEFAULT_SHARDS))
     : new BucketDailyCells(redis, keys);
 }

@@ -2,7 +2,7 @@
 // reads them) for many entities and a bounded range of days at once: campaign figures, the halls'
 // ranking, and whether a day's export arrived (the feed counters).
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { Keyspace } from './keys.js';
 import { bucketValue, MILLI } from '../domain/bucket.js';
 import type { DailyCellSource } from './daily-cells.js';
@@ -28,7 +28,7 @@ export interface DailyReads {
 
 export class RedisDailyReads implements DailyReads {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
     /** The daily cells of the layout in use (daily-cells.ts dailyCellsFor). */
     private readonly cells: DailyCellSource,

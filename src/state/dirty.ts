@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { Keyspace } from './keys.js';
 import { CLAIM_DIRTY_LUA } from './lua.js';
 
@@ -7,7 +7,7 @@ import { CLAIM_DIRTY_LUA } from './lua.js';
  * server time, like those of the apply script: drainers compare them with Redis TIME, so a mark
  * stamped by a process clock running ahead (skew, a test or replay clock) would wait that long.
  */
-export async function markDirty(redis: Redis, keys: Keyspace, ids: readonly string[]): Promise<void> {
+export async function markDirty(redis: RedisClient, keys: Keyspace, ids: readonly string[]): Promise<void> {
   if (!ids.length) return;
   const [sec, usec] = await redis.time();
   const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
@@ -19,13 +19,13 @@ export async function markDirty(redis: Redis, keys: Keyspace, ids: readonly stri
 }
 
 /**
- * The dirty set drainers work from: entities marked for judgement (score: Redis time of the
+ * The dirty set drainers work from: entities marked for judgement (score: RedisClient time of the
  * mark) and the ones claimed under a lease (`evaluating`), so a worker that dies mid-judgement
  * only delays them.
  */
 export class DirtySet {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
   ) {
     redis.defineCommand('lookoutClaimDirty', { numberOfKeys: 2, lua: CLAIM_DIRTY_LUA });

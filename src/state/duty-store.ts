@@ -4,7 +4,7 @@
 // src/duties/broadcast.ts.
 
 import { randomInt } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { Keyspace } from './keys.js';
 
 export function dutyKeys(prefix: string) {
@@ -58,7 +58,7 @@ export class RedisDutyStore implements DutyStore {
   private readonly dk: DutyKeys;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
   ) {
     this.dk = dutyKeys(keys.prefix);

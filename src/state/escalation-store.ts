@@ -2,7 +2,7 @@
 // chain snapshot, ack code, level, done.<step> …), its recent fires (flapping), who was told
 // (contact → phone hash), the short SMS ack codes and each phone's latest alert.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { Keyspace } from './keys.js';
 
 const DAY_MS = 86_400_000;
@@ -16,7 +16,7 @@ return redis.call('ZCARD', KEYS[1])`;
 
 export class EscalationStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
   ) {}
 

@@ -2,7 +2,7 @@
 // atomic step that changes the alert (state/lua.ts); relays read it through a consumer group, so
 // an entry a crashed relay read but never acknowledged is claimed again by another.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { AlertEvent } from '../domain/alert.js';
 import type { Keyspace } from './keys.js';
 
@@ -16,7 +16,7 @@ export interface OutboxEntry {
 
 export class EventOutbox {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
   ) {}
 

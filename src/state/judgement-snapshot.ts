@@ -2,7 +2,7 @@
 // counters of absence metrics, the series the read plan asks for, and each entity's alert
 // version and alerts (the version guards the commit that follows).
 
-import type { Redis } from 'ioredis';
+import { batch, type RedisClient } from './client.js';
 import type { AlertRecord } from '../domain/alert.js';
 import { fingerprint } from '../domain/alert.js';
 import type { Keyspace } from './keys.js';
@@ -34,13 +34,13 @@ export interface Snapshot {
 
 export class SnapshotReader {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
     private readonly series: SeriesStore,
   ) {}
 
   async read(req: SnapshotRequest): Promise<Snapshot> {
-    const tx = this.redis.multi();
+    const tx = batch(this.redis, true);
     for (const m of req.feedMetrics) tx.hgetall(this.keys.feed(m));
     const seriesReads = this.series.queueReads(tx, req.daily, req.hourly);
     for (const e of req.entities) {

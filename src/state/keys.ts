@@ -1,10 +1,26 @@
 // The Redis key layout: every key Lookout reads or writes, under one prefix (LOOKOUT_PREFIX).
 // Only state/ and the composition root build keys; the rest of the code asks a store.
 
+/**
+ * LOOKOUT_PREFIX as the control plane's keys and BullMQ's queues begin on a Redis Cluster: `{P}`.
+ * The hash tag puts the whole control plane (alerts, versions, dirty set, notifications, queues…)
+ * in one slot, so its scripts and MULTIs stay single-slot; the series are spread by entity shard
+ * (compact layout, under `seriesPrefix`). On a standalone Redis the prefix is used as it is.
+ */
+export function clusterPrefix(prefix: string): string {
+  return `{${prefix}}`;
+}
+
+/** `prefix` is LOOKOUT_PREFIX, or clusterPrefix(LOOKOUT_PREFIX) on a cluster. */
 export function keyspace(prefix: string) {
   const p = prefix;
+  const tagged = /^\{(.+)\}$/.exec(prefix);
   return {
     prefix: p,
+    /** LOOKOUT_PREFIX itself: the compact series keys add their shard's hash tag to it. */
+    seriesPrefix: tagged ? tagged[1]! : prefix,
+    /** Keys laid out for a Redis Cluster (clusterPrefix). */
+    cluster: tagged !== null,
     entities: `${p}:e`,
     entitiesVersion: `${p}:e:ver`,
     unknownEntities: `${p}:e:unknown`,

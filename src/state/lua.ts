@@ -3,7 +3,7 @@
 export const APPLY_SAMPLES_LUA = `
 -- Apply one chunk of a job's samples, atomically. Buckets are keyed by metric and local day
 -- (hour), with entities as fields, so a chunk of a daily export touches a handful of keys and
--- every write is one multi-field command: Redis does per-field work, not per-call work.
+-- every write is one multi-field command: RedisClient does per-field work, not per-call work.
 -- ARGV: prefix, chunkKey, dailyRetentionDays, hourlyRetentionDays, minHour, now (epoch ms, the
 --       deployment's clock), D, D × entity to
 --       mark dirty, then groups: metric, agg 's'|'a', day, n, n × (entity, hour, value, id or '').
@@ -232,6 +232,8 @@ export const COMMIT_ALERTS_LUA = `
 -- (optimistic concurrency on the entity's alert version), and append the transitions to the
 -- event outbox stream. Newer samples need no check here: they re-mark the entity dirty, so a
 -- verdict from slightly older data is followed by a fresh one.
+-- KEYS[1]: the entity's version key (it routes the call on a cluster; every key built below from
+-- the prefix is in its slot: the control plane's one hash tag there, any slot on a standalone Redis).
 -- ARGV: prefix, entity, expectedVersion, now, then n × (fingerprint, recordJson, open '1'|'0', eventJson or '').
 -- Returns 1 committed, 0 conflict (caller re-reads and re-evaluates).
 local P = ARGV[1]

@@ -3,7 +3,7 @@
 // the per-hour limit. A group or digest is taken into a processing key before it becomes records,
 // so a crash in between finds it again.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { Keyspace } from './keys.js';
 
 const HOUR_MS = 3_600_000;
@@ -67,7 +67,7 @@ export interface DigestRef {
 
 export class MessageBatches {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
   ) {}
 
@@ -153,7 +153,7 @@ function takenMember(d: DigestRef): string {
 /** SMS sent per contact for the per-hour limit: a zset, member `<sent at>-<notification id>`, trimmed to the last hour. */
 export class RedisSentSms {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
   ) {}
 

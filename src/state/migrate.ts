@@ -6,7 +6,7 @@
 // run redone) writes the same bytes again. Design: docs/scaling.md "Upgrade path".
 
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Batch, RedisClient } from './client.js';
 import { MILLI } from '../domain/bucket.js';
 import { MS_PER_DAY, MS_PER_HOUR, type Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
@@ -43,7 +43,7 @@ export interface MigrateSummary {
 }
 
 export interface MigrateOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: Keyspace;
   readonly calendar: Calendar;
   readonly metrics: () => MetricCatalogue;
@@ -78,7 +78,7 @@ interface BucketKeys {
 
 const escapeGlob = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 
-async function scanKeys(redis: Redis, match: string): Promise<string[]> {
+async function scanKeys(redis: RedisClient, match: string): Promise<string[]> {
   const out: string[] = [];
   let cursor = '0';
   do {
@@ -97,7 +97,7 @@ function metricAndIndex(key: string, head: string): [string, number] | undefined
   return colon > 0 && Number.isInteger(n) ? [rest.slice(0, colon), n] : undefined;
 }
 
-async function findBucketKeys(redis: Redis, keys: Keyspace): Promise<BucketKeys> {
+async function findBucketKeys(redis: RedisClient, keys: Keyspace): Promise<BucketKeys> {
   const p = escapeGlob(keys.prefix);
   const out: BucketKeys = { daily: new Map(), hourly: new Map(), idDays: [], all: [] };
   for (const [kind, into] of [['d', out.daily], ['h', out.hourly]] as const) {
@@ -122,7 +122,7 @@ async function findBucketKeys(redis: Redis, keys: Keyspace): Promise<BucketKeys>
 }
 
 /** True when Redis holds series in the buckets layout (any daily bucket key). */
-export async function holdsBuckets(redis: Redis, keys: Keyspace): Promise<boolean> {
+export async function holdsBuckets(redis: RedisClient, keys: Keyspace): Promise<boolean> {
   let cursor = '0';
   do {
     const [next, found] = await redis.scan(cursor, 'MATCH', `${escapeGlob(keys.prefix)}:d:*`, 'COUNT', 10_000);
@@ -136,7 +136,7 @@ export async function holdsBuckets(redis: Redis, keys: Keyspace): Promise<boolea
  * Start-up check for LOOKOUT_SERIES_LAYOUT=compact: a Redis that still holds bucket data and no
  * completed migration is refused (never a silent start from empty series).
  */
-export async function assertMigrated(redis: Redis, keys: Keyspace): Promise<void> {
+export async function assertMigrated(redis: RedisClient, keys: Keyspace): Promise<void> {
   if (await redis.exists(migrateKeys(keys.prefix).done)) return;
   if (await holdsBuckets(redis, keys))
     throw new ConfigError(
@@ -222,7 +222,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateSummary> {
     for (const [e, m] of built.series) del.del(compact.ck.series(e, m), compact.ck.ids(e, m));
     for (const [err] of (await del.exec()) ?? []) if (err) throw err;
     const calls = compact.calls(`migrate:${randomUUID()}`, built.samples, now, { sealOldIds: true });
-    const p = redis.pipeline() as unknown as { lookoutApplyCompact(...a: string[]): void } & ReturnType<Redis['pipeline']>;
+    const p = redis.pipeline() as unknown as { lookoutApplyCompact(...a: string[]): void } & Batch;
     for (const call of calls) p.lookoutApplyCompact(String(call.keys.length), ...call.keys, ...call.args);
     const res = (await p.exec()) ?? [];
     const markers = redis.pipeline();
@@ -247,7 +247,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateSummary> {
   return { ...summary, deleted: o.deleteOld ? await deleteKeys(redis, found.all) : 0 };
 }
 
-async function deleteKeys(redis: Redis, all: readonly string[]): Promise<number> {
+async function deleteKeys(redis: RedisClient, all: readonly string[]): Promise<number> {
   let n = 0;
   for (let i = 0; i < all.length; i += 500) n += await redis.unlink(...all.slice(i, i + 500));
   return n;

@@ -1,13 +1,13 @@
 // Notification records in Redis: a hash id → JSON, an index by time, one of failures, and the
 // reconciler's work lists (sending, awaiting receipt); provider message ids map back to records.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { NotificationFilter, NotificationRecord, NotificationRecords } from '../domain/notification.js';
 import type { Keyspace } from './keys.js';
 
 export class NotificationStore implements NotificationRecords {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
   ) {}
 

@@ -1,7 +1,7 @@
 // Entities in Redis: one hash of id → JSON, a version counter bumped on every change so workers
 // refresh their in-memory copy cheaply, and a tally of samples for entities nobody registered.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { Entity } from '../domain/entity.js';
 import type { Keyspace } from './keys.js';
 import type { EntityFilter, RegistryStore } from './ports.js';
@@ -12,7 +12,7 @@ export function matchesFilter(e: Entity, f: EntityFilter = {}): boolean {
 
 export class RedisRegistryStore implements RegistryStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
     /** Called after a change is stored (the API role queues a re-evaluation). */
     private readonly onChange?: (ids: readonly string[]) => Promise<void>,
@@ -68,7 +68,7 @@ export class RegistryCache {
   private checkedAt = -Infinity;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
     /** Minimum ms between version checks. */
     private readonly checkEveryMs = 0,

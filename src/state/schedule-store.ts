@@ -2,13 +2,13 @@
 // day, and the feed counters (samples per local day of one metric) the absence pass and the feed
 // guard read.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { Keyspace } from './keys.js';
 import { parseFeed } from './series-store.js';
 
 export class ScheduleStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
   ) {}
 

@@ -2,7 +2,7 @@
 // samples, and queue the reads of a set of plans into a transaction, then parse what came back.
 // Every reader of stored series goes through SeriesStore, which holds one of them.
 
-import type { Redis } from 'ioredis';
+import type { Batch } from './client.js';
 import type { Sample, SampleRejection } from '../domain/sample.js';
 
 export type SeriesLayoutName = 'buckets' | 'compact';
@@ -45,7 +45,7 @@ export type DailyCellsByEntity = Map<string, Map<string, Map<number, DailyCell>>
 /** entity → metric → local day → its 24 hourly values (NaN: no data in that hour). */
 export type HourlyByEntity = Map<string, Map<string, Map<number, Float64Array>>>;
 
-export type Tx = ReturnType<Redis['multi']>;
+export type Tx = Batch;
 
 /** Reads queued into a transaction: how many results they take, and how to parse them. */
 export interface QueuedReads {

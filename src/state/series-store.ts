@@ -3,7 +3,7 @@
 // (LOOKOUT_SERIES_LAYOUT): `buckets` (bucket-series.ts, the default) and `compact`
 // (compact-series.ts); every reader goes through this class.
 
-import type { Redis } from 'ioredis';
+import { batch, type RedisClient } from './client.js';
 import type { Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { Sample, SampleRejection } from '../domain/sample.js';
@@ -44,7 +44,7 @@ export class SeriesStore {
   private readonly impl: SeriesLayout;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
     private readonly calendar: Calendar,
     metrics: () => MetricCatalogue,
@@ -105,9 +105,9 @@ export class SeriesStore {
     return { fromDay: readFromDay(today, this.retention.retentionDays, lookbackDays), toDay: today };
   }
 
-  /** Run reads in one MULTI and parse them. */
+  /** Run reads in one MULTI (per command on a cluster: client.ts) and parse them. */
   async read(daily: readonly DailyRead[], hourly: readonly HourlyRead[] = []): Promise<{ daily: DailyByEntity; hourly: HourlyByEntity }> {
-    const tx = this.redis.multi();
+    const tx = batch(this.redis, true);
     const q = this.queueReads(tx, daily, hourly);
     const res = ((await tx.exec()) ?? []).map(([err, v]) => {
       if (err) throw err;

@@ -2,7 +2,7 @@
 // hash; writes of an existing silence are compare-and-set so two DELETEs cannot interleave badly.
 
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { Keyspace } from './keys.js';
 import { silenceState, type Silence } from '../domain/silence.js';
 import type { NewSilence, SilenceState, SilenceStore } from './ports.js';
@@ -40,7 +40,7 @@ return 1`;
 
 export class RedisSilenceStore implements SilenceStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
     private readonly newId: () => string = randomUUID,
   ) {}

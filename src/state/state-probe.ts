@@ -1,7 +1,7 @@
 // What the scrape-time gauges read from Redis besides the alerts and queues: the round trip
 // itself, how far each alert's escalation chain climbed, and the pipeline's backlog.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { Keyspace } from './keys.js';
 
 export interface StateProbe {
@@ -13,7 +13,7 @@ export interface StateProbe {
 
 export class RedisStateProbe implements StateProbe {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keyspace,
   ) {}
 

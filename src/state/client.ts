@@ -1,0 +1,45 @@
+// The connection the stores talk to: one standalone Redis (or Sentinel), or an ioredis Cluster.
+// On a cluster every command goes to the master of its key's slot; a MULTI or pipeline must stay
+// within one slot, so work that spans entities of several shards goes through `batch`.
+
+import { Cluster, type ChainableCommander, type Redis } from 'ioredis';
+
+export type RedisClient = Redis | Cluster;
+
+export function isCluster(redis: RedisClient): redis is Cluster {
+  return redis instanceof Cluster;
+}
+
+/**
+ * Queue commands and run them together. On a standalone Redis: a MULTI (`atomic`) or a pipeline.
+ * On a cluster, keys of several slots may be queued: each command is sent to its slot's master at
+ * once (ioredis routes it, defined scripts included) and `exec` gathers the answers in order, as a
+ * pipeline's — atomic per command (a script is), not across slots. Readers that need one
+ * consistent view of several slots must not rely on it (the judgement's guard is the alert
+ * version, read and committed in the control slot).
+ */
+export function batch(redis: RedisClient, atomic = false): ChainableCommander {
+  if (!isCluster(redis)) return atomic ? redis.multi() : redis.pipeline();
+  const sent: Promise<unknown>[] = [];
+  const proxy: ChainableCommander = new Proxy({} as ChainableCommander, {
+    get(_, name) {
+      if (name === 'exec') {
+        return async () => (await Promise.allSettled(sent)).map((r) => (r.status === 'fulfilled' ? [null, r.value] : [r.reason as Error, null]));
+      }
+      if (name === 'length') return sent.length;
+      if (name === 'then') return undefined;
+      const command = (redis as unknown as Record<string | symbol, unknown>)[name];
+      if (typeof command !== 'function') throw new TypeError(`batch: no command ${String(name)}`);
+      return (...args: unknown[]) => {
+        const reply = (command as (...a: unknown[]) => Promise<unknown>).apply(redis, args);
+        reply.catch(() => undefined);
+        sent.push(reply);
+        return proxy;
+      };
+    },
+  });
+  return proxy;
+}
+
+/** A queue of commands (MULTI, pipeline or the cluster batch above). */
+export type Batch = ChainableCommander;
