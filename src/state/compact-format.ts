@@ -63,6 +63,11 @@ export class CompactSeriesView {
     this.ring = buf.readUInt16LE(4);
   }
 
+  /** The last day written (local day index). */
+  get lastDay(): number {
+    return this.last;
+  }
+
   /** The daily cell of `day`: sum in thousandths and count; undefined when outside the ring or empty. */
   dailyCell(day: number): { sumMilli: number; count: number } | undefined {
     if (day > this.last || day <= this.last - this.ring) return undefined;
