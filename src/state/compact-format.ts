@@ -8,7 +8,7 @@ import { shardOf, shardTag } from './shard.js';
 
 /**
  * Header: last day written (int32), ring size (uint16), and the byte offset of the newest hourly row
- * + 2³⁰ (int32; the writer's, compact-lua.ts). Rows are stored oldest first and may be followed by
+ * + 2³⁰, + 2²⁹ once the key expires on whole weeks (int32; the writer's, compact-lua.ts). Rows are stored oldest first and may be followed by
  * padding (zero rows: day 0, no hours), which the reader passes over as rows without cells.
  */
 const HEADER = 10;
@@ -20,7 +20,7 @@ const IMPLICIT = 0x800000;
 /** Hourly cell: sum in thousandths (int32) and count (uint16). */
 const HOURLY_CELL = 6;
 
-/** Default id window (LOOKOUT_ID_WINDOW_DAYS): ids are remembered for samples of the local days today − 7 … today (and later). */
+/** Default id window (LOOKOUT_ID_WINDOW_DAYS): ids are remembered 7 days from their sample's local day or their arrival, whichever is later. */
 export const ID_WINDOW_DAYS = 7;
 
 /** Largest value (in units) a sample may carry in the compact layout: an hourly cell's int32 thousandths. */
@@ -63,6 +63,11 @@ export class CompactSeriesView {
   constructor(private readonly buf: Buffer) {
     this.last = buf.readInt32LE(0);
     this.ring = buf.readUInt16LE(4);
+  }
+
+  /** The last day written (local day index). */
+  get lastDay(): number {
+    return this.last;
   }
 
   /** The daily cell of `day`: sum in thousandths and count; undefined when outside the ring or empty. */

@@ -19,7 +19,9 @@ export const APPLY_COMPACT_LUA = `
 -- '<I3I3' (day, +2^23 when implicit; mask of the hours with data), then one '<i4I2' cell (sum,
 -- count) per hour in the mask. An implicit row has one hour and no cell: that hour holds the
 -- whole day (the day's daily cell), the usual case of a daily export. Rows older than the hourly
--- retention are dropped when the oldest is 2 days past it (the string is then rebuilt).
+-- retention are dropped when the string is rebuilt (new rows outgrow the padding, an older row is
+-- touched…); until then readers pass over them (CompactSeries reads no hour older than the last
+-- day − the hourly retention − 2 days).
 -- (A header whose third field is below 2^30 is the earlier format, rows newest first and that
 -- field the oldest row's day: read whole and rebuilt in this one.)
 -- Id index: '<i4i4i4' (base hour + 2^30, lowest hour held, hold day), then 12-byte entries:
@@ -564,7 +566,7 @@ while true do
   if changed then
     local ttl = math.max(1, deadline(M) * 86400 - appNow)
     local patched = false
-    if not full and Ms and M - Ms < RD and (Ts == nil or Ts >= minDay - 2) then
+    if not full and Ms and M - Ms < RD then
       -- The rows from the newest stored one (if touched) on: the only rows this call may write,
       -- over the newest row and into the padding after it.
       local tdays = {}

@@ -6,6 +6,7 @@
 import { batch, type Batch, type RedisClient } from './client.js';
 import { toMilli } from '../domain/bucket.js';
 import { MS_PER_DAY, type Calendar } from '../domain/clock.js';
+import { HOURS_PER_DAY } from '../domain/series.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { Sample, SampleRejection } from '../domain/sample.js';
 import { SAMPLE_ERRORS } from '../errors/catalogue.js';
@@ -226,7 +227,12 @@ export class CompactSeries implements SeriesLayout {
         hourly.forEach((r, i) => {
           const series = seriesOf(hourlyOut, r.entities, r.metric);
           const a = avg(r.metric);
-          r.entities.forEach((_, j) => view(hourlyAt[i]![j]!)?.hourly(r.fromHour, r.toHour, a, (h, v) => setHourly(series[j]!, h, v)));
+          r.entities.forEach((_, j) => {
+            const v = view(hourlyAt[i]![j]!);
+            // Rows past the hourly retention stay until the string is next rebuilt: not read.
+            const from = v ? Math.max(r.fromHour, (v.lastDay - this.settings.hourlyRetentionDays - 2) * HOURS_PER_DAY) : r.fromHour;
+            v?.hourly(from, r.toHour, a, (h, x) => setHourly(series[j]!, h, x));
+          });
         });
       },
     };
