@@ -53,7 +53,11 @@ export interface AppConfig {
   readonly retentionDays: number;
   readonly hourlyRetentionDays: number;
   readonly maxFutureMs: number;
-  /** How series are stored (LOOKOUT_SERIES_LAYOUT): `buckets` (default) or `compact` (docs/scaling.md "Compact layout"). */
+  /**
+   * How series are stored (LOOKOUT_SERIES_LAYOUT): `compact` or `buckets` (docs/scaling.md "Compact layout").
+   * Unset: the layout recorded in Redis, else buckets for an un-migrated deployment from before, compact
+   * for a new one (resolved at start: roles/core.ts, chooseLayout).
+   */
   readonly seriesLayout: 'buckets' | 'compact';
   /** LOOKOUT_SERIES_LAYOUT was set (on a Redis Cluster an unset layout means compact). */
   readonly seriesLayoutSet?: boolean;
@@ -165,7 +169,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     fail('LOG_LEVEL', 'one of fatal, error, warn, info, debug, trace, silent', logLevel);
   }
-  const seriesLayout = str(env, 'LOOKOUT_SERIES_LAYOUT', 'buckets');
+  const seriesLayout = str(env, 'LOOKOUT_SERIES_LAYOUT', 'compact');
   if (seriesLayout !== 'buckets' && seriesLayout !== 'compact') fail('LOOKOUT_SERIES_LAYOUT', 'buckets or compact', seriesLayout);
   const locale = str(env, 'LOOKOUT_LOCALE', 'zh');
   if (locale !== 'zh' && locale !== 'en') fail('LOOKOUT_LOCALE', 'zh or en', locale);

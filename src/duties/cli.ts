@@ -20,6 +20,7 @@ import type { Directory } from '../route/types.js';
 import { dailyCellsFor } from '../state/daily-cells.js';
 import { RedisDailyReads, type DailyReads } from '../state/daily-reads.js';
 import { RedisDutyStore, type DutyStore } from '../state/duty-store.js';
+import { recordedLayout } from '../state/migrate.js';
 import { RedisRegistryStore } from '../state/registry-store.js';
 import { Broadcaster, parseBroadcastRequest, type BroadcastSummary } from './broadcast.js';
 import { DUTY_QUEUES } from './queues.js';
@@ -93,7 +94,7 @@ async function open(base: AppConfig, cmd: string, io: CliIo, env: Readonly<Recor
   return {
     config,
     store: new RedisDutyStore(redis, keys),
-    days: new RedisDailyReads(redis, keys, dailyCellsFor(redis, keys, config)),
+    days: new RedisDailyReads(redis, keys, dailyCellsFor(redis, keys, { ...config, seriesLayout: await recordedLayout(redis, keys, config.seriesLayout) })),
     disconnect: () => redis.disconnect(),
     directory: buildDirectory(contacts.contacts, [], contacts.hash ?? ''),
     retry: (pol.ok ? pol.policies : defaultPolicies()).settings.retry,

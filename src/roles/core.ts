@@ -32,7 +32,7 @@ import type { Muter, PolicySet } from '../route/types.js';
 import { RedisAlertStore } from '../state/alert-store.js';
 import { markDirty } from '../state/dirty.js';
 import { RedisRegistryStore, RegistryCache } from '../state/registry-store.js';
-import { assertMigrated } from '../state/migrate.js';
+import { chooseLayout } from '../state/migrate.js';
 import { SeriesStore } from '../state/series-store.js';
 import { RedisSilenceStore } from '../state/silence-store.js';
 import { Closers } from './role.js';
@@ -162,7 +162,13 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   closers.push(quit(redis));
   await checkRedis(redis).catch((err: unknown) => giveUp(err, redis));
   // Compact on a Redis the buckets layout filled: refused until `lookout migrate` completed.
-  if (config.seriesLayout === 'compact' && !onCluster) await assertMigrated(redis, keys).catch((err: unknown) => giveUp(err, redis));
+  // The layout: LOOKOUT_SERIES_LAYOUT, else the one recorded in Redis, else buckets for an
+  // un-migrated deployment from before, compact for a new one (compact over un-migrated bucket
+  // data is refused: migration_needed).
+  const chosen = await chooseLayout(redis, keys, config.seriesLayoutSet || onCluster ? config.seriesLayout : undefined).catch((err: unknown) => giveUp(err, redis));
+  config = { ...config, seriesLayout: chosen.layout };
+  logger.info({ layout: chosen.layout, why: chosen.why }, 'series layout');
+  if (chosen.layout === 'buckets' && !config.seriesLayoutSet) logger.warn('series are in the buckets layout (about 10x the memory of compact): `lookout migrate` moves them (docs/scaling.md "Upgrade path")');
   // The request path (API, ingest, readiness, scrapes) has its own fail-fast connection: while
   // Redis is away requests answer 503 within a bound; workers keep waiting on theirs.
   const requestRedis: RedisClient = onCluster ? connectCluster(urls, 'lookout-request', 'request') : connectRequestRedis(resolved.url, 'lookout-request');

@@ -21,6 +21,8 @@ export function keyspace(prefix: string) {
     seriesPrefix: tagged ? tagged[1]! : prefix,
     /** Keys laid out for a Redis Cluster (clusterPrefix). */
     cluster: tagged !== null,
+    /** The series layout this deployment's data is in ('buckets' | 'compact'), recorded at start. */
+    layout: `${p}:layout`,
     entities: `${p}:e`,
     entitiesVersion: `${p}:e:ver`,
     unknownEntities: `${p}:e:unknown`,

@@ -16,7 +16,7 @@ import { ConfigError } from '../errors/catalogue.js';
 import type { Keyspace } from './keys.js';
 import { CompactSeries, type CompactSettings } from './compact-series.js';
 import { bucketCell } from './daily-cells.js';
-import type { DailyCell } from './series-layout.js';
+import type { DailyCell, SeriesLayoutName } from './series-layout.js';
 import { fnv1a32 } from './shard.js';
 
 /** Entities per batch: one pipeline of reads, one of applies, one progress write. */
@@ -145,6 +145,36 @@ export async function assertMigrated(redis: RedisClient, keys: Keyspace): Promis
     );
 }
 
+/**
+ * The series layout a starting deployment uses, recorded in Redis (`P:layout`) so every process
+ * and CLI of the deployment reads the same:
+ * - LOOKOUT_SERIES_LAYOUT when set (`compact` over un-migrated bucket data is refused:
+ *   assertMigrated);
+ * - else the layout recorded by an earlier start;
+ * - else `buckets` when Redis holds bucket data of a deployment that ran before the layout was
+ *   recorded (upgraded in place: its data stays readable until `lookout migrate`), and
+ *   `compact` for a new deployment.
+ */
+export async function chooseLayout(redis: RedisClient, keys: Keyspace, chosen?: SeriesLayoutName): Promise<{ layout: SeriesLayoutName; why: string }> {
+  let layout = chosen;
+  let why = 'LOOKOUT_SERIES_LAYOUT';
+  if (layout === 'compact') await assertMigrated(redis, keys);
+  if (!layout) {
+    const recorded = await redis.get(keys.layout);
+    if (recorded === 'buckets' || recorded === 'compact') [layout, why] = [recorded, 'recorded in Redis'];
+    else if (!(await redis.exists(migrateKeys(keys.prefix).done)) && (await holdsBuckets(redis, keys))) [layout, why] = ['buckets', 'bucket data from before, not migrated'];
+    else [layout, why] = ['compact', 'new deployment'];
+  }
+  await redis.set(keys.layout, layout);
+  return { layout, why };
+}
+
+/** The layout recorded by the deployment's last start, else `fallback` (CLIs beside a deployment). */
+export async function recordedLayout(redis: RedisClient, keys: Keyspace, fallback: SeriesLayoutName): Promise<SeriesLayoutName> {
+  const recorded = await redis.get(keys.layout);
+  return recorded === 'buckets' || recorded === 'compact' ? recorded : fallback;
+}
+
 /** The UTC instant of the start of local hour index `hour`. */
 function startOfHour(calendar: Calendar, hour: number): number {
   const day = Math.floor(hour / HOURS_PER_DAY);
@@ -243,7 +273,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrateSummary> {
   }
   const summary: MigrateSummary = { ...base, alreadyDone: false, entities: entities.length, series, samples, resumedFrom };
   if (o.dryRun) return summary;
-  await redis.multi().set(mk.done, JSON.stringify({ at: new Date(now).toISOString(), entities: entities.length, samples })).del(mk.progress).exec();
+  // The next start without LOOKOUT_SERIES_LAYOUT runs compact (chooseLayout).
+  await redis.multi().set(mk.done, JSON.stringify({ at: new Date(now).toISOString(), entities: entities.length, samples })).del(mk.progress).set(keys.layout, 'compact').exec();
   return { ...summary, deleted: o.deleteOld ? await deleteKeys(redis, found.all) : 0 };
 }
 
