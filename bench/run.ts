@@ -17,6 +17,8 @@ import { startLookout } from '../src/main.js';
 import { waitIdle } from '../src/roles/idle.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
+import { readFileSync } from 'node:fs';
+import { startRedisCluster, type RedisCluster } from '../test/support/redis-cluster.js';
 import { cpuPerSample, redisCpu, type RedisCpu } from './redis-info.js';
 import { daySamples, entities } from './shapes.js';
 
@@ -32,8 +34,23 @@ const LAYOUTS = (args.get('layout') ?? 'buckets,compact').split(',');
 const ENQUEUE_SLICE = 20_000;
 /** Extra worker processes beside the in-process one (2 cores: producer+worker here, a worker there). */
 const EXTRA_WORKERS = Number(args.get('workers') ?? 1);
+/** Also run the compact layout on a real 3-master Redis Cluster (`--cluster`, or `--cluster=1000,10000`: its sizes). */
+const CLUSTER_SIZES = args.has('cluster') ? (args.get('cluster') ? args.get('cluster')!.split(',').map(Number) : SIZES) : [];
 
-async function benchLookout(redisUrl: string, n: number, layout: string): Promise<{ n: number; samples: number; seconds: number; perSec: number; alerts: number; shape: string; cpu: RedisCpu }> {
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+function processCpu(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Where a run's Redis is: one server, or the masters of a cluster (CPU summed, keys per master). */
+interface Target {
+  readonly url: string;
+  readonly nodes: readonly string[];
+}
+
+async function benchLookout(target: Target, n: number, layout: string): Promise<{ n: number; samples: number; seconds: number; perSec: number; alerts: number; shape: string; cpu: RedisCpu; nodeCpu: number; keyShare: number[] }> {
+  const redisUrl = target.url;
   const cal = new Calendar(TZ);
   const today = cal.dayOf(NOW);
   // Daily exports when N is large enough to reach the target; hourly feeds for small N.
@@ -61,8 +78,11 @@ async function benchLookout(redisUrl: string, n: number, layout: string): Promis
   const ents = entities(n);
   await lookout.registry.putMany(ents);
   const r = mulberry32(n);
-  const info = new Redis(redisUrl);
-  const cpuBefore = await redisCpu(info);
+  const infos = target.nodes.map((u) => new Redis(u));
+  const cpuOf = async () => (await Promise.all(infos.map(redisCpu))).reduce((a, b) => ({ total: a.total + b.total, main: a.main + b.main }));
+  const cpuBefore = await cpuOf();
+  const nodeCpuOf = () => processCpu(process.pid) + children.reduce((a, c) => a + processCpu(c.pid!), 0);
+  const nodeCpuBefore = nodeCpuOf();
   // Produce day by day, like the daily exports arrive; build each day just before sending it.
   const started = performance.now();
   let total = 0;
@@ -73,8 +93,10 @@ async function benchLookout(redisUrl: string, n: number, layout: string): Promis
   }
   await waitIdle(lookout, 600_000);
   const seconds = (performance.now() - started) / 1000;
-  const cpu = cpuPerSample(cpuBefore, await redisCpu(info), total);
-  info.disconnect();
+  const cpu = cpuPerSample(cpuBefore, await cpuOf(), total);
+  const nodeCpu = ((nodeCpuOf() - nodeCpuBefore) * 1e6) / total;
+  const sizes = await Promise.all(infos.map((r) => r.dbsize()));
+  const keyShare = sizes.map((k) => k / sizes.reduce((a, b) => a + b, 0));
   const all = (await lookout.alerts.list({})).filter((a) => a.state !== 'resolved');
   const alerts = all.length;
   await Promise.all(children.map((c) => new Promise((resolve) => { c.once('exit', resolve); c.send('stop'); })));
@@ -84,11 +106,10 @@ async function benchLookout(redisUrl: string, n: number, layout: string): Promis
     console.log(by, all[0]);
   }
   await lookout.stop();
-  const redis = new Redis(redisUrl);
-  await redis.flushall();
-  redis.disconnect();
+  await Promise.all(infos.map((r) => r.flushall()));
+  for (const r of infos) r.disconnect();
   rmSync(cfgDir, { recursive: true, force: true });
-  return { n, samples: total, seconds, perSec: total / seconds, alerts, shape: perDay === 1 ? `${days} days × daily` : `${days} days × ${perDay} hourly`, cpu };
+  return { n, samples: total, seconds, perSec: total / seconds, alerts, shape: perDay === 1 ? `${days} days × daily` : `${days} days × ${perDay} hourly`, cpu, nodeCpu, keyShare };
 }
 
 /** The ceiling we compare against: one BullMQ job per sample, the worker adding it to a hash. */
@@ -135,6 +156,7 @@ async function main(): Promise<void> {
   const redis = args.get('redis') ? { url: args.get('redis')!, stop: async () => undefined } : await startEmbeddedRedis(dir);
   const fmt = (x: number) => Math.round(x).toLocaleString('en');
   const us = (x: number) => x.toFixed(1);
+  let cluster: RedisCluster | undefined;
   try {
     console.log(`lookout bench — node ${process.version}, redis ${redis.url}, ${1 + EXTRA_WORKERS} worker process(es), ${new Date().toISOString()}`);
     const bare = await benchBare(redis.url, BARE_SAMPLES);
@@ -142,14 +164,25 @@ async function main(): Promise<void> {
       `bare BullMQ, one job per sample: ${fmt(bare.samples)} samples in ${bare.seconds.toFixed(2)} s = ${fmt(bare.perSec)} samples/s, Redis CPU ${us(bare.cpu.total)} µs/sample (main thread ${us(bare.cpu.main)})`,
     );
     console.log('');
-    console.log('layout   entities   samples     seconds   samples/s   × bare     open  Redis CPU µs/sample (main thread)  shape');
-    for (const layout of LAYOUTS) for (const n of SIZES) {
-      const res = await benchLookout(redis.url, n, layout);
+    console.log('layout   entities   samples     seconds   samples/s   × bare     open  Redis CPU µs/sample (main thread)  Node CPU µs/sample  shape');
+    const row = (layout: string, n: number, res: Awaited<ReturnType<typeof benchLookout>>) =>
       console.log(
-        `${layout.padEnd(7)}  ${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}  ${`${us(res.cpu.total)} (${us(res.cpu.main)})`.padEnd(33)}  ${res.shape}`,
+        `${layout.padEnd(7)}  ${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}  ${`${us(res.cpu.total)} (${us(res.cpu.main)})`.padEnd(33)}  ${us(res.nodeCpu).padStart(17)}  ${res.shape}`,
       );
+    for (const layout of LAYOUTS) for (const n of SIZES) row(layout, n, await benchLookout({ url: redis.url, nodes: [redis.url] }, n, layout));
+    if (CLUSTER_SIZES.length) {
+      console.log('');
+      console.log('compact on a real 3-master Redis Cluster (same machine: the masters share its 2 cores with Lookout); Redis CPU summed over the masters');
+      cluster = await startRedisCluster();
+      const target = { url: cluster.nodes[0]!.url, nodes: cluster.nodes.map((c) => c.url) };
+      for (const n of CLUSTER_SIZES) {
+        const res = await benchLookout(target, n, 'compact');
+        row('cluster', n, res);
+        console.log(`         keys per master: ${res.keyShare.map((x) => `${(x * 100).toFixed(0)} %`).join(' / ')}`);
+      }
     }
   } finally {
+    await cluster?.stop();
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }

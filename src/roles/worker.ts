@@ -18,6 +18,11 @@ import type { Core } from './core.js';
 import type { Features } from './features.js';
 import { notifyContext, type Channels } from './notify-context.js';
 import { Role, type Close } from './role.js';
+import { reliableWorkerOptions } from '../queues/worker-options.js';
+
+/** A sample job's lock (BullMQ renews it at half this while the worker lives) and the stall check. */
+const SAMPLE_LOCK_MS = 10_000;
+const SAMPLE_STALLED_CHECK_MS = 5_000;
 
 export interface WorkerOptions {
   /** Consume alert events here (false: another process notifies). */
@@ -115,9 +120,17 @@ export class WorkerRole extends Role {
         if (out.rejected.length) log.warn({ job: job.id, rejected: out.rejected.length, first: out.rejected[0] }, 'queued samples rejected by the worker');
         return { accepted: out.accepted, chunks: out.chunks, skippedChunks: out.skippedChunks, entities: out.entities };
       },
-      // Applying a batch is idempotent per job, so a job whose worker died is run again rather than
-      // failed after one stall (BullMQ's default), which lost accepted samples under repeated kills.
-      { connection: workerConn(), prefix: config.prefix, concurrency: config.workerConcurrency, maxStalledCount: 50 },
+      // Applying a batch is idempotent per job chunk, so a job whose worker died is run again rather
+      // than failed after one stall (BullMQ's default), which lost accepted samples under repeated
+      // kills; and its lock is short (renewed every 5 s while the worker lives), so a killed worker's
+      // batch is taken up again within ~15 s, not a minute: a lock lost to a long pause only runs
+      // the job twice, which applies nothing twice.
+      {
+        connection: workerConn(),
+        prefix: config.prefix,
+        concurrency: config.workerConcurrency,
+        ...reliableWorkerOptions({ lockDurationMs: SAMPLE_LOCK_MS, stalledIntervalMs: SAMPLE_STALLED_CHECK_MS }),
+      },
     );
     // Worker.close() waits for in-flight jobs: SIGTERM drains, it does not abandon.
     opened(() => samples.close());

@@ -6,10 +6,11 @@ import { Calendar } from '../../src/domain/clock.js';
 import { metricValue, startTestLookout, type IngestBody, type TestLookout } from '../support/lookout.js';
 
 describe('LOOKOUT_SERIES_LAYOUT, LOOKOUT_SHARDS, LOOKOUT_ID_WINDOW_DAYS', () => {
-  it('default to buckets, 64 shards and a 7-day id window; refuse what they cannot be', () => {
-    expect(loadConfig({})).toMatchObject({ seriesLayout: 'buckets', shards: 64, idWindowDays: 7 });
-    expect(loadConfig({ LOOKOUT_SERIES_LAYOUT: 'compact', LOOKOUT_SHARDS: '256', LOOKOUT_ID_WINDOW_DAYS: '35' })).toMatchObject({
-      seriesLayout: 'compact',
+  it('default to compact (unset: chosen at start, test/state/layout-choice.test.ts), 64 shards and a 7-day id window; refuse what they cannot be', () => {
+    expect(loadConfig({})).toMatchObject({ seriesLayout: 'compact', seriesLayoutSet: false, shards: 64, idWindowDays: 7 });
+    expect(loadConfig({ LOOKOUT_SERIES_LAYOUT: 'buckets', LOOKOUT_SHARDS: '256', LOOKOUT_ID_WINDOW_DAYS: '35' })).toMatchObject({
+      seriesLayout: 'buckets',
+      seriesLayoutSet: true,
       shards: 256,
       idWindowDays: 35,
     });
