@@ -28,6 +28,8 @@ export interface RedisCluster {
 
 export interface ClusterOptions {
   readonly masters?: number;
+  /** Replicas per master (default 0): `nodes` then holds masters × (1 + replicas) nodes. */
+  readonly replicas?: number;
   /** cluster-node-timeout (ms): how soon a silent node is considered failing. */
   readonly nodeTimeoutMs?: number;
   readonly readyTimeoutMs?: number;
@@ -99,8 +101,10 @@ function stopProcess(child: ChildProcess): Promise<void> {
 
 export async function startRedisCluster(opts: ClusterOptions = {}): Promise<RedisCluster> {
   const masters = opts.masters ?? 3;
+  const replicas = opts.replicas ?? 0;
+  const count = masters * (1 + replicas);
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
-  const ports = await freePorts(masters * 2);
+  const ports = await freePorts(count * 2);
   // redis-server hangs under libfaketime: the suite may run faked, its Redis keeps real time.
   const env = redisServerEnv();
   const children: ChildProcess[] = [];
@@ -116,7 +120,7 @@ export async function startRedisCluster(opts: ClusterOptions = {}): Promise<Redi
     for (const n of nodes) rmSync(n.dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < count; i++) {
       const port = ports[2 * i]!;
       const dir = mkdtempSync(join(tmpdir(), `lookout-cluster-${i}-`));
       nodes.push({ host: '127.0.0.1', port, url: `redis://127.0.0.1:${port}`, dir });
@@ -141,7 +145,7 @@ export async function startRedisCluster(opts: ClusterOptions = {}): Promise<Redi
       children.push(child);
     }
     await Promise.all(nodes.map((n) => ping(n, deadline)));
-    const created = await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+    const created = await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], {
       env,
       timeout: Math.max(1000, deadline - Date.now()),
     }).catch((err: Error & { stdout?: string; stderr?: string }) => {
