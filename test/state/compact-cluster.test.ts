@@ -1,7 +1,7 @@
 // The compact layout's apply script on a real 3-master Redis Cluster: each (chunk, shard) call
 // declares its keys and they all hash to one slot, so Redis Cluster runs it (a cross-slot or
 // undeclared key would fail here with CROSSSLOT / "non local key"), and the shards land on
-// several masters. The rest of the app is not cluster-ready yet (docs/scaling.md).
+// several masters. The whole daemon on a cluster: test/cluster/.
 import { Cluster, type Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Calendar, MS_PER_HOUR } from '../../src/domain/clock.js';
@@ -64,5 +64,33 @@ describe('compact apply on a Redis Cluster', () => {
       if (node) masters.add(node);
     }
     expect(masters.size).toBe(3);
+  });
+
+  it('refuses a re-sent id once the id window has passed (id_window_passed), through the batch that spreads the shards', async () => {
+    const cal = new Calendar('Asia/Shanghai');
+    const now = Date.parse('2026-11-22T09:00:00+08:00');
+    const day = cal.dayOf(now) - 1;
+    const series = new CompactSeries(client as unknown as Redis, keyspace('clw'), cal, () => metricCatalogue(), {
+      retentionDays: 35,
+      hourlyRetentionDays: 28,
+      shards: 64,
+      maxFutureMs: 300_000,
+      idWindowDays: 7,
+    });
+    const entities = Array.from({ length: 20 }, (_, i) => `W${i}`);
+    const samples = (value: number): Sample[] =>
+      entities.map((entity) => ({ entity, metric: 'air_recharge', value, ts: cal.startOfDay(day) + 12 * MS_PER_HOUR, id: `${entity}/${day}` }));
+    expect((await series.apply('w1', samples(5), now, new Set())).rejected).toEqual([]);
+    // Within the window a re-send replaces.
+    expect((await series.apply('w2', samples(7), now + 86_400_000, new Set())).rejected).toEqual([]);
+    // Three weeks on the ids have left the window (a daily feed's index drops them within 4 days
+    // after): the same ids are refused, never counted twice.
+    const later = await series.apply('w3', samples(9), now + 21 * 86_400_000, new Set());
+    expect(later.rejected.map((r) => r.code)).toEqual(Array(entities.length).fill('id_window_passed'));
+    for (const e of entities) {
+      const out = new Map<number, number>();
+      new CompactSeriesView((await client.getBuffer(series.ck.series(e, 'air_recharge')))!).daily(day, day, false, out);
+      expect([e, out.get(day)]).toEqual([e, 7]);
+    }
   });
 });
