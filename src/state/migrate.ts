@@ -137,8 +137,7 @@ export async function holdsBuckets(redis: RedisClient, keys: Keyspace): Promise<
  * completed migration is refused (never a silent start from empty series).
  */
 export async function assertMigrated(redis: RedisClient, keys: Keyspace): Promise<void> {
-  if (await redis.exists(migrateKeys(keys.prefix).done)) return;
-  if (await holdsBuckets(redis, keys))
+  if (await fromBefore(redis, keys))
     throw new ConfigError(
       'migration_needed',
       'LOOKOUT_SERIES_LAYOUT=compact, but Redis holds series in the buckets layout and no completed migration: run `lookout migrate` first (or start with LOOKOUT_SERIES_LAYOUT=buckets) [migration_needed]',
@@ -162,11 +161,22 @@ export async function chooseLayout(redis: RedisClient, keys: Keyspace, chosen?: 
   if (!layout) {
     const recorded = await redis.get(keys.layout);
     if (recorded === 'buckets' || recorded === 'compact') [layout, why] = [recorded, 'recorded in Redis'];
-    else if (!(await redis.exists(migrateKeys(keys.prefix).done)) && (await holdsBuckets(redis, keys))) [layout, why] = ['buckets', 'bucket data from before, not migrated'];
+    else if (await fromBefore(redis, keys)) [layout, why] = ['buckets', 'bucket data from before, not migrated'];
     else [layout, why] = ['compact', 'new deployment'];
   }
   await redis.set(keys.layout, layout);
   return { layout, why };
+}
+
+/**
+ * A deployment from before the layout was recorded, with bucket data not migrated. A Redis
+ * without the prefix's registry has never held one (no SCAN then: a new deployment starts at
+ * once however many keys other prefixes hold); otherwise one SCAN, once, as the choice is recorded.
+ */
+async function fromBefore(redis: RedisClient, keys: Keyspace): Promise<boolean> {
+  if (!(await redis.exists(keys.entities))) return false;
+  if (await redis.exists(migrateKeys(keys.prefix).done)) return false;
+  return holdsBuckets(redis, keys);
 }
 
 /** The layout recorded by the deployment's last start, else `fallback` (CLIs beside a deployment). */

@@ -10,8 +10,9 @@ import { redisPerTest } from '../support/redis.js';
 const ctx = redisPerTest('layout');
 
 describe('chooseLayout', () => {
-  it('a new deployment runs compact and records it', async () => {
+  it('a new deployment runs compact and records it (bucket-shaped keys without a registry are no deployment)', async () => {
     const keys = keyspace(ctx.prefix);
+    await ctx.redis.hset(keys.daily('card_opening', 20_000), 'D0001', '100000,1');
     expect(await chooseLayout(ctx.redis, keys)).toEqual({ layout: 'compact', why: 'new deployment' });
     expect(await ctx.redis.get(keys.layout)).toBe('compact');
     expect(await recordedLayout(ctx.redis, keys, 'buckets')).toBe('compact');
@@ -20,6 +21,7 @@ describe('chooseLayout', () => {
   it('a deployment from before (bucket data, nothing recorded, not migrated) stays on buckets; once migrated it runs compact', async () => {
     const keys = keyspace(ctx.prefix);
     await ctx.redis.hset(keys.daily('card_opening', 20_000), 'D0001', '100000,1');
+    await ctx.redis.hset(keys.entities, 'D0001', '{}');
     expect(await recordedLayout(ctx.redis, keys, 'compact')).toBe('compact'); // nothing recorded: the fallback
     expect(await chooseLayout(ctx.redis, keys)).toEqual({ layout: 'buckets', why: 'bucket data from before, not migrated' });
     expect(await chooseLayout(ctx.redis, keys)).toEqual({ layout: 'buckets', why: 'recorded in Redis' });
@@ -32,6 +34,7 @@ describe('chooseLayout', () => {
   it('LOOKOUT_SERIES_LAYOUT wins, and compact over un-migrated bucket data is refused (migration_needed)', async () => {
     const keys = keyspace(ctx.prefix);
     await ctx.redis.hset(keys.daily('card_opening', 20_000), 'D0001', '100000,1');
+    await ctx.redis.hset(keys.entities, 'D0001', '{}');
     await expect(chooseLayout(ctx.redis, keys, 'compact')).rejects.toMatchObject({ code: 'migration_needed' });
     expect(await chooseLayout(ctx.redis, keys, 'buckets')).toEqual({ layout: 'buckets', why: 'LOOKOUT_SERIES_LAYOUT' });
   });
