@@ -26,21 +26,27 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
+/** A compact store on the cluster under `prefix`, `n` entities and one id'd sample each for yesterday. */
+function fixture(prefix: string, n: number, name: string) {
+  const cal = new Calendar('Asia/Shanghai');
+  const now = Date.parse('2026-11-22T09:00:00+08:00');
+  const day = cal.dayOf(now) - 1;
+  const series = new CompactSeries(client as unknown as Redis, keyspace(prefix), cal, () => metricCatalogue(), {
+    retentionDays: 35,
+    hourlyRetentionDays: 28,
+    shards: 64,
+    maxFutureMs: 300_000,
+    idWindowDays: 7,
+  });
+  const entities = Array.from({ length: n }, (_, i) => `${name}${i}`);
+  const samples = (value: number): Sample[] =>
+    entities.map((entity) => ({ entity, metric: 'air_recharge', value, ts: cal.startOfDay(day) + 12 * MS_PER_HOUR, id: `${entity}/${day}` }));
+  return { now, day, series, entities, samples };
+}
+
 describe('compact apply on a Redis Cluster', () => {
   it('applies every (chunk, shard) call, replaces by id, and spreads the entities over the masters', async () => {
-    const cal = new Calendar('Asia/Shanghai');
-    const now = Date.parse('2026-11-22T09:00:00+08:00');
-    const day = cal.dayOf(now) - 1;
-    const series = new CompactSeries(client as unknown as Redis, keyspace('cl'), cal, () => metricCatalogue(), {
-      retentionDays: 35,
-      hourlyRetentionDays: 28,
-      shards: 64,
-      maxFutureMs: 300_000,
-      idWindowDays: 7,
-    });
-    const entities = Array.from({ length: 40 }, (_, i) => `G${i}`);
-    const samples = (value: number): Sample[] =>
-      entities.map((entity) => ({ entity, metric: 'air_recharge', value, ts: cal.startOfDay(day) + 12 * MS_PER_HOUR, id: `${entity}/${day}` }));
+    const { now, day, series, entities, samples } = fixture('cl', 40, 'G');
     for (const [job, value] of [
       ['a', 5],
       ['b', 9],
@@ -67,19 +73,7 @@ describe('compact apply on a Redis Cluster', () => {
   });
 
   it('refuses a re-sent id once the id window has passed (id_window_passed), through the batch that spreads the shards', async () => {
-    const cal = new Calendar('Asia/Shanghai');
-    const now = Date.parse('2026-11-22T09:00:00+08:00');
-    const day = cal.dayOf(now) - 1;
-    const series = new CompactSeries(client as unknown as Redis, keyspace('clw'), cal, () => metricCatalogue(), {
-      retentionDays: 35,
-      hourlyRetentionDays: 28,
-      shards: 64,
-      maxFutureMs: 300_000,
-      idWindowDays: 7,
-    });
-    const entities = Array.from({ length: 20 }, (_, i) => `W${i}`);
-    const samples = (value: number): Sample[] =>
-      entities.map((entity) => ({ entity, metric: 'air_recharge', value, ts: cal.startOfDay(day) + 12 * MS_PER_HOUR, id: `${entity}/${day}` }));
+    const { now, day, series, entities, samples } = fixture('clw', 20, 'W');
     expect((await series.apply('w1', samples(5), now, new Set())).rejected).toEqual([]);
     // Within the window a re-send replaces.
     expect((await series.apply('w2', samples(7), now + 86_400_000, new Set())).rejected).toEqual([]);
