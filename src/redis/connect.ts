@@ -145,8 +145,9 @@ export async function openRedis(url: string, name: string, kind: RedisConnection
 }
 
 /** A connection to a located deployment (locate.ts): an ioredis Cluster when it is one. */
-export function connectDeployment(d: { readonly url: string; readonly cluster: boolean }, name: string): Redis | Cluster {
-  return d.cluster ? connectCluster(redisUrls(d.url), name) : connectRedis(d.url, name);
+export function connectDeployment(d: { readonly url: string; readonly cluster: boolean }, name: string, kind: RedisConnectionKind = 'worker'): Redis | Cluster {
+  if (d.cluster) return connectCluster(redisUrls(d.url), name, kind);
+  return kind === 'worker' ? connectRedis(d.url, name) : connectRequestRedis(d.url, name);
 }
 
 /** An ioredis Cluster over `urls` (credentials and TLS from the first URL that has them). */

@@ -25,7 +25,7 @@ import { RedisStateProbe } from '../state/state-probe.js';
 import { EntityEvaluator } from '../evaluate/live-evaluator.js';
 import { QUEUES, type SampleBatchJob } from '../queues/names.js';
 import { clusterPrefix, keyspace, type Keyspace } from '../state/keys.js';
-import { checkRedis, connectCluster, connectRedis, connectRequestRedis, detectRedisMode, redisUrls, OutageTracker, READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS, waitReady } from '../redis/connect.js';
+import { checkRedis, connectDeployment, detectRedisMode, redisUrls, OutageTracker, READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS, waitReady } from '../redis/connect.js';
 import { resolveRedis } from '../redis/resolve.js';
 import { combineMuters, InhibitionMuter, SilenceMuter } from '../route/muter.js';
 import type { Muter, PolicySet } from '../route/types.js';
@@ -158,7 +158,8 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   if (!onCluster && urls.length > 1) {
     await giveUp(new ConfigError('redis_unreachable', `REDIS_URL lists ${urls.length} nodes and none answered as a Redis Cluster: list several nodes only for a cluster`));
   }
-  const redis: RedisClient = onCluster ? connectCluster(urls, 'lookout', 'worker') : connectRedis(resolved.url, 'lookout');
+  const target = { url: resolved.url, cluster: onCluster };
+  const redis: RedisClient = connectDeployment(target, 'lookout');
   closers.push(quit(redis));
   await checkRedis(redis).catch((err: unknown) => giveUp(err, redis));
   // Compact on a Redis the buckets layout filled: refused until `lookout migrate` completed.
@@ -171,7 +172,7 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   if (chosen.layout === 'buckets' && !config.seriesLayoutSet) logger.warn('series are in the buckets layout (about 10x the memory of compact): `lookout migrate` moves them (docs/scaling.md "Upgrade path")');
   // The request path (API, ingest, readiness, scrapes) has its own fail-fast connection: while
   // Redis is away requests answer 503 within a bound; workers keep waiting on theirs.
-  const requestRedis: RedisClient = onCluster ? connectCluster(urls, 'lookout-request', 'request') : connectRequestRedis(resolved.url, 'lookout-request');
+  const requestRedis: RedisClient = connectDeployment(target, 'lookout-request', 'request');
   closers.push(quit(requestRedis));
   await waitReady(requestRedis).catch((err: unknown) => giveUp(err, requestRedis, redis));
 
