@@ -238,6 +238,7 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
     flows: ingestFlows,
     ready: () => requestRedis.status === 'ready',
     timeoutMs: REQUEST_TIMEOUT_MS,
+    groupByEntity: config.seriesLayout === 'compact',
   });
   const request: RequestSide = {
     redis: requestRedis,

@@ -1,0 +1,60 @@
+import { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/domain/clock.js';
+import type { Sample } from '../../src/domain/sample.js';
+import { QueueSampleSink, groupedByEntity } from '../../src/ingest/queue-sink.js';
+import type { SampleBatchJob } from '../../src/queues/names.js';
+import { redisPerTest } from '../support/redis.js';
+
+const s = (entity: string, h: number, id?: string): Sample => ({ metric: 'card_opening', entity, value: h, ts: 1_764_000_000_000 + h * 3_600_000, ...(id ? { id } : {}) });
+
+describe('groupedByEntity', () => {
+  it('puts each entity’s samples together, entities in the order they first appear, each entity’s own order kept', () => {
+    const input = [s('A', 0), s('B', 0), s('C', 0), s('A', 1, 'x'), s('B', 1), s('A', 1, 'x')];
+    const out = groupedByEntity(input);
+    expect(out.map((x) => `${x.entity}${x.value}`)).toEqual(['A0', 'A1', 'A1', 'B0', 'B1', 'C0']);
+    // The re-send of id x stays after its first send.
+    expect(out.slice(1, 3)).toEqual([input[3], input[5]]);
+  });
+
+  it('returns the same array when no entity repeats', () => {
+    const input = [s('A', 0), s('B', 0)];
+    expect(groupedByEntity(input)).toBe(input);
+  });
+});
+
+describe('QueueSampleSink', () => {
+  const ctx = redisPerTest('sink');
+
+  async function jobsOf(groupByEntity: boolean, samples: Sample[]): Promise<string[][]> {
+    const queue = new Queue<SampleBatchJob>('samples', { connection: ctx.redis, prefix: ctx.prefix });
+    try {
+      const sink = new QueueSampleSink(queue, 3, new ManualClock(0), { groupByEntity });
+      const { jobs } = await sink.enqueue(samples, 'test');
+      const stored = (await queue.getJobs(['waiting'])).sort((a, b) => Number(a.id) - Number(b.id));
+      expect(stored).toHaveLength(jobs);
+      return stored.map((j) => j.data.samples.map((x) => `${x.entity}${x.value}`));
+    } finally {
+      await queue.close();
+    }
+  }
+
+  // Three hourly samples of three entities, sent hour by hour.
+  const hourly = [0, 1, 2].flatMap((h) => ['A', 'B', 'C'].map((e) => s(e, h)));
+
+  it('with groupByEntity (the compact layout), cuts jobs from the samples grouped by entity', async () => {
+    expect(await jobsOf(true, hourly)).toEqual([
+      ['A0', 'A1', 'A2'],
+      ['B0', 'B1', 'B2'],
+      ['C0', 'C1', 'C2'],
+    ]);
+  });
+
+  it('without it (the buckets layout), keeps the order as sent', async () => {
+    expect(await jobsOf(false, hourly)).toEqual([
+      ['A0', 'B0', 'C0'],
+      ['A1', 'B1', 'C1'],
+      ['A2', 'B2', 'C2'],
+    ]);
+  });
+});
