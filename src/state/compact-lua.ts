@@ -8,8 +8,7 @@ export const APPLY_COMPACT_LUA = `
 -- ARGV: appNowMs, dailyRing, minHour, idCutoffHour, dailyRetentionDays, holdDay (today: an id
 -- older than the window arriving today is held until the cutoff passes today; -1: such an id seals
 -- its hour at once, as lookout migrate replays them), then per group:
---   n, k, and the group's n samples packed in one string, 24 bytes each ('<I4I4dc6Bx': sample
---   index, local hour index, value in thousandths, 6-byte id hash, 1 when the sample has an id).
+--   n, k, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
 -- KEYS per group: series, id index, then series and id index of k sibling metrics (same family): an
 -- id new to its own index but held by a sibling moves here (the buckets layout's global ids do the
 -- same): it is taken out of the sibling's cells and index after the group (a removal group).
@@ -362,7 +361,6 @@ end
 -- Removals of ids a group moved from a sibling metric ({series, id index, keys}), applied right after it.
 local later = {}
 local ki, ai = 2, 7
-local P
 while true do
   local removals = nil
   if #later > 0 then
@@ -374,8 +372,7 @@ while true do
   elseif ai <= #ARGV then
     n = tonumber(ARGV[ai])
     local k = tonumber(ARGV[ai + 1])
-    P = ARGV[ai + 2]
-    ai = ai + 3
+    ai = ai + 2
     sKey, iKey = KEYS[ki], KEYS[ki + 1]
     sibKeys, sibI = {}, nil
     for j = 1, k do sibKeys[j] = { KEYS[ki + 2 * j], KEYS[ki + 2 * j + 1] } end
@@ -474,12 +471,12 @@ while true do
         idsChanged, idsWhole = true, true
       end
     else
-    local idx, hour, val, key, hasId = struct.unpack('<I4I4dc6B', P, r * 24 - 23)
+    local idx, hour, val, idh = ARGV[ai], tonumber(ARGV[ai + 1]), tonumber(ARGV[ai + 2]), ARGV[ai + 3]
+    ai = ai + 4
     local day = math.floor(hour / 24)
-    local old = nil
-    if hasId == 0 then
-      key = nil
-    else
+    local key, old = nil, nil
+    if idh ~= '' then
+      key = struct.pack('>I4I2', tonumber(string.sub(idh, 1, 8), 16), tonumber(string.sub(idh, 9, 12), 16))
       local e = findId(key)
       if e then old = { e[2], e[3] } end
     end

@@ -26,7 +26,7 @@ import {
   type SeriesLayout,
   type Tx,
 } from './series-layout.js';
-import { writeIdHash48 } from './shard.js';
+import { idHash48 } from './shard.js';
 
 /**
  * Samples per job chunk. A chunk is cut from the job's samples in order (so a retry names the same
@@ -34,11 +34,8 @@ import { writeIdHash48 } from './shard.js';
  */
 const SAMPLES_PER_CHUNK = 3000;
 
-/** Bytes of one sample in a script call ('<I4I4dc6Bx'): index, local hour, value in thousandths, id hash, has-id flag. */
-const SAMPLE_BYTES = 24;
-
 interface Commands {
-  lookoutApplyCompact(...a: (string | Buffer)[]): void;
+  lookoutApplyCompact(...a: string[]): void;
   lookoutFeedOnce(...a: string[]): void;
   lookoutMarkDirty(...a: string[]): void;
 }
@@ -49,8 +46,7 @@ export interface ShardCall {
   readonly shard: number;
   /** The chunk marker, then each (entity, metric)'s series string and id index: all under the shard's tag. */
   readonly keys: readonly string[];
-  /** The head, then per group: n, k and its n samples packed (SAMPLE_BYTES each, see compact-lua.ts). */
-  readonly args: readonly (string | Buffer)[];
+  readonly args: readonly string[];
 }
 
 export interface CompactSettings extends RetentionPolicy {
@@ -108,7 +104,7 @@ export class CompactSeries implements SeriesLayout {
       }
       for (const [shard, groups] of byShard) {
         const keys = [this.ck.chunk(shard, jobId, c)];
-        const args: (string | Buffer)[] = [...head];
+        const args: string[] = [...head];
         for (const idx of groups.values()) {
           const first = samples[idx[0]!]!;
           keys.push(this.ck.series(first.entity, first.metric, shard), this.ck.ids(first.entity, first.metric, shard));
@@ -116,19 +112,11 @@ export class CompactSeries implements SeriesLayout {
           // for in theirs, and moved here when found.
           const siblings = idx.some((i) => samples[i]!.id !== undefined) ? this.siblingsOf(first.metric) : [];
           for (const m of siblings) keys.push(this.ck.series(first.entity, m, shard), this.ck.ids(first.entity, m, shard));
-          const packed = Buffer.alloc(idx.length * SAMPLE_BYTES);
-          idx.forEach((i, k) => {
+          args.push(String(idx.length), String(siblings.length));
+          for (const i of idx) {
             const s = samples[i]!;
-            const at = k * SAMPLE_BYTES;
-            packed.writeUInt32LE(i, at);
-            packed.writeUInt32LE(this.calendar.hourOf(s.ts), at + 4);
-            packed.writeDoubleLE(toMilli(s.value), at + 8);
-            if (s.id !== undefined) {
-              writeIdHash48(s.id, packed, at + 16);
-              packed[at + 22] = 1;
-            }
-          });
-          args.push(String(idx.length), String(siblings.length), packed);
+            args.push(String(i), String(this.calendar.hourOf(s.ts)), String(toMilli(s.value)), s.id === undefined ? '' : idHash48(s.id));
+          }
         }
         out.push({ chunk: c, shard, keys, args });
       }

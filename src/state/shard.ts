@@ -36,9 +36,3 @@ export function idHash48(id: string): string {
   const b = fnv1a32(id, 0x050c5d1f) & 0xffff;
   return a.toString(16).padStart(8, '0') + b.toString(16).padStart(4, '0');
 }
-
-/** The same 48-bit hash as 6 bytes (big-endian: the 12 hex digits of idHash48 as bytes), written at `at`. */
-export function writeIdHash48(id: string, out: Buffer, at: number): void {
-  out.writeUInt32BE(fnv1a32(id), at);
-  out.writeUInt16BE(fnv1a32(id, 0x050c5d1f) & 0xffff, at + 4);
-}

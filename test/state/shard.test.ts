@@ -1,7 +1,7 @@
 // The entity shard function of the compact layout: stable (a release must never move entities
 // between shards without a migration), in range, and spread evenly.
 import { describe, expect, it } from 'vitest';
-import { fnv1a32, idHash48, shardOf, shardTag, writeIdHash48 } from '../../src/state/shard.js';
+import { fnv1a32, idHash48, shardOf, shardTag } from '../../src/state/shard.js';
 
 describe('shardOf', () => {
   it('is FNV-1a 32 (the published test vectors) modulo the shard count', () => {
@@ -39,16 +39,5 @@ describe('idHash48', () => {
     const seen = new Set<string>();
     for (let d = 0; d < 20_000; d++) seen.add(idHash48(`D0001/card_opening/${d}`));
     expect(seen.size).toBe(20_000);
-  });
-});
-
-describe('writeIdHash48', () => {
-  it('writes the bytes of idHash48 (what the index already stores), at the offset asked', () => {
-    for (const id of ['D0001/card_opening/2026-11-21', 'x', '营销案/complaints/2026-12-01T09']) {
-      const buf = Buffer.alloc(10);
-      writeIdHash48(id, buf, 3);
-      expect(buf.subarray(3, 9).toString('hex')).toBe(idHash48(id));
-      expect([...buf.subarray(0, 3), ...buf.subarray(9)]).toEqual([0, 0, 0, 0]);
-    }
   });
 });
