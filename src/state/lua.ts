@@ -211,20 +211,34 @@ return 1
 export const CLAIM_DIRTY_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- Each step is one command over a slice of members (not one per member): a claim of a thousand
+-- entities costs a handful of calls.
+local SLICE = 500
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
-for _, e in ipairs(expired) do
-  redis.call('ZREM', KEYS[2], e)
-  redis.call('ZADD', KEYS[1], 'NX', now, e)
+for s = 1, #expired, SLICE do
+  local e = math.min(s + SLICE - 1, #expired)
+  redis.call('ZREM', KEYS[2], unpack(expired, s, e))
+  local z = {}
+  for i = s, e do
+    z[#z + 1] = now
+    z[#z + 1] = expired[i]
+  end
+  redis.call('ZADD', KEYS[1], 'NX', unpack(z))
 end
 local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]), 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
-for i = 1, #items, 2 do
-  redis.call('ZREM', KEYS[1], items[i])
-  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), items[i])
-  out[#out + 1] = items[i]
-  out[#out + 1] = items[i + 1]
+local lease = now + tonumber(ARGV[1])
+for s = 1, #items, 2 * SLICE do
+  local e = math.min(s + 2 * SLICE - 1, #items)
+  local members, z = {}, {}
+  for i = s, e, 2 do
+    members[#members + 1] = items[i]
+    z[#z + 1] = lease
+    z[#z + 1] = items[i]
+  end
+  redis.call('ZREM', KEYS[1], unpack(members))
+  redis.call('ZADD', KEYS[2], unpack(z))
 end
-return out
+return items
 `;
 
 export const COMMIT_ALERTS_LUA = `
