@@ -142,3 +142,8 @@ export function isValidTimeZone(tz: string): boolean {
     return false;
   }
 }
+
+/** Where live samples begin: the start of yesterday in the calendar's time zone (yesterday's daily export arrives today). */
+export function liveFrom(calendar: Calendar, clock: Clock): number {
+  return calendar.startOfDay(calendar.dayOf(clock.now()) - 1);
+}

@@ -5,7 +5,7 @@
 // worker that dies mid-evaluation only delays it.
 
 import type { Clock } from '../domain/clock.js';
-import type { DirtySet } from '../state/dirty.js';
+import { EVAL_MAX_DELAY_MS, type DirtySet } from '../state/dirty.js';
 import type { RegistryCache } from '../state/registry-store.js';
 import type { EntityEvaluator } from './live-evaluator.js';
 
@@ -28,7 +28,7 @@ export interface DrainerOptions {
   readonly backlog?: () => Promise<number>;
 }
 
-const DEFAULTS: DrainerOptions = { chunk: 1000, loops: 2, leaseMs: 60_000, idleMs: 200, debounceMs: 1000, maxDelayMs: 15_000 };
+const DEFAULTS: DrainerOptions = { chunk: 1000, loops: 2, leaseMs: 60_000, idleMs: 200, debounceMs: 1000, maxDelayMs: EVAL_MAX_DELAY_MS };
 
 export class EvaluationDrainer {
   private running = false;

@@ -16,6 +16,7 @@ import {
   type DailyByEntity,
   type DailyCellsByEntity,
   type DailyRead,
+  type DirtyMarks,
   type HourlyByEntity,
   type HourlyRead,
   type LayoutApplyResult,
@@ -38,7 +39,7 @@ export class BucketSeries implements SeriesLayout {
     redis.defineCommand('lookoutApply', { numberOfKeys: 0, lua: APPLY_SAMPLES_LUA });
   }
 
-  async apply(jobId: string, samples: readonly Sample[], now: number, dirty: ReadonlySet<string>): Promise<LayoutApplyResult> {
+  async apply(jobId: string, samples: readonly Sample[], now: number, dirty: DirtyMarks): Promise<LayoutApplyResult> {
     const today = this.calendar.dayOf(now);
     const minHour = (today - this.retention.hourlyRetentionDays) * 24;
     const catalogue = this.metrics();
@@ -48,10 +49,11 @@ export class BucketSeries implements SeriesLayout {
     // Inside a chunk, samples are grouped by (metric, day): the script then builds each key once.
     const pipeline = this.redis.pipeline();
     let chunks = 0;
-    const dirtySet = new Set(dirty);
+    const dirtySet = new Set([...dirty.live, ...dirty.backfill]);
     for (let c = 0; c < samples.length; c += SAMPLES_PER_CALL) {
       const end = Math.min(samples.length, c + SAMPLES_PER_CALL);
       const groups = new Map<string, string[]>();
+      const live: string[] = [];
       const marked: string[] = [];
       for (let i = c; i < end; i++) {
         const s = samples[i]!;
@@ -60,9 +62,9 @@ export class BucketSeries implements SeriesLayout {
         let g = groups.get(key);
         if (!g) groups.set(key, (g = []));
         g.push(s.entity, String(this.calendar.hourOf(s.ts)), String(toMilli(s.value)), s.id ?? '');
-        if (dirtySet.delete(s.entity)) marked.push(s.entity);
+        if (dirtySet.delete(s.entity)) (dirty.live.has(s.entity) ? live : marked).push(s.entity);
       }
-      const args = [this.keys.prefix, this.keys.chunk(jobId, chunks++), ...head, String(marked.length), ...marked];
+      const args = [this.keys.prefix, this.keys.chunk(jobId, chunks++), ...head, String(live.length + marked.length), String(live.length), String(dirty.leadMs), ...live, ...marked];
       for (const [key, g] of groups) {
         const [metric, day] = key.split('\u0000') as [string, string];
         args.push(metric, catalogue.get(metric)?.aggregation === 'avg' ? 'a' : 's', day, String(g.length / 4));

@@ -727,17 +727,20 @@ for i = 1, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1
 `;
 
-/** Mark entities dirty (ZADD NX at Redis time, as the buckets script does): KEYS dirty; ARGV entities. */
+/**
+ * Mark entities dirty at Redis time less a lead (live marks, DirtyMarks in series-layout.ts), as the
+ * buckets script does; a mark only ever moves earlier (ZADD LT). KEYS dirty; ARGV lead ms, entities.
+ */
 export const MARK_DIRTY_LUA = `
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[1])
 local z = {}
-for i = 1, #ARGV do
+for i = 2, #ARGV do
   z[#z + 1] = now
   z[#z + 1] = ARGV[i]
 end
 for s = 1, #z, 1000 do
-  redis.call('ZADD', KEYS[1], 'NX', unpack(z, s, math.min(s + 999, #z)))
+  redis.call('ZADD', KEYS[1], 'LT', unpack(z, s, math.min(s + 999, #z)))
 end
-return #ARGV
+return #ARGV - 1
 `;

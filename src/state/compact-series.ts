@@ -20,6 +20,7 @@ import {
   setHourly,
   type DailyCellsByEntity,
   type DailyRead,
+  type DirtyMarks,
   type HourlyRead,
   type LayoutApplyResult,
   type QueuedReads,
@@ -142,7 +143,7 @@ export class CompactSeries implements SeriesLayout {
     return out;
   }
 
-  async apply(jobId: string, samples: readonly Sample[], now: number, dirty: ReadonlySet<string>): Promise<LayoutApplyResult> {
+  async apply(jobId: string, samples: readonly Sample[], now: number, dirty: DirtyMarks): Promise<LayoutApplyResult> {
     const chunkCount = Math.ceil(samples.length / SAMPLES_PER_CHUNK);
     const calls = this.calls(jobId, samples, now);
     // One pipeline on a standalone Redis; on a cluster each call goes to its shard's master (batch, client.ts).
@@ -186,7 +187,8 @@ export class CompactSeries implements SeriesLayout {
         after.lookoutFeedOnce(feedKey, this.ck.feedMark(feedKey, jobId, c), ...args);
       }
     }
-    if (dirty.size) after.lookoutMarkDirty(this.keys.dirty, ...dirty);
+    if (dirty.backfill.size) after.lookoutMarkDirty(this.keys.dirty, '0', ...dirty.backfill);
+    if (dirty.live.size) after.lookoutMarkDirty(this.keys.dirty, String(dirty.leadMs), ...dirty.live);
     for (const [err] of (await after.exec()) ?? []) if (err) throw err;
     return { chunks: appliedChunks.size, skippedChunks: chunkCount - appliedChunks.size, rejected };
   }

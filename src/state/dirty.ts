@@ -3,6 +3,13 @@ import type { Keyspace } from './keys.js';
 import { CLAIM_DIRTY_LUA } from './lua.js';
 
 /**
+ * While sample jobs wait, drainers judge only entities marked at least this long ago, so a backlog
+ * is applied first and judged in a few coalesced passes (EvaluationDrainer's maxDelayMs). Marks of
+ * live samples are stamped this much earlier, so they are judged at once (DirtyMarks, series-layout.ts).
+ */
+export const EVAL_MAX_DELAY_MS = 15_000;
+
+/**
  * Mark entities for (re)evaluation: day close, registry change. Idempotent. Marks carry Redis
  * server time, like those of the apply script: drainers compare them with Redis TIME, so a mark
  * stamped by a process clock running ahead (skew, a test or replay clock) would wait that long.

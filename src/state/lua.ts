@@ -5,8 +5,9 @@ export const APPLY_SAMPLES_LUA = `
 -- (hour), with entities as fields, so a chunk of a daily export touches a handful of keys and
 -- every write is one multi-field command: RedisClient does per-field work, not per-call work.
 -- ARGV: prefix, chunkKey, dailyRetentionDays, hourlyRetentionDays, minHour, now (epoch ms, the
---       deployment's clock), D, D × entity to
---       mark dirty, then groups: metric, agg 's'|'a', day, n, n × (entity, hour, value, id or '').
+--       deployment's clock), D, L, lead ms, D × entity to mark dirty (the first L live: stamped
+--       lead ms before Redis's now; DirtyMarks in series-layout.ts), then groups: metric,
+--       agg 's'|'a', day, n, n × (entity, hour, value, id or '').
 -- Values are integers in thousandths (fixed point), stored with their sample count as 'sum,count'
 -- (the count tells "no data" from 0 and averages gauges). Keys:
 --   P:d:<metric>:<day>   entity → 'sum,count'
@@ -24,11 +25,13 @@ local minHour = tonumber(ARGV[5])
 -- reaches day d + retention + 2, so a replay or test clock far from Redis time keeps what it accepted.
 local appNow = math.floor(tonumber(ARGV[6]) / 1000)
 local nDirty = tonumber(ARGV[7])
+local nLive = tonumber(ARGV[8])
+local lead = tonumber(ARGV[9])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local groups = {}
-local i = 8 + nDirty
+local i = 10 + nDirty
 while i <= #ARGV do
   local n = tonumber(ARGV[i + 3])
   groups[#groups + 1] = { m = ARGV[i], agg = ARGV[i + 1], day = ARGV[i + 2], n = n, at = i + 4 }
@@ -191,12 +194,13 @@ for m, byDay in pairs(feed) do
 end
 if nDirty > 0 then
   local z = {}
-  for k = 8, 7 + nDirty do
-    z[#z + 1] = now
+  for k = 10, 9 + nDirty do
+    z[#z + 1] = k < 10 + nLive and now - lead or now
     z[#z + 1] = ARGV[k]
   end
+  -- A mark only moves earlier: a live mark pulls forward a backfill's.
   for s = 1, #z, 1000 do
-    redis.call('ZADD', P .. ':dirty', 'NX', unpack(z, s, math.min(s + 999, #z)))
+    redis.call('ZADD', P .. ':dirty', 'LT', unpack(z, s, math.min(s + 999, #z)))
   end
 end
 return 1

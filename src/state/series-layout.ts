@@ -63,9 +63,21 @@ export interface LayoutApplyResult {
   readonly rejected: readonly SampleRejection[];
 }
 
+/**
+ * The entities an apply marks for judgement. A `live` one (it got a sample of today or yesterday)
+ * is stamped `leadMs` (EVAL_MAX_DELAY_MS) before Redis's now: drainers judge it at once, even while
+ * they let a backlog of sample jobs go first. A `backfill` one (only older samples) is stamped now:
+ * it waits the debounce, or the backlog. A mark never moves later (ZADD LT).
+ */
+export interface DirtyMarks {
+  readonly live: ReadonlySet<string>;
+  readonly backfill: ReadonlySet<string>;
+  readonly leadMs: number;
+}
+
 export interface SeriesLayout {
-  /** Apply validated samples; `jobId` makes a retried job a no-op per chunk; `dirty` entities join the dirty set. */
-  apply(jobId: string, samples: readonly Sample[], now: number, dirty: ReadonlySet<string>): Promise<LayoutApplyResult>;
+  /** Apply validated samples; `jobId` makes a retried job a no-op per chunk; the `dirty` entities join the dirty set. */
+  apply(jobId: string, samples: readonly Sample[], now: number, dirty: DirtyMarks): Promise<LayoutApplyResult>;
   /** Queue the reads into `tx` (a MULTI). */
   queueReads(tx: Tx, daily: readonly DailyRead[], hourly: readonly HourlyRead[]): QueuedReads;
   /** The stored daily cells (sum and count, whatever the metric's aggregation) of these reads. */

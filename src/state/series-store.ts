@@ -4,7 +4,7 @@
 // (compact-series.ts); every reader goes through this class.
 
 import { batch, type RedisClient } from './client.js';
-import type { Calendar } from '../domain/clock.js';
+import { liveFrom, type Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { Sample, SampleRejection } from '../domain/sample.js';
 import { HOURS_PER_DAY, readFromDay, type EntitySeries } from '../domain/series.js';
@@ -12,6 +12,7 @@ import type { Keyspace } from './keys.js';
 import { BucketSeries } from './bucket-series.js';
 import { CompactSeries } from './compact-series.js';
 import { DEFAULT_SHARDS } from './shard.js';
+import { EVAL_MAX_DELAY_MS } from './dirty.js';
 import { ID_WINDOW_DAYS } from './compact-format.js';
 import type { DailyByEntity, DailyCellsByEntity, DailyRead, HourlyByEntity, HourlyRead, QueuedReads, SeriesLayout, SeriesLayoutName, Tx } from './series-layout.js';
 
@@ -73,9 +74,14 @@ export class SeriesStore {
       if (set) set.add(s.metric);
       else touched.set(s.entity, new Set([s.metric]));
     }
-    const dirty = new Set<string>();
-    for (const [e, metrics] of touched) if (needsEvaluation(e, metrics)) dirty.add(e);
-    return { ...(await this.impl.apply(jobId, samples, now, dirty)), touched };
+    // Live: a sample of today or yesterday (yesterday's daily export arrives today).
+    const from = liveFrom(this.calendar, { now: () => now });
+    const liveEntities = new Set<string>();
+    for (const s of samples) if (s.ts >= from) liveEntities.add(s.entity);
+    const live = new Set<string>();
+    const backfill = new Set<string>();
+    for (const [e, metrics] of touched) if (needsEvaluation(e, metrics)) (liveEntities.has(e) ? live : backfill).add(e);
+    return { ...(await this.impl.apply(jobId, samples, now, { live, backfill, leadMs: EVAL_MAX_DELAY_MS })), touched };
   }
 
   /** Queue the reads of a set of plans into a MULTI; parse the results with the answer's `parse`. */

@@ -44,6 +44,9 @@ function fixture(prefix: string, n: number, name: string) {
   return { now, day, series, entities, samples };
 }
 
+/** Nothing to mark dirty. */
+const NO_MARKS = { live: new Set<string>(), backfill: new Set<string>(), leadMs: 0 };
+
 describe('compact apply on a Redis Cluster', () => {
   it('applies every (chunk, shard) call, replaces by id, and spreads the entities over the masters', async () => {
     const { now, day, series, entities, samples } = fixture('cl', 40, 'G');
@@ -74,12 +77,12 @@ describe('compact apply on a Redis Cluster', () => {
 
   it('refuses a re-sent id once the id window has passed (id_window_passed), through the batch that spreads the shards', async () => {
     const { now, day, series, entities, samples } = fixture('clw', 20, 'W');
-    expect((await series.apply('w1', samples(5), now, new Set())).rejected).toEqual([]);
+    expect((await series.apply('w1', samples(5), now, NO_MARKS)).rejected).toEqual([]);
     // Within the window a re-send replaces.
-    expect((await series.apply('w2', samples(7), now + 86_400_000, new Set())).rejected).toEqual([]);
+    expect((await series.apply('w2', samples(7), now + 86_400_000, NO_MARKS)).rejected).toEqual([]);
     // Three weeks on the ids have left the window (a daily feed's index drops them within 4 days
     // after): the same ids are refused, never counted twice.
-    const later = await series.apply('w3', samples(9), now + 21 * 86_400_000, new Set());
+    const later = await series.apply('w3', samples(9), now + 21 * 86_400_000, NO_MARKS);
     expect(later.rejected.map((r) => r.code)).toEqual(Array(entities.length).fill('id_window_passed'));
     for (const e of entities) {
       const out = new Map<number, number>();
