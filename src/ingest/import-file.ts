@@ -10,7 +10,7 @@ import { readEntityFile } from '../config/registry-loader.js';
 import type { CsvEncoding } from '../config/csv-rows.js';
 import { loadRulesOrThrow } from '../config/load-rules.js';
 import { ConfigError } from '../errors/catalogue.js';
-import { Calendar, liveFrom } from '../domain/clock.js';
+import { Calendar } from '../domain/clock.js';
 import { appClock } from '../config/now.js';
 import { metricCatalogue } from '../domain/metric.js';
 import type { SampleRejection } from '../domain/sample.js';
@@ -130,7 +130,7 @@ async function importSamples(
   const metrics = metricCatalogue(ruleSet.metrics);
   const queue = new Queue(QUEUES.samples, { connection: redis, prefix: config.prefix });
   const clock = appClock(config);
-  const sink = new QueueSampleSink(queue, config.batchSize, clock, { liveFrom: () => liveFrom(calendar, clock) });
+  const sink = new QueueSampleSink(queue, config.batchSize, clock);
   const source = opts.source ?? 'csv';
   const rejected: (SampleRejection & { line?: number })[] = [];
   const entities = new Set<string>();

@@ -30,16 +30,7 @@ export interface QueueSinkOptions {
    * there the order across entities must stay as sent.
    */
   readonly groupByEntity?: boolean;
-  /**
-   * The instant live samples begin (the start of yesterday, local). A job holding only older
-   * samples (a backfill) is queued with BACKFILL_PRIORITY: workers take the live jobs first.
-   */
-  readonly liveFrom?: () => number;
 }
-
-/** BullMQ priority of a job holding only backfill samples (a job without a priority goes before any with one). */
-export const BACKFILL_PRIORITY = 10;
-const BACKFILL_JOB_OPTIONS: JobsOptions = { ...SAMPLE_JOB_OPTIONS, priority: BACKFILL_PRIORITY };
 
 /** The samples with each entity's together, in the order each entity first appears; an entity's own order kept. */
 export function groupedByEntity(samples: readonly Sample[]): Sample[] {
@@ -68,13 +59,10 @@ export class QueueSampleSink implements SampleSink {
     if (this.opts.ready && !this.opts.ready()) throw new Error('Redis is not connected');
     const receivedAt = this.clock.now();
     if (this.opts.groupByEntity && samples.length > this.batchSize) samples = groupedByEntity(samples);
-    const liveFrom = this.opts.liveFrom?.() ?? -Infinity;
     const jobs = [];
     for (let i = 0; i < samples.length; i += this.batchSize) {
-      const slice = samples.slice(i, i + this.batchSize);
-      const data: SampleBatchJob = { v: 1, source, samples: slice, receivedAt };
-      const backfill = slice.every((s) => s.ts < liveFrom);
-      jobs.push({ name: 'batch', data, opts: backfill ? BACKFILL_JOB_OPTIONS : SAMPLE_JOB_OPTIONS });
+      const data: SampleBatchJob = { v: 1, source, samples: samples.slice(i, i + this.batchSize), receivedAt };
+      jobs.push({ name: 'batch', data, opts: SAMPLE_JOB_OPTIONS });
     }
     // A call is stored whole or not at all: one job is one script, several go in one MULTI.
     const work: Promise<unknown> =

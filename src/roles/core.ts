@@ -12,7 +12,7 @@ import { appClock } from '../config/now.js';
 import { loadRegistryFiles } from '../config/registry-loader.js';
 import { watchFolders } from '../config/watch.js';
 import type { AlertEvent } from '../domain/alert.js';
-import { Calendar, liveFrom, type Clock } from '../domain/clock.js';
+import { Calendar, type Clock } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import type { RuleSet } from '../domain/rule.js';
 import { ConfigError } from '../errors/catalogue.js';
@@ -239,7 +239,6 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
     ready: () => requestRedis.status === 'ready',
     timeoutMs: REQUEST_TIMEOUT_MS,
     groupByEntity: config.seriesLayout === 'compact',
-    liveFrom: () => liveFrom(calendar, clock),
   });
   const request: RequestSide = {
     redis: requestRedis,

@@ -1,8 +1,8 @@
-import { FlowProducer, Queue } from 'bullmq';
+import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
 import type { Sample } from '../../src/domain/sample.js';
-import { BACKFILL_PRIORITY, QueueSampleSink, groupedByEntity } from '../../src/ingest/queue-sink.js';
+import { QueueSampleSink, groupedByEntity } from '../../src/ingest/queue-sink.js';
 import type { SampleBatchJob } from '../../src/queues/names.js';
 import { redisPerTest } from '../support/redis.js';
 
@@ -56,27 +56,5 @@ describe('QueueSampleSink', () => {
       ['A1', 'B1', 'C1'],
       ['A2', 'B2', 'C2'],
     ]);
-  });
-
-  it('queues a job of backfill samples only with the backfill priority, so workers take live jobs first', async () => {
-    const queue = new Queue<SampleBatchJob>('samples', { connection: ctx.redis, prefix: ctx.prefix });
-    try {
-      const liveFrom = hourly[3]!.ts; // hour 1 on is live
-      // Several jobs of a call go in one MULTI through a FlowProducer, as in lookout start.
-      const flows = new FlowProducer({ connection: ctx.redis, prefix: ctx.prefix });
-      const sink = new QueueSampleSink(queue, 3, new ManualClock(0), { liveFrom: () => liveFrom, flows });
-      // Jobs: hour 0 (backfill only), hour 1, hour 2; then one mixing hour 0 and hour 2.
-      await sink.enqueue(hourly, 'test');
-      await sink.enqueue([s('A', 0), s('B', 2)], 'test');
-      const prioritized = await queue.getJobs(['prioritized']);
-      expect(prioritized.map((j) => j.data.samples.map((x) => `${x.entity}${x.value}`))).toEqual([['A0', 'B0', 'C0']]);
-      expect(prioritized[0]!.opts.priority).toBe(BACKFILL_PRIORITY);
-      const waiting = await queue.getJobs(['waiting']);
-      expect(waiting).toHaveLength(3);
-      expect(waiting.every((j) => !j.opts.priority)).toBe(true);
-      await flows.close();
-    } finally {
-      await queue.close();
-    }
   });
 });
