@@ -594,29 +594,25 @@ while true do
       if p - from <= oldLen + room and (last or not newestDay) then
         patched = true
         if p - from < oldLen then parts[#parts + 1] = string.rep(Z6, (oldLen - (p - from)) / 6) end
-        -- Header and touched daily cells (those of new days too) in one write from byte 0.
+        -- The header, each run of adjacent touched daily cells (those of new days too) and the
+        -- rows, each in its own write: only the bytes that change go to the AOF and the replicas.
         for day = Ms + 1, M do dtouched[day] = true end
         local pos = {}
         for day, _ in pairs(dtouched) do pos[#pos + 1] = day % RD end
         table.sort(pos)
         last = last or rowsAt
-        local head, q0 = { struct.pack('<i4I2i4', M, RD, last - 1 + OFF + WK) }, 11
-        for _, q in ipairs(pos) do
-          local at = 11 + q * 11
-          if at >= q0 then
-            if at > q0 then head[#head + 1] = string.sub(S, q0, at - 1) end
-            head[#head + 1] = cellAt(q)
-            q0 = at + 11
+        redis.call('SETRANGE', sKey, 0, struct.pack('<i4I2i4', M, RD, last - 1 + OFF + WK))
+        local q = 1
+        while q <= #pos do
+          local cells, r = { cellAt(pos[q]) }, q
+          while r < #pos and pos[r + 1] <= pos[r] + 1 do
+            r = r + 1
+            if pos[r] ~= pos[r - 1] then cells[#cells + 1] = cellAt(pos[r]) end
           end
+          redis.call('SETRANGE', sKey, 10 + pos[q] * 11, table.concat(cells))
+          q = r + 1
         end
-        if #parts > 0 and #S >= from - 1 then
-          -- The whole string is in hand: one write from byte 0.
-          if from > q0 then head[#head + 1] = string.sub(S, q0, from - 1) end
-          redis.call('SETRANGE', sKey, 0, table.concat(head) .. table.concat(parts))
-        else
-          redis.call('SETRANGE', sKey, 0, table.concat(head))
-          if #parts > 0 then redis.call('SETRANGE', sKey, from - 1, table.concat(parts)) end
-        end
+        if #parts > 0 then redis.call('SETRANGE', sKey, from - 1, table.concat(parts)) end
         if not weekly or deadline(M) ~= deadline(Ms) then redis.call('EXPIRE', sKey, ttl) end
       end
     end
