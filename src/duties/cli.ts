@@ -20,7 +20,7 @@ import type { Directory } from '../route/types.js';
 import { dailyCellsFor } from '../state/daily-cells.js';
 import { RedisDailyReads, type DailyReads } from '../state/daily-reads.js';
 import { RedisDutyStore, type DutyStore } from '../state/duty-store.js';
-import { recordedLayout } from '../state/migrate.js';
+import { recordedLayout } from '../state/layout-choice.js';
 import { RedisRegistryStore } from '../state/registry-store.js';
 import { Broadcaster, parseBroadcastRequest, type BroadcastSummary } from './broadcast.js';
 import { DUTY_QUEUES } from './queues.js';

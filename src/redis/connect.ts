@@ -123,16 +123,15 @@ async function clusterEnabled(r: Redis): Promise<boolean> {
 export type RedisConnectionKind = 'worker' | 'request';
 
 /**
- * A connection to what REDIS_URL names, of the kind it needs: an ioredis Cluster over the listed
- * nodes when they run in cluster mode (the others are discovered from them), else exactly what
- * connectRedis / connectRequestRedis return for the URL (standalone and Sentinel unchanged).
+ * What REDIS_URL names: a Redis Cluster (any node of it, or several comma-separated), or one
+ * Redis (also when it does not answer yet: workers wait for it, checkRedis reports). A list of
+ * nodes that is not a cluster is refused (redis_unreachable): there is nothing to fall back to.
  */
-export async function openRedis(url: string, name: string, kind: RedisConnectionKind = 'worker', timeoutMs = REQUEST_TIMEOUT_MS): Promise<Redis | Cluster> {
+export async function locateRedis(url: string, timeoutMs?: number): Promise<{ readonly url: string; readonly cluster: boolean }> {
   const urls = redisUrls(url);
-  const found = await detectRedisMode(url);
-  if (found?.mode === 'cluster') return connectCluster(urls, name, kind, timeoutMs);
+  const found = await detectRedisMode(url, timeoutMs);
+  if (found?.mode === 'cluster') return { url, cluster: true };
   if (urls.length > 1) {
-    // Several nodes make sense for a cluster only: nothing to fall back to.
     throw new ConfigError(
       'redis_unreachable',
       found
@@ -140,8 +139,7 @@ export async function openRedis(url: string, name: string, kind: RedisConnection
         : `no node of REDIS_URL answered (${urls.map(redactUrl).join(', ')})`,
     );
   }
-  // One URL: also when it does not answer yet, as before (workers wait for it, checkRedis reports).
-  return kind === 'worker' ? connectRedis(url, name) : connectRequestRedis(url, name, timeoutMs);
+  return { url, cluster: false };
 }
 
 /** A connection to a located deployment (locate.ts): an ioredis Cluster when it is one. */

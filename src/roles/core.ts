@@ -25,14 +25,14 @@ import { RedisStateProbe } from '../state/state-probe.js';
 import { EntityEvaluator } from '../evaluate/live-evaluator.js';
 import { QUEUES, type SampleBatchJob } from '../queues/names.js';
 import { clusterPrefix, keyspace, type Keyspace } from '../state/keys.js';
-import { checkRedis, connectDeployment, detectRedisMode, redisUrls, OutageTracker, READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS, waitReady } from '../redis/connect.js';
+import { checkRedis, connectDeployment, locateRedis, OutageTracker, READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS, waitReady } from '../redis/connect.js';
 import { resolveRedis } from '../redis/resolve.js';
 import { combineMuters, InhibitionMuter, SilenceMuter } from '../route/muter.js';
 import type { Muter, PolicySet } from '../route/types.js';
 import { RedisAlertStore } from '../state/alert-store.js';
 import { markDirty } from '../state/dirty.js';
 import { RedisRegistryStore, RegistryCache } from '../state/registry-store.js';
-import { chooseLayout } from '../state/migrate.js';
+import { chooseLayout } from '../state/layout-choice.js';
 import { SeriesStore } from '../state/series-store.js';
 import { RedisSilenceStore } from '../state/silence-store.js';
 import { Closers } from './role.js';
@@ -145,7 +145,8 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   };
   // A Redis Cluster (any node of it in REDIS_URL, or several comma-separated): the control plane
   // under one hash tag, queues likewise, the series in the compact layout spread by entity shard.
-  const onCluster = config.redisUrl ? (await detectRedisMode(resolved.url))?.mode === 'cluster' : false;
+  const target = config.redisUrl ? await locateRedis(resolved.url).catch((err: unknown) => giveUp(err)) : { url: resolved.url, cluster: false };
+  const onCluster = target.cluster;
   if (onCluster) {
     if (config.seriesLayoutSet && config.seriesLayout !== 'compact') {
       await giveUp(new ConfigError('cluster_needs_compact', 'REDIS_URL names a Redis Cluster and LOOKOUT_SERIES_LAYOUT=buckets: the buckets layout cannot be split by hash tags; unset it or set compact (docs/scaling.md)'));
@@ -154,11 +155,6 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
     logger.info({ prefix: config.prefix }, 'Redis Cluster: control plane and queues under one hash tag, series in the compact layout by shard');
   }
   const keys = keyspace(config.prefix);
-  const urls = redisUrls(resolved.url);
-  if (!onCluster && urls.length > 1) {
-    await giveUp(new ConfigError('redis_unreachable', `REDIS_URL lists ${urls.length} nodes and none answered as a Redis Cluster: list several nodes only for a cluster`));
-  }
-  const target = { url: resolved.url, cluster: onCluster };
   const redis: RedisClient = connectDeployment(target, 'lookout');
   closers.push(quit(redis));
   await checkRedis(redis).catch((err: unknown) => giveUp(err, redis));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors/catalogue.js';
-import { checkRedis, connectCluster, detectRedisMode, openRedis, redisUrls, waitReady } from '../../src/redis/connect.js';
+import { checkRedis, connectCluster, connectDeployment, detectRedisMode, locateRedis, redisUrls, waitReady } from '../../src/redis/connect.js';
 import { freePort, redisServerEnv } from '../../src/redis/embedded.js';
 import { ensureBuilt, runCli } from '../support/cli.js';
 import { testRedisUrl } from '../support/redis.js';
@@ -25,6 +25,11 @@ afterAll(async () => {
   for (const c of opened) c.disconnect();
   await cluster?.stop();
 });
+
+/** What `lookout start` opens for REDIS_URL: locateRedis, then connectDeployment. */
+async function openRedis(url: string, name: string, kind: 'worker' | 'request' = 'worker'): Promise<Redis | Cluster> {
+  return connectDeployment(await locateRedis(url), name, kind);
+}
 
 async function open(url: string, kind: 'worker' | 'request' = 'worker'): Promise<Redis | Cluster> {
   const c = await openRedis(url, 'lookout-test', kind);
@@ -94,7 +99,7 @@ describe('detectRedisMode', () => {
   });
 });
 
-describe('openRedis', () => {
+describe('locateRedis and connectDeployment', () => {
   it('returns a Cluster for one node of a cluster, whose keys land on all three masters', async () => {
     const c = await open(cluster.nodes[1]!.url);
     expect(c).toBeInstanceOf(Cluster);

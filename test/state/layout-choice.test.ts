@@ -2,7 +2,8 @@
 // Redis, else buckets for an un-migrated deployment from before the compact layout, else compact.
 import { describe, expect, it } from 'vitest';
 import { keyspace } from '../../src/state/keys.js';
-import { chooseLayout, migrateKeys, recordedLayout } from '../../src/state/migrate.js';
+import { chooseLayout, recordedLayout } from '../../src/state/layout-choice.js';
+import { migrateKeys } from '../../src/state/migrate.js';
 import { dealer, dealerSeries } from '../integration/fixtures.js';
 import { startTestLookout } from '../support/lookout.js';
 import { redisPerTest } from '../support/redis.js';
