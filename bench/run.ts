@@ -49,7 +49,7 @@ interface Target {
   readonly nodes: readonly string[];
 }
 
-async function benchLookout(target: Target, n: number, layout: string): Promise<{ n: number; samples: number; seconds: number; perSec: number; alerts: number; shape: string; cpu: RedisCpu; nodeCpu: number; keyShare: number[] }> {
+async function benchLookout(target: Target, n: number, layout: string): Promise<{ n: number; samples: number; seconds: number; perSec: number; alerts: number; shape: string; cpu: RedisCpu; nodeCpu: number; keyShare: number[]; cpuShare: number[]; controlNode: number }> {
   const redisUrl = target.url;
   const cal = new Calendar(TZ);
   const today = cal.dayOf(NOW);
@@ -79,8 +79,9 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   await lookout.registry.putMany(ents);
   const r = mulberry32(n);
   const infos = target.nodes.map((u) => new Redis(u));
-  const cpuOf = async () => (await Promise.all(infos.map(redisCpu))).reduce((a, b) => ({ total: a.total + b.total, main: a.main + b.main }));
-  const cpuBefore = await cpuOf();
+  const sum = (xs: RedisCpu[]) => xs.reduce((a, b) => ({ total: a.total + b.total, main: a.main + b.main }));
+  const perNodeBefore = await Promise.all(infos.map(redisCpu));
+  const cpuBefore = sum(perNodeBefore);
   const nodeCpuOf = () => processCpu(process.pid) + children.reduce((a, c) => a + processCpu(c.pid!), 0);
   const nodeCpuBefore = nodeCpuOf();
   // Produce day by day, like the daily exports arrive; build each day just before sending it.
@@ -93,7 +94,12 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   }
   await waitIdle(lookout, 600_000);
   const seconds = (performance.now() - started) / 1000;
-  const cpu = cpuPerSample(cpuBefore, await cpuOf(), total);
+  const perNodeAfter = await Promise.all(infos.map(redisCpu));
+  const cpu = cpuPerSample(cpuBefore, sum(perNodeAfter), total);
+  // The share of the Redis CPU each node spent (on a cluster: is the control plane's master the hot one?).
+  const spent = perNodeAfter.map((a, i) => a.total - perNodeBefore[i]!.total);
+  const cpuShare = spent.map((x) => x / spent.reduce((a, b) => a + b, 0));
+  const controlNode = target.nodes.length > 1 ? await masterOf(infos[0]!, target.nodes, `{bench${n}}`) : 0;
   const nodeCpu = ((nodeCpuOf() - nodeCpuBefore) * 1e6) / total;
   const sizes = await Promise.all(infos.map((r) => r.dbsize()));
   const keyShare = sizes.map((k) => k / sizes.reduce((a, b) => a + b, 0));
@@ -109,7 +115,15 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   await Promise.all(infos.map((r) => r.flushall()));
   for (const r of infos) r.disconnect();
   rmSync(cfgDir, { recursive: true, force: true });
-  return { n, samples: total, seconds, perSec: total / seconds, alerts, shape: perDay === 1 ? `${days} days × daily` : `${days} days × ${perDay} hourly`, cpu, nodeCpu, keyShare };
+  return { n, samples: total, seconds, perSec: total / seconds, alerts, shape: perDay === 1 ? `${days} days × daily` : `${days} days × ${perDay} hourly`, cpu, nodeCpu, keyShare, cpuShare, controlNode };
+}
+
+/** Which of `nodes` (by port) serves the slot of `key` on a cluster (CLUSTER KEYSLOT / SLOTS). */
+async function masterOf(redis: Redis, nodes: readonly string[], key: string): Promise<number> {
+  const slot = Number(await redis.call('CLUSTER', 'KEYSLOT', key));
+  const ranges = (await redis.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
+  const port = ranges.find(([from, to]) => slot >= from && slot <= to)?.[2][1];
+  return nodes.findIndex((u) => Number(new URL(u).port) === port);
 }
 
 /** The ceiling we compare against: one BullMQ job per sample, the worker adding it to a hash. */
@@ -178,7 +192,7 @@ async function main(): Promise<void> {
       for (const n of CLUSTER_SIZES) {
         const res = await benchLookout(target, n, 'compact');
         row('cluster', n, res);
-        console.log(`         keys per master: ${res.keyShare.map((x) => `${(x * 100).toFixed(0)} %`).join(' / ')}`);
+        console.log(`         keys per master: ${res.keyShare.map((x) => `${(x * 100).toFixed(0)} %`).join(' / ')}; Redis CPU per master: ${res.cpuShare.map((x) => `${(x * 100).toFixed(0)} %`).join(' / ')}, the control plane's master ${res.controlNode + 1}`);
       }
     }
   } finally {
