@@ -285,9 +285,12 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
       metrics.configReloads.inc({ outcome: 'ok' });
       showConfig();
       // New rules may put entities in or out of scope: judge everything again.
-      const ids = (await registry.list()).map((e) => e.id);
-      await core.markDirty(ids);
-      configLog.info({ rules: cfg().ruleSet.rules.length, policies: cfg().policies.escalation.length, contacts: cfg().directory.contacts.size, entities: ids.length }, 'configuration reloaded');
+      let entities = 0;
+      for await (const ids of registry.idPages()) {
+        await core.markDirty(ids);
+        entities += ids.length;
+      }
+      configLog.info({ rules: cfg().ruleSet.rules.length, policies: cfg().policies.escalation.length, contacts: cfg().directory.contacts.size, entities }, 'configuration reloaded');
       return { ok: true, errors: [] };
     },
     watch() {

@@ -89,9 +89,8 @@ export class DayCloser extends pickFields<DayCloserDeps>()(
       const feed = await this.marks.feed(metric);
       if (!feedDelivered(feed, yesterday) || !feed.get(yesterday)) continue;
       if (!(await this.marks.markAbsencePass(metric, yesterday))) continue;
-      const ids = (await this.registry.list()).map((e) => e.id);
-      await this.markDirty(ids);
-      this.logger.info({ metric, day: Calendar.isoDay(yesterday), entities: ids.length }, 'feed arrived: absence pass');
+      const entities = await this.markAll();
+      this.logger.info({ metric, day: Calendar.isoDay(yesterday), entities }, 'feed arrived: absence pass');
       passed.push(metric);
     }
     return passed;
@@ -116,15 +115,24 @@ export class DayCloser extends pickFields<DayCloserDeps>()(
 
   /** Mark every registered entity for evaluation; marking twice is harmless (several schedulers). */
   async close(day: number): Promise<number> {
-    const ids = (await this.registry.list()).map((e) => e.id);
-    await this.markDirty(ids);
+    const entities = await this.markAll();
     await this.marks.setClosedDay(day);
     const horizon = this.calendar.startOfDay(day - this.retentionDays);
     const pruned = await this.alerts.pruneResolved(horizon);
     const prunedNotifications = (await this.notifications?.prune(horizon)) ?? 0;
     for (const metric of this.absenceMetrics()) await this.marks.pruneFeed(metric, day - this.retentionDays);
-    this.logger.info({ day: Calendar.isoDay(day), entities: ids.length, prunedAlerts: pruned }, 'day closed');
+    this.logger.info({ day: Calendar.isoDay(day), entities, prunedAlerts: pruned }, 'day closed');
     if (prunedNotifications) this.logger.info({ notifications: prunedNotifications }, 'old notification records pruned');
-    return ids.length;
+    return entities;
+  }
+
+  /** Mark every registered entity, a page of ids at a time (a country's registry is never read whole here). Returns how many. */
+  private async markAll(): Promise<number> {
+    let n = 0;
+    for await (const ids of this.registry.idPages()) {
+      await this.markDirty(ids);
+      n += ids.length;
+    }
+    return n;
   }
 }

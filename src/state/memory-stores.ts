@@ -66,6 +66,11 @@ export class MemoryRegistryStore implements RegistryStore {
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  async *idPages(pageSize = 1000): AsyncIterable<string[]> {
+    const ids = [...this.entities.keys()];
+    for (let i = 0; i < ids.length; i += pageSize) yield ids.slice(i, i + pageSize);
+  }
+
   /** Count `n` samples seen for `id`; registered ids are not tracked. */
   noteUnknown(id: string, n = 1): void {
     if (this.entities.has(id)) return;

@@ -21,6 +21,12 @@ export interface RegistryStore {
   putMany(entities: readonly Entity[]): Promise<void>;
   get(id: string): Promise<Entity | undefined>;
   list(filter?: EntityFilter): Promise<Entity[]>;
+  /**
+   * Every registered id, a page at a time, without reading the entries (the day close marks a
+   * whole country this way in bounded memory). A page may rarely repeat an id (a SCAN while
+   * the hash grows): callers must be idempotent per id.
+   */
+  idPages(pageSize?: number): AsyncIterable<string[]>;
   /** Entity ids seen in samples but not registered, with the number of samples. */
   unknown(): Promise<{ id: string; samples: number }[]>;
 }

@@ -45,6 +45,17 @@ export class RedisRegistryStore implements RegistryStore {
       .sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  async *idPages(pageSize = 1000): AsyncIterable<string[]> {
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.entities, cursor, 'COUNT', pageSize);
+      cursor = next;
+      const ids: string[] = [];
+      for (let i = 0; i < flat.length; i += 2) ids.push(flat[i]!);
+      if (ids.length) yield ids;
+    } while (cursor !== '0');
+  }
+
   async unknown(): Promise<{ id: string; samples: number }[]> {
     const h = await this.redis.hgetall(this.keys.unknownEntities);
     return Object.entries(h)
