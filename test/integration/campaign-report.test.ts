@@ -110,7 +110,10 @@ describe.each(SERIES_LAYOUTS)('daily implementation monitoring report (%s series
     expect(m.html).not.toContain('<svg');
 
     // Recorded like any notification, and once: a second run and a second scheduler change nothing.
-    const recs = (await notifications(lk)).filter((r) => r.kind === 'report');
+    // The SMTP peer holds the mail a moment before the worker marks its record sent: wait for the marks.
+    const reportRecords = async () => (await notifications(lk)).filter((r) => r.kind === 'report');
+    await waitFor('three report records sent', async () => (await reportRecords()).filter((r) => r.state === 'sent').length >= 3, 8000);
+    const recs = await reportRecords();
     expect(recs.map((r) => [r.contact, r.channel, r.state]).sort()).toEqual([['CO1', 'email', 'sent'], ['DLC', 'email', 'sent'], ['SO1', 'email', 'sent']]);
     // The record keeps the HTML and the PNG it refers to (a retry sends the same mail).
     expect(recs[0]!.html).toContain('src="cid:trend@lookout"');
