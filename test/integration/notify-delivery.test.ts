@@ -175,7 +175,8 @@ describe('notifier delivery guarantees', () => {
     await ingest(lk, dealerSeries('D0001', 60));
     const [first] = await smsc.waitFor(1);
     expect(first!.text).toContain('D0001');
-    const r1 = (await notifications(lk, { contact: 'C001', channel: 'sms' }))[0]!;
+    // The SMSC holds the message a moment before the worker marks its record sent.
+    const r1 = await waitFor('the SMS record sent', async () => (await notifications(lk, { contact: 'C001', channel: 'sms', state: 'sent' }))[0]);
     expect(r1).toMatchObject({ state: 'sent', attempts: 2 });
 
     smsc.rejectNext(0x58, 2); // throttled on both allowed attempts
