@@ -20,6 +20,7 @@ import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { readFileSync } from 'node:fs';
 import { startRedisCluster, type RedisCluster } from '../test/support/redis-cluster.js';
 import { cpuPerSample, redisCpu, type RedisCpu } from './redis-info.js';
+import { childEvaluations, evaluations } from './judgements.js';
 import { daySamples, entities } from './shapes.js';
 
 const NOW = Date.parse('2026-11-22T09:00:00+08:00');
@@ -49,7 +50,7 @@ interface Target {
   readonly nodes: readonly string[];
 }
 
-async function benchLookout(target: Target, n: number, layout: string): Promise<{ n: number; samples: number; seconds: number; perSec: number; alerts: number; shape: string; cpu: RedisCpu; nodeCpu: number; keyShare: number[]; cpuShare: number[]; controlNode: number }> {
+async function benchLookout(target: Target, n: number, layout: string): Promise<{ n: number; samples: number; seconds: number; perSec: number; alerts: number; judged: number; shape: string; cpu: RedisCpu; nodeCpu: number; keyShare: number[]; cpuShare: number[]; controlNode: number }> {
   const redisUrl = target.url;
   const cal = new Calendar(TZ);
   const today = cal.dayOf(NOW);
@@ -105,6 +106,7 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   const keyShare = sizes.map((k) => k / sizes.reduce((a, b) => a + b, 0));
   const all = (await lookout.alerts.list({})).filter((a) => a.state !== 'resolved');
   const alerts = all.length;
+  const judged = ((await evaluations(lookout)) + (await Promise.all(children.map(childEvaluations))).reduce((a, b) => a + b, 0)) / n;
   await Promise.all(children.map((c) => new Promise((resolve) => { c.once('exit', resolve); c.send('stop'); })));
   if (process.env.BENCH_DEBUG) {
     const by = new Map<string, number>();
@@ -115,7 +117,7 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   await Promise.all(infos.map((r) => r.flushall()));
   for (const r of infos) r.disconnect();
   rmSync(cfgDir, { recursive: true, force: true });
-  return { n, samples: total, seconds, perSec: total / seconds, alerts, shape: perDay === 1 ? `${days} days × daily` : `${days} days × ${perDay} hourly`, cpu, nodeCpu, keyShare, cpuShare, controlNode };
+  return { n, samples: total, seconds, perSec: total / seconds, alerts, judged, shape: perDay === 1 ? `${days} days × daily` : `${days} days × ${perDay} hourly`, cpu, nodeCpu, keyShare, cpuShare, controlNode };
 }
 
 /** Which of `nodes` (by port) serves the slot of `key` on a cluster (CLUSTER KEYSLOT / SLOTS). */
@@ -178,10 +180,10 @@ async function main(): Promise<void> {
       `bare BullMQ, one job per sample: ${fmt(bare.samples)} samples in ${bare.seconds.toFixed(2)} s = ${fmt(bare.perSec)} samples/s, Redis CPU ${us(bare.cpu.total)} µs/sample (main thread ${us(bare.cpu.main)})`,
     );
     console.log('');
-    console.log('layout   entities   samples     seconds   samples/s   × bare     open  Redis CPU µs/sample (main thread)  Node CPU µs/sample  shape');
+    console.log('layout   entities   samples     seconds   samples/s   × bare     open  judged  Redis CPU µs/sample (main thread)  Node CPU µs/sample  shape');
     const row = (layout: string, n: number, res: Awaited<ReturnType<typeof benchLookout>>) =>
       console.log(
-        `${layout.padEnd(7)}  ${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}  ${`${us(res.cpu.total)} (${us(res.cpu.main)})`.padEnd(33)}  ${us(res.nodeCpu).padStart(17)}  ${res.shape}`,
+        `${layout.padEnd(7)}  ${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}  ${res.judged.toFixed(1).padStart(6)}  ${`${us(res.cpu.total)} (${us(res.cpu.main)})`.padEnd(33)}  ${us(res.nodeCpu).padStart(17)}  ${res.shape}`,
       );
     for (const layout of LAYOUTS) for (const n of SIZES) row(layout, n, await benchLookout({ url: redis.url, nodes: [redis.url] }, n, layout));
     if (CLUSTER_SIZES.length) {
