@@ -25,6 +25,8 @@ export function keyspace(prefix: string) {
     layout: `${p}:layout`,
     entities: `${p}:e`,
     entitiesVersion: `${p}:e:ver`,
+    /** Stream of registry changes (field `ids`: a JSON array of the ids a write changed): workers refresh only those. */
+    entitiesLog: `${p}:e:log`,
     unknownEntities: `${p}:e:unknown`,
     /** Daily buckets of one metric: hash entity → 'sum,count' (sum in thousandths). */
     daily: (metric: string, day: number) => `${p}:d:${metric}:${day}`,

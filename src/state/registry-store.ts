@@ -1,5 +1,6 @@
-// Entities in Redis: one hash of id → JSON, a version counter bumped on every change so workers
-// refresh their in-memory copy cheaply, and a tally of samples for entities nobody registered.
+// Entities in Redis: one hash of id → JSON, a version counter bumped on every change and a
+// capped stream of the ids each change wrote, so workers refresh their in-memory copy by reading
+// only what changed; and a tally of samples for entities nobody registered.
 
 import type { RedisClient } from './client.js';
 import type { Entity } from '../domain/entity.js';
@@ -9,6 +10,10 @@ import type { EntityFilter, RegistryStore } from './ports.js';
 export function matchesFilter(e: Entity, f: EntityFilter = {}): boolean {
   return (!f.kind || e.kind === f.kind) && (!f.region || e.region === f.region) && (!f.district || e.district === f.district);
 }
+
+/** Ids per entry of the change stream, and entries kept: a worker further behind reloads whole. */
+const LOG_IDS_PER_ENTRY = 1000;
+export const LOG_MAX_ENTRIES = 1000;
 
 export class RedisRegistryStore implements RegistryStore {
   constructor(
@@ -27,6 +32,10 @@ export class RedisRegistryStore implements RegistryStore {
       tx.hset(this.keys.entities, ...args);
     }
     tx.hdel(this.keys.unknownEntities, ...entities.map((e) => e.id));
+    for (let i = 0; i < entities.length; i += LOG_IDS_PER_ENTRY) {
+      const ids = entities.slice(i, i + LOG_IDS_PER_ENTRY).map((e) => e.id);
+      tx.xadd(this.keys.entitiesLog, 'MAXLEN', '~', String(LOG_MAX_ENTRIES), '*', 'ids', JSON.stringify(ids));
+    }
     tx.incr(this.keys.entitiesVersion);
     await tx.exec();
     await this.onChange?.(entities.map((e) => e.id));
@@ -72,11 +81,26 @@ export class RedisRegistryStore implements RegistryStore {
   }
 }
 
-/** A worker's in-memory copy of the registry, reloaded when the version counter moves. */
+interface StreamPosition {
+  /** Last id generated ('0-0': none). */
+  readonly last: string;
+  /** Entries ever added (XINFO STREAM entries-added): the ones after a position are counted by it. */
+  readonly added: number;
+}
+
+/**
+ * A worker's in-memory copy of the registry, refreshed when the version counter moves: from the
+ * change stream, only the entries written since the last refresh (HMGET); the whole hash only at
+ * the first load, on `force`, or when the stream no longer reaches back to the last refresh (it
+ * was trimmed past it, or the registry was written by a Lookout without the stream). A country's
+ * registry (millions of entries) is then read whole once per worker start, not on every change.
+ */
 export class RegistryCache {
   private version = '';
   private byId = new Map<string, Entity>();
   private checkedAt = -Infinity;
+  /** The change stream's position this copy holds (undefined before the first load). */
+  private log: StreamPosition | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -92,12 +116,72 @@ export class RegistryCache {
     this.checkedAt = now;
     const version = (await this.redis.get(this.keys.entitiesVersion)) ?? '0';
     if (version === this.version && !force) return false;
+    if (!force && this.log && (await this.readChanges(this.log))) {
+      this.version = version;
+      return true;
+    }
+    // The stream's position first: a change written during the whole read is read again next time.
+    const log = (await this.position()) ?? { last: '0-0', added: 0 };
     const all = await this.redis.hgetall(this.keys.entities);
     const next = new Map<string, Entity>();
     for (const [id, raw] of Object.entries(all)) next.set(id, JSON.parse(raw) as Entity);
     this.byId = next;
     this.version = version;
+    this.log = log;
     return true;
+  }
+
+  /**
+   * Applies the changes logged after `from`; false when the stream no longer holds all of them
+   * (trimmed past it, or gone), or cannot tell (Redis before 7.0).
+   */
+  private async readChanges(from: StreamPosition): Promise<boolean> {
+    const now = await this.position();
+    if (!now) return false;
+    const changed = new Set<string>();
+    let after = from.last;
+    let read = 0;
+    // Up to the position just taken: what is added meanwhile is for the next refresh.
+    while (read < now.added - from.added) {
+      const entries = await this.redis.xrange(this.keys.entitiesLog, `(${after}`, now.last, 'COUNT', 100);
+      if (!entries.length) break;
+      for (const [id, fields] of entries) {
+        after = id;
+        read++;
+        for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'ids') for (const e of JSON.parse(fields[i + 1]!) as string[]) changed.add(e);
+      }
+    }
+    // Every entry added since `from` must have been read; fewer means some were trimmed.
+    if (read !== now.added - from.added) return false;
+    const ids = [...changed];
+    for (let i = 0; i < ids.length; i += 1000) {
+      const page = ids.slice(i, i + 1000);
+      const raws = await this.redis.hmget(this.keys.entities, ...page);
+      page.forEach((id, k) => {
+        const raw = raws[k];
+        if (raw) this.byId.set(id, JSON.parse(raw) as Entity);
+        else this.byId.delete(id);
+      });
+    }
+    this.log = now;
+    return true;
+  }
+
+  /** The stream's last id and how many entries were ever added to it; undefined when it is missing or Redis cannot say. */
+  private async position(): Promise<StreamPosition | undefined> {
+    let info: unknown[];
+    try {
+      info = (await this.redis.call('XINFO', 'STREAM', this.keys.entitiesLog)) as unknown[];
+    } catch {
+      return undefined; // no stream: none written yet, or by a Lookout before it
+    }
+    const field = (name: string) => {
+      const at = info.indexOf(name);
+      return at < 0 ? undefined : info[at + 1];
+    };
+    const last = field('last-generated-id');
+    const added = field('entries-added'); // Redis 7.0 on
+    return typeof last === 'string' && typeof added === 'number' ? { last, added } : undefined;
   }
 
   get(id: string): Entity | undefined {
@@ -112,3 +196,4 @@ export class RegistryCache {
     return this.byId.size;
   }
 }
+
