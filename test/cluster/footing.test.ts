@@ -3,7 +3,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Entity } from '../../src/domain/entity.js';
+import { clusterPrefix, keyspace } from '../../src/state/keys.js';
+import { RedisRegistryStore, RegistryCache } from '../../src/state/registry-store.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 
 let cluster: RedisCluster;
@@ -79,6 +82,23 @@ describe('startRedisCluster', () => {
     await expect(client.mset('footing:a', '1', 'footing:b', '2')).rejects.toThrow(/CROSSSLOT/);
     await client.mset('footing:{e1}:a', '1', 'footing:{e1}:b', '2');
     expect(await client.mget('footing:{e1}:a', 'footing:{e1}:b')).toEqual(['1', '2']);
+  });
+
+  it('a worker’s registry copy follows the change stream in the control slot (XINFO, XRANGE, HMGET), not whole reads', async () => {
+    const keys = keyspace(clusterPrefix('footing-reg'));
+    const store = new RedisRegistryStore(client, keys);
+    const cache = new RegistryCache(client, keys);
+    const entity = (id: string, name: string): Entity => ({ id, kind: 'grassroots', name, region: 'R1', district: 'X1', manager: 'C1', attrs: {} });
+    await store.putMany(Array.from({ length: 50 }, (_, i) => entity(`G${i}`, `网点${i}`)));
+    const hgetall = vi.spyOn(client, 'hgetall');
+    await cache.refresh();
+    await store.putMany([entity('G3', '改名'), entity('G99', '新网点')]);
+    expect(await cache.refresh()).toBe(true);
+    expect(hgetall).toHaveBeenCalledTimes(1);
+    expect(cache.get('G3')?.name).toBe('改名');
+    expect(cache.get('G99')?.name).toBe('新网点');
+    expect(cache.size).toBe(51);
+    hgetall.mockRestore();
   });
 
   it('stop() ends every node and removes its directory', async () => {
