@@ -6,10 +6,9 @@ import { CLAIM_DIRTY_LUA } from './lua.js';
  * While sample jobs wait, drainers judge only entities marked at least this long ago, so a backlog
  * is applied first and judged in a few coalesced passes (EvaluationDrainer's maxDelayMs). Marks of
  * live samples are stamped this much earlier, so they are judged at once (DirtyMarks, series-layout.ts).
+ * 60 s: at 15 s a 600k-sample backfill of 100k daily-fed entities judged each 1.6–1.9 times, at 60 s
+ * once, which saved the workers 3–20 µs of CPU a sample (bench/README.md).
  */
-// 60 s: what a backfill's history waits for its judgement while a backlog is applied. At 15 s a
-// 600k-sample backfill of 100k daily-fed entities judged each 1.6–1.9 times, at 60 s once, which
-// saved the workers 3–20 µs of CPU a sample (bench/README.md); live entities are not delayed by it.
 export const EVAL_MAX_DELAY_MS = 60_000;
 
 /**

@@ -81,6 +81,12 @@ export class RedisRegistryStore implements RegistryStore {
   }
 }
 
+/** The ids one change-stream entry names (its `ids` field, a JSON array). */
+function loggedIds(fields: readonly string[]): string[] {
+  const at = fields.indexOf('ids');
+  return at >= 0 && at % 2 === 0 ? (JSON.parse(fields[at + 1]!) as string[]) : [];
+}
+
 interface StreamPosition {
   /** Last id generated ('0-0': none). */
   readonly last: string;
@@ -148,7 +154,7 @@ export class RegistryCache {
       for (const [id, fields] of entries) {
         after = id;
         read++;
-        for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'ids') for (const e of JSON.parse(fields[i + 1]!) as string[]) changed.add(e);
+        for (const e of loggedIds(fields)) changed.add(e);
       }
     }
     // Every entry added since `from` must have been read; fewer means some were trimmed.
@@ -172,8 +178,10 @@ export class RegistryCache {
     let info: unknown[];
     try {
       info = (await this.redis.call('XINFO', 'STREAM', this.keys.entitiesLog)) as unknown[];
-    } catch {
-      return undefined; // no stream: none written yet, or by a Lookout before it
+    } catch (err) {
+      // No stream: none written yet, or by a Lookout before it. Anything else is a real failure.
+      if (/no such key/i.test((err as Error).message)) return undefined;
+      throw err;
     }
     const field = (name: string) => {
       const at = info.indexOf(name);
@@ -196,4 +204,3 @@ export class RegistryCache {
     return this.byId.size;
   }
 }
-
