@@ -15,7 +15,7 @@ import { startLookout } from '../src/main.js';
 import { waitIdle } from '../src/roles/idle.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
-import { daySamples, entities } from './shapes.js';
+import { daySamples, entities, layoutEnv } from './shapes.js';
 
 const NOW = Date.parse('2026-11-22T09:00:00+08:00');
 const TZ = 'Asia/Shanghai';
@@ -43,7 +43,7 @@ async function run(redisUrl: string, layout: string): Promise<{ idle: number[]; 
     LOOKOUT_HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
     LOOKOUT_TZ: TZ,
-    LOOKOUT_SERIES_LAYOUT: layout,
+    ...layoutEnv(layout),
   });
   const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(NOW), noNotifier: true });
   // Probe dealers: four weeks at 100 cards a day; a probe sends yesterday's 40 (a critical drop).
@@ -111,9 +111,9 @@ async function main(): Promise<void> {
     console.log(`lookout latency bench — 202 to alert committed (${RULE}), ${PROBES} probes idle and up to ${PROBES} during a backfill`);
     for (const layout of LAYOUTS) {
       const res = await run(redis.url, layout);
-      console.log(`${layout.padEnd(7)}  idle: p50 ${ms(pct(res.idle, 50))}, p99 ${ms(pct(res.idle, 99))}`);
+      console.log(`${layout.padEnd(13)}  idle: p50 ${ms(pct(res.idle, 50))}, p99 ${ms(pct(res.idle, 99))}`);
       console.log(
-        `${layout.padEnd(7)}  during a backfill of ${res.backfill.toLocaleString('en')} samples (${res.backfillSeconds.toFixed(1)} s): p50 ${ms(pct(res.busy, 50))}, p99 ${ms(pct(res.busy, 99))} (${res.busy.length} probes)`,
+        `${layout.padEnd(13)}  during a backfill of ${res.backfill.toLocaleString('en')} samples (${res.backfillSeconds.toFixed(1)} s): p50 ${ms(pct(res.busy, 50))}, p99 ${ms(pct(res.busy, 99))} (${res.busy.length} probes)`,
       );
     }
   } finally {

@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import { startRedisCluster, type RedisCluster } from '../test/support/redis-cluster.js';
 import { cpuPerSample, redisCpu, type RedisCpu } from './redis-info.js';
 import { childEvaluations, evaluations } from './judgements.js';
-import { daySamples, entities } from './shapes.js';
+import { daySamples, entities, layoutEnv } from './shapes.js';
 
 const NOW = Date.parse('2026-11-22T09:00:00+08:00');
 const TZ = 'Asia/Shanghai';
@@ -65,7 +65,7 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
     LOOKOUT_HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
     LOOKOUT_TZ: TZ,
-    LOOKOUT_SERIES_LAYOUT: layout,
+    ...layoutEnv(layout),
     ...(args.get('batch') ? { LOOKOUT_BATCH_SIZE: args.get('batch')! } : {}),
     ...(args.get('concurrency') ? { LOOKOUT_WORKER_CONCURRENCY: args.get('concurrency')! } : {}),
   });
@@ -180,10 +180,10 @@ async function main(): Promise<void> {
       `bare BullMQ, one job per sample: ${fmt(bare.samples)} samples in ${bare.seconds.toFixed(2)} s = ${fmt(bare.perSec)} samples/s, Redis CPU ${us(bare.cpu.total)} µs/sample (main thread ${us(bare.cpu.main)})`,
     );
     console.log('');
-    console.log('layout   entities   samples     seconds   samples/s   × bare     open  judged  Redis CPU µs/sample (main thread)  Node CPU µs/sample  shape');
+    console.log('layout         entities   samples     seconds   samples/s   × bare     open  judged  Redis CPU µs/sample (main thread)  Node CPU µs/sample  shape');
     const row = (layout: string, n: number, res: Awaited<ReturnType<typeof benchLookout>>) =>
       console.log(
-        `${layout.padEnd(7)}  ${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}  ${res.judged.toFixed(1).padStart(6)}  ${`${us(res.cpu.total)} (${us(res.cpu.main)})`.padEnd(33)}  ${us(res.nodeCpu).padStart(17)}  ${res.shape}`,
+        `${layout.padEnd(13)}  ${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}  ${res.judged.toFixed(1).padStart(6)}  ${`${us(res.cpu.total)} (${us(res.cpu.main)})`.padEnd(33)}  ${us(res.nodeCpu).padStart(17)}  ${res.shape}`,
       );
     for (const layout of LAYOUTS) for (const n of SIZES) row(layout, n, await benchLookout({ url: redis.url, nodes: [redis.url] }, n, layout));
     if (CLUSTER_SIZES.length) {

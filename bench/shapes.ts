@@ -52,3 +52,12 @@ export function daySamples(ents: readonly Entity[], day: number, cal: Calendar, 
   }
   return out;
 }
+
+/**
+ * The settings of a bench layout name: `buckets`, `compact` (applied in the worker, the default) or
+ * `compact/redis` (applied by the script inside Redis, LOOKOUT_APPLY_IN=redis).
+ */
+export function layoutEnv(layout: string): Record<string, string> {
+  const [name, applyIn] = layout.split('/') as [string, string | undefined];
+  return { LOOKOUT_SERIES_LAYOUT: name, ...(applyIn ? { LOOKOUT_APPLY_IN: applyIn } : {}) };
+}

@@ -7,6 +7,7 @@ import { ManualClock } from '../src/domain/clock.js';
 import { startLookout } from '../src/main.js';
 import { createLogger } from '../src/observability/logger.js';
 import { evaluations } from './judgements.js';
+import { layoutEnv } from './shapes.js';
 
 const [url, prefix, now, layout] = process.argv.slice(2) as [string, string, string, string | undefined];
 const config = loadConfig({
@@ -15,7 +16,7 @@ const config = loadConfig({
   LOOKOUT_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'lookout-bench-w-')),
   LOG_LEVEL: 'silent',
   LOOKOUT_TZ: 'Asia/Shanghai',
-  ...(layout ? { LOOKOUT_SERIES_LAYOUT: layout } : {}),
+  ...(layout ? layoutEnv(layout) : {}),
 });
 const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(Number(now)), noNotifier: true });
 process.send?.('ready');

@@ -65,6 +65,12 @@ export interface AppConfig {
   readonly shards: number;
   /** Compact layout: days back whose sample ids are remembered for replace-by-id (LOOKOUT_ID_WINDOW_DAYS). */
   readonly idWindowDays: number;
+  /**
+   * Compact layout: where a job's samples are worked into the series (LOOKOUT_APPLY_IN): `worker`
+   * computes the writes in the worker and writes them with a compare-and-set; `redis` leaves it all
+   * to a script inside Redis (docs/scaling.md "Apply in the worker").
+   */
+  readonly applyIn: 'worker' | 'redis';
   /** Prefix of every Redis key and queue name (lets several deployments share one Redis). */
   readonly prefix: string;
   readonly logLevel: string;
@@ -171,6 +177,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const seriesLayout = str(env, 'LOOKOUT_SERIES_LAYOUT', 'compact');
   if (seriesLayout !== 'buckets' && seriesLayout !== 'compact') fail('LOOKOUT_SERIES_LAYOUT', 'buckets or compact', seriesLayout);
+  const applyIn = str(env, 'LOOKOUT_APPLY_IN', 'worker');
+  if (applyIn !== 'worker' && applyIn !== 'redis') fail('LOOKOUT_APPLY_IN', 'worker or redis', applyIn);
   const locale = str(env, 'LOOKOUT_LOCALE', 'zh');
   if (locale !== 'zh' && locale !== 'en') fail('LOOKOUT_LOCALE', 'zh or en', locale);
   const httpPort = int(env, 'LOOKOUT_HTTP_PORT', 8080, 0, 65535);
@@ -208,6 +216,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     seriesLayoutSet: Boolean(env.LOOKOUT_SERIES_LAYOUT),
     shards: int(env, 'LOOKOUT_SHARDS', 64, 1, 16384),
     idWindowDays: int(env, 'LOOKOUT_ID_WINDOW_DAYS', 7, 7, retentionDays),
+    applyIn,
     prefix,
     logLevel,
     dayCloseCron: cron(env, 'LOOKOUT_DAY_CLOSE_CRON', DAY_CLOSE_CRON),

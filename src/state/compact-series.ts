@@ -14,6 +14,8 @@ import type { Keyspace } from './keys.js';
 import { CompactKeys, CompactSeriesView } from './compact-format.js';
 import { CompactDailyCells } from './daily-cells.js';
 import { APPLY_COMPACT_LUA, FEED_ONCE_LUA, MARK_DIRTY_LUA } from './compact-lua.js';
+import { applyCompactCall } from './compact-apply.js';
+import { APPLY_WRITES_LUA, CallRecorder } from './compact-writes.js';
 import type { RetentionPolicy } from './series-layout.js';
 import {
   seriesOf,
@@ -35,8 +37,16 @@ import { idHash48 } from './shard.js';
  */
 const SAMPLES_PER_CHUNK = 3000;
 
+/**
+ * Rounds of read, compute and fenced write a call gets in the worker before it is left to the
+ * apply script (atomic in Redis, so it cannot lose a race): a call only goes round again when
+ * another worker wrote one of its keys between the read and the write.
+ */
+const WORKER_ROUNDS = 4;
+
 interface Commands {
   lookoutApplyCompact(...a: string[]): void;
+  lookoutApplyWrites(...a: (string | Buffer)[]): void;
   lookoutFeedOnce(...a: string[]): void;
   lookoutMarkDirty(...a: string[]): void;
 }
@@ -54,7 +64,16 @@ export interface CompactSettings extends RetentionPolicy {
   readonly shards: number;
   readonly maxFutureMs: number;
   readonly idWindowDays: number;
+  /**
+   * Where a job's samples are worked into the series (LOOKOUT_APPLY_IN): `worker` (read the keys,
+   * compute the writes in the worker, write them with a compare-and-set) or `redis` (the apply
+   * script does it all inside Redis). Same stored bytes either way.
+   */
+  readonly applyIn?: 'worker' | 'redis';
 }
+
+/** What one call did: 1 applied now, 0 applied before; and its rejects ('index:code,…'). */
+type CallOutcome = readonly [number, string];
 
 export class CompactSeries implements SeriesLayout {
   readonly ck: CompactKeys;
@@ -68,6 +87,7 @@ export class CompactSeries implements SeriesLayout {
   ) {
     this.ck = new CompactKeys(keys.seriesPrefix, settings.shards);
     redis.defineCommand('lookoutApplyCompact', { lua: APPLY_COMPACT_LUA });
+    redis.defineCommand('lookoutApplyWrites', { lua: APPLY_WRITES_LUA });
     redis.defineCommand('lookoutFeedOnce', { numberOfKeys: 2, lua: FEED_ONCE_LUA });
     redis.defineCommand('lookoutMarkDirty', { numberOfKeys: 1, lua: MARK_DIRTY_LUA });
   }
@@ -146,16 +166,11 @@ export class CompactSeries implements SeriesLayout {
   async apply(jobId: string, samples: readonly Sample[], now: number, dirty: DirtyMarks): Promise<LayoutApplyResult> {
     const chunkCount = Math.ceil(samples.length / SAMPLES_PER_CHUNK);
     const calls = this.calls(jobId, samples, now);
-    // One pipeline on a standalone Redis; on a cluster each call goes to its shard's master (batch, client.ts).
-    const pipeline = batch(this.redis) as unknown as Commands & Batch;
-    for (const call of calls) pipeline.lookoutApplyCompact(String(call.keys.length), ...call.keys, ...call.args);
-    const results = (await pipeline.exec()) ?? [];
+    const results = this.settings.applyIn === 'redis' ? await this.runScripts(calls) : await this.runInWorker(calls);
     const appliedChunks = new Set<number>();
     const refused = new Set<number>();
     const rejected: SampleRejection[] = [];
-    results.forEach(([err, res], k) => {
-      if (err) throw err;
-      const [applied, list] = res as [number, string];
+    results.forEach(([applied, list], k) => {
       if (applied === 1) appliedChunks.add(calls[k]!.chunk);
       for (const item of list ? list.split(',') : []) {
         const colon = item.indexOf(':');
@@ -191,6 +206,65 @@ export class CompactSeries implements SeriesLayout {
     if (dirty.live.size) after.lookoutMarkDirty(this.keys.dirty, String(dirty.leadMs), ...dirty.live);
     for (const [err] of (await after.exec()) ?? []) if (err) throw err;
     return { chunks: appliedChunks.size, skippedChunks: chunkCount - appliedChunks.size, rejected };
+  }
+
+  /** The calls run by the apply script, inside Redis. */
+  private async runScripts(calls: readonly ShardCall[]): Promise<CallOutcome[]> {
+    // One pipeline on a standalone Redis; on a cluster each call goes to its shard's master (batch, client.ts).
+    const pipeline = batch(this.redis) as unknown as Commands & Batch;
+    for (const call of calls) pipeline.lookoutApplyCompact(String(call.keys.length), ...call.keys, ...call.args);
+    return ((await pipeline.exec()) ?? []).map(([err, res]) => {
+      if (err) throw err;
+      return res as CallOutcome;
+    });
+  }
+
+  /**
+   * The calls computed here: every key of every call read in one pipeline (an MGET per call), each call's writes
+   * computed (applyCompactCall), then written in one pipeline of fenced scripts that write nothing
+   * if a key read has changed since. Those calls go round again; after WORKER_ROUNDS the apply
+   * script takes what is left.
+   */
+  private async runInWorker(calls: readonly ShardCall[]): Promise<CallOutcome[]> {
+    const out: CallOutcome[] = new Array<CallOutcome>(calls.length);
+    let pending = calls.map((_, i) => i);
+    for (let round = 0; round < WORKER_ROUNDS && pending.length > 0; round++) {
+      // One MGET per call: its keys share a slot.
+      const reads = batch(this.redis);
+      const keysOf = pending.map((i) => [...new Set(calls[i]!.keys)]);
+      for (const keys of keysOf) reads.mgetBuffer(...keys);
+      const values = (await reads.exec()) ?? [];
+      const writes = batch(this.redis) as unknown as Commands & Batch;
+      const sent: number[] = [];
+      pending.forEach((i, j) => {
+        const [err, got] = values[j]!;
+        if (err) throw err;
+        const before = new Map<string, Buffer | null>();
+        keysOf[j]!.forEach((key, k) => before.set(key, (got as (Buffer | null)[])[k] ?? null));
+        const call = calls[i]!;
+        const recorder = new CallRecorder(before);
+        const result = applyCompactCall(recorder, call.keys, call.args);
+        if (!result.applied) {
+          out[i] = [0, result.rejects];
+          return;
+        }
+        writes.lookoutApplyWrites(String(call.keys.length), ...call.keys, recorder.payload(call.keys), result.rejects);
+        sent.push(i);
+      });
+      const next: number[] = [];
+      ((await writes.exec()) ?? []).forEach(([err, res], j) => {
+        if (err) throw err;
+        const [code, rejects] = res as [number, string?];
+        if (code === -1) next.push(sent[j]!);
+        else out[sent[j]!] = [code, rejects ?? ''];
+      });
+      pending = next;
+    }
+    if (pending.length > 0) {
+      const left = await this.runScripts(pending.map((i) => calls[i]!));
+      pending.forEach((i, j) => (out[i] = left[j]!));
+    }
+    return out;
   }
 
   queueReads(tx: Tx, daily: readonly DailyRead[], hourly: readonly HourlyRead[]): QueuedReads {

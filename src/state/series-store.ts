@@ -28,6 +28,8 @@ export interface SeriesSettings extends RetentionPolicy {
   readonly shards?: number;
   readonly maxFutureMs?: number;
   readonly idWindowDays?: number;
+  /** Compact layout: LOOKOUT_APPLY_IN (default worker). */
+  readonly applyIn?: 'worker' | 'redis';
 }
 
 export interface ApplyResult {

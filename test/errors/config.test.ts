@@ -16,6 +16,7 @@ const BAD: readonly (readonly [name: string, value: string])[] = [
   ['LOG_LEVEL', 'loud'],
   ['LOOKOUT_SMS_URL', 'carrier-pigeon://coop'],
   ['LOOKOUT_API_TOKENS', 'operator:short'],
+  ['LOOKOUT_APPLY_IN', 'lua'],
 ];
 
 function configError(env: Record<string, string>): ConfigError {
@@ -44,7 +45,7 @@ describe('loadConfig', () => {
 
   it('accepts the documented defaults and returns a frozen config', () => {
     const cfg = loadConfig({});
-    expect(cfg).toMatchObject({ httpPort: 8080, timeZone: 'Asia/Shanghai', prefix: 'lookout', retentionDays: 35, smsUrl: 'outbox:', smtpUrl: 'outbox:' });
+    expect(cfg).toMatchObject({ httpPort: 8080, timeZone: 'Asia/Shanghai', prefix: 'lookout', retentionDays: 35, smsUrl: 'outbox:', smtpUrl: 'outbox:', applyIn: 'worker' });
     expect(cfg.redisUrl).toBeUndefined();
     expect(Object.isFrozen(cfg)).toBe(true);
   });

@@ -1,0 +1,1115 @@
+// The compact layout's apply step in TypeScript: the same computation as APPLY_COMPACT_LUA
+// (compact-lua.ts), line for line, over a CallStore that holds the call's keys as Redis held them
+// and records the writes. The worker applies a call by reading its keys, running this, and sending
+// the writes to Redis in one fenced script that checks nothing it read has changed since
+// (compact-writes.ts): the Lua interpreter no longer does the per-sample work on Redis's one core.
+//
+// Porting notes (what keeps the bytes identical to the Lua's):
+// - Strings are Buffers and every byte position is 1-based, as in the script (sub, find and the
+//   readers below take Lua positions); CallStore offsets are Redis's, 0-based, as in redis.call.
+// - Numbers are doubles as in Lua; `%` is Lua's floored modulo (mod); struct.pack truncates and
+//   keeps the low bytes as lua_struct.c does on x86-64 (pack); the bit operations work on values
+//   of at most 24 bits, where JavaScript's int32 operators agree with LuaBitOp.
+// - Lua tables become Maps (the 6-byte id hashes as latin1 strings). Where the script iterates one
+//   with pairs() it sorts what it collected, or issues writes that do not overlap (an id index's
+//   changed entries) or touch other keys (the removal groups of several siblings): the stored bytes
+//   do not depend on the order, only the order of those writes may differ from the script's.
+// - Test: test/state/compact-apply.test.ts runs both on the same calls and compares every write.
+
+/** The keys of one apply call as Redis holds them, and the writes the call makes to them. */
+export interface CallStore {
+  /**
+   * The whole value (a copy is not needed: callers never mutate it), or null when the key is absent.
+   * A value returned must not change afterwards (a later write makes a new one): the computation
+   * keeps what it read, as the script keeps its strings.
+   */
+  get(key: string): Buffer | null;
+  /** Redis GETRANGE: bytes start..end inclusive, negative offsets count from the end; empty when absent. */
+  getrange(key: string, start: number, end: number): Buffer;
+  /** Redis SETRANGE: overwrite from offset, zero-padding a shorter (or absent) value. */
+  setrange(key: string, offset: number, value: Buffer): void;
+  /** Redis SET key value EX ttlSeconds. */
+  set(key: string, value: Buffer, ttlSeconds: number): void;
+  del(key: string): void;
+  /** Redis EXPIRE key ttlSeconds. */
+  expire(key: string, ttlSeconds: number): void;
+}
+
+export interface CallResult {
+  /** False when the chunk marker (keys[0]) was already set: the call was applied before, nothing written. */
+  readonly applied: boolean;
+  /** The rejects, as the script returns them: 'index:code,…' ('' for none). */
+  readonly rejects: string;
+}
+
+/**
+ * Apply one (chunk, shard) call: `keys` and `args` exactly as CompactSeries.calls builds them (and
+ * as APPLY_COMPACT_LUA takes them as KEYS and ARGV). Every read and write goes through `store`, in
+ * the same order and with the same arguments as the Lua script's redis.call()s.
+ */
+export function applyCompactCall(store: CallStore, keys: readonly string[], args: readonly string[]): CallResult {
+  const mark = store.get(key(keys, 1));
+  if (mark !== null) return { applied: false, rejects: mark.toString() };
+  return new ApplyCall(store, keys, args).run();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lua's byte strings and struct library over Buffers.
+
+const EMPTY = Buffer.alloc(0);
+
+/** KEYS[i] (1-based): a missing one is an error (the script would fail on its nil). */
+function key(keys: readonly string[], i: number): string {
+  const k = keys[i - 1];
+  if (k === undefined) throw new Error(`compact apply: KEYS[${i}] missing`);
+  return k;
+}
+
+/** ARGV[i] (1-based). */
+function arg(args: readonly string[], i: number): string {
+  const a = args[i - 1];
+  if (a === undefined) throw new Error(`compact apply: ARGV[${i}] missing`);
+  return a;
+}
+
+/** Lua's a % b: a - floor(a / b) * b (floored: never negative for b > 0, unlike JavaScript's %). */
+function mod(a: number, b: number): number {
+  return a - Math.floor(a / b) * b;
+}
+
+/** string.sub(s, i, j): bytes i..j, 1-based and inclusive, negative positions from the end, clamped. */
+function sub(s: Buffer, i: number, j = -1): Buffer {
+  const l = s.length;
+  if (i < 0) i = Math.max(i + l + 1, 0);
+  if (j < 0) j = Math.max(j + l + 1, 0);
+  if (i < 1) i = 1;
+  if (j > l) j = l;
+  return i <= j ? s.subarray(i - 1, j) : EMPTY;
+}
+
+/** string.find(s, pattern, init, true): the 1-based position of the first plain match from init, or null. */
+function find(s: Buffer, pattern: Buffer | string, init: number): number | null {
+  const from = Math.min(Math.max(init - 1, 0), s.length);
+  const p = typeof pattern === 'string' ? s.indexOf(pattern, from, 'latin1') : s.indexOf(pattern, from);
+  return p < 0 ? null : p + 1;
+}
+
+/** string.rep(Z, n) for a zero string Z of `width` bytes. */
+function zeros(width: number, n: number): Buffer {
+  return Buffer.alloc(width * Math.max(0, Math.trunc(n)));
+}
+
+const latin1 = (b: Buffer): string => b.toString('latin1');
+const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+// struct.unpack of one field at a 1-based position ('<': little-endian). Out of range throws, as
+// struct.unpack fails on a string too short.
+const readI5 = (s: Buffer, p: number): number => s.readIntLE(p - 1, 5);
+const readI4 = (s: Buffer, p: number): number => s.readInt32LE(p - 1);
+const readU3 = (s: Buffer, p: number): number => s.readUIntLE(p - 1, 3);
+const readU2 = (s: Buffer, p: number): number => s.readUInt16LE(p - 1);
+
+interface Format {
+  /** Each field's size in bytes, negative for a big-endian one. */
+  readonly fields: readonly number[];
+  readonly size: number;
+}
+const FORMATS = new Map<string, Format>();
+
+/** A struct format of integer fields: '<' / '>' set the byte order, 'i' / 'I' + size in bytes. */
+function format(fmt: string): Format {
+  let f = FORMATS.get(fmt);
+  if (f) return f;
+  const fields: number[] = [];
+  let big = false;
+  let total = 0;
+  for (let i = 0; i < fmt.length; ) {
+    const c = fmt[i++];
+    if (c === '<') big = false;
+    else if (c === '>') big = true;
+    else if (c === 'i' || c === 'I') {
+      let size = 0;
+      while (i < fmt.length && fmt[i]! >= '0' && fmt[i]! <= '9') size = size * 10 + Number(fmt[i++]);
+      if (size < 1 || size > 6) throw new Error(`compact apply: struct size ${size} in ${fmt}`);
+      fields.push(big ? -size : size);
+      total += size;
+    } else throw new Error(`compact apply: struct format ${fmt}`);
+  }
+  FORMATS.set(fmt, (f = { fields, size: total }));
+  return f;
+}
+
+/**
+ * The low `size` bytes of a number as lua_struct.c's putinteger stores it on x86-64: truncated
+ * toward zero to a 64-bit integer (signed below zero, unsigned above), so a value out of a field's
+ * range wraps, and one out of the 64-bit range (or NaN) converts to 2⁶³ and stores zero bytes.
+ */
+function wrap(n: number, size: number): number {
+  const m = RANGE[size]!;
+  // The usual case: a whole number within the field.
+  if (n >= 0 && n < m && Math.floor(n) === n) return n;
+  if (!(n >= -9223372036854775808 && n < 18446744073709551616)) return 0;
+  const v = Math.trunc(n) % m;
+  return v < 0 ? v + m : v;
+}
+const RANGE = [1, 2 ** 8, 2 ** 16, 2 ** 24, 2 ** 32, 2 ** 40, 2 ** 48];
+
+/** struct.pack(fmt, ...values). */
+function pack(fmt: string, ...values: number[]): Buffer {
+  const { fields, size } = format(fmt);
+  const out = Buffer.allocUnsafe(size);
+  let p = 0;
+  for (let k = 0; k < fields.length; k++) {
+    const v = values[k];
+    if (v === undefined) throw new Error(`compact apply: struct.pack ${fmt}: value ${k + 1} missing`);
+    const f = fields[k]!;
+    if (f < 0) p = out.writeUIntBE(wrap(v, -f), p, -f);
+    else p = out.writeUIntLE(wrap(v, f), p, f);
+  }
+  return out;
+}
+
+/** A value the script would use as a number, where Lua would fail on nil. */
+function need<T>(v: T | null | undefined, what: string): T {
+  if (v === null || v === undefined) throw new Error(`compact apply: ${what} is nil`);
+  return v;
+}
+
+/** tonumber(s, 16) of a hex string (the script then packs it; a nil would fail there). */
+function hexNumber(s: string): number {
+  if (!/^[0-9a-fA-F]+$/.test(s)) throw new Error(`compact apply: bad id hash part '${s}'`);
+  return parseInt(s, 16);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The script's constants and pure helpers.
+
+const DMAX = 549755813887;
+const DCMAX = 16777215;
+const HMAX = 2147483647;
+const HCMAX = 65535;
+const OFF = 1073741824;
+// Added to the header's third field: the key's expiry is the deadline below (whole weeks). Without
+// it (a key written before), the next write sets it.
+const WK = 536870912;
+/** Bytes read past the ring with the header: a daily-fed series (rows of 6 bytes a day) comes whole. */
+const WHOLE = 256;
+/** Days of an implicit row, +2²³ in its header. */
+const IMPLICIT = 8388608;
+/** Seconds the chunk marker is kept. */
+const MARK_TTL = 172800;
+const Z6 = zeros(6, 1);
+const Z11 = zeros(11, 1);
+const Z12 = zeros(12, 1);
+
+const cellsFmt = (nc: number): string => 'i4I2'.repeat(nc);
+
+function popcount(m: number): number {
+  m = m - ((m >>> 1) & 0x555555);
+  m = (m & 0x333333) + ((m >>> 2) & 0x333333);
+  m = (m + (m >>> 4)) & 0x0f0f0f;
+  return mod(m, 256) + mod(Math.floor(m / 256), 256) + Math.floor(m / 65536);
+}
+
+/**
+ * Bytes a string of n bytes may grow to within its allocation: jemalloc's size class of the sds
+ * (header and NUL), less the header, rounded down to whole units. A write that stays within the
+ * stored length never reallocates; one past it would double the allocation (sds greedy growth).
+ * (log(x) / log(2), as the Lua computes it: checked to floor the same for every x up to 2²⁵ and
+ * around every power of two up to 2⁶⁰.)
+ */
+function roomy(n: number, unit: number): number {
+  const hdr = n < 252 ? 4 : 6;
+  const s = n + hdr;
+  let cls: number;
+  if (s <= 128) {
+    cls = Math.ceil(s / 16) * 16;
+  } else {
+    const step = 2 ** (Math.floor(Math.log(s - 1) / Math.log(2)) - 2);
+    cls = Math.ceil(s / step) * step;
+  }
+  const cap = cls - (cls - 4 < 256 ? 4 : 6);
+  if (cap < n) return n;
+  return n + Math.floor((cap - n) / unit) * unit;
+}
+
+/** struct.pack('>I4I2', tonumber(idh:sub(1, 8), 16), tonumber(idh:sub(9, 12), 16)): the 6-byte id hash, as a Map key. */
+function idKey(idh: string): string {
+  return latin1(pack('>I4I2', hexNumber(idh.slice(0, 8)), hexNumber(idh.slice(8, 12))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The state of a call and of the group being applied.
+
+/** A daily cell: sum, count, sealed hours. */
+type Cell = [sum: number, count: number, sealed: number];
+
+/** A decoded hourly row: [h] the sum of hour h, [h + 24] its count; undefined where the hour has none. */
+type Row = (number | undefined)[];
+
+/** One stored hourly row (the Lua's {str, first cell position, mask, implicit, cells, p}). */
+interface RowAt {
+  /** The string holding it (the whole series, or the tail read with the newest row). */
+  readonly str: Buffer;
+  /** Position of its first cell in str. */
+  readonly cells: number;
+  readonly mask: number;
+  readonly implicit: boolean;
+  /** Number of cells (0 when implicit). */
+  readonly nc: number;
+  /** Its own position: in str, or in the series for the newest row read with the tail. */
+  at: number;
+}
+
+/** An id index entry looked up or added in this call (the Lua's {stored position or false, hour, value, removed, changed}). */
+interface IdEntry {
+  /** Position of the stored entry in I, or null for an entry new in this call. */
+  readonly pos: number | null;
+  hour: number;
+  value: number;
+  removed: boolean;
+  changed: boolean;
+}
+
+/** Removals of ids a group moved from a sibling metric: {series, id index, keys}, applied right after it. */
+interface Removal {
+  readonly series: string;
+  readonly ids: string;
+  readonly keys: readonly string[];
+}
+
+/** A sibling's id index, read once per group: the string, its first entry's position, the sibling's number. */
+interface SiblingIndex {
+  readonly s: Buffer;
+  readonly e0: number;
+  readonly j: number;
+}
+
+const newRow = (): Row => new Array<number | undefined>(48);
+
+/**
+ * One call of the apply step (the script's comment, compact-lua.ts):
+ *
+ * KEYS[1]: the chunk marker; then per (entity, metric) group: its series string, its id index.
+ * ARGV: appNowMs, dailyRing, minHour, idCutoffHour, dailyRetentionDays, holdDay (today: an id
+ * older than the window arriving today is held until the cutoff passes today; -1: such an id seals
+ * its hour at once, as lookout migrate replays them), then per group:
+ *   n, k, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
+ * KEYS per group: series, id index, then series and id index of k sibling metrics (same family): an
+ * id new to its own index but held by a sibling moves here (the buckets layout's global ids do the
+ * same): it is taken out of the sibling's cells and index after the group (a removal group).
+ *
+ * Series string: '<i4I2i4' (last day M, ring size R, offset of the newest hourly row + 2^30, + 2^29
+ * once its expiry is on whole weeks), R daily cells '<i5I3I3' (sum, count, mask of the hours of the
+ * day whose ids have left the id window: sealed) for the days (M-R, M] at position day % R, then
+ * hourly rows, OLDEST first: '<I3I3' (day, +2^23 when implicit; mask of the hours with data), then
+ * one '<i4I2' cell (sum, count) per hour in the mask. An implicit row has one hour and no cell: that
+ * hour holds the whole day (the day's daily cell), the usual case of a daily export. Rows older than
+ * the hourly retention are dropped when the string is rebuilt; until then readers pass over them.
+ * (A header whose third field is below 2^30 is the earlier format, rows newest first and that
+ * field the oldest row's day: read whole and rebuilt in this one.)
+ *
+ * Id index: '<i4i4i4' (base hour + 2^30, lowest hour held, hold day), then 12-byte entries: 6-byte
+ * id hash, '<I2' hour - base, '<i4' value. Held: the ids of hours >= the cutoff, and the older ones
+ * while the hold day (the last day an id older than the window arrived) is not older than the
+ * cutoff's day: a backfill's ids are kept a window from their arrival. An id dropped seals its hour.
+ * (A header whose first field is below 2^30 is the earlier format, '<i4i4' with no hold: entries
+ * from byte 9, rewritten in this one on the next change.)
+ *
+ * Writes touch only the bytes that change: the daily cells (SETRANGE), the header, the newest hourly
+ * row and the rows of new days (one SETRANGE at the end of the string), new ids and replaced ids
+ * (SETRANGE). A call that touches an older row, shrinks the newest, moves the ring by R days or
+ * more, or must trim rows reads the whole string and rewrites it.
+ */
+class ApplyCall {
+  private readonly appNow: number;
+  private readonly RD: number;
+  private readonly minHour: number;
+  private readonly minDay: number;
+  private readonly cutoff: number;
+  private readonly dret: number;
+  private readonly holdArg: number;
+  private readonly cutoffDay: number;
+  private readonly rejects: string[] = [];
+  private readonly later: Removal[] = [];
+  /** The KEYS and ARGV cursors (1-based). */
+  private ki = 2;
+  private ai = 7;
+
+  // The state of the (entity, metric) group being applied (the methods below read it).
+  private weekly = false;
+  private sWhole = false;
+  private n = 0;
+  private sKey = '';
+  private iKey = '';
+  private S: Buffer | null = null;
+  private Ms: number | null = null;
+  private Rs = 0;
+  private Ts: number | null = null;
+  private rowsAt = 0;
+  private newestAt: number | null = null;
+  private newestDay: number | null = null;
+  private full = false;
+  private room = 0;
+  private rowAt = new Map<number, RowAt>();
+  private M: number | null = null;
+  private dc = new Map<number, Cell>();
+  private dtouched = new Set<number>();
+  private rows = new Map<number, Row>();
+  private changed = false;
+  private I: Buffer | null = null;
+  private base = 0;
+  private lowest: number | null = null;
+  private cap = 0;
+  private storedLen = 0;
+  private storedLowest: number | null = null;
+  private idsChanged = false;
+  private idsWhole = false;
+  private over = new Map<string, IdEntry | false>();
+  private adds: string[] = [];
+  private E0 = 13;
+  private hold = -1;
+  private storedHold = -1;
+  /** {series, id index} of each sibling metric of the group. */
+  private sibKeys: (readonly [string, string])[] = [];
+  private sibI: SiblingIndex[] | null = null;
+
+  constructor(
+    private readonly store: CallStore,
+    private readonly keys: readonly string[],
+    private readonly args: readonly string[],
+  ) {
+    this.appNow = Math.floor(Number(arg(args, 1)) / 1000);
+    this.RD = Number(arg(args, 2));
+    this.minHour = Number(arg(args, 3));
+    this.minDay = Math.floor(this.minHour / 24);
+    this.cutoff = Number(arg(args, 4));
+    this.dret = Number(arg(args, 5));
+    this.holdArg = Number(arg(args, 6));
+    this.cutoffDay = Math.floor(this.cutoff / 24);
+  }
+
+  /**
+   * The day a key expires: the retention + 2 days after its last day, rounded up to a whole week, so
+   * that a new day moves it (and costs an EXPIRE) once a week, not every day.
+   */
+  private deadline(day: number): number {
+    return Math.ceil((day + this.dret + 2) / 7) * 7;
+  }
+
+  run(): CallResult {
+    for (;;) {
+      let removals: readonly string[] | null = null;
+      if (this.later.length > 0) {
+        // First the removals the last group left, so the next group finds its ids where they are now.
+        const g = this.later.pop()!;
+        this.sKey = g.series;
+        this.iKey = g.ids;
+        removals = g.keys;
+        this.n = removals.length;
+        this.sibKeys = [];
+        this.sibI = null;
+      } else if (this.ai <= this.args.length) {
+        this.n = Number(arg(this.args, this.ai));
+        const k = Number(arg(this.args, this.ai + 1));
+        this.ai += 2;
+        const ki = this.ki;
+        this.sKey = key(this.keys, ki);
+        this.iKey = key(this.keys, ki + 1);
+        this.sibKeys = [];
+        this.sibI = null;
+        for (let j = 1; j <= k; j++) this.sibKeys.push([key(this.keys, ki + 2 * j), key(this.keys, ki + 2 * j + 1)]);
+        this.ki = ki + 2 + 2 * k;
+      } else {
+        break;
+      }
+      this.group(removals);
+    }
+    const out = this.rejects.join(',');
+    this.store.set(key(this.keys, 1), Buffer.from(out), MARK_TTL);
+    return { applied: true, rejects: out };
+  }
+
+  /** Apply one group: its samples, or (removals) the ids the group before moved out of this sibling. */
+  private group(removals: readonly string[] | null): void {
+    /** Sibling number (0-based) → the ids moved from it. */
+    const moves = new Map<number, string[]>();
+    this.openSeries();
+    this.openIds();
+
+    for (let r = 1; r <= this.n; r++) {
+      if (removals) {
+        // An id this call moved to a sibling metric: out of this one's cells and index.
+        const e = this.findId(removals[r - 1]!);
+        if (e) {
+          this.addDaily(Math.floor(e.hour / 24), -e.value, -1);
+          this.addHourly(e.hour, -e.value, -1);
+          e.removed = true;
+          this.idsChanged = true;
+          this.idsWhole = true;
+        }
+      } else {
+        this.sample(moves);
+      }
+    }
+    if (this.stale()) this.rebuildIds();
+
+    if (this.changed) this.writeSeries();
+    if (this.idsChanged) this.writeIds();
+    // (The Lua's pairs(moves): the order of the removal groups does not matter, each writes only its
+    // own sibling's keys.)
+    for (const j of [...moves.keys()].sort((a, b) => a - b)) {
+      const [series, ids] = this.sibKeys[j]!;
+      this.later.push({ series, ids, keys: moves.get(j)! });
+    }
+  }
+
+  /**
+   * The series: header, ring and the oldest row's header in one GETRANGE, the newest row in
+   * another; the whole string only when needed (loadFull).
+   */
+  private openSeries(): void {
+    const RD = this.RD;
+    const S = this.store.getrange(this.sKey, 0, 15 + RD * 11 + WHOLE);
+    this.S = S;
+    this.Ms = null;
+    this.Rs = 0;
+    this.Ts = null;
+    this.rowsAt = 0;
+    this.newestAt = null;
+    this.newestDay = null;
+    this.full = false;
+    this.room = 0;
+    this.weekly = false;
+    this.rowAt = new Map();
+    this.sWhole = S.length < 16 + RD * 11 + WHOLE; // the first read held the whole string (a daily-fed series)
+    if (S.length === 0) {
+      this.S = null;
+    } else {
+      // struct.unpack('<i4I2i4', S)
+      this.Ms = readI4(S, 1);
+      this.Rs = readU2(S, 5);
+      const third = readI4(S, 7);
+      this.weekly = third >= OFF + WK;
+      this.rowsAt = 11 + this.Rs * 11;
+      if (this.Rs !== RD || third < OFF) {
+        this.loadFull();
+      } else if (S.length >= this.rowsAt + 5) {
+        this.Ts = mod(readU3(S, this.rowsAt), IMPLICIT);
+        const newestAt = mod(third - OFF, WK) + 1;
+        this.newestAt = newestAt;
+        // The newest row and the padding after it (room for new rows without reallocating).
+        const tail = this.sWhole ? sub(S, newestAt) : this.store.getrange(this.sKey, newestAt - 1, -1);
+        const [day, at] = rowHeader(tail, 1);
+        if (this.Ts === 0 || day === 0) {
+          this.loadFull();
+        } else {
+          at.at = newestAt;
+          this.newestDay = day;
+          this.rowAt.set(day, at);
+          this.room = tail.length - 6 - at.nc * 6;
+        }
+      }
+    }
+    this.M = this.Ms;
+    this.dc = new Map();
+    this.dtouched = new Set();
+
+    // Hourly rows, decoded when touched (r[h]: the sum of hour h, r[h + 24]: its count); a row older
+    // than the newest stored one needs the whole string.
+    this.rows = new Map();
+    this.changed = false;
+  }
+
+  /**
+   * The id index: the stored entries searched in place (an entry starts at E0 + 12k; they end at
+   * the padding, zero entries), this call's changes in `over` (key → entry, or false: not held)
+   * and `adds` (new keys, in order). Written back as the changed entries (SETRANGE) and the new ones
+   * over the padding, or whole after a removal or a rebase, or when the padding is used up.
+   */
+  private openIds(): void {
+    const I = this.store.get(this.iKey);
+    this.I = I;
+    this.base = this.cutoff;
+    this.lowest = null;
+    this.hold = -1;
+    this.E0 = 13;
+    this.cap = I ? I.length : 0;
+    this.storedLen = this.cap;
+    let v1 = false;
+    if (I) {
+      this.base = readI4(I, 1);
+      this.lowest = readI4(I, 5);
+      if (this.base >= OFF) {
+        this.base = this.base - OFF;
+        this.hold = readI4(I, 9);
+      } else {
+        v1 = true;
+        this.E0 = 9;
+      }
+      let init = this.E0;
+      for (;;) {
+        const z = find(I, Z12, init);
+        if (z === null) break;
+        if (mod(z - this.E0, 12) === 0) {
+          this.storedLen = z - 1;
+          break;
+        }
+        init = z + 1;
+      }
+    }
+    this.storedLowest = this.lowest;
+    this.storedHold = this.hold;
+    // The Lua writes `I == nil or v1`, but GET gives false (never nil) for an absent index: the
+    // index is whole only in the earlier format here (an absent one is written whole anyway as soon
+    // as it gets an entry: its stored length 0 has no room).
+    this.idsChanged = false;
+    this.idsWhole = v1;
+    this.over = new Map();
+    this.adds = [];
+    // Entries no longer held are dropped (their hours sealed) before this call's samples are looked up.
+    if (this.stale()) this.rebuildIds();
+  }
+
+  /** One sample of the group: ARGV sample index, local hour index, value in thousandths, id hash or ''. */
+  private sample(moves: Map<number, string[]>): void {
+    const ai = this.ai;
+    const idx = arg(this.args, ai);
+    const hour = Number(arg(this.args, ai + 1));
+    const val = Number(arg(this.args, ai + 2));
+    const idh = arg(this.args, ai + 3);
+    this.ai = ai + 4;
+    const day = Math.floor(hour / 24);
+    let key: string | null = null;
+    let old: [hour: number, value: number] | null = null;
+    if (idh !== '') {
+      key = idKey(idh);
+      const e = this.findId(key);
+      if (e) old = [e.hour, e.value];
+    }
+    let code: string | null = null;
+    let moved: number | null = null;
+    // An id new here but held by a sibling metric moves here (it is a known sample: never sealed).
+    if (key !== null && !old) moved = this.inSibling(key);
+    if (!this.inDaily(day)) {
+      code = 'ts_too_old';
+    } else if (key !== null && !old && moved === null && (this.dget(day)[2] & (1 << (hour - day * 24))) !== 0) {
+      code = 'id_window_passed';
+    } else if (val > HMAX && (key !== null || hour >= this.minHour)) {
+      code = 'value_out_of_range';
+    } else {
+      const oday = old && Math.floor(old[0] / 24);
+      const d = this.dget(day);
+      let ds = d[0] + val;
+      let dn = d[1] + 1;
+      if (old && oday === day) {
+        ds = ds - old[1];
+        dn = dn - 1;
+      }
+      if (ds > DMAX || dn > DCMAX) code = 'value_out_of_range';
+      if (hour >= this.minHour) {
+        let [hs, hn] = this.hget(hour);
+        hs = hs + val;
+        hn = hn + 1;
+        if (old && old[0] === hour) {
+          hs = hs - old[1];
+          hn = hn - 1;
+        }
+        if (hs > HMAX || hn > HCMAX) code = 'value_out_of_range';
+      }
+    }
+    if (code !== null) {
+      this.rejects.push(`${idx}:${code}`);
+      return;
+    }
+    if (old) {
+      this.addDaily(Math.floor(old[0] / 24), -old[1], -1);
+      this.addHourly(old[0], -old[1], -1);
+    }
+    this.addDaily(day, val, 1);
+    this.addHourly(hour, val, 1);
+    if (key === null) return;
+    // An id of the window's two oldest days or older: the ids older than the window are held a
+    // window from its arrival (a backfill; not when migrating).
+    if (hour < this.cutoff + 48 && this.holdArg >= 0 && this.hold < this.holdArg) this.hold = this.holdArg;
+    const keep = this.held(hour);
+    if (keep && (hour < this.base || hour - this.base > 65535)) this.rebuildIds(hour);
+    const e = this.findId(key);
+    if (keep) {
+      if (e) {
+        e.hour = hour;
+        e.value = val;
+        e.changed = true;
+      } else {
+        const prev = this.over.get(key);
+        if (prev) {
+          // Removed earlier in this call: back in its place.
+          prev.hour = hour;
+          prev.value = val;
+          prev.removed = false;
+          prev.changed = true;
+        } else {
+          this.over.set(key, { pos: null, hour, value: val, removed: false, changed: false });
+          this.adds.push(key);
+        }
+      }
+      if (this.lowest === null || hour < this.lowest) this.lowest = hour;
+    } else {
+      // Older than the window: remembered no longer than this call.
+      if (e) {
+        e.removed = true;
+        this.idsWhole = true;
+      }
+      this.seal(hour);
+    }
+    this.idsChanged = true;
+    if (moved !== null) {
+      let m = moves.get(moved);
+      if (!m) moves.set(moved, (m = []));
+      m.push(key);
+    }
+  }
+
+  // --- The series string ------------------------------------------------------------------------
+
+  private loadFull(): void {
+    if (this.full) return;
+    this.full = true;
+    if (this.Ms === null) return;
+    if (!this.sWhole) this.S = this.store.get(this.sKey);
+    const S = need(this.S, 'the series');
+    this.rowAt = new Map();
+    let p = this.rowsAt;
+    // Rows end at the string's end or at the padding (zero rows: day 0, no hours).
+    while (p + 5 <= S.length && !sub(S, p, p + 5).equals(Z6)) {
+      const [day, at] = rowHeader(S, p);
+      this.rowAt.set(day, at);
+      p = p + 6 + at.nc * 6;
+    }
+  }
+
+  private dget(day: number): Cell {
+    let c = this.dc.get(day);
+    if (c) return c;
+    const Ms = this.Ms;
+    if (Ms !== null && day <= Ms && day > Ms - this.Rs) {
+      // struct.unpack('<i5I3I3', S, 11 + (day % Rs) * 11)
+      const S = need(this.S, 'the series');
+      const p = 11 + mod(day, this.Rs) * 11;
+      c = [readI5(S, p), readU3(S, p + 5), readU3(S, p + 8)];
+    } else {
+      c = [0, 0, 0];
+    }
+    this.dc.set(day, c);
+    return c;
+  }
+
+  private inDaily(day: number): boolean {
+    return this.M === null || day > this.M - this.RD;
+  }
+
+  private hrow(day: number): Row {
+    let r = this.rows.get(day);
+    if (r) return r;
+    if (this.newestDay !== null && day < this.newestDay) this.loadFull();
+    r = newRow();
+    const at = this.rowAt.get(day);
+    if (at) {
+      let mask = at.mask;
+      // The cells in order, from the first (the Lua unpacks them all at once).
+      let k = at.cells;
+      for (let h = 0; h <= 23; h++) {
+        if (mod(mask, 2) === 1) {
+          if (at.implicit) {
+            const d = this.dget(day);
+            r[h] = d[0];
+            r[h + 24] = d[1];
+          } else {
+            r[h] = readI4(at.str, k);
+            r[h + 24] = readU2(at.str, k + 4);
+            k += 6;
+          }
+        }
+        mask = Math.floor(mask / 2);
+        if (mask === 0) break;
+      }
+    }
+    this.rows.set(day, r);
+    return r;
+  }
+
+  private hget(hour: number): [sum: number, count: number] {
+    const day = Math.floor(hour / 24);
+    const r = this.hrow(day);
+    const h = hour - day * 24;
+    return [r[h] ?? 0, r[h + 24] ?? 0];
+  }
+
+  private addDaily(day: number, dv: number, dn: number): void {
+    if (!this.inDaily(day)) return;
+    if (day >= this.minDay) this.hrow(day); // an implicit row reads the daily cell: decode it first
+    const c = this.dget(day);
+    c[0] = c[0] + dv;
+    c[1] = c[1] + dn;
+    if (c[1] <= 0) {
+      c[0] = 0;
+      c[1] = 0;
+    }
+    this.dtouched.add(day);
+    if (this.M === null || day > this.M) this.M = day;
+    this.changed = true;
+  }
+
+  private addHourly(hour: number, dv: number, dn: number): void {
+    if (hour < this.minHour) return;
+    const day = Math.floor(hour / 24);
+    const r = this.hrow(day);
+    const h = hour - day * 24;
+    const n = (r[h + 24] ?? 0) + dn;
+    if (n <= 0) {
+      r[h] = undefined;
+      r[h + 24] = undefined;
+    } else {
+      r[h] = (r[h] ?? 0) + dv;
+      r[h + 24] = n;
+    }
+    this.changed = true;
+  }
+
+  /**
+   * An id that leaves the window seals its hour: a sample with an id for that hour can no longer
+   * be told from a re-send of a forgotten one (id_window_passed).
+   */
+  private seal(hour: number): void {
+    const day = Math.floor(hour / 24);
+    if (!this.inDaily(day)) return;
+    const c = this.dget(day);
+    const hb = 1 << (hour - day * 24);
+    if ((c[2] & hb) === 0) {
+      c[2] = c[2] | hb;
+      this.dtouched.add(day);
+      if (this.M === null || day > this.M) this.M = day;
+      this.changed = true;
+    }
+  }
+
+  private encodeRow(day: number): Buffer {
+    const r = need(this.rows.get(day), 'the row');
+    let mask = 0;
+    let bitv = 1;
+    let nc = 0;
+    let only = 0;
+    const flat: number[] = [];
+    for (let h = 0; h <= 23; h++) {
+      const cnt = r[h + 24];
+      if (cnt !== undefined) {
+        mask = mask + bitv;
+        nc = nc + 1;
+        only = h;
+        flat.push(need(r[h], 'the hour sum'), cnt);
+      }
+      bitv = bitv * 2;
+    }
+    if (nc === 0) return EMPTY;
+    if (nc === 1) {
+      const d = this.dget(day);
+      if (d[0] === r[only] && d[1] === r[only + 24]) return pack('<I3I3', day + IMPLICIT, mask);
+    }
+    return pack('<I3I3' + cellsFmt(nc), day, mask, ...flat);
+  }
+
+  private cellAt(q: number): Buffer {
+    const M = need(this.M, 'M');
+    const c = this.dget(M - mod(M - q, this.RD));
+    return pack('<i5I3I3', c[0], c[1], c[2]);
+  }
+
+  private writeSeries(): void {
+    const RD = this.RD;
+    const M = need(this.M, 'M');
+    const ttl = Math.max(1, this.deadline(M) * 86400 - this.appNow);
+    let patched = false;
+    const Ms = this.Ms;
+    if (!this.full && Ms !== null && M - Ms < RD) {
+      // The rows from the newest stored one (if touched) on: the only rows this call may write,
+      // over the newest row and into the padding after it.
+      const tdays = [...this.rows.keys()].sort((a, b) => a - b);
+      let from = this.rowsAt;
+      let oldLen = 0;
+      let last: number | null = null;
+      const newestDay = this.newestDay;
+      if (newestDay !== null) {
+        const newestAt = need(this.newestAt, 'the newest row');
+        oldLen = 6 + need(this.rowAt.get(newestDay), 'the newest row').nc * 6;
+        from = newestAt;
+        if (!this.rows.has(newestDay)) {
+          from = newestAt + oldLen;
+          oldLen = 0;
+          last = newestAt;
+        }
+      }
+      const parts: Buffer[] = [];
+      let p = from;
+      for (const day of tdays) {
+        const b = this.encodeRow(day);
+        if (b.length > 0) {
+          parts.push(b);
+          last = p;
+          p = p + b.length;
+        }
+      }
+      if (p - from <= oldLen + this.room && (last !== null || newestDay === null)) {
+        patched = true;
+        if (p - from < oldLen) parts.push(zeros(6, (oldLen - (p - from)) / 6));
+        // The header, each run of adjacent touched daily cells (those of new days too) and the
+        // rows, each in its own write: only the bytes that change go to the AOF and the replicas.
+        for (let day = Ms + 1; day <= M; day++) this.dtouched.add(day);
+        const pos = [...this.dtouched].map((day) => mod(day, RD)).sort((a, b) => a - b);
+        last = last ?? this.rowsAt;
+        this.store.setrange(this.sKey, 0, pack('<i4I2i4', M, RD, last - 1 + OFF + WK));
+        let q = 0;
+        while (q < pos.length) {
+          const cells = [this.cellAt(pos[q]!)];
+          let r = q;
+          while (r < pos.length - 1 && pos[r + 1]! <= pos[r]! + 1) {
+            r = r + 1;
+            if (pos[r] !== pos[r - 1]) cells.push(this.cellAt(pos[r]!));
+          }
+          this.store.setrange(this.sKey, 10 + pos[q]! * 11, Buffer.concat(cells));
+          q = r + 1;
+        }
+        if (parts.length > 0) this.store.setrange(this.sKey, from - 1, Buffer.concat(parts));
+        if (!this.weekly || this.deadline(M) !== this.deadline(Ms)) this.store.expire(this.sKey, ttl);
+      }
+    }
+    if (!patched) {
+      // Rebuild the whole string, dropping days past the retentions, with room for new rows.
+      this.loadFull();
+      const parts: Buffer[] = [EMPTY];
+      // The ring: cells decoded in this call packed again, the others copied as they are stored
+      // (or zero: a day the ring no longer holds).
+      const same = Ms !== null && this.Rs === RD;
+      for (let q = 0; q <= RD - 1; q++) {
+        const day = M - mod(M - q, RD);
+        if (this.dc.has(day) || !same) {
+          parts.push(this.cellAt(q));
+        } else if (Ms !== null && day <= Ms && day > Ms - RD) {
+          parts.push(sub(need(this.S, 'the series'), 11 + q * 11, 21 + q * 11));
+        } else {
+          parts.push(Z11);
+        }
+      }
+      const days: number[] = [];
+      for (const day of this.rowAt.keys()) if (!this.rows.has(day)) days.push(day);
+      for (const day of this.rows.keys()) days.push(day);
+      days.sort((a, b) => a - b);
+      let p = 11 + RD * 11;
+      let last: number | null = null;
+      for (const day of days) {
+        if (day >= this.minDay) {
+          let row: Buffer;
+          if (this.rows.has(day)) {
+            row = this.encodeRow(day);
+          } else {
+            const at = this.rowAt.get(day)!;
+            row = sub(at.str, at.at, at.cells + at.nc * 6 - 1);
+          }
+          if (row.length > 0) {
+            parts.push(row);
+            last = p;
+            p = p + row.length;
+          }
+        }
+      }
+      parts[0] = pack('<i4I2i4', M, RD, (last ?? p) - 1 + OFF + WK);
+      if (last !== null) parts.push(zeros(6, (roomy(p - 1, 6) - (p - 1)) / 6));
+      this.store.set(this.sKey, Buffer.concat(parts), ttl);
+    }
+  }
+
+  // --- The id index -----------------------------------------------------------------------------
+
+  private findId(key: string): IdEntry | null {
+    const seen = this.over.get(key);
+    if (seen !== undefined) {
+      if (seen && !seen.removed) return seen;
+      return null;
+    }
+    let e: IdEntry | false = false;
+    const I = this.I;
+    if (I) {
+      let init = this.E0;
+      for (;;) {
+        const p = find(I, key, init);
+        if (p === null || p > this.storedLen) break;
+        if (mod(p - this.E0, 12) === 0) {
+          // struct.unpack('<I2i4', I, p + 6)
+          e = { pos: p, hour: this.base + readU2(I, p + 6), value: readI4(I, p + 8), removed: false, changed: false };
+          break;
+        }
+        init = p + 1;
+      }
+    }
+    this.over.set(key, e);
+    return e || null;
+  }
+
+  /** Every entry held now: each(key, hour, value). */
+  private eachId(each: (key: string, hour: number, v: number) => void): void {
+    const I = this.I;
+    if (I) {
+      for (let p = this.E0; p <= this.storedLen; p += 12) {
+        const key = latin1(sub(I, p, p + 5));
+        const e = this.over.get(key);
+        if (e === undefined) {
+          each(key, this.base + readU2(I, p + 6), readI4(I, p + 8));
+        } else if (e && !e.removed) {
+          each(key, e.hour, e.value);
+        }
+      }
+    }
+    for (const key of this.adds) {
+      const e = this.over.get(key);
+      if (e && !e.removed) each(key, e.hour, e.value);
+    }
+  }
+
+  /**
+   * Whether an entry of an hour is held: in the window, or older while the hold lasts (and its day
+   * is still in the daily ring).
+   */
+  private held(hour: number): boolean {
+    return hour >= this.cutoff || (this.hold >= this.cutoffDay && this.inDaily(Math.floor(hour / 24)));
+  }
+
+  /** The lowest hour the daily ring holds: the base of an index that holds ids older than the window. */
+  private ringFloor(): number {
+    return this.M !== null ? (this.M - this.RD + 1) * 24 : this.cutoff;
+  }
+
+  /**
+   * Whether the index holds entries to drop now: a small index (a daily feed's, up to 12 entries)
+   * keeps them up to 3 days more, so it is rewritten every 4 days rather than daily. (An entry kept
+   * longer only keeps replacing; its hour is sealed when it goes.)
+   */
+  private stale(): boolean {
+    if (this.lowest === null || this.held(this.lowest)) return false;
+    return this.lowest < this.cutoff - 72 || this.storedLen - this.E0 + 1 + 12 * this.adds.length > 144;
+  }
+
+  /**
+   * Drop (and seal) the entries no longer held; rebase the rest on the cutoff, or on the ring's first
+   * hour when older ids are held (or `low` is about to be added), so a backfill rebases once.
+   */
+  private rebuildIds(low: number | null = null): void {
+    const kept: [key: string, hour: number, v: number][] = [];
+    this.eachId((key, hour, v) => {
+      if (this.held(hour)) {
+        kept.push([key, hour, v]);
+        if (low === null || hour < low) low = hour;
+      } else {
+        this.seal(hour);
+      }
+    });
+    this.base = this.cutoff;
+    if (low !== null && low < this.cutoff) this.base = Math.min(low, this.ringFloor());
+    const body = kept.map(([key, hour, v]) => Buffer.concat([bytes(key), pack('<I2i4', hour - this.base, v)]));
+    this.lowest = kept.length > 0 ? low : null;
+    this.I = kept.length > 0 ? Buffer.concat([pack('<i4i4i4', this.base + OFF, need(this.lowest, 'lowest'), this.hold), ...body]) : null;
+    this.E0 = 13;
+    this.storedLen = this.I ? this.I.length : 0;
+    this.cap = this.storedLen;
+    this.over = new Map();
+    this.adds = [];
+    this.idsChanged = true;
+    this.idsWhole = true;
+  }
+
+  /**
+   * The sibling metric (its number) whose id index holds this id hash, if any (the indexes are read
+   * once per group).
+   */
+  private inSibling(key: string): number | null {
+    if (this.sibKeys.length === 0) return null;
+    if (!this.sibI) {
+      const sibI: SiblingIndex[] = [];
+      this.sibKeys.forEach(([, ids], j) => {
+        const s = this.store.get(ids);
+        if (s) sibI.push({ s, e0: readI4(s, 1) >= OFF ? 13 : 9, j });
+      });
+      this.sibI = sibI;
+    }
+    for (const x of this.sibI) {
+      let init = x.e0;
+      for (;;) {
+        const p = find(x.s, key, init);
+        if (p === null) break;
+        if (mod(p - x.e0, 12) === 0) return x.j;
+        init = p + 1;
+      }
+    }
+    return null;
+  }
+
+  private writeIds(): void {
+    const I = this.I;
+    const ttl = Math.max(1, this.deadline(this.M ?? this.cutoffDay) * 86400 - this.appNow);
+    const entry = (k: Buffer | string, e: IdEntry): Buffer => Buffer.concat([typeof k === 'string' ? bytes(k) : k, pack('<I2i4', e.hour - this.base, e.value)]);
+    if (this.idsWhole || this.storedLen + 12 * this.adds.length > this.cap) {
+      // The stored entries copied in runs (they are encoded on the current base), the changed ones
+      // packed in their place, the removed ones left out; then the new ones.
+      const body: Buffer[] = [];
+      let len = 12;
+      const at: (IdEntry & { readonly pos: number })[] = [];
+      for (const e of this.over.values()) {
+        if (e && e.pos !== null && (e.removed || e.changed)) at.push(e as IdEntry & { readonly pos: number });
+      }
+      at.sort((a, b) => a.pos - b.pos);
+      let from = this.E0;
+      const piece = (str: Buffer): void => {
+        body.push(str);
+        len = len + str.length;
+      };
+      for (const e of at) {
+        const stored = need(I, 'the id index');
+        if (e.pos > from) piece(sub(stored, from, e.pos - 1));
+        if (!e.removed) piece(entry(sub(stored, e.pos, e.pos + 5), e));
+        from = e.pos + 12;
+      }
+      if (I && this.storedLen >= from) piece(sub(I, from, this.storedLen));
+      for (const key of this.adds) {
+        const e = this.over.get(key);
+        if (e && !e.removed) piece(entry(key, e));
+      }
+      if (len === 12) {
+        this.store.del(this.iKey);
+      } else {
+        body.push(zeros(12, (roomy(len, 12) - len) / 12));
+        this.store.set(this.iKey, Buffer.concat([pack('<i4i4i4', this.base + OFF, this.lowest ?? this.cutoff, this.hold), ...body]), ttl);
+      }
+    } else {
+      // (The Lua's pairs(over): one write per entry, at its own 12 bytes, so their order does not matter.)
+      for (const [key, e] of this.over) {
+        if (e && e.pos !== null && e.changed) this.store.setrange(this.iKey, e.pos - 1, entry(key, e));
+      }
+      if (this.adds.length > 0) {
+        const body: Buffer[] = [];
+        for (const key of this.adds) body.push(entry(key, need(this.over.get(key) || null, 'an added id')));
+        this.store.setrange(this.iKey, this.storedLen, Buffer.concat(body));
+      }
+      if (this.lowest !== this.storedLowest || this.hold !== this.storedHold) {
+        this.store.setrange(this.iKey, 4, pack('<i4i4', need(this.lowest, 'lowest'), this.hold));
+      }
+      if (this.deadline(this.M ?? this.cutoffDay) !== this.deadline(this.Ms ?? this.cutoffDay)) this.store.expire(this.iKey, ttl);
+    }
+  }
+}
+
+/** One stored hourly row at position p of str: its day and where it is. */
+function rowHeader(str: Buffer, p: number): [day: number, at: RowAt] {
+  // struct.unpack('<I3I3', str, p)
+  const dd = readU3(str, p);
+  const mask = readU3(str, p + 3);
+  const implicit = dd >= IMPLICIT;
+  return [mod(dd, IMPLICIT), { str, cells: p + 6, mask, implicit, nc: implicit ? 0 : popcount(mask), at: p }];
+}

@@ -1,0 +1,104 @@
+// The fenced write of a call computed in the worker (src/state/compact-writes.ts): it writes only
+// if every key the computation read still holds what was read and the chunk was not applied
+// meanwhile; otherwise it writes nothing and says why.
+import { describe, expect, it } from 'vitest';
+import { APPLY_WRITES_LUA, CallRecorder, KeyNotRead } from '../../src/state/compact-writes.js';
+import { redisPerTest } from '../support/redis.js';
+
+const r = redisPerTest('cw');
+
+/** Read `keys` as the worker does, then let `compute` write through a recorder. */
+async function prepare(keys: string[], compute: (rec: CallRecorder) => void): Promise<Buffer> {
+  const before = new Map<string, Buffer | null>();
+  for (const k of keys) before.set(k, await r.redis.getBuffer(k));
+  const rec = new CallRecorder(before);
+  rec.get(keys[0]!); // the marker, read first as the apply does
+  compute(rec);
+  return rec.payload(keys);
+}
+
+const write = (keys: string[], payload: Buffer, rejects = '') => r.redis.eval(APPLY_WRITES_LUA, keys.length, ...keys, payload, rejects) as Promise<[number, string?]>;
+
+describe('fenced writes of a call computed in the worker', () => {
+  it('replays SETRANGE, SET EX, EXPIRE and DEL as the computation made them, then sets the marker', async () => {
+    const [m, a, b, c] = ['mark', 'a', 'b', 'c'].map((k) => `${r.prefix}:${k}`) as [string, string, string, string];
+    await r.redis.set(a, 'hello world');
+    await r.redis.set(c, 'gone');
+    const payload = await prepare([m, a, b, c], (rec) => {
+      expect(rec.getrange(a, 0, 4).toString()).toBe('hello');
+      expect(rec.get(b)).toBeNull();
+      rec.setrange(a, 6, Buffer.from('there'));
+      rec.setrange(a, 14, Buffer.from('!'));
+      expect(rec.get(a)!.toString('latin1')).toBe('hello there\0\0\0!');
+      rec.expire(a, 500);
+      rec.set(b, Buffer.from([0, 1, 255, 0]), 100);
+      rec.get(c);
+      rec.del(c);
+    });
+    expect(await write([m, a, b, c], payload, '3:ts_too_old')).toEqual([1, '3:ts_too_old']);
+    expect((await r.redis.getBuffer(a))!.toString('latin1')).toBe('hello there\0\0\0!');
+    expect(await r.redis.ttl(a)).toBeGreaterThan(490);
+    expect([...(await r.redis.getBuffer(b))!]).toEqual([0, 1, 255, 0]);
+    expect(await r.redis.ttl(b)).toBeGreaterThan(90);
+    expect(await r.redis.exists(c)).toBe(0);
+    expect(await r.redis.get(m)).toBe('3:ts_too_old');
+  });
+
+  it('writes nothing when a key read has changed since (or appeared, or went), and says so', async () => {
+    const [m, a, b] = ['mark', 'a', 'b'].map((k) => `${r.prefix}:${k}`) as [string, string, string];
+    await r.redis.set(a, 'one');
+    for (const meanwhile of [() => r.redis.set(a, 'two'), () => r.redis.setrange(a, 0, 'o'), () => r.redis.del(a)] as const) {
+      await r.redis.set(a, 'one');
+      const payload = await prepare([m, a, b], (rec) => {
+        rec.get(a);
+        rec.get(b);
+        rec.set(b, Buffer.from('derived'), 60);
+      });
+      await meanwhile();
+      const was = await r.redis.get(a);
+      // SETRANGE of the same byte leaves 'one': that is no change, and the write goes through.
+      if (was === 'one') {
+        expect(await write([m, a, b], payload)).toEqual([1, '']);
+        await r.redis.del(m, b);
+        continue;
+      }
+      expect(await write([m, a, b], payload)).toEqual([-1]);
+      expect(await r.redis.exists(b, m)).toBe(0);
+    }
+    // A key read as absent that appeared meanwhile.
+    await r.redis.set(a, 'one');
+    const payload = await prepare([m, a, b], (rec) => {
+      rec.get(a);
+      rec.get(b);
+      rec.set(a, Buffer.from('x'), 60);
+    });
+    await r.redis.set(b, 'new');
+    expect(await write([m, a, b], payload)).toEqual([-1]);
+    expect(await r.redis.get(a)).toBe('one');
+  });
+
+  it('answers the recorded rejects, writing nothing, when the chunk was applied meanwhile', async () => {
+    const [m, a] = ['mark', 'a'].map((k) => `${r.prefix}:${k}`) as [string, string];
+    const payload = await prepare([m, a], (rec) => {
+      rec.get(a);
+      rec.set(a, Buffer.from('mine'), 60);
+    });
+    await r.redis.set(m, '0:id_window_passed');
+    expect(await write([m, a], payload)).toEqual([0, '0:id_window_passed']);
+    expect(await r.redis.exists(a)).toBe(0);
+  });
+
+  it('refuses a key the worker did not read beforehand, a write to a key the call did not declare, and a write to a key it did not read', () => {
+    const rec = new CallRecorder(new Map([['k', null], ['u', null]]));
+    expect(() => rec.get('other')).toThrow(KeyNotRead);
+    rec.get('k');
+    rec.set('k', Buffer.from('v'), 1);
+    expect(rec.payload(['mark', 'k']).length).toBeGreaterThan(0);
+    rec.get('u');
+    rec.set('u', Buffer.from('v'), 1);
+    expect(() => rec.payload(['mark', 'k'])).toThrow(/does not declare: u/);
+    const blind = new CallRecorder(new Map([['k', Buffer.from('theirs')]]));
+    blind.set('k', Buffer.from('mine'), 1);
+    expect(() => blind.payload(['mark', 'k'])).toThrow(/did not read/);
+  });
+});
