@@ -199,7 +199,6 @@ const IMPLICIT = 8388608;
 /** Seconds the chunk marker is kept. */
 const MARK_TTL = 172800;
 const Z6 = zeros(6, 1);
-const Z11 = zeros(11, 1);
 const Z12 = zeros(12, 1);
 
 const cellsFmt = (nc: number): string => 'i4I2'.repeat(nc);
@@ -234,7 +233,10 @@ function roomy(n: number, unit: number): number {
 }
 
 /** struct.pack('>I4I2', tonumber(idh:sub(1, 8), 16), tonumber(idh:sub(9, 12), 16)): the 6-byte id hash, as a Map key. */
+const HEX12 = /^[0-9a-fA-F]{12}$/;
 function idKey(idh: string): string {
+  // The usual case, 12 hex digits (idHash48): their 6 bytes, big-endian, are that pack.
+  if (HEX12.test(idh)) return Buffer.from(idh, 'hex').toString('latin1');
   return latin1(pack('>I4I2', hexNumber(idh.slice(0, 8)), hexNumber(idh.slice(8, 12))));
 }
 
@@ -819,9 +821,18 @@ class ApplyCall {
   }
 
   private cellAt(q: number): Buffer {
+    const out = Buffer.allocUnsafe(11);
+    this.cellInto(q, out, 0);
+    return out;
+  }
+
+  /** cellAt(q) written into `out` at byte `at` (0-based): struct.pack('<i5I3I3', …) without a Buffer of its own. */
+  private cellInto(q: number, out: Buffer, at: number): void {
     const M = need(this.M, 'M');
     const c = this.dget(M - mod(M - q, this.RD));
-    return pack('<i5I3I3', c[0], c[1], c[2]);
+    out.writeUIntLE(wrap(c[0], 5), at, 5);
+    out.writeUIntLE(wrap(c[1], 3), at + 5, 3);
+    out.writeUIntLE(wrap(c[2], 3), at + 8, 3);
   }
 
   private writeSeries(): void {
@@ -885,45 +896,60 @@ class ApplyCall {
     if (!patched) {
       // Rebuild the whole string, dropping days past the retentions, with room for new rows.
       this.loadFull();
-      const parts: Buffer[] = [EMPTY];
       // The ring: cells decoded in this call packed again, the others copied as they are stored
       // (or zero: a day the ring no longer holds).
       const same = Ms !== null && this.Rs === RD;
+      const ring = Buffer.alloc(RD * 11);
       for (let q = 0; q <= RD - 1; q++) {
         const day = M - mod(M - q, RD);
         if (this.dc.has(day) || !same) {
-          parts.push(this.cellAt(q));
+          this.cellInto(q, ring, q * 11);
         } else if (Ms !== null && day <= Ms && day > Ms - RD) {
-          parts.push(sub(need(this.S, 'the series'), 11 + q * 11, 21 + q * 11));
-        } else {
-          parts.push(Z11);
+          need(this.S, 'the series').copy(ring, q * 11, 10 + q * 11, 21 + q * 11);
         }
+        // else zero: a day the ring no longer holds.
       }
       const days: number[] = [];
       for (const day of this.rowAt.keys()) if (!this.rows.has(day)) days.push(day);
       for (const day of this.rows.keys()) days.push(day);
       days.sort((a, b) => a - b);
+      // The rows as pieces [bytes, start, end) (0-based), a stored row next to the stored row before
+      // it joining its piece, so that the string is copied in a few runs.
+      const pieces: [Buffer, number, number][] = [];
       let p = 11 + RD * 11;
       let last: number | null = null;
       for (const day of days) {
         if (day >= this.minDay) {
-          let row: Buffer;
+          let b: Buffer;
+          let from: number;
+          let to: number;
           if (this.rows.has(day)) {
-            row = this.encodeRow(day);
+            b = this.encodeRow(day);
+            from = 0;
+            to = b.length;
           } else {
             const at = this.rowAt.get(day)!;
-            row = sub(at.str, at.at, at.cells + at.nc * 6 - 1);
+            b = at.str;
+            from = at.at - 1;
+            to = Math.min(at.cells + at.nc * 6 - 1, b.length);
           }
-          if (row.length > 0) {
-            parts.push(row);
+          if (to > from) {
+            const prev = pieces[pieces.length - 1];
+            if (prev && prev[0] === b && prev[2] === from) prev[2] = to;
+            else pieces.push([b, from, to]);
             last = p;
-            p = p + row.length;
+            p = p + (to - from);
           }
         }
       }
-      parts[0] = pack('<i4I2i4', M, RD, (last ?? p) - 1 + OFF + WK);
-      if (last !== null) parts.push(zeros(6, (roomy(p - 1, 6) - (p - 1)) / 6));
-      this.store.set(this.sKey, Buffer.concat(parts), ttl);
+      // Header, ring, rows, then zero rows up to the allocation's room for new ones.
+      const size = last !== null ? roomy(p - 1, 6) : p - 1;
+      const out = Buffer.alloc(size);
+      pack('<i4I2i4', M, RD, (last ?? p) - 1 + OFF + WK).copy(out, 0);
+      ring.copy(out, 10);
+      let at = 10 + RD * 11;
+      for (const [b, from, to] of pieces) at += b.copy(out, at, from, to);
+      this.store.set(this.sKey, out, ttl);
     }
   }
 

@@ -77,6 +77,8 @@ type CallOutcome = readonly [number, string];
 
 export class CompactSeries implements SeriesLayout {
   readonly ck: CompactKeys;
+  /** Calls this process computed whose fenced write found a key changed since it was read (they went round again). */
+  conflicts = 0;
 
   constructor(
     private readonly redis: RedisClient,
@@ -255,7 +257,10 @@ export class CompactSeries implements SeriesLayout {
       ((await writes.exec()) ?? []).forEach(([err, res], j) => {
         if (err) throw err;
         const [code, rejects] = res as [number, string?];
-        if (code === -1) next.push(sent[j]!);
+        if (code === -1) {
+          this.conflicts++;
+          next.push(sent[j]!);
+        }
         else out[sent[j]!] = [code, rejects ?? ''];
       });
       pending = next;

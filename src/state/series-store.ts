@@ -60,6 +60,11 @@ export class SeriesStore {
         : new BucketSeries(redis, keys, calendar, metrics, retention);
   }
 
+  /** Compact layout applied in the worker: calls whose write lost a race and were computed again (0 otherwise). */
+  get applyConflicts(): number {
+    return this.impl instanceof CompactSeries ? this.impl.conflicts : 0;
+  }
+
   /**
    * Apply validated samples; `jobId` makes a retried job a no-op per chunk. Entities for which
    * `needsEvaluation(entity, metrics)` is true join the dirty set.
