@@ -96,6 +96,9 @@ describe('lookout migrate: buckets → compact', () => {
     started.push(old);
     expect((await old.put('/api/v1/entities', DEALERS.map(dealer))).status).toBe(200);
     await post(old, samples());
+    // The export is applied before its correction is sent (two jobs in flight at once may be applied
+    // in either order: docs/ingest.md, "Order").
+    await old.idle();
     // A corrected export replaces under buckets: the migration copies the replaced value.
     await post(old, [{ metric: 'card_opening', entity: 'D0002', value: 77, ts: '2026-11-20T12:00:00+08:00', id: 'D0002/card_opening/2026-11-20' }]);
     await old.idle();
