@@ -1,5 +1,5 @@
-// node dist/bench/apply.js — Redis CPU per sample of the apply step alone (SeriesStore.apply), per
-// series layout, in the shape of a live feed: one job per day (daily exports) or per hour (hourly
+// node dist/bench/apply.js — Redis and Node CPU per sample of the apply step alone (SeriesStore.apply),
+// per series layout (`buckets`, `compact`: applied in the worker, `compact/redis`: by the script), in the shape of a live feed: one job per day (daily exports) or per hour (hourly
 // feeds) holding one sample per entity, so no call can amortise an entity's series over many
 // samples. Each job is applied at the time it would arrive (--clock=live, the default: a daily
 // export at 09:00 the next day, an hourly job 5 minutes after its hour), so the id window moves as
@@ -23,7 +23,7 @@ const NOW = Date.parse('2026-11-22T09:00:00+08:00');
 const cal = new Calendar('Asia/Shanghai');
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const N = Number(args.get('entities') ?? 2000);
-const LAYOUTS = (args.get('layout') ?? 'buckets,compact').split(',') as SeriesLayoutName[];
+const LAYOUTS = (args.get('layout') ?? 'buckets,compact').split(',');
 const SHAPES = (args.get('shapes') ?? 'daily,hourly,hourly-noid').split(',');
 const LIVE = (args.get('clock') ?? 'live') === 'live';
 
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const server = args.get('redis') ? { url: args.get('redis')!, stop: async () => undefined } : await startEmbeddedRedis(dir);
   const redis = new Redis(server.url);
   try {
-    console.log(`apply probe — ${N} entities, one sample per entity per job, ${LIVE ? 'each job applied when it arrives' : 'every job applied at one instant'}, Redis CPU per sample (main thread)`);
+    console.log(`apply probe — ${N} entities, one sample per entity per job, ${LIVE ? 'each job applied when it arrives' : 'every job applied at one instant'}, Redis CPU per sample (main thread), Node CPU per sample`);
     for (const shape of SHAPES) {
       const all = jobs(shape);
       const samples = all.reduce((n, j) => n + j.samples.length, 0);
@@ -62,19 +62,23 @@ async function main(): Promise<void> {
       for (const layout of LAYOUTS) {
         await redis.flushall();
         await redis.config('RESETSTAT');
-        const store = new SeriesStore(redis, keyspace(`ap${layout}`), cal, () => metricCatalogue(), {
+        const [name, applyIn] = layout.split('/') as [SeriesLayoutName, 'worker' | 'redis' | undefined];
+        const store = new SeriesStore(redis, keyspace(`ap${name}`), cal, () => metricCatalogue(), {
           retentionDays: 35,
           hourlyRetentionDays: 28,
-          seriesLayout: layout,
+          seriesLayout: name,
+          applyIn: applyIn ?? 'worker',
         });
         const before = await redisCpu(redis);
+        const nodeBefore = process.cpuUsage();
         const started = performance.now();
         let k = 0;
         for (const job of all) await store.apply(`j${k++}`, job.samples, job.at);
         const seconds = (performance.now() - started) / 1000;
+        const node = process.cpuUsage(nodeBefore);
         const cpu = cpuPerSample(before, await redisCpu(redis), samples);
         if (args.has('stats')) console.log(layout, (await redis.info('commandstats')).split('\n').filter((l) => l.startsWith('cmdstat_')).join('\n'));
-        line.push(`${layout} ${cpu.total.toFixed(1)} µs (${cpu.main.toFixed(1)}), ${Math.round(samples / seconds).toLocaleString('en')}/s`);
+        line.push(`${layout} ${cpu.total.toFixed(1)} µs (${cpu.main.toFixed(1)}) + Node ${((node.user + node.system) / samples).toFixed(1)} µs, ${Math.round(samples / seconds).toLocaleString('en')}/s`);
       }
       console.log(line.join('   '));
     }

@@ -30,3 +30,21 @@ export async function redisCpu(redis: Redis): Promise<RedisCpu> {
 export function cpuPerSample(before: RedisCpu, after: RedisCpu, samples: number): RedisCpu {
   return { total: ((after.total - before.total) * 1e6) / samples, main: ((after.main - before.main) * 1e6) / samples };
 }
+
+/**
+ * INFO commandstats summed over the nodes, the commands that took the most time first: per command,
+ * calls and µs per sample (`--stats` of bench/run.ts; reset with CONFIG RESETSTAT before the run).
+ */
+export async function commandStats(nodes: readonly Redis[], samples: number, top = 12): Promise<string> {
+  const by = new Map<string, { calls: number; usec: number }>();
+  for (const info of await Promise.all(nodes.map((r) => r.info('commandstats')))) {
+    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+      const s = by.get(m[1]!) ?? { calls: 0, usec: 0 };
+      s.calls += Number(m[2]);
+      s.usec += Number(m[3]);
+      by.set(m[1]!, s);
+    }
+  }
+  const rows = [...by].sort((a, b) => b[1].usec - a[1].usec).slice(0, top);
+  return rows.map(([name, s]) => `  ${name.padEnd(24)} ${String(s.calls).padStart(10)} calls  ${(s.usec / samples).toFixed(2).padStart(7)} µs/sample`).join('\n');
+}

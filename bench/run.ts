@@ -19,7 +19,7 @@ import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { readFileSync } from 'node:fs';
 import { startRedisCluster, type RedisCluster } from '../test/support/redis-cluster.js';
-import { cpuPerSample, redisCpu, type RedisCpu } from './redis-info.js';
+import { commandStats, cpuPerSample, redisCpu, type RedisCpu } from './redis-info.js';
 import { childEvaluations, evaluations } from './judgements.js';
 import { daySamples, entities, layoutEnv } from './shapes.js';
 
@@ -81,6 +81,7 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   const r = mulberry32(n);
   const infos = target.nodes.map((u) => new Redis(u));
   const sum = (xs: RedisCpu[]) => xs.reduce((a, b) => ({ total: a.total + b.total, main: a.main + b.main }));
+  if (args.has('stats')) await Promise.all(infos.map((r) => r.config('RESETSTAT')));
   const perNodeBefore = await Promise.all(infos.map(redisCpu));
   const cpuBefore = sum(perNodeBefore);
   const nodeCpuOf = () => processCpu(process.pid) + children.reduce((a, c) => a + processCpu(c.pid!), 0);
@@ -96,6 +97,7 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   await waitIdle(lookout, 600_000);
   const seconds = (performance.now() - started) / 1000;
   const perNodeAfter = await Promise.all(infos.map(redisCpu));
+  if (args.has('stats')) console.log(await commandStats(infos, total));
   const cpu = cpuPerSample(cpuBefore, sum(perNodeAfter), total);
   // The share of the Redis CPU each node spent (on a cluster: is the control plane's master the hot one?).
   const spent = perNodeAfter.map((a, i) => a.total - perNodeBefore[i]!.total);

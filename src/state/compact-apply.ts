@@ -877,7 +877,9 @@ class ApplyCall {
         for (let day = Ms + 1; day <= M; day++) this.dtouched.add(day);
         const pos = [...this.dtouched].map((day) => mod(day, RD)).sort((a, b) => a - b);
         last = last ?? this.rowsAt;
-        this.store.setrange(this.sKey, 0, pack('<i4I2i4', M, RD, last - 1 + OFF + WK));
+        // (The header only when it changes: not for another hour of the same day.)
+        const head = pack('<i4I2i4', M, RD, last - 1 + OFF + WK);
+        if (!head.equals(need(this.S, 'the series').subarray(0, 10))) this.store.setrange(this.sKey, 0, head);
         let q = 0;
         while (q < pos.length) {
           const cells = [this.cellAt(pos[q]!)];
@@ -896,19 +898,6 @@ class ApplyCall {
     if (!patched) {
       // Rebuild the whole string, dropping days past the retentions, with room for new rows.
       this.loadFull();
-      // The ring: cells decoded in this call packed again, the others copied as they are stored
-      // (or zero: a day the ring no longer holds).
-      const same = Ms !== null && this.Rs === RD;
-      const ring = Buffer.alloc(RD * 11);
-      for (let q = 0; q <= RD - 1; q++) {
-        const day = M - mod(M - q, RD);
-        if (this.dc.has(day) || !same) {
-          this.cellInto(q, ring, q * 11);
-        } else if (Ms !== null && day <= Ms && day > Ms - RD) {
-          need(this.S, 'the series').copy(ring, q * 11, 10 + q * 11, 21 + q * 11);
-        }
-        // else zero: a day the ring no longer holds.
-      }
       const days: number[] = [];
       for (const day of this.rowAt.keys()) if (!this.rows.has(day)) days.push(day);
       for (const day of this.rows.keys()) days.push(day);
@@ -942,11 +931,22 @@ class ApplyCall {
           }
         }
       }
-      // Header, ring, rows, then zero rows up to the allocation's room for new ones.
+      // Header, ring (the cells decoded in this call packed again, the others copied as they are
+      // stored, or zero: a day the ring no longer holds), rows, then zero rows up to the
+      // allocation's room for new ones.
       const size = last !== null ? roomy(p - 1, 6) : p - 1;
       const out = Buffer.alloc(size);
       pack('<i4I2i4', M, RD, (last ?? p) - 1 + OFF + WK).copy(out, 0);
-      ring.copy(out, 10);
+      const same = Ms !== null && this.Rs === RD;
+      for (let q = 0; q <= RD - 1; q++) {
+        const day = M - mod(M - q, RD);
+        if (this.dc.has(day) || !same) {
+          this.cellInto(q, out, 10 + q * 11);
+        } else if (Ms !== null && day <= Ms && day > Ms - RD) {
+          need(this.S, 'the series').copy(out, 10 + q * 11, 10 + q * 11, 21 + q * 11);
+        }
+        // else zero: a day the ring no longer holds.
+      }
       let at = 10 + RD * 11;
       for (const [b, from, to] of pieces) at += b.copy(out, at, from, to);
       this.store.set(this.sKey, out, ttl);

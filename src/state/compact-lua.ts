@@ -601,7 +601,9 @@ while true do
         for day, _ in pairs(dtouched) do pos[#pos + 1] = day % RD end
         table.sort(pos)
         last = last or rowsAt
-        redis.call('SETRANGE', sKey, 0, struct.pack('<i4I2i4', M, RD, last - 1 + OFF + WK))
+        -- (The header only when it changes: not for another hour of the same day.)
+        local head = struct.pack('<i4I2i4', M, RD, last - 1 + OFF + WK)
+        if head ~= string.sub(S, 1, 10) then redis.call('SETRANGE', sKey, 0, head) end
         local q = 1
         while q <= #pos do
           local cells, r = { cellAt(pos[q]) }, q

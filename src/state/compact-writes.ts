@@ -12,7 +12,9 @@ import type { CallStore } from './compact-apply.js';
 /**
  * KEYS: the call's keys (KEYS[1] the chunk marker). ARGV[1]: the checks and writes, packed
  * (CallRecorder.payload); ARGV[2]: the marker's value (the call's rejects).
- * Checks: '<I2i4' key number, expected length (-1: absent), then the expected bytes.
+ * Checks: '<I2i4' key number, expected length (-1: absent: nothing follows); then '<I2' the number
+ * of ranges read, each '<I4I4' offset, length and the expected bytes (what the call read:
+ * CallRecorder), or 65535 and the whole expected value.
  * Writes, after a '<I2' count of checks: one byte, then
  *   'r' '<I2I4I4' key, offset, length, bytes: SETRANGE;  's' '<I2I4I4' key, ttl, length, bytes: SET … EX;
  *   'e' '<I2I4' key, ttl: EXPIRE;  'd' '<I2' key: DEL.
@@ -22,23 +24,60 @@ import type { CallStore } from './compact-apply.js';
 export const APPLY_WRITES_LUA = `
 local P = ARGV[1]
 local checks, p = struct.unpack('<I2', P, 1)
-for _ = 1, checks do
-  local k, len
+-- The keys read, fetched by MGET in pages (one command per page, not a GET per key), then each
+-- compared with what the worker read: its length, and the bytes of the ranges the call read.
+local ks, lens, nrs, at = {}, {}, {}, {}
+for i = 1, checks do
+  local k, len, nr
   k, len, p = struct.unpack('<I2i4', P, p)
-  local v = redis.call('GET', KEYS[k])
-  if len < 0 then
-    if v then
-      if k == 1 then return {0, v} end
-      return {-1}
-    end
-  else
-    if not v or #v ~= len or v ~= string.sub(P, p, p + len - 1) then
-      if k == 1 and v then return {0, v} end
-      return {-1}
-    end
+  if len >= 0 then nr, p = struct.unpack('<I2', P, p) end
+  ks[i], lens[i], nrs[i], at[i] = k, len, nr, p
+  if nr == 65535 then
     p = p + len
+  elseif nr then
+    for _ = 1, nr do
+      local _o, l
+      _o, l, p = struct.unpack('<I4I4', P, p)
+      p = p + l
+    end
   end
 end
+local names, vs = {}, {}
+for i = 1, checks do
+  names[#names + 1] = KEYS[ks[i]]
+  if #names == 500 or i == checks then
+    local got = redis.call('MGET', unpack(names))
+    for j = 1, #got do vs[#vs + 1] = got[j] end
+    names = {}
+  end
+end
+local conflict = false
+for i = 1, checks do
+  local k, len, v = ks[i], lens[i], vs[i]
+  local same
+  if len < 0 then
+    same = not v
+  else
+    same = v and #v == len
+    local q = at[i]
+    if nrs[i] == 65535 then
+      same = same and v == string.sub(P, q, q + len - 1)
+    else
+      for _ = 1, nrs[i] do
+        if not same then break end
+        local o, l
+        o, l, q = struct.unpack('<I4I4', P, q)
+        same = string.sub(v, o + 1, o + l) == string.sub(P, q, q + l - 1)
+        q = q + l
+      end
+    end
+  end
+  if not same then
+    if k == 1 and v then return {0, v} end
+    conflict = true
+  end
+end
+if conflict then return {-1} end
 local n = #P
 while p <= n do
   local op = string.sub(P, p, p)
@@ -114,38 +153,93 @@ class Bytes {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** The count of ranges that stands for the whole value (APPLY_WRITES_LUA). */
+const WHOLE = 0xffff;
+
+/** What a call read of one key's stored value: all of it, or these byte ranges ([start, end), merged later). */
+interface Read {
+  whole: boolean;
+  readonly ranges: [start: number, end: number][];
+}
 
 /**
  * The CallStore a worker runs a call against: the values read beforehand (absent keys as null), a
  * working copy the call's writes change (so a later read in the same call sees them, as in Redis),
- * the keys the call read (to check at write time) and its writes in order.
+ * what the call read of each key (to check at write time) and its writes in order.
+ *
+ * The call's writes are a function of the bytes it read and of the lengths of the values, nothing
+ * else: so the check is the length (or absence) of every key read and the bytes of the ranges read,
+ * not the whole value. An hourly series is several KB, of which a call reads its head and newest row.
  */
 export class CallRecorder implements CallStore {
   private readonly current = new Map<string, Buffer | null>();
-  private readonly read = new Set<string>();
+  private readonly reads = new Map<string, Read>();
   private readonly ops: Op[] = [];
+  /**
+   * SETRANGEs not yet laid over the working copy of their key: a call mostly writes a series and
+   * never reads it again, so the copy is made only when a later read needs it.
+   */
+  private readonly pending = new Map<string, { offset: number; value: Buffer }[]>();
 
   constructor(private readonly before: ReadonlyMap<string, Buffer | null>) {}
 
   /** Keys whose working copy is this recorder's own and not handed out since: written in place. */
   private readonly owned = new Set<string>();
 
+  /** The key's read record (its length is checked from now on), created on first use. */
+  private noted(key: string): Read {
+    let r = this.reads.get(key);
+    if (!r) {
+      if (!this.before.has(key)) throw new KeyNotRead(key);
+      this.reads.set(key, (r = { whole: false, ranges: [] }));
+    }
+    return r;
+  }
+
+  /** Whether the call has written the key: a read of it now sees its own writes, so all of it is checked. */
+  private written(key: string): boolean {
+    return this.pending.has(key) || this.current.has(key);
+  }
+
   private value(key: string): Buffer | null {
+    const ranges = this.pending.get(key);
+    if (ranges) this.lay(key, ranges);
     if (this.current.has(key)) return this.current.get(key)!;
-    if (!this.before.has(key)) throw new KeyNotRead(key);
-    this.read.add(key);
+    this.noted(key);
     return this.before.get(key)!;
   }
 
+  /** The pending SETRANGEs of `key` laid over its value, in order: one copy for them all. */
+  private lay(key: string, ranges: readonly { offset: number; value: Buffer }[]): void {
+    this.pending.delete(key);
+    const old = this.value(key) ?? EMPTY;
+    let size = old.length;
+    for (const r of ranges) size = Math.max(size, r.offset + r.value.length);
+    let next = old;
+    if (!this.owned.has(key) || size > old.length) {
+      next = Buffer.allocUnsafe(size);
+      old.copy(next);
+      next.fill(0, old.length);
+      this.current.set(key, next);
+      this.owned.add(key);
+    }
+    for (const r of ranges) r.value.copy(next, r.offset);
+  }
+
   get(key: string): Buffer | null {
+    this.noted(key).whole = true;
+    const v = this.value(key);
     // What is handed out must not change under the caller (a Lua string does not).
     this.owned.delete(key);
-    return this.value(key);
+    return v;
   }
 
   getrange(key: string, start: number, end: number): Buffer {
-    this.owned.delete(key);
+    const read = this.noted(key);
+    const unwritten = !this.written(key);
     const v = this.value(key);
+    this.owned.delete(key);
+    if (!unwritten) read.whole = true;
     if (!v || v.length === 0) return EMPTY;
     const n = v.length;
     let s = start < 0 ? Math.max(0, n + start) : start;
@@ -153,32 +247,29 @@ export class CallRecorder implements CallStore {
     if (e >= n) e = n - 1;
     if (s < 0) s = 0;
     if (s > e || s >= n) return EMPTY;
+    if (unwritten && !read.whole) read.ranges.push([s, e + 1]);
     return v.subarray(s, e + 1);
   }
 
   setrange(key: string, offset: number, value: Buffer): void {
-    const old = this.value(key) ?? EMPTY;
+    this.noted(key); // its length is checked at write time
     this.ops.push({ op: 'r', key, offset, value });
     if (value.length === 0) return;
-    if (this.owned.has(key) && offset + value.length <= old.length) {
-      value.copy(old, offset);
-      return;
-    }
-    const next = Buffer.alloc(Math.max(old.length, offset + value.length));
-    old.copy(next);
-    value.copy(next, offset);
-    this.current.set(key, next);
-    this.owned.add(key);
+    const ranges = this.pending.get(key);
+    if (ranges) ranges.push({ offset, value });
+    else this.pending.set(key, [{ offset, value }]);
   }
 
   set(key: string, value: Buffer, ttlSeconds: number): void {
     this.ops.push({ op: 's', key, value, ttl: ttlSeconds });
+    this.pending.delete(key);
     this.owned.delete(key);
     this.current.set(key, value);
   }
 
   del(key: string): void {
     this.ops.push({ op: 'd', key });
+    this.pending.delete(key);
     this.owned.delete(key);
     this.current.set(key, null);
   }
@@ -208,18 +299,30 @@ export class CallRecorder implements CallStore {
       return i;
     };
     const out = new Bytes();
-    out.u16(this.read.size);
-    for (const key of this.read) {
+    out.u16(this.reads.size);
+    for (const [key, read] of this.reads) {
       const v = this.before.get(key) ?? null;
       out.u16(at(key));
       out.i32(v ? v.length : -1);
-      if (v) out.bytes(v);
+      if (!v) continue;
+      const ranges = read.whole ? [] : merged(read.ranges);
+      if (read.whole || (ranges.length === 1 && ranges[0]![0] === 0 && ranges[0]![1] === v.length)) {
+        out.u16(WHOLE);
+        out.bytes(v);
+        continue;
+      }
+      out.u16(ranges.length);
+      for (const [from, to] of ranges) {
+        out.u32(from);
+        out.u32(to - from);
+        out.bytes(v.subarray(from, to));
+      }
     }
     const marker = keys[0];
     for (const o of this.ops) {
       if (o.key === marker) continue;
       // A key written without being read would be written over another worker's change unseen.
-      if (!this.read.has(o.key)) throw new Error(`compact apply: wrote a key it did not read ${o.key}`);
+      if (!this.reads.has(o.key)) throw new Error(`compact apply: wrote a key it did not read ${o.key}`);
       out.byte(o.op);
       out.u16(at(o.key));
       if (o.op === 'r') {
@@ -236,4 +339,18 @@ export class CallRecorder implements CallStore {
     }
     return out.done();
   }
+}
+
+/** Byte ranges [start, end) sorted, the overlapping and adjacent ones joined. */
+function merged(ranges: [number, number][]): [number, number][] {
+  if (ranges.length <= 1) return ranges;
+  ranges.sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [[ranges[0]![0], ranges[0]![1]]];
+  for (let i = 1; i < ranges.length; i++) {
+    const last = out[out.length - 1]!;
+    const [from, to] = ranges[i]!;
+    if (from <= last[1]) last[1] = Math.max(last[1], to);
+    else out.push([from, to]);
+  }
+  return out;
 }

@@ -44,6 +44,30 @@ describe('fenced writes of a call computed in the worker', () => {
     expect(await r.redis.get(m)).toBe('3:ts_too_old');
   });
 
+  it('a later read in the call sees its SETRANGEs laid in order (absent keys zero-padded); a value handed out earlier never changes', async () => {
+    const [m, a, d] = ['mark', 'a', 'd'].map((k) => `${r.prefix}:${k}`) as [string, string, string];
+    await r.redis.set(a, 'abcdef');
+    const payload = await prepare([m, a, d], (rec) => {
+      const held = rec.get(a)!;
+      rec.setrange(a, 1, Buffer.from('XY'));
+      rec.setrange(a, 2, Buffer.from('Z'));
+      rec.setrange(a, 8, Buffer.from('!'));
+      expect(held.toString('latin1')).toBe('abcdef');
+      const after = rec.getrange(a, 0, -1);
+      expect(after.toString('latin1')).toBe('aXZdef\0\0!');
+      // Written again after a read: the earlier read keeps its bytes.
+      rec.setrange(a, 0, Buffer.from('_'));
+      expect(rec.get(a)!.toString('latin1')).toBe('_XZdef\0\0!');
+      expect(after.toString('latin1')).toBe('aXZdef\0\0!');
+      rec.setrange(d, 2, Buffer.from('x'));
+      expect(rec.get(d)!.toString('latin1')).toBe('\0\0x');
+      rec.setrange(d, 0, Buffer.alloc(0));
+    });
+    expect(await write([m, a, d], payload)).toEqual([1, '']);
+    expect((await r.redis.getBuffer(a))!.toString('latin1')).toBe('_XZdef\0\0!');
+    expect((await r.redis.getBuffer(d))!.toString('latin1')).toBe('\0\0x');
+  });
+
   it('writes nothing when a key read has changed since (or appeared, or went), and says so', async () => {
     const [m, a, b] = ['mark', 'a', 'b'].map((k) => `${r.prefix}:${k}`) as [string, string, string];
     await r.redis.set(a, 'one');
@@ -75,6 +99,45 @@ describe('fenced writes of a call computed in the worker', () => {
     await r.redis.set(b, 'new');
     expect(await write([m, a, b], payload)).toEqual([-1]);
     expect(await r.redis.get(a)).toBe('one');
+  });
+
+  it('checks what the call read of a key: its length and the ranges read, not bytes it never looked at', async () => {
+    const [m, a] = ['mark', 'a'].map((k) => `${r.prefix}:${k}`) as [string, string];
+    const compute = (rec: CallRecorder) => {
+      // Reads bytes 0–3 and 8–11 of 'head....tail' (two ranges; the second through a negative offset).
+      const head = rec.getrange(a, 0, 3).toString('latin1');
+      const tail = rec.getrange(a, -4, -1).toString('latin1');
+      rec.setrange(a, 4, Buffer.from(`${head[0]}${tail[3]}`));
+    };
+    const cases: [meanwhile: string, changed: boolean][] = [
+      ['head....tail', false],
+      ['head.XY.tail', false], // bytes the call never read: its write still holds, over them
+      ['hXad....tail', true], // a byte of the first range
+      ['head....taiX', true], // a byte of the second range
+      ['head....tail!', true], // the length (a negative offset would point elsewhere)
+    ];
+    for (const [meanwhile, changed] of cases) {
+      await r.redis.del(m);
+      await r.redis.set(a, 'head....tail');
+      const payload = await prepare([m, a], compute);
+      await r.redis.set(a, meanwhile);
+      if (changed) {
+        expect(await write([m, a], payload), meanwhile).toEqual([-1]);
+        expect(await r.redis.get(a)).toBe(meanwhile);
+      } else {
+        expect(await write([m, a], payload), meanwhile).toEqual([1, '']);
+        expect(await r.redis.get(a)).toBe(`${meanwhile.slice(0, 4)}hl${meanwhile.slice(6)}`);
+      }
+    }
+    // Read after the call wrote it: the whole value read beforehand is checked.
+    await r.redis.del(m);
+    await r.redis.set(a, 'head....tail');
+    const payload = await prepare([m, a], (rec) => {
+      rec.setrange(a, 0, Buffer.from('H'));
+      rec.getrange(a, 0, 0);
+    });
+    await r.redis.set(a, 'head....taiX');
+    expect(await write([m, a], payload)).toEqual([-1]);
   });
 
   it('answers the recorded rejects, writing nothing, when the chunk was applied meanwhile', async () => {
