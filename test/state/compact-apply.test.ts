@@ -590,11 +590,19 @@ describe('applyCompactCall, examples', () => {
     const hours = new Map<number, number>();
     new CompactSeriesView(db.get(seriesKey)!).hourly(YESTERDAY * 24, YESTERDAY * 24 + 23, false, (h, v) => hours.set(h, v));
     expect([...hours]).toEqual([[YESTERDAY * 24 + 12, 9]]);
-    // In place: the header, the day's cell, the row (SETRANGE) and the id's entry; only the marker is SET.
+    // In place: the day's cell, the row (SETRANGE) and the id's entry; only the marker is SET. The
+    // header does not change (the same last day, the same newest row): it is not written.
     expect(resend.writes.filter((w) => w.op === 'set').map((w) => w.key)).toEqual([series.ck.chunk(series.ck.shard('G0001'), 'j2', 0)]);
-    expect(resend.writes.filter((w) => w.op === 'setrange').length).toBeGreaterThanOrEqual(3);
+    const ranges = (writes: Write[]) => writes.flatMap((w) => (w.op === 'setrange' && w.key === seriesKey ? [w.offset] : []));
+    expect(ranges(resend.writes)).not.toContain(0);
+    expect(resend.writes.filter((w) => w.op === 'setrange').length).toBe(3);
+    // A sample of a later day moves the header's last day: written.
+    const next = run(db, [recharge(4, YESTERDAY + 1)], NOW + 86_400_000, 'j3');
+    expect(next.results).toEqual([{ applied: true, rejects: '' }]);
+    expect(ranges(next.writes)).toContain(0);
+    expect(new CompactSeriesView(db.get(seriesKey)!).lastDay).toBe(YESTERDAY + 1);
 
-    // The same job again: applied before, nothing written, its rejects (none) returned.
+    // A job applied before: nothing written, its rejects (none) returned.
     const again = run(db, [recharge(9, YESTERDAY)], NOW, 'j2');
     expect(again).toEqual({ results: [{ applied: false, rejects: '' }], writes: [] });
   });
