@@ -1,6 +1,7 @@
 // node dist/bench/apply.js — Redis and Node CPU per sample of the apply step alone (SeriesStore.apply),
-// per series layout (`buckets`, `compact`: applied in the worker, `compact/redis`: by the script), in the shape of a live feed: one job per day (daily exports) or per hour (hourly
-// feeds) holding one sample per entity, so no call can amortise an entity's series over many
+// per series layout (`buckets`, `compact`: applied in the worker, `compact/redis`: by the script),
+// in the shape of a live feed: one job per day (daily exports) or per hour (hourly feeds) holding
+// one sample per entity, so no call can amortise an entity's series over many
 // samples. Each job is applied at the time it would arrive (--clock=live, the default: a daily
 // export at 09:00 the next day, an hourly job 5 minutes after its hour), so the id window moves as
 // in production; --clock=fixed applies every job at one instant (a backfill of the whole period).
@@ -16,8 +17,8 @@ import type { Sample } from '../src/domain/sample.js';
 import { keyspace } from '../src/state/keys.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { SeriesStore } from '../src/state/series-store.js';
-import type { SeriesLayoutName } from '../src/state/series-layout.js';
-import { cpuPerSample, redisCpu } from './redis-info.js';
+import { commandStats, cpuPerSample, redisCpu } from './redis-info.js';
+import { parseLayout } from './shapes.js';
 
 const NOW = Date.parse('2026-11-22T09:00:00+08:00');
 const cal = new Calendar('Asia/Shanghai');
@@ -62,12 +63,12 @@ async function main(): Promise<void> {
       for (const layout of LAYOUTS) {
         await redis.flushall();
         await redis.config('RESETSTAT');
-        const [name, applyIn] = layout.split('/') as [SeriesLayoutName, 'worker' | 'redis' | undefined];
+        const { name, applyIn } = parseLayout(layout);
         const store = new SeriesStore(redis, keyspace(`ap${name}`), cal, () => metricCatalogue(), {
           retentionDays: 35,
           hourlyRetentionDays: 28,
           seriesLayout: name,
-          applyIn: applyIn ?? 'worker',
+          ...(applyIn ? { applyIn } : {}),
         });
         const before = await redisCpu(redis);
         const nodeBefore = process.cpuUsage();
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
         const seconds = (performance.now() - started) / 1000;
         const node = process.cpuUsage(nodeBefore);
         const cpu = cpuPerSample(before, await redisCpu(redis), samples);
-        if (args.has('stats')) console.log(layout, (await redis.info('commandstats')).split('\n').filter((l) => l.startsWith('cmdstat_')).join('\n'));
+        if (args.has('stats')) console.log(`${layout}\n${await commandStats([redis], samples)}`);
         line.push(`${layout} ${cpu.total.toFixed(1)} µs (${cpu.main.toFixed(1)}) + Node ${((node.user + node.system) / samples).toFixed(1)} µs, ${Math.round(samples / seconds).toLocaleString('en')}/s`);
       }
       console.log(line.join('   '));

@@ -4,6 +4,7 @@
 import { Calendar } from '../src/domain/clock.js';
 import type { Entity } from '../src/domain/entity.js';
 import type { Sample } from '../src/domain/sample.js';
+import type { SeriesLayoutName } from '../src/state/series-layout.js';
 
 /** A province-like mix: every entity is in scope of at least one shipped rule. */
 export function entities(n: number): Entity[] {
@@ -54,10 +55,16 @@ export function daySamples(ents: readonly Entity[], day: number, cal: Calendar, 
 }
 
 /**
- * The settings of a bench layout name: `buckets`, `compact` (applied in the worker, the default) or
- * `compact/redis` (applied by the script inside Redis, LOOKOUT_APPLY_IN=redis).
+ * A bench layout name: `buckets`, `compact` (applied in the worker, the default) or `compact/redis`
+ * (applied by the script inside Redis, LOOKOUT_APPLY_IN=redis).
  */
+export function parseLayout(layout: string): { readonly name: SeriesLayoutName; readonly applyIn?: 'worker' | 'redis' } {
+  const [name, applyIn] = layout.split('/') as [SeriesLayoutName, 'worker' | 'redis' | undefined];
+  return { name, ...(applyIn ? { applyIn } : {}) };
+}
+
+/** The settings of a bench layout name (parseLayout). */
 export function layoutEnv(layout: string): Record<string, string> {
-  const [name, applyIn] = layout.split('/') as [string, string | undefined];
+  const { name, applyIn } = parseLayout(layout);
   return { LOOKOUT_SERIES_LAYOUT: name, ...(applyIn ? { LOOKOUT_APPLY_IN: applyIn } : {}) };
 }

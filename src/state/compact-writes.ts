@@ -183,9 +183,6 @@ export class CallRecorder implements CallStore {
 
   constructor(private readonly before: ReadonlyMap<string, Buffer | null>) {}
 
-  /** Keys whose working copy is this recorder's own and not handed out since: written in place. */
-  private readonly owned = new Set<string>();
-
   /** The key's read record (its length is checked from now on), created on first use. */
   private noted(key: string): Read {
     let r = this.reads.get(key);
@@ -209,36 +206,32 @@ export class CallRecorder implements CallStore {
     return this.before.get(key)!;
   }
 
-  /** The pending SETRANGEs of `key` laid over its value, in order: one copy for them all. */
+  /**
+   * The pending SETRANGEs of `key` laid over a copy of its value, in order: one copy for them all.
+   * (Always a copy: a value once read is handed out, and what is handed out must not change under
+   * the caller, as a Lua string does not.)
+   */
   private lay(key: string, ranges: readonly { offset: number; value: Buffer }[]): void {
     this.pending.delete(key);
     const old = this.value(key) ?? EMPTY;
     let size = old.length;
     for (const r of ranges) size = Math.max(size, r.offset + r.value.length);
-    let next = old;
-    if (!this.owned.has(key) || size > old.length) {
-      next = Buffer.allocUnsafe(size);
-      old.copy(next);
-      next.fill(0, old.length);
-      this.current.set(key, next);
-      this.owned.add(key);
-    }
+    const next = Buffer.allocUnsafe(size);
+    old.copy(next);
+    next.fill(0, old.length);
     for (const r of ranges) r.value.copy(next, r.offset);
+    this.current.set(key, next);
   }
 
   get(key: string): Buffer | null {
     this.noted(key).whole = true;
-    const v = this.value(key);
-    // What is handed out must not change under the caller (a Lua string does not).
-    this.owned.delete(key);
-    return v;
+    return this.value(key);
   }
 
   getrange(key: string, start: number, end: number): Buffer {
     const read = this.noted(key);
     const unwritten = !this.written(key);
     const v = this.value(key);
-    this.owned.delete(key);
     if (!unwritten) read.whole = true;
     if (!v || v.length === 0) return EMPTY;
     const n = v.length;
@@ -263,14 +256,12 @@ export class CallRecorder implements CallStore {
   set(key: string, value: Buffer, ttlSeconds: number): void {
     this.ops.push({ op: 's', key, value, ttl: ttlSeconds });
     this.pending.delete(key);
-    this.owned.delete(key);
     this.current.set(key, value);
   }
 
   del(key: string): void {
     this.ops.push({ op: 'd', key });
     this.pending.delete(key);
-    this.owned.delete(key);
     this.current.set(key, null);
   }
 
