@@ -3,7 +3,7 @@
 // Every key carries the entity's shard tag; a job's samples are applied one script call per
 // (chunk, shard), so a call touches one slot. Design: docs/scaling.md "Compact layout".
 
-import { batch, type Batch, type RedisClient } from './client.js';
+import { batch, separately, type Batch, type RedisClient } from './client.js';
 import { toMilli } from '../domain/bucket.js';
 import { MS_PER_DAY, type Calendar } from '../domain/clock.js';
 import { HOURS_PER_DAY } from '../domain/series.js';
@@ -236,7 +236,7 @@ export class CompactSeries implements SeriesLayout {
       const keysOf = pending.map((i) => [...new Set(calls[i]!.keys)]);
       for (const keys of keysOf) reads.mgetBuffer(...keys);
       const values = (await reads.exec()) ?? [];
-      const writes = batch(this.redis) as unknown as Commands & Batch;
+      const writes = separately(this.redis) as unknown as Commands & Batch;
       const sent: number[] = [];
       pending.forEach((i, j) => {
         const [err, got] = values[j]!;

@@ -140,6 +140,29 @@ describe('fenced writes of a call computed in the worker', () => {
     expect(await write([m, a], payload)).toEqual([-1]);
   });
 
+  it('sends the SETRANGEs of a key as one over the bytes between them, and checks those bytes', async () => {
+    const [m, a] = ['mark', 'a'].map((k) => `${r.prefix}:${k}`) as [string, string];
+    const compute = (rec: CallRecorder) => {
+      rec.getrange(a, 0, 1);
+      rec.setrange(a, 0, Buffer.from('H'));
+      rec.setrange(a, 8, Buffer.from('T'));
+      rec.setrange(a, 14, Buffer.from('!'));
+    };
+    // One SETRANGE op in the payload instead of three: the count of 'r' ops after the checks.
+    await r.redis.set(a, 'head....tail');
+    const payload = await prepare([m, a], compute);
+    expect(payload.toString('latin1').split('r\u0002\u0000').length - 1).toBe(1);
+    expect(await write([m, a], payload)).toEqual([1, '']);
+    expect((await r.redis.getBuffer(a))!.toString('latin1')).toBe('Head....Tail\0\0!');
+    // A byte between the writes, changed meanwhile: the joined write would put it back, so it conflicts.
+    await r.redis.del(m);
+    await r.redis.set(a, 'head....tail');
+    const again = await prepare([m, a], compute);
+    await r.redis.set(a, 'head.XY.tail');
+    expect(await write([m, a], again)).toEqual([-1]);
+    expect(await r.redis.get(a)).toBe('head.XY.tail');
+  });
+
   it('answers the recorded rejects, writing nothing, when the chunk was applied meanwhile', async () => {
     const [m, a] = ['mark', 'a'].map((k) => `${r.prefix}:${k}`) as [string, string];
     const payload = await prepare([m, a], (rec) => {
