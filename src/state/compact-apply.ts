@@ -50,7 +50,7 @@ export interface CallResult {
  * as APPLY_COMPACT_LUA takes them as KEYS and ARGV). Every read and write goes through `store`, in
  * the same order and with the same arguments as the Lua script's redis.call()s.
  */
-export function applyCompactCall(store: CallStore, keys: readonly string[], args: readonly string[]): CallResult {
+export function applyCompactCall(store: CallStore, keys: readonly string[], args: readonly (string | number)[]): CallResult {
   const mark = store.get(key(keys, 1));
   if (mark !== null) return { applied: false, rejects: mark.toString() };
   return new ApplyCall(store, keys, args).run();
@@ -69,7 +69,7 @@ function key(keys: readonly string[], i: number): string {
 }
 
 /** ARGV[i] (1-based). */
-function arg(args: readonly string[], i: number): string {
+function arg(args: readonly (string | number)[], i: number): string | number {
   const a = args[i - 1];
   if (a === undefined) throw new Error(`compact apply: ARGV[${i}] missing`);
   return a;
@@ -390,7 +390,7 @@ class ApplyCall {
   constructor(
     private readonly store: CallStore,
     private readonly keys: readonly string[],
-    private readonly args: readonly string[],
+    private readonly args: readonly (string | number)[],
   ) {
     this.appNow = Math.floor(Number(arg(args, 1)) / 1000);
     this.RD = Number(arg(args, 2));
@@ -590,7 +590,7 @@ class ApplyCall {
     const idx = arg(this.args, ai);
     const hour = Number(arg(this.args, ai + 1));
     const val = Number(arg(this.args, ai + 2));
-    const idh = arg(this.args, ai + 3);
+    const idh = String(arg(this.args, ai + 3));
     this.ai = ai + 4;
     const day = Math.floor(hour / 24);
     let key: string | null = null;

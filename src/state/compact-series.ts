@@ -45,7 +45,7 @@ const SAMPLES_PER_CHUNK = 3000;
 const WORKER_ROUNDS = 4;
 
 interface Commands {
-  lookoutApplyCompact(...a: string[]): void;
+  lookoutApplyCompact(...a: (string | number)[]): void;
   lookoutApplyWrites(...a: (string | Buffer)[]): void;
   lookoutFeedOnce(...a: string[]): void;
   lookoutMarkDirty(...a: string[]): void;
@@ -57,7 +57,8 @@ export interface ShardCall {
   readonly shard: number;
   /** The chunk marker, then each (entity, metric)'s series string and id index: all under the shard's tag. */
   readonly keys: readonly string[];
-  readonly args: readonly string[];
+  /** As the script takes them; the per-sample numbers as numbers (the client sends them as decimal strings). */
+  readonly args: readonly (string | number)[];
 }
 
 export interface CompactSettings extends RetentionPolicy {
@@ -127,7 +128,7 @@ export class CompactSeries implements SeriesLayout {
       }
       for (const [shard, groups] of byShard) {
         const keys = [this.ck.chunk(shard, jobId, c)];
-        const args: string[] = [...head];
+        const args: (string | number)[] = [...head];
         for (const idx of groups.values()) {
           const first = samples[idx[0]!]!;
           keys.push(this.ck.series(first.entity, first.metric, shard), this.ck.ids(first.entity, first.metric, shard));
@@ -135,10 +136,10 @@ export class CompactSeries implements SeriesLayout {
           // for in theirs, and moved here when found.
           const siblings = idx.some((i) => samples[i]!.id !== undefined) ? this.siblingsOf(first.metric) : [];
           for (const m of siblings) keys.push(this.ck.series(first.entity, m, shard), this.ck.ids(first.entity, m, shard));
-          args.push(String(idx.length), String(siblings.length));
+          args.push(idx.length, siblings.length);
           for (const i of idx) {
             const s = samples[i]!;
-            args.push(String(i), String(this.calendar.hourOf(s.ts)), String(toMilli(s.value)), s.id === undefined ? '' : idHash48(s.id));
+            args.push(i, this.calendar.hourOf(s.ts), toMilli(s.value), s.id === undefined ? '' : idHash48(s.id));
           }
         }
         out.push({ chunk: c, shard, keys, args });

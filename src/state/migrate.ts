@@ -199,7 +199,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateSummary> {
     for (const [e, m] of built.series) del.del(compact.ck.series(e, m), compact.ck.ids(e, m));
     for (const [err] of (await del.exec()) ?? []) if (err) throw err;
     const calls = compact.calls(`migrate:${randomUUID()}`, built.samples, now, { sealOldIds: true });
-    const p = redis.pipeline() as unknown as { lookoutApplyCompact(...a: string[]): void } & Batch;
+    const p = redis.pipeline() as unknown as { lookoutApplyCompact(...a: (string | number)[]): void } & Batch;
     for (const call of calls) p.lookoutApplyCompact(String(call.keys.length), ...call.keys, ...call.args);
     const res = (await p.exec()) ?? [];
     const markers = redis.pipeline();
