@@ -300,7 +300,7 @@ export class CallRecorder implements CallStore {
       read.min = Math.min(read.min!, offset);
       read.max = Math.max(read.max!, offset + value.length);
       read.written! += value.length;
-    } else if (read.joinable !== false) {
+    } else if (read.joinable !== false && !this.replaced.has(key)) {
       read.writes = [op];
       read.joinable = true;
       read.min = offset;
@@ -312,8 +312,11 @@ export class CallRecorder implements CallStore {
     else this.pending.set(key, [op]);
   }
 
-  /** A key the call SETs or DELetes is sent as recorded: its SETRANGEs are not joined. */
+  /** Keys the call SET or DELeted (read or not yet): sent as recorded, their SETRANGEs not joined. */
+  private readonly replaced = new Set<string>();
+
   private unjoinable(key: string): void {
+    this.replaced.add(key);
     const read = this.reads.get(key);
     if (read) read.joinable = false;
   }

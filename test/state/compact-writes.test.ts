@@ -161,6 +161,17 @@ describe('fenced writes of a call computed in the worker', () => {
     await r.redis.set(a, 'head.XY.tail');
     expect(await write([m, a], again)).toEqual([-1]);
     expect(await r.redis.get(a)).toBe('head.XY.tail');
+    // A key the call SET (before reading it) and then patched: sent as recorded, never joined over
+    // the value it replaced.
+    await r.redis.del(m);
+    await r.redis.set(a, 'head....tail');
+    const replaced = await prepare([m, a], (rec) => {
+      rec.set(a, Buffer.from('0123456789'), 60);
+      rec.setrange(a, 0, Buffer.from('A'));
+      rec.setrange(a, 5, Buffer.from('B'));
+    });
+    expect(await write([m, a], replaced)).toEqual([1, '']);
+    expect(await r.redis.get(a)).toBe('A1234B6789');
   });
 
   it('answers the recorded rejects, writing nothing, when the chunk was applied meanwhile', async () => {
