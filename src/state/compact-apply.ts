@@ -950,21 +950,13 @@ class ApplyCall {
       pack('<i4I2i4', M, RD, (last ?? p) - 1 + OFF + WK).copy(out, 0);
       const same = Ms !== null && this.Rs === RD;
       // (A stored ring of the same size is copied in one piece, then the cells this call decoded
-      // and those of days it no longer holds are written over it: the same bytes as cell by cell.)
-      const S = this.S;
-      const whole = same && S !== null && S.length >= 10 + RD * 11;
-      if (whole) S.copy(out, 10, 10, 10 + RD * 11);
+      // and those of days it no longer holds are written over it: the same bytes as cell by cell.
+      // A new series leaves the cells it has not touched zero.)
+      if (same) need(this.S, 'the series').copy(out, 10, 10, 10 + RD * 11);
       for (let q = 0; q <= RD - 1; q++) {
         const day = M - mod(M - q, RD);
-        if (this.dc.has(day) || (!same && Ms !== null)) {
-          this.cellInto(q, out, 10 + q * 11);
-        } else if (!same) {
-          // A new series: a cell it has not touched is zero (out is zeroed).
-        } else if (Ms !== null && day <= Ms && day > Ms - RD) {
-          if (!whole) need(this.S, 'the series').copy(out, 10 + q * 11, 10 + q * 11, 21 + q * 11);
-        } else if (whole) {
-          out.fill(0, 10 + q * 11, 21 + q * 11); // a day the ring no longer holds
-        }
+        if (this.dc.has(day) || (!same && Ms !== null)) this.cellInto(q, out, 10 + q * 11);
+        else if (same && !(day <= Ms && day > Ms - RD)) out.fill(0, 10 + q * 11, 21 + q * 11); // a day the ring no longer holds
       }
       let at = 10 + RD * 11;
       for (const [b, from, to] of pieces) at += b.copy(out, at, from, to);

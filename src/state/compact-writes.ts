@@ -182,7 +182,7 @@ class Bytes {
   /** The payload written: the arena's free space now begins after it. */
   done(): Buffer {
     const out = this.buf.subarray(this.start, this.start + this.length);
-    if (this.buf === arena) arenaUsed = this.start + this.length;
+    arenaUsed = this.start + this.length; // (this.buf is the arena: room() moves both)
     if (arenaUsed > CHUNK - 4096) {
       arena = Buffer.allocUnsafe(CHUNK);
       arenaUsed = 0;
@@ -199,13 +199,8 @@ const WHOLE = 0xffff;
 interface Read {
   whole: boolean;
   readonly ranges: [start: number, end: number][];
-  /** The call's SETRANGEs of the key, in order (none if it SET or DELeted it: `joinable` false). */
-  writes?: { offset: number; value: Buffer }[];
-  joinable?: boolean;
-  /** The bytes they cover, [min, max), and how many bytes they write in all. */
-  min?: number;
-  max?: number;
-  written?: number;
+  /** The call's SETRANGEs of the key, in order, unless it SET or DELeted the key (`replaced`). */
+  setranges?: { offset: number; value: Buffer }[];
 }
 
 /**
@@ -295,18 +290,7 @@ export class CallRecorder implements CallStore {
     const op = { op: 'r', key, offset, value } as const;
     this.ops.push(op);
     if (value.length === 0) return;
-    if (read.writes) {
-      read.writes.push(op);
-      read.min = Math.min(read.min!, offset);
-      read.max = Math.max(read.max!, offset + value.length);
-      read.written! += value.length;
-    } else if (read.joinable !== false && !this.replaced.has(key)) {
-      read.writes = [op];
-      read.joinable = true;
-      read.min = offset;
-      read.max = offset + value.length;
-      read.written = value.length;
-    }
+    if (!this.replaced.has(key)) (read.setranges ??= []).push(op);
     const ranges = this.pending.get(key);
     if (ranges) ranges.push(op);
     else this.pending.set(key, [op]);
@@ -315,21 +299,15 @@ export class CallRecorder implements CallStore {
   /** Keys the call SET or DELeted (read or not yet): sent as recorded, their SETRANGEs not joined. */
   private readonly replaced = new Set<string>();
 
-  private unjoinable(key: string): void {
-    this.replaced.add(key);
-    const read = this.reads.get(key);
-    if (read) read.joinable = false;
-  }
-
   set(key: string, value: Buffer, ttlSeconds: number): void {
-    this.unjoinable(key);
+    this.replaced.add(key);
     this.ops.push({ op: 's', key, value, ttl: ttlSeconds });
     this.pending.delete(key);
     this.current.set(key, value);
   }
 
   del(key: string): void {
-    this.unjoinable(key);
+    this.replaced.add(key);
     this.ops.push({ op: 'd', key });
     this.pending.delete(key);
     this.current.set(key, null);
@@ -346,7 +324,7 @@ export class CallRecorder implements CallStore {
 
   /**
    * The writes to send: the recorded ones, except that the SETRANGEs of a key the call neither SET
-   * nor DELeted go as one when the bytes between them are few (joined()): the span's bytes are the
+   * nor DELeted go as one when the bytes between them are few (JOIN_SPAN): the span's bytes are the
    * value as read with the SETRANGEs laid over it in order, zeros past its end, as Redis would leave
    * them. The span's stored bytes are added to what the call read, so the fence checks them: a
    * write never puts back stale bytes over another worker's change. The joined write takes the
@@ -354,29 +332,32 @@ export class CallRecorder implements CallStore {
    * first SETRANGE still comes before it).
    */
   private coalesced(): readonly Op[] {
-    let any = false;
-    for (const read of this.reads.values()) {
-      if (joined(read)) {
-        any = true;
-        break;
+    const joined = new Map<string, Op | null>(); // key → its one write; null once it has taken its place
+    for (const [key, read] of this.reads) {
+      const w = read.setranges;
+      if (!w || w.length < 2 || this.replaced.has(key)) continue;
+      let from = Infinity;
+      let to = 0;
+      let written = 0;
+      for (const r of w) {
+        from = Math.min(from, r.offset);
+        to = Math.max(to, r.offset + r.value.length);
+        written += r.value.length;
       }
-    }
-    if (!any) return this.ops;
-    const out: Op[] = [];
-    const sent = new Set<string>();
-    for (const o of this.ops) {
-      const read = o.op === 'r' ? this.reads.get(o.key)! : undefined;
-      if (!read || !joined(read)) {
-        out.push(o);
-        continue;
-      }
-      if (sent.has(o.key)) continue;
-      sent.add(o.key);
-      const base = this.before.get(o.key) ?? EMPTY;
-      const from = read.min!;
-      const to = read.max!;
+      if (to - from > Math.max(2 * written, JOIN_SPAN)) continue;
+      const base = this.before.get(key) ?? EMPTY;
       if (!read.whole && from < base.length) read.ranges.push([from, Math.min(to, base.length)]);
-      out.push({ op: 'j', key: o.key, from, to, base, ranges: read.writes! });
+      joined.set(key, { op: 'j', key, from, to, base, ranges: w });
+    }
+    if (joined.size === 0) return this.ops;
+    const out: Op[] = [];
+    for (const o of this.ops) {
+      const j = o.op === 'r' ? joined.get(o.key) : undefined;
+      if (j === undefined) out.push(o);
+      else if (j !== null) {
+        out.push(j);
+        joined.set(o.key, null);
+      }
     }
     return out;
   }
@@ -445,15 +426,13 @@ export class CallRecorder implements CallStore {
 }
 
 /**
- * Whether a key's SETRANGEs go as one SETRANGE over the bytes they span: when there are several and
- * the span is at most twice what they write, or 2 KB. Each is a redis.call in the fenced script
+ * A key's SETRANGEs go as one SETRANGE over the bytes they span when there are several and the span
+ * is at most twice what they write, or this many bytes. Each is a redis.call in the fenced script
  * (~3.5 µs apiece with its AOF record), far dearer than a KB more of bytes. A daily series (~1 KB:
  * header, a cell, the newest row) goes as one; an hourly one's ring cell and newest row, several
  * KB apart, stay two.
  */
-function joined(read: Read): boolean {
-  return read.joinable === true && read.writes!.length > 1 && read.max! - read.min! <= Math.max(2 * read.written!, 2048);
-}
+const JOIN_SPAN = 2048;
 
 /** Byte ranges [start, end) sorted, the overlapping and adjacent ones joined. */
 function merged(ranges: [number, number][]): [number, number][] {
