@@ -44,6 +44,15 @@ const SAMPLES_PER_CHUNK = 3000;
  */
 const WORKER_ROUNDS = 4;
 
+/**
+ * Keys of the calls a worker computes at once. Their values read, working copies and payloads are
+ * held together until the window's writes are answered: a job of 100,000 samples (~2,000 calls,
+ * 200,000 keys) taken whole held ~100 MB in flight, and the garbage collector's work per sample
+ * grew with the job (the apply step at 100,000 samples a job: 3× the Node CPU per sample of 10,000).
+ * A default-size job (LOOKOUT_BATCH_SIZE 2,000) is one window.
+ */
+const WINDOW_KEYS = 8192;
+
 interface Commands {
   lookoutApplyCompact(...a: (string | number)[]): void;
   lookoutApplyWrites(...a: (string | Buffer)[]): void;
@@ -223,14 +232,27 @@ export class CompactSeries implements SeriesLayout {
   }
 
   /**
-   * The calls computed here: every key of every call read in one pipeline (an MGET per call), each call's writes
-   * computed (applyCompactCall), then written in one pipeline of fenced scripts that write nothing
-   * if a key read has changed since. Those calls go round again; after WORKER_ROUNDS the apply
-   * script takes what is left.
+   * The calls computed here, a window at a time (WINDOW_KEYS): every key of the window's calls read
+   * in one pipeline (an MGET per call), each call's writes computed (applyCompactCall), then written
+   * as fenced scripts that write nothing if a key read has changed since. Those calls go round
+   * again; after WORKER_ROUNDS the apply script takes what is left.
    */
   private async runInWorker(calls: readonly ShardCall[]): Promise<CallOutcome[]> {
     const out: CallOutcome[] = new Array<CallOutcome>(calls.length);
-    let pending = calls.map((_, i) => i);
+    for (let from = 0; from < calls.length; ) {
+      let to = from;
+      let keys = 0;
+      while (to < calls.length && (to === from || keys + calls[to]!.keys.length <= WINDOW_KEYS)) keys += calls[to++]!.keys.length;
+      await this.runWindow(calls, from, to, out);
+      from = to;
+    }
+    return out;
+  }
+
+  /** Calls from..to-1 computed here (runInWorker), their outcomes into `out`. */
+  private async runWindow(calls: readonly ShardCall[], from: number, to: number, out: CallOutcome[]): Promise<void> {
+    let pending: number[] = [];
+    for (let i = from; i < to; i++) pending.push(i);
     for (let round = 0; round < WORKER_ROUNDS && pending.length > 0; round++) {
       // One MGET per call: its keys share a slot.
       const reads = batch(this.redis);
@@ -270,7 +292,6 @@ export class CompactSeries implements SeriesLayout {
       const left = await this.runScripts(pending.map((i) => calls[i]!));
       pending.forEach((i, j) => (out[i] = left[j]!));
     }
-    return out;
   }
 
   queueReads(tx: Tx, daily: readonly DailyRead[], hourly: readonly HourlyRead[]): QueuedReads {

@@ -92,6 +92,30 @@ describe('compact layout applied in the worker', () => {
     expect(da).toEqual(db);
   });
 
+  it('a job of many windows (its calls computed a window at a time) stores what the script stores, corrections in later chunks winning', async () => {
+    // 5,000 entities, each sent twice under one id: the export, then (in a later chunk, so in a later
+    // call and mostly a later window) its correction. 10,000 samples: 4 chunks × 64 shards, ~20,000 keys.
+    const n = 5000;
+    const day = TODAY - 1;
+    const job: Sample[] = [];
+    for (const pass of [0, 1]) {
+      for (let e = 0; e < n; e++) job.push({ entity: `G${e}`, metric: 'air_recharge', value: pass === 0 ? 10 : 10 + (e % 7) + 1, ts: at(day, 12), id: `G${e}/${day}` });
+    }
+    const [a, b] = [fresh(), fresh()];
+    const x = await store(a, 'worker').apply('big', job, NOW);
+    const y = await store(b, 'redis').apply('big', job, NOW);
+    expect([x.chunks, x.skippedChunks, x.rejected]).toEqual([4, 0, []]);
+    expect([y.chunks, y.skippedChunks, y.rejected]).toEqual([4, 0, []]);
+    const [da, db] = [await dump(a), await dump(b)];
+    expect(da.size).toBeGreaterThan(2 * n);
+    expect(da).toEqual(db);
+    const w = store(a, 'worker');
+    for (const e of [0, 1, 4999]) {
+      const daily = await w.readDailyRange(`G${e}`, ['air_recharge'], { fromDay: day, toDay: day });
+      expect(daily.get('air_recharge')?.get(day)).toBe(10 + (e % 7) + 1);
+    }
+  });
+
   it('two workers applying jobs on the same series at once lose nothing and count nothing twice', async () => {
     const entities = ['D1', 'G1', 'G2'];
     // Ids of each job's own, so the stored sums do not depend on the order jobs are applied in.
