@@ -48,8 +48,9 @@ const WORKER_ROUNDS = 4;
  * Keys of the calls a worker computes at once. Their values read, working copies and payloads are
  * held together until the window's writes are answered: a job of 100,000 samples (~2,000 calls,
  * 200,000 keys) taken whole held ~100 MB in flight, and the garbage collector's work per sample
- * grew with the job (the apply step at 100,000 samples a job: 3× the Node CPU per sample of 10,000).
- * A default-size job (LOOKOUT_BATCH_SIZE 2,000) is one window.
+ * grew with the job (the apply step at 100,000 samples a job: 35–44 µs of Node CPU per sample
+ * whole, 26–32 µs in windows; bench/README.md "Windows"). A default-size job (LOOKOUT_BATCH_SIZE
+ * 2,000) is one window.
  */
 const WINDOW_KEYS = 8192;
 
