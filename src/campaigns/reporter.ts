@@ -8,7 +8,8 @@
 
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { schedule, validate, type ScheduledTask } from 'node-cron';
+import { validate } from 'node-cron';
+import type { CronHandle, Crons } from '../domain/clock.js';
 import type { Logger } from 'pino';
 import type { AlertRecord } from '../domain/alert.js';
 import { Calendar, type Clock } from '../domain/clock.js';
@@ -41,6 +42,8 @@ export interface CampaignReporterDeps {
   readonly logger: Logger;
   /** node-cron expression, local time (LOOKOUT_REPORT_CRON). */
   readonly cron: string;
+  /** Where the crons run (the wall clock, or a test's hand). */
+  readonly crons: Crons;
   readonly records: NotificationStore;
   readonly emailQueue: Queue;
   readonly retry: () => { readonly attempts: number; readonly backoffMs: number };
@@ -98,10 +101,9 @@ function stubAlert(e: Entity, now: number, day: string): AlertRecord {
 }
 
 export class CampaignReporter extends pickFields<CampaignReporterDeps>()(
-  'service', 'store', 'days', 'calendar', 'clock', 'logger', 'cron', 'records', 'emailQueue', 'retry', 'recipients', 'enabled',
+  'service', 'store', 'days', 'calendar', 'clock', 'logger', 'cron', 'crons', 'records', 'emailQueue', 'retry', 'recipients', 'enabled',
 ) {
-  private task?: ScheduledTask;
-  private tickTask?: ScheduledTask;
+  private readonly tasks: CronHandle[] = [];
 
   constructor(deps: CampaignReporterDeps) {
     super(deps);
@@ -110,22 +112,16 @@ export class CampaignReporter extends pickFields<CampaignReporterDeps>()(
 
   async start(): Promise<void> {
     const log = this.logger;
-    this.task = schedule(this.cron, () => void this.run().catch((err) => log.error({ err: (err as Error).message }, 'campaign reports failed')), {
-      timezone: this.calendar.timeZone,
-      name: 'lookout-campaign-reports',
-      noOverlap: true,
-    });
-    this.tickTask = schedule(TICK_CRON, () => void this.tick().catch((err) => log.error({ err: (err as Error).message }, 'campaign tick failed')), {
-      timezone: this.calendar.timeZone,
-      name: 'lookout-campaign-tick',
-      noOverlap: true,
-    });
+    const tz = this.calendar.timeZone;
+    this.tasks.push(
+      this.crons.add('lookout-campaign-reports', this.cron, tz, () => this.run().catch((err) => log.error({ err: (err as Error).message }, 'campaign reports failed'))),
+      this.crons.add('lookout-campaign-tick', TICK_CRON, tz, () => this.tick().catch((err) => log.error({ err: (err as Error).message }, 'campaign tick failed'))),
+    );
     await this.catchUp().catch((err) => log.error({ err: (err as Error).message }, 'campaign report catch-up failed'));
   }
 
   stop(): void {
-    void this.task?.stop();
-    void this.tickTask?.stop();
+    for (const t of this.tasks.splice(0)) t.stop();
   }
 
   /**

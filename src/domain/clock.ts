@@ -26,6 +26,47 @@ export class ManualClock implements Clock {
   }
 }
 
+// The scheduler's crons (day close, intraday and absence passes, campaign reports and ticks,
+// duty reminders, the halls' ranking) are added through this port, so they run on the clock the
+// process runs on: the wall clock in production (roles/crons.ts), and only when told beside a
+// ManualClock (a test's clock does not move by itself, so a wall-clock tick would judge at
+// whatever instant the test left it at — a flake seen only when a test spans a ten-minute tick).
+
+export interface CronHandle {
+  stop(): void;
+}
+
+export interface Crons {
+  /**
+   * Run `job` at the instants `expression` names in `timeZone`. Runs of one job never overlap:
+   * a tick that finds the previous run still going is skipped. `job` logs its own failures.
+   */
+  add(name: string, expression: string, timeZone: string, job: () => Promise<unknown>): CronHandle;
+}
+
+/** Crons that run only when a test says so (`run(name)`), with the test's clock wherever it stands. */
+export class ManualCrons implements Crons {
+  private readonly jobs = new Map<string, { readonly expression: string; readonly job: () => Promise<unknown> }>();
+
+  add(name: string, expression: string, _timeZone: string, job: () => Promise<unknown>): CronHandle {
+    if (this.jobs.has(name)) throw new Error(`cron ${name} added twice`);
+    this.jobs.set(name, { expression, job });
+    return { stop: () => void this.jobs.delete(name) };
+  }
+
+  /** The crons added and not stopped, by name, with their expressions. */
+  list(): Array<[name: string, expression: string]> {
+    return [...this.jobs].map(([name, j]) => [name, j.expression]);
+  }
+
+  /** One run of cron `name` now, as its tick would; rejects with what the job throws. */
+  async run(name: string): Promise<void> {
+    const j = this.jobs.get(name);
+    if (!j) throw new Error(`no cron ${name} (added: ${[...this.jobs.keys()].join(', ') || 'none'})`);
+    await j.job();
+  }
+}
+
 export const MS_PER_HOUR = 3_600_000;
 export const MS_PER_DAY = 86_400_000;
 const SLOT_MS = 15 * 60_000;

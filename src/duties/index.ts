@@ -5,7 +5,7 @@
 
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { finallyFailed, reliableWorkerOptions } from '../queues/worker-options.js';
-import { schedule, type ScheduledTask } from 'node-cron';
+import type { CronHandle, Crons } from '../domain/clock.js';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/env.js';
 import type { AlertRecord } from '../domain/alert.js';
@@ -75,7 +75,7 @@ export class Duties extends pickFields<DutiesDeps>()('calendar', 'clock', 'recor
   readonly broadcastQueue: Queue;
   private readonly source: RankingSource;
   private readonly workers: Worker[] = [];
-  private readonly tasks: ScheduledTask[] = [];
+  private readonly tasks: CronHandle[] = [];
 
   constructor(d: DutiesDeps) {
     super(d);
@@ -193,13 +193,13 @@ export class Duties extends pickFields<DutiesDeps>()('calendar', 'clock', 'recor
   }
 
   /** Scheduler role: reminders every 10 minutes (and once now), the ranking on LOOKOUT_RANKING_CRON. */
-  async startSchedule(): Promise<void> {
+  async startSchedule(crons: Crons): Promise<void> {
     const tz = this.calendar.timeZone;
     const log = this.logger;
     const reminders = () => this.reminders.run().catch((err) => log.error({ err: (err as Error).message }, 'reminder pass failed'));
-    this.tasks.push(schedule(REMINDER_CRON, () => void reminders(), { timezone: tz, name: 'lookout-reminders', noOverlap: true }));
     this.tasks.push(
-      schedule(this.config.rankingCron, () => void this.monthlyRanking(), { timezone: tz, name: 'lookout-halls-ranking', noOverlap: true }),
+      crons.add('lookout-reminders', REMINDER_CRON, tz, reminders),
+      crons.add('lookout-halls-ranking', this.config.rankingCron, tz, () => this.monthlyRanking()),
     );
     await reminders();
   }
@@ -219,8 +219,7 @@ export class Duties extends pickFields<DutiesDeps>()('calendar', 'clock', 'recor
   }
 
   async stop(): Promise<void> {
-    for (const t of this.tasks) void t.stop();
-    this.tasks.length = 0;
+    for (const t of this.tasks.splice(0)) t.stop();
     await Promise.all(this.workers.map((w) => w.close()));
     await this.broadcastQueue.close();
   }

@@ -12,7 +12,7 @@ import { appClock } from '../config/now.js';
 import { loadRegistryFiles } from '../config/registry-loader.js';
 import { watchFolders } from '../config/watch.js';
 import type { AlertEvent } from '../domain/alert.js';
-import { Calendar, type Clock } from '../domain/clock.js';
+import { Calendar, type Clock, type Crons } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import type { RuleSet } from '../domain/rule.js';
 import { ConfigError } from '../errors/catalogue.js';
@@ -35,12 +35,15 @@ import { RedisRegistryStore, RegistryCache } from '../state/registry-store.js';
 import { chooseLayout } from '../state/layout-choice.js';
 import { SeriesStore } from '../state/series-store.js';
 import { RedisSilenceStore } from '../state/silence-store.js';
+import { wallCrons } from './crons.js';
 import { Closers } from './role.js';
 
 export interface CoreOptions {
   readonly config: AppConfig;
   readonly logger: Logger;
   readonly clock?: Clock;
+  /** Where the scheduler's crons run; default the wall clock (tests pass ManualCrons with their ManualClock). */
+  readonly crons?: Crons;
   /** Replace the rules directory with an already-loaded set (tests). */
   readonly ruleSet?: RuleSet;
   /** Replace rules/policies.yaml with an already-loaded policy set (tests). */
@@ -72,6 +75,7 @@ export interface Core {
   readonly config: AppConfig;
   readonly logger: Logger;
   readonly clock: Clock;
+  readonly crons: Crons;
   readonly calendar: Calendar;
   readonly keys: Keyspace;
   /** Rules, policies, contacts, rotas and templates in force (a reload swaps them whole). */
@@ -118,6 +122,7 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   let config = opts.config;
   const configLog = logger.child({ component: 'config' });
   const clock = opts.clock ?? appClock(config);
+  const crons = opts.crons ?? wallCrons(logger.child({ component: 'scheduler' }));
   const calendar = new Calendar(config.timeZone);
   const registryFiles = await loadRegistryFiles(config.configDir);
   if (registryFiles.errors.length) {
@@ -265,7 +270,7 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   let evaluator: EntityEvaluator | undefined;
   const wakers: (() => void)[] = [];
   const core: Core = {
-    config, logger, clock, calendar, keys, cfg, redisUrl: resolved.url, redis, connection, queues, request, metrics, outage, sink,
+    config, logger, clock, crons, calendar, keys, cfg, redisUrl: resolved.url, redis, connection, queues, request, metrics, outage, sink,
     registry, cache, alerts, series, notifications: new NotificationStore(redis, keys), silences, muter,
     ruleTitle: (id) => cfg().ruleNames.get(id) ?? (id === 'feed_stalled' ? '数据源中断' : undefined),
     evaluator: () => (evaluator ??= new EntityEvaluator(new SnapshotReader(redis, keys, series), series, alerts, cache, () => cfg().ruleSet, calendar, metrics.observer)),

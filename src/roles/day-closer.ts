@@ -2,7 +2,7 @@
 // ended for every registered entity (daily, absence and date rules), and catch up on start if a
 // close was missed. Beside it run the hourly intraday pass and the absence pass with the feed guard.
 
-import { schedule, validate, type ScheduledTask } from 'node-cron';
+import { validate } from 'node-cron';
 import type { Logger } from 'pino';
 import { Calendar, type Clock } from '../domain/clock.js';
 import { ConfigError } from '../errors/catalogue.js';
@@ -12,6 +12,7 @@ import type { RedisAlertStore } from '../state/alert-store.js';
 import type { RegistryStore } from '../state/ports.js';
 import type { ScheduleStore } from '../state/schedule-store.js';
 import { pickFields } from '../domain/fields.js';
+import type { CronHandle, Crons } from '../domain/clock.js';
 
 export interface DayCloserDeps {
   /** The closed day, absence-pass marks and feed counters. */
@@ -23,6 +24,8 @@ export interface DayCloserDeps {
   readonly calendar: Calendar;
   readonly clock: Clock;
   readonly cron: string;
+  /** Where the crons run (the wall clock, or a test's hand). */
+  readonly crons: Crons;
   readonly logger: Logger;
   readonly retentionDays: number;
   /** Metrics read by absence rules. */
@@ -36,11 +39,9 @@ export interface DayCloserDeps {
 }
 
 export class DayCloser extends pickFields<DayCloserDeps>()(
-  'marks', 'markDirty', 'registry', 'alerts', 'calendar', 'clock', 'cron', 'logger', 'retentionDays', 'absenceMetrics', 'feedGuard', 'intradayEntities', 'notifications',
+  'marks', 'markDirty', 'registry', 'alerts', 'calendar', 'clock', 'cron', 'crons', 'logger', 'retentionDays', 'absenceMetrics', 'feedGuard', 'intradayEntities', 'notifications',
 ) {
-  private task?: ScheduledTask;
-  private feedTask?: ScheduledTask;
-  private intradayTask?: ScheduledTask;
+  private readonly tasks: CronHandle[] = [];
 
   constructor(deps: DayCloserDeps) {
     super(deps);
@@ -48,33 +49,23 @@ export class DayCloser extends pickFields<DayCloserDeps>()(
   }
 
   async start(): Promise<void> {
-    this.task = schedule(this.cron, () => void this.closeDue().catch((err) => this.logger.error({ err: (err as Error).message }, 'day close failed')), {
-      timezone: this.calendar.timeZone,
-      name: 'lookout-day-close',
-      noOverlap: true,
-    });
+    const { crons, logger } = this;
+    const tz = this.calendar.timeZone;
     const feedCheck = async () => {
-      await this.absencePass().catch((err) => this.logger.error({ err: (err as Error).message }, 'absence pass failed'));
-      const stalled = await this.feedGuard?.check().catch((err) => this.logger.error({ err: (err as Error).message }, 'feed guard failed'));
-      if (stalled?.length) this.logger.warn({ metrics: stalled }, 'daily feed stalled');
+      await this.absencePass().catch((err) => logger.error({ err: (err as Error).message }, 'absence pass failed'));
+      const stalled = await this.feedGuard?.check().catch((err) => logger.error({ err: (err as Error).message }, 'feed guard failed'));
+      if (stalled?.length) logger.warn({ metrics: stalled }, 'daily feed stalled');
     };
-    this.intradayTask = schedule(INTRADAY_PASS_CRON, () => void this.intradayPass().catch((err) => this.logger.error({ err: (err as Error).message }, 'intraday pass failed')), {
-      timezone: this.calendar.timeZone,
-      name: 'lookout-intraday-pass',
-      noOverlap: true,
-    });
-    this.feedTask = schedule(FEED_CHECK_CRON, () => void feedCheck(), {
-      timezone: this.calendar.timeZone,
-      name: 'lookout-absence-pass',
-      noOverlap: true,
-    });
+    this.tasks.push(
+      crons.add('lookout-day-close', this.cron, tz, () => this.closeDue().catch((err) => logger.error({ err: (err as Error).message }, 'day close failed'))),
+      crons.add('lookout-intraday-pass', INTRADAY_PASS_CRON, tz, () => this.intradayPass().catch((err) => logger.error({ err: (err as Error).message }, 'intraday pass failed'))),
+      crons.add('lookout-absence-pass', FEED_CHECK_CRON, tz, feedCheck),
+    );
     await this.closeDue();
   }
 
   stop(): void {
-    void this.task?.stop();
-    void this.feedTask?.stop();
-    void this.intradayTask?.stop();
+    for (const t of this.tasks.splice(0)) t.stop();
   }
 
   /**

@@ -91,13 +91,13 @@ export function openFeatures(core: Core): Features {
     },
     async forScheduler(opened, logger) {
       const reporter = new CampaignReporter({
-        service: campaigns, store: campaignDeps.store, days, calendar: core.calendar, clock: core.clock, logger, cron: config.reportCron,
+        service: campaigns, store: campaignDeps.store, days, calendar: core.calendar, clock: core.clock, logger, cron: config.reportCron, crons: core.crons,
         records: core.notifications, emailQueue: core.queues.email,
         retry: () => cfg().policies.settings.retry, recipients: () => cfg().recipients, enabled: () => cfg().directory.contacts.size > 0,
       });
       await reporter.start();
       opened(() => reporter.stop());
-      await coreDuties.startSchedule();
+      await coreDuties.startSchedule(core.crons);
       return reporter;
     },
     close: stopDuties,

@@ -48,7 +48,7 @@ export class SchedulerRole extends Role {
       notifications: core.notifications,
       marks: schedule,
       markDirty: (ids) => core.markDirty(ids),
-      registry, calendar, clock, cron: config.dayCloseCron, logger, alerts, retentionDays: config.retentionDays, absenceMetrics: () => evaluator.absenceMetrics() });
+      registry, calendar, clock, cron: config.dayCloseCron, crons: core.crons, logger, alerts, retentionDays: config.retentionDays, absenceMetrics: () => evaluator.absenceMetrics() });
     this.feedGuard = feedGuard;
     this.dayCloser = dayCloser;
     await dayCloser.start();

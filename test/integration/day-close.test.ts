@@ -75,11 +75,20 @@ describe('day close', () => {
     expect(await lk.dayCloser!.absencePass()).toEqual([]);
   });
 
-  it('a stalled feed (every outlet silent) raises no absence warnings', async () => {
+  it('a stalled feed (every outlet silent) raises no absence warnings, and one feed_stalled alert once the export is due', async () => {
     await outletsUpTo1119();
     await closeDay('2026-11-20', '2026-11-21T00:10:00+08:00');
     await closeDay('2026-11-21', '2026-11-22T00:10:00+08:00');
     expect(await lk.alerts.list({})).toEqual([]);
+
+    // The scheduler's ten-minute check after 06:00 (expected_by), when 11-21's export is due.
+    lk.manualClock.set('2026-11-22T06:10:00+08:00');
+    await lk.crons.run('lookout-absence-pass');
+    await lk.idle();
+    const alerts = await lk.alerts.list({});
+    expect(alerts.map((a) => [a.entity, a.rule, a.state, a.severity, a.period, a.value, a.baseline])).toEqual([
+      ['feed:air_recharge', 'feed_stalled', 'firing', 'critical', '2026-11-21', 0, 5],
+    ]);
   });
 
   it('the agreement-expiry reminder fires (info) once contract_end is within 30 days', async () => {

@@ -14,6 +14,15 @@ describe('roles', () => {
     expect(lk.dayCloser).toBeDefined();
     expect(lk.feedGuard).toBeDefined();
     expect(lk.campaignReporter).toBeDefined();
+    expect(lk.crons.list().sort()).toEqual([
+      ['lookout-absence-pass', '*/10 * * * *'],
+      ['lookout-campaign-reports', lk.config.reportCron],
+      ['lookout-campaign-tick', '*/10 * * * *'],
+      ['lookout-day-close', lk.config.dayCloseCron],
+      ['lookout-halls-ranking', lk.config.rankingCron],
+      ['lookout-intraday-pass', '2 * * * *'],
+      ['lookout-reminders', '*/10 * * * *'],
+    ]);
     expect(lk.evaluator).toBeDefined();
     expect(lk.drainer).toBeUndefined();
     expect(lk.relay).toBeUndefined();
@@ -29,6 +38,7 @@ describe('roles', () => {
     expect(lk.notifier).toBeDefined();
     expect(lk.dayCloser).toBeUndefined();
     expect(lk.campaignReporter).toBeUndefined();
+    expect(lk.crons.list()).toEqual([]);
     expect((await lk.get('/api/v1/alerts')).status).toBe(200);
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type AppConfig } from '../../src/config/env.js';
 import type { AlertEvent, AlertRecord } from '../../src/domain/alert.js';
-import { ManualClock } from '../../src/domain/clock.js';
+import { ManualClock, ManualCrons } from '../../src/domain/clock.js';
 import type { Entity } from '../../src/domain/entity.js';
 import type { SampleRejection } from '../../src/domain/sample.js';
 import { startLookout, type Lookout, type RoleName } from '../../src/main.js';
@@ -48,6 +48,8 @@ export interface TestLookout extends Lookout {
   readonly prefix: string;
   readonly transitions: AlertEvent[];
   readonly manualClock: ManualClock;
+  /** The scheduler's crons: they never tick by themselves here; `crons.run(name)` is one tick. */
+  readonly crons: ManualCrons;
   /** Wait until samples are applied, dirty entities judged and events relayed and consumed. */
   idle(timeoutMs?: number): Promise<void>;
   /** POST JSON (or a raw string body) to the API. */
@@ -107,11 +109,13 @@ export async function startTestLookout(opts: TestLookoutOptions = {}): Promise<T
   const config: AppConfig = loadConfig(env);
   const clock = opts.clock ?? new ManualClock(Date.parse(opts.now ?? DEFAULT_NOW));
   const transitions: AlertEvent[] = [];
+  const crons = new ManualCrons();
   const lookout = await startLookout({
     config,
     roles: opts.roles ?? ['api', 'worker', 'scheduler'],
     logger: opts.logger ?? createLogger({ level: 'silent' }),
     clock,
+    crons,
     policies: opts.policies,
     watch: opts.watch,
     onTransition: (e) => transitions.push(e),
@@ -139,6 +143,7 @@ export async function startTestLookout(opts: TestLookoutOptions = {}): Promise<T
     prefix,
     transitions,
     manualClock: clock,
+    crons,
     post: <T>(p: string, b: unknown, h?: Record<string, string>) => call<T>('POST', p, b, h),
     put: <T>(p: string, b: unknown, h?: Record<string, string>) => call<T>('PUT', p, b, h),
     get: <T>(p: string, h?: Record<string, string>) => call<T>('GET', p, undefined, h),
