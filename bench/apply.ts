@@ -5,6 +5,7 @@
 // samples. Each job is applied at the time it would arrive (--clock=live, the default: a daily
 // export at 09:00 the next day, an hourly job 5 minutes after its hour), so the id window moves as
 // in production; --clock=fixed applies every job at one instant (a backfill of the whole period).
+// --days-per-job=K puts K days of every entity in one daily job (what applying several days together costs).
 // Not a test: it prints figures. See bench/README.md and docs/scaling.md.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +28,12 @@ const N = Number(args.get('entities') ?? 2000);
 const LAYOUTS = (args.get('layout') ?? 'buckets,compact').split(',');
 const SHAPES = (args.get('shapes') ?? 'daily,hourly,hourly-noid').split(',');
 const LIVE = (args.get('clock') ?? 'live') === 'live';
+/**
+ * Days of a daily shape per job (default 1, a daily export). K > 1 puts K consecutive days of every
+ * entity in one job, so a call meets each series K times: what applying several days' jobs of one
+ * shard together would cost (the ceiling of a queue partitioned by shard, bench/README.md).
+ */
+const DAYS_PER_JOB = Number(args.get('days-per-job') ?? 1);
 
 /**
  * The jobs of one shape, in order: each a list of samples, one per entity, and when it arrives.
@@ -38,15 +45,20 @@ function* jobs(shape: string): Generator<{ at: number; samples: Sample[] }> {
   const hourly = shape.startsWith('hourly');
   const withIds = !shape.endsWith('noid');
   const days = hourly ? 10 : 35;
-  for (let d = today - days; d < today; d++) {
+  const step = hourly ? 1 : DAYS_PER_JOB;
+  for (let d = today - days; d < today; d += step) {
+    const span = Math.min(step, today - d);
     for (let h = 0; h < (hourly ? 24 : 1); h++) {
-      const ts = cal.startOfDay(d) + (hourly ? h : 12) * 3_600_000;
       const job: Sample[] = [];
       for (let e = 0; e < N; e++) {
-        const id = withIds ? `G${e}/air_recharge/${d}T${h}` : undefined;
-        job.push({ metric: 'air_recharge', entity: `G${e}`, value: (e % 97) + h, ts, ...(id ? { id } : {}) });
+        for (let k = 0; k < span; k++) {
+          const ts = cal.startOfDay(d + k) + (hourly ? h : 12) * 3_600_000;
+          const id = withIds ? `G${e}/air_recharge/${d + k}T${h}` : undefined;
+          job.push({ metric: 'air_recharge', entity: `G${e}`, value: (e % 97) + h, ts, ...(id ? { id } : {}) });
+        }
       }
-      const arrives = hourly ? ts + 65 * 60_000 : cal.startOfDay(d + 1) + 9 * 3_600_000;
+      const ts = cal.startOfDay(d + span - 1) + (hourly ? h : 12) * 3_600_000;
+      const arrives = hourly ? ts + 65 * 60_000 : cal.startOfDay(d + span) + 9 * 3_600_000;
       yield { at: LIVE ? arrives : NOW, samples: job };
     }
   }
@@ -57,7 +69,7 @@ async function main(): Promise<void> {
   const server = args.get('redis') ? { url: args.get('redis')!, stop: async () => undefined } : await startEmbeddedRedis(dir);
   const redis = new Redis(server.url);
   try {
-    console.log(`apply probe — ${N} entities, one sample per entity per job, ${LIVE ? 'each job applied when it arrives' : 'every job applied at one instant'}, Redis CPU per sample (main thread), Node CPU per sample`);
+    console.log(`apply probe — ${N} entities, ${DAYS_PER_JOB > 1 ? `${DAYS_PER_JOB} daily samples per entity per daily job` : 'one sample per entity per job'}, ${LIVE ? 'each job applied when it arrives' : 'every job applied at one instant'}, Redis CPU per sample (main thread), Node CPU per sample`);
     for (const shape of SHAPES) {
       const line: string[] = [];
       let samples = 0; // what the shape holds: counted as its jobs are applied

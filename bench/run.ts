@@ -35,6 +35,12 @@ const LAYOUTS = (args.get('layout') ?? 'buckets,compact').split(',');
 const ENQUEUE_SLICE = 20_000;
 /** Extra worker processes beside the in-process one (2 cores: producer+worker here, a worker there). */
 const EXTRA_WORKERS = Number(args.get('workers') ?? 1);
+/**
+ * What-if, not a production shape: every day of a size is made first and enqueued entity by entity
+ * (each entity's days together), so a job applies several days of each series in one call — the
+ * ceiling of a queue that applies a shard's waiting days together (bench/README.md "Days together").
+ */
+const DAYS_TOGETHER = args.has('days-together');
 /** Also run the compact layout on a real 3-master Redis Cluster (`--cluster`, or `--cluster=1000,10000`: its sizes). */
 const CLUSTER_SIZES = args.has('cluster') ? (args.get('cluster') ? args.get('cluster')!.split(',').map(Number) : SIZES) : [];
 
@@ -86,13 +92,24 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   const cpuBefore = sum(perNodeBefore);
   const nodeCpuOf = () => processCpu(process.pid) + children.reduce((a, c) => a + processCpu(c.pid!), 0);
   const nodeCpuBefore = nodeCpuOf();
-  // Produce day by day, like the daily exports arrive; build each day just before sending it.
+  // Produce day by day, like the daily exports arrive; build each day just before sending it
+  // (--days-together: all days first, each entity's together).
   const started = performance.now();
   let total = 0;
-  for (let d = today - days; d < today; d++) {
-    const samples = daySamples(ents, d, cal, r, perDay);
-    total += samples.length;
+  if (DAYS_TOGETHER) {
+    const byEntity = new Map<string, Sample[]>();
+    for (let d = today - days; d < today; d++) {
+      for (const s of daySamples(ents, d, cal, r, perDay)) (byEntity.get(s.entity) ?? byEntity.set(s.entity, []).get(s.entity)!).push(s);
+    }
+    const samples = [...byEntity.values()].flat();
+    total = samples.length;
     for (let i = 0; i < samples.length; i += ENQUEUE_SLICE) await lookout.sink.enqueue(samples.slice(i, i + ENQUEUE_SLICE), 'bench');
+  } else {
+    for (let d = today - days; d < today; d++) {
+      const samples = daySamples(ents, d, cal, r, perDay);
+      total += samples.length;
+      for (let i = 0; i < samples.length; i += ENQUEUE_SLICE) await lookout.sink.enqueue(samples.slice(i, i + ENQUEUE_SLICE), 'bench');
+    }
   }
   await waitIdle(lookout, 600_000);
   const seconds = (performance.now() - started) / 1000;
@@ -119,7 +136,7 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   await Promise.all(infos.map((r) => r.flushall()));
   for (const r of infos) r.disconnect();
   rmSync(cfgDir, { recursive: true, force: true });
-  return { n, samples: total, seconds, perSec: total / seconds, alerts, judged, shape: perDay === 1 ? `${days} days × daily` : `${days} days × ${perDay} hourly`, cpu, nodeCpu, keyShare, cpuShare, controlNode };
+  return { n, samples: total, seconds, perSec: total / seconds, alerts, judged, shape: `${perDay === 1 ? `${days} days × daily` : `${days} days × ${perDay} hourly`}${DAYS_TOGETHER ? ', days together' : ''}`, cpu, nodeCpu, keyShare, cpuShare, controlNode };
 }
 
 /** Which of `nodes` (by port) serves the slot of `key` on a cluster (CLUSTER KEYSLOT / SLOTS). */
