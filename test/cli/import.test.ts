@@ -163,6 +163,49 @@ describe('lookout import', () => {
   });
 });
 
+describe.each(['compact', 'buckets'] as const)('lookout import of an hourly export sorted by time (%s layout)', (layout) => {
+  let lk: TestLookout;
+  let dir: string;
+  beforeEach(async () => {
+    lk = await startTestLookout({ now: PINNED_NOW, roles: ['api', 'worker'], env: { LOOKOUT_SERIES_LAYOUT: layout } });
+    dir = await mkdtemp(join(tmpdir(), 'lookout-import-'));
+  });
+  afterEach(async () => lk.cleanup());
+
+  it(layout === 'compact' ? "queues each entity's hours together, so a job holds whole series; stores every value" : "keeps the file's order (an id may move across entities); stores every value", async () => {
+    // 300 outlets × 24 hours of yesterday, hour by hour as exports come: 7,200 rows, 4 jobs of 2,000.
+    const day = lk.calendar.dayOf(lk.clock.now()) - 1;
+    const iso = Calendar.isoDay(day);
+    const outlets = Array.from({ length: 300 }, (_, i) => `G${String(i).padStart(4, '0')}`);
+    const rows: string[] = [];
+    for (let h = 0; h < 24; h++) for (const [i, g] of outlets.entries()) rows.push(`air_recharge,${g},${(i % 7) + h},${iso}T${String(h).padStart(2, '0')}:30:00+08:00,${g}/${iso}T${h}`);
+    const file = join(dir, 'hourly.csv');
+    await writeFile(file, ['metric,entity,value,ts,id', ...rows, ''].join('\n'));
+
+    const res = await runCli(['import', file], { env: { REDIS_URL: testRedisUrl(), LOOKOUT_PREFIX: lk.prefix, LOOKOUT_DATA_DIR: dir, LOOKOUT_NOW: PINNED_NOW } });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/imported 7200 samples from .* in 4 job\(s\)/);
+    await lk.idle();
+
+    // Jobs of one read share a MULTI (flow jobs: ids are not in order); the outlets in each job:
+    const entitiesOf = (await lk.queues.samples.getJobs(['completed'])).map((j) => new Set(j.data.samples.map((x) => x.entity)));
+    const jobsHolding = outlets.map((g) => entitiesOf.filter((e) => e.has(g)).length);
+    if (layout === 'compact') {
+      // 2,000 samples are 83⅓ outlets' whole days: an outlet is split between two jobs only at a
+      // boundary (outlets 83 and 166), the last job holds the last 50.
+      expect(entitiesOf.map((e) => e.size).sort((a, b) => a - b)).toEqual([50, 84, 84, 84]);
+      expect(outlets.filter((_, i) => jobsHolding[i] === 2)).toEqual(['G0083', 'G0166']);
+    } else {
+      // 2,000 rows in file order are 6⅔ hours of all 300 outlets.
+      expect(entitiesOf.map((e) => e.size)).toEqual([300, 300, 300, 300]);
+    }
+    for (const [i, g] of outlets.entries()) {
+      if (i % 50) continue;
+      expect((await lk.daily(g, 'air_recharge')).get(day), g).toBe(24 * (i % 7) + (23 * 24) / 2);
+    }
+  });
+});
+
 describe('lookout import of a file that is not there', () => {
   it('says so in one line and exits 2, without a stack trace', async () => {
     const res = await runCli(['import', '/nonexistent/samples.csv'], { env: { REDIS_URL: 'redis://127.0.0.1:1' } });

@@ -81,7 +81,10 @@ describe('Lookout on a Redis Cluster', () => {
     const running = lk!;
     const dir = mkdtempSync(join(tmpdir(), 'lookout-cluster-import-'));
     const file = join(dir, 'samples.csv');
-    writeFileSync(file, ['metric,entity,value,ts,id', 'card_opening,D0005,55,2026-11-20,D0005/card_opening/2026-11-20', ''].join('\n'));
+    // And 4,800 hourly rows of 200 outlets sorted by time: a read of several jobs, queued in one MULTI.
+    const hourly: string[] = [];
+    for (let h = 0; h < 24; h++) for (let g = 0; g < 200; g++) hourly.push(`air_recharge,G${g},${g % 5},2026-11-21T${String(h).padStart(2, '0')}:10:00+08:00,G${g}/2026-11-21T${h}`);
+    writeFileSync(file, ['metric,entity,value,ts,id', 'card_opening,D0005,55,2026-11-20,D0005/card_opening/2026-11-20', ...hourly, ''].join('\n'));
     const env = { REDIS_URL: `${cluster.nodes[2]!.url},${cluster.nodes[0]!.url}`, LOOKOUT_PREFIX: running.prefix, LOOKOUT_DATA_DIR: dir, LOOKOUT_NOW: '2026-11-22T09:00:00+08:00' };
     const res = await runCli(['import', file], { env });
     expect(res.code, res.stderr).toBe(0);
@@ -89,6 +92,8 @@ describe('Lookout on a Redis Cluster', () => {
     await running.idle(30_000);
     // The re-sent id replaced the day's 100 (replace-by-id across the CLI and the HTTP API).
     expect((await running.daily('D0005', 'card_opening')).get(Calendar.parseIsoDay('2026-11-20')!)).toBe(55);
+    expect(res.stdout).toMatch(/imported 4801 samples .* in 3 job\(s\)/);
+    for (const g of [0, 1, 199]) expect((await running.daily(`G${g}`, 'air_recharge')).get(Calendar.parseIsoDay('2026-11-21')!)).toBe(24 * (g % 5));
   }, 120_000);
 
   it('refuses LOOKOUT_SERIES_LAYOUT=buckets on a cluster with cluster_needs_compact', async () => {
