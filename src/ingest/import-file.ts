@@ -43,13 +43,14 @@ export interface ImportOptions {
 const SHOW_REJECTS = 20;
 
 /**
- * Jobs' worth of rows read, validated and queued at once when the deployment stores series in the
- * compact layout: the rows are put together by entity before they are cut into jobs, so a job holds
- * many samples of each series (an hourly export sorted by time has 2 per series in 2,000 rows, ~20
- * in 20,000), and the worker applies a series once per job, not once per sample. The jobs of one
- * read go in one MULTI: queued whole or not at all.
+ * Rows read, validated and queued at once when the deployment stores series in the compact layout
+ * (at least one job's worth, LOOKOUT_BATCH_SIZE): the rows are put together by entity before they
+ * are cut into jobs, so a job holds many samples of each series (an hourly export sorted by time has
+ * 2 per series in 2,000 rows, ~20 in 20,000), and the worker applies a series once per job, not once
+ * per sample. The jobs of one read go in one MULTI: queued whole or not at all. Bounded, not a
+ * multiple of the batch size, so a large LOOKOUT_BATCH_SIZE does not make a read of millions of rows.
  */
-export const IMPORT_JOBS_PER_READ = 10;
+export const IMPORT_ROWS_PER_READ = 20_000;
 
 function looksLikeEntities(file: string): boolean {
   const ext = extname(file).toLowerCase();
@@ -154,7 +155,7 @@ async function importSamples(
   const showProgress = opts.progress ?? process.stderr.isTTY === true;
   try {
     const result = await readSampleCsv(createReadStream(file), {
-      batchSize: grouped ? config.batchSize * IMPORT_JOBS_PER_READ : config.batchSize,
+      batchSize: grouped ? Math.max(config.batchSize, IMPORT_ROWS_PER_READ) : config.batchSize,
       file,
       encoding: opts.encoding,
       onBatch: async (raws, firstRow, lines) => {
