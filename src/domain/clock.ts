@@ -42,6 +42,8 @@ export interface Crons {
    * a tick that finds the previous run still going is skipped. `job` logs its own failures.
    */
   add(name: string, expression: string, timeZone: string, job: () => Promise<unknown>): CronHandle;
+  /** Run `job` every `ms` milliseconds (a period no cron expression holds), never two runs at once. */
+  every(name: string, ms: number, job: () => Promise<unknown>): CronHandle;
 }
 
 /** Crons that run only when a test says so (`run(name)`), with the test's clock wherever it stands. */
@@ -52,6 +54,10 @@ export class ManualCrons implements Crons {
     if (this.jobs.has(name)) throw new Error(`cron ${name} added twice`);
     this.jobs.set(name, { expression, job });
     return { stop: () => void this.jobs.delete(name) };
+  }
+
+  every(name: string, ms: number, job: () => Promise<unknown>): CronHandle {
+    return this.add(name, `every ${ms} ms`, '', job);
   }
 
   /** The crons added and not stopped, by name, with their expressions. */

@@ -3,6 +3,7 @@
 
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { AlertEvent } from '../domain/alert.js';
+import type { CronHandle, Crons } from '../domain/clock.js';
 import { formatTransition } from './format.js';
 import { QUEUES } from '../queues/names.js';
 import type { ChannelName } from '../domain/notification.js';
@@ -20,6 +21,8 @@ import { finallyFailed, reliableWorkerOptions, type ReliableWorkerTiming } from 
 export interface NotifierOptions {
   readonly connection: () => ConnectionOptions;
   readonly prefix: string;
+  /** Where the digest tick and the reconciler's period run (the wall clock, or a test's hand). */
+  readonly crons: Crons;
   /** How often deferred digests are looked at (ms). */
   readonly tickMs?: number;
   readonly onTransition?: (e: AlertEvent, line: string) => void;
@@ -38,8 +41,7 @@ export class Notifier extends NotifyParts('entity', 'logger') implements SmsList
   readonly failures: JobFailures;
   readonly reconciler: Reconciler;
   private readonly workers: Worker[] = [];
-  private timer?: NodeJS.Timeout;
-  private reconcileTimer?: NodeJS.Timeout;
+  private readonly periods: CronHandle[] = [];
   private reconciling?: Promise<ReconcileReport | undefined>;
 
   constructor(
@@ -90,14 +92,11 @@ export class Notifier extends NotifyParts('entity', 'logger') implements SmsList
     for (const ch of ['sms', 'email', 'webhook'] as const satisfies readonly ChannelName[]) {
       worker<DeliveryJob>(QUEUES[ch], 1, (job) => this.delivery.process(job, ch));
     }
-    this.timer = setInterval(() => void this.tick().catch((err) => logger.error({ err: (err as Error).message }, 'digest tick failed')), this.opts.tickMs ?? 5000);
-    this.timer.unref();
+    const { crons } = this.opts;
+    this.periods.push(crons.every('lookout-digest-tick', this.opts.tickMs ?? 5000, () => this.tick().catch((err) => logger.error({ err: (err as Error).message }, 'digest tick failed'))));
     void this.reconcile();
     const every = this.opts.reconcileMs ?? 60_000;
-    if (every > 0) {
-      this.reconcileTimer = setInterval(() => void this.reconcile(), every);
-      this.reconcileTimer.unref();
-    }
+    if (every > 0) this.periods.push(crons.every('lookout-reconcile', every, () => this.reconcile()));
   }
 
   /** One reconciler pass (a pass already running is awaited, not doubled). */
@@ -132,8 +131,7 @@ export class Notifier extends NotifyParts('entity', 'logger') implements SmsList
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    for (const p of this.periods.splice(0)) p.stop();
     await this.reconciling;
     await Promise.all(this.workers.map((w) => w.close()));
   }

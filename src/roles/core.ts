@@ -42,7 +42,7 @@ export interface CoreOptions {
   readonly config: AppConfig;
   readonly logger: Logger;
   readonly clock?: Clock;
-  /** Where the scheduler's crons run; default the wall clock (tests pass ManualCrons with their ManualClock). */
+  /** Where crons and periodic jobs run; default the wall clock (tests pass ManualCrons with their ManualClock). */
   readonly crons?: Crons;
   /** Replace the rules directory with an already-loaded set (tests). */
   readonly ruleSet?: RuleSet;
@@ -122,7 +122,7 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   let config = opts.config;
   const configLog = logger.child({ component: 'config' });
   const clock = opts.clock ?? appClock(config);
-  const crons = opts.crons ?? wallCrons(logger.child({ component: 'scheduler' }));
+  const crons = opts.crons ?? wallCrons(logger.child({ component: 'crons' }));
   const calendar = new Calendar(config.timeZone);
   const registryFiles = await loadRegistryFiles(config.configDir);
   if (registryFiles.errors.length) {

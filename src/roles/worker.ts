@@ -92,6 +92,7 @@ export class WorkerRole extends Role {
       const notifier = new Notifier(notifyContext(core, this.features.complaintLead, channels), {
         connection: workerConn,
         prefix: config.prefix,
+        crons: core.crons,
         onTransition: opts.onTransition,
         reconcileMs: config.reconcileMs,
         reconciler: { sendingTimeoutMs: config.sendingTimeoutMs, receiptTimeoutMs: config.receiptTimeoutMs },

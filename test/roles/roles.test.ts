@@ -31,14 +31,18 @@ describe('roles', () => {
     expect((await lk.get('/api/v1/alerts')).status).toBe(404);
   });
 
-  it('a worker and API process judges, relays and notifies, and runs no crons', async () => {
+  it("a worker and API process judges, relays and notifies, and runs none of the scheduler's crons", async () => {
     lk = await startTestLookout({ roles: ['worker', 'api'] });
     expect(lk.drainer).toBeDefined();
     expect(lk.relay).toBeDefined();
     expect(lk.notifier).toBeDefined();
     expect(lk.dayCloser).toBeUndefined();
     expect(lk.campaignReporter).toBeUndefined();
-    expect(lk.crons.list()).toEqual([]);
+    // Only its notifier's periods: the digest tick and the reconciler (LOOKOUT_RECONCILE_INTERVAL_MS).
+    expect(lk.crons.list().sort()).toEqual([
+      ['lookout-digest-tick', 'every 5000 ms'],
+      ['lookout-reconcile', `every ${lk.config.reconcileMs} ms`],
+    ]);
     expect((await lk.get('/api/v1/alerts')).status).toBe(200);
   });
 
