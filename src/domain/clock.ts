@@ -27,8 +27,8 @@ export class ManualClock implements Clock {
 }
 
 // The scheduler's crons (day close, intraday and absence passes, campaign reports and ticks,
-// duty reminders, the halls' ranking) are added through this port, so they run on the clock the
-// process runs on: the wall clock in production (roles/crons.ts), and only when told beside a
+// duty reminders, the halls' ranking) and the notifier's periods (digest tick, reconciler) are
+// added through this port, so they run on the clock the process runs on: the wall clock in production (roles/crons.ts), and only when told beside a
 // ManualClock (a test's clock does not move by itself, so a wall-clock tick would judge at
 // whatever instant the test left it at — a flake seen only when a test spans a ten-minute tick).
 

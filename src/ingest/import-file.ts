@@ -139,12 +139,12 @@ async function importSamples(
   const ruleSet = await loadRulesOrThrow(config.rulesDir);
   const calendar = new Calendar(config.timeZone);
   const metrics = metricCatalogue(ruleSet.metrics);
-  const queue = new Queue(QUEUES.samples, { connection: redis, prefix: config.prefix });
-  const flows = new FlowProducer({ connection: redis, prefix: config.prefix });
-  const clock = appClock(config);
   // Only where the deployment has recorded the compact layout: in the buckets layout an id re-sent
   // under another entity moves, so rows keep the file's order (as before a first start).
   const grouped = (await recordedLayout(redis, keys, 'buckets')) === 'compact';
+  const queue = new Queue(QUEUES.samples, { connection: redis, prefix: config.prefix });
+  const flows = new FlowProducer({ connection: redis, prefix: config.prefix });
+  const clock = appClock(config);
   const sink = new QueueSampleSink(queue, config.batchSize, clock, { flows, groupByEntity: grouped });
   const source = opts.source ?? 'csv';
   const rejected: (SampleRejection & { line?: number })[] = [];
