@@ -13,9 +13,10 @@ import { Calendar, ManualClock } from '../src/domain/clock.js';
 import { startLookout } from '../src/main.js';
 import { waitIdle } from '../src/roles/idle.js';
 import { createLogger } from '../src/observability/logger.js';
+import { mulberry32 } from '../src/demo/simulate.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { cpuPerSample, redisCpu } from './redis-info.js';
-import { entities, metricOf, layoutEnv } from './shapes.js';
+import { daySamples, entities, layoutEnv } from './shapes.js';
 
 const NOW_ISO = '2026-11-22T09:00:00+08:00';
 const NOW = Date.parse(NOW_ISO);
@@ -34,19 +35,13 @@ async function writeCsv(file: string, cal: Calendar): Promise<number> {
   await write('metric,entity,value,ts,id\n');
   const ents = entities(N);
   const today = cal.dayOf(NOW);
+  const r = mulberry32(N);
   let rows = 0;
   for (let d = today - DAYS; d < today; d++) {
-    const iso = Calendar.isoDay(d);
-    for (let h = 0; h < 24; h++) {
-      const hh = String(h).padStart(2, '0');
-      let chunk = '';
-      for (const [i, e] of ents.entries()) {
-        const [metric, mean] = metricOf(e);
-        chunk += `${metric},${e.id},${Math.round((mean / 24) * (0.8 + ((i * 7 + h * 13 + d) % 10) / 25))},${iso}T${hh}:30:00+08:00,${e.id}/${metric}/${iso}T${hh}\n`;
-        rows++;
-      }
-      await write(chunk);
-    }
+    // The province's hourly rows of one day (bench/shapes.ts), hour by hour as daySamples makes them.
+    const day = daySamples(ents, d, cal, r, 24);
+    rows += day.length;
+    await write(day.map((s) => `${s.metric},${s.entity},${s.value},${new Date(s.ts).toISOString()},${s.id}\n`).join(''));
   }
   await new Promise<void>((r) => out.end(r));
   return rows;

@@ -17,6 +17,7 @@ import { startLookout } from '../src/main.js';
 import { waitIdle } from '../src/roles/idle.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
+import { groupedByEntity } from '../src/ingest/queue-sink.js';
 import { readFileSync } from 'node:fs';
 import { startRedisCluster, type RedisCluster } from '../test/support/redis-cluster.js';
 import { commandStats, cpuPerSample, redisCpu, type RedisCpu } from './redis-info.js';
@@ -97,11 +98,9 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   const started = performance.now();
   let total = 0;
   if (DAYS_TOGETHER) {
-    const byEntity = new Map<string, Sample[]>();
-    for (let d = today - days; d < today; d++) {
-      for (const s of daySamples(ents, d, cal, r, perDay)) (byEntity.get(s.entity) ?? byEntity.set(s.entity, []).get(s.entity)!).push(s);
-    }
-    const samples = [...byEntity.values()].flat();
+    const all: Sample[] = [];
+    for (let d = today - days; d < today; d++) all.push(...daySamples(ents, d, cal, r, perDay));
+    const samples = groupedByEntity(all);
     total = samples.length;
     for (let i = 0; i < samples.length; i += ENQUEUE_SLICE) await lookout.sink.enqueue(samples.slice(i, i + ENQUEUE_SLICE), 'bench');
   } else {
