@@ -115,8 +115,39 @@ export class RegistryCache {
     private readonly checkEveryMs = 0,
   ) {}
 
-  /** Returns true when the registry changed. Throttled on the process's monotonic timer. */
-  async refresh(force = false): Promise<boolean> {
+  /** The refresh running now, and the one that runs after it for everyone who asked meanwhile. */
+  private running?: Promise<boolean>;
+  private next?: { promise: Promise<boolean>; force: boolean };
+
+  /**
+   * Returns true when the registry changed. Throttled on the process's monotonic timer. One refresh
+   * runs at a time: a caller that comes while one runs gets the next one, shared with every other
+   * caller meanwhile (a worker holding many jobs, each refreshing, reads a change once, not once
+   * per job), and that one starts after the call, so it sees every change made before it.
+   */
+  refresh(force = false): Promise<boolean> {
+    if (!this.running) {
+      const run = (this.running = this.load(force).finally(() => {
+        if (this.running === run) this.running = undefined;
+      }));
+      return run;
+    }
+    if (this.next) {
+      this.next.force ||= force;
+      return this.next.promise;
+    }
+    const next = { force, promise: Promise.resolve(false) };
+    next.promise = this.running
+      .catch(() => false)
+      .then(() => {
+        this.next = undefined;
+        return this.refresh(next.force);
+      });
+    this.next = next;
+    return next.promise;
+  }
+
+  private async load(force: boolean): Promise<boolean> {
     const now = performance.now();
     if (!force && now - this.checkedAt < this.checkEveryMs) return false;
     this.checkedAt = now;

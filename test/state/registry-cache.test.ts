@@ -94,4 +94,38 @@ describe('RegistryCache', () => {
     // MAXLEN ~ trims whole nodes: at most one node (100 entries by default) over the cap.
     expect(await ctx.redis.xlen(keys.entitiesLog)).toBeLessThanOrEqual(LOG_MAX_ENTRIES + 100);
   });
+  it('many refreshes at once read a change once, and one asked during a refresh sees what was written before it', async () => {
+    const { store, cache, hgetall, hmget } = setup();
+    await store.putMany(Array.from({ length: 300 }, (_, i) => entity(i)));
+    await cache.refresh();
+    expect(hgetall).toHaveBeenCalledTimes(1);
+    await store.putMany([entity(1, '改名1')]);
+    // A worker holding 32 jobs: each refreshes before it applies.
+    const answers = await Promise.all(Array.from({ length: 32 }, () => cache.refresh()));
+    expect(answers[0]).toBe(true);
+    expect(hmget).toHaveBeenCalledTimes(1);
+    expect(hgetall).toHaveBeenCalledTimes(1);
+    expect(cache.get('G1')?.name).toBe('改名1');
+
+    // A refresh is running; a change is written; a refresh asked now must see it (it waits for the
+    // running one and then reads again), and the callers meanwhile share that second read.
+    await store.putMany([entity(2, '改名2')]);
+    const first = cache.refresh();
+    await store.putMany([entity(3, '改名3')]);
+    const later = [cache.refresh(), cache.refresh(), cache.refresh()];
+    await first;
+    await Promise.all(later);
+    expect(cache.get('G2')?.name).toBe('改名2');
+    expect(cache.get('G3')?.name).toBe('改名3');
+    expect(hmget.mock.calls.length).toBeLessThanOrEqual(3);
+    // A failed refresh does not wedge the ones after it.
+    const get = vi.spyOn(ctx.redis, 'get').mockRejectedValueOnce(new Error('connection lost'));
+    const failing = expect(cache.refresh()).rejects.toThrow('connection lost');
+    await store.putMany([entity(4, '改名4')]);
+    const after = cache.refresh();
+    await failing;
+    expect(await after).toBe(true);
+    get.mockRestore();
+    expect(cache.get('G4')?.name).toBe('改名4');
+  });
 });
