@@ -65,6 +65,11 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   const days = Math.max(2, Math.min(34, Math.ceil(TARGET_SAMPLES / n)));
   const perDay = n * days >= TARGET_SAMPLES ? 1 : Math.min(24, Math.ceil(TARGET_SAMPLES / (n * days)));
   const cfgDir = mkdtempSync(join(tmpdir(), 'lookout-bench-'));
+  // --batch and --concurrency hold for every worker process, the extra ones too.
+  const tuning = {
+    ...(args.get('batch') ? { LOOKOUT_BATCH_SIZE: args.get('batch')! } : {}),
+    ...(args.get('concurrency') ? { LOOKOUT_WORKER_CONCURRENCY: args.get('concurrency')! } : {}),
+  };
   const config = loadConfig({
     REDIS_URL: redisUrl,
     LOOKOUT_PREFIX: `bench${n}`,
@@ -73,13 +78,12 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
     LOG_LEVEL: 'silent',
     LOOKOUT_TZ: TZ,
     ...layoutEnv(layout),
-    ...(args.get('batch') ? { LOOKOUT_BATCH_SIZE: args.get('batch')! } : {}),
-    ...(args.get('concurrency') ? { LOOKOUT_WORKER_CONCURRENCY: args.get('concurrency')! } : {}),
+    ...tuning,
   });
   const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(NOW), noNotifier: true });
   const children = await Promise.all(
     Array.from({ length: EXTRA_WORKERS }, () => {
-      const child = fork(fileURLToPath(new URL('./worker.js', import.meta.url)), [redisUrl, `bench${n}`, String(NOW), layout]);
+      const child = fork(fileURLToPath(new URL('./worker.js', import.meta.url)), [redisUrl, `bench${n}`, String(NOW), layout, JSON.stringify(tuning)]);
       return new Promise<ChildProcess>((resolve) => child.once('message', () => resolve(child)));
     }),
   );

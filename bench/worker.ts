@@ -1,4 +1,5 @@
-// A worker process for the benchmark: `node dist/bench/worker.js REDIS_URL PREFIX NOW [LAYOUT]`.
+// A worker process for the benchmark: `node dist/bench/worker.js REDIS_URL PREFIX NOW [LAYOUT [ENV_JSON]]`
+// (ENV_JSON: more LOOKOUT_* settings, e.g. the bench's --concurrency).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { createLogger } from '../src/observability/logger.js';
 import { evaluations } from './judgements.js';
 import { layoutEnv } from './shapes.js';
 
-const [url, prefix, now, layout] = process.argv.slice(2) as [string, string, string, string | undefined];
+const [url, prefix, now, layout, more] = process.argv.slice(2) as [string, string, string, string | undefined, string | undefined];
 const config = loadConfig({
   REDIS_URL: url,
   LOOKOUT_PREFIX: prefix,
@@ -17,6 +18,7 @@ const config = loadConfig({
   LOG_LEVEL: 'silent',
   LOOKOUT_TZ: 'Asia/Shanghai',
   ...(layout ? layoutEnv(layout) : {}),
+  ...(more ? (JSON.parse(more) as Record<string, string>) : {}),
 });
 const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(Number(now)), noNotifier: true });
 process.send?.('ready');

@@ -76,9 +76,11 @@ export class WorkerRole extends Role {
       log.error({ err: err.message }, 'evaluation failed (the entities are judged again when their lease ends)'),
       {
         debounceMs: config.evalDebounceMs,
+        // Jobs being applied count too: a worker holds many at once (group commit), and an entity
+        // judged before they are applied is judged again after.
         backlog: async () => {
-          const c = await core.queues.samples.getJobCounts('waiting', 'prioritized');
-          return (c.waiting ?? 0) + (c.prioritized ?? 0);
+          const c = await core.queues.samples.getJobCounts('waiting', 'prioritized', 'active');
+          return (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.active ?? 0);
         },
       },
     );
