@@ -6,6 +6,7 @@ import type { Clock, Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { RawSample, SampleRejection } from '../domain/sample.js';
 import { validateSamples } from './validate.js';
+import { ApplyRounds } from './apply-rounds.js';
 import type { PipelineObserver } from '../observability/events.js';
 import type { SampleBatchJob } from '../queues/names.js';
 import type { RedisRegistryStore, RegistryCache } from '../state/registry-store.js';
@@ -35,7 +36,12 @@ export interface SampleBatchDeps {
 }
 
 export class SampleBatchProcessor {
-  constructor(private readonly deps: SampleBatchDeps) {}
+  /** Group commit of the jobs this worker holds at once, where the series layout joins jobs (compact, applied in the worker). */
+  private readonly rounds?: ApplyRounds;
+
+  constructor(private readonly deps: SampleBatchDeps) {
+    if (deps.series.joinsJobs) this.rounds = new ApplyRounds(deps.series, (jobs, samples) => deps.observer.applyRound(jobs, samples));
+  }
 
   async process(jobId: string, job: SampleBatchJob): Promise<BatchOutcome> {
     const d = this.deps;
@@ -64,8 +70,11 @@ export class SampleBatchProcessor {
     await d.registry.refresh();
     // Complaints also count under complaints.<category> (the breakdown campaign reports read).
     const applied = withCategorySamples(accepted);
-    // The store splits the samples by entity shard (one script call per shard in the compact layout).
-    const { chunks, skippedChunks, touched, rejected: refused } = await d.series.apply(jobId, applied, now, (id, metrics) => d.evaluator.affected(id, metrics));
+    // The store splits the samples by entity shard (one script call per shard in the compact layout),
+    // with the other jobs this worker holds where it joins jobs.
+    const affected = (id: string, metrics: ReadonlySet<string>) => d.evaluator.affected(id, metrics);
+    const { chunks, skippedChunks, touched, rejected: refused } =
+      this.rounds && applied.length > 0 ? await this.rounds.apply(jobId, applied, now, affected) : await d.series.apply(jobId, applied, now, affected);
     if (refused.length) {
       // Refused by the store (compact layout: id_window_passed, value_out_of_range), counted once when applied.
       const byCode = new Map<string, number>();

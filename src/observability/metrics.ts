@@ -41,6 +41,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
   const rejected = new Counter({ name: 'lookout_samples_rejected_total', help: 'Samples rejected, by source and reject code', labelNames: ['source', 'code'], registers: r });
   const unknown = new Counter({ name: 'lookout_samples_unknown_entity_total', help: 'Samples stored for entities not in the registry', registers: r });
   const applied = new Counter({ name: 'lookout_samples_applied_total', help: 'Samples applied to buckets by workers', registers: r });
+  const roundJobs = new Histogram({
+    name: 'lookout_apply_round_jobs',
+    help: 'Sample jobs a worker applied together in one round (group commit: more under a backlog, 1 when idle)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers: r,
+  });
   const batchSeconds = new Histogram({ name: 'lookout_batch_apply_seconds', help: 'Time to validate and apply one sample batch', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
   const lag = new Histogram({
     name: 'lookout_ingest_lag_seconds',
@@ -120,6 +126,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
         metricValues.inc({ metric }, t.sum);
       }
     },
+    applyRound: (jobs) => roundJobs.observe(jobs),
     entitiesEvaluated: (n, seconds, c) => {
       evaluated.inc(n);
       evalSeconds.observe(seconds);

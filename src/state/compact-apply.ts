@@ -208,7 +208,7 @@ const WHOLE = 256;
 /** Days of an implicit row, +2²³ in its header. */
 const IMPLICIT = 8388608;
 /** Seconds the chunk marker is kept. */
-const MARK_TTL = 172800;
+export const MARK_TTL = 172800;
 const Z6 = zeros(6, 1);
 const Z12 = zeros(12, 1);
 

@@ -14,7 +14,7 @@ import type { Keyspace } from './keys.js';
 import { CompactKeys, CompactSeriesView } from './compact-format.js';
 import { CompactDailyCells } from './daily-cells.js';
 import { APPLY_COMPACT_LUA, FEED_ONCE_LUA, MARK_DIRTY_LUA } from './compact-lua.js';
-import { applyCompactCall } from './compact-apply.js';
+import { applyCompactCall, MARK_TTL } from './compact-apply.js';
 import { APPLY_WRITES_LUA, CallRecorder } from './compact-writes.js';
 import type { RetentionPolicy } from './series-layout.js';
 import {
@@ -54,6 +54,13 @@ const WORKER_ROUNDS = 4;
  */
 const WINDOW_KEYS = 8192;
 
+/**
+ * Windows of a round (applyJobs) in flight at once: while one is computed, Redis reads or writes
+ * the others. One at a time left Redis idle while the worker computed and the worker idle while
+ * Redis wrote.
+ */
+const ROUND_LANES = 3;
+
 interface Commands {
   lookoutApplyCompact(...a: (string | number)[]): void;
   lookoutApplyWrites(...a: (string | Buffer)[]): void;
@@ -86,6 +93,30 @@ export interface CompactSettings extends RetentionPolicy {
 /** What one call did: 1 applied now, 0 applied before; and its rejects ('index:code,…'). */
 type CallOutcome = readonly [number, string];
 
+/** One job's samples in a round of jobs applied together (CompactSeries.applyJobs). */
+export interface JobSamples {
+  readonly jobId: string;
+  readonly samples: readonly Sample[];
+}
+
+/** What one (job chunk, shard) marker recorded: applied now (1) or before (0), and the chunk's rejects there. */
+interface ChunkOutcome {
+  readonly chunk: number;
+  readonly applied: number;
+  /** 'index:code,…', the indexes into the job's samples. */
+  readonly rejects: string;
+}
+
+/**
+ * A call of a round: one shard's samples of every job in the round, each (entity, metric) once
+ * with its samples in job order. `args` index the round's samples (0…) across its jobs. KEYS[1] is
+ * the first (job, chunk) marker, the other markers follow the groups' keys: each is checked absent
+ * and set in the same fenced write, so the call is one job's chunk or the round's, whole or not.
+ */
+interface RoundCall extends ShardCall {
+  readonly markers: readonly { readonly part: number; readonly chunk: number; readonly key: string }[];
+}
+
 export class CompactSeries implements SeriesLayout {
   readonly ck: CompactKeys;
   /** Calls this process computed whose fenced write found a key changed since it was read (they went round again). */
@@ -117,11 +148,7 @@ export class CompactSeries implements SeriesLayout {
    * (a backfill), unless `sealOldIds` (lookout migrate): then it seals its hour at once.
    */
   calls(jobId: string, samples: readonly Sample[], now: number, opts: { readonly sealOldIds?: boolean } = {}): ShardCall[] {
-    const today = this.calendar.dayOf(now);
-    const minHour = (today - this.settings.hourlyRetentionDays) * 24;
-    const cutoff = (today - this.settings.idWindowDays) * 24;
-    const holdDay = opts.sealOldIds ? -1 : today;
-    const head = [String(now), String(this.dailyRing), String(minHour), String(cutoff), String(this.settings.retentionDays), String(holdDay)];
+    const head = this.head(now, opts.sealOldIds === true);
     const out: ShardCall[] = [];
     for (let c = 0; c * SAMPLES_PER_CHUNK < samples.length; c++) {
       // shard → entity-metric → sample indexes, in job order.
@@ -139,23 +166,37 @@ export class CompactSeries implements SeriesLayout {
       for (const [shard, groups] of byShard) {
         const keys = [this.ck.chunk(shard, jobId, c)];
         const args: (string | number)[] = [...head];
-        for (const idx of groups.values()) {
-          const first = samples[idx[0]!]!;
-          keys.push(this.ck.series(first.entity, first.metric, shard), this.ck.ids(first.entity, first.metric, shard));
-          // The series and id index of the metric's siblings: an id new to its own index is looked
-          // for in theirs, and moved here when found.
-          const siblings = idx.some((i) => samples[i]!.id !== undefined) ? this.siblingsOf(first.metric) : [];
-          for (const m of siblings) keys.push(this.ck.series(first.entity, m, shard), this.ck.ids(first.entity, m, shard));
-          args.push(idx.length, siblings.length);
-          for (const i of idx) {
-            const s = samples[i]!;
-            args.push(i, this.calendar.hourOf(s.ts), toMilli(s.value), s.id === undefined ? '' : idHash48(s.id));
-          }
-        }
+        this.pushGroups(shard, groups, (i) => samples[i]!, keys, args);
         out.push({ chunk: c, shard, keys, args });
       }
     }
     return out;
+  }
+
+  /** The script's first arguments: the clock, the ring, the hourly retention, the id window's cutoff and hold. */
+  private head(now: number, sealOldIds: boolean): (string | number)[] {
+    const today = this.calendar.dayOf(now);
+    const minHour = (today - this.settings.hourlyRetentionDays) * 24;
+    const cutoff = (today - this.settings.idWindowDays) * 24;
+    const holdDay = sealOldIds ? -1 : today;
+    return [String(now), String(this.dailyRing), String(minHour), String(cutoff), String(this.settings.retentionDays), String(holdDay)];
+  }
+
+  /** Each (entity, metric) group's keys and arguments, its samples by their index (reported with a reject). */
+  private pushGroups(shard: number, groups: ReadonlyMap<string, readonly number[]>, sample: (i: number) => Sample, keys: string[], args: (string | number)[]): void {
+    for (const idx of groups.values()) {
+      const first = sample(idx[0]!);
+      keys.push(this.ck.series(first.entity, first.metric, shard), this.ck.ids(first.entity, first.metric, shard));
+      // The series and id index of the metric's siblings: an id new to its own index is looked
+      // for in theirs, and moved here when found.
+      const siblings = idx.some((i) => sample(i).id !== undefined) ? this.siblingsOf(first.metric) : [];
+      for (const m of siblings) keys.push(this.ck.series(first.entity, m, shard), this.ck.ids(first.entity, m, shard));
+      args.push(idx.length, siblings.length);
+      for (const i of idx) {
+        const s = sample(i);
+        args.push(i, this.calendar.hourOf(s.ts), toMilli(s.value), s.id === undefined ? '' : idHash48(s.id));
+      }
+    }
   }
 
   private readonly siblings = new Map<string, readonly string[]>();
@@ -177,48 +218,224 @@ export class CompactSeries implements SeriesLayout {
   }
 
   async apply(jobId: string, samples: readonly Sample[], now: number, dirty: DirtyMarks): Promise<LayoutApplyResult> {
-    const chunkCount = Math.ceil(samples.length / SAMPLES_PER_CHUNK);
     const calls = this.calls(jobId, samples, now);
     const results = this.settings.applyIn === 'redis' ? await this.runScripts(calls) : await this.runInWorker(calls);
-    const appliedChunks = new Set<number>();
-    const refused = new Set<number>();
-    const rejected: SampleRejection[] = [];
-    results.forEach(([applied, list], k) => {
-      if (applied === 1) appliedChunks.add(calls[k]!.chunk);
-      for (const item of list ? list.split(',') : []) {
-        const colon = item.indexOf(':');
-        const index = Number(item.slice(0, colon));
-        const code = item.slice(colon + 1) as keyof typeof SAMPLE_ERRORS;
-        refused.add(index);
-        const s = samples[index]!;
-        if (applied === 1) rejected.push({ index, code, message: `${SAMPLE_ERRORS[code]?.message ?? code} (entity ${s.entity}, metric ${s.metric})` });
-      }
-    });
+    const outcomes = results.map(([applied, rejects], k) => ({ chunk: calls[k]!.chunk, applied, rejects }));
+    return (await this.finish([{ jobId, samples }], [outcomes], dirty))[0]!;
+  }
 
-    // Feed counters (global keys, one per metric): counted once per (chunk, metric) with a marker
-    // in the counter's slot, from what the shard calls applied (the same on a retry: a skipped call
-    // returns the rejects it recorded). Then the dirty marks: ZADD NX, harmless when repeated.
-    const after = batch(this.redis) as unknown as Commands & Batch;
-    for (let c = 0; c < chunkCount; c++) {
-      const feed = new Map<string, Map<number, number>>();
-      for (let i = c * SAMPLES_PER_CHUNK; i < Math.min(samples.length, (c + 1) * SAMPLES_PER_CHUNK); i++) {
-        if (refused.has(i)) continue;
-        const s = samples[i]!;
-        const byDay = feed.get(s.metric) ?? feed.set(s.metric, new Map()).get(s.metric)!;
-        const day = this.calendar.dayOf(s.ts);
-        byDay.set(day, (byDay.get(day) ?? 0) + 1);
-      }
-      for (const [metric, byDay] of feed) {
-        const feedKey = this.keys.feed(metric);
-        const args: string[] = [];
-        for (const [day, n] of byDay) args.push(String(day), String(n));
-        after.lookoutFeedOnce(feedKey, this.ck.feedMark(feedKey, jobId, c), ...args);
-      }
+  /** Whether applyJobs joins jobs (the apply computed in the worker); with the script it applies them one by one. */
+  get joinsJobs(): boolean {
+    return this.settings.applyIn !== 'redis';
+  }
+
+  /**
+   * Apply several jobs at once (a worker's group commit: the jobs it holds, apply-rounds.ts): one
+   * call per shard for all of them, so each (entity, metric) is read, fenced and written once for
+   * all its samples in the round, however many jobs and days they came in. Each job's chunks keep
+   * their markers (set in the same fenced write), so a job retried alone, or in a later round, skips
+   * what a round applied. A call that finds a marker already set, or keeps losing its race, is
+   * applied job by job instead (the path `apply` takes). Job ids must differ.
+   */
+  async applyJobs(parts: readonly JobSamples[], now: number, dirty: DirtyMarks): Promise<LayoutApplyResult[]> {
+    if (!this.joinsJobs || parts.length === 1) {
+      const out: LayoutApplyResult[] = [];
+      for (const p of parts) out.push(await this.apply(p.jobId, p.samples, now, dirty));
+      return out;
     }
+    const outcomes: ChunkOutcome[][] = parts.map(() => []);
+    await this.runRound(parts, now, outcomes);
+    return this.finish(parts, outcomes, dirty);
+  }
+
+  /**
+   * Each job's result from what its (chunk, shard) markers recorded; its feed counters added once per
+   * (chunk, metric) with their own marker, in the counter's slot, from what the shard calls applied
+   * (the same on a retry: a skipped call answers the rejects it recorded). Then the dirty marks: ZADD
+   * NX, harmless when repeated.
+   */
+  private async finish(parts: readonly JobSamples[], outcomes: readonly (readonly ChunkOutcome[])[], dirty: DirtyMarks): Promise<LayoutApplyResult[]> {
+    const after = batch(this.redis) as unknown as Commands & Batch;
+    const out = parts.map(({ jobId, samples }, p) => {
+      const chunkCount = Math.ceil(samples.length / SAMPLES_PER_CHUNK);
+      const appliedChunks = new Set<number>();
+      const refused = new Set<number>();
+      const rejected: SampleRejection[] = [];
+      for (const { chunk, applied, rejects } of outcomes[p]!) {
+        if (applied === 1) appliedChunks.add(chunk);
+        for (const item of rejects ? rejects.split(',') : []) {
+          const colon = item.indexOf(':');
+          const index = Number(item.slice(0, colon));
+          const code = item.slice(colon + 1) as keyof typeof SAMPLE_ERRORS;
+          refused.add(index);
+          const s = samples[index]!;
+          if (applied === 1) rejected.push({ index, code, message: `${SAMPLE_ERRORS[code]?.message ?? code} (entity ${s.entity}, metric ${s.metric})` });
+        }
+      }
+      for (let c = 0; c < chunkCount; c++) {
+        const feed = new Map<string, Map<number, number>>();
+        for (let i = c * SAMPLES_PER_CHUNK; i < Math.min(samples.length, (c + 1) * SAMPLES_PER_CHUNK); i++) {
+          if (refused.has(i)) continue;
+          const s = samples[i]!;
+          const byDay = feed.get(s.metric) ?? feed.set(s.metric, new Map()).get(s.metric)!;
+          const day = this.calendar.dayOf(s.ts);
+          byDay.set(day, (byDay.get(day) ?? 0) + 1);
+        }
+        for (const [metric, byDay] of feed) {
+          const feedKey = this.keys.feed(metric);
+          const args: string[] = [];
+          for (const [day, n] of byDay) args.push(String(day), String(n));
+          after.lookoutFeedOnce(feedKey, this.ck.feedMark(feedKey, jobId, c), ...args);
+        }
+      }
+      return { chunks: appliedChunks.size, skippedChunks: chunkCount - appliedChunks.size, rejected };
+    });
     if (dirty.backfill.size) after.lookoutMarkDirty(this.keys.dirty, '0', ...dirty.backfill);
     if (dirty.live.size) after.lookoutMarkDirty(this.keys.dirty, String(dirty.leadMs), ...dirty.live);
     for (const [err] of (await after.exec()) ?? []) if (err) throw err;
-    return { chunks: appliedChunks.size, skippedChunks: chunkCount - appliedChunks.size, rejected };
+    return out;
+  }
+
+  /** A round's calls: one per shard, over the samples of all its jobs (RoundCall). */
+  private roundCalls(parts: readonly JobSamples[], now: number): { calls: RoundCall[]; all: Sample[]; partOf: Int32Array; offsets: number[] } {
+    const all: Sample[] = [];
+    const offsets: number[] = [];
+    for (const p of parts) {
+      offsets.push(all.length);
+      for (const s of p.samples) all.push(s);
+    }
+    const partOf = new Int32Array(all.length);
+    const byShard = new Map<number, { groups: Map<string, number[]>; markers: Map<number, { part: number; chunk: number; key: string }> }>();
+    parts.forEach(({ jobId, samples }, p) => {
+      const base = offsets[p]!;
+      for (let i = 0; i < samples.length; i++) {
+        const s = samples[i]!;
+        partOf[base + i] = p;
+        const shard = this.ck.shard(s.entity);
+        let sh = byShard.get(shard);
+        if (!sh) byShard.set(shard, (sh = { groups: new Map(), markers: new Map() }));
+        const chunk = Math.floor(i / SAMPLES_PER_CHUNK);
+        const mk = base + chunk; // unique per (part, chunk): a part's chunks number fewer than its samples
+        if (!sh.markers.has(mk)) sh.markers.set(mk, { part: p, chunk, key: this.ck.chunk(shard, jobId, chunk) });
+        // A metric with siblings keeps a group per job: an id moved between siblings moves in job
+        // order (each group's moves are applied right after it), as the jobs one by one would.
+        const em = this.siblingsOf(s.metric).length > 0 ? `${p}\u0001${s.metric}\u0000${s.entity}` : `${s.metric}\u0000${s.entity}`;
+        const g = sh.groups.get(em);
+        if (g) g.push(base + i);
+        else sh.groups.set(em, [base + i]);
+      }
+    });
+    const head = this.head(now, false);
+    const calls: RoundCall[] = [];
+    for (const [shard, { groups, markers }] of byShard) {
+      const m = [...markers.values()];
+      const keys = [m[0]!.key];
+      const args = [...head];
+      this.pushGroups(shard, groups, (i) => all[i]!, keys, args);
+      for (let j = 1; j < m.length; j++) keys.push(m[j]!.key);
+      calls.push({ chunk: -1, shard, keys, args, markers: m });
+    }
+    return { calls, all, partOf, offsets };
+  }
+
+  /**
+   * A round's calls computed here, a window at a time, as runWindow does; a call that finds one of
+   * its markers set, or is still losing its race after WORKER_ROUNDS, goes job by job (runInWorker).
+   * The windows start at a shard picked at random, so two workers' rounds over the same shards
+   * seldom meet.
+   */
+  private async runRound(parts: readonly JobSamples[], now: number, outcomes: ChunkOutcome[][]): Promise<void> {
+    const { calls, partOf, offsets } = this.roundCalls(parts, now);
+    calls.sort((a, b) => a.shard - b.shard);
+    const start = Math.floor(Math.random() * calls.length);
+    const ordered = [...calls.slice(start), ...calls.slice(0, start)];
+    const windows: RoundCall[][] = [];
+    for (let from = 0; from < ordered.length; ) {
+      let to = from;
+      let keys = 0;
+      while (to < ordered.length && (to === from || keys + ordered[to]!.keys.length <= WINDOW_KEYS)) keys += ordered[to++]!.keys.length;
+      windows.push(ordered.slice(from, to));
+      from = to;
+    }
+    // A few windows in flight at once (their shards differ): one is computed here while Redis
+    // answers another's reads or writes, as separate jobs overlapped when each was applied alone.
+    const alone: RoundCall[] = [];
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < windows.length) {
+        let pending = windows[next++]!;
+        for (let round = 0; round < WORKER_ROUNDS && pending.length > 0; round++) pending = await this.roundWindow(pending, partOf, offsets, outcomes, alone);
+        alone.push(...pending);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ROUND_LANES, windows.length) }, lane));
+    if (alone.length === 0) return;
+    // Job by job, in job order: the calls each job alone would make on those shards.
+    const shards = new Set(alone.map((c) => c.shard));
+    const single: ShardCall[] = [];
+    const owner: number[] = [];
+    parts.forEach(({ jobId, samples }, p) => {
+      for (const c of this.calls(jobId, samples, now)) {
+        if (!shards.has(c.shard)) continue;
+        single.push(c);
+        owner.push(p);
+      }
+    });
+    const results = await this.runInWorker(single);
+    results.forEach(([applied, rejects], k) => outcomes[owner[k]!]!.push({ chunk: single[k]!.chunk, applied, rejects }));
+  }
+
+  /** One read, compute and fenced write of round calls; returns those to go round again. Those finding a marker set go to `alone`. */
+  private async roundWindow(pending: readonly RoundCall[], partOf: Int32Array, offsets: readonly number[], outcomes: ChunkOutcome[][], alone: RoundCall[]): Promise<RoundCall[]> {
+    const reads = batch(this.redis);
+    const keysOf = pending.map((c) => [...new Set(c.keys)]);
+    for (const keys of keysOf) reads.mgetBuffer(...keys);
+    const values = (await reads.exec()) ?? [];
+    const writes = separately(this.redis) as unknown as Commands & Batch;
+    const sent: { call: RoundCall; rejects: Map<string, string[]> }[] = [];
+    pending.forEach((call, j) => {
+      const [err, got] = values[j]!;
+      if (err) throw err;
+      const before = new Map<string, Buffer | null>();
+      keysOf[j]!.forEach((key, k) => before.set(key, (got as (Buffer | null)[])[k] ?? null));
+      if (call.markers.some((m) => before.get(m.key) !== null)) {
+        alone.push(call);
+        return;
+      }
+      const recorder = new CallRecorder(before);
+      const result = applyCompactCall(recorder, call.keys, call.args);
+      // The round's rejects, by the marker of their job's chunk, with the job's own indexes.
+      const rejects = new Map<string, string[]>();
+      for (const item of result.rejects ? result.rejects.split(',') : []) {
+        const colon = item.indexOf(':');
+        const g = Number(item.slice(0, colon));
+        const p = partOf[g]!;
+        const local = g - offsets[p]!;
+        const marker = call.markers.find((m) => m.part === p && m.chunk === Math.floor(local / SAMPLES_PER_CHUNK))!;
+        const list = rejects.get(marker.key) ?? rejects.set(marker.key, []).get(marker.key)!;
+        list.push(`${local}${item.slice(colon)}`);
+      }
+      for (const m of call.markers.slice(1)) {
+        recorder.get(m.key); // checked absent when written
+        recorder.set(m.key, Buffer.from((rejects.get(m.key) ?? []).join(',')), MARK_TTL);
+      }
+      writes.lookoutApplyWrites(String(call.keys.length), ...call.keys, recorder.payload(call.keys), (rejects.get(call.markers[0]!.key) ?? []).join(','));
+      sent.push({ call, rejects });
+    });
+    const next: RoundCall[] = [];
+    ((await writes.exec()) ?? []).forEach(([err, res], j) => {
+      if (err) throw err;
+      const [code] = res as [number, string?];
+      const { call, rejects } = sent[j]!;
+      if (code === 1) {
+        for (const m of call.markers) outcomes[m.part]!.push({ chunk: m.chunk, applied: 1, rejects: (rejects.get(m.key) ?? []).join(',') });
+      } else {
+        // -1: a key read has changed; 0: its first marker was set meanwhile (read again: it goes alone).
+        if (code === -1) this.conflicts++;
+        next.push(call);
+      }
+    });
+    return next;
   }
 
   /** The calls run by the apply script, inside Redis. */

@@ -42,6 +42,14 @@ export interface ApplyResult {
   readonly rejected: readonly SampleRejection[];
 }
 
+/** One job's samples for applyJobs. */
+export interface JobToApply {
+  readonly jobId: string;
+  readonly samples: readonly Sample[];
+  /** Whether an entity's rules read these metrics (it then joins the dirty set); default: always. */
+  readonly needsEvaluation?: (entity: string, metrics: ReadonlySet<string>) => boolean;
+}
+
 export class SeriesStore {
   readonly layout: SeriesLayoutName;
   private readonly impl: SeriesLayout;
@@ -75,20 +83,43 @@ export class SeriesStore {
     now: number,
     needsEvaluation: (entity: string, metrics: ReadonlySet<string>) => boolean = () => true,
   ): Promise<ApplyResult> {
-    const touched = new Map<string, Set<string>>();
-    for (const s of samples) {
-      const set = touched.get(s.entity);
-      if (set) set.add(s.metric);
-      else touched.set(s.entity, new Set([s.metric]));
-    }
+    return (await this.applyJobs([{ jobId, samples, needsEvaluation }], now))[0]!;
+  }
+
+  /**
+   * Whether applyJobs joins several jobs into one apply (the compact layout computed in the worker):
+   * the worker then applies the jobs it holds together (src/ingest/apply-rounds.ts).
+   */
+  get joinsJobs(): boolean {
+    return this.impl instanceof CompactSeries && this.impl.joinsJobs;
+  }
+
+  /** Apply several jobs' samples (ids distinct) at one `now`: together where the layout joins them, else one by one. */
+  async applyJobs(parts: readonly JobToApply[], now: number): Promise<ApplyResult[]> {
     // Live: a sample of today or yesterday (yesterday's daily export arrives today).
     const from = liveFrom(this.calendar, { now: () => now });
-    const liveEntities = new Set<string>();
-    for (const s of samples) if (s.ts >= from) liveEntities.add(s.entity);
     const live = new Set<string>();
     const backfill = new Set<string>();
-    for (const [e, metrics] of touched) if (needsEvaluation(e, metrics)) (liveEntities.has(e) ? live : backfill).add(e);
-    return { ...(await this.impl.apply(jobId, samples, now, { live, backfill, leadMs: EVAL_MAX_DELAY_MS })), touched };
+    const touchedOf = parts.map(({ samples, needsEvaluation = () => true }) => {
+      const touched = new Map<string, Set<string>>();
+      const liveEntities = new Set<string>();
+      for (const s of samples) {
+        const set = touched.get(s.entity);
+        if (set) set.add(s.metric);
+        else touched.set(s.entity, new Set([s.metric]));
+        if (s.ts >= from) liveEntities.add(s.entity);
+      }
+      for (const [e, metrics] of touched) if (needsEvaluation(e, metrics)) (liveEntities.has(e) ? live : backfill).add(e);
+      return touched;
+    });
+    // An entity live in one job is live for the round (a mark never moves later).
+    for (const e of live) backfill.delete(e);
+    const dirty = { live, backfill, leadMs: EVAL_MAX_DELAY_MS };
+    const results =
+      this.impl instanceof CompactSeries
+        ? await this.impl.applyJobs(parts, now, dirty)
+        : await Promise.all(parts.map((p) => this.impl.apply(p.jobId, p.samples, now, dirty)));
+    return results.map((r, i) => ({ ...r, touched: touchedOf[i]! }));
   }
 
   /** Queue the reads of a set of plans into a MULTI; parse the results with the answer's `parse`. */

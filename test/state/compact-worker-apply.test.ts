@@ -2,13 +2,14 @@
 // stored bytes as the apply script inside Redis (LOOKOUT_APPLY_IN=redis), and workers racing on
 // the same series lose nothing and count nothing twice (the fenced write: compact-writes.ts).
 import type { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Calendar, MS_PER_HOUR } from '../../src/domain/clock.js';
 import { metricCatalogue } from '../../src/domain/metric.js';
 import type { Sample } from '../../src/domain/sample.js';
 import { mulberry32 } from '../../src/demo/simulate.js';
 import { keyspace } from '../../src/state/keys.js';
-import { SeriesStore } from '../../src/state/series-store.js';
+import { SeriesStore, type ApplyResult } from '../../src/state/series-store.js';
+import { ApplyRounds } from '../../src/ingest/apply-rounds.js';
 import { connect, dropPrefix, freshPrefix } from '../support/redis.js';
 
 const cal = new Calendar('Asia/Shanghai');
@@ -116,7 +117,8 @@ describe('compact layout applied in the worker', () => {
     }
   });
 
-  it('two workers applying jobs on the same series at once lose nothing and count nothing twice', async () => {
+  // One job at a time, and rounds of six jobs applied together (group commit: applyJobs).
+  it.each([1, 6])('two workers applying jobs (%i at a time) on the same series at once lose nothing and count nothing twice', async (per) => {
     const entities = ['D1', 'G1', 'G2'];
     // Ids of each job's own, so the stored sums do not depend on the order jobs are applied in.
     const all = jobs(9, 24, entities, true);
@@ -128,10 +130,11 @@ describe('compact layout applied in the worker', () => {
     await Promise.all(
       [w1, w2].map(async (w, i) => {
         const order = i === 0 ? [...all.keys()] : [...all.keys()].reverse();
-        for (const j of order) {
-          const res = await w.apply(`j${j}`, all[j]!, NOW);
+        for (let k = 0; k < order.length; k += per) {
+          const round = order.slice(k, k + per).map((j) => ({ jobId: `j${j}`, samples: all[j]! }));
+          const results = per === 1 ? [await w.apply(round[0]!.jobId, round[0]!.samples, NOW)] : await w.applyJobs(round, NOW);
           // The other worker may have applied the chunk first: then this one skips it.
-          expect(res.chunks + res.skippedChunks).toBe(1);
+          for (const res of results) expect(res.chunks + res.skippedChunks).toBe(1);
         }
       }),
     );
@@ -151,5 +154,101 @@ describe('compact layout applied in the worker', () => {
     const expected = await read(sequential);
     expect(JSON.stringify(expected)).toContain('card_opening');
     expect(await read(w1)).toEqual(expected);
+  });
+});
+
+/** Every daily and hourly value of these entities' metrics, as readers see them. */
+async function reads(s: SeriesStore, entities: readonly string[], metrics: readonly string[]): Promise<string> {
+  const out: unknown[] = [];
+  for (const e of entities) {
+    const daily = await s.readDailyRange(e, metrics, { fromDay: TODAY - 12, toDay: TODAY });
+    out.push([e, [...daily].map(([m, d]) => [m, [...d].sort((x, y) => x[0] - y[0])])]);
+    for (const m of metrics) out.push([e, m, [...(await s.readHourRange(e, m, (TODAY - 12) * 24, TODAY * 24 + 23))].sort((x, y) => x[0] - y[0])]);
+  }
+  return JSON.stringify(out);
+}
+
+/** What a job's apply reported, without the entity map. */
+const reported = (r: ApplyResult) => [r.chunks, r.skippedChunks, r.rejected];
+
+describe('jobs applied together (group commit: a worker applies the jobs it holds in one round)', () => {
+  // Complaint categories are siblings: an id re-sent under another category moves there.
+  const metrics = ['card_opening', 'air_recharge', 'complaints.billing', 'complaints.tariff'];
+  function roundJobs(seed: number, count: number, entities: readonly string[]): Sample[][] {
+    const rnd = mulberry32(seed);
+    return jobs(seed, count, entities).map((job, j) =>
+      job.map((s, k) => {
+        if (k % 9 === 0) return { ...s, metric: rnd() < 0.5 ? 'complaints.billing' : 'complaints.tariff', id: `c/${s.entity}/${Math.floor(rnd() * 40)}` };
+        // Now and then a value beyond a cell's range: refused with its job's own index.
+        if (k === 17 && j % 5 === 0) return { ...s, value: 3e9 };
+        return s;
+      }),
+    );
+  }
+
+  it('store what the same jobs store applied one by one, each job answered with its own chunks and rejects', async () => {
+    const entities = ['D1', 'D2', 'G1', 'G2', 'G3', 'G4', 'G5'];
+    const all = roundJobs(21, 30, entities);
+    const [a, b] = [fresh(), fresh()];
+    const oneByOne = store(a, 'worker');
+    const together = store(b, 'worker');
+    const expected: unknown[] = [];
+    for (const [j, job] of all.entries()) expected.push(reported(await oneByOne.apply(`j${j}`, job, NOW)));
+    const got: unknown[] = [];
+    for (let from = 0; from < all.length; from += 10) {
+      const round = all.slice(from, from + 10).map((samples, k) => ({ jobId: `j${from + k}`, samples }));
+      for (const r of await together.applyJobs(round, NOW)) got.push(reported(r));
+    }
+    expect(got).toEqual(expected);
+    expect(JSON.stringify(expected)).toContain('value_out_of_range');
+    const want = await reads(oneByOne, entities, metrics);
+    expect(want).toContain('complaints.tariff');
+    expect(await reads(together, entities, metrics)).toEqual(want);
+    // The same keys: each (job chunk, shard) marker with the same rejects, the feed counters equal.
+    const [da, db] = [await dump(a), await dump(b)];
+    const markersAndFeeds = (d: Map<string, [string, boolean]>) => [...d].filter(([k]) => k.includes(':chunk:') || k.includes('feed')).sort();
+    expect(markersAndFeeds(db)).toEqual(markersAndFeeds(da));
+    expect([...db.keys()].sort()).toEqual([...da.keys()].sort());
+  });
+
+  it('a job applied before is skipped in a round, the others applied; a round applied again applies nothing', async () => {
+    const entities = ['D1', 'G1', 'G2'];
+    const all = roundJobs(33, 4, entities);
+    const [a, b] = [fresh(), fresh()];
+    const w = store(a, 'worker');
+    // (Ids are shared across jobs: the later one sent wins, so the reference applies j1 first too.)
+    const first = await w.apply('j1', all[1]!, NOW);
+    expect([first.chunks, first.skippedChunks]).toEqual([1, 0]);
+    const round = all.map((samples, j) => ({ jobId: `j${j}`, samples }));
+    const res = await w.applyJobs(round, NOW);
+    expect(res.map((r) => [r.chunks, r.skippedChunks])).toEqual([[1, 0], [0, 1], [1, 0], [1, 0]]);
+    // The skipped job reports no rejects again (they were reported when it was applied).
+    expect(res[1]!.rejected).toEqual([]);
+    const again = await w.applyJobs(round, NOW);
+    expect(again.map((r) => [r.chunks, r.skippedChunks])).toEqual([[0, 1], [0, 1], [0, 1], [0, 1]]);
+    const sequential = store(b, 'worker');
+    for (const j of [1, 0, 2, 3]) await sequential.apply(`j${j}`, all[j]!, NOW);
+    expect(await reads(w, entities, metrics)).toEqual(await reads(sequential, entities, metrics));
+  });
+
+  it('ApplyRounds: a job alone when idle, the jobs that came meanwhile together next, a job id once a round, a failed round fails its jobs', async () => {
+    const s = store(fresh(), 'worker');
+    const rounds: number[] = [];
+    const r = new ApplyRounds(s, (jobs) => rounds.push(jobs));
+    const all = jobs(44, 7, ['D1', 'G1', 'G2', 'G3'], true);
+    const firstDone = r.apply('j0', all[0]!, NOW);
+    // These come while j0 is being applied: one round of five (j3 twice: its second copy waits).
+    const next = [1, 2, 3, 4, 3].map((j) => r.apply(`j${j}`, all[j]!, NOW));
+    const res = await Promise.all([firstDone, ...next]);
+    expect(rounds).toEqual([1, 4, 1]);
+    expect(res.map((x) => x.chunks)).toEqual([1, 1, 1, 1, 1, 0]);
+    // A round that fails fails each of its jobs (their queue retries them); the next round is not held up.
+    const spy = vi.spyOn(s, 'applyJobs').mockRejectedValueOnce(new Error('Redis went away'));
+    const failing = r.apply('j5', all[5]!, NOW);
+    const later = r.apply('j6', all[6]!, NOW);
+    await expect(failing).rejects.toThrow('Redis went away');
+    expect((await later).chunks).toBe(1);
+    spy.mockRestore();
+    expect((await r.apply('j5', all[5]!, NOW)).chunks).toBe(1);
   });
 });

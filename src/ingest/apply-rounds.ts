@@ -1,0 +1,86 @@
+// Group commit of sample jobs: the jobs a worker holds at once are applied together. A job that
+// arrives while no apply runs is applied at once (nothing waits for company); jobs that arrive
+// while one runs wait for it to end and then go together, up to ROUND_SAMPLES samples. The deeper
+// the backlog, the more of each series's days one apply reads, fences and writes (docs/ingest.md
+// "Group commit"); an idle worker applies a live job exactly as before.
+
+import type { Sample } from '../domain/sample.js';
+import type { ApplyResult, JobToApply, SeriesStore } from '../state/series-store.js';
+
+/**
+ * Samples one round takes at most (it always takes the first waiting job, however large). Bounds the
+ * round's working set: its calls' arguments are built for all its samples before the first window.
+ */
+export const ROUND_SAMPLES = 200_000;
+
+interface Waiting {
+  readonly job: JobToApply;
+  readonly now: number;
+  readonly resolve: (r: ApplyResult) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** What a round did, for the metrics: how many jobs and samples it applied together. */
+export type RoundObserver = (jobs: number, samples: number) => void;
+
+export class ApplyRounds {
+  private waiting: Waiting[] = [];
+  private running = false;
+
+  constructor(
+    private readonly series: SeriesStore,
+    private readonly observe: RoundObserver = () => undefined,
+    private readonly maxSamples = ROUND_SAMPLES,
+  ) {}
+
+  /** Apply one job's samples, with whatever other jobs wait at the time; resolves when its round is written. */
+  apply(jobId: string, samples: readonly Sample[], now: number, needsEvaluation?: JobToApply['needsEvaluation']): Promise<ApplyResult> {
+    return new Promise<ApplyResult>((resolve, reject) => {
+      this.waiting.push({ job: { jobId, samples, needsEvaluation }, now, resolve, reject });
+      if (!this.running) void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.waiting.length > 0) {
+        const round = this.take();
+        try {
+          const results = await this.series.applyJobs(
+            round.map((w) => w.job),
+            Math.max(...round.map((w) => w.now)),
+          );
+          this.observe(round.length, round.reduce((n, w) => n + w.job.samples.length, 0));
+          round.forEach((w, i) => w.resolve(results[i]!));
+        } catch (err) {
+          // Every job of the round fails and is retried (its queue's attempts); what the round wrote
+          // carries the jobs' chunk markers, so a retry skips it.
+          for (const w of round) w.reject(err);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** The next round: waiting jobs in arrival order up to maxSamples, a job id at most once (a re-taken job waits a round). */
+  private take(): Waiting[] {
+    const round: Waiting[] = [];
+    const rest: Waiting[] = [];
+    const ids = new Set<string>();
+    let samples = 0;
+    for (const w of this.waiting) {
+      const fits = round.length === 0 || samples + w.job.samples.length <= this.maxSamples;
+      if (fits && !ids.has(w.job.jobId) && rest.length === 0) {
+        round.push(w);
+        ids.add(w.job.jobId);
+        samples += w.job.samples.length;
+      } else {
+        rest.push(w);
+      }
+    }
+    this.waiting = rest;
+    return round;
+  }
+}
