@@ -1,0 +1,50 @@
+// Group commit (docs/ingest.md "Queue door"): a worker holding many sample jobs applies them
+// together in rounds. From the outside: a backfill posted day by day, each day twice (a re-sent
+// export), into a worker that holds 16 jobs: fewer rounds than jobs, every value counted once, and
+// the drop contract's alerts as applied one by one.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Calendar } from '../../src/domain/clock.js';
+import { metricValue, startTestLookout, type TestLookout } from '../support/lookout.js';
+import { dealer, dealerSeries, FOUR_WEEKS, LAST_DAY } from './fixtures.js';
+
+const DEALERS = Array.from({ length: 24 }, (_, i) => `D${String(i).padStart(4, '0')}`);
+/** Critical (40), warning (65) or normal (100) on the last day. */
+const lastValue = (i: number) => [40, 65, 100][i % 3]!;
+const day = (iso: string) => Calendar.parseIsoDay(iso)!;
+
+describe('group commit: the jobs a worker holds applied together', () => {
+  let lk: TestLookout;
+  beforeEach(async () => {
+    lk = await startTestLookout({ env: { LOOKOUT_SERIES_LAYOUT: 'compact', LOOKOUT_WORKER_CONCURRENCY: '16' } });
+    await lk.registry.putMany(DEALERS.map((id) => dealer(id)));
+  });
+  afterEach(async () => lk.cleanup());
+
+  it('a backfill posted day by day, each day twice, at once: fewer rounds than jobs, each value once, the same alerts', async () => {
+    const all = DEALERS.flatMap((id, i) => dealerSeries(id, lastValue(i)));
+    const days = FOUR_WEEKS.map((d) => all.filter((s) => s.ts.startsWith(d)));
+    // 58 requests of one job each, in flight together: the worker holds up to 16 of them.
+    const responses = await Promise.all([...days, ...days].map((b) => lk.post('/api/v1/samples', b)));
+    expect(responses.map((r) => r.status)).toEqual(responses.map(() => 202));
+    await lk.idle(30_000);
+
+    const text = await lk.metrics.registry.metrics();
+    const rounds = metricValue(text, 'lookout_apply_round_jobs_count') ?? 0;
+    const jobs = metricValue(text, 'lookout_apply_round_jobs_sum') ?? 0;
+    expect(jobs).toBe(2 * FOUR_WEEKS.length);
+    expect(rounds).toBeGreaterThan(0);
+    // Jobs waited for a round in flight and went together: fewer rounds than jobs.
+    expect(rounds).toBeLessThan(jobs);
+
+    // Every dealer's every day counted once (the re-sent day replaced by its ids, not added).
+    for (const [i, id] of DEALERS.entries()) {
+      const series = await lk.daily(id, 'card_opening');
+      expect(series.size).toBe(FOUR_WEEKS.length);
+      for (const d of FOUR_WEEKS) expect(series.get(day(d))).toBe(d === LAST_DAY ? lastValue(i) : 100);
+    }
+    // The drop contract: a critical alert at 40, a warning at 65, nothing at 100.
+    const open = (await lk.alerts.list({})).filter((a) => a.state !== 'resolved' && a.rule.startsWith('core_dealer'));
+    const byEntity = new Map(open.map((a) => [a.entity, a.severity]));
+    for (const [i, id] of DEALERS.entries()) expect(byEntity.get(id)).toBe(lastValue(i) === 40 ? 'critical' : lastValue(i) === 65 ? 'warning' : undefined);
+  });
+});
