@@ -208,7 +208,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownTimeoutMs: int(env, 'LOOKOUT_SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 600_000),
     maxBodyBytes: int(env, 'LOOKOUT_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     batchSize: int(env, 'LOOKOUT_BATCH_SIZE', 2000, 1, 100_000),
-    workerConcurrency: int(env, 'LOOKOUT_WORKER_CONCURRENCY', 64, 1, 64),
+    workerConcurrency: int(env, 'LOOKOUT_WORKER_CONCURRENCY', 4, 1, 64),
     retentionDays,
     hourlyRetentionDays: int(env, 'LOOKOUT_HOURLY_RETENTION_DAYS', Math.min(28, retentionDays), 1, retentionDays),
     maxFutureMs: int(env, 'LOOKOUT_MAX_FUTURE_MS', 5 * 60_000, 0, 7 * 86_400_000),

@@ -370,19 +370,14 @@ export class CompactSeries implements SeriesLayout {
     };
     await Promise.all(Array.from({ length: Math.min(ROUND_LANES, windows.length) }, lane));
     if (alone.length === 0) return;
-    // Job by job, in job order: the calls each job alone would make on those shards.
+    // Job by job, in job order: the calls each job alone would make on those shards, one job after
+    // the other (two jobs' calls in one window would race each other on the series they share).
     const shards = new Set(alone.map((c) => c.shard));
-    const single: ShardCall[] = [];
-    const owner: number[] = [];
-    parts.forEach(({ jobId, samples }, p) => {
-      for (const c of this.calls(jobId, samples, now)) {
-        if (!shards.has(c.shard)) continue;
-        single.push(c);
-        owner.push(p);
-      }
-    });
-    const results = await this.runInWorker(single);
-    results.forEach(([applied, rejects], k) => outcomes[owner[k]!]!.push({ chunk: single[k]!.chunk, applied, rejects }));
+    for (const [p, { jobId, samples }] of parts.entries()) {
+      const single = this.calls(jobId, samples, now).filter((c) => shards.has(c.shard));
+      const results = await this.runInWorker(single);
+      results.forEach(([applied, rejects], k) => outcomes[p]!.push({ chunk: single[k]!.chunk, applied, rejects }));
+    }
   }
 
   /** One read, compute and fenced write of round calls; returns those to go round again. Those finding a marker set go to `alone`. */
