@@ -113,8 +113,24 @@ interface ChunkOutcome {
  * the first (job, chunk) marker, the other markers follow the groups' keys: each is checked absent
  * and set in the same fenced write, so the call is one job's chunk or the round's, whole or not.
  */
-interface RoundCall extends ShardCall {
+interface RoundCall {
+  readonly shard: number;
+  readonly keys: readonly string[];
+  readonly args: readonly (string | number)[];
   readonly markers: readonly { readonly part: number; readonly chunk: number; readonly key: string }[];
+}
+
+/** Calls cut into windows of at most WINDOW_KEYS keys (a larger call alone), as [from, to) index ranges, in order. */
+function windowsOf(calls: readonly { readonly keys: readonly string[] }[]): [from: number, to: number][] {
+  const out: [number, number][] = [];
+  for (let from = 0; from < calls.length; ) {
+    let to = from;
+    let keys = 0;
+    while (to < calls.length && (to === from || keys + calls[to]!.keys.length <= WINDOW_KEYS)) keys += calls[to++]!.keys.length;
+    out.push([from, to]);
+    from = to;
+  }
+  return out;
 }
 
 export class CompactSeries implements SeriesLayout {
@@ -297,7 +313,7 @@ export class CompactSeries implements SeriesLayout {
   }
 
   /** A round's calls: one per shard, over the samples of all its jobs (RoundCall). */
-  private roundCalls(parts: readonly JobSamples[], now: number): { calls: RoundCall[]; all: Sample[]; partOf: Int32Array; offsets: number[] } {
+  private roundCalls(parts: readonly JobSamples[], now: number): { calls: RoundCall[]; partOf: Int32Array; offsets: number[] } {
     const all: Sample[] = [];
     const offsets: number[] = [];
     for (const p of parts) {
@@ -333,9 +349,9 @@ export class CompactSeries implements SeriesLayout {
       const args = [...head];
       this.pushGroups(shard, groups, (i) => all[i]!, keys, args);
       for (let j = 1; j < m.length; j++) keys.push(m[j]!.key);
-      calls.push({ chunk: -1, shard, keys, args, markers: m });
+      calls.push({ shard, keys, args, markers: m });
     }
-    return { calls, all, partOf, offsets };
+    return { calls, partOf, offsets };
   }
 
   /**
@@ -349,14 +365,7 @@ export class CompactSeries implements SeriesLayout {
     calls.sort((a, b) => a.shard - b.shard);
     const start = Math.floor(Math.random() * calls.length);
     const ordered = [...calls.slice(start), ...calls.slice(0, start)];
-    const windows: RoundCall[][] = [];
-    for (let from = 0; from < ordered.length; ) {
-      let to = from;
-      let keys = 0;
-      while (to < ordered.length && (to === from || keys + ordered[to]!.keys.length <= WINDOW_KEYS)) keys += ordered[to++]!.keys.length;
-      windows.push(ordered.slice(from, to));
-      from = to;
-    }
+    const windows = windowsOf(ordered).map(([from, to]) => ordered.slice(from, to));
     // A few windows in flight at once (their shards differ): one is computed here while Redis
     // answers another's reads or writes, as separate jobs overlapped when each was applied alone.
     const alone: RoundCall[] = [];
@@ -452,13 +461,7 @@ export class CompactSeries implements SeriesLayout {
    */
   private async runInWorker(calls: readonly ShardCall[]): Promise<CallOutcome[]> {
     const out: CallOutcome[] = new Array<CallOutcome>(calls.length);
-    for (let from = 0; from < calls.length; ) {
-      let to = from;
-      let keys = 0;
-      while (to < calls.length && (to === from || keys + calls[to]!.keys.length <= WINDOW_KEYS)) keys += calls[to++]!.keys.length;
-      await this.runWindow(calls, from, to, out);
-      from = to;
-    }
+    for (const [from, to] of windowsOf(calls)) await this.runWindow(calls, from, to, out);
     return out;
   }
 
