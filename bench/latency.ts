@@ -45,6 +45,7 @@ async function run(redisUrl: string, layout: string): Promise<{ idle: number[]; 
     LOOKOUT_TZ: TZ,
     ...layoutEnv(layout),
     ...(args.get('concurrency') ? { LOOKOUT_WORKER_CONCURRENCY: args.get('concurrency')! } : {}),
+    ...(args.get('hold') ? { LOOKOUT_WORKER_HOLD: args.get('hold')! } : {}),
   });
   const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(NOW), noNotifier: true });
   // Probe dealers: four weeks at 100 cards a day; a probe sends yesterday's 40 (a critical drop).

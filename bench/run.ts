@@ -65,10 +65,11 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   const days = Math.max(2, Math.min(34, Math.ceil(TARGET_SAMPLES / n)));
   const perDay = n * days >= TARGET_SAMPLES ? 1 : Math.min(24, Math.ceil(TARGET_SAMPLES / (n * days)));
   const cfgDir = mkdtempSync(join(tmpdir(), 'lookout-bench-'));
-  // --batch and --concurrency hold for every worker process, the extra ones too.
+  // --batch, --concurrency and --hold hold for every worker process, the extra ones too.
   const tuning = {
     ...(args.get('batch') ? { LOOKOUT_BATCH_SIZE: args.get('batch')! } : {}),
     ...(args.get('concurrency') ? { LOOKOUT_WORKER_CONCURRENCY: args.get('concurrency')! } : {}),
+    ...(args.get('hold') ? { LOOKOUT_WORKER_HOLD: args.get('hold')! } : {}),
   };
   const config = loadConfig({
     REDIS_URL: redisUrl,

@@ -48,8 +48,13 @@ export interface AppConfig {
   readonly maxBodyBytes: number;
   /** Samples per queued job. */
   readonly batchSize: number;
-  /** Sample jobs one worker process handles at once. */
+  /** Sample jobs one worker process handles at once (its live lane: taken first, applied at once). */
   readonly workerConcurrency: number;
+  /**
+   * Compact layout applied in the worker: sample jobs a second consumer of the worker process holds
+   * at once under a backlog, applied together in deep rounds (group commit); 0: no second consumer.
+   */
+  readonly workerHold: number;
   readonly retentionDays: number;
   readonly hourlyRetentionDays: number;
   readonly maxFutureMs: number;
@@ -209,6 +214,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     maxBodyBytes: int(env, 'LOOKOUT_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     batchSize: int(env, 'LOOKOUT_BATCH_SIZE', 2000, 1, 100_000),
     workerConcurrency: int(env, 'LOOKOUT_WORKER_CONCURRENCY', 4, 1, 64),
+    workerHold: int(env, 'LOOKOUT_WORKER_HOLD', 256, 0, 1024),
     retentionDays,
     hourlyRetentionDays: int(env, 'LOOKOUT_HOURLY_RETENTION_DAYS', Math.min(28, retentionDays), 1, retentionDays),
     maxFutureMs: int(env, 'LOOKOUT_MAX_FUTURE_MS', 5 * 60_000, 0, 7 * 86_400_000),

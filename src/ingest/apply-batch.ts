@@ -6,7 +6,7 @@ import type { Clock, Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { RawSample, SampleRejection } from '../domain/sample.js';
 import { validateSamples } from './validate.js';
-import { ApplyRounds } from './apply-rounds.js';
+import { ApplyRounds, ROUND_SAMPLES, type Lane } from './apply-rounds.js';
 import type { PipelineObserver } from '../observability/events.js';
 import type { SampleBatchJob } from '../queues/names.js';
 import type { RedisRegistryStore, RegistryCache } from '../state/registry-store.js';
@@ -40,10 +40,16 @@ export class SampleBatchProcessor {
   private readonly rounds?: ApplyRounds;
 
   constructor(private readonly deps: SampleBatchDeps) {
-    if (deps.series.joinsJobs) this.rounds = new ApplyRounds(deps.series, (jobs, samples) => deps.observer.applyRound(jobs, samples));
+    if (deps.series.joinsJobs) {
+      this.rounds = new ApplyRounds(deps.series, {
+        observe: (jobs, samples, lane) => deps.observer.applyRound(jobs, samples, lane),
+        maxSamples: Math.min(ROUND_SAMPLES, deps.series.roundSamples),
+      });
+    }
   }
 
-  async process(jobId: string, job: SampleBatchJob): Promise<BatchOutcome> {
+  /** Validate and apply one job, in `lane` of the group commit (the lane of the queue it came from). */
+  async process(jobId: string, job: SampleBatchJob, lane: Lane = 'live'): Promise<BatchOutcome> {
     const d = this.deps;
     const started = performance.now();
     const now = d.clock.now();
@@ -74,7 +80,7 @@ export class SampleBatchProcessor {
     // with the other jobs this worker holds where it joins jobs.
     const affected = (id: string, metrics: ReadonlySet<string>) => d.evaluator.affected(id, metrics);
     const { chunks, skippedChunks, touched, rejected: refused } =
-      this.rounds && applied.length > 0 ? await this.rounds.apply(jobId, applied, now, affected) : await d.series.apply(jobId, applied, now, affected);
+      this.rounds && applied.length > 0 ? await this.rounds.apply(jobId, applied, now, affected, lane) : await d.series.apply(jobId, applied, now, affected);
     if (refused.length) {
       // Refused by the store (compact layout: id_window_passed, value_out_of_range), counted once when applied.
       const byCode = new Map<string, number>();

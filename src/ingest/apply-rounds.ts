@@ -3,15 +3,20 @@
 // while one runs wait for it to end and then go together, up to ROUND_SAMPLES samples. The deeper
 // the backlog, the more of each series's days one apply reads, fences and writes (docs/ingest.md
 // "Group commit"); an idle worker applies a live job exactly as before.
+//
+// Two lanes, each with its own rounds, run side by side: the jobs of the `samples` queue (live) and
+// those of `samples-backfill`. A live sample that arrives during a backfill waits for the live
+// lane's round only, not for a backfill round of hundreds of thousands of samples.
 
 import type { Sample } from '../domain/sample.js';
 import type { ApplyResult, JobToApply, SeriesStore } from '../state/series-store.js';
 
 /**
  * Samples one round takes at most (it always takes the first waiting job, however large). Bounds the
- * round's working set: its calls' arguments are built for all its samples before the first window.
+ * round's working set (its calls' arguments are built for all its samples before the first window)
+ * and how long a backfill round runs.
  */
-export const ROUND_SAMPLES = 200_000;
+export const ROUND_SAMPLES = 600_000;
 
 interface Waiting {
   readonly job: JobToApply;
@@ -20,25 +25,32 @@ interface Waiting {
   readonly reject: (err: unknown) => void;
 }
 
-/** What a round did, for the metrics: how many jobs and samples it applied together. */
-export type RoundObserver = (jobs: number, samples: number) => void;
+/** What a round did, for the metrics: its lane, how many jobs and samples it applied together. */
+export type RoundObserver = (jobs: number, samples: number, lane: Lane) => void;
 
-export class ApplyRounds {
+export type Lane = 'live' | 'backfill';
+
+export interface ApplyRoundsOptions {
+  readonly observe?: RoundObserver;
+  /** Samples a round takes at most (default ROUND_SAMPLES). */
+  readonly maxSamples?: number;
+}
+
+/** One lane's jobs waiting for its next round, and whether a round of it runs. */
+class LaneRounds {
   private waiting: Waiting[] = [];
   private running = false;
 
   constructor(
+    private readonly lane: Lane,
     private readonly series: SeriesStore,
-    private readonly observe: RoundObserver = () => undefined,
-    private readonly maxSamples = ROUND_SAMPLES,
+    private readonly observe: RoundObserver,
+    private readonly maxSamples: number,
   ) {}
 
-  /** Apply one job's samples, with whatever other jobs wait at the time; resolves when its round is written. */
-  apply(jobId: string, samples: readonly Sample[], now: number, needsEvaluation?: JobToApply['needsEvaluation']): Promise<ApplyResult> {
-    return new Promise<ApplyResult>((resolve, reject) => {
-      this.waiting.push({ job: { jobId, samples, needsEvaluation }, now, resolve, reject });
-      if (!this.running) void this.run();
-    });
+  push(w: Waiting): void {
+    this.waiting.push(w);
+    if (!this.running) void this.run();
   }
 
   private async run(): Promise<void> {
@@ -51,7 +63,7 @@ export class ApplyRounds {
             round.map((w) => w.job),
             Math.max(...round.map((w) => w.now)),
           );
-          this.observe(round.length, round.reduce((n, w) => n + w.job.samples.length, 0));
+          this.observe(round.length, round.reduce((n, w) => n + w.job.samples.length, 0), this.lane);
           round.forEach((w, i) => w.resolve(results[i]!));
         } catch (err) {
           // Every job of the round fails and is retried (its queue's attempts); what the round wrote
@@ -82,5 +94,22 @@ export class ApplyRounds {
     }
     this.waiting = rest;
     return round;
+  }
+}
+
+export class ApplyRounds {
+  private readonly lanes: Record<Lane, LaneRounds>;
+
+  constructor(series: SeriesStore, opts: ApplyRoundsOptions = {}) {
+    const observe = opts.observe ?? (() => undefined);
+    const max = opts.maxSamples ?? ROUND_SAMPLES;
+    this.lanes = { live: new LaneRounds('live', series, observe, max), backfill: new LaneRounds('backfill', series, observe, max) };
+  }
+
+  /** Apply one job's samples in `lane`, with whatever other jobs of the lane wait at the time; resolves when its round is written. */
+  apply(jobId: string, samples: readonly Sample[], now: number, needsEvaluation?: JobToApply['needsEvaluation'], lane: Lane = 'live'): Promise<ApplyResult> {
+    return new Promise<ApplyResult>((resolve, reject) => {
+      this.lanes[lane].push({ job: { jobId, samples, needsEvaluation }, now, resolve, reject });
+    });
   }
 }

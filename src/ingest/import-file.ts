@@ -10,7 +10,7 @@ import { readEntityFile } from '../config/registry-loader.js';
 import type { CsvEncoding } from '../config/csv-rows.js';
 import { loadRulesOrThrow } from '../config/load-rules.js';
 import { ConfigError } from '../errors/catalogue.js';
-import { Calendar } from '../domain/clock.js';
+import { Calendar, liveFrom } from '../domain/clock.js';
 import { appClock } from '../config/now.js';
 import { metricCatalogue } from '../domain/metric.js';
 import type { SampleRejection } from '../domain/sample.js';
@@ -143,9 +143,10 @@ async function importSamples(
   // under another entity moves, so rows keep the file's order (as before a first start).
   const grouped = (await recordedLayout(redis, keys, 'buckets')) === 'compact';
   const queue = new Queue(QUEUES.samples, { connection: redis, prefix: config.prefix });
+  const backfill = new Queue(QUEUES.backfill, { connection: redis, prefix: config.prefix });
   const flows = new FlowProducer({ connection: redis, prefix: config.prefix });
   const clock = appClock(config);
-  const sink = new QueueSampleSink(queue, config.batchSize, clock, { flows, groupByEntity: grouped });
+  const sink = new QueueSampleSink(queue, config.batchSize, clock, { flows, groupByEntity: grouped, backfill: { queue: backfill, liveFrom: () => liveFrom(calendar, clock) } });
   const source = opts.source ?? 'csv';
   const rejected: (SampleRejection & { line?: number })[] = [];
   const entities = new Set<string>();
@@ -196,6 +197,6 @@ async function importSamples(
     }
     return EXIT.ok;
   } finally {
-    await Promise.all([queue.close(), flows.close()]);
+    await Promise.all([queue.close(), backfill.close(), flows.close()]);
   }
 }

@@ -1,4 +1,5 @@
-// The one path every door ends in: samples become batched jobs on the `samples` queue.
+// The one path every door ends in: samples become batched jobs on the `samples` queue (live ones)
+// or the `samples-backfill` queue (those with no live sample).
 // One job per sample tops out near 13k/s; a job per batch keeps Redis busy with data, not
 // bookkeeping.
 
@@ -30,6 +31,12 @@ export interface QueueSinkOptions {
    * there the order across entities must stay as sent.
    */
   readonly groupByEntity?: boolean;
+  /**
+   * Where backfill jobs go (`samples-backfill`): a job none of whose samples is live (older than
+   * `liveFrom`, yesterday 00:00 in LOOKOUT_TZ) is queued there, so a live sample sent during a
+   * backfill is never queued behind it. Without it every job goes to `queue`.
+   */
+  readonly backfill?: { readonly queue: Queue; readonly liveFrom: () => number };
 }
 
 /** The samples with each entity's together, in the order each entity first appears; an entity's own order kept. */
@@ -59,16 +66,21 @@ export class QueueSampleSink implements SampleSink {
     if (this.opts.ready && !this.opts.ready()) throw new Error('Redis is not connected');
     const receivedAt = this.clock.now();
     if (this.opts.groupByEntity && samples.length > this.batchSize) samples = groupedByEntity(samples);
-    const jobs = [];
+    const backfill = this.opts.backfill;
+    const liveFrom = backfill?.liveFrom() ?? -Infinity;
+    const jobs: { queue: Queue; job: { name: string; data: SampleBatchJob; opts: JobsOptions } }[] = [];
     for (let i = 0; i < samples.length; i += this.batchSize) {
-      const data: SampleBatchJob = { v: 1, source, samples: samples.slice(i, i + this.batchSize), receivedAt };
-      jobs.push({ name: 'batch', data, opts: SAMPLE_JOB_OPTIONS });
+      const part = samples.slice(i, i + this.batchSize);
+      const data: SampleBatchJob = { v: 1, source, samples: part, receivedAt };
+      const queue = backfill && !part.some((s) => s.ts >= liveFrom) ? backfill.queue : this.queue;
+      jobs.push({ queue, job: { name: 'batch', data, opts: SAMPLE_JOB_OPTIONS } });
     }
-    // A call is stored whole or not at all: one job is one script, several go in one MULTI.
+    // A call is stored whole or not at all: one job is one script, several go in one MULTI (the
+    // queues share the prefix, and so the hash tag on a cluster).
     const work: Promise<unknown> =
       jobs.length > 1 && this.opts.flows
-        ? this.opts.flows.addBulk(jobs.map((j) => ({ ...j, queueName: this.queue.name, prefix: this.queue.opts.prefix })))
-        : this.queue.addBulk(jobs);
+        ? this.opts.flows.addBulk(jobs.map(({ queue, job }) => ({ ...job, queueName: queue.name, prefix: queue.opts.prefix })))
+        : Promise.all([...new Set(jobs.map((j) => j.queue))].map((q) => q.addBulk(jobs.filter((j) => j.queue === q).map((j) => j.job))));
     await (this.opts.timeoutMs ? withTimeout(work, this.opts.timeoutMs, 'enqueue') : work);
     return { jobs: jobs.length };
   }

@@ -11,8 +11,8 @@ export interface PipelineObserver {
   /** A batch applied to buckets; lag = evaluation time − sample event time, in seconds. */
   batchApplied(samples: number, seconds: number, lagSeconds: readonly number[]): void;
   entitiesEvaluated(n: number, seconds: number, conflicts: number): void;
-  /** Sample jobs a worker applied together in one round (group commit: src/ingest/apply-rounds.ts). */
-  applyRound(jobs: number, samples: number): void;
+  /** Sample jobs a worker applied together in one round of a lane (group commit: src/ingest/apply-rounds.ts). */
+  applyRound(jobs: number, samples: number, lane: 'live' | 'backfill'): void;
   /** Samples applied per metric (count and sum of values), e.g. complaints across all campaigns. */
   metricSamples(byMetric: ReadonlyMap<string, { readonly n: number; readonly sum: number }>): void;
   transitions(events: readonly AlertEvent[]): void;

@@ -43,8 +43,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
   const applied = new Counter({ name: 'lookout_samples_applied_total', help: 'Samples applied to buckets by workers', registers: r });
   const roundJobs = new Histogram({
     name: 'lookout_apply_round_jobs',
-    help: 'Sample jobs a worker applied together in one round (group commit: more under a backlog, 1 when idle)',
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    help: 'Sample jobs a worker applied together in one round, by lane (live: a sample of today or yesterday; group commit: more under a backlog, 1 when idle)',
+    labelNames: ['lane'],
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
     registers: r,
   });
   const batchSeconds = new Histogram({ name: 'lookout_batch_apply_seconds', help: 'Time to validate and apply one sample batch', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
@@ -126,7 +127,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
         metricValues.inc({ metric }, t.sum);
       }
     },
-    applyRound: (jobs) => roundJobs.observe(jobs),
+    applyRound: (jobs, _samples, lane) => roundJobs.observe({ lane }, jobs),
     entitiesEvaluated: (n, seconds, c) => {
       evaluated.inc(n);
       evalSeconds.observe(seconds);

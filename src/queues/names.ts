@@ -4,8 +4,13 @@ import type { AlertEvent } from '../domain/alert.js';
 import type { RawSample } from '../domain/sample.js';
 
 export const QUEUES = {
-  /** Batches of samples → worker (apply to buckets, evaluate touched entities). */
+  /** Batches of samples → worker (apply to buckets, evaluate touched entities). Live ones, and those other producers add. */
   samples: 'samples',
+  /**
+   * Batches of samples none of which is live (older than yesterday): a backfill, queued apart by the
+   * doors so that it never holds up a live sample, and applied in deep rounds (group commit).
+   */
+  backfill: 'samples-backfill',
   /** Alert transitions → notifier. */
   alertEvents: 'alert-events',
   /** Escalation steps: delayed jobs, id `step.<fp>.<token>.<n>`. */
@@ -19,7 +24,7 @@ export const QUEUES = {
 } as const;
 
 /**
- * Job `batch` on queue `samples` (BullMQ prefix = LOOKOUT_PREFIX). Other Node services may add
+ * Job `batch` on queue `samples` or `samples-backfill` (BullMQ prefix = LOOKOUT_PREFIX). Other Node services may add
  * these directly: `queue.add('batch', {v: 1, source: 'billing-export', samples: [...]})`.
  * Samples are validated again by the worker; rejects are counted and logged, never applied.
  */

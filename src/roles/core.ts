@@ -12,7 +12,7 @@ import { appClock } from '../config/now.js';
 import { loadRegistryFiles } from '../config/registry-loader.js';
 import { watchFolders } from '../config/watch.js';
 import type { AlertEvent } from '../domain/alert.js';
-import { Calendar, type Clock, type Crons } from '../domain/clock.js';
+import { Calendar, liveFrom, type Clock, type Crons } from '../domain/clock.js';
 import type { Entity } from '../domain/entity.js';
 import type { RuleSet } from '../domain/rule.js';
 import { ConfigError } from '../errors/catalogue.js';
@@ -53,6 +53,8 @@ export interface CoreOptions {
 /** The queues this process adds to or counts (workers and the notifier open their own consumers). */
 export type Queues = {
   readonly samples: Queue<SampleBatchJob>;
+  /** Sample jobs with no live sample (queue-sink.ts): a backfill, never ahead of a live sample. */
+  readonly backfill: Queue<SampleBatchJob>;
   readonly alertEvents: Queue<AlertEvent>;
   readonly escalations: Queue;
   readonly dispatch: Queue;
@@ -208,6 +210,7 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   const queueOpts = { connection, prefix: config.prefix };
   const queues: Queues = {
     samples: new Queue<SampleBatchJob>(QUEUES.samples, queueOpts),
+    backfill: new Queue<SampleBatchJob>(QUEUES.backfill, queueOpts),
     alertEvents: new Queue<AlertEvent>(QUEUES.alertEvents, queueOpts),
     escalations: new Queue(QUEUES.escalations, queueOpts),
     dispatch: new Queue(QUEUES.dispatch, queueOpts),
@@ -231,15 +234,18 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   const requestConnection = requestRedis as unknown as ConnectionOptions;
   const requestOpts = { connection: requestConnection, prefix: config.prefix };
   const ingestQueue = new Queue<SampleBatchJob>(QUEUES.samples, requestOpts);
+  const ingestBackfill = new Queue<SampleBatchJob>(QUEUES.backfill, requestOpts);
   const ingestFlows = new FlowProducer(requestOpts);
-  closers.push(() => Promise.all([ingestQueue.close(), ingestFlows.close()]));
+  closers.push(() => Promise.all([ingestQueue.close(), ingestBackfill.close(), ingestFlows.close()]));
   ingestQueue.on('error', () => undefined);
+  ingestBackfill.on('error', () => undefined);
   ingestFlows.on('error', () => undefined);
   const sink = new QueueSampleSink(ingestQueue, config.batchSize, clock, {
     flows: ingestFlows,
     ready: () => requestRedis.status === 'ready',
     timeoutMs: REQUEST_TIMEOUT_MS,
     groupByEntity: config.seriesLayout === 'compact',
+    backfill: { queue: ingestBackfill, liveFrom: () => liveFrom(calendar, clock) },
   });
   const request: RequestSide = {
     redis: requestRedis,

@@ -1,7 +1,7 @@
 // Waiting until the pipeline has settled: samples applied, dirty entities judged, events relayed
 // and (where this process notifies) consumed. Tests and the demo step on from there.
 
-import type { Queue } from 'bullmq';
+import type { JobType, Queue } from 'bullmq';
 import type { RedisClient } from '../state/client.js';
 import type { Keyspace } from '../state/keys.js';
 import { RedisStateProbe } from '../state/state-probe.js';
@@ -12,13 +12,13 @@ type Counted = Pick<Queue, 'getJobCounts'>;
 export interface Settling {
   readonly redis: RedisClient;
   readonly keys: Keyspace;
-  readonly queues: { readonly [q in 'samples' | 'alertEvents' | 'escalations' | 'dispatch' | 'sms' | 'email' | 'webhook']: Counted };
+  readonly queues: { readonly [q in 'samples' | 'backfill' | 'alertEvents' | 'escalations' | 'dispatch' | 'sms' | 'email' | 'webhook']: Counted };
   /** Set when this process consumes alert events (no consumer: nothing drains them). */
   readonly notifier?: unknown;
 }
 
-async function sumCounts(qs: readonly Counted[]): Promise<Counts> {
-  const all = await Promise.all(qs.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
+async function sumCounts(qs: readonly Counted[], states: JobType[] = ['waiting', 'active', 'delayed', 'prioritized']): Promise<Counts> {
+  const all = await Promise.all(qs.map((q) => q.getJobCounts(...states)));
   const out: Counts = {};
   for (const c of all) for (const [k, v] of Object.entries(c)) out[k] = (out[k] ?? 0) + v;
   return out;
@@ -33,7 +33,7 @@ export async function waitIdle(p: Settling, timeoutMs = 60_000): Promise<void> {
   const none = Promise.resolve({} as Counts);
   for (;;) {
     const [s, a, n, d] = await Promise.all([
-      queues.samples.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children'),
+      sumCounts([queues.samples, queues.backfill], ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']),
       consumesEvents ? queues.alertEvents.getJobCounts('waiting', 'active', 'prioritized') : none,
       // Escalation steps wait minutes on purpose: idle means nothing due now is left undone.
       consumesEvents ? queues.escalations.getJobCounts('waiting', 'active', 'prioritized') : none,

@@ -3,7 +3,7 @@
 // stopped upstream first: the sample worker drains its in-flight jobs, then the notifier, the
 // duties' broadcasts, the drainer and the relay stop, then the channels and connections close.
 
-import { Worker, type ConnectionOptions } from 'bullmq';
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { RedisClient } from '../state/client.js';
 import type { AlertEvent } from '../domain/alert.js';
 import { createChannels } from '../notify/channels/index.js';
@@ -13,6 +13,7 @@ import { DirtySet } from '../state/dirty.js';
 import { EventOutbox } from '../state/event-outbox.js';
 import { EventRelay } from '../route/event-relay.js';
 import { SampleBatchProcessor } from '../ingest/apply-batch.js';
+import type { Lane } from '../ingest/apply-rounds.js';
 import { QUEUES, type SampleBatchJob } from '../queues/names.js';
 import type { Core } from './core.js';
 import type { Features } from './features.js';
@@ -79,8 +80,8 @@ export class WorkerRole extends Role {
         // Jobs being applied count too: a worker holds many at once (group commit), and an entity
         // judged before they are applied is judged again after.
         backlog: async () => {
-          const c = await core.queues.samples.getJobCounts('waiting', 'prioritized', 'active');
-          return (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.active ?? 0);
+          const counts = await Promise.all([core.queues.samples, core.queues.backfill].map((q) => q.getJobCounts('waiting', 'prioritized', 'active')));
+          return counts.reduce((n, c) => n + (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.active ?? 0), 0);
         },
       },
     );
@@ -116,30 +117,43 @@ export class WorkerRole extends Role {
       evaluator,
       observer: core.metrics.observer,
     });
-    const samples = new Worker<SampleBatchJob>(
-      QUEUES.samples,
-      async (job) => {
-        const out = await processor.process(job.id!, job.data);
-        if (out.rejected.length) log.warn({ job: job.id, rejected: out.rejected.length, first: out.rejected[0] }, 'queued samples rejected by the worker');
-        return { accepted: out.accepted, chunks: out.chunks, skippedChunks: out.skippedChunks, entities: out.entities };
-      },
-      // Applying a batch is idempotent per job chunk, so a job whose worker died is run again rather
-      // than failed after one stall (BullMQ's default), which lost accepted samples under repeated
-      // kills; and its lock is short (renewed every 5 s while the worker lives), so a killed worker's
-      // batch is taken up again within ~15 s, not a minute: a lock lost to a long pause only runs
-      // the job twice, which applies nothing twice.
-      {
-        connection: workerConn(),
-        prefix: config.prefix,
-        concurrency: config.workerConcurrency,
-        ...reliableWorkerOptions({ lockDurationMs: SAMPLE_LOCK_MS, stalledIntervalMs: SAMPLE_STALLED_CHECK_MS }),
-      },
-    );
-    // Worker.close() waits for in-flight jobs: SIGTERM drains, it does not abandon.
-    opened(() => samples.close());
-    samples.on('completed', () => drainer.notify());
-    samples.on('failed', (job, err) => log.error({ queue: samples.name, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed (will retry)'));
-    samples.on('error', (err) => log.error({ queue: samples.name, err: err.message }, 'worker error'));
+    // A job's id names its chunk markers, and each queue numbers its jobs from 1: a backfill job's
+    // id is prefixed (a custom id cannot hold ':'), so it never meets a `samples` job's markers.
+    const consume = (lane: Lane) => async (job: Job<SampleBatchJob>) => {
+      const out = await processor.process(lane === 'backfill' ? `backfill:${job.id!}` : job.id!, job.data, lane);
+      if (out.rejected.length) log.warn({ job: job.id, rejected: out.rejected.length, first: out.rejected[0] }, 'queued samples rejected by the worker');
+      return { accepted: out.accepted, chunks: out.chunks, skippedChunks: out.skippedChunks, entities: out.entities };
+    };
+    // Applying a batch is idempotent per job chunk, so a job whose worker died is run again rather
+    // than failed after one stall (BullMQ's default), which lost accepted samples under repeated
+    // kills; and its lock is short (renewed every 5 s while the worker lives), so a killed worker's
+    // batch is taken up again within ~15 s, not a minute: a lock lost to a long pause only runs
+    // the job twice, which applies nothing twice.
+    const options = (concurrency: number) => ({
+      connection: workerConn(),
+      prefix: config.prefix,
+      concurrency,
+      ...reliableWorkerOptions({ lockDurationMs: SAMPLE_LOCK_MS, stalledIntervalMs: SAMPLE_STALLED_CHECK_MS }),
+    });
+    // Two consumers, one per sample queue (the doors queue a backfill apart: queue-sink.ts):
+    // - `samples` (live jobs, and those other producers add): LOOKOUT_WORKER_CONCURRENCY jobs at
+    //   once, applied in the live lane's short rounds, so a live sample sent during a backfill is
+    //   applied within a round of a few jobs, not after the backlog;
+    // - `samples-backfill`: where the jobs held are applied together (group commit), up to
+    //   LOOKOUT_WORKER_HOLD jobs, applied in deep rounds of their own lane, several days of a series
+    //   in one write; else LOOKOUT_WORKER_CONCURRENCY jobs.
+    const joins = core.series.joinsJobs;
+    const consumers = [
+      new Worker<SampleBatchJob>(QUEUES.samples, consume('live'), options(config.workerConcurrency)),
+      new Worker<SampleBatchJob>(QUEUES.backfill, consume('backfill'), options(joins && config.workerHold > 0 ? config.workerHold : config.workerConcurrency)),
+    ];
+    for (const samples of consumers) {
+      // Worker.close() waits for in-flight jobs: SIGTERM drains, it does not abandon.
+      opened(() => samples.close());
+      samples.on('completed', () => drainer.notify());
+      samples.on('failed', (job, err) => log.error({ queue: samples.name, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed (will retry)'));
+      samples.on('error', (err) => log.error({ queue: samples.name, err: err.message }, 'worker error'));
+    }
   }
 
   private async openChannels(opened: (close: Close) => void): Promise<Channels> {

@@ -61,11 +61,25 @@ const WINDOW_KEYS = 8192;
  */
 const ROUND_LANES = 3;
 
+/** Samples a round's calls are built for between two turns of the event loop. */
+const YIELD_SAMPLES = 20_000;
+
+/** Entities per dirty-marking script call. */
+const DIRTY_PAGE = 10_000;
+
+/**
+ * Samples a round takes at most per entity shard (CompactSeries.roundSamples): a round is one call
+ * per shard, and a call's keys are read, fenced and written at once. With the default 64 shards
+ * this allows ROUND_SAMPLES; with few shards it keeps each call near a window (WINDOW_KEYS).
+ */
+const ROUND_SAMPLES_PER_SHARD = 10_000;
+
 interface Commands {
-  lookoutApplyCompact(...a: (string | number)[]): void;
-  lookoutApplyWrites(...a: (string | Buffer)[]): void;
+  // Long lists go as arrays (ioredis flattens them): spread, a call of 100,000 arguments overflows the stack.
+  lookoutApplyCompact(numKeys: string, keys: readonly string[], args: readonly (string | number)[]): void;
+  lookoutApplyWrites(numKeys: string, keys: readonly string[], payload: Buffer, rejects: string): void;
   lookoutFeedOnce(...a: string[]): void;
-  lookoutMarkDirty(...a: string[]): void;
+  lookoutMarkDirty(key: string, leadMs: string, ids: readonly string[]): void;
 }
 
 /** One call of the apply script: a chunk's samples of one shard. */
@@ -245,6 +259,11 @@ export class CompactSeries implements SeriesLayout {
     return this.settings.applyIn !== 'redis';
   }
 
+  /** Samples a round of applyJobs should hold at most: ROUND_SAMPLES_PER_SHARD per entity shard. */
+  get roundSamples(): number {
+    return this.settings.shards * ROUND_SAMPLES_PER_SHARD;
+  }
+
   /**
    * Apply several jobs at once (a worker's group commit: the jobs it holds, apply-rounds.ts): one
    * call per shard for all of them, so each (entity, metric) is read, fenced and written once for
@@ -306,14 +325,16 @@ export class CompactSeries implements SeriesLayout {
       }
       return { chunks: appliedChunks.size, skippedChunks: chunkCount - appliedChunks.size, rejected };
     });
-    if (dirty.backfill.size) after.lookoutMarkDirty(this.keys.dirty, '0', ...dirty.backfill);
-    if (dirty.live.size) after.lookoutMarkDirty(this.keys.dirty, String(dirty.leadMs), ...dirty.live);
+    // In pages: a deep round marks every entity of a backfill (one script call per page keeps each short).
+    for (const [ids, lead] of [[[...dirty.backfill], '0'], [[...dirty.live], String(dirty.leadMs)]] as const) {
+      for (let i = 0; i < ids.length; i += DIRTY_PAGE) after.lookoutMarkDirty(this.keys.dirty, lead, ids.slice(i, i + DIRTY_PAGE));
+    }
     for (const [err] of (await after.exec()) ?? []) if (err) throw err;
     return out;
   }
 
   /** A round's calls: one per shard, over the samples of all its jobs (RoundCall). */
-  private roundCalls(parts: readonly JobSamples[], now: number): { calls: RoundCall[]; partOf: Int32Array; offsets: number[] } {
+  private async roundCalls(parts: readonly JobSamples[], now: number): Promise<{ calls: RoundCall[]; partOf: Int32Array; offsets: number[] }> {
     const all: Sample[] = [];
     const offsets: number[] = [];
     for (const p of parts) {
@@ -322,7 +343,14 @@ export class CompactSeries implements SeriesLayout {
     }
     const partOf = new Int32Array(all.length);
     const byShard = new Map<number, { groups: Map<string, number[]>; markers: Map<number, { part: number; chunk: number; key: string }> }>();
-    parts.forEach(({ jobId, samples }, p) => {
+    let sinceYield = 0;
+    for (const [p, { jobId, samples }] of parts.entries()) {
+      // A deep round holds hundreds of thousands of samples: the live lane, lock renewals and the
+      // drainer get the event loop between jobs.
+      if ((sinceYield += samples.length) >= YIELD_SAMPLES) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       const base = offsets[p]!;
       for (let i = 0; i < samples.length; i++) {
         const s = samples[i]!;
@@ -340,7 +368,7 @@ export class CompactSeries implements SeriesLayout {
         if (g) g.push(base + i);
         else sh.groups.set(em, [base + i]);
       }
-    });
+    }
     const head = this.head(now, false);
     const calls: RoundCall[] = [];
     for (const [shard, { groups, markers }] of byShard) {
@@ -350,6 +378,10 @@ export class CompactSeries implements SeriesLayout {
       this.pushGroups(shard, groups, (i) => all[i]!, keys, args);
       for (let j = 1; j < m.length; j++) keys.push(m[j]!.key);
       calls.push({ shard, keys, args, markers: m });
+      if ((sinceYield += args.length / 4) >= YIELD_SAMPLES) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
     return { calls, partOf, offsets };
   }
@@ -361,7 +393,7 @@ export class CompactSeries implements SeriesLayout {
    * seldom meet.
    */
   private async runRound(parts: readonly JobSamples[], now: number, outcomes: ChunkOutcome[][]): Promise<void> {
-    const { calls, partOf, offsets } = this.roundCalls(parts, now);
+    const { calls, partOf, offsets } = await this.roundCalls(parts, now);
     calls.sort((a, b) => a.shard - b.shard);
     const start = Math.floor(Math.random() * calls.length);
     const ordered = [...calls.slice(start), ...calls.slice(0, start)];
@@ -393,7 +425,7 @@ export class CompactSeries implements SeriesLayout {
   private async roundWindow(pending: readonly RoundCall[], partOf: Int32Array, offsets: readonly number[], outcomes: ChunkOutcome[][], alone: RoundCall[]): Promise<RoundCall[]> {
     const reads = batch(this.redis);
     const keysOf = pending.map((c) => [...new Set(c.keys)]);
-    for (const keys of keysOf) reads.mgetBuffer(...keys);
+    for (const keys of keysOf) reads.mgetBuffer(keys);
     const values = (await reads.exec()) ?? [];
     const writes = separately(this.redis) as unknown as Commands & Batch;
     const sent: { call: RoundCall; rejects: Map<string, string[]> }[] = [];
@@ -423,7 +455,7 @@ export class CompactSeries implements SeriesLayout {
         recorder.get(m.key); // checked absent when written
         recorder.set(m.key, Buffer.from((rejects.get(m.key) ?? []).join(',')), MARK_TTL);
       }
-      writes.lookoutApplyWrites(String(call.keys.length), ...call.keys, recorder.payload(call.keys), (rejects.get(call.markers[0]!.key) ?? []).join(','));
+      writes.lookoutApplyWrites(String(call.keys.length), call.keys, recorder.payload(call.keys), (rejects.get(call.markers[0]!.key) ?? []).join(','));
       sent.push({ call, rejects });
     });
     const next: RoundCall[] = [];
@@ -446,7 +478,7 @@ export class CompactSeries implements SeriesLayout {
   private async runScripts(calls: readonly ShardCall[]): Promise<CallOutcome[]> {
     // One pipeline on a standalone Redis; on a cluster each call goes to its shard's master (batch, client.ts).
     const pipeline = batch(this.redis) as unknown as Commands & Batch;
-    for (const call of calls) pipeline.lookoutApplyCompact(String(call.keys.length), ...call.keys, ...call.args);
+    for (const call of calls) pipeline.lookoutApplyCompact(String(call.keys.length), call.keys, call.args);
     return ((await pipeline.exec()) ?? []).map(([err, res]) => {
       if (err) throw err;
       return res as CallOutcome;
@@ -473,7 +505,7 @@ export class CompactSeries implements SeriesLayout {
       // One MGET per call: its keys share a slot.
       const reads = batch(this.redis);
       const keysOf = pending.map((i) => [...new Set(calls[i]!.keys)]);
-      for (const keys of keysOf) reads.mgetBuffer(...keys);
+      for (const keys of keysOf) reads.mgetBuffer(keys);
       const values = (await reads.exec()) ?? [];
       const writes = separately(this.redis) as unknown as Commands & Batch;
       const sent: number[] = [];
@@ -489,7 +521,7 @@ export class CompactSeries implements SeriesLayout {
           out[i] = [0, result.rejects];
           return;
         }
-        writes.lookoutApplyWrites(String(call.keys.length), ...call.keys, recorder.payload(call.keys), result.rejects);
+        writes.lookoutApplyWrites(String(call.keys.length), call.keys, recorder.payload(call.keys), result.rejects);
         sent.push(i);
       });
       const next: number[] = [];

@@ -94,6 +94,11 @@ export class SeriesStore {
     return this.impl instanceof CompactSeries && this.impl.joinsJobs;
   }
 
+  /** Samples one round of joined jobs should hold at most (the compact layout: by its shard count); Infinity where jobs are not joined. */
+  get roundSamples(): number {
+    return this.impl instanceof CompactSeries ? this.impl.roundSamples : Infinity;
+  }
+
   /** Apply several jobs' samples (ids distinct) at one `now`: together where the layout joins them, else one by one. */
   async applyJobs(parts: readonly JobToApply[], now: number): Promise<ApplyResult[]> {
     // Live: a sample of today or yesterday (yesterday's daily export arrives today).

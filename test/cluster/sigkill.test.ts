@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobType } from 'bullmq';
 import { dealer, FOUR_WEEKS } from '../integration/fixtures.js';
 import { collect, ensureBuilt, spawnCli } from '../support/cli.js';
 import { dailySamples, DEFAULT_NOW, startTestLookout, waitFor, type TestLookout } from '../support/lookout.js';
@@ -37,6 +38,12 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** Jobs of both sample queues (`samples`, and `samples-backfill` for jobs with no live sample) in these states. */
+async function sampleJobs(lk: TestLookout, ...states: JobType[]): Promise<Record<string, number>> {
+  const [a, b] = await Promise.all([lk.queues.samples.getJobCounts(...states), lk.queues.backfill.getJobCounts(...states)]);
+  return Object.fromEntries(states.map((st) => [st, (a[st] ?? 0) + (b[st] ?? 0)]));
+}
+
 describe('a worker killed mid-batch on a Redis Cluster', () => {
   it('loses nothing and applies nothing twice', async () => {
     const prefix = freshPrefix('kill');
@@ -52,7 +59,7 @@ describe('a worker killed mid-batch on a Redis Cluster', () => {
       expect(res.status).toBe(202);
       sent += samples.length;
     }
-    expect(total(await lk.queues.samples.getJobCounts('waiting', 'prioritized'))).toBeGreaterThan(20);
+    expect(total(await sampleJobs(lk, 'waiting', 'prioritized'))).toBeGreaterThan(20);
 
     const dataDir = mkdtempSync(join(tmpdir(), 'lookout-kill-'));
     dirs.push(dataDir);
@@ -62,18 +69,18 @@ describe('a worker killed mid-batch on a Redis Cluster', () => {
     const firstExit = collect(first, 120_000);
     // Kill it once it has applied some jobs and is working on more.
     await waitFor('the first worker under way', async () => {
-      const done = (await lk!.queues.samples.getJobCounts('completed')).completed ?? 0;
-      return done >= 3 && total(await lk!.queues.samples.getJobCounts('active', 'waiting', 'prioritized')) > 0;
+      const done = total(await sampleJobs(lk!, 'completed'));
+      return done >= 3 && total(await sampleJobs(lk!, 'active', 'waiting', 'prioritized')) > 0;
     }, 60_000);
     first.kill('SIGKILL');
     expect((await firstExit).signal).toBe('SIGKILL');
-    expect(total(await lk.queues.samples.getJobCounts('active', 'waiting', 'prioritized'))).toBeGreaterThan(0);
+    expect(total(await sampleJobs(lk, 'active', 'waiting', 'prioritized'))).toBeGreaterThan(0);
 
     const second = spawnCli(['start', '--role', 'worker'], { env: workerEnv });
     workers.push(second);
     // The killed worker's active job is taken up once its lock (10 s) expires.
     await waitFor('every job applied', async () => {
-      return total(await lk!.queues.samples.getJobCounts('active', 'waiting', 'prioritized', 'delayed', 'failed')) === 0;
+      return total(await sampleJobs(lk!, 'active', 'waiting', 'prioritized', 'delayed', 'failed')) === 0;
     }, 90_000);
 
     let applied = 0;

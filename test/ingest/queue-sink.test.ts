@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { FlowProducer, Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
 import type { Sample } from '../../src/domain/sample.js';
@@ -56,5 +56,25 @@ describe('QueueSampleSink', () => {
       ['A1', 'B1', 'C1'],
       ['A2', 'B2', 'C2'],
     ]);
+  });
+
+  // Live from hour 2 on: the jobs of hours 0 and 1 (A, B, C each) hold no live sample.
+  it.each([false, true])('queues a job with no live sample on the backfill queue, the rest on `samples`, one call whole (flows: %s)', async (withFlows) => {
+    const queue = new Queue<SampleBatchJob>('samples', { connection: ctx.redis, prefix: ctx.prefix });
+    const backfill = new Queue<SampleBatchJob>('samples-backfill', { connection: ctx.redis, prefix: ctx.prefix });
+    const flows = withFlows ? new FlowProducer({ connection: ctx.redis, prefix: ctx.prefix }) : undefined;
+    try {
+      const liveFrom = s('A', 2).ts;
+      const sink = new QueueSampleSink(queue, 3, new ManualClock(0), { flows, backfill: { queue: backfill, liveFrom: () => liveFrom } });
+      // Sent hour by hour, not grouped: jobs A0 B0 C0 | A1 B1 C1 | A2 B2 C2 | A3 (a live job of one sample).
+      const { jobs } = await sink.enqueue([...hourly, s('A', 3)], 'test');
+      expect(jobs).toBe(4);
+      const held = async (q: Queue<SampleBatchJob>) =>
+        (await q.getJobs(['waiting'])).map((j) => j.data.samples.map((x) => `${x.entity}${x.value}`).join(' ')).sort();
+      expect(await held(backfill)).toEqual(['A0 B0 C0', 'A1 B1 C1']);
+      expect(await held(queue)).toEqual(['A2 B2 C2', 'A3']);
+    } finally {
+      await Promise.all([queue.close(), backfill.close(), flows?.close()]);
+    }
   });
 });

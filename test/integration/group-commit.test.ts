@@ -47,4 +47,23 @@ describe('group commit: the jobs a worker holds applied together', () => {
     const byEntity = new Map(open.map((a) => [a.entity, a.severity]));
     for (const [i, id] of DEALERS.entries()) expect(byEntity.get(id)).toBe(lastValue(i) === 40 ? 'critical' : lastValue(i) === 65 ? 'warning' : undefined);
   });
+
+  it('a backfill, then the live day: each on its own queue, both numbering jobs from 1, and every day applied once', async () => {
+    const all = DEALERS.flatMap((id, i) => dealerSeries(id, lastValue(i)));
+    const old = all.filter((s) => !s.ts.startsWith(LAST_DAY));
+    expect((await lk.post('/api/v1/samples', old)).status).toBe(202);
+    await lk.idle(30_000);
+    expect((await lk.post('/api/v1/samples', all.filter((s) => s.ts.startsWith(LAST_DAY)))).status).toBe(202);
+    await lk.idle(30_000);
+    // One job each: job 1 of `samples-backfill` and job 1 of `samples`. The live one was applied,
+    // not taken for the backfill job's chunk markers.
+    const backfill = await lk.queues.backfill.getJobs(['completed']);
+    const live = await lk.queues.samples.getJobs(['completed']);
+    expect(backfill.map((j) => j.id)).toEqual(['1']);
+    expect(live.map((j) => j.id)).toEqual(['1']);
+    expect(backfill[0]!.data.samples).toHaveLength(old.length);
+    for (const [i, id] of DEALERS.entries()) expect((await lk.daily(id, 'card_opening')).get(day(LAST_DAY))).toBe(lastValue(i));
+    const open = (await lk.alerts.list({})).filter((a) => a.state !== 'resolved' && a.rule.startsWith('core_dealer'));
+    expect(open).toHaveLength(DEALERS.filter((_, i) => lastValue(i) < 100).length);
+  });
 });

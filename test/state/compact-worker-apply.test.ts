@@ -234,7 +234,7 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
   it('ApplyRounds: a job alone when idle, the jobs that came meanwhile together next, a job id once a round, a failed round fails its jobs', async () => {
     const s = store(fresh(), 'worker');
     const rounds: number[] = [];
-    const r = new ApplyRounds(s, (jobs) => rounds.push(jobs));
+    const r = new ApplyRounds(s, { observe: (jobs) => rounds.push(jobs) });
     const all = jobs(44, 7, ['D1', 'G1', 'G2', 'G3'], true);
     const firstDone = r.apply('j0', all[0]!, NOW);
     // These come while j0 is being applied: one round of five (j3 twice: its second copy waits).
