@@ -40,17 +40,39 @@ export interface ApplyRoundsOptions {
 class LaneRounds {
   private waiting: Waiting[] = [];
   private running = false;
+  /** Entities of the jobs held (waiting or in the running round), by sample count; kept where `tracks`. */
+  private readonly held = new Map<string, number>();
 
   constructor(
     private readonly lane: Lane,
     private readonly series: SeriesStore,
     private readonly observe: RoundObserver,
     private readonly maxSamples: number,
+    private readonly tracks = false,
+    /** Whether another lane holds a job of the entity still to apply (applyJobs' backfillHeld). */
+    private readonly heldElsewhere?: (entity: string) => boolean,
   ) {}
 
+  /** Whether a job this lane holds (waiting, or in its running round) has a sample of the entity. */
+  holds(entity: string): boolean {
+    return this.held.has(entity);
+  }
+
   push(w: Waiting): void {
+    if (this.tracks) for (const s of w.job.samples) this.held.set(s.entity, (this.held.get(s.entity) ?? 0) + 1);
     this.waiting.push(w);
     if (!this.running) void this.run();
+  }
+
+  private release(round: readonly Waiting[]): void {
+    if (!this.tracks) return;
+    for (const w of round) {
+      for (const s of w.job.samples) {
+        const n = this.held.get(s.entity)! - 1;
+        if (n > 0) this.held.set(s.entity, n);
+        else this.held.delete(s.entity);
+      }
+    }
   }
 
   private async run(): Promise<void> {
@@ -62,12 +84,15 @@ class LaneRounds {
           const results = await this.series.applyJobs(
             round.map((w) => w.job),
             Math.max(...round.map((w) => w.now)),
+            this.heldElsewhere,
           );
+          this.release(round);
           this.observe(round.length, round.reduce((n, w) => n + w.job.samples.length, 0), this.lane);
           round.forEach((w, i) => w.resolve(results[i]!));
         } catch (err) {
           // Every job of the round fails and is retried (its queue's attempts); what the round wrote
           // carries the jobs' chunk markers, so a retry skips it.
+          this.release(round);
           for (const w of round) w.reject(err);
         }
       }
@@ -103,7 +128,10 @@ export class ApplyRounds {
   constructor(series: SeriesStore, opts: ApplyRoundsOptions = {}) {
     const observe = opts.observe ?? (() => undefined);
     const max = opts.maxSamples ?? ROUND_SAMPLES;
-    this.lanes = { live: new LaneRounds('live', series, observe, max), backfill: new LaneRounds('backfill', series, observe, max) };
+    // A live sample of an entity whose backfill this worker holds is judged with the backfill, once,
+    // not before it and again after.
+    const backfill = new LaneRounds('backfill', series, observe, max, true);
+    this.lanes = { live: new LaneRounds('live', series, observe, max, false, (e) => backfill.holds(e)), backfill };
   }
 
   /** Apply one job's samples in `lane`, with whatever other jobs of the lane wait at the time; resolves when its round is written. */

@@ -99,8 +99,13 @@ export class SeriesStore {
     return this.impl instanceof CompactSeries ? this.impl.roundSamples : Infinity;
   }
 
-  /** Apply several jobs' samples (ids distinct) at one `now`: together where the layout joins them, else one by one. */
-  async applyJobs(parts: readonly JobToApply[], now: number): Promise<ApplyResult[]> {
+  /**
+   * Apply several jobs' samples (ids distinct) at one `now`: together where the layout joins them,
+   * else one by one. An entity with a live sample is judged at once (a live mark), unless
+   * `backfillHeld(entity)`: this worker holds a backfill of it still to apply, so it is judged with
+   * its backfill instead of once before it and once after.
+   */
+  async applyJobs(parts: readonly JobToApply[], now: number, backfillHeld?: (entity: string) => boolean): Promise<ApplyResult[]> {
     // Live: a sample of today or yesterday (yesterday's daily export arrives today).
     const from = liveFrom(this.calendar, { now: () => now });
     const live = new Set<string>();
@@ -118,7 +123,14 @@ export class SeriesStore {
       return touched;
     });
     // An entity live in one job is live for the round (a mark never moves later).
-    for (const e of live) backfill.delete(e);
+    for (const e of live) {
+      if (backfillHeld?.(e)) {
+        live.delete(e);
+        backfill.add(e);
+      } else {
+        backfill.delete(e);
+      }
+    }
     const dirty = { live, backfill, leadMs: EVAL_MAX_DELAY_MS };
     const results =
       this.impl instanceof CompactSeries

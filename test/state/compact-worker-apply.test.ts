@@ -251,4 +251,34 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     spy.mockRestore();
     expect((await r.apply('j5', all[5]!, NOW)).chunks).toBe(1);
   });
+
+  it('ApplyRounds: a live sample of an entity whose backfill the worker holds is marked to be judged with it, the others at once', async () => {
+    const prefix = fresh();
+    const s = store(prefix, 'worker');
+    const r = new ApplyRounds(s);
+    const sample = (entity: string, day: number) => ({ metric: 'card_opening', entity, value: 5, ts: at(day, 10), id: `${entity}/${day}` });
+    // The backfill lane's first round waits at a gate, so its job (X) and the one behind it (Y) are held.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const through = s.applyJobs.bind(s);
+    const spy = vi.spyOn(s, 'applyJobs').mockImplementationOnce(async (...a) => {
+      await gate;
+      return through(...a);
+    });
+    const held = [r.apply('b0', [sample('X', TODAY - 5)], NOW, undefined, 'backfill'), r.apply('b1', [sample('Y', TODAY - 5)], NOW, undefined, 'backfill')];
+    await r.apply('l0', [sample('X', TODAY - 1), sample('Y', TODAY - 1), sample('Z', TODAY - 1)], NOW, undefined, 'live');
+    const dirty = keyspace(prefix).dirty;
+    const score = async (e: string) => Number(await admin.zscore(dirty, e));
+    // Z: a live mark, due a minute back (judged at once); X and Y: marked now, judged with their backfill.
+    expect(await score('X')).toBeGreaterThan((await score('Z')) + 30_000);
+    expect(await score('Y')).toBeGreaterThan((await score('Z')) + 30_000);
+    open();
+    expect((await Promise.all(held)).map((x) => x.chunks)).toEqual([1, 1]);
+    spy.mockRestore();
+    // Nothing held any more: a live sample of X is marked live again.
+    await admin.del(dirty);
+    await r.apply('l1', [sample('X', TODAY)], NOW, undefined, 'live');
+    expect(await admin.zscore(dirty, 'X')).not.toBeNull();
+    expect(await score('X')).toBeLessThan(Date.now() - 30_000);
+  });
 });
