@@ -6,7 +6,7 @@ import type { Clock, Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { RawSample, SampleRejection } from '../domain/sample.js';
 import { validateSamples } from './validate.js';
-import { ApplyRounds, ROUND_SAMPLES, type Lane } from './apply-rounds.js';
+import { ApplyRounds, type Lane } from './apply-rounds.js';
 import type { PipelineObserver } from '../observability/events.js';
 import type { SampleBatchJob } from '../queues/names.js';
 import type { RedisRegistryStore, RegistryCache } from '../state/registry-store.js';
@@ -41,10 +41,7 @@ export class SampleBatchProcessor {
 
   constructor(private readonly deps: SampleBatchDeps) {
     if (deps.series.joinsJobs) {
-      this.rounds = new ApplyRounds(deps.series, {
-        observe: (jobs, samples, lane) => deps.observer.applyRound(jobs, samples, lane),
-        maxSamples: Math.min(ROUND_SAMPLES, deps.series.roundSamples),
-      });
+      this.rounds = new ApplyRounds(deps.series, { observe: (jobs, samples, lane) => deps.observer.applyRound(jobs, samples, lane) });
     }
   }
 

@@ -40,15 +40,18 @@ export interface ApplyRoundsOptions {
 class LaneRounds {
   private waiting: Waiting[] = [];
   private running = false;
-  /** Entities of the jobs held (waiting or in the running round), by sample count; kept where `tracks`. */
+  /** Entities of the jobs held (waiting or in the running round), by sample count; the backfill lane's only. */
   private readonly held = new Map<string, number>();
+
+  private get tracks(): boolean {
+    return this.lane === 'backfill';
+  }
 
   constructor(
     private readonly lane: Lane,
     private readonly series: SeriesStore,
     private readonly observe: RoundObserver,
     private readonly maxSamples: number,
-    private readonly tracks = false,
     /** Whether another lane holds a job of the entity still to apply (applyJobs' backfillHeld). */
     private readonly heldElsewhere?: (entity: string) => boolean,
   ) {}
@@ -86,14 +89,14 @@ class LaneRounds {
             Math.max(...round.map((w) => w.now)),
             this.heldElsewhere,
           );
-          this.release(round);
           this.observe(round.length, round.reduce((n, w) => n + w.job.samples.length, 0), this.lane);
           round.forEach((w, i) => w.resolve(results[i]!));
         } catch (err) {
           // Every job of the round fails and is retried (its queue's attempts); what the round wrote
           // carries the jobs' chunk markers, so a retry skips it.
-          this.release(round);
           for (const w of round) w.reject(err);
+        } finally {
+          this.release(round);
         }
       }
     } finally {
@@ -127,11 +130,12 @@ export class ApplyRounds {
 
   constructor(series: SeriesStore, opts: ApplyRoundsOptions = {}) {
     const observe = opts.observe ?? (() => undefined);
-    const max = opts.maxSamples ?? ROUND_SAMPLES;
+    // Never more than the store takes in one round (the compact layout: by its shard count).
+    const max = Math.min(opts.maxSamples ?? ROUND_SAMPLES, series.roundSamples);
     // A live sample of an entity whose backfill this worker holds is judged with the backfill, once,
     // not before it and again after.
-    const backfill = new LaneRounds('backfill', series, observe, max, true);
-    this.lanes = { live: new LaneRounds('live', series, observe, max, false, (e) => backfill.holds(e)), backfill };
+    const backfill = new LaneRounds('backfill', series, observe, max);
+    this.lanes = { live: new LaneRounds('live', series, observe, max, (e) => backfill.holds(e)), backfill };
   }
 
   /** Apply one job's samples in `lane`, with whatever other jobs of the lane wait at the time; resolves when its round is written. */

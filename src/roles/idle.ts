@@ -17,7 +17,8 @@ export interface Settling {
   readonly notifier?: unknown;
 }
 
-async function sumCounts(qs: readonly Counted[], states: JobType[] = ['waiting', 'active', 'delayed', 'prioritized']): Promise<Counts> {
+/** Jobs of several queues in these states, summed by state. */
+export async function sumCounts(qs: readonly Counted[], states: JobType[] = ['waiting', 'active', 'delayed', 'prioritized']): Promise<Counts> {
   const all = await Promise.all(qs.map((q) => q.getJobCounts(...states)));
   const out: Counts = {};
   for (const c of all) for (const [k, v] of Object.entries(c)) out[k] = (out[k] ?? 0) + v;

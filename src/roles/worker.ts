@@ -20,6 +20,7 @@ import type { Features } from './features.js';
 import { notifyContext, type Channels } from './notify-context.js';
 import { Role, type Close } from './role.js';
 import { reliableWorkerOptions } from '../queues/worker-options.js';
+import { sumCounts } from './idle.js';
 
 /** A sample job's lock (BullMQ renews it at half this while the worker lives) and the stall check. */
 const SAMPLE_LOCK_MS = 10_000;
@@ -80,8 +81,8 @@ export class WorkerRole extends Role {
         // Jobs being applied count too: a worker holds many at once (group commit), and an entity
         // judged before they are applied is judged again after.
         backlog: async () => {
-          const counts = await Promise.all([core.queues.samples, core.queues.backfill].map((q) => q.getJobCounts('waiting', 'prioritized', 'active')));
-          return counts.reduce((n, c) => n + (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.active ?? 0), 0);
+          const c = await sumCounts([core.queues.samples, core.queues.backfill], ['waiting', 'prioritized', 'active']);
+          return (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.active ?? 0);
         },
       },
     );

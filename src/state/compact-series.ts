@@ -343,14 +343,16 @@ export class CompactSeries implements SeriesLayout {
     }
     const partOf = new Int32Array(all.length);
     const byShard = new Map<number, { groups: Map<string, number[]>; markers: Map<number, { part: number; chunk: number; key: string }> }>();
+    // A deep round holds hundreds of thousands of samples: the live lane, lock renewals and the
+    // drainer get the event loop every YIELD_SAMPLES samples of it.
     let sinceYield = 0;
+    const worked = async (samples: number): Promise<void> => {
+      if ((sinceYield += samples) < YIELD_SAMPLES) return;
+      sinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    };
     for (const [p, { jobId, samples }] of parts.entries()) {
-      // A deep round holds hundreds of thousands of samples: the live lane, lock renewals and the
-      // drainer get the event loop between jobs.
-      if ((sinceYield += samples.length) >= YIELD_SAMPLES) {
-        sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      await worked(samples.length);
       const base = offsets[p]!;
       for (let i = 0; i < samples.length; i++) {
         const s = samples[i]!;
@@ -378,10 +380,7 @@ export class CompactSeries implements SeriesLayout {
       this.pushGroups(shard, groups, (i) => all[i]!, keys, args);
       for (let j = 1; j < m.length; j++) keys.push(m[j]!.key);
       calls.push({ shard, keys, args, markers: m });
-      if ((sinceYield += args.length / 4) >= YIELD_SAMPLES) {
-        sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      await worked(args.length / 4);
     }
     return { calls, partOf, offsets };
   }
