@@ -6,7 +6,9 @@
 //
 // Two lanes, each with its own rounds, run side by side: the jobs of the `samples` queue (live) and
 // those of `samples-backfill`. A live sample that arrives during a backfill waits for the live
-// lane's round only, not for a backfill round of hundreds of thousands of samples.
+// lane's round only, not for a backfill round of hundreds of thousands of samples. The worker's
+// backfill lane also waits for company before each round (Gather): its jobs come as fast as they are
+// fetched, and a round that started with the first of them would meet each series once a day.
 
 import type { Sample } from '../domain/sample.js';
 import type { ApplyResult, JobToApply, SeriesStore } from '../state/series-store.js';
@@ -30,16 +32,38 @@ export type RoundObserver = (jobs: number, samples: number, lane: Lane) => void;
 
 export type Lane = 'live' | 'backfill';
 
+/**
+ * How the backfill lane waits for company before a round: until no job has come for `quietMs`, or
+ * it holds `jobs` jobs (all its consumer takes: no more can come) or a round's worth of samples, and
+ * never longer than `maxMs`. Backfill jobs come in bursts as fast as they are fetched, and the
+ * deeper a round, the less each sample costs (a series read and written once for all its days).
+ */
+export interface Gather {
+  readonly quietMs: number;
+  readonly maxMs: number;
+  readonly jobs: number;
+}
+
+/** The worker's gather (src/roles/worker.ts): a fetch takes tens of ms on a busy worker, a round seconds. */
+export const GATHER_QUIET_MS = 250;
+export const GATHER_MAX_MS = 5_000;
+
 export interface ApplyRoundsOptions {
   readonly observe?: RoundObserver;
   /** Samples a round takes at most (default ROUND_SAMPLES). */
   readonly maxSamples?: number;
+  /** The backfill lane gathers jobs before each round (default: it takes what waits, at once). */
+  readonly gather?: Gather;
 }
 
 /** One lane's jobs waiting for its next round, and whether a round of it runs. */
 class LaneRounds {
   private waiting: Waiting[] = [];
   private running = false;
+  /** When the last job came (performance.now()), for the gather's quiet gap. */
+  private lastArrival = 0;
+  /** Wakes a gather waiting for its gap to end (a job came: it may fill the hold). */
+  private wake?: () => void;
   /** Entities of the jobs held (waiting or in the running round), by sample count; the backfill lane's only. */
   private readonly held = new Map<string, number>();
 
@@ -54,6 +78,7 @@ class LaneRounds {
     private readonly maxSamples: number,
     /** Whether another lane holds a job of the entity still to apply (applyJobs' backfillHeld). */
     private readonly heldElsewhere?: (entity: string) => boolean,
+    private readonly gather?: Gather,
   ) {}
 
   /** Whether a job this lane holds (waiting, or in its running round) has a sample of the entity. */
@@ -64,7 +89,36 @@ class LaneRounds {
   push(w: Waiting): void {
     if (this.tracks) for (const s of w.job.samples) this.held.set(s.entity, (this.held.get(s.entity) ?? 0) + 1);
     this.waiting.push(w);
+    this.lastArrival = performance.now();
+    this.wake?.();
     if (!this.running) void this.run();
+  }
+
+  /** Wait for company before a round (Gather); at once without a gather. */
+  private async gathered(): Promise<void> {
+    const g = this.gather;
+    if (!g) return;
+    const started = performance.now();
+    for (;;) {
+      const now = performance.now();
+      const quiet = now - this.lastArrival;
+      if (quiet >= g.quietMs || now - started >= g.maxMs || this.waiting.length >= g.jobs || this.waitingSamples() >= this.maxSamples) return;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.wake = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(g.quietMs - quiet, g.maxMs - (now - started)));
+        this.wake = done;
+      });
+    }
+  }
+
+  private waitingSamples(): number {
+    let n = 0;
+    for (const w of this.waiting) n += w.job.samples.length;
+    return n;
   }
 
   private release(round: readonly Waiting[]): void {
@@ -82,6 +136,9 @@ class LaneRounds {
     this.running = true;
     try {
       while (this.waiting.length > 0) {
+        // Only with a gather: an await here would let the jobs pushed in the same tick as the
+        // first join its round, and an idle worker applies a lone live job at once.
+        if (this.gather) await this.gathered();
         const round = this.take();
         try {
           const results = await this.series.applyJobs(
@@ -134,7 +191,7 @@ export class ApplyRounds {
     const max = Math.min(opts.maxSamples ?? ROUND_SAMPLES, series.roundSamples);
     // A live sample of an entity whose backfill this worker holds is judged with the backfill, once,
     // not before it and again after.
-    const backfill = new LaneRounds('backfill', series, observe, max);
+    const backfill = new LaneRounds('backfill', series, observe, max, undefined, opts.gather);
     this.lanes = { live: new LaneRounds('live', series, observe, max, (e) => backfill.holds(e)), backfill };
   }
 

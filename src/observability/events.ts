@@ -13,6 +13,11 @@ export interface PipelineObserver {
   entitiesEvaluated(n: number, seconds: number, conflicts: number): void;
   /** Sample jobs a worker applied together in one round of a lane (group commit: src/ingest/apply-rounds.ts). */
   applyRound(jobs: number, samples: number, lane: 'live' | 'backfill'): void;
+  /**
+   * A sample job found stalled (its worker died, or its lock lapsed) and queued again: applied
+   * again, it applies nothing twice (chunk markers), but its work is done twice.
+   */
+  jobStalled(lane: 'live' | 'backfill'): void;
   /** Samples applied per metric (count and sum of values), e.g. complaints across all campaigns. */
   metricSamples(byMetric: ReadonlyMap<string, { readonly n: number; readonly sum: number }>): void;
   transitions(events: readonly AlertEvent[]): void;
@@ -26,6 +31,7 @@ export const nullObserver: PipelineObserver = {
   batchApplied() {},
   entitiesEvaluated() {},
   applyRound() {},
+  jobStalled() {},
   metricSamples() {},
   transitions() {},
 };

@@ -48,6 +48,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
     registers: r,
   });
+  const stalled = new Counter({
+    name: 'lookout_sample_jobs_stalled_total',
+    help: 'Sample jobs this worker found stalled (a worker died or a lock lapsed) and queued again, by queue (live: samples, backfill: samples-backfill)',
+    labelNames: ['queue'],
+    registers: r,
+  });
   const batchSeconds = new Histogram({ name: 'lookout_batch_apply_seconds', help: 'Time to validate and apply one sample batch', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
   const lag = new Histogram({
     name: 'lookout_ingest_lag_seconds',
@@ -128,6 +134,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
       }
     },
     applyRound: (jobs, _samples, lane) => roundJobs.observe({ lane }, jobs),
+    jobStalled: (lane) => stalled.inc({ queue: lane }),
     entitiesEvaluated: (n, seconds, c) => {
       evaluated.inc(n);
       evalSeconds.observe(seconds);

@@ -13,7 +13,8 @@ import { DirtySet } from '../state/dirty.js';
 import { EventOutbox } from '../state/event-outbox.js';
 import { EventRelay } from '../route/event-relay.js';
 import { SampleBatchProcessor } from '../ingest/apply-batch.js';
-import type { Lane } from '../ingest/apply-rounds.js';
+import { GATHER_MAX_MS, GATHER_QUIET_MS, type Lane } from '../ingest/apply-rounds.js';
+import { heldWorkers } from '../queues/held-worker.js';
 import { QUEUES, type SampleBatchJob } from '../queues/names.js';
 import type { Core } from './core.js';
 import type { Features } from './features.js';
@@ -106,6 +107,8 @@ export class WorkerRole extends Role {
       this.notifier = notifier;
     }
 
+    // Where jobs are joined (group commit), the backfill consumer holds LOOKOUT_WORKER_HOLD jobs.
+    const holds = core.series.joinsJobs && config.workerHold > 0;
     const processor = new SampleBatchProcessor({
       clock: core.clock,
       calendar: core.calendar,
@@ -117,6 +120,7 @@ export class WorkerRole extends Role {
       registryStore: core.registry,
       evaluator,
       observer: core.metrics.observer,
+      ...(holds ? { gather: { quietMs: GATHER_QUIET_MS, maxMs: GATHER_MAX_MS, jobs: config.workerHold } } : {}),
     });
     // A job's id names its chunk markers, and each queue numbers its jobs from 1: a backfill job's
     // id is prefixed (a custom id cannot hold ':'), so it never meets a `samples` job's markers.
@@ -130,10 +134,9 @@ export class WorkerRole extends Role {
     // kills; and its lock is short (renewed every 5 s while the worker lives), so a killed worker's
     // batch is taken up again within ~15 s, not a minute: a lock lost to a long pause only runs
     // the job twice, which applies nothing twice.
-    const options = (concurrency: number) => ({
+    const options = () => ({
       connection: workerConn(),
       prefix: config.prefix,
-      concurrency,
       ...reliableWorkerOptions({ lockDurationMs: SAMPLE_LOCK_MS, stalledIntervalMs: SAMPLE_STALLED_CHECK_MS }),
     });
     // Two consumers, one per sample queue (the doors queue a backfill apart: queue-sink.ts):
@@ -141,17 +144,28 @@ export class WorkerRole extends Role {
     //   once, applied in the live lane's short rounds, so a live sample sent during a backfill is
     //   applied within a round of a few jobs, not after the backlog;
     // - `samples-backfill`: where the jobs held are applied together (group commit), up to
-    //   LOOKOUT_WORKER_HOLD jobs, applied in deep rounds of their own lane, several days of a series
-    //   in one write; else LOOKOUT_WORKER_CONCURRENCY jobs.
-    const joins = core.series.joinsJobs;
+    //   LOOKOUT_WORKER_HOLD jobs, each handed over as soon as it is fetched (so its lock is renewed:
+    //   held-worker.ts) and gathered into deep rounds of their own lane, several days of a series in
+    //   one write; else LOOKOUT_WORKER_CONCURRENCY jobs.
     const consumers = [
-      new Worker<SampleBatchJob>(QUEUES.samples, consume('live'), options(config.workerConcurrency)),
-      new Worker<SampleBatchJob>(QUEUES.backfill, consume('backfill'), options(joins && config.workerHold > 0 ? config.workerHold : config.workerConcurrency)),
+      new Worker<SampleBatchJob>(QUEUES.samples, consume('live'), { ...options(), concurrency: config.workerConcurrency }),
+      ...(holds
+        ? heldWorkers(QUEUES.backfill, consume('backfill'), config.workerHold, options())
+        : [new Worker<SampleBatchJob>(QUEUES.backfill, consume('backfill'), { ...options(), concurrency: config.workerConcurrency })]),
     ];
+    // Worker.close() waits for in-flight jobs: SIGTERM drains, it does not abandon. All at once: the
+    // backfill's fetchers share rounds, and one still fetching would keep adding to them.
+    opened(async () => {
+      await Promise.all(consumers.map((c) => c.close()));
+    });
     for (const samples of consumers) {
-      // Worker.close() waits for in-flight jobs: SIGTERM drains, it does not abandon.
-      opened(() => samples.close());
+      const lane: Lane = samples.name === QUEUES.backfill ? 'backfill' : 'live';
       samples.on('completed', () => drainer.notify());
+      // Found by this worker's stall check (the job's worker died, or its lock lapsed): queued again.
+      samples.on('stalled', (job) => {
+        core.metrics.observer.jobStalled(lane);
+        log.warn({ queue: samples.name, job }, 'sample job stalled (queued again; its applied chunks are skipped)');
+      });
       samples.on('failed', (job, err) => log.error({ queue: samples.name, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed (will retry)'));
       samples.on('error', (err) => log.error({ queue: samples.name, err: err.message }, 'worker error'));
     }

@@ -4,7 +4,10 @@
 // the drop contract's alerts as applied one by one.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Calendar } from '../../src/domain/clock.js';
-import { metricValue, startTestLookout, type TestLookout } from '../support/lookout.js';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { QUEUES } from '../../src/queues/names.js';
+import { metricValue, startTestLookout, waitFor, type TestLookout } from '../support/lookout.js';
 import { dealer, dealerSeries, FOUR_WEEKS, LAST_DAY } from './fixtures.js';
 
 const DEALERS = Array.from({ length: 24 }, (_, i) => `D${String(i).padStart(4, '0')}`);
@@ -66,4 +69,37 @@ describe('group commit: the jobs a worker holds applied together', () => {
     const open = (await lk.alerts.list({})).filter((a) => a.state !== 'resolved' && a.rule.startsWith('core_dealer'));
     expect(open).toHaveLength(DEALERS.filter((_, i) => lastValue(i) < 100).length);
   });
+
+  it('a backfill job whose worker died is found stalled by the next, counted in lookout_sample_jobs_stalled_total, and applied once', async () => {
+    // Queued by an API-only process: no worker of its own takes the job first.
+    const door = await startTestLookout({ roles: ['api'], env: { LOOKOUT_SERIES_LAYOUT: 'compact' }, keepKeys: true });
+    try {
+      await door.registry.putMany(DEALERS.map((id) => dealer(id)));
+      const old = DEALERS.flatMap((id) => dealerSeries(id, 100)).filter((s) => !s.ts.startsWith(LAST_DAY));
+      expect((await door.post('/api/v1/samples', old)).status).toBe(202);
+      // A worker takes the job and dies holding it: its lock (1 s) lapses, never renewed.
+      const conn = new Redis(door.redisUrl, { maxRetriesPerRequest: null });
+      const dead = new Worker(QUEUES.backfill, null, { connection: conn, prefix: door.config.prefix, lockDuration: 1_000 });
+      const job = await dead.getNextJob('dead-token', { block: false });
+      expect(job?.id).toBe('1');
+      await dead.close();
+      conn.disconnect();
+      const next = await startTestLookout({ prefix: door.prefix, roles: ['worker'], env: { LOOKOUT_SERIES_LAYOUT: 'compact' } });
+      try {
+        // Its stall check (every 5 s) marks the active job, then finds it unlocked: up to 10 s.
+        await waitFor('the stalled job applied', async () => (await next.queues.backfill.getCompletedCount()) === 1, 40_000);
+        const text = await next.metrics.registry.metrics();
+        expect(metricValue(text, 'lookout_sample_jobs_stalled_total', { queue: 'backfill' })).toBe(1);
+        for (const id of DEALERS) {
+          const series = await next.daily(id, 'card_opening');
+          expect(series.size).toBe(FOUR_WEEKS.length - 1);
+          expect([...series.values()].every((v) => v === 100)).toBe(true);
+        }
+      } finally {
+        await next.cleanup();
+      }
+    } finally {
+      await door.cleanup();
+    }
+  }, 60_000);
 });

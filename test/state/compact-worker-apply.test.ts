@@ -282,4 +282,35 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     expect(await admin.zscore(dirty, 'X')).not.toBeNull();
     expect(Math.abs((await score('X')) - (await score('W')))).toBeLessThan(30_000);
   });
+
+  it('ApplyRounds with a gather: the backfill lane waits for a quiet gap, a full hold or its longest wait; the live lane never waits', async () => {
+    const s = store(fresh(), 'worker');
+    const all = jobs(45, 12, ['D1', 'G1', 'G2', 'G3'], true);
+    const rounds: string[] = [];
+    const observe = (n: number, _samples: number, lane: string) => rounds.push(`${lane}:${n}`);
+    // Jobs 10 ms apart, inside a quiet gap of 500 ms: one round of five, not one job then four.
+    const quiet = new ApplyRounds(s, { observe, gather: { quietMs: 500, maxMs: 30_000, jobs: 100 } });
+    const trickle: Promise<unknown>[] = [];
+    for (let j = 0; j < 5; j++) {
+      trickle.push(quiet.apply(`q${j}`, all[j]!, NOW, undefined, 'backfill'));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await Promise.all(trickle);
+    expect(rounds).toEqual(['backfill:5']);
+    // The live lane takes its job at once, however long the backfill lane would wait.
+    const patient = new ApplyRounds(s, { observe, gather: { quietMs: 60_000, maxMs: 60_000, jobs: 3 } });
+    rounds.length = 0;
+    expect((await patient.apply('l0', all[5]!, NOW, undefined, 'live')).chunks).toBe(1);
+    // A full hold (3 jobs: its consumer takes no more) starts the round without waiting for quiet.
+    const full = [6, 7, 8].map((j) => patient.apply(`f${j}`, all[j]!, NOW, undefined, 'backfill'));
+    expect((await Promise.all(full)).map((r) => r.chunks)).toEqual([1, 1, 1]);
+    expect(rounds).toEqual(['live:1', 'backfill:3']);
+    // Jobs that keep coming wait no longer than maxMs.
+    const bounded = new ApplyRounds(s, { observe, gather: { quietMs: 60_000, maxMs: 300, jobs: 100 } });
+    rounds.length = 0;
+    const started = performance.now();
+    expect((await bounded.apply('m9', all[9]!, NOW, undefined, 'backfill')).chunks).toBe(1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(rounds).toEqual(['backfill:1']);
+  });
 });

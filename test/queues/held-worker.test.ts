@@ -1,0 +1,114 @@
+import { Queue, type Job, type Worker } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FETCH_AHEAD, heldWorkers } from '../../src/queues/held-worker.js';
+import { reliableWorkerOptions } from '../../src/queues/worker-options.js';
+import { redisPerTest } from '../support/redis.js';
+
+/**
+ * A busy event loop, as a worker's deep round or the drainer makes it: every turn blocks `ms`.
+ * Each fetch of a job then takes at least a turn.
+ */
+function busy(ms: number): () => void {
+  let on = true;
+  const spin = () => {
+    if (!on) return;
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      // the turn is taken
+    }
+    setTimeout(spin, 0);
+  };
+  setTimeout(spin, 0);
+  return () => {
+    on = false;
+  };
+}
+
+describe('heldWorkers (a deep hold, as the backfill consumer keeps)', () => {
+  const ctx = redisPerTest('held');
+  const closing: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const close of closing.splice(0).reverse()) await close();
+  });
+
+  it('hands each job over as soon as it is fetched, so a hold that takes longer to fetch than a lock lasts loses no lock and runs no job twice', async () => {
+    const JOBS = 40;
+    const queue = new Queue('held', { connection: ctx.redis, prefix: ctx.prefix });
+    closing.push(() => queue.close());
+    await queue.addBulk(Array.from({ length: JOBS }, (_, i) => ({ name: 'b', data: { i } })));
+    // Every job is held until all are in hand (a round that takes them together), then a while more.
+    const calls = new Map<number, number>();
+    let release!: () => void;
+    const all = new Promise<void>((resolve) => (release = resolve));
+    const process = async (job: Job<{ i: number }>) => {
+      calls.set(job.data.i, (calls.get(job.data.i) ?? 0) + 1);
+      if (calls.size === JOBS) release();
+      await all;
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      return job.data.i;
+    };
+    // 40 fetches of at least a 60 ms turn each outlast the 1 s lock: fetched all before the first
+    // was handed over, the first jobs' locks ran out and the stall check queued them again.
+    const stop = busy(60);
+    const workers: Worker[] = heldWorkers('held', process, 64, {
+      connection: ctx.redis,
+      prefix: ctx.prefix,
+      ...reliableWorkerOptions({ lockDurationMs: 1_000, stalledIntervalMs: 300 }),
+    });
+    closing.push(() => Promise.all(workers.map((w) => w.close())));
+    // Cleared first (closing runs in reverse), so a failed test's held jobs end and its workers close.
+    closing.push(async () => {
+      stop();
+      release();
+    });
+    let stalled = 0;
+    let completed = 0;
+    for (const w of workers) {
+      w.on('stalled', () => stalled++);
+      w.on('completed', () => completed++);
+    }
+    await all;
+    while (completed < JOBS) await new Promise((resolve) => setTimeout(resolve, 50));
+    stop();
+    expect(stalled).toBe(0);
+    expect([...calls.values()].every((c) => c === 1)).toBe(true);
+    expect(calls.size).toBe(JOBS);
+    expect(await queue.getCompletedCount()).toBe(JOBS);
+  });
+
+  it('splits the hold between its fetchers, none fetching more than FETCH_AHEAD beyond what it handed over', async () => {
+    const queue = new Queue('split', { connection: ctx.redis, prefix: ctx.prefix });
+    closing.push(() => queue.close());
+    await queue.addBulk(Array.from({ length: 30 }, (_, i) => ({ name: 'b', data: { i } })));
+    let inHand = 0;
+    let most = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const workers = heldWorkers(
+      'split',
+      async () => {
+        most = Math.max(most, ++inHand);
+        await gate;
+        inHand--;
+      },
+      10,
+      { connection: ctx.redis, prefix: ctx.prefix },
+    );
+    closing.push(() => Promise.all(workers.map((w) => w.close())));
+    closing.push(async () => release());
+    expect(workers).toHaveLength(4);
+    // Shares of 3, 3, 2 and 2: the hold of 10, and no more, is in hand at once.
+    while (inHand < 10) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(most).toBe(10);
+    expect(workers.map((w) => w.concurrency).sort()).toEqual([2, 2, 3, 3]);
+    expect(await queue.getActiveCount()).toBe(10);
+    release();
+    while ((await queue.getCompletedCount()) < 30) await new Promise((resolve) => setTimeout(resolve, 50));
+    // Idle, each fetcher looks FETCH_AHEAD ahead (a hold smaller than the fetchers: one each).
+    expect(workers.map((w) => w.concurrency)).toEqual([FETCH_AHEAD, FETCH_AHEAD, FETCH_AHEAD, FETCH_AHEAD]);
+    const small = heldWorkers('x', async () => undefined, 1, { connection: ctx.redis, prefix: ctx.prefix, autorun: false });
+    closing.push(() => Promise.all(small.map((w) => w.close())));
+    expect(small.map((w) => w.concurrency)).toEqual([1]);
+  });
+});
