@@ -21,7 +21,7 @@ import { groupedByEntity } from '../src/ingest/queue-sink.js';
 import { readFileSync } from 'node:fs';
 import { startRedisCluster, type RedisCluster } from '../test/support/redis-cluster.js';
 import { commandStats, cpuPerSample, redisCpu, type RedisCpu } from './redis-info.js';
-import { childEvaluations, evaluations } from './judgements.js';
+import { childCounts, counts } from './judgements.js';
 import { daySamples, entities, layoutEnv } from './shapes.js';
 
 const NOW = Date.parse('2026-11-22T09:00:00+08:00');
@@ -42,6 +42,12 @@ const EXTRA_WORKERS = Number(args.get('workers') ?? 1);
  * ceiling of a queue that applies a shard's waiting days together (bench/README.md "Days together").
  */
 const DAYS_TOGETHER = args.has('days-together');
+/**
+ * Workers (re)started on a backlog: every day is queued first, with no worker running, then the
+ * worker processes start and the clock runs from there (a restart after an outage, or workers added
+ * to a backfill). Where a deep hold is fetched while the workers are busy.
+ */
+const BACKLOG = args.has('backlog');
 /** Also run the compact layout on a real 3-master Redis Cluster (`--cluster`, or `--cluster=1000,10000`: its sizes). */
 const CLUSTER_SIZES = args.has('cluster') ? (args.get('cluster') ? args.get('cluster')!.split(',').map(Number) : SIZES) : [];
 
@@ -57,7 +63,7 @@ interface Target {
   readonly nodes: readonly string[];
 }
 
-async function benchLookout(target: Target, n: number, layout: string): Promise<{ n: number; samples: number; seconds: number; perSec: number; alerts: number; judged: number; shape: string; cpu: RedisCpu; nodeCpu: number; keyShare: number[]; cpuShare: number[]; controlNode: number }> {
+async function benchLookout(target: Target, n: number, layout: string): Promise<{ n: number; samples: number; seconds: number; perSec: number; alerts: number; judged: number; stalled: number; shape: string; cpu: RedisCpu; nodeCpu: number; keyShare: number[]; cpuShare: number[]; controlNode: number }> {
   const redisUrl = target.url;
   const cal = new Calendar(TZ);
   const today = cal.dayOf(NOW);
@@ -81,16 +87,42 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
     ...layoutEnv(layout),
     ...tuning,
   });
-  const lookout = await startLookout({ config, roles: ['worker'], logger: createLogger({ level: 'silent' }), clock: new ManualClock(NOW), noNotifier: true });
-  const children = await Promise.all(
-    Array.from({ length: EXTRA_WORKERS }, () => {
-      const child = fork(fileURLToPath(new URL('./worker.js', import.meta.url)), [redisUrl, `bench${n}`, String(NOW), layout, JSON.stringify(tuning)]);
-      return new Promise<ChildProcess>((resolve) => child.once('message', () => resolve(child)));
-    }),
-  );
+  const open = (roles: 'worker'[]) => startLookout({ config, roles, logger: createLogger({ level: 'silent' }), clock: new ManualClock(NOW), noNotifier: true });
+  const forkWorkers = () =>
+    Promise.all(
+      Array.from({ length: EXTRA_WORKERS }, () => {
+        const child = fork(fileURLToPath(new URL('./worker.js', import.meta.url)), [redisUrl, `bench${n}`, String(NOW), layout, JSON.stringify(tuning)]);
+        return new Promise<ChildProcess>((resolve) => child.once('message', () => resolve(child)));
+      }),
+    );
+  // The door queues the samples; the in-process worker is the same Lookout, or (--backlog) one
+  // started once everything is queued.
+  const door = await open(BACKLOG ? [] : ['worker']);
   const ents = entities(n);
-  await lookout.registry.putMany(ents);
+  await door.registry.putMany(ents);
   const r = mulberry32(n);
+  // Produce day by day, like the daily exports arrive; build each day just before sending it
+  // (--days-together: all days first, each entity's together).
+  const produce = async (): Promise<number> => {
+    let total = 0;
+    if (DAYS_TOGETHER) {
+      const all: Sample[] = [];
+      for (let d = today - days; d < today; d++) all.push(...daySamples(ents, d, cal, r, perDay));
+      const samples = groupedByEntity(all);
+      total = samples.length;
+      for (let i = 0; i < samples.length; i += ENQUEUE_SLICE) await door.sink.enqueue(samples.slice(i, i + ENQUEUE_SLICE), 'bench');
+    } else {
+      for (let d = today - days; d < today; d++) {
+        const samples = daySamples(ents, d, cal, r, perDay);
+        total += samples.length;
+        for (let i = 0; i < samples.length; i += ENQUEUE_SLICE) await door.sink.enqueue(samples.slice(i, i + ENQUEUE_SLICE), 'bench');
+      }
+    }
+    return total;
+  };
+  let total = BACKLOG ? await produce() : 0;
+  const lookout = BACKLOG ? await open(['worker']) : door;
+  const children = await forkWorkers();
   const infos = target.nodes.map((u) => new Redis(u));
   const sum = (xs: RedisCpu[]) => xs.reduce((a, b) => ({ total: a.total + b.total, main: a.main + b.main }));
   if (args.has('stats')) await Promise.all(infos.map((r) => r.config('RESETSTAT')));
@@ -98,23 +130,8 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   const cpuBefore = sum(perNodeBefore);
   const nodeCpuOf = () => processCpu(process.pid) + children.reduce((a, c) => a + processCpu(c.pid!), 0);
   const nodeCpuBefore = nodeCpuOf();
-  // Produce day by day, like the daily exports arrive; build each day just before sending it
-  // (--days-together: all days first, each entity's together).
   const started = performance.now();
-  let total = 0;
-  if (DAYS_TOGETHER) {
-    const all: Sample[] = [];
-    for (let d = today - days; d < today; d++) all.push(...daySamples(ents, d, cal, r, perDay));
-    const samples = groupedByEntity(all);
-    total = samples.length;
-    for (let i = 0; i < samples.length; i += ENQUEUE_SLICE) await lookout.sink.enqueue(samples.slice(i, i + ENQUEUE_SLICE), 'bench');
-  } else {
-    for (let d = today - days; d < today; d++) {
-      const samples = daySamples(ents, d, cal, r, perDay);
-      total += samples.length;
-      for (let i = 0; i < samples.length; i += ENQUEUE_SLICE) await lookout.sink.enqueue(samples.slice(i, i + ENQUEUE_SLICE), 'bench');
-    }
-  }
+  if (!BACKLOG) total = await produce();
   await waitIdle(lookout, 600_000);
   const seconds = (performance.now() - started) / 1000;
   const perNodeAfter = await Promise.all(infos.map(redisCpu));
@@ -129,7 +146,9 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   const keyShare = sizes.map((k) => k / sizes.reduce((a, b) => a + b, 0));
   const all = (await lookout.alerts.list({})).filter((a) => a.state !== 'resolved');
   const alerts = all.length;
-  const judged = ((await evaluations(lookout)) + (await Promise.all(children.map(childEvaluations))).reduce((a, b) => a + b, 0)) / n;
+  const tallies = [await counts(lookout), ...(await Promise.all(children.map(childCounts)))];
+  const judged = tallies.reduce((a, c) => a + c.evaluations, 0) / n;
+  const stalled = tallies.reduce((a, c) => a + c.stalled, 0);
   await Promise.all(children.map((c) => new Promise((resolve) => { c.once('exit', resolve); c.send('stop'); })));
   if (process.env.BENCH_DEBUG) {
     const by = new Map<string, number>();
@@ -137,10 +156,25 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
     console.log(by, all[0]);
   }
   await lookout.stop();
+  if (door !== lookout) await door.stop();
   await Promise.all(infos.map((r) => r.flushall()));
   for (const r of infos) r.disconnect();
   rmSync(cfgDir, { recursive: true, force: true });
-  return { n, samples: total, seconds, perSec: total / seconds, alerts, judged, shape: `${perDay === 1 ? `${days} days × daily` : `${days} days × ${perDay} hourly`}${DAYS_TOGETHER ? ', days together' : ''}`, cpu, nodeCpu, keyShare, cpuShare, controlNode };
+  return {
+    n,
+    samples: total,
+    seconds,
+    perSec: total / seconds,
+    alerts,
+    judged,
+    stalled,
+    shape: `${perDay === 1 ? `${days} days × daily` : `${days} days × ${perDay} hourly`}${DAYS_TOGETHER ? ', days together' : ''}${BACKLOG ? ', on a backlog' : ''}`,
+    cpu,
+    nodeCpu,
+    keyShare,
+    cpuShare,
+    controlNode,
+  };
 }
 
 /** Which of `nodes` (by port) serves the slot of `key` on a cluster (CLUSTER KEYSLOT / SLOTS). */
@@ -203,10 +237,10 @@ async function main(): Promise<void> {
       `bare BullMQ, one job per sample: ${fmt(bare.samples)} samples in ${bare.seconds.toFixed(2)} s = ${fmt(bare.perSec)} samples/s, Redis CPU ${us(bare.cpu.total)} µs/sample (main thread ${us(bare.cpu.main)})`,
     );
     console.log('');
-    console.log('layout         entities   samples     seconds   samples/s   × bare     open  judged  Redis CPU µs/sample (main thread)  Node CPU µs/sample  shape');
+    console.log('layout         entities   samples     seconds   samples/s   × bare     open  judged  stalled  Redis CPU µs/sample (main thread)  Node CPU µs/sample  shape');
     const row = (layout: string, n: number, res: Awaited<ReturnType<typeof benchLookout>>) =>
       console.log(
-        `${layout.padEnd(13)}  ${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}  ${res.judged.toFixed(1).padStart(6)}  ${`${us(res.cpu.total)} (${us(res.cpu.main)})`.padEnd(33)}  ${us(res.nodeCpu).padStart(17)}  ${res.shape}`,
+        `${layout.padEnd(13)}  ${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}  ${res.judged.toFixed(1).padStart(6)}  ${String(res.stalled).padStart(7)}  ${`${us(res.cpu.total)} (${us(res.cpu.main)})`.padEnd(33)}  ${us(res.nodeCpu).padStart(17)}  ${res.shape}`,
       );
     for (const layout of LAYOUTS) for (const n of SIZES) row(layout, n, await benchLookout({ url: redis.url, nodes: [redis.url] }, n, layout));
     if (CLUSTER_SIZES.length) {

@@ -7,7 +7,7 @@ import { loadConfig } from '../src/config/env.js';
 import { ManualClock } from '../src/domain/clock.js';
 import { startLookout } from '../src/main.js';
 import { createLogger } from '../src/observability/logger.js';
-import { evaluations } from './judgements.js';
+import { counts } from './judgements.js';
 import { layoutEnv } from './shapes.js';
 
 const [url, prefix, now, layout, more] = process.argv.slice(2) as [string, string, string, string | undefined, string | undefined];
@@ -25,8 +25,8 @@ process.send?.('ready');
 // A bench that died must not leave its workers behind.
 process.on('disconnect', () => process.exit(0));
 process.on('message', async (m) => {
-  // The bench's "judged per entity" sums every process's evaluations.
-  if (m === 'evaluations') process.send?.({ evaluations: await evaluations(lookout) });
+  // The bench's "judged per entity" and "stalled" sum every process's counts.
+  if (m === 'counts') process.send?.({ counts: await counts(lookout) });
   if (m === 'stop') {
     await lookout.stop();
     process.exit(0);
