@@ -56,6 +56,13 @@ export interface ApplyRoundsOptions {
   readonly gather?: Gather;
 }
 
+/** Samples of these jobs, together. */
+function samplesIn(jobs: readonly Waiting[]): number {
+  let n = 0;
+  for (const w of jobs) n += w.job.samples.length;
+  return n;
+}
+
 /** One lane's jobs waiting for its next round, and whether a round of it runs. */
 class LaneRounds {
   private waiting: Waiting[] = [];
@@ -102,7 +109,7 @@ class LaneRounds {
     for (;;) {
       const now = performance.now();
       const quiet = now - this.lastArrival;
-      if (quiet >= g.quietMs || now - started >= g.maxMs || this.waiting.length >= g.jobs || this.waitingSamples() >= this.maxSamples) return;
+      if (quiet >= g.quietMs || now - started >= g.maxMs || this.waiting.length >= g.jobs || samplesIn(this.waiting) >= this.maxSamples) return;
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(timer);
@@ -113,12 +120,6 @@ class LaneRounds {
         this.wake = done;
       });
     }
-  }
-
-  private waitingSamples(): number {
-    let n = 0;
-    for (const w of this.waiting) n += w.job.samples.length;
-    return n;
   }
 
   private release(round: readonly Waiting[]): void {
@@ -146,7 +147,7 @@ class LaneRounds {
             Math.max(...round.map((w) => w.now)),
             this.heldElsewhere,
           );
-          this.observe(round.length, round.reduce((n, w) => n + w.job.samples.length, 0), this.lane);
+          this.observe(round.length, samplesIn(round), this.lane);
           round.forEach((w, i) => w.resolve(results[i]!));
         } catch (err) {
           // Every job of the round fails and is retried (its queue's attempts); what the round wrote
