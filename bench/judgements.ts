@@ -8,6 +8,8 @@ import type { Lookout } from '../src/main.js';
 export interface Counts {
   readonly evaluations: number;
   readonly stalled: number;
+  /** Rounds applied and the jobs they held, by lane (lookout_apply_round_jobs). */
+  readonly rounds: Record<string, { rounds: number; jobs: number }>;
 }
 
 async function sum(lookout: Pick<Lookout, 'metrics'>, name: string): Promise<number> {
@@ -15,8 +17,20 @@ async function sum(lookout: Pick<Lookout, 'metrics'>, name: string): Promise<num
   return m?.values.reduce((a, v) => a + v.value, 0) ?? 0;
 }
 
+async function rounds(lookout: Pick<Lookout, 'metrics'>): Promise<Counts['rounds']> {
+  const m = await lookout.metrics.registry.getSingleMetric('lookout_apply_round_jobs')?.get();
+  const out: Counts['rounds'] = {};
+  for (const v of m?.values ?? []) {
+    const lane = String(v.labels.lane);
+    const r = (out[lane] ??= { rounds: 0, jobs: 0 });
+    if ((v as { metricName?: string }).metricName?.endsWith('_count')) r.rounds += v.value;
+    if ((v as { metricName?: string }).metricName?.endsWith('_sum')) r.jobs += v.value;
+  }
+  return out;
+}
+
 export async function counts(lookout: Pick<Lookout, 'metrics'>): Promise<Counts> {
-  return { evaluations: await sum(lookout, 'lookout_evaluations_total'), stalled: await sum(lookout, 'lookout_sample_jobs_stalled_total') };
+  return { evaluations: await sum(lookout, 'lookout_evaluations_total'), stalled: await sum(lookout, 'lookout_sample_jobs_stalled_total'), rounds: await rounds(lookout) };
 }
 
 /** A bench worker process's counts (bench/worker.ts answers the 'counts' message). */

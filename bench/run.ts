@@ -63,7 +63,7 @@ interface Target {
   readonly nodes: readonly string[];
 }
 
-async function benchLookout(target: Target, n: number, layout: string): Promise<{ n: number; samples: number; seconds: number; perSec: number; alerts: number; judged: number; stalled: number; shape: string; cpu: RedisCpu; nodeCpu: number; keyShare: number[]; cpuShare: number[]; controlNode: number }> {
+async function benchLookout(target: Target, n: number, layout: string): Promise<{ n: number; samples: number; seconds: number; perSec: number; alerts: number; judged: number; stalled: number; rounds: string; shape: string; cpu: RedisCpu; nodeCpu: number; keyShare: number[]; cpuShare: number[]; controlNode: number }> {
   const redisUrl = target.url;
   const cal = new Calendar(TZ);
   const today = cal.dayOf(NOW);
@@ -149,6 +149,10 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   const tallies = [await counts(lookout), ...(await Promise.all(children.map(childCounts)))];
   const judged = tallies.reduce((a, c) => a + c.evaluations, 0) / n;
   const stalled = tallies.reduce((a, c) => a + c.stalled, 0);
+  // Each process's rounds by lane: how deep its group commits were, and how the backlog was split.
+  const rounds = (['backfill', 'live'] as const)
+    .map((lane) => `${lane} ${tallies.map((t) => `${t.rounds[lane]?.rounds ?? 0} (${t.rounds[lane]?.jobs ?? 0} jobs)`).join(' / ')}`)
+    .join('; ');
   await Promise.all(children.map((c) => new Promise((resolve) => { c.once('exit', resolve); c.send('stop'); })));
   if (process.env.BENCH_DEBUG) {
     const by = new Map<string, number>();
@@ -168,6 +172,7 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
     alerts,
     judged,
     stalled,
+    rounds,
     shape: `${perDay === 1 ? `${days} days × daily` : `${days} days × ${perDay} hourly`}${DAYS_TOGETHER ? ', days together' : ''}${BACKLOG ? ', on a backlog' : ''}`,
     cpu,
     nodeCpu,
@@ -240,7 +245,7 @@ async function main(): Promise<void> {
     console.log('layout         entities   samples     seconds   samples/s   × bare     open  judged  stalled  Redis CPU µs/sample (main thread)  Node CPU µs/sample  shape');
     const row = (layout: string, n: number, res: Awaited<ReturnType<typeof benchLookout>>) =>
       console.log(
-        `${layout.padEnd(13)}  ${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}  ${res.judged.toFixed(1).padStart(6)}  ${String(res.stalled).padStart(7)}  ${`${us(res.cpu.total)} (${us(res.cpu.main)})`.padEnd(33)}  ${us(res.nodeCpu).padStart(17)}  ${res.shape}`,
+        `${layout.padEnd(13)}  ${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}  ${res.judged.toFixed(1).padStart(6)}  ${String(res.stalled).padStart(7)}  ${`${us(res.cpu.total)} (${us(res.cpu.main)})`.padEnd(33)}  ${us(res.nodeCpu).padStart(17)}  ${res.shape}\n${''.padEnd(15)}rounds per worker process${BACKLOG ? '' : ' (the first one also produces)'}: ${res.rounds}`,
       );
     for (const layout of LAYOUTS) for (const n of SIZES) row(layout, n, await benchLookout({ url: redis.url, nodes: [redis.url] }, n, layout));
     if (CLUSTER_SIZES.length) {

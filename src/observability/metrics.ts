@@ -25,6 +25,11 @@ export interface LookoutMetrics {
   setCollector(c: { collect(): Promise<void>; firingText?(): string }): void;
   /** The exposition text: state gauges are refreshed first, then every metric is serialised. */
   scrape(): Promise<string>;
+  /**
+   * Where lookout_apply_conflicts_total reads from at scrape time: the running count of this
+   * process's compact apply calls whose fenced write found a key changed since it was read.
+   */
+  countApplyConflicts(read: () => number): void;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutMetrics {
@@ -66,6 +71,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
   const evaluated = new Counter({ name: 'lookout_evaluations_total', help: 'Entity evaluations (all in-scope rules of one entity)', registers: r });
   const evalSeconds = new Histogram({ name: 'lookout_evaluation_seconds', help: 'Time to evaluate one group of entities', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: r });
   const conflicts = new Counter({ name: 'lookout_evaluation_conflicts_total', help: 'Evaluations retried because another worker changed the entity meanwhile', registers: r });
+  let applyConflictsRead: (() => number) | undefined;
+  let applyConflictsSeen = 0;
+  new Counter({
+    name: 'lookout_apply_conflicts_total',
+    help: 'Compact apply calls whose fenced write found a key changed since the worker read it (another worker wrote the same series meanwhile): read and computed again',
+    registers: r,
+    collect() {
+      const n = applyConflictsRead?.() ?? 0;
+      if (n > applyConflictsSeen) this.inc(n - applyConflictsSeen);
+      applyConflictsSeen = Math.max(applyConflictsSeen, n);
+    },
+  });
   const transitions = new Counter({ name: 'lookout_alert_transitions_total', help: 'Alert transitions, by rule and states', labelNames: ['rule', 'from', 'to', 'severity'], registers: r });
   const rulesLoaded = new Gauge({ name: 'lookout_rules_loaded', help: 'Rules currently loaded', registers: r });
   const redisUp = new Gauge({ name: 'lookout_redis_up', help: '1 when Redis answered the last ping', registers: r });
@@ -184,6 +201,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     configInfo,
     setCollector(c) {
       collector = c;
+    },
+    countApplyConflicts(read) {
+      applyConflictsRead = read;
     },
     async scrape() {
       // Refreshed before serialising, so a scrape never shows the previous scrape's state.

@@ -107,6 +107,7 @@ export class WorkerRole extends Role {
       this.notifier = notifier;
     }
 
+    core.metrics.countApplyConflicts(() => core.series.applyConflicts);
     // Where jobs are joined (group commit), the backfill consumer holds LOOKOUT_WORKER_HOLD jobs.
     const holds = core.series.joinsJobs && config.workerHold > 0;
     const processor = new SampleBatchProcessor({

@@ -10,6 +10,7 @@ import { mulberry32 } from '../../src/demo/simulate.js';
 import { keyspace } from '../../src/state/keys.js';
 import { SeriesStore, type ApplyResult } from '../../src/state/series-store.js';
 import { ApplyRounds } from '../../src/ingest/apply-rounds.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { connect, dropPrefix, freshPrefix } from '../support/redis.js';
 
 const cal = new Calendar('Asia/Shanghai');
@@ -140,6 +141,14 @@ describe('compact layout applied in the worker', () => {
     );
     // They did race: some writes found a key changed since it was read, and were computed again.
     expect(w1.applyConflicts + w2.applyConflicts).toBeGreaterThan(0);
+    // Each worker process exports its own count (lookout_apply_conflicts_total), read at scrape time.
+    for (const w of [w1, w2]) {
+      const metrics = createMetrics({ defaultMetrics: false });
+      metrics.countApplyConflicts(() => w.applyConflicts);
+      const scraped = async () => Number(/^lookout_apply_conflicts_total (\d+)$/m.exec(await metrics.scrape())?.[1]);
+      expect(await scraped()).toBe(w.applyConflicts);
+      expect(await scraped()).toBe(w.applyConflicts); // a second scrape adds nothing
+    }
     // One after the other, by the script inside Redis.
     const sequential = store(b, 'redis');
     for (const [j, job] of all.entries()) await sequential.apply(`j${j}`, job, NOW);
