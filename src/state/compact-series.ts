@@ -129,18 +129,26 @@ interface ChunkOutcome {
  */
 interface RoundCall {
   readonly shard: number;
-  readonly keys: readonly string[];
-  readonly args: readonly (string | number)[];
+  /** Its (entity, metric) groups: the round's sample indexes of each, in job order. */
+  readonly groups: ReadonlyMap<string, readonly number[]>;
   readonly markers: readonly { readonly part: number; readonly chunk: number; readonly key: string }[];
+  /** How many keys it declares (markers, series and id indexes), known before they are built. */
+  readonly keyCount: number;
+  /**
+   * Its keys and arguments, built when its window runs and dropped once it is written. Built for
+   * every call of a deep round at once, they were hundreds of thousands of strings the garbage
+   * collector copied young and then promoted, though each window needs only its own.
+   */
+  built?: { readonly keys: readonly string[]; readonly args: readonly (string | number)[] };
 }
 
-/** Calls cut into windows of at most WINDOW_KEYS keys (a larger call alone), as [from, to) index ranges, in order. */
-function windowsOf(calls: readonly { readonly keys: readonly string[] }[]): [from: number, to: number][] {
+/** Calls (by their key counts) cut into windows of at most WINDOW_KEYS keys (a larger call alone), as [from, to) index ranges, in order. */
+function windowsOf(keyCounts: readonly number[]): [from: number, to: number][] {
   const out: [number, number][] = [];
-  for (let from = 0; from < calls.length; ) {
+  for (let from = 0; from < keyCounts.length; ) {
     let to = from;
     let keys = 0;
-    while (to < calls.length && (to === from || keys + calls[to]!.keys.length <= WINDOW_KEYS)) keys += calls[to++]!.keys.length;
+    while (to < keyCounts.length && (to === from || keys + keyCounts[to]! <= WINDOW_KEYS)) keys += keyCounts[to++]!;
     out.push([from, to]);
     from = to;
   }
@@ -219,7 +227,7 @@ export class CompactSeries implements SeriesLayout {
       keys.push(this.ck.series(first.entity, first.metric, shard), this.ck.ids(first.entity, first.metric, shard));
       // The series and id index of the metric's siblings: an id new to its own index is looked
       // for in theirs, and moved here when found.
-      const siblings = idx.some((i) => sample(i).id !== undefined) ? this.siblingsOf(first.metric) : [];
+      const siblings = this.siblingsRead(idx, sample);
       for (const m of siblings) keys.push(this.ck.series(first.entity, m, shard), this.ck.ids(first.entity, m, shard));
       args.push(idx.length, siblings.length);
       for (const i of idx) {
@@ -333,8 +341,8 @@ export class CompactSeries implements SeriesLayout {
     return out;
   }
 
-  /** A round's calls: one per shard, over the samples of all its jobs (RoundCall). */
-  private async roundCalls(parts: readonly JobSamples[], now: number): Promise<{ calls: RoundCall[]; partOf: Int32Array; offsets: number[] }> {
+  /** A round's calls: one per shard, over the samples of all its jobs (RoundCall), and how to build a call's keys and arguments. */
+  private async roundCalls(parts: readonly JobSamples[], now: number): Promise<{ calls: RoundCall[]; partOf: Int32Array; offsets: number[]; build: (call: RoundCall) => void }> {
     const all: Sample[] = [];
     const offsets: number[] = [];
     for (const p of parts) {
@@ -372,17 +380,28 @@ export class CompactSeries implements SeriesLayout {
       }
     }
     const head = this.head(now, false);
+    const sample = (i: number): Sample => all[i]!;
     const calls: RoundCall[] = [];
     for (const [shard, { groups, markers }] of byShard) {
       const m = [...markers.values()];
-      const keys = [m[0]!.key];
-      const args = [...head];
-      this.pushGroups(shard, groups, (i) => all[i]!, keys, args);
-      for (let j = 1; j < m.length; j++) keys.push(m[j]!.key);
-      calls.push({ shard, keys, args, markers: m });
-      await worked(args.length / 4);
+      let keyCount = m.length;
+      for (const idx of groups.values()) keyCount += 2 * (1 + this.siblingsRead(idx, sample).length);
+      calls.push({ shard, groups, markers: m, keyCount });
     }
-    return { calls, partOf, offsets };
+    const build = (call: RoundCall): void => {
+      if (call.built) return;
+      const keys = [call.markers[0]!.key];
+      const args = [...head];
+      this.pushGroups(call.shard, call.groups, sample, keys, args);
+      for (let j = 1; j < call.markers.length; j++) keys.push(call.markers[j]!.key);
+      call.built = { keys, args };
+    };
+    return { calls, partOf, offsets, build };
+  }
+
+  /** The metrics whose series and id index a group reads beside its own: its siblings, when one of its samples has an id. */
+  private siblingsRead(idx: readonly number[], sample: (i: number) => Sample): readonly string[] {
+    return idx.some((i) => sample(i).id !== undefined) ? this.siblingsOf(sample(idx[0]!).metric) : [];
   }
 
   /**
@@ -392,11 +411,11 @@ export class CompactSeries implements SeriesLayout {
    * seldom meet.
    */
   private async runRound(parts: readonly JobSamples[], now: number, outcomes: ChunkOutcome[][]): Promise<void> {
-    const { calls, partOf, offsets } = await this.roundCalls(parts, now);
+    const { calls, partOf, offsets, build } = await this.roundCalls(parts, now);
     calls.sort((a, b) => a.shard - b.shard);
     const start = Math.floor(Math.random() * calls.length);
     const ordered = [...calls.slice(start), ...calls.slice(0, start)];
-    const windows = windowsOf(ordered).map(([from, to]) => ordered.slice(from, to));
+    const windows = windowsOf(ordered.map((c) => c.keyCount)).map(([from, to]) => ordered.slice(from, to));
     // A few windows in flight at once (their shards differ): one is computed here while Redis
     // answers another's reads or writes, as separate jobs overlapped when each was applied alone.
     const alone: RoundCall[] = [];
@@ -404,7 +423,8 @@ export class CompactSeries implements SeriesLayout {
     const lane = async (): Promise<void> => {
       while (next < windows.length) {
         let pending = windows[next++]!;
-        for (let round = 0; round < WORKER_ROUNDS && pending.length > 0; round++) pending = await this.roundWindow(pending, partOf, offsets, outcomes, alone);
+        for (let round = 0; round < WORKER_ROUNDS && pending.length > 0; round++) pending = await this.roundWindow(pending, build, partOf, offsets, outcomes, alone);
+        for (const c of pending) c.built = undefined;
         alone.push(...pending);
       }
     };
@@ -421,9 +441,10 @@ export class CompactSeries implements SeriesLayout {
   }
 
   /** One read, compute and fenced write of round calls; returns those to go round again. Those finding a marker set go to `alone`. */
-  private async roundWindow(pending: readonly RoundCall[], partOf: Int32Array, offsets: readonly number[], outcomes: ChunkOutcome[][], alone: RoundCall[]): Promise<RoundCall[]> {
+  private async roundWindow(pending: readonly RoundCall[], build: (call: RoundCall) => void, partOf: Int32Array, offsets: readonly number[], outcomes: ChunkOutcome[][], alone: RoundCall[]): Promise<RoundCall[]> {
     const reads = batch(this.redis);
-    const keysOf = pending.map((c) => [...new Set(c.keys)]);
+    for (const c of pending) build(c);
+    const keysOf = pending.map((c) => [...new Set(c.built!.keys)]);
     for (const keys of keysOf) reads.mgetBuffer(keys);
     const values = (await reads.exec()) ?? [];
     const writes = separately(this.redis) as unknown as Commands & Batch;
@@ -434,11 +455,13 @@ export class CompactSeries implements SeriesLayout {
       const before = new Map<string, Buffer | null>();
       keysOf[j]!.forEach((key, k) => before.set(key, (got as (Buffer | null)[])[k] ?? null));
       if (call.markers.some((m) => before.get(m.key) !== null)) {
+        call.built = undefined;
         alone.push(call);
         return;
       }
+      const { keys, args } = call.built!;
       const recorder = new CallRecorder(before);
-      const result = applyCompactCall(recorder, call.keys, call.args);
+      const result = applyCompactCall(recorder, keys, args);
       // The round's rejects, by the marker of their job's chunk, with the job's own indexes.
       const rejects = new Map<string, string[]>();
       for (const item of result.rejects ? result.rejects.split(',') : []) {
@@ -454,7 +477,7 @@ export class CompactSeries implements SeriesLayout {
         recorder.get(m.key); // checked absent when written
         recorder.set(m.key, Buffer.from((rejects.get(m.key) ?? []).join(',')), MARK_TTL);
       }
-      writes.lookoutApplyWrites(String(call.keys.length), call.keys, recorder.payload(call.keys), (rejects.get(call.markers[0]!.key) ?? []).join(','));
+      writes.lookoutApplyWrites(String(keys.length), keys, recorder.payload(keys), (rejects.get(call.markers[0]!.key) ?? []).join(','));
       sent.push({ call, rejects });
     });
     const next: RoundCall[] = [];
@@ -463,6 +486,7 @@ export class CompactSeries implements SeriesLayout {
       const [code] = res as [number, string?];
       const { call, rejects } = sent[j]!;
       if (code === 1) {
+        call.built = undefined;
         for (const m of call.markers) outcomes[m.part]!.push({ chunk: m.chunk, applied: 1, rejects: (rejects.get(m.key) ?? []).join(',') });
       } else {
         // -1: a key read has changed; 0: its first marker was set meanwhile (read again: it goes alone).
@@ -492,7 +516,7 @@ export class CompactSeries implements SeriesLayout {
    */
   private async runInWorker(calls: readonly ShardCall[]): Promise<CallOutcome[]> {
     const out: CallOutcome[] = new Array<CallOutcome>(calls.length);
-    for (const [from, to] of windowsOf(calls)) await this.runWindow(calls, from, to, out);
+    for (const [from, to] of windowsOf(calls.map((c) => c.keys.length))) await this.runWindow(calls, from, to, out);
     return out;
   }
 
