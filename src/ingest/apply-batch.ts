@@ -78,7 +78,7 @@ export class SampleBatchProcessor {
     // The store splits the samples by entity shard (one script call per shard in the compact layout),
     // with the other jobs this worker holds where it joins jobs.
     const affected = (id: string, metrics: ReadonlySet<string>) => d.evaluator.affected(id, metrics);
-    const { chunks, skippedChunks, touched, rejected: refused } =
+    const { chunks, skippedChunks, entities, rejected: refused } =
       this.rounds && applied.length > 0 ? await this.rounds.apply(jobId, applied, now, affected, lane) : await d.series.apply(jobId, applied, now, affected);
     if (refused.length) {
       // Refused by the store (compact layout: id_window_passed, value_out_of_range), counted once when applied.
@@ -110,6 +110,6 @@ export class SampleBatchProcessor {
     d.observer.metricSamples(byMetric);
     // Store refusals carry no batch index (a derived complaint category has none): index -1.
     const all = refused.length ? [...rejected, ...refused.map((r) => ({ ...r, index: -1 }))] : rejected;
-    return { accepted: accepted.length, rejected: all, chunks, skippedChunks, entities: touched.size };
+    return { accepted: accepted.length, rejected: all, chunks, skippedChunks, entities };
   }
 }

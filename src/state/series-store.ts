@@ -36,8 +36,8 @@ export interface ApplyResult {
   /** Chunks applied now (0 when a retried job had applied them all already). */
   readonly chunks: number;
   readonly skippedChunks: number;
-  /** Entity → metrics touched. */
-  readonly touched: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Entities the job's samples touched. */
+  readonly entities: number;
   /** Samples the store refused (compact layout: id_window_passed, value_out_of_range); indexes into `samples`. */
   readonly rejected: readonly SampleRejection[];
 }
@@ -48,6 +48,14 @@ export interface JobToApply {
   readonly samples: readonly Sample[];
   /** Whether an entity's rules read these metrics (it then joins the dirty set); default: always. */
   readonly needsEvaluation?: (entity: string, metrics: ReadonlySet<string>) => boolean;
+}
+
+/** The set of one metric, one per metric name (shared: callers only read it). */
+const ONLY_METRIC = new Map<string, ReadonlySet<string>>();
+function onlyMetric(metric: string): ReadonlySet<string> {
+  let set = ONLY_METRIC.get(metric);
+  if (!set) ONLY_METRIC.set(metric, (set = new Set([metric])));
+  return set;
 }
 
 export class SeriesStore {
@@ -110,17 +118,21 @@ export class SeriesStore {
     const from = liveFrom(this.calendar, { now: () => now });
     const live = new Set<string>();
     const backfill = new Set<string>();
-    const touchedOf = parts.map(({ samples, needsEvaluation = () => true }) => {
-      const touched = new Map<string, Set<string>>();
+    const entitiesOf = parts.map(({ samples, needsEvaluation = () => true }) => {
+      // An entity's metrics: its one metric's name, or a set once it has several. Most jobs bring
+      // one metric per entity, and a set per entity (held until the round was written) was the
+      // largest thing a deep round kept alive after the samples themselves.
+      const touched = new Map<string, string | Set<string>>();
       const liveEntities = new Set<string>();
       for (const s of samples) {
-        const set = touched.get(s.entity);
-        if (set) set.add(s.metric);
-        else touched.set(s.entity, new Set([s.metric]));
+        const m = touched.get(s.entity);
+        if (m === undefined) touched.set(s.entity, s.metric);
+        else if (typeof m !== 'string') m.add(s.metric);
+        else if (m !== s.metric) touched.set(s.entity, new Set([m, s.metric]));
         if (s.ts >= from) liveEntities.add(s.entity);
       }
-      for (const [e, metrics] of touched) if (needsEvaluation(e, metrics)) (liveEntities.has(e) ? live : backfill).add(e);
-      return touched;
+      for (const [e, m] of touched) if (needsEvaluation(e, typeof m === 'string' ? onlyMetric(m) : m)) (liveEntities.has(e) ? live : backfill).add(e);
+      return touched.size;
     });
     // An entity live in one job is live for the round (a mark never moves later).
     for (const e of live) {
@@ -136,7 +148,7 @@ export class SeriesStore {
       this.impl instanceof CompactSeries
         ? await this.impl.applyJobs(parts, now, dirty)
         : await Promise.all(parts.map((p) => this.impl.apply(p.jobId, p.samples, now, dirty)));
-    return results.map((r, i) => ({ ...r, touched: touchedOf[i]! }));
+    return results.map((r, i) => ({ ...r, entities: entitiesOf[i]! }));
   }
 
   /** Queue the reads of a set of plans into a MULTI; parse the results with the answer's `parse`. */
