@@ -102,4 +102,43 @@ describe('group commit: the jobs a worker holds applied together', () => {
       await door.cleanup();
     }
   }, 60_000);
+
+  it('a worker stopped while it holds a backfill (SIGTERM runs this stop) finishes what it holds: nothing stalled, the next worker applies the rest, each day once', async () => {
+    const door = await startTestLookout({ roles: ['api'], env: { LOOKOUT_SERIES_LAYOUT: 'compact' }, keepKeys: true });
+    try {
+      await door.registry.putMany(DEALERS.map((id) => dealer(id)));
+      const old = DEALERS.flatMap((id) => dealerSeries(id, 100)).filter((s) => !s.ts.startsWith(LAST_DAY));
+      // A day per request: a job per day, all on the backfill queue.
+      const days = FOUR_WEEKS.filter((d) => d !== LAST_DAY);
+      for (const d of days) expect((await door.post('/api/v1/samples', old.filter((s) => s.ts.startsWith(d)))).status).toBe(202);
+      // It holds four jobs at most, so it leaves the rest waiting for the next worker.
+      const first = await startTestLookout({ prefix: door.prefix, roles: ['worker'], env: { LOOKOUT_SERIES_LAYOUT: 'compact', LOOKOUT_WORKER_HOLD: '4' }, keepKeys: true });
+      // Stopped as soon as it holds jobs: in its gather, before or during its first round.
+      await waitFor('the first worker holds backfill jobs', async () => (await door.queues.backfill.getActiveCount()) > 0, 20_000);
+      const started = performance.now();
+      await first.cleanup();
+      expect(performance.now() - started).toBeLessThan(15_000);
+      // What it held, it finished: no job left active for a stall check to find.
+      expect(await door.queues.backfill.getActiveCount()).toBe(0);
+      const done = await door.queues.backfill.getCompletedCount();
+      expect(done).toBeGreaterThan(0);
+      expect(done).toBeLessThan(days.length);
+      const next = await startTestLookout({ prefix: door.prefix, roles: ['worker'], env: { LOOKOUT_SERIES_LAYOUT: 'compact' }, keepKeys: true });
+      try {
+        await waitFor('every backfill job applied', async () => (await next.queues.backfill.getCompletedCount()) === days.length, 40_000);
+        await next.idle(30_000);
+        const text = await next.metrics.registry.metrics();
+        expect(metricValue(text, 'lookout_sample_jobs_stalled_total', { queue: 'backfill' }) ?? 0).toBe(0);
+        for (const id of DEALERS) {
+          const series = await next.daily(id, 'card_opening');
+          expect(series.size).toBe(days.length);
+          expect([...series.values()].every((v) => v === 100)).toBe(true);
+        }
+      } finally {
+        await next.cleanup();
+      }
+    } finally {
+      await door.cleanup();
+    }
+  }, 90_000);
 });
