@@ -24,6 +24,33 @@ async function expectBackfillOnce(lk: TestLookout): Promise<void> {
   }
 }
 
+/** The backfill's samples: every dealer at 100 a day, the last day left out. */
+const backfillSamples = () => DEALERS.flatMap((id) => dealerSeries(id, 100)).filter((s) => !s.ts.startsWith(LAST_DAY));
+
+/**
+ * An API-only process (no worker of its own takes a job first) with the dealers registered; its
+ * keys are dropped when it stops, after `fn`.
+ */
+async function withDoor(fn: (door: TestLookout) => Promise<void>): Promise<void> {
+  const door = await startTestLookout({ roles: ['api'], env: { LOOKOUT_SERIES_LAYOUT: 'compact' } });
+  try {
+    await door.registry.putMany(DEALERS.map((id) => dealer(id)));
+    await fn(door);
+  } finally {
+    await door.cleanup();
+  }
+}
+
+/** A worker process on the door's keys (kept when it stops, after `fn`). */
+async function withWorker(door: TestLookout, fn: (worker: TestLookout) => Promise<void>, env: Record<string, string> = {}): Promise<void> {
+  const worker = await startTestLookout({ prefix: door.prefix, roles: ['worker'], env: { LOOKOUT_SERIES_LAYOUT: 'compact', ...env }, keepKeys: true });
+  try {
+    await fn(worker);
+  } finally {
+    await worker.cleanup();
+  }
+}
+
 describe('group commit: the jobs a worker holds applied together', () => {
   let lk: TestLookout;
   beforeEach(async () => {
@@ -80,12 +107,8 @@ describe('group commit: the jobs a worker holds applied together', () => {
   });
 
   it('a backfill job whose worker died is found stalled by the next, counted in lookout_sample_jobs_stalled_total, and applied once', async () => {
-    // Queued by an API-only process: no worker of its own takes the job first.
-    const door = await startTestLookout({ roles: ['api'], env: { LOOKOUT_SERIES_LAYOUT: 'compact' }, keepKeys: true });
-    try {
-      await door.registry.putMany(DEALERS.map((id) => dealer(id)));
-      const old = DEALERS.flatMap((id) => dealerSeries(id, 100)).filter((s) => !s.ts.startsWith(LAST_DAY));
-      expect((await door.post('/api/v1/samples', old)).status).toBe(202);
+    await withDoor(async (door) => {
+      expect((await door.post('/api/v1/samples', backfillSamples())).status).toBe(202);
       // A worker takes the job and dies holding it: its lock (1 s) lapses, never renewed.
       const conn = new Redis(door.redisUrl, { maxRetriesPerRequest: null });
       const dead = new Worker(QUEUES.backfill, null, { connection: conn, prefix: door.config.prefix, lockDuration: 1_000 });
@@ -93,26 +116,19 @@ describe('group commit: the jobs a worker holds applied together', () => {
       expect(job?.id).toBe('1');
       await dead.close();
       conn.disconnect();
-      const next = await startTestLookout({ prefix: door.prefix, roles: ['worker'], env: { LOOKOUT_SERIES_LAYOUT: 'compact' } });
-      try {
+      await withWorker(door, async (next) => {
         // Its stall check (every 5 s) marks the active job, then finds it unlocked: up to 10 s.
         await waitFor('the stalled job applied', async () => (await next.queues.backfill.getCompletedCount()) === 1, 40_000);
         const text = await next.metrics.registry.metrics();
         expect(metricValue(text, 'lookout_sample_jobs_stalled_total', { queue: 'backfill' })).toBe(1);
         await expectBackfillOnce(next);
-      } finally {
-        await next.cleanup();
-      }
-    } finally {
-      await door.cleanup();
-    }
+      });
+    });
   }, 60_000);
 
   it('a worker stopped while it holds a backfill (SIGTERM runs this stop) finishes what it holds: nothing stalled, the next worker applies the rest, each day once', async () => {
-    const door = await startTestLookout({ roles: ['api'], env: { LOOKOUT_SERIES_LAYOUT: 'compact' }, keepKeys: true });
-    try {
-      await door.registry.putMany(DEALERS.map((id) => dealer(id)));
-      const old = DEALERS.flatMap((id) => dealerSeries(id, 100)).filter((s) => !s.ts.startsWith(LAST_DAY));
+    await withDoor(async (door) => {
+      const old = backfillSamples();
       // A day per request: a job per day, all on the backfill queue.
       const days = FOUR_WEEKS.filter((d) => d !== LAST_DAY);
       for (const d of days) expect((await door.post('/api/v1/samples', old.filter((s) => s.ts.startsWith(d)))).status).toBe(202);
@@ -128,18 +144,13 @@ describe('group commit: the jobs a worker holds applied together', () => {
       const done = await door.queues.backfill.getCompletedCount();
       expect(done).toBeGreaterThan(0);
       expect(done).toBeLessThan(days.length);
-      const next = await startTestLookout({ prefix: door.prefix, roles: ['worker'], env: { LOOKOUT_SERIES_LAYOUT: 'compact' }, keepKeys: true });
-      try {
+      await withWorker(door, async (next) => {
         await waitFor('every backfill job applied', async () => (await next.queues.backfill.getCompletedCount()) === days.length, 40_000);
         await next.idle(30_000);
         const text = await next.metrics.registry.metrics();
         expect(metricValue(text, 'lookout_sample_jobs_stalled_total', { queue: 'backfill' }) ?? 0).toBe(0);
         await expectBackfillOnce(next);
-      } finally {
-        await next.cleanup();
-      }
-    } finally {
-      await door.cleanup();
-    }
+      });
+    });
   }, 90_000);
 });
