@@ -1,6 +1,7 @@
 // What a Lookout process counted while the bench ran: its entity judgements (lookout_evaluations_total,
 // printed per entity: how well evaluation coalesced during a backfill) and the sample jobs its stall
-// check found stalled and queued again (lookout_sample_jobs_stalled_total: work done twice).
+// check found stalled and queued again (lookout_sample_jobs_stalled_total: work done twice), and
+// the apply calls whose fenced write found a key changed (lookout_apply_conflicts_total: computed again).
 
 import type { ChildProcess } from 'node:child_process';
 import type { Lookout } from '../src/main.js';
@@ -8,6 +9,8 @@ import type { Lookout } from '../src/main.js';
 export interface Counts {
   readonly evaluations: number;
   readonly stalled: number;
+  /** Apply calls computed again after losing their fenced write (lookout_apply_conflicts_total). */
+  readonly conflicts: number;
   /** Rounds applied and the jobs they held, by lane (lookout_apply_round_jobs). */
   readonly rounds: Record<string, { rounds: number; jobs: number }>;
 }
@@ -30,7 +33,7 @@ async function rounds(lookout: Pick<Lookout, 'metrics'>): Promise<Counts['rounds
 }
 
 export async function counts(lookout: Pick<Lookout, 'metrics'>): Promise<Counts> {
-  return { evaluations: await sum(lookout, 'lookout_evaluations_total'), stalled: await sum(lookout, 'lookout_sample_jobs_stalled_total'), rounds: await rounds(lookout) };
+  return { evaluations: await sum(lookout, 'lookout_evaluations_total'), stalled: await sum(lookout, 'lookout_sample_jobs_stalled_total'), conflicts: await sum(lookout, 'lookout_apply_conflicts_total'), rounds: await rounds(lookout) };
 }
 
 /** A bench worker process's counts (bench/worker.ts answers the 'counts' message). */

@@ -152,7 +152,8 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   // Each process's rounds by lane: how deep its group commits were, and how the backlog was split.
   const rounds = (['backfill', 'live'] as const)
     .map((lane) => `${lane} ${tallies.map((t) => `${t.rounds[lane]?.rounds ?? 0} (${t.rounds[lane]?.jobs ?? 0} jobs)`).join(' / ')}`)
-    .join('; ');
+    .join('; ')
+    .concat(`; conflicts ${tallies.map((t) => t.conflicts).join(' / ')}`);
   await Promise.all(children.map((c) => new Promise((resolve) => { c.once('exit', resolve); c.send('stop'); })));
   if (process.env.BENCH_DEBUG) {
     const by = new Map<string, number>();

@@ -43,6 +43,10 @@ export class CompactKeys {
   ids(entity: string, metric: string, shard = this.shard(entity)): string {
     return `${this.prefix}:${shardTag(shard)}:i:${metric}:${entity}`;
   }
+  /** A shard's apply lease: which worker process computes a window of it now (CompactSeries.leaseWindow). */
+  applying(shard: number): string {
+    return `${this.prefix}:${shardTag(shard)}:applying`;
+  }
   /** Marker of one job chunk applied to one shard (idempotent retries). */
   chunk(shard: number, jobId: string, chunk: number): string {
     return `${this.prefix}:${shardTag(shard)}:chunk:${jobId}:${chunk}`;

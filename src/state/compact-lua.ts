@@ -742,3 +742,9 @@ for s = 1, #z, 1000 do
 end
 return #ARGV - 1
 `;
+
+/** KEYS[1] a shard's apply lease, ARGV[1] the holder's token: released only by its holder (a lapsed lease taken by another is left). */
+export const RELEASE_LEASE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;

@@ -3,6 +3,7 @@
 // Every key carries the entity's shard tag; a job's samples are applied one script call per
 // (chunk, shard), so a call touches one slot. Design: docs/scaling.md "Compact layout".
 
+import { randomUUID } from 'node:crypto';
 import { batch, separately, type Batch, type RedisClient } from './client.js';
 import { toMilli } from '../domain/bucket.js';
 import { MS_PER_DAY, type Calendar } from '../domain/clock.js';
@@ -13,7 +14,7 @@ import { SAMPLE_ERRORS } from '../errors/catalogue.js';
 import type { Keyspace } from './keys.js';
 import { CompactKeys, CompactSeriesView } from './compact-format.js';
 import { CompactDailyCells } from './daily-cells.js';
-import { APPLY_COMPACT_LUA, FEED_ONCE_LUA, MARK_DIRTY_LUA } from './compact-lua.js';
+import { APPLY_COMPACT_LUA, FEED_ONCE_LUA, MARK_DIRTY_LUA, RELEASE_LEASE_LUA } from './compact-lua.js';
 import { applyCompactCall, MARK_TTL } from './compact-apply.js';
 import { APPLY_WRITES_LUA, CallRecorder } from './compact-writes.js';
 import type { RetentionPolicy } from './series-layout.js';
@@ -64,6 +65,16 @@ const ROUND_LANES = 3;
 /** Samples a round's calls are built for between two turns of the event loop. */
 const YIELD_SAMPLES = 20_000;
 
+/**
+ * How long a shard's apply lease lasts unless released: a window is read, computed and written in
+ * well under a second, and a worker killed mid-window holds its shards no longer than this (the
+ * fence, not the lease, keeps what is written right).
+ */
+const SHARD_LEASE_MS = 10_000;
+
+/** How long a round waits before asking again when every shard it has left is leased by another worker or round. */
+const LEASE_RETRY_MS = 10;
+
 /** Entities per dirty-marking script call. */
 const DIRTY_PAGE = 10_000;
 
@@ -80,6 +91,7 @@ interface Commands {
   lookoutApplyWrites(numKeys: string, keys: readonly string[], payload: Buffer, rejects: string): void;
   lookoutFeedOnce(...a: string[]): void;
   lookoutMarkDirty(key: string, leadMs: string, ids: readonly string[]): void;
+  lookoutReleaseLease(key: string, token: string): void;
 }
 
 /** One call of the apply script: a chunk's samples of one shard. */
@@ -142,23 +154,14 @@ interface RoundCall {
   built?: { readonly keys: readonly string[]; readonly args: readonly (string | number)[] };
 }
 
-/** Calls (by their key counts) cut into windows of at most WINDOW_KEYS keys (a larger call alone), as [from, to) index ranges, in order. */
-function windowsOf(keyCounts: readonly number[]): [from: number, to: number][] {
-  const out: [number, number][] = [];
-  for (let from = 0; from < keyCounts.length; ) {
-    let to = from;
-    let keys = 0;
-    while (to < keyCounts.length && (to === from || keys + keyCounts[to]! <= WINDOW_KEYS)) keys += keyCounts[to++]!;
-    out.push([from, to]);
-    from = to;
-  }
-  return out;
-}
-
 export class CompactSeries implements SeriesLayout {
   readonly ck: CompactKeys;
   /** Calls this process computed whose fenced write found a key changed since it was read (they went round again). */
   conflicts = 0;
+  /** This process's token on the shard leases it holds. */
+  private readonly token = randomUUID();
+  /** Shards a round window of this process is computing now (its own rounds, live and backfill, take turns on a shard as other workers do). */
+  private readonly applying = new Set<number>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -172,6 +175,7 @@ export class CompactSeries implements SeriesLayout {
     redis.defineCommand('lookoutApplyWrites', { lua: APPLY_WRITES_LUA });
     redis.defineCommand('lookoutFeedOnce', { numberOfKeys: 2, lua: FEED_ONCE_LUA });
     redis.defineCommand('lookoutMarkDirty', { numberOfKeys: 1, lua: MARK_DIRTY_LUA });
+    redis.defineCommand('lookoutReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE_LUA });
   }
 
   /** Daily cells kept per (entity, metric): the retention, today and the days LOOKOUT_MAX_FUTURE_MS reaches. */
@@ -407,28 +411,33 @@ export class CompactSeries implements SeriesLayout {
   /**
    * A round's calls computed here, a window at a time, as runWindow does; a call that finds one of
    * its markers set, or is still losing its race after WORKER_ROUNDS, goes job by job (runInWorker).
-   * The windows start at a shard picked at random, so two workers' rounds over the same shards
-   * seldom meet.
+   * Each window first leases its shards (leaseWindow): two workers' rounds over the same series
+   * (a backfill's days are split between the workers) take turns on a shard instead of both
+   * reading it and one computing it again after losing the fence.
    */
   private async runRound(parts: readonly JobSamples[], now: number, outcomes: ChunkOutcome[][]): Promise<void> {
     const { calls, partOf, offsets, build } = await this.roundCalls(parts, now);
     calls.sort((a, b) => a.shard - b.shard);
+    // From a shard picked at random: two workers' rounds start apart.
     const start = Math.floor(Math.random() * calls.length);
-    const ordered = [...calls.slice(start), ...calls.slice(0, start)];
-    const windows = windowsOf(ordered.map((c) => c.keyCount)).map(([from, to]) => ordered.slice(from, to));
+    const queue = [...calls.slice(start), ...calls.slice(0, start)];
     // A few windows in flight at once (their shards differ): one is computed here while Redis
     // answers another's reads or writes, as separate jobs overlapped when each was applied alone.
     const alone: RoundCall[] = [];
-    let next = 0;
+    const byKeyCount = (c: RoundCall): number => c.keyCount;
     const lane = async (): Promise<void> => {
-      while (next < windows.length) {
-        let pending = windows[next++]!;
-        for (let round = 0; round < WORKER_ROUNDS && pending.length > 0; round++) pending = await this.roundWindow(pending, build, partOf, offsets, outcomes, alone);
+      for (let window = await this.leaseWindow(queue, byKeyCount); window; window = await this.leaseWindow(queue, byKeyCount)) {
+        let pending: readonly RoundCall[] = window;
+        try {
+          for (let round = 0; round < WORKER_ROUNDS && pending.length > 0; round++) pending = await this.roundWindow(pending, build, partOf, offsets, outcomes, alone);
+        } finally {
+          await this.releaseShards(window.map((c) => c.shard));
+        }
         for (const c of pending) c.built = undefined;
         alone.push(...pending);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(ROUND_LANES, windows.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(ROUND_LANES, calls.length) }, lane));
     if (alone.length === 0) return;
     // Job by job, in job order: the calls each job alone would make on those shards, one job after
     // the other (two jobs' calls in one window would race each other on the series they share).
@@ -437,6 +446,79 @@ export class CompactSeries implements SeriesLayout {
       const single = this.calls(jobId, samples, now).filter((c) => shards.has(c.shard));
       const results = await this.runInWorker(single);
       results.forEach(([applied, rejects], k) => outcomes[p]!.push({ chunk: single[k]!.chunk, applied, rejects }));
+    }
+  }
+
+  /**
+   * The next window of `queue` (taken out of it): calls in queue order, up to WINDOW_KEYS keys (a
+   * larger call alone), one per shard, whose shards no window of this process is computing and
+   * whose leases it got (SET NX PX, SHARD_LEASE_MS). A call whose shard another worker holds keeps
+   * its place, and its shard is asked for again after LEASE_RETRY_MS; so does every later call of
+   * that shard (the calls of one shard go in queue order: a job's chunks in order). Undefined once
+   * the queue is empty. A lease only saves work: the fenced write is what keeps two workers' writes
+   * apart, so a lapsed lease (a worker killed mid-window) costs at most a call computed twice.
+   */
+  private async leaseWindow<C extends { readonly shard: number }>(queue: C[], keyCount: (call: C) => number): Promise<C[] | undefined> {
+    const refusedAt = new Map<number, number>();
+    for (;;) {
+      if (queue.length === 0) return undefined;
+      const picked: C[] = [];
+      const seen = new Set<number>();
+      const now = performance.now();
+      let keys = 0;
+      for (const c of queue) {
+        if (seen.has(c.shard)) continue;
+        seen.add(c.shard);
+        if (this.applying.has(c.shard) || now - (refusedAt.get(c.shard) ?? -Infinity) < LEASE_RETRY_MS) continue;
+        if (picked.length > 0 && keys + keyCount(c) > WINDOW_KEYS) break;
+        picked.push(c);
+        keys += keyCount(c);
+      }
+      if (picked.length > 0) {
+        for (const c of picked) this.applying.add(c.shard);
+        let got: boolean[];
+        try {
+          got = await this.lease(picked.map((c) => c.shard));
+        } catch (err) {
+          for (const c of picked) this.applying.delete(c.shard);
+          throw err;
+        }
+        const window = picked.filter((_, i) => got[i]);
+        picked.forEach((c, i) => {
+          if (got[i]) return;
+          this.applying.delete(c.shard);
+          refusedAt.set(c.shard, performance.now());
+        });
+        if (window.length > 0) {
+          const taken = new Set<C>(window);
+          const rest = queue.filter((c) => !taken.has(c));
+          queue.length = 0;
+          queue.push(...rest);
+          return window;
+        }
+      }
+      await new Promise<void>((resolve) => setTimeout(resolve, LEASE_RETRY_MS));
+    }
+  }
+
+  /** Try to lease `shards` (SET NX PX): whether each was had. */
+  private async lease(shards: readonly number[]): Promise<boolean[]> {
+    const leases = batch(this.redis);
+    for (const s of shards) leases.set(this.ck.applying(s), this.token, 'PX', SHARD_LEASE_MS, 'NX');
+    return ((await leases.exec()) ?? []).map(([err, res]) => {
+      if (err) throw err;
+      return res === 'OK';
+    });
+  }
+
+  /** Release the leases of `shards` (only this process's: one that lapsed and was taken is left) and let this process's other rounds have them. */
+  private async releaseShards(shards: readonly number[]): Promise<void> {
+    const release = batch(this.redis) as unknown as Commands & Batch;
+    for (const s of shards) release.lookoutReleaseLease(this.ck.applying(s), this.token);
+    try {
+      await release.exec();
+    } finally {
+      for (const s of shards) this.applying.delete(s);
     }
   }
 
@@ -516,14 +598,21 @@ export class CompactSeries implements SeriesLayout {
    */
   private async runInWorker(calls: readonly ShardCall[]): Promise<CallOutcome[]> {
     const out: CallOutcome[] = new Array<CallOutcome>(calls.length);
-    for (const [from, to] of windowsOf(calls.map((c) => c.keys.length))) await this.runWindow(calls, from, to, out);
+    // Windows as leaseWindow gives them (one call per shard, its lease held), one at a time.
+    const queue = calls.map((call, i) => ({ shard: call.shard, i }));
+    for (let window = await this.leaseWindow(queue, (c) => calls[c.i]!.keys.length); window; window = await this.leaseWindow(queue, (c) => calls[c.i]!.keys.length)) {
+      try {
+        await this.runWindow(calls, window.map((c) => c.i), out);
+      } finally {
+        await this.releaseShards(window.map((c) => c.shard));
+      }
+    }
     return out;
   }
 
-  /** Calls from..to-1 computed here (runInWorker), their outcomes into `out`. */
-  private async runWindow(calls: readonly ShardCall[], from: number, to: number, out: CallOutcome[]): Promise<void> {
-    let pending: number[] = [];
-    for (let i = from; i < to; i++) pending.push(i);
+  /** The calls `indexes` computed here (runInWorker), their outcomes into `out`. */
+  private async runWindow(calls: readonly ShardCall[], indexes: readonly number[], out: CallOutcome[]): Promise<void> {
+    let pending: readonly number[] = indexes;
     for (let round = 0; round < WORKER_ROUNDS && pending.length > 0; round++) {
       // One MGET per call: its keys share a slot.
       const reads = batch(this.redis);

@@ -11,6 +11,8 @@ import { keyspace } from '../../src/state/keys.js';
 import { SeriesStore, type ApplyResult } from '../../src/state/series-store.js';
 import { ApplyRounds } from '../../src/ingest/apply-rounds.js';
 import { createMetrics } from '../../src/observability/metrics.js';
+import { CompactKeys } from '../../src/state/compact-format.js';
+import { DEFAULT_SHARDS } from '../../src/state/shard.js';
 import { connect, dropPrefix, freshPrefix } from '../support/redis.js';
 
 const cal = new Calendar('Asia/Shanghai');
@@ -119,59 +121,89 @@ describe('compact layout applied in the worker', () => {
   });
 
   // One job at a time, and rounds of six jobs applied together (group commit: applyJobs).
-  it.each([1, 6])('two workers applying jobs (%i at a time) on the same series at once lose nothing and count nothing twice', async (per) => {
+  it.each([1, 6])('two workers applying jobs (%i at a time) on the same series at once take turns on each shard, and lose nothing and count nothing twice', async (per) => {
     const entities = ['D1', 'G1', 'G2'];
     // Ids of each job's own, so the stored sums do not depend on the order jobs are applied in.
     const all = jobs(9, 24, entities, true);
-    const read = async (s: SeriesStore) => {
-      const out: unknown[] = [];
-      for (const e of entities) {
-        const daily = await s.readDailyRange(e, ['card_opening', 'air_recharge'], { fromDay: TODAY - 12, toDay: TODAY });
-        out.push([e, [...daily].map(([m, d]) => [m, [...d].sort((x, y) => x[0] - y[0])])]);
-      }
-      return out;
-    };
-    // One after the other, by the script inside Redis.
-    const sequential = store(fresh(), 'redis');
-    for (const [j, job] of all.entries()) await sequential.apply(`j${j}`, job, NOW);
-    const expected = await read(sequential);
-    expect(JSON.stringify(expected)).toContain('card_opening');
-    // Racing: two stores (two connections, as two worker processes), each applying every job, one
-    // from the first job on and the other from the last, at once: they meet on the same series.
-    // Whether a write lands between the other's read and write is a matter of timing (a loaded
-    // machine can run them one after the other): they race again, on fresh keys, until they have
-    // met, and every race must store what the jobs one by one store.
-    let raced: readonly SeriesStore[] | undefined;
+    const expected = await sequentially(all, entities);
+    // Two stores (two connections, as two worker processes), each applying every job, one from the
+    // first job on and the other from the last, at once: they meet on the same series. Each window
+    // leases its shards first, so they take turns: no fenced write finds a key changed.
+    const a = fresh();
+    const [w1, w2] = [store(a, 'worker'), store(a, 'worker')];
+    await Promise.all([race(w1, all, per, false), race(w2, all, per, true)]);
+    expect(await reads(w1, entities, RACED)).toEqual(expected);
+    expect([w1.applyConflicts, w2.applyConflicts]).toEqual([0, 0]);
+    // Their leases are released: nothing of them is left.
+    expect(await admin.keys(`${a}*applying*`)).toEqual([]);
+  });
+
+  it.each([1, 6])('a worker racing a writer that holds no lease (%i jobs at a time) loses its fenced write, computes again, and loses nothing and counts nothing twice', async (per) => {
+    // The lease only saves work; the fence keeps writes apart. A writer that takes no lease (the apply
+    // script inside Redis, LOOKOUT_APPLY_IN=redis, or a worker whose lease lapsed) writes between the
+    // worker's read and its write: the write is refused and computed again.
+    const entities = ['D1', 'G1', 'G2'];
+    const all = jobs(9, 24, entities, true);
+    const expected = await sequentially(all, entities);
+    // Whether the script lands between the worker's read and write is timing (a loaded machine can run
+    // them one after the other): they race again, on fresh keys, until they have met, and every race
+    // must store what the jobs one by one store.
+    let raced: SeriesStore | undefined;
     for (let attempt = 0; attempt < 8 && !raced; attempt++) {
       const a = fresh();
-      const w1 = store(a, 'worker');
-      const w2 = store(a, 'worker');
-      await Promise.all(
-        [w1, w2].map(async (w, i) => {
-          const order = i === 0 ? [...all.keys()] : [...all.keys()].reverse();
-          for (let k = 0; k < order.length; k += per) {
-            const round = order.slice(k, k + per).map((j) => ({ jobId: `j${j}`, samples: all[j]! }));
-            const results = per === 1 ? [await w.apply(round[0]!.jobId, round[0]!.samples, NOW)] : await w.applyJobs(round, NOW);
-            // The other worker may have applied the chunk first: then this one skips it.
-            for (const res of results) expect(res.chunks + res.skippedChunks).toBe(1);
-          }
-        }),
-      );
-      expect(await read(w1)).toEqual(expected);
-      // They did race: some writes found a key changed since it was read, and were computed again.
-      if (w1.applyConflicts + w2.applyConflicts > 0) raced = [w1, w2];
+      const [worker, script] = [store(a, 'worker'), store(a, 'redis')];
+      await Promise.all([race(worker, all, per, false), race(script, all, 1, true)]);
+      expect(await reads(worker, entities, RACED)).toEqual(expected);
+      if (worker.applyConflicts > 0) raced = worker;
     }
-    expect(raced, 'the two workers never met on a series in 8 races').toBeDefined();
+    expect(raced, 'the worker never lost its fenced write in 8 races').toBeDefined();
     // Each worker process exports its own count (lookout_apply_conflicts_total), read at scrape time.
-    for (const w of raced!) {
-      const metrics = createMetrics({ defaultMetrics: false });
-      metrics.countApplyConflicts(() => w.applyConflicts);
-      const scraped = async () => Number(/^lookout_apply_conflicts_total (\d+)$/m.exec(await metrics.scrape())?.[1]);
-      expect(await scraped()).toBe(w.applyConflicts);
-      expect(await scraped()).toBe(w.applyConflicts); // a second scrape adds nothing
-    }
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.countApplyConflicts(() => raced!.applyConflicts);
+    const scraped = async () => Number(/^lookout_apply_conflicts_total (\d+)$/m.exec(await metrics.scrape())?.[1]);
+    expect(await scraped()).toBe(raced.applyConflicts);
+    expect(await scraped()).toBe(raced.applyConflicts); // a second scrape adds nothing
+  });
+
+  it('a shard leased by another worker waits for its lease: applied once it is free, as if alone', async () => {
+    const entities = ['D1', 'G1', 'G2'];
+    const all = jobs(9, 4, entities, true);
+    const expected = await sequentially(all, entities);
+    const a = fresh();
+    const w = store(a, 'worker');
+    // Another worker holds the shard of every entity for 400 ms (its lease lapses then).
+    const shards = new Set(entities.map((e) => new CompactKeys(keyspace(a).seriesPrefix, DEFAULT_SHARDS).shard(e)));
+    for (const s of shards) await admin.set(new CompactKeys(keyspace(a).seriesPrefix, DEFAULT_SHARDS).applying(s), 'another', 'PX', 400);
+    const started = performance.now();
+    await race(w, all, 2, false);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(350);
+    expect(await reads(w, entities, RACED)).toEqual(expected);
+    expect(w.applyConflicts).toBe(0);
   });
 });
+
+/** The metrics of the racing jobs (jobs()). */
+const RACED = ['card_opening', 'air_recharge'];
+
+/** What the jobs store applied one after the other by the script inside Redis. */
+async function sequentially(all: readonly Sample[][], entities: readonly string[]): Promise<string> {
+  const sequential = store(fresh(), 'redis');
+  for (const [j, job] of all.entries()) await sequential.apply(`j${j}`, job, NOW);
+  const expected = await reads(sequential, entities, RACED);
+  expect(JSON.stringify(expected)).toContain('card_opening');
+  return expected;
+}
+
+/** Every job applied by `w`, `per` at a time (applyJobs), from the first job on or (reversed) from the last. */
+async function race(w: SeriesStore, all: readonly Sample[][], per: number, reversed: boolean): Promise<void> {
+  const order = reversed ? [...all.keys()].reverse() : [...all.keys()];
+  for (let k = 0; k < order.length; k += per) {
+    const round = order.slice(k, k + per).map((j) => ({ jobId: `j${j}`, samples: all[j]! }));
+    const results = per === 1 ? [await w.apply(round[0]!.jobId, round[0]!.samples, NOW)] : await w.applyJobs(round, NOW);
+    // The other worker may have applied the chunk first: then this one skips it.
+    for (const res of results) expect(res.chunks + res.skippedChunks).toBe(1);
+  }
+}
 
 /** Every daily and hourly value of these entities' metrics, as readers see them. */
 async function reads(s: SeriesStore, entities: readonly string[], metrics: readonly string[]): Promise<string> {
