@@ -212,13 +212,23 @@ export const MARK_TTL = 172800;
 const Z6 = zeros(6, 1);
 const Z12 = zeros(12, 1);
 
-const cellsFmt = (nc: number): string => 'i4I2'.repeat(nc);
 
 function popcount(m: number): number {
   m = m - ((m >>> 1) & 0x555555);
   m = (m & 0x333333) + ((m >>> 2) & 0x333333);
   m = (m + (m >>> 4)) & 0x0f0f0f;
   return mod(m, 256) + mod(Math.floor(m / 256), 256) + Math.floor(m / 65536);
+}
+
+/** Numbers sorted ascending in place (insertion sort: a handful, where Array.sort allocates its work space). */
+function sortedNumbers(xs: number[]): number[] {
+  for (let i = 1; i < xs.length; i++) {
+    const x = xs[i]!;
+    let j = i - 1;
+    for (; j >= 0 && xs[j]! > x; j--) xs[j + 1] = xs[j]!;
+    xs[j + 1] = x;
+  }
+  return xs;
 }
 
 /**
@@ -246,6 +256,8 @@ function roomy(n: number, unit: number): number {
 /** struct.pack('>I4I2', tonumber(idh:sub(1, 8), 16), tonumber(idh:sub(9, 12), 16)): the 6-byte id hash, as a Map key. */
 const HEX12 = /^[0-9a-fA-F]{12}$/;
 function idKey(idh: string): string {
+  // The worker's round calls pass the 6 bytes themselves (idKey48), never sent to the script.
+  if (idh.length === 6) return idh;
   // The usual case, 12 hex digits (idHash48): their 6 bytes, big-endian, are that pack.
   if (HEX12.test(idh)) return Buffer.from(idh, 'hex').toString('latin1');
   return latin1(pack('>I4I2', hexNumber(idh.slice(0, 8)), hexNumber(idh.slice(8, 12))));
@@ -307,7 +319,7 @@ const newRow = (): Row => new Array<number | undefined>(48);
  * ARGV: appNowMs, dailyRing, minHour, idCutoffHour, dailyRetentionDays, holdDay (today: an id
  * older than the window arriving today is held until the cutoff passes today; -1: such an id seals
  * its hour at once, as lookout migrate replays them), then per group:
- *   n, k, n × (sample index, local hour index, value in thousandths, id hash (12 hex) or '').
+ *   n, k, n × (sample index, local hour index, value in thousandths, id hash (12 hex; or its 6 bytes, in the worker's round calls: idKey48) or '').
  * KEYS per group: series, id index, then series and id index of k sibling metrics (same family): an
  * id new to its own index but held by a sibling moves here (the buckets layout's global ids do the
  * same): it is taken out of the sibling's cells and index after the group (a removal group).
@@ -366,9 +378,11 @@ class ApplyCall {
   private room = 0;
   private rowAt = new Map<number, RowAt>();
   private M: number | null = null;
-  private dc = new Map<number, Cell>();
-  private dtouched = new Set<number>();
-  private rows = new Map<number, Row>();
+  private readonly dc = new Map<number, Cell>();
+  private readonly dtouched = new Set<number>();
+  private readonly rows = new Map<number, Row>();
+  /** Rows of the groups before, cleared: a call decodes a row per touched day of each group, and reuses them. */
+  private readonly spare: Row[] = [];
   private changed = false;
   private I: Buffer | null = null;
   private base = 0;
@@ -471,7 +485,7 @@ class ApplyCall {
     if (this.idsChanged) this.writeIds();
     // (The Lua's pairs(moves): the order of the removal groups does not matter, each writes only its
     // own sibling's keys.)
-    for (const j of [...moves.keys()].sort((a, b) => a - b)) {
+    for (const j of sortedNumbers([...moves.keys()])) {
       const [series, ids] = this.sibKeys[j]!;
       this.later.push({ series, ids, keys: moves.get(j)! });
     }
@@ -525,12 +539,13 @@ class ApplyCall {
       }
     }
     this.M = this.Ms;
-    this.dc = new Map();
-    this.dtouched = new Set();
+    this.dc.clear();
+    this.dtouched.clear();
 
     // Hourly rows, decoded when touched (r[h]: the sum of hour h, r[h + 24]: its count); a row older
     // than the newest stored one needs the whole string.
-    this.rows = new Map();
+    for (const r of this.rows.values()) this.spare.push(r.fill(undefined));
+    this.rows.clear();
     this.changed = false;
   }
 
@@ -725,7 +740,7 @@ class ApplyCall {
     let r = this.rows.get(day);
     if (r) return r;
     if (this.newestDay !== null && day < this.newestDay) this.loadFull();
-    r = newRow();
+    r = this.spare.pop() ?? newRow();
     const at = this.rowAt.get(day);
     if (at) {
       let mask = at.mask;
@@ -812,14 +827,13 @@ class ApplyCall {
     let bitv = 1;
     let nc = 0;
     let only = 0;
-    const flat: number[] = [];
     for (let h = 0; h <= 23; h++) {
       const cnt = r[h + 24];
       if (cnt !== undefined) {
         mask = mask + bitv;
         nc = nc + 1;
         only = h;
-        flat.push(need(r[h], 'the hour sum'), cnt);
+        need(r[h], 'the hour sum');
       }
       bitv = bitv * 2;
     }
@@ -828,7 +842,19 @@ class ApplyCall {
       const d = this.dget(day);
       if (d[0] === r[only] && d[1] === r[only + 24]) return pack('<I3I3', day + IMPLICIT, mask);
     }
-    return pack('<I3I3' + cellsFmt(nc), day, mask, ...flat);
+    // struct.pack('<I3I3' .. string.rep('i4I2', nc), day, mask, sum, count, …), written in place.
+    const out = Buffer.allocUnsafe(6 + 6 * nc);
+    out.writeUIntLE(wrap(day, 3), 0, 3);
+    out.writeUIntLE(wrap(mask, 3), 3, 3);
+    let at = 6;
+    for (let h = 0; h <= 23; h++) {
+      const cnt = r[h + 24];
+      if (cnt === undefined) continue;
+      out.writeUIntLE(wrap(r[h]!, 4), at, 4);
+      out.writeUIntLE(wrap(cnt, 2), at + 4, 2);
+      at += 6;
+    }
+    return out;
   }
 
   private cellAt(q: number): Buffer {
@@ -855,7 +881,7 @@ class ApplyCall {
     if (!this.full && Ms !== null && M - Ms < RD) {
       // The rows from the newest stored one (if touched) on: the only rows this call may write,
       // over the newest row and into the padding after it.
-      const tdays = [...this.rows.keys()].sort((a, b) => a - b);
+      const tdays = sortedNumbers([...this.rows.keys()]);
       let from = this.rowsAt;
       let oldLen = 0;
       let last: number | null = null;
@@ -886,7 +912,9 @@ class ApplyCall {
         // The header, each run of adjacent touched daily cells (those of new days too) and the
         // rows, each in its own write: only the bytes that change go to the AOF and the replicas.
         for (let day = Ms + 1; day <= M; day++) this.dtouched.add(day);
-        const pos = [...this.dtouched].map((day) => mod(day, RD)).sort((a, b) => a - b);
+        const pos: number[] = [];
+        for (const day of this.dtouched) pos.push(mod(day, RD));
+        sortedNumbers(pos);
         last = last ?? this.rowsAt;
         // (The header only when it changes: not for another hour of the same day.)
         const head = pack('<i4I2i4', M, RD, last - 1 + OFF + WK);
@@ -912,7 +940,7 @@ class ApplyCall {
       const days: number[] = [];
       for (const day of this.rowAt.keys()) if (!this.rows.has(day)) days.push(day);
       for (const day of this.rows.keys()) days.push(day);
-      days.sort((a, b) => a - b);
+      sortedNumbers(days);
       // The rows as pieces [bytes, start, end) (0-based), a stored row next to the stored row before
       // it joining its piece, so that the string is copied in a few runs.
       const pieces: [Buffer, number, number][] = [];
@@ -1091,7 +1119,15 @@ class ApplyCall {
   private writeIds(): void {
     const I = this.I;
     const ttl = Math.max(1, this.deadline(this.M ?? this.cutoffDay) * 86400 - this.appNow);
-    const entry = (k: Buffer | string, e: IdEntry): Buffer => Buffer.concat([typeof k === 'string' ? bytes(k) : k, pack('<I2i4', e.hour - this.base, e.value)]);
+    // The entry's 12 bytes: its id hash, then struct.pack('<I2i4', hour - base, value).
+    const entry = (k: Buffer | string, e: IdEntry): Buffer => {
+      const out = Buffer.allocUnsafe(12);
+      if (typeof k === 'string') out.write(k, 0, 6, 'latin1');
+      else k.copy(out, 0, 0, 6);
+      out.writeUIntLE(wrap(e.hour - this.base, 2), 6, 2);
+      out.writeUIntLE(wrap(e.value, 4), 8, 4);
+      return out;
+    };
     if (this.idsWhole || this.storedLen + 12 * this.adds.length > this.cap) {
       // The stored entries copied in runs (they are encoded on the current base), the changed ones
       // packed in their place, the removed ones left out; then the new ones.

@@ -30,7 +30,7 @@ import {
   type SeriesLayout,
   type Tx,
 } from './series-layout.js';
-import { idHash48 } from './shard.js';
+import { idHash48, idKey48 } from './shard.js';
 
 /**
  * Samples per job chunk. A chunk is cut from the job's samples in order (so a retry names the same
@@ -225,7 +225,7 @@ export class CompactSeries implements SeriesLayout {
   }
 
   /** Each (entity, metric) group's keys and arguments, its samples by their index (reported with a reject). */
-  private pushGroups(shard: number, groups: ReadonlyMap<string, readonly number[]>, sample: (i: number) => Sample, keys: string[], args: (string | number)[]): void {
+  private pushGroups(shard: number, groups: ReadonlyMap<string, readonly number[]>, sample: (i: number) => Sample, keys: string[], args: (string | number)[], idOf: (id: string) => string = idHash48): void {
     for (const idx of groups.values()) {
       const first = sample(idx[0]!);
       keys.push(this.ck.series(first.entity, first.metric, shard), this.ck.ids(first.entity, first.metric, shard));
@@ -236,7 +236,7 @@ export class CompactSeries implements SeriesLayout {
       args.push(idx.length, siblings.length);
       for (const i of idx) {
         const s = sample(i);
-        args.push(i, this.calendar.hourOf(s.ts), toMilli(s.value), s.id === undefined ? '' : idHash48(s.id));
+        args.push(i, this.calendar.hourOf(s.ts), toMilli(s.value), s.id === undefined ? '' : idOf(s.id));
       }
     }
   }
@@ -396,7 +396,8 @@ export class CompactSeries implements SeriesLayout {
       if (call.built) return;
       const keys = [call.markers[0]!.key];
       const args = [...head];
-      this.pushGroups(call.shard, call.groups, sample, keys, args);
+      // Computed here only (never sent to the script): the id hashes in the index's own 6 bytes.
+      this.pushGroups(call.shard, call.groups, sample, keys, args, idKey48);
       for (let j = 1; j < call.markers.length; j++) keys.push(call.markers[j]!.key);
       call.built = { keys, args };
     };

@@ -36,3 +36,13 @@ export function idHash48(id: string): string {
   const b = fnv1a32(id, 0x050c5d1f) & 0xffff;
   return a.toString(16).padStart(8, '0') + b.toString(16).padStart(4, '0');
 }
+
+/**
+ * The 6 bytes idHash48's 12 hex digits stand for, as a latin1 string: the id index's own form
+ * (compact-apply.ts), for the calls the worker computes itself (no hex to write and read back).
+ */
+export function idKey48(id: string): string {
+  const a = fnv1a32(id);
+  const b = fnv1a32(id, 0x050c5d1f) & 0xffff;
+  return String.fromCharCode(a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff, b >>> 8, b & 0xff);
+}

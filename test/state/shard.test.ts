@@ -1,7 +1,7 @@
 // The entity shard function of the compact layout: stable (a release must never move entities
 // between shards without a migration), in range, and spread evenly.
 import { describe, expect, it } from 'vitest';
-import { fnv1a32, idHash48, shardOf, shardTag } from '../../src/state/shard.js';
+import { fnv1a32, idHash48, idKey48, shardOf, shardTag } from '../../src/state/shard.js';
 
 describe('shardOf', () => {
   it('is FNV-1a 32 (the published test vectors) modulo the shard count', () => {
@@ -39,5 +39,15 @@ describe('idHash48', () => {
     const seen = new Set<string>();
     for (let d = 0; d < 20_000; d++) seen.add(idHash48(`D0001/card_opening/${d}`));
     expect(seen.size).toBe(20_000);
+  });
+});
+
+describe('idKey48', () => {
+  it('is the 6 bytes idHash48 writes in hex, as a latin1 string', () => {
+    for (const id of ['D0001/card_opening/2026-11-21', 'G7/air_recharge/2026-10-02T23', '', '营销案/投诉/1']) {
+      const key = idKey48(id);
+      expect(key).toHaveLength(6);
+      expect(Buffer.from(key, 'latin1').toString('hex')).toBe(idHash48(id));
+    }
   });
 });
