@@ -220,6 +220,11 @@ function popcount(m: number): number {
   return mod(m, 256) + mod(Math.floor(m / 256), 256) + Math.floor(m / 65536);
 }
 
+/** The map, emptied (a call's per-group maps are reused: a Map per group was much of its garbage). */
+function emptied<K, V>(m: Map<K, V>): void {
+  if (m.size > 0) m.clear();
+}
+
 /** Numbers sorted ascending in place (insertion sort: a handful, where Array.sort allocates its work space). */
 function sortedNumbers(xs: number[]): number[] {
   for (let i = 1; i < xs.length; i++) {
@@ -376,7 +381,7 @@ class ApplyCall {
   private newestDay: number | null = null;
   private full = false;
   private room = 0;
-  private rowAt = new Map<number, RowAt>();
+  private readonly rowAt = new Map<number, RowAt>();
   private M: number | null = null;
   private readonly dc = new Map<number, Cell>();
   private readonly dtouched = new Set<number>();
@@ -392,8 +397,10 @@ class ApplyCall {
   private storedLowest: number | null = null;
   private idsChanged = false;
   private idsWhole = false;
-  private over = new Map<string, IdEntry | false>();
-  private adds: string[] = [];
+  private readonly over = new Map<string, IdEntry | false>();
+  private readonly adds: string[] = [];
+  /** Sibling number (0-based) → the ids the group moved from it (created when one moves: seldom). */
+  private moves: Map<number, string[]> | undefined;
   private E0 = 13;
   private hold = -1;
   private storedHold = -1;
@@ -459,8 +466,6 @@ class ApplyCall {
 
   /** Apply one group: its samples, or (removals) the ids the group before moved out of this sibling. */
   private group(removals: readonly string[] | null): void {
-    /** Sibling number (0-based) → the ids moved from it. */
-    const moves = new Map<number, string[]>();
     this.openSeries();
     this.openIds();
 
@@ -476,7 +481,7 @@ class ApplyCall {
           this.idsWhole = true;
         }
       } else {
-        this.sample(moves);
+        this.sample();
       }
     }
     if (this.stale()) this.rebuildIds();
@@ -485,6 +490,9 @@ class ApplyCall {
     if (this.idsChanged) this.writeIds();
     // (The Lua's pairs(moves): the order of the removal groups does not matter, each writes only its
     // own sibling's keys.)
+    const moves = this.moves;
+    this.moves = undefined;
+    if (!moves) return;
     for (const j of sortedNumbers([...moves.keys()])) {
       const [series, ids] = this.sibKeys[j]!;
       this.later.push({ series, ids, keys: moves.get(j)! });
@@ -508,7 +516,7 @@ class ApplyCall {
     this.full = false;
     this.room = 0;
     this.weekly = false;
-    this.rowAt = new Map();
+    emptied(this.rowAt);
     this.sWhole = S.length < 16 + RD * 11 + WHOLE; // the first read held the whole string (a daily-fed series)
     if (S.length === 0) {
       this.S = null;
@@ -539,13 +547,13 @@ class ApplyCall {
       }
     }
     this.M = this.Ms;
-    this.dc.clear();
-    this.dtouched.clear();
+    emptied(this.dc);
+    if (this.dtouched.size > 0) this.dtouched.clear();
 
     // Hourly rows, decoded when touched (r[h]: the sum of hour h, r[h + 24]: its count); a row older
     // than the newest stored one needs the whole string.
     for (const r of this.rows.values()) this.spare.push(r.fill(undefined));
-    this.rows.clear();
+    emptied(this.rows);
     this.changed = false;
   }
 
@@ -593,14 +601,14 @@ class ApplyCall {
     // as it gets an entry: its stored length 0 has no room).
     this.idsChanged = false;
     this.idsWhole = v1;
-    this.over = new Map();
-    this.adds = [];
+    emptied(this.over);
+    this.adds.length = 0;
     // Entries no longer held are dropped (their hours sealed) before this call's samples are looked up.
     if (this.stale()) this.rebuildIds();
   }
 
   /** One sample of the group: ARGV sample index, local hour index, value in thousandths, id hash or ''. */
-  private sample(moves: Map<number, string[]>): void {
+  private sample(): void {
     const ai = this.ai;
     const idx = arg(this.args, ai);
     const hour = Number(arg(this.args, ai + 1));
@@ -692,6 +700,7 @@ class ApplyCall {
     }
     this.idsChanged = true;
     if (moved !== null) {
+      const moves = (this.moves ??= new Map());
       let m = moves.get(moved);
       if (!m) moves.set(moved, (m = []));
       m.push(key);
@@ -706,7 +715,7 @@ class ApplyCall {
     if (this.Ms === null) return;
     if (!this.sWhole) this.S = this.store.get(this.sKey);
     const S = need(this.S, 'the series');
-    this.rowAt = new Map();
+    emptied(this.rowAt);
     let p = this.rowsAt;
     // Rows end at the string's end or at the padding (zero rows: day 0, no hours).
     while (p + 5 <= S.length && !sub(S, p, p + 5).equals(Z6)) {
@@ -1084,8 +1093,8 @@ class ApplyCall {
     this.E0 = 13;
     this.storedLen = this.I ? this.I.length : 0;
     this.cap = this.storedLen;
-    this.over = new Map();
-    this.adds = [];
+    emptied(this.over);
+    this.adds.length = 0;
     this.idsChanged = true;
     this.idsWhole = true;
   }

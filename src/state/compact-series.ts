@@ -146,12 +146,14 @@ interface RoundCall {
   readonly markers: readonly { readonly part: number; readonly chunk: number; readonly key: string }[];
   /** How many keys it declares (markers, series and id indexes), known before they are built. */
   readonly keyCount: number;
+  /** Whether a key may be declared twice (a metric with siblings: a group per job, and the siblings' keys beside it). */
+  readonly mayRepeat: boolean;
   /**
    * Its keys and arguments, built when its window runs and dropped once it is written. Built for
    * every call of a deep round at once, they were hundreds of thousands of strings the garbage
    * collector copied young and then promoted, though each window needs only its own.
    */
-  built?: { readonly keys: readonly string[]; readonly args: readonly (string | number)[] };
+  built?: { readonly keys: string[]; readonly args: readonly (string | number)[] };
 }
 
 export class CompactSeries implements SeriesLayout {
@@ -354,7 +356,7 @@ export class CompactSeries implements SeriesLayout {
       for (const s of p.samples) all.push(s);
     }
     const partOf = new Int32Array(all.length);
-    const byShard = new Map<number, { groups: Map<string, number[]>; markers: Map<number, { part: number; chunk: number; key: string }> }>();
+    const byShard = new Map<number, { groups: Map<string, number[]>; markers: Map<number, { part: number; chunk: number; key: string }>; mayRepeat: boolean }>();
     // A deep round holds hundreds of thousands of samples: the live lane, lock renewals and the
     // drainer get the event loop every YIELD_SAMPLES samples of it.
     let sinceYield = 0;
@@ -371,13 +373,15 @@ export class CompactSeries implements SeriesLayout {
         partOf[base + i] = p;
         const shard = this.ck.shard(s.entity);
         let sh = byShard.get(shard);
-        if (!sh) byShard.set(shard, (sh = { groups: new Map(), markers: new Map() }));
+        if (!sh) byShard.set(shard, (sh = { groups: new Map(), markers: new Map(), mayRepeat: false }));
         const chunk = Math.floor(i / SAMPLES_PER_CHUNK);
         const mk = base + chunk; // unique per (part, chunk): a part's chunks number fewer than its samples
         if (!sh.markers.has(mk)) sh.markers.set(mk, { part: p, chunk, key: this.ck.chunk(shard, jobId, chunk) });
         // A metric with siblings keeps a group per job: an id moved between siblings moves in job
         // order (each group's moves are applied right after it), as the jobs one by one would.
-        const em = this.siblingsOf(s.metric).length > 0 ? `${p}\u0001${s.metric}\u0000${s.entity}` : `${s.metric}\u0000${s.entity}`;
+        const family = this.siblingsOf(s.metric).length > 0;
+        if (family) sh.mayRepeat = true;
+        const em = family ? `${p}\u0001${s.metric}\u0000${s.entity}` : `${s.metric}\u0000${s.entity}`;
         const g = sh.groups.get(em);
         if (g) g.push(base + i);
         else sh.groups.set(em, [base + i]);
@@ -386,11 +390,11 @@ export class CompactSeries implements SeriesLayout {
     const head = this.head(now, false);
     const sample = (i: number): Sample => all[i]!;
     const calls: RoundCall[] = [];
-    for (const [shard, { groups, markers }] of byShard) {
+    for (const [shard, { groups, markers, mayRepeat }] of byShard) {
       const m = [...markers.values()];
       let keyCount = m.length;
       for (const idx of groups.values()) keyCount += 2 * (1 + this.siblingsRead(idx, sample).length);
-      calls.push({ shard, groups, markers: m, keyCount });
+      calls.push({ shard, groups, markers: m, keyCount, mayRepeat });
     }
     const build = (call: RoundCall): void => {
       if (call.built) return;
@@ -527,7 +531,7 @@ export class CompactSeries implements SeriesLayout {
   private async roundWindow(pending: readonly RoundCall[], build: (call: RoundCall) => void, partOf: Int32Array, offsets: readonly number[], outcomes: ChunkOutcome[][], alone: RoundCall[]): Promise<RoundCall[]> {
     const reads = batch(this.redis);
     for (const c of pending) build(c);
-    const keysOf = pending.map((c) => [...new Set(c.built!.keys)]);
+    const keysOf = pending.map((c) => (c.mayRepeat ? [...new Set(c.built!.keys)] : c.built!.keys));
     for (const keys of keysOf) reads.mgetBuffer(keys);
     const values = (await reads.exec()) ?? [];
     const writes = separately(this.redis) as unknown as Commands & Batch;
