@@ -660,14 +660,25 @@ export class CompactSeries implements SeriesLayout {
   }
 
   queueReads(tx: Tx, daily: readonly DailyRead[], hourly: readonly HourlyRead[]): QueuedReads {
-    // One GET per (entity, metric), shared by its daily and hourly reads.
+    // Each (entity, metric) read once, shared by its daily and hourly reads: one MGET per shard (its
+    // keys share a slot), not a GET per key (a judgement of 500 entities queued ~1,000 commands).
     const slot = new Map<string, number>();
+    const byShard = new Map<number, string[]>();
+    /** Key number → [its shard's MGET (in queue order), its place in it]. */
+    const where: [mget: number, at: number][] = [];
+    const mgets = new Map<number, number>();
     const at = (entity: string, metric: string): number => {
-      const key = this.ck.series(entity, metric);
+      const shard = this.ck.shard(entity);
+      const key = this.ck.series(entity, metric, shard);
       let k = slot.get(key);
       if (k === undefined) {
         slot.set(key, (k = slot.size));
-        tx.getBuffer(key);
+        let keys = byShard.get(shard);
+        if (!keys) byShard.set(shard, (keys = []));
+        let m = mgets.get(shard);
+        if (m === undefined) mgets.set(shard, (m = mgets.size));
+        where.push([m, keys.length]);
+        keys.push(key);
       }
       return k;
     };
@@ -675,14 +686,16 @@ export class CompactSeries implements SeriesLayout {
     const hourlyAt = hourly.map((r) => r.entities.map((e) => at(e, r.metric)));
     const catalogue = this.metrics();
     const avg = (metric: string) => catalogue.get(metric)?.aggregation === 'avg';
+    for (const keys of byShard.values()) tx.mgetBuffer(keys);
     return {
-      length: slot.size,
+      length: byShard.size,
       parse: (results, first, dailyOut, hourlyOut) => {
         const views = new Map<number, CompactSeriesView | null>();
         const view = (k: number): CompactSeriesView | null => {
           let v = views.get(k);
           if (v === undefined) {
-            const buf = results[first + k] as Buffer | null;
+            const [m, i] = where[k]!;
+            const buf = (results[first + m] as (Buffer | null)[])[i] ?? null;
             views.set(k, (v = buf && buf.length ? new CompactSeriesView(buf) : null));
           }
           return v;

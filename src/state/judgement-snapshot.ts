@@ -43,10 +43,12 @@ export class SnapshotReader {
     const tx = batch(this.redis, true);
     for (const m of req.feedMetrics) tx.hgetall(this.keys.feed(m));
     const seriesReads = this.series.queueReads(tx, req.daily, req.hourly);
-    for (const e of req.entities) {
-      tx.get(this.keys.version(e.id));
-      tx.hmget(this.keys.alerts, ...e.rules.map((r) => fingerprint(r, e.id)));
-    }
+    // Every entity's version in one MGET and their alerts in one HMGET (both in the control slot on
+    // a cluster), not two commands per entity.
+    const fingerprints: string[] = [];
+    for (const e of req.entities) for (const r of e.rules) fingerprints.push(fingerprint(r, e.id));
+    if (req.entities.length > 0) tx.mget(req.entities.map((e) => this.keys.version(e.id)));
+    if (fingerprints.length > 0) tx.hmget(this.keys.alerts, ...fingerprints);
     const res = ((await tx.exec()) ?? []).map(([err, v]) => {
       if (err) throw err;
       return v;
@@ -59,15 +61,17 @@ export class SnapshotReader {
     seriesReads.parse(res, i, daily, hourly);
     i += seriesReads.length;
     const alerts = new Map<string, EntityAlerts>();
-    for (const e of req.entities) {
-      const version = (res[i++] as string | null) ?? '0';
-      const raws = res[i++] as (string | null)[];
+    const versions = req.entities.length > 0 ? (res[i++] as (string | null)[]) : [];
+    const raws = fingerprints.length > 0 ? (res[i++] as (string | null)[]) : [];
+    let f = 0;
+    req.entities.forEach((e, j) => {
       const priors = new Map<string, AlertRecord>();
-      raws.forEach((raw, k) => {
-        if (raw) priors.set(e.rules[k]!, JSON.parse(raw) as AlertRecord);
-      });
-      alerts.set(e.id, { version, priors });
-    }
+      for (const rule of e.rules) {
+        const raw = raws[f++];
+        if (raw) priors.set(rule, JSON.parse(raw) as AlertRecord);
+      }
+      alerts.set(e.id, { version: versions[j] ?? '0', priors });
+    });
     return { feed, daily, hourly, alerts };
   }
 }
