@@ -94,6 +94,17 @@ interface Commands {
   lookoutReleaseLease(key: string, token: string): void;
 }
 
+/** One shard's samples of a round as they are grouped (CompactSeries.roundCalls). */
+interface ShardOfRound {
+  /** Groups of metrics without siblings: metric → entity → the round's sample indexes. */
+  readonly plain: Map<string, Map<string, number[]>>;
+  /** Groups of metrics with siblings, one per (job, metric, entity), in the order they came. */
+  readonly family: Map<string, number[]>;
+  readonly markers: Map<number, { part: number; chunk: number; key: string }>;
+  /** The (part, chunk) whose marker was noted last: a part's samples come chunk after chunk. */
+  lastMarker: number;
+}
+
 /** One call of the apply script: a chunk's samples of one shard. */
 export interface ShardCall {
   readonly chunk: number;
@@ -142,7 +153,7 @@ interface ChunkOutcome {
 interface RoundCall {
   readonly shard: number;
   /** Its (entity, metric) groups: the round's sample indexes of each, in job order. */
-  readonly groups: ReadonlyMap<string, readonly number[]>;
+  readonly groups: readonly (readonly number[])[];
   readonly markers: readonly { readonly part: number; readonly chunk: number; readonly key: string }[];
   /** How many keys it declares (markers, series and id indexes), known before they are built. */
   readonly keyCount: number;
@@ -210,7 +221,7 @@ export class CompactSeries implements SeriesLayout {
       for (const [shard, groups] of byShard) {
         const keys = [this.ck.chunk(shard, jobId, c)];
         const args: (string | number)[] = [...head];
-        this.pushGroups(shard, groups, (i) => samples[i]!, keys, args);
+        this.pushGroups(shard, groups.values(), (i) => samples[i]!, keys, args);
         out.push({ chunk: c, shard, keys, args });
       }
     }
@@ -227,8 +238,8 @@ export class CompactSeries implements SeriesLayout {
   }
 
   /** Each (entity, metric) group's keys and arguments, its samples by their index (reported with a reject). */
-  private pushGroups(shard: number, groups: ReadonlyMap<string, readonly number[]>, sample: (i: number) => Sample, keys: string[], args: (string | number)[], idOf: (id: string) => string = idHash48): void {
-    for (const idx of groups.values()) {
+  private pushGroups(shard: number, groups: Iterable<readonly number[]>, sample: (i: number) => Sample, keys: string[], args: (string | number)[], idOf: (id: string) => string = idHash48): void {
+    for (const idx of groups) {
       const first = sample(idx[0]!);
       keys.push(this.ck.series(first.entity, first.metric, shard), this.ck.ids(first.entity, first.metric, shard));
       // The series and id index of the metric's siblings: an id new to its own index is looked
@@ -356,7 +367,7 @@ export class CompactSeries implements SeriesLayout {
       for (const s of p.samples) all.push(s);
     }
     const partOf = new Int32Array(all.length);
-    const byShard = new Map<number, { groups: Map<string, number[]>; markers: Map<number, { part: number; chunk: number; key: string }>; mayRepeat: boolean }>();
+    const byShard = new Map<number, ShardOfRound>();
     // A deep round holds hundreds of thousands of samples: the live lane, lock renewals and the
     // drainer get the event loop every YIELD_SAMPLES samples of it.
     let sinceYield = 0;
@@ -368,33 +379,53 @@ export class CompactSeries implements SeriesLayout {
     for (const [p, { jobId, samples }] of parts.entries()) {
       await worked(samples.length);
       const base = offsets[p]!;
+      let metric: string | undefined;
+      let family = false;
       for (let i = 0; i < samples.length; i++) {
         const s = samples[i]!;
         partOf[base + i] = p;
         const shard = this.ck.shard(s.entity);
         let sh = byShard.get(shard);
-        if (!sh) byShard.set(shard, (sh = { groups: new Map(), markers: new Map(), mayRepeat: false }));
+        if (!sh) byShard.set(shard, (sh = { plain: new Map(), family: new Map(), markers: new Map(), lastMarker: -1 }));
         const chunk = Math.floor(i / SAMPLES_PER_CHUNK);
         const mk = base + chunk; // unique per (part, chunk): a part's chunks number fewer than its samples
-        if (!sh.markers.has(mk)) sh.markers.set(mk, { part: p, chunk, key: this.ck.chunk(shard, jobId, chunk) });
-        // A metric with siblings keeps a group per job: an id moved between siblings moves in job
-        // order (each group's moves are applied right after it), as the jobs one by one would.
-        const family = this.siblingsOf(s.metric).length > 0;
-        if (family) sh.mayRepeat = true;
-        const em = family ? `${p}\u0001${s.metric}\u0000${s.entity}` : `${s.metric}\u0000${s.entity}`;
-        const g = sh.groups.get(em);
-        if (g) g.push(base + i);
-        else sh.groups.set(em, [base + i]);
+        if (sh.lastMarker !== mk) {
+          if (!sh.markers.has(mk)) sh.markers.set(mk, { part: p, chunk, key: this.ck.chunk(shard, jobId, chunk) });
+          sh.lastMarker = mk;
+        }
+        if (s.metric !== metric) {
+          metric = s.metric;
+          family = this.siblingsOf(metric).length > 0;
+        }
+        let g: number[] | undefined;
+        if (family) {
+          // A metric with siblings keeps a group per job: an id moved between siblings moves in job
+          // order (each group's moves are applied right after it), as the jobs one by one would.
+          const em = `${p}\u0001${s.metric}\u0000${s.entity}`;
+          g = sh.family.get(em);
+          if (!g) sh.family.set(em, (g = []));
+        } else {
+          // The others by metric, then entity (no key string made per sample): their groups touch
+          // keys of their own, so their order does not matter.
+          let byEntity = sh.plain.get(s.metric);
+          if (!byEntity) sh.plain.set(s.metric, (byEntity = new Map()));
+          g = byEntity.get(s.entity);
+          if (!g) byEntity.set(s.entity, (g = []));
+        }
+        g.push(base + i);
       }
     }
     const head = this.head(now, false);
     const sample = (i: number): Sample => all[i]!;
     const calls: RoundCall[] = [];
-    for (const [shard, { groups, markers, mayRepeat }] of byShard) {
+    for (const [shard, { plain, family, markers }] of byShard) {
       const m = [...markers.values()];
+      const groups: (readonly number[])[] = [];
+      for (const byEntity of plain.values()) for (const idx of byEntity.values()) groups.push(idx);
+      for (const idx of family.values()) groups.push(idx);
       let keyCount = m.length;
-      for (const idx of groups.values()) keyCount += 2 * (1 + this.siblingsRead(idx, sample).length);
-      calls.push({ shard, groups, markers: m, keyCount, mayRepeat });
+      for (const idx of groups) keyCount += 2 * (1 + this.siblingsRead(idx, sample).length);
+      calls.push({ shard, groups, markers: m, keyCount, mayRepeat: family.size > 0 });
     }
     const build = (call: RoundCall): void => {
       if (call.built) return;
