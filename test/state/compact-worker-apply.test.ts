@@ -157,12 +157,13 @@ describe('compact layout applied in the worker', () => {
       if (worker.applyConflicts > 0) raced = worker;
     }
     expect(raced, 'the worker never lost its fenced write in 8 races').toBeDefined();
+    const worker = raced!;
     // Each worker process exports its own count (lookout_apply_conflicts_total), read at scrape time.
     const metrics = createMetrics({ defaultMetrics: false });
-    metrics.countApplyConflicts(() => raced!.applyConflicts);
+    metrics.countApplyConflicts(() => worker.applyConflicts);
     const scraped = async () => Number(/^lookout_apply_conflicts_total (\d+)$/m.exec(await metrics.scrape())?.[1]);
-    expect(await scraped()).toBe(raced.applyConflicts);
-    expect(await scraped()).toBe(raced.applyConflicts); // a second scrape adds nothing
+    expect(await scraped()).toBe(worker.applyConflicts);
+    expect(await scraped()).toBe(worker.applyConflicts); // a second scrape adds nothing
   });
 
   it('a shard leased by another worker waits for its lease: applied once it is free, as if alone', async () => {
