@@ -1,6 +1,8 @@
 // Applying the compact layout in the worker (LOOKOUT_APPLY_IN=worker, the default): the same
 // stored bytes as the apply script inside Redis (LOOKOUT_APPLY_IN=redis), and workers racing on
-// the same series lose nothing and count nothing twice (the fenced write: compact-writes.ts).
+// the same series lose nothing and count nothing twice: leased workers take turns on a shard
+// (CompactSeries.leaseWindow), and a writer without a lease is kept apart by the fenced write
+// (compact-writes.ts).
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Calendar, MS_PER_HOUR } from '../../src/domain/clock.js';
