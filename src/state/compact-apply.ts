@@ -175,9 +175,14 @@ function pack(fmt: string, ...values: number[]): Buffer {
     if (v === undefined) throw new Error(`compact apply: struct.pack ${fmt}: value ${k + 1} missing`);
     const f = fields[k]!;
     if (f < 0) p = out.writeUIntBE(wrap(v, -f), p, -f);
-    else p = out.writeUIntLE(wrap(v, f), p, f);
+    else p = putLE(out, p, v, f);
   }
   return out;
+}
+
+/** One little-endian field of struct.pack written in place: the low `size` bytes of `v` at `at` (as pack stores it); returns the position after it. */
+function putLE(out: Buffer, at: number, v: number, size: number): number {
+  return out.writeUIntLE(wrap(v, size), at, size);
 }
 
 /** A value the script would use as a number, where Lua would fail on nil. */
@@ -212,7 +217,6 @@ export const MARK_TTL = 172800;
 const Z6 = zeros(6, 1);
 const Z12 = zeros(12, 1);
 
-
 function popcount(m: number): number {
   m = m - ((m >>> 1) & 0x555555);
   m = (m & 0x333333) + ((m >>> 2) & 0x333333);
@@ -220,8 +224,8 @@ function popcount(m: number): number {
   return mod(m, 256) + mod(Math.floor(m / 256), 256) + Math.floor(m / 65536);
 }
 
-/** The map, emptied (a call's per-group maps are reused: a Map per group was much of its garbage). */
-function emptied<K, V>(m: Map<K, V>): void {
+/** The map or set, emptied (a call's per-group maps are reused: a Map per group was much of its garbage). */
+function emptied(m: { readonly size: number; clear(): void }): void {
   if (m.size > 0) m.clear();
 }
 
@@ -548,7 +552,7 @@ class ApplyCall {
     }
     this.M = this.Ms;
     emptied(this.dc);
-    if (this.dtouched.size > 0) this.dtouched.clear();
+    emptied(this.dtouched);
 
     // Hourly rows, decoded when touched (r[h]: the sum of hour h, r[h + 24]: its count); a row older
     // than the newest stored one needs the whole string.
@@ -853,14 +857,14 @@ class ApplyCall {
     }
     // struct.pack('<I3I3' .. string.rep('i4I2', nc), day, mask, sum, count, …), written in place.
     const out = Buffer.allocUnsafe(6 + 6 * nc);
-    out.writeUIntLE(wrap(day, 3), 0, 3);
-    out.writeUIntLE(wrap(mask, 3), 3, 3);
+    putLE(out, 0, day, 3);
+    putLE(out, 3, mask, 3);
     let at = 6;
     for (let h = 0; h <= 23; h++) {
       const cnt = r[h + 24];
       if (cnt === undefined) continue;
-      out.writeUIntLE(wrap(r[h]!, 4), at, 4);
-      out.writeUIntLE(wrap(cnt, 2), at + 4, 2);
+      putLE(out, at, r[h]!, 4);
+      putLE(out, at + 4, cnt, 2);
       at += 6;
     }
     return out;
@@ -876,9 +880,9 @@ class ApplyCall {
   private cellInto(q: number, out: Buffer, at: number): void {
     const M = need(this.M, 'M');
     const c = this.dget(M - mod(M - q, this.RD));
-    out.writeUIntLE(wrap(c[0], 5), at, 5);
-    out.writeUIntLE(wrap(c[1], 3), at + 5, 3);
-    out.writeUIntLE(wrap(c[2], 3), at + 8, 3);
+    putLE(out, at, c[0], 5);
+    putLE(out, at + 5, c[1], 3);
+    putLE(out, at + 8, c[2], 3);
   }
 
   private writeSeries(): void {
@@ -1133,8 +1137,8 @@ class ApplyCall {
       const out = Buffer.allocUnsafe(12);
       if (typeof k === 'string') out.write(k, 0, 6, 'latin1');
       else k.copy(out, 0, 0, 6);
-      out.writeUIntLE(wrap(e.hour - this.base, 2), 6, 2);
-      out.writeUIntLE(wrap(e.value, 4), 8, 4);
+      putLE(out, 6, e.hour - this.base, 2);
+      putLE(out, 8, e.value, 4);
       return out;
     };
     if (this.idsWhole || this.storedLen + 12 * this.adds.length > this.cap) {

@@ -636,7 +636,8 @@ export class CompactSeries implements SeriesLayout {
     const out: CallOutcome[] = new Array<CallOutcome>(calls.length);
     // Windows as leaseWindow gives them (one call per shard, its lease held), one at a time.
     const queue = calls.map((call, i) => ({ shard: call.shard, i }));
-    for (let window = await this.leaseWindow(queue, (c) => calls[c.i]!.keys.length); window; window = await this.leaseWindow(queue, (c) => calls[c.i]!.keys.length)) {
+    const keyCount = (c: { readonly i: number }): number => calls[c.i]!.keys.length;
+    for (let window = await this.leaseWindow(queue, keyCount); window; window = await this.leaseWindow(queue, keyCount)) {
       try {
         await this.runWindow(calls, window.map((c) => c.i), out);
       } finally {
