@@ -33,14 +33,18 @@ export async function waitIdle(p: Settling, timeoutMs = 60_000): Promise<void> {
   const consumesEvents = p.notifier !== undefined;
   const none = Promise.resolve({} as Counts);
   for (;;) {
-    const [s, a, n, d] = await Promise.all([
-      sumCounts([queues.samples, queues.backfill], ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']),
-      consumesEvents ? queues.alertEvents.getJobCounts('waiting', 'active', 'prioritized') : none,
+    // Read in the order work flows (sample jobs → dirty → judging → outbox → alert events →
+    // steps and messages): work only moves downstream, so what was in flight between two reads is
+    // seen by the later one. Read at once, the outbox was read after the alert-event queue, and an
+    // event moved between the two was in neither: idle while its transition was still to come.
+    const s = await sumCounts([queues.samples, queues.backfill], ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+    const { dirty, evaluating, outbox } = await probe.backlog();
+    const a = consumesEvents ? await queues.alertEvents.getJobCounts('waiting', 'active', 'prioritized') : await none;
+    const [n, d] = await Promise.all([
       // Escalation steps wait minutes on purpose: idle means nothing due now is left undone.
       consumesEvents ? queues.escalations.getJobCounts('waiting', 'active', 'prioritized') : none,
       consumesEvents ? sumCounts([queues.dispatch, queues.sms, queues.email, queues.webhook]) : none,
     ]);
-    const { dirty, evaluating, outbox } = await probe.backlog();
     const busy = [s, a, n, d].some((c) => Object.values(c).some((x) => x > 0)) || dirty + evaluating + outbox > 0;
     if (!busy) return;
     if (performance.now() > deadline) {
