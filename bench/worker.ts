@@ -16,6 +16,8 @@ const config = loadConfig({
   LOOKOUT_PREFIX: prefix,
   LOOKOUT_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'lookout-bench-w-')),
   LOG_LEVEL: 'silent',
+  // Its own metrics port: several worker processes run side by side (--workers=N).
+  LOOKOUT_HTTP_PORT: '0',
   LOOKOUT_TZ: 'Asia/Shanghai',
   ...(layout ? layoutEnv(layout) : {}),
   ...(more ? (JSON.parse(more) as Record<string, string>) : {}),

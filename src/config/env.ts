@@ -55,6 +55,11 @@ export interface AppConfig {
    * at once under a backlog, applied together in deep rounds (group commit); 0: no second consumer.
    */
   readonly workerHold: number;
+  /**
+   * Partitions of the backfill queue (LOOKOUT_BACKFILL_PARTITIONS): `samples-backfill-p<k>` by entity
+   * shard, each served by one worker process at a time; 0: one backfill queue every worker serves.
+   */
+  readonly backfillPartitions: number;
   readonly retentionDays: number;
   readonly hourlyRetentionDays: number;
   readonly maxFutureMs: number;
@@ -215,6 +220,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     batchSize: int(env, 'LOOKOUT_BATCH_SIZE', 2000, 1, 100_000),
     workerConcurrency: int(env, 'LOOKOUT_WORKER_CONCURRENCY', 4, 1, 64),
     workerHold: int(env, 'LOOKOUT_WORKER_HOLD', 256, 0, 1024),
+    backfillPartitions: int(env, 'LOOKOUT_BACKFILL_PARTITIONS', 8, 0, 256),
     retentionDays,
     hourlyRetentionDays: int(env, 'LOOKOUT_HOURLY_RETENTION_DAYS', Math.min(28, retentionDays), 1, retentionDays),
     maxFutureMs: int(env, 'LOOKOUT_MAX_FUTURE_MS', 5 * 60_000, 0, 7 * 86_400_000),

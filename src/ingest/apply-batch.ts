@@ -6,7 +6,7 @@ import type { Clock, Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { RawSample, SampleRejection } from '../domain/sample.js';
 import { validateSamples } from './validate.js';
-import { ApplyRounds, type Gather, type Lane } from './apply-rounds.js';
+import { ApplyRounds, type Gather, type HeldMirror, type Lane } from './apply-rounds.js';
 import type { PipelineObserver } from '../observability/events.js';
 import type { SampleBatchJob } from '../queues/names.js';
 import type { RedisRegistryStore, RegistryCache } from '../state/registry-store.js';
@@ -35,6 +35,8 @@ export interface SampleBatchDeps {
   readonly observer: PipelineObserver;
   /** How the backfill lane gathers jobs before a round (the worker's: GATHER_* and its hold); none by default. */
   readonly gather?: Gather;
+  /** Share the backfill lane's entities with the other worker processes (queues/backfill-partitions.ts). */
+  readonly mirror?: HeldMirror;
 }
 
 export class SampleBatchProcessor {
@@ -43,7 +45,7 @@ export class SampleBatchProcessor {
 
   constructor(private readonly deps: SampleBatchDeps) {
     if (deps.series.joinsJobs) {
-      this.rounds = new ApplyRounds(deps.series, { observe: (jobs, samples, lane) => deps.observer.applyRound(jobs, samples, lane), gather: deps.gather });
+      this.rounds = new ApplyRounds(deps.series, { observe: (jobs, samples, lane) => deps.observer.applyRound(jobs, samples, lane), gather: deps.gather, mirror: deps.mirror });
     }
   }
 

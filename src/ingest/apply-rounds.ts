@@ -48,8 +48,24 @@ export interface Gather {
 export const GATHER_QUIET_MS = 250;
 export const GATHER_MAX_MS = 5_000;
 
+/**
+ * Where the entities of a worker process's backfill lane are shared with the other worker processes
+ * (queues/backfill-partitions.ts HeldBackfill): with the backfill partitioned, most of a live day's
+ * entities have their backfill held by another process.
+ */
+export interface HeldMirror {
+  /** Entities whose first held job came. */
+  added(entities: readonly string[]): void;
+  /** Entities whose last held job was applied. */
+  released(entities: readonly string[]): void;
+  /** Which of these entities another worker process holds a backfill of. */
+  elsewhere(entities: readonly string[]): Promise<ReadonlySet<string>>;
+}
+
 export interface ApplyRoundsOptions {
   readonly observe?: RoundObserver;
+  /** Share what the backfill lane holds with the other worker processes, and ask theirs before a live round. */
+  readonly mirror?: HeldMirror;
   /** Samples a round takes at most (default ROUND_SAMPLES). */
   readonly maxSamples?: number;
   /** The backfill lane gathers jobs before each round (default: it takes what waits, at once). */
@@ -86,6 +102,7 @@ class LaneRounds {
     /** Whether another lane holds a job of the entity still to apply (applyJobs' backfillHeld). */
     private readonly heldElsewhere?: (entity: string) => boolean,
     private readonly gather?: Gather,
+    private readonly mirror?: HeldMirror,
   ) {}
 
   /** Whether a job this lane holds (waiting, or in its running round) has a sample of the entity. */
@@ -94,7 +111,15 @@ class LaneRounds {
   }
 
   push(w: Waiting): void {
-    if (this.tracks) for (const s of w.job.samples) this.held.set(s.entity, (this.held.get(s.entity) ?? 0) + 1);
+    if (this.tracks) {
+      const first: string[] = [];
+      for (const s of w.job.samples) {
+        const n = this.held.get(s.entity) ?? 0;
+        if (n === 0) first.push(s.entity);
+        this.held.set(s.entity, n + 1);
+      }
+      this.mirror?.added(first);
+    }
     this.waiting.push(w);
     this.lastArrival = performance.now();
     this.wake?.();
@@ -124,13 +149,32 @@ class LaneRounds {
 
   private release(round: readonly Waiting[]): void {
     if (!this.tracks) return;
+    const gone: string[] = [];
     for (const w of round) {
       for (const s of w.job.samples) {
         const n = this.held.get(s.entity)! - 1;
         if (n > 0) this.held.set(s.entity, n);
-        else this.held.delete(s.entity);
+        else {
+          this.held.delete(s.entity);
+          gone.push(s.entity);
+        }
       }
     }
+    this.mirror?.released(gone);
+  }
+
+  /**
+   * Whether an entity of this (live) round has a backfill still to apply: held by this process's
+   * backfill lane, or (asked once per round) by another worker process's.
+   */
+  private async heldNow(round: readonly Waiting[]): Promise<((entity: string) => boolean) | undefined> {
+    const local = this.heldElsewhere;
+    if (!this.mirror || this.tracks) return local;
+    const ask = new Set<string>();
+    for (const w of round) for (const s of w.job.samples) if (!local?.(s.entity)) ask.add(s.entity);
+    const remote = await this.mirror.elsewhere([...ask]);
+    if (remote.size === 0) return local;
+    return (e) => remote.has(e) || local?.(e) === true;
   }
 
   private async run(): Promise<void> {
@@ -145,7 +189,7 @@ class LaneRounds {
           const results = await this.series.applyJobs(
             round.map((w) => w.job),
             Math.max(...round.map((w) => w.now)),
-            this.heldElsewhere,
+            await this.heldNow(round),
           );
           this.observe(round.length, samplesIn(round), this.lane);
           round.forEach((w, i) => w.resolve(results[i]!));
@@ -192,8 +236,8 @@ export class ApplyRounds {
     const max = Math.min(opts.maxSamples ?? ROUND_SAMPLES, series.roundSamples);
     // A live sample of an entity whose backfill this worker holds is judged with the backfill, once,
     // not before it and again after.
-    const backfill = new LaneRounds('backfill', series, observe, max, undefined, opts.gather);
-    this.lanes = { live: new LaneRounds('live', series, observe, max, (e) => backfill.holds(e)), backfill };
+    const backfill = new LaneRounds('backfill', series, observe, max, undefined, opts.gather, opts.mirror);
+    this.lanes = { live: new LaneRounds('live', series, observe, max, (e) => backfill.holds(e), undefined, opts.mirror), backfill };
   }
 
   /** Apply one job's samples in `lane`, with whatever other jobs of the lane wait at the time; resolves when its round is written. */

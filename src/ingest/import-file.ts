@@ -15,6 +15,7 @@ import { appClock } from '../config/now.js';
 import { metricCatalogue } from '../domain/metric.js';
 import type { SampleRejection } from '../domain/sample.js';
 import { QUEUES } from '../queues/names.js';
+import { openBackfillQueues } from '../queues/backfill-partitions.js';
 import { keyspace } from '../state/keys.js';
 import { connectDeployment } from '../redis/connect.js';
 import { locateDeployment } from '../redis/locate.js';
@@ -142,11 +143,12 @@ async function importSamples(
   // Only where the deployment has recorded the compact layout: in the buckets layout an id re-sent
   // under another entity moves, so rows keep the file's order (as before a first start).
   const grouped = (await recordedLayout(redis, keys, 'buckets')) === 'compact';
-  const queue = new Queue(QUEUES.samples, { connection: redis, prefix: config.prefix });
-  const backfill = new Queue(QUEUES.backfill, { connection: redis, prefix: config.prefix });
+  const queueOpts = { connection: redis, prefix: config.prefix };
+  const queue = new Queue(QUEUES.samples, queueOpts);
+  const backfill = openBackfillQueues(queueOpts, config.backfillPartitions, config.shards);
   const flows = new FlowProducer({ connection: redis, prefix: config.prefix });
   const clock = appClock(config);
-  const sink = new QueueSampleSink(queue, config.batchSize, clock, { flows, groupByEntity: grouped, backfill: { queue: backfill, liveFrom: () => liveFrom(calendar, clock) } });
+  const sink = new QueueSampleSink(queue, config.batchSize, clock, { flows, groupByEntity: grouped, backfill: { queue: backfill.unpartitioned, queueOf: (e) => backfill.queueOf(e), liveFrom: () => liveFrom(calendar, clock) } });
   const source = opts.source ?? 'csv';
   const rejected: (SampleRejection & { line?: number })[] = [];
   const entities = new Set<string>();

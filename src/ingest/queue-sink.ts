@@ -1,5 +1,5 @@
 // The one path every door ends in: samples become batched jobs on the `samples` queue (live ones)
-// or the `samples-backfill` queue (those with no live sample).
+// or a backfill queue (those with no live sample): their entities' partition of `samples-backfill`.
 // One job per sample tops out near 13k/s; a job per batch keeps Redis busy with data, not
 // bookkeeping.
 
@@ -34,9 +34,11 @@ export interface QueueSinkOptions {
   /**
    * Where backfill jobs go (`samples-backfill`): a job none of whose samples is live (older than
    * `liveFrom`, yesterday 00:00 in LOOKOUT_TZ) is queued there, so a live sample sent during a
-   * backfill is never queued behind it. Without it every job goes to `queue`.
+   * backfill is never queued behind it. Without it every job goes to `queue`. With `queueOf` (the
+   * backfill's partition queues, queues/backfill-partitions.ts) and `groupByEntity`, a call's
+   * backfill samples are split by the queue of their entity first, each queue's cut into jobs.
    */
-  readonly backfill?: { readonly queue: Queue; readonly liveFrom: () => number };
+  readonly backfill?: { readonly queue: Queue; readonly queueOf?: (entity: string) => Queue; readonly liveFrom: () => number };
 }
 
 /** The samples with each entity's together, in the order each entity first appears; an entity's own order kept. */
@@ -69,12 +71,32 @@ export class QueueSampleSink implements SampleSink {
     const backfill = this.opts.backfill;
     const liveFrom = backfill?.liveFrom() ?? -Infinity;
     const jobs: { queue: Queue; job: { name: string; data: SampleBatchJob; opts: JobsOptions } }[] = [];
+    const push = (queue: Queue, part: Sample[]): void => {
+      jobs.push({ queue, job: { name: 'batch', data: { v: 1, source, samples: part, receivedAt }, opts: SAMPLE_JOB_OPTIONS } });
+    };
+    // Partitioned only where each entity's samples are together (the compact layout): in the
+    // buckets layout an id re-sent under another entity moves, so a job keeps the order as sent.
+    const queueOf = this.opts.groupByEntity ? backfill?.queueOf : undefined;
+    const split = new Map<Queue, Sample[]>();
+    let lastEntity: string | undefined;
+    let lastQueue: Queue | undefined;
     for (let i = 0; i < samples.length; i += this.batchSize) {
       const part = samples.slice(i, i + this.batchSize);
-      const data: SampleBatchJob = { v: 1, source, samples: part, receivedAt };
-      const queue = backfill && !part.some((s) => s.ts >= liveFrom) ? backfill.queue : this.queue;
-      jobs.push({ queue, job: { name: 'batch', data, opts: SAMPLE_JOB_OPTIONS } });
+      if (!backfill || part.some((s) => s.ts >= liveFrom)) push(this.queue, part);
+      else if (!queueOf) push(backfill.queue, part);
+      else {
+        for (const s of part) {
+          if (s.entity !== lastEntity) {
+            lastEntity = s.entity;
+            lastQueue = queueOf(s.entity);
+          }
+          const to = split.get(lastQueue!);
+          if (to) to.push(s);
+          else split.set(lastQueue!, [s]);
+        }
+      }
     }
+    for (const [queue, list] of split) for (let i = 0; i < list.length; i += this.batchSize) push(queue, list.slice(i, i + this.batchSize));
     // A call is stored whole or not at all: one job is one script, several go in one MULTI (the
     // queues share the prefix, and so the hash tag on a cluster).
     const work: Promise<unknown> =

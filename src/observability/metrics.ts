@@ -30,6 +30,8 @@ export interface LookoutMetrics {
    * process's compact apply calls whose fenced write found a key changed since it was read.
    */
   countApplyConflicts(read: () => number): void;
+  /** Where lookout_backfill_partitions_served reads from at scrape time: the backfill partitions this worker process serves, and the live members. */
+  showBackfillPartitions(read: () => { readonly serving: readonly number[]; readonly members: number }): void;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutMetrics {
@@ -55,7 +57,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
   });
   const stalled = new Counter({
     name: 'lookout_sample_jobs_stalled_total',
-    help: 'Sample jobs this worker found stalled (a worker died or a lock lapsed) and queued again, by queue (live: samples, backfill: samples-backfill)',
+    help: 'Sample jobs this worker found stalled (a worker died or a lock lapsed) and queued again, by queue (live: samples, backfill: samples-backfill and its partitions)',
     labelNames: ['queue'],
     registers: r,
   });
@@ -81,6 +83,23 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
       const n = applyConflictsRead?.() ?? 0;
       if (n > applyConflictsSeen) this.inc(n - applyConflictsSeen);
       applyConflictsSeen = Math.max(applyConflictsSeen, n);
+    },
+  });
+  let partitionsRead: (() => { readonly serving: readonly number[]; readonly members: number }) | undefined;
+  new Gauge({
+    name: 'lookout_backfill_partitions_served',
+    help: 'Backfill partitions (queues samples-backfill-p<k>) this worker process serves now; summed over the worker processes it is LOOKOUT_BACKFILL_PARTITIONS once the sharing has settled',
+    registers: r,
+    collect() {
+      if (partitionsRead) this.set(partitionsRead().serving.length);
+    },
+  });
+  new Gauge({
+    name: 'lookout_backfill_members',
+    help: 'Worker processes sharing the backfill partitions, as this one last saw them (heartbeats not lapsed)',
+    registers: r,
+    collect() {
+      if (partitionsRead) this.set(partitionsRead().members);
     },
   });
   const transitions = new Counter({ name: 'lookout_alert_transitions_total', help: 'Alert transitions, by rule and states', labelNames: ['rule', 'from', 'to', 'severity'], registers: r });
@@ -204,6 +223,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     },
     countApplyConflicts(read) {
       applyConflictsRead = read;
+    },
+    showBackfillPartitions(read) {
+      partitionsRead = read;
     },
     async scrape() {
       // Refreshed before serialising, so a scrape never shows the previous scrape's state.

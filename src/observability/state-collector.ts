@@ -14,7 +14,7 @@ import type { LookoutMetrics, stateGauges } from './metrics.js';
 
 export interface StateCollectorDeps {
   readonly state: StateProbe;
-  readonly queues: Readonly<Record<string, Queue>>;
+  readonly queues: Readonly<Record<string, Pick<Queue, 'getJobCounts'>>>;
   readonly alerts: RedisAlertStore;
   readonly entity: (id: string) => Entity | undefined;
   readonly metrics: LookoutMetrics;

@@ -17,11 +17,11 @@ export const HOLD_FETCHERS = 4;
 
 /**
  * Consumers of `queue` holding up to `hold` jobs between them, each job handed to `process` as soon
- * as it is fetched: HOLD_FETCHERS BullMQ workers (fewer for a small hold), each fetching at most
- * FETCH_AHEAD jobs beyond those it has handed over (its concurrency follows what it holds).
+ * as it is fetched: `fetchers` BullMQ workers (HOLD_FETCHERS; fewer for a small hold), each fetching
+ * at most FETCH_AHEAD jobs beyond those it has handed over (its concurrency follows what it holds).
  */
-export function heldWorkers<T, R>(queue: string, process: (job: Job<T>) => Promise<R>, hold: number, opts: Omit<WorkerOptions, 'concurrency'>): Worker<T, R>[] {
-  const fetchers = Math.max(1, Math.min(HOLD_FETCHERS, hold));
+export function heldWorkers<T, R>(queue: string, process: (job: Job<T>) => Promise<R>, hold: number, opts: Omit<WorkerOptions, 'concurrency'>, most = HOLD_FETCHERS): Worker<T, R>[] {
+  const fetchers = Math.max(1, Math.min(most, hold));
   return Array.from({ length: fetchers }, (_, i) => {
     // Split the hold between the fetchers: their shares add up to it.
     const cap = Math.floor(hold / fetchers) + (i < hold % fetchers ? 1 : 0);

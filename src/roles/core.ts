@@ -24,6 +24,7 @@ import { SnapshotReader } from '../state/judgement-snapshot.js';
 import { RedisStateProbe } from '../state/state-probe.js';
 import { EntityEvaluator } from '../evaluate/live-evaluator.js';
 import { QUEUES, type SampleBatchJob } from '../queues/names.js';
+import { openBackfillQueues, type BackfillQueues } from '../queues/backfill-partitions.js';
 import { clusterPrefix, keyspace, type Keyspace } from '../state/keys.js';
 import { checkRedis, connectDeployment, locateRedis, OutageTracker, READY_TIMEOUT_MS, REQUEST_TIMEOUT_MS, waitReady } from '../redis/connect.js';
 import { resolveRedis } from '../redis/resolve.js';
@@ -53,8 +54,11 @@ export interface CoreOptions {
 /** The queues this process adds to or counts (workers and the notifier open their own consumers). */
 export type Queues = {
   readonly samples: Queue<SampleBatchJob>;
-  /** Sample jobs with no live sample (queue-sink.ts): a backfill, never ahead of a live sample. */
-  readonly backfill: Queue<SampleBatchJob>;
+  /**
+   * Sample jobs with no live sample (queue-sink.ts): a backfill, never ahead of a live sample; its
+   * partitions and the unpartitioned queue, counted as one (queues/backfill-partitions.ts).
+   */
+  readonly backfill: BackfillQueues<Queue<SampleBatchJob>>;
   readonly alertEvents: Queue<AlertEvent>;
   readonly escalations: Queue;
   readonly dispatch: Queue;
@@ -208,9 +212,10 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   closers.push(async () => producer.quit().catch(() => undefined));
   const connection = producer as unknown as ConnectionOptions;
   const queueOpts = { connection, prefix: config.prefix };
+  const backfillQueues = (opts: typeof queueOpts) => openBackfillQueues<SampleBatchJob>(opts, config.backfillPartitions, config.shards);
   const queues: Queues = {
     samples: new Queue<SampleBatchJob>(QUEUES.samples, queueOpts),
-    backfill: new Queue<SampleBatchJob>(QUEUES.backfill, queueOpts),
+    backfill: backfillQueues(queueOpts),
     alertEvents: new Queue<AlertEvent>(QUEUES.alertEvents, queueOpts),
     escalations: new Queue(QUEUES.escalations, queueOpts),
     dispatch: new Queue(QUEUES.dispatch, queueOpts),
@@ -218,9 +223,9 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
     email: new Queue(QUEUES.email, queueOpts),
     webhook: new Queue(QUEUES.webhook, queueOpts),
   };
-  closers.push(() => Promise.all(Object.values(queues).map((q: Queue) => q.close())));
+  closers.push(() => Promise.all(Object.values(queues).map((q: Pick<Queue, 'close'>) => q.close())));
   // BullMQ prints unheard queue errors to the console; an outage is reported once, by the tracker.
-  for (const q of Object.values(queues)) (q as Queue).on('error', () => undefined);
+  for (const q of Object.values(queues)) (q as Pick<Queue, 'on'>).on('error', () => undefined);
 
   // A changed entity is judged again (scope, attributes, live window may have moved).
   const registry = new RedisRegistryStore(redis, keys, (ids) => markDirty(redis, keys, ids));
@@ -234,7 +239,7 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
   const requestConnection = requestRedis as unknown as ConnectionOptions;
   const requestOpts = { connection: requestConnection, prefix: config.prefix };
   const ingestQueue = new Queue<SampleBatchJob>(QUEUES.samples, requestOpts);
-  const ingestBackfill = new Queue<SampleBatchJob>(QUEUES.backfill, requestOpts);
+  const ingestBackfill = backfillQueues(requestOpts);
   const ingestFlows = new FlowProducer(requestOpts);
   closers.push(() => Promise.all([ingestQueue.close(), ingestBackfill.close(), ingestFlows.close()]));
   ingestQueue.on('error', () => undefined);
@@ -245,7 +250,7 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
     ready: () => requestRedis.status === 'ready',
     timeoutMs: REQUEST_TIMEOUT_MS,
     groupByEntity: config.seriesLayout === 'compact',
-    backfill: { queue: ingestBackfill, liveFrom: () => liveFrom(calendar, clock) },
+    backfill: { queue: ingestBackfill.unpartitioned, queueOf: (e) => ingestBackfill.queueOf(e), liveFrom: () => liveFrom(calendar, clock) },
   });
   const request: RequestSide = {
     redis: requestRedis,

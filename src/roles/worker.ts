@@ -14,7 +14,8 @@ import { EventOutbox } from '../state/event-outbox.js';
 import { EventRelay } from '../route/event-relay.js';
 import { SampleBatchProcessor } from '../ingest/apply-batch.js';
 import { GATHER_MAX_MS, GATHER_QUIET_MS, type Lane } from '../ingest/apply-rounds.js';
-import { heldWorkers } from '../queues/held-worker.js';
+import { heldWorkers, HOLD_FETCHERS } from '../queues/held-worker.js';
+import { HeldBackfill, PartitionOwnership, partitionQueueName } from '../queues/backfill-partitions.js';
 import { QUEUES, type SampleBatchJob } from '../queues/names.js';
 import type { Core } from './core.js';
 import type { Features } from './features.js';
@@ -110,6 +111,45 @@ export class WorkerRole extends Role {
     core.metrics.countApplyConflicts(() => core.series.applyConflicts);
     // Where jobs are joined (group commit), the backfill consumer holds LOOKOUT_WORKER_HOLD jobs.
     const holds = core.series.joinsJobs && config.workerHold > 0;
+    // The backfill partitions this process serves (queues/backfill-partitions.ts): their consumers
+    // are opened below, once the processor is; what its backfill lane holds is shared with the
+    // other worker processes, so a live sample of an entity whose backfill another holds is judged
+    // with that backfill, once.
+    const partitions = new Map<number, Worker<SampleBatchJob>[]>();
+    const handingOver = new Set<Promise<unknown>>();
+    let partitionOpts: ReturnType<typeof options> | undefined;
+    const partitionLog = (err: Error) => log.warn({ err: err.message }, 'backfill partitions: heartbeat, lease or held entities not written (tried again each second)');
+    const ownership =
+      config.backfillPartitions > 0
+        ? new PartitionOwnership(
+            connect('lookout-backfill-owner'),
+            core.keys,
+            config.backfillPartitions,
+            {
+              // The hold and the fetchers split over the partitions this process serves.
+              take: (k, share) => {
+                partitionOpts ??= options();
+                const ws = backfillConsumers(partitionQueueName(k), Math.max(1, Math.ceil(config.workerHold / share)), Math.max(1, Math.floor(HOLD_FETCHERS / share)), partitionOpts);
+                ws.forEach(watch);
+                partitions.set(k, ws);
+                log.info({ partition: k, share }, 'serving backfill partition');
+              },
+              // Handed over as soon as it fetches no more: the jobs it holds are applied here (their
+              // locks renewed) while the next holder fetches the rest; closed once they are.
+              drop: async (k) => {
+                const ws = partitions.get(k) ?? [];
+                partitions.delete(k);
+                await Promise.all(ws.map((w) => w.pause(true)));
+                const closing = Promise.all(ws.map((w) => w.close())).catch((err: Error) => log.error({ partition: k, err: err.message }, 'backfill partition consumer did not close'));
+                handingOver.add(closing);
+                void closing.finally(() => handingOver.delete(closing));
+                log.info({ partition: k }, 'backfill partition handed over');
+              },
+            },
+            partitionLog,
+          )
+        : undefined;
+    const mirror = ownership ? new HeldBackfill(connect('lookout-backfill-held'), core.keys, ownership, partitionLog) : undefined;
     const processor = new SampleBatchProcessor({
       clock: core.clock,
       calendar: core.calendar,
@@ -122,13 +162,19 @@ export class WorkerRole extends Role {
       evaluator,
       observer: core.metrics.observer,
       ...(holds ? { gather: { quietMs: GATHER_QUIET_MS, maxMs: GATHER_MAX_MS, jobs: config.workerHold } } : {}),
+      ...(mirror ? { mirror } : {}),
     });
     // A job's id names its chunk markers, and each queue numbers its jobs from 1: a backfill job's
-    // id is prefixed (a custom id cannot hold ':'), so it never meets a `samples` job's markers.
-    const consume = (lane: Lane) => async (job: Job<SampleBatchJob>) => {
-      const out = await processor.process(lane === 'backfill' ? `backfill:${job.id!}` : job.id!, job.data, lane);
-      if (out.rejected.length) log.warn({ job: job.id, rejected: out.rejected.length, first: out.rejected[0] }, 'queued samples rejected by the worker');
-      return { accepted: out.accepted, chunks: out.chunks, skippedChunks: out.skippedChunks, entities: out.entities };
+    // id is prefixed with its queue (a custom id cannot hold ':'), so it never meets another
+    // queue's markers (`backfill:` for the unpartitioned queue, as before partitions).
+    const consume = (queue: string) => {
+      const lane: Lane = queue === QUEUES.samples ? 'live' : 'backfill';
+      const marker = queue === QUEUES.samples ? '' : queue === QUEUES.backfill ? 'backfill:' : `${queue.slice(QUEUES.samples.length + 1)}:`;
+      return async (job: Job<SampleBatchJob>) => {
+        const out = await processor.process(`${marker}${job.id!}`, job.data, lane);
+        if (out.rejected.length) log.warn({ job: job.id, queue, rejected: out.rejected.length, first: out.rejected[0] }, 'queued samples rejected by the worker');
+        return { accepted: out.accepted, chunks: out.chunks, skippedChunks: out.skippedChunks, entities: out.entities };
+      };
     };
     // Applying a batch is idempotent per job chunk, so a job whose worker died is run again rather
     // than failed after one stall (BullMQ's default), which lost accepted samples under repeated
@@ -140,27 +186,12 @@ export class WorkerRole extends Role {
       prefix: config.prefix,
       ...reliableWorkerOptions({ lockDurationMs: SAMPLE_LOCK_MS, stalledIntervalMs: SAMPLE_STALLED_CHECK_MS }),
     });
-    // Two consumers, one per sample queue (the doors queue a backfill apart: queue-sink.ts):
-    // - `samples` (live jobs, and those other producers add): LOOKOUT_WORKER_CONCURRENCY jobs at
-    //   once, applied in the live lane's short rounds, so a live sample sent during a backfill is
-    //   applied within a round of a few jobs, not after the backlog;
-    // - `samples-backfill`: where the jobs held are applied together (group commit), up to
-    //   LOOKOUT_WORKER_HOLD jobs, each handed over as soon as it is fetched (so its lock is renewed:
-    //   held-worker.ts) and gathered into deep rounds of their own lane, several days of a series in
-    //   one write; else LOOKOUT_WORKER_CONCURRENCY jobs.
-    const consumers = [
-      new Worker<SampleBatchJob>(QUEUES.samples, consume('live'), { ...options(), concurrency: config.workerConcurrency }),
-      ...(holds
-        ? heldWorkers(QUEUES.backfill, consume('backfill'), config.workerHold, options())
-        : [new Worker<SampleBatchJob>(QUEUES.backfill, consume('backfill'), { ...options(), concurrency: config.workerConcurrency })]),
-    ];
-    // Worker.close() waits for in-flight jobs: SIGTERM drains, it does not abandon. All at once: the
-    // backfill's fetchers share rounds, and one still fetching would keep adding to them.
-    opened(async () => {
-      await Promise.all(consumers.map((c) => c.close()));
-    });
-    for (const samples of consumers) {
-      const lane: Lane = samples.name === QUEUES.backfill ? 'backfill' : 'live';
+    // A backfill queue's consumers: where jobs are joined, up to `hold` jobs held and applied
+    // together in deep rounds (held-worker.ts); else LOOKOUT_WORKER_CONCURRENCY jobs.
+    const backfillConsumers = (queue: string, hold: number, fetchers: number, opts: ReturnType<typeof options>): Worker<SampleBatchJob>[] =>
+      holds ? heldWorkers(queue, consume(queue), hold, opts, fetchers) : [new Worker<SampleBatchJob>(queue, consume(queue), { ...opts, concurrency: config.workerConcurrency })];
+    const watch = (samples: Worker<SampleBatchJob>): void => {
+      const lane: Lane = samples.name === QUEUES.samples ? 'live' : 'backfill';
       samples.on('completed', () => drainer.notify());
       // Found by this worker's stall check (the job's worker died, or its lock lapsed): queued again.
       samples.on('stalled', (job) => {
@@ -169,7 +200,34 @@ export class WorkerRole extends Role {
       });
       samples.on('failed', (job, err) => log.error({ queue: samples.name, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed (will retry)'));
       samples.on('error', (err) => log.error({ queue: samples.name, err: err.message }, 'worker error'));
-    }
+    };
+    // The sample queues' consumers (the doors queue a backfill apart: queue-sink.ts):
+    // - `samples` (live jobs, and those other producers add): LOOKOUT_WORKER_CONCURRENCY jobs at
+    //   once, applied in the live lane's short rounds, so a live sample sent during a backfill is
+    //   applied within a round of a few jobs, not after the backlog;
+    // - the backfill partitions `samples-backfill-p<k>` this process serves now (shared out between
+    //   the worker processes: queues/backfill-partitions.ts), holding up to LOOKOUT_WORKER_HOLD jobs
+    //   between them, each handed over as soon as it is fetched (so its lock is renewed:
+    //   held-worker.ts) and gathered into deep rounds of their own lane, several days of a series in
+    //   one write;
+    // - the unpartitioned `samples-backfill` (other producers, earlier releases), served by every
+    //   worker process with one fetcher.
+    // The backfill's consumers first: a live sample of an entity whose backfill is queued too is
+    // judged with that backfill once its jobs are held, and at a start they are all waiting.
+    if (ownership) core.metrics.showBackfillPartitions(() => ownership.view());
+    await ownership?.start();
+    const consumers = [
+      ...backfillConsumers(QUEUES.backfill, config.workerHold, 1, options()),
+      new Worker<SampleBatchJob>(QUEUES.samples, consume(QUEUES.samples), { ...options(), concurrency: config.workerConcurrency }),
+    ];
+    consumers.forEach(watch);
+    // Worker.close() waits for in-flight jobs: SIGTERM drains, it does not abandon. All at once: the
+    // backfill's fetchers share rounds, and one still fetching would keep adding to them.
+    opened(async () => {
+      await Promise.all([...consumers.map((c) => c.close()), ownership?.stop()]);
+      await Promise.all([...handingOver]);
+      await mirror?.clear().catch(partitionLog);
+    });
   }
 
   private async openChannels(opened: (close: Close) => void): Promise<Channels> {

@@ -42,6 +42,12 @@ export function keyspace(prefix: string) {
     events: `${p}:events`,
     /** Entities waiting for evaluation (zset, score = ms since dirty) and those being evaluated (score = lease end). */
     dirty: `${p}:dirty`,
+    /** Worker processes serving the backfill's partitions (zset member id → when its heartbeat lapses, Redis time ms). */
+    backfillMembers: `${p}:bf:members`,
+    /** Which worker process serves a backfill partition now (SET NX PX: queues/backfill-partitions.ts). */
+    backfillLease: (partition: number) => `${p}:bf:lease:${partition}`,
+    /** Entities a worker process holds backfill jobs of, still to apply (a set; lapses with its heartbeat). */
+    backfillHeld: (member: string) => `${p}:bf:held:${member}`,
     evaluating: `${p}:evaluating`,
     /** Marker of one applied chunk of one sample job (idempotent retries). */
     chunk: (jobId: string, index: number) => `${p}:chunk:${jobId}:${index}`,

@@ -77,4 +77,48 @@ describe('QueueSampleSink', () => {
       await Promise.all([queue.close(), backfill.close(), flows?.close()]);
     }
   });
+
+  it('with partitions (the compact layout), splits a call\'s backfill by its entities\' partition queue, each cut into jobs; live jobs as before', async () => {
+    const queue = new Queue<SampleBatchJob>('samples', { connection: ctx.redis, prefix: ctx.prefix });
+    const unpartitioned = new Queue<SampleBatchJob>('samples-backfill', { connection: ctx.redis, prefix: ctx.prefix });
+    const parts = [0, 1].map((k) => new Queue<SampleBatchJob>(`samples-backfill-p${k}`, { connection: ctx.redis, prefix: ctx.prefix }));
+    const flows = new FlowProducer({ connection: ctx.redis, prefix: ctx.prefix });
+    try {
+      const liveFrom = s('A', 4).ts;
+      // A and C on partition 0, B and D on partition 1.
+      const partition: Record<string, number> = { A: 0, B: 1, C: 0, D: 1 };
+      const sink = new QueueSampleSink(queue, 3, new ManualClock(0), {
+        flows,
+        groupByEntity: true,
+        backfill: { queue: unpartitioned, queueOf: (e) => parts[partition[e]!]!, liveFrom: () => liveFrom },
+      });
+      // Hour by hour A, B, C over hours 0–3, then D0 D1 and a live A4.
+      const samples = [0, 1, 2, 3].flatMap((h) => ['A', 'B', 'C'].map((e) => s(e, h))).concat([s('D', 0), s('D', 1), s('A', 4)]);
+      const { jobs } = await sink.enqueue(samples, 'test');
+      const held = async (q: Queue<SampleBatchJob>) => (await q.getJobs(['waiting'])).map((j) => j.data.samples.map((x) => `${x.entity}${x.value}`).join(' ')).sort();
+      // Grouped by entity: A0 A1 A2 | A3 A4 B0 (live: A4) | B1 B2 B3 | C0 C1 C2 | C3 D0 D1.
+      expect(await held(queue)).toEqual(['A3 A4 B0']);
+      // The rest by partition, in order, then cut: partition 0 A0 A1 A2 C0 C1 C2 C3, partition 1 B1 B2 B3 D0 D1.
+      expect(await held(parts[0]!)).toEqual(['A0 A1 A2', 'C0 C1 C2', 'C3']);
+      expect(await held(parts[1]!)).toEqual(['B1 B2 B3', 'D0 D1']);
+      expect(await held(unpartitioned)).toEqual([]);
+      expect(jobs).toBe(6);
+    } finally {
+      await Promise.all([queue.close(), unpartitioned.close(), ...parts.map((q) => q.close()), flows.close()]);
+    }
+  });
+
+  it('without groupByEntity (the buckets layout), keeps a backfill job whole on the unpartitioned queue, as sent', async () => {
+    const queue = new Queue<SampleBatchJob>('samples', { connection: ctx.redis, prefix: ctx.prefix });
+    const unpartitioned = new Queue<SampleBatchJob>('samples-backfill', { connection: ctx.redis, prefix: ctx.prefix });
+    const part = new Queue<SampleBatchJob>('samples-backfill-p0', { connection: ctx.redis, prefix: ctx.prefix });
+    try {
+      const sink = new QueueSampleSink(queue, 3, new ManualClock(0), { backfill: { queue: unpartitioned, queueOf: () => part, liveFrom: () => Infinity } });
+      await sink.enqueue(hourly.slice(0, 3), 'test');
+      expect((await unpartitioned.getJobs(['waiting'])).map((j) => j.data.samples.map((x) => x.entity).join(''))).toEqual(['ABC']);
+      expect(await part.getJobCounts('waiting')).toEqual({ waiting: 0 });
+    } finally {
+      await Promise.all([queue.close(), unpartitioned.close(), part.close()]);
+    }
+  });
 });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Calendar } from '../../src/domain/clock.js';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUES } from '../../src/queues/names.js';
+import { partitionOf, partitionQueueName } from '../../src/queues/backfill-partitions.js';
 import { metricValue, startTestLookout, waitFor, type TestLookout } from '../support/lookout.js';
 import { dealer, dealerSeries, FOUR_WEEKS, LAST_DAY } from './fixtures.js';
 
@@ -24,6 +24,9 @@ async function expectBackfillOnce(lk: TestLookout): Promise<void> {
   }
 }
 
+/** Backfill jobs a request of every dealer's samples of one day makes: one per partition the dealers fall in. */
+const partitionsHit = (lk: TestLookout) => new Set(DEALERS.map((id) => partitionOf(id, lk.config.shards, lk.config.backfillPartitions))).size;
+
 /** The backfill's samples: every dealer at 100 a day, the last day left out. */
 const backfillSamples = () => DEALERS.flatMap((id) => dealerSeries(id, 100)).filter((s) => !s.ts.startsWith(LAST_DAY));
 
@@ -31,8 +34,8 @@ const backfillSamples = () => DEALERS.flatMap((id) => dealerSeries(id, 100)).fil
  * An API-only process (no worker of its own takes a job first) with the dealers registered; its
  * keys are dropped when it stops, after `fn`.
  */
-async function withDoor(fn: (door: TestLookout) => Promise<void>): Promise<void> {
-  const door = await startTestLookout({ roles: ['api'], env: { LOOKOUT_SERIES_LAYOUT: 'compact' } });
+async function withDoor(fn: (door: TestLookout) => Promise<void>, env: Record<string, string> = {}): Promise<void> {
+  const door = await startTestLookout({ roles: ['api'], env: { LOOKOUT_SERIES_LAYOUT: 'compact', ...env } });
   try {
     await door.registry.putMany(DEALERS.map((id) => dealer(id)));
     await fn(door);
@@ -62,7 +65,8 @@ describe('group commit: the jobs a worker holds applied together', () => {
   it('a backfill posted day by day, each day twice, at once: fewer rounds than jobs, each value once, the same alerts', async () => {
     const all = DEALERS.flatMap((id, i) => dealerSeries(id, lastValue(i)));
     const days = FOUR_WEEKS.map((d) => all.filter((s) => s.ts.startsWith(d)));
-    // 58 requests of one job each, in flight together: the worker holds up to 16 of them.
+    // 58 requests in flight together, the live day's one job each, the others' a job per backfill
+    // partition: the worker holds up to 16 live jobs and 256 backfill jobs.
     const responses = await Promise.all([...days, ...days].map((b) => lk.post('/api/v1/samples', b)));
     expect(responses.map((r) => r.status)).toEqual(responses.map(() => 202));
     await lk.idle(30_000);
@@ -70,7 +74,7 @@ describe('group commit: the jobs a worker holds applied together', () => {
     const text = await lk.metrics.registry.metrics();
     const rounds = metricValue(text, 'lookout_apply_round_jobs_count') ?? 0;
     const jobs = metricValue(text, 'lookout_apply_round_jobs_sum') ?? 0;
-    expect(jobs).toBe(2 * FOUR_WEEKS.length);
+    expect(jobs).toBe(2 * (1 + (FOUR_WEEKS.length - 1) * partitionsHit(lk)));
     expect(rounds).toBeGreaterThan(0);
     // Jobs waited for a round in flight and went together: fewer rounds than jobs.
     expect(rounds).toBeLessThan(jobs);
@@ -87,31 +91,37 @@ describe('group commit: the jobs a worker holds applied together', () => {
     for (const [i, id] of DEALERS.entries()) expect(byEntity.get(id)).toBe(lastValue(i) === 40 ? 'critical' : lastValue(i) === 65 ? 'warning' : undefined);
   });
 
-  it('a backfill, then the live day: each on its own queue, both numbering jobs from 1, and every day applied once', async () => {
+  it('a backfill, then the live day: each on its own queue (the backfill on its partitions), each numbering jobs from 1, and every day applied once', async () => {
     const all = DEALERS.flatMap((id, i) => dealerSeries(id, lastValue(i)));
     const old = all.filter((s) => !s.ts.startsWith(LAST_DAY));
     expect((await lk.post('/api/v1/samples', old)).status).toBe(202);
     await lk.idle(30_000);
     expect((await lk.post('/api/v1/samples', all.filter((s) => s.ts.startsWith(LAST_DAY)))).status).toBe(202);
     await lk.idle(30_000);
-    // One job each: job 1 of `samples-backfill` and job 1 of `samples`. The live one was applied,
-    // not taken for the backfill job's chunk markers.
+    // A backfill job on each partition the dealers fall in (one request's jobs go in one MULTI, with
+    // ids of their own), and job 1 of `samples`. The live one was applied, not taken for a backfill
+    // job's chunk markers, nor one partition's job for another's.
     const backfill = await lk.queues.backfill.getJobs(['completed']);
     const live = await lk.queues.samples.getJobs(['completed']);
-    expect(backfill.map((j) => j.id)).toEqual(['1']);
+    expect(partitionsHit(lk)).toBeGreaterThan(1);
+    expect(new Set(backfill.map((j) => j.queueName)).size).toBe(partitionsHit(lk));
+    expect(backfill).toHaveLength(partitionsHit(lk));
     expect(live.map((j) => j.id)).toEqual(['1']);
-    expect(backfill[0]!.data.samples).toHaveLength(old.length);
+    expect(backfill.reduce((n, j) => n + j.data.samples.length, 0)).toBe(old.length);
+    for (const j of backfill) expect(new Set(j.data.samples.map((s) => partitionOf(String(s.entity), lk.config.shards, lk.config.backfillPartitions))).size).toBe(1);
     for (const [i, id] of DEALERS.entries()) expect((await lk.daily(id, 'card_opening')).get(day(LAST_DAY))).toBe(lastValue(i));
     const open = (await lk.alerts.list({})).filter((a) => a.state !== 'resolved' && a.rule.startsWith('core_dealer'));
     expect(open).toHaveLength(DEALERS.filter((_, i) => lastValue(i) < 100).length);
   });
 
   it('a backfill job whose worker died is found stalled by the next, counted in lookout_sample_jobs_stalled_total, and applied once', async () => {
+    // One partition: the backfill is one job, on `samples-backfill-p0`.
+    const one = { LOOKOUT_BACKFILL_PARTITIONS: '1' };
     await withDoor(async (door) => {
       expect((await door.post('/api/v1/samples', backfillSamples())).status).toBe(202);
       // A worker takes the job and dies holding it: its lock (1 s) lapses, never renewed.
       const conn = new Redis(door.redisUrl, { maxRetriesPerRequest: null });
-      const dead = new Worker(QUEUES.backfill, null, { connection: conn, prefix: door.config.prefix, lockDuration: 1_000 });
+      const dead = new Worker(partitionQueueName(0), null, { connection: conn, prefix: door.config.prefix, lockDuration: 1_000 });
       const job = await dead.getNextJob('dead-token', { block: false });
       expect(job?.id).toBe('1');
       await dead.close();
@@ -122,17 +132,19 @@ describe('group commit: the jobs a worker holds applied together', () => {
         const text = await next.metrics.registry.metrics();
         expect(metricValue(text, 'lookout_sample_jobs_stalled_total', { queue: 'backfill' })).toBe(1);
         await expectBackfillOnce(next);
-      });
-    });
+      }, one);
+    }, one);
   }, 60_000);
 
   it('a worker stopped while it holds a backfill (SIGTERM runs this stop) finishes what it holds: nothing stalled, the next worker applies the rest, each day once', async () => {
     await withDoor(async (door) => {
       const old = backfillSamples();
-      // A day per request: a job per day, all on the backfill queue.
+      // A day per request: a job per day and backfill partition the dealers fall in.
       const days = FOUR_WEEKS.filter((d) => d !== LAST_DAY);
+      const jobs = days.length * partitionsHit(door);
       for (const d of days) expect((await door.post('/api/v1/samples', old.filter((s) => s.ts.startsWith(d)))).status).toBe(202);
-      // It holds four jobs at most, so it leaves the rest waiting for the next worker.
+      // It holds four jobs at most (split over its partitions: one each), so it leaves the rest
+      // waiting for the next worker.
       const first = await startTestLookout({ prefix: door.prefix, roles: ['worker'], env: { LOOKOUT_SERIES_LAYOUT: 'compact', LOOKOUT_WORKER_HOLD: '4' }, keepKeys: true });
       // Stopped as soon as it holds jobs: in its gather, before or during its first round.
       await waitFor('the first worker holds backfill jobs', async () => (await door.queues.backfill.getActiveCount()) > 0, 20_000);
@@ -143,13 +155,40 @@ describe('group commit: the jobs a worker holds applied together', () => {
       expect(await door.queues.backfill.getActiveCount()).toBe(0);
       const done = await door.queues.backfill.getCompletedCount();
       expect(done).toBeGreaterThan(0);
-      expect(done).toBeLessThan(days.length);
+      expect(done).toBeLessThan(jobs);
       await withWorker(door, async (next) => {
-        await waitFor('every backfill job applied', async () => (await next.queues.backfill.getCompletedCount()) === days.length, 40_000);
+        await waitFor('every backfill job applied', async () => (await next.queues.backfill.getCompletedCount()) === jobs, 40_000);
         await next.idle(30_000);
         const text = await next.metrics.registry.metrics();
         expect(metricValue(text, 'lookout_sample_jobs_stalled_total', { queue: 'backfill' }) ?? 0).toBe(0);
         await expectBackfillOnce(next);
+      });
+    });
+  }, 90_000);
+
+  it('two worker processes share the backfill partitions: each serves half, each job applied by one of them, every day once', async () => {
+    await withDoor(async (door) => {
+      await withWorker(door, async (a) => {
+        await withWorker(door, async (b) => {
+          const served = async (w: TestLookout) => metricValue(await w.metrics.registry.metrics(), 'lookout_backfill_partitions_served') ?? 0;
+          await waitFor('the partitions shared out', async () => (await served(a)) === 4 && (await served(b)) === 4, 10_000);
+          expect(metricValue(await a.metrics.registry.metrics(), 'lookout_backfill_members')).toBe(2);
+          const old = backfillSamples();
+          const days = FOUR_WEEKS.filter((d) => d !== LAST_DAY);
+          for (const d of days) expect((await door.post('/api/v1/samples', old.filter((s) => s.ts.startsWith(d)))).status).toBe(202);
+          const jobs = days.length * partitionsHit(door);
+          await waitFor('every backfill job applied', async () => (await door.queues.backfill.getCompletedCount()) === jobs, 40_000);
+          await a.idle(30_000);
+          // Each job applied once, by the worker serving its partition; both had partitions to apply.
+          const applied = async (w: TestLookout) => metricValue(await w.metrics.registry.metrics(), 'lookout_apply_round_jobs_sum', { lane: 'backfill' }) ?? 0;
+          const [byA, byB] = [await applied(a), await applied(b)];
+          expect(byA + byB).toBe(jobs);
+          expect(byA).toBeGreaterThan(0);
+          expect(byB).toBeGreaterThan(0);
+          await expectBackfillOnce(a);
+        });
+        // b stopped: a serves every partition within a second or two.
+        await waitFor('the stopped worker\'s partitions taken up', async () => metricValue(await a.metrics.registry.metrics(), 'lookout_backfill_partitions_served') === 8, 10_000);
       });
     });
   }, 90_000);
