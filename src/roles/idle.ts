@@ -39,7 +39,7 @@ export async function waitIdle(p: Settling, timeoutMs = 60_000): Promise<void> {
     // event moved between the two was in neither: idle while its transition was still to come.
     const s = await sumCounts([queues.samples, queues.backfill], ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
     const { dirty, evaluating, outbox } = await probe.backlog();
-    const a = consumesEvents ? await queues.alertEvents.getJobCounts('waiting', 'active', 'prioritized') : await none;
+    const a: Counts = consumesEvents ? await queues.alertEvents.getJobCounts('waiting', 'active', 'prioritized') : {};
     const [n, d] = await Promise.all([
       // Escalation steps wait minutes on purpose: idle means nothing due now is left undone.
       consumesEvents ? queues.escalations.getJobCounts('waiting', 'active', 'prioritized') : none,
