@@ -88,7 +88,7 @@ const ROUND_SAMPLES_PER_SHARD = 10_000;
 interface Commands {
   // Long lists go as arrays (ioredis flattens them): spread, a call of 100,000 arguments overflows the stack.
   lookoutApplyCompact(numKeys: string, keys: readonly string[], args: readonly (string | number)[]): void;
-  lookoutApplyWrites(numKeys: string, keys: readonly string[], payload: Buffer, rejects: string): void;
+  lookoutApplyWrites(numKeys: string, keys: readonly string[], lease: string, payload: Buffer, rejects: string, token: string): void;
   lookoutFeedOnce(...a: string[]): void;
   lookoutMarkDirty(key: string, leadMs: string, ids: readonly string[]): void;
   lookoutReleaseLease(key: string, token: string): void;
@@ -120,9 +120,10 @@ export interface CompactSettings extends RetentionPolicy {
   readonly maxFutureMs: number;
   readonly idWindowDays: number;
   /**
-   * Where a job's samples are worked into the series (LOOKOUT_APPLY_IN): `worker` (read the keys,
-   * compute the writes in the worker, write them with a compare-and-set) or `redis` (the apply
-   * script does it all inside Redis). Same stored bytes either way.
+   * Where a job's samples are worked into the series (LOOKOUT_APPLY_IN): `worker` (lease the shard,
+   * read the keys, compute the writes in the worker, write them fenced by the lease) or `redis` (the
+   * apply script does it all inside Redis, taking the lease from any holder as it writes). Same
+   * stored bytes either way.
    */
   readonly applyIn?: 'worker' | 'redis';
 }
@@ -592,10 +593,10 @@ export class CompactSeries implements SeriesLayout {
         list.push(`${local}${item.slice(colon)}`);
       }
       for (const m of call.markers.slice(1)) {
-        recorder.get(m.key); // checked absent when written
+        recorder.get(m.key); // absent, and kept so by the lease until written
         recorder.set(m.key, Buffer.from((rejects.get(m.key) ?? []).join(',')), MARK_TTL);
       }
-      writes.lookoutApplyWrites(String(keys.length), keys, recorder.payload(keys), (rejects.get(call.markers[0]!.key) ?? []).join(','));
+      writes.lookoutApplyWrites(String(keys.length + 1), keys, this.ck.applying(call.shard), recorder.payload(keys), (rejects.get(call.markers[0]!.key) ?? []).join(','), this.token);
       sent.push({ call, rejects });
     });
     const next: RoundCall[] = [];
@@ -615,13 +616,23 @@ export class CompactSeries implements SeriesLayout {
     return next;
   }
 
-  /** The calls run by the apply script, inside Redis. */
+  /**
+   * The calls run by the apply script, inside Redis. Each goes in a MULTI that first deletes its
+   * shard's lease: a worker holding it (this one, when a call lost its fenced write WORKER_ROUNDS
+   * times) has read the shard before this write, so its fenced write must fail and read again.
+   * (Single-slot: the lease carries the shard's hash tag, as the call's keys do.)
+   */
   private async runScripts(calls: readonly ShardCall[]): Promise<CallOutcome[]> {
-    // One pipeline on a standalone Redis; on a cluster each call goes to its shard's master (batch, client.ts).
-    const pipeline = batch(this.redis) as unknown as Commands & Batch;
-    for (const call of calls) pipeline.lookoutApplyCompact(String(call.keys.length), call.keys, call.args);
-    return ((await pipeline.exec()) ?? []).map(([err, res]) => {
-      if (err) throw err;
+    const answers = await Promise.all(
+      calls.map((call) => {
+        const tx = this.redis.multi().del(this.ck.applying(call.shard)) as unknown as Commands & Batch;
+        tx.lookoutApplyCompact(String(call.keys.length), call.keys, call.args);
+        return tx.exec();
+      }),
+    );
+    return answers.map((replies) => {
+      const [[delErr], [err, res]] = (replies ?? [[null], [new Error('compact apply: transaction discarded'), null]]) as [[Error | null, unknown], [Error | null, unknown]];
+      if (delErr ?? err) throw delErr ?? err;
       return res as CallOutcome;
     });
   }
@@ -670,7 +681,7 @@ export class CompactSeries implements SeriesLayout {
           out[i] = [0, result.rejects];
           return;
         }
-        writes.lookoutApplyWrites(String(call.keys.length), call.keys, recorder.payload(call.keys), result.rejects);
+        writes.lookoutApplyWrites(String(call.keys.length + 1), call.keys, this.ck.applying(call.shard), recorder.payload(call.keys), result.rejects, this.token);
         sent.push(i);
       });
       const next: number[] = [];

@@ -1,98 +1,76 @@
-// Applying the compact layout's samples in the worker: the worker reads a call's keys, computes the
-// call's writes with applyCompactCall (compact-apply.ts, the TypeScript twin of the apply script),
-// and sends them in one fenced script that first checks that every key the computation read still
-// holds what was read (and that the chunk was not applied meanwhile). If anything changed, nothing
-// is written and the worker reads again: a compare-and-set over the call's keys, all under one
-// shard's hash tag, so it runs on a Redis Cluster unchanged. Redis then only compares and writes;
-// the per-sample work (decoding cells, finding ids, packing rows) runs in the workers, which scale
-// out, instead of in the Lua interpreter on Redis's one core (docs/scaling.md "Apply in the worker").
+// Applying the compact layout's samples in the worker: the worker leases a call's shard, reads the
+// call's keys, computes the call's writes with applyCompactCall (compact-apply.ts, the TypeScript
+// twin of the apply script), and sends them in one fenced script. The fence is the shard's lease:
+// every writer of a shard's series holds its lease while it reads, computes and writes (or takes it
+// from its holder in the same transaction, CompactSeries.runScripts), so a write made under the
+// token the read was made under cannot land over another writer's change. The script also checks
+// that every key read was still there (a series that expired between the read and the write would
+// otherwise be patched from nothing) and that the chunk was not applied meanwhile. If anything
+// fails, nothing is written and the worker reads again. All of a call's keys are under one shard's
+// hash tag, so it runs on a Redis Cluster unchanged. Redis then only checks and writes; the
+// per-sample work (decoding cells, finding ids, packing rows) runs in the workers, which scale out,
+// instead of in the Lua interpreter on Redis's one core (docs/scaling.md "Apply in the worker").
+//
+// Until the fifteenth session the fence compared the bytes of every key the call read (sent with
+// the writes, read again by MGET inside the script): a third of the script's time and more than half
+// of its bytes (bench/README.md "The lease is the fence").
 
 import type { CallStore } from './compact-apply.js';
 
 /**
- * KEYS: the call's keys (KEYS[1] the chunk marker). ARGV[1]: the checks and writes, packed
- * (CallRecorder.payload); ARGV[2]: the marker's value (the call's rejects).
- * Checks: '<I2i4' key number, expected length (-1: absent: nothing follows); then '<I2' the number
- * of ranges read, each '<I4I4' offset, length and the expected bytes (what the call read:
- * CallRecorder), or 65535 and the whole expected value.
- * Writes, after a '<I2' count of checks: one byte, then
+ * KEYS: the call's keys (KEYS[1] the chunk marker), then the shard's lease (CompactKeys.applying) last.
+ * ARGV[1]: the checks and writes, packed (CallRecorder.payload); ARGV[2]: the marker's value (the
+ * call's rejects); ARGV[3]: the lease token the call's keys were read under.
+ * Checks: '<I2' the number of keys the call read and found, then '<I2' each one's key number: they
+ * must all still exist.
+ * Writes, after the checks: one byte, then
  *   'r' '<I2I4I4' key, offset, length, bytes: SETRANGE;  's' '<I2I4I4' key, ttl, length, bytes: SET … EX;
  *   'e' '<I2I4' key, ttl: EXPIRE;  'd' '<I2' key: DEL.
  * Returns {1, rejects}: written; {0, marker}: the chunk was applied meanwhile (nothing written);
- * {-1}: a key read has changed (nothing written: read again).
+ * {-1}: the lease is no longer the call's, or a key read has gone (nothing written: read again).
  */
 export const APPLY_WRITES_LUA = `
+if redis.call('GET', KEYS[#KEYS]) ~= ARGV[3] then return {-1} end
+local marker = redis.call('GET', KEYS[1])
+if marker then return {0, marker} end
 local P = ARGV[1]
-local checks, p = struct.unpack('<I2', P, 1)
--- The keys read, fetched by MGET in pages (one command per page, not a GET per key), then each
--- compared with what the worker read: its length, and the bytes of the ranges the call read.
-local ks, lens, nrs, at = {}, {}, {}, {}
-for i = 1, checks do
-  local k, len, nr
-  k, len, p = struct.unpack('<I2i4', P, p)
-  if len >= 0 then nr, p = struct.unpack('<I2', P, p) end
-  ks[i], lens[i], nrs[i], at[i] = k, len, nr, p
-  if nr == 65535 then
-    p = p + len
-  elseif nr then
-    for _ = 1, nr do
-      local _o, l
-      _o, l, p = struct.unpack('<I4I4', P, p)
-      p = p + l
-    end
-  end
-end
-local names, vs = {}, {}
-for i = 1, checks do
-  names[#names + 1] = KEYS[ks[i]]
-  if #names == 500 or i == checks then
-    local got = redis.call('MGET', unpack(names))
-    for j = 1, #got do vs[#vs + 1] = got[j] end
+local found, p = struct.unpack('<I2', P, 1)
+local names = {}
+for i = 1, found do
+  local k
+  k, p = struct.unpack('<I2', P, p)
+  names[#names + 1] = KEYS[k]
+  -- EXISTS in pages (one command per page, not one per key).
+  if #names == 500 or i == found then
+    if redis.call('EXISTS', unpack(names)) ~= #names then return {-1} end
     names = {}
   end
 end
-local conflict = false
-for i = 1, checks do
-  local k, len, v = ks[i], lens[i], vs[i]
-  local same
-  if len < 0 then
-    same = not v
-  else
-    same = v and #v == len
-    local q = at[i]
-    if nrs[i] == 65535 then
-      same = same and v == string.sub(P, q, q + len - 1)
-    else
-      for _ = 1, nrs[i] do
-        if not same then break end
-        local o, l
-        o, l, q = struct.unpack('<I4I4', P, q)
-        same = string.sub(v, o + 1, o + l) == string.sub(P, q, q + l - 1)
-        q = q + l
-      end
-    end
+-- Numbers go to redis.call as strings made once: Lua's own conversion formats a double each time.
+local digits = {}
+local function str(x)
+  local s = digits[x]
+  if not s then
+    s = string.format('%d', x)
+    digits[x] = s
   end
-  if not same then
-    if k == 1 and v then return {0, v} end
-    conflict = true
-  end
+  return s
 end
-if conflict then return {-1} end
 local n = #P
 while p <= n do
   local op = string.sub(P, p, p)
   local k, a, len
   if op == 'r' then
     k, a, len, p = struct.unpack('<I2I4I4', P, p + 1)
-    redis.call('SETRANGE', KEYS[k], a, string.sub(P, p, p + len - 1))
+    redis.call('SETRANGE', KEYS[k], str(a), string.sub(P, p, p + len - 1))
     p = p + len
   elseif op == 's' then
     k, a, len, p = struct.unpack('<I2I4I4', P, p + 1)
-    redis.call('SET', KEYS[k], string.sub(P, p, p + len - 1), 'EX', a)
+    redis.call('SET', KEYS[k], string.sub(P, p, p + len - 1), 'EX', str(a))
     p = p + len
   elseif op == 'e' then
     k, a, p = struct.unpack('<I2I4', P, p + 1)
-    redis.call('EXPIRE', KEYS[k], a)
+    redis.call('EXPIRE', KEYS[k], str(a))
   elseif op == 'd' then
     k, p = struct.unpack('<I2', P, p + 1)
     redis.call('DEL', KEYS[k])
@@ -192,13 +170,9 @@ class Bytes {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** The count of ranges that stands for the whole value (APPLY_WRITES_LUA). */
-const WHOLE = 0xffff;
 
-/** What a call read of one key's stored value: all of it, or these byte ranges ([start, end), merged later). */
+/** A key the call read. */
 interface Read {
-  whole: boolean;
-  readonly ranges: [start: number, end: number][];
   /** The call's SETRANGEs of the key, in order, unless it SET or DELeted the key (`replaced`). */
   setranges?: { offset: number; value: Buffer }[];
 }
@@ -206,11 +180,9 @@ interface Read {
 /**
  * The CallStore a worker runs a call against: the values read beforehand (absent keys as null), a
  * working copy the call's writes change (so a later read in the same call sees them, as in Redis),
- * what the call read of each key (to check at write time) and its writes in order.
- *
- * The call's writes are a function of the bytes it read and of the lengths of the values, nothing
- * else: so the check is the length (or absence) of every key read and the bytes of the ranges read,
- * not the whole value. An hourly series is several KB, of which a call reads its head and newest row.
+ * the keys the call read (those found must still exist at write time) and its writes in order.
+ * The values read are not checked again: the shard's lease keeps every other writer away from
+ * them (APPLY_WRITES_LUA).
  */
 export class CallRecorder implements CallStore {
   private readonly current = new Map<string, Buffer | null>();
@@ -224,19 +196,14 @@ export class CallRecorder implements CallStore {
 
   constructor(private readonly before: ReadonlyMap<string, Buffer | null>) {}
 
-  /** The key's read record (its length is checked from now on), created on first use. */
+  /** The key's read record (found, it must still exist when the call is written), created on first use. */
   private noted(key: string): Read {
     let r = this.reads.get(key);
     if (!r) {
       if (!this.before.has(key)) throw new KeyNotRead(key);
-      this.reads.set(key, (r = { whole: false, ranges: [] }));
+      this.reads.set(key, (r = {}));
     }
     return r;
-  }
-
-  /** Whether the call has written the key: a read of it now sees its own writes, so all of it is checked. */
-  private written(key: string): boolean {
-    return this.pending.has(key) || this.current.has(key);
   }
 
   private value(key: string): Buffer | null {
@@ -265,15 +232,11 @@ export class CallRecorder implements CallStore {
   }
 
   get(key: string): Buffer | null {
-    this.noted(key).whole = true;
     return this.value(key);
   }
 
   getrange(key: string, start: number, end: number): Buffer {
-    const read = this.noted(key);
-    const unwritten = !this.written(key);
     const v = this.value(key);
-    if (!unwritten) read.whole = true;
     if (!v || v.length === 0) return EMPTY;
     const n = v.length;
     let s = start < 0 ? Math.max(0, n + start) : start;
@@ -281,12 +244,11 @@ export class CallRecorder implements CallStore {
     if (e >= n) e = n - 1;
     if (s < 0) s = 0;
     if (s > e || s >= n) return EMPTY;
-    if (unwritten && !read.whole) read.ranges.push([s, e + 1]);
     return v.subarray(s, e + 1);
   }
 
   setrange(key: string, offset: number, value: Buffer): void {
-    const read = this.noted(key); // its length is checked at write time
+    const read = this.noted(key);
     const op = { op: 'r', key, offset, value } as const;
     this.ops.push(op);
     if (value.length === 0) return;
@@ -326,15 +288,13 @@ export class CallRecorder implements CallStore {
    * The writes to send: the recorded ones, except that the SETRANGEs of a key the call neither SET
    * nor DELeted go as one when the bytes between them are few (JOIN_SPAN): the span's bytes are the
    * value as read with the SETRANGEs laid over it in order, zeros past its end, as Redis would leave
-   * them. The span's stored bytes are added to what the call read, so the fence checks them: a
-   * write never puts back stale bytes over another worker's change. The joined write takes the
-   * place of the key's first SETRANGE; an EXPIRE keeps its place (for a key the call creates, the
-   * first SETRANGE still comes before it).
+   * them (the bytes between are those read, still there under the lease). The joined write takes
+   * the place of the key's first SETRANGE; an EXPIRE keeps its place (for a key the call creates,
+   * the first SETRANGE still comes before it).
    */
   private coalesced(): readonly Op[] {
     const joined = new Map<string, Op | null>(); // key → its one write; null once it has taken its place
-    for (const [key, read] of this.reads) {
-      const w = read.setranges;
+    for (const [key, { setranges: w }] of this.reads) {
       if (!w || w.length < 2 || this.replaced.has(key)) continue;
       let from = Infinity;
       let to = 0;
@@ -345,9 +305,7 @@ export class CallRecorder implements CallStore {
         written += r.value.length;
       }
       if (to - from > Math.max(2 * written, JOIN_SPAN)) continue;
-      const base = this.before.get(key) ?? EMPTY;
-      if (!read.whole && from < base.length) read.ranges.push([from, Math.min(to, base.length)]);
-      joined.set(key, { op: 'j', key, from, to, base, ranges: w });
+      joined.set(key, { op: 'j', key, from, to, base: this.before.get(key) ?? EMPTY, ranges: w });
     }
     if (joined.size === 0) return this.ops;
     const out: Op[] = [];
@@ -363,9 +321,9 @@ export class CallRecorder implements CallStore {
   }
 
   /**
-   * The fenced script's ARGV[1] for a call with `keys` (the script's KEYS): a check of every key the
-   * call read (the marker among them), then its writes (the marker's own SET excepted: the script
-   * sets it last, with ARGV[2]).
+   * The fenced script's ARGV[1] for a call with `keys` (the script's KEYS, before the lease): the
+   * keys the call read and found (each must still exist), then its writes (the marker's own SET
+   * excepted: the script sets it last, with ARGV[2]).
    */
   payload(keys: readonly string[]): Buffer {
     const index = new Map<string, number>();
@@ -379,29 +337,14 @@ export class CallRecorder implements CallStore {
     };
     const ops = this.coalesced();
     const out = new Bytes();
-    out.u16(this.reads.size);
-    for (const [key, read] of this.reads) {
-      const v = this.before.get(key) ?? null;
-      out.u16(at(key));
-      out.i32(v ? v.length : -1);
-      if (!v) continue;
-      const ranges = read.whole ? [] : merged(read.ranges);
-      if (read.whole || (ranges.length === 1 && ranges[0]![0] === 0 && ranges[0]![1] === v.length)) {
-        out.u16(WHOLE);
-        out.bytes(v);
-        continue;
-      }
-      out.u16(ranges.length);
-      for (const [from, to] of ranges) {
-        out.u32(from);
-        out.u32(to - from);
-        out.bytes(v.subarray(from, to));
-      }
-    }
+    let found = 0;
+    for (const key of this.reads.keys()) if (this.before.get(key)) found++;
+    out.u16(found);
+    for (const key of this.reads.keys()) if (this.before.get(key)) out.u16(at(key));
     const marker = keys[0];
     for (const o of ops) {
       if (o.key === marker) continue;
-      // A key written without being read would be written over another worker's change unseen.
+      // A key written without being read: the computation did not know what it held.
       if (!this.reads.has(o.key)) throw new Error(`compact apply: wrote a key it did not read ${o.key}`);
       out.byte(o.op === 'j' ? 'r' : o.op);
       out.u16(at(o.key));
@@ -433,23 +376,3 @@ export class CallRecorder implements CallStore {
  * KB apart, stay two.
  */
 const JOIN_SPAN = 2048;
-
-/** Byte ranges [start, end) sorted, the overlapping and adjacent ones joined. */
-function merged(ranges: [number, number][]): [number, number][] {
-  if (ranges.length <= 1) return ranges;
-  // Insertion sort: a handful of ranges, mostly in order already (Array.sort allocates its work space).
-  for (let i = 1; i < ranges.length; i++) {
-    const r = ranges[i]!;
-    let j = i - 1;
-    for (; j >= 0 && ranges[j]![0] > r[0]; j--) ranges[j + 1] = ranges[j]!;
-    ranges[j + 1] = r;
-  }
-  const out: [number, number][] = [[ranges[0]![0], ranges[0]![1]]];
-  for (let i = 1; i < ranges.length; i++) {
-    const last = out[out.length - 1]!;
-    const [from, to] = ranges[i]!;
-    if (from <= last[1]) last[1] = Math.max(last[1], to);
-    else out.push([from, to]);
-  }
-  return out;
-}

@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 /** A compact store on the cluster under `prefix`, `n` entities and one id'd sample each for yesterday. */
-function fixture(prefix: string, n: number, name: string) {
+function fixture(prefix: string, n: number, name: string, applyIn: 'worker' | 'redis' = 'worker') {
   const cal = new Calendar('Asia/Shanghai');
   const now = Date.parse('2026-11-22T09:00:00+08:00');
   const day = cal.dayOf(now) - 1;
@@ -37,6 +37,7 @@ function fixture(prefix: string, n: number, name: string) {
     shards: 64,
     maxFutureMs: 300_000,
     idWindowDays: 7,
+    applyIn,
   });
   const entities = Array.from({ length: n }, (_, i) => `${name}${i}`);
   const samples = (value: number): Sample[] =>
@@ -88,6 +89,21 @@ describe('compact apply on a Redis Cluster', () => {
       const out = new Map<number, number>();
       new CompactSeriesView((await client.getBuffer(series.ck.series(e, 'air_recharge')))!).daily(day, day, false, out);
       expect([e, out.get(day)]).toEqual([e, 7]);
+    }
+  });
+
+  it('applies in Redis (LOOKOUT_APPLY_IN=redis) shard by shard, each call in one MULTI with its shard\'s lease, which it takes from a holder', async () => {
+    const { now, day, series, entities, samples } = fixture('clr', 30, 'R', 'redis');
+    // A worker holds the lease of the first entity's shard: it has read that shard, so the write
+    // here must leave it a lease that is no longer its own.
+    const held = series.ck.applying(series.ck.shard(entities[0]!));
+    await client.set(held, 'a-worker', 'PX', 60_000);
+    expect((await series.apply('r1', samples(4), now, NO_MARKS)).rejected).toEqual([]);
+    expect(await client.get(held)).toBeNull();
+    for (const e of entities) {
+      const out = new Map<number, number>();
+      new CompactSeriesView((await client.getBuffer(series.ck.series(e, 'air_recharge')))!).daily(day, day, false, out);
+      expect([e, out.get(day)]).toEqual([e, 4]);
     }
   });
 });

@@ -140,10 +140,10 @@ describe('compact layout applied in the worker', () => {
     expect(await admin.keys(`${a}*applying*`)).toEqual([]);
   });
 
-  it.each([1, 6])('a worker racing a writer that holds no lease (%i jobs at a time) loses its fenced write, computes again, and loses nothing and counts nothing twice', async (per) => {
-    // The lease only saves work; the fence keeps writes apart. A writer that takes no lease (the apply
-    // script inside Redis, LOOKOUT_APPLY_IN=redis, or a worker whose lease lapsed) writes between the
-    // worker's read and its write: the write is refused and computed again.
+  it.each([1, 6])('a worker racing the apply script inside Redis (%i jobs at a time) loses its fenced write, computes again, and loses nothing and counts nothing twice', async (per) => {
+    // The lease is the fence. The apply script inside Redis (LOOKOUT_APPLY_IN=redis, or a worker's
+    // last resort) holds no lease: it deletes the shard's lease in the transaction that writes, so a
+    // worker that read the shard before it is refused and computes again.
     const entities = ['D1', 'G1', 'G2'];
     const all = jobs(9, 24, entities, true);
     const expected = await sequentially(all, entities);

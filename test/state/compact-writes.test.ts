@@ -1,7 +1,8 @@
 // The fenced write of a call computed in the worker (src/state/compact-writes.ts): it writes only
-// if every key the computation read still holds what was read and the chunk was not applied
-// meanwhile; otherwise it writes nothing and says why.
-import { describe, expect, it } from 'vitest';
+// while the shard's lease is still the token the call's keys were read under, every key it read and
+// found is still there and the chunk was not applied meanwhile; otherwise it writes nothing and
+// says why.
+import { beforeEach, describe, expect, it } from 'vitest';
 import { APPLY_WRITES_LUA, CallRecorder, KeyNotRead } from '../../src/state/compact-writes.js';
 import { redisPerTest } from '../support/redis.js';
 
@@ -17,7 +18,18 @@ async function prepare(keys: string[], compute: (rec: CallRecorder) => void): Pr
   return rec.payload(keys);
 }
 
-const write = (keys: string[], payload: Buffer, rejects = '') => r.redis.eval(APPLY_WRITES_LUA, keys.length, ...keys, payload, rejects) as Promise<[number, string?]>;
+/** The shard's lease the calls below are read and written under, and its holder's token. */
+const lease = () => `${r.prefix}:applying`;
+const TOKEN = 'worker-1';
+
+/** The fenced write of a call read under TOKEN (the lease taken first, as the worker does). */
+async function write(keys: string[], payload: Buffer, rejects = '', token = TOKEN): Promise<[number, string?]> {
+  return (await r.redis.eval(APPLY_WRITES_LUA, keys.length + 1, ...keys, lease(), payload, rejects, token)) as [number, string?];
+}
+
+beforeEach(async () => {
+  await r.redis.set(lease(), TOKEN, 'PX', 60_000);
+});
 
 describe('fenced writes of a call computed in the worker', () => {
   it('replays SETRANGE, SET EX, EXPIRE and DEL as the computation made them, then sets the marker', async () => {
@@ -68,79 +80,66 @@ describe('fenced writes of a call computed in the worker', () => {
     expect((await r.redis.getBuffer(d))!.toString('latin1')).toBe('\0\0x');
   });
 
-  it('writes nothing when a key read has changed since (or appeared, or went), and says so', async () => {
-    const [m, a, b] = ['mark', 'a', 'b'].map((k) => `${r.prefix}:${k}`) as [string, string, string];
-    await r.redis.set(a, 'one');
-    for (const meanwhile of [() => r.redis.set(a, 'two'), () => r.redis.setrange(a, 0, 'o'), () => r.redis.del(a)] as const) {
-      await r.redis.set(a, 'one');
-      const payload = await prepare([m, a, b], (rec) => {
-        rec.get(a);
-        rec.get(b);
-        rec.set(b, Buffer.from('derived'), 60);
-      });
-      await meanwhile();
-      const was = await r.redis.get(a);
-      // SETRANGE of the same byte leaves 'one': that is no change, and the write goes through.
-      if (was === 'one') {
-        expect(await write([m, a, b], payload)).toEqual([1, '']);
-        await r.redis.del(m, b);
-        continue;
-      }
-      expect(await write([m, a, b], payload)).toEqual([-1]);
-      expect(await r.redis.exists(b, m)).toBe(0);
-    }
-    // A key read as absent that appeared meanwhile.
-    await r.redis.set(a, 'one');
-    const payload = await prepare([m, a, b], (rec) => {
-      rec.get(a);
-      rec.get(b);
-      rec.set(a, Buffer.from('x'), 60);
-    });
-    await r.redis.set(b, 'new');
-    expect(await write([m, a, b], payload)).toEqual([-1]);
-    expect(await r.redis.get(a)).toBe('one');
-  });
-
-  it('checks what the call read of a key: its length and the ranges read, not bytes it never looked at', async () => {
+  it('writes nothing unless the lease is still the token the call was read under (lapsed, released, or taken by another), and says so', async () => {
     const [m, a] = ['mark', 'a'].map((k) => `${r.prefix}:${k}`) as [string, string];
-    const compute = (rec: CallRecorder) => {
-      // Reads bytes 0–3 and 8–11 of 'head....tail' (two ranges; the second through a negative offset).
-      const head = rec.getrange(a, 0, 3).toString('latin1');
-      const tail = rec.getrange(a, -4, -1).toString('latin1');
-      rec.setrange(a, 4, Buffer.from(`${head[0]}${tail[3]}`));
-    };
-    const cases: [meanwhile: string, changed: boolean][] = [
-      ['head....tail', false],
-      ['head.XY.tail', false], // bytes the call never read: its write still holds, over them
-      ['hXad....tail', true], // a byte of the first range
-      ['head....taiX', true], // a byte of the second range
-      ['head....tail!', true], // the length (a negative offset would point elsewhere)
-    ];
-    for (const [meanwhile, changed] of cases) {
-      await r.redis.del(m);
-      await r.redis.set(a, 'head....tail');
-      const payload = await prepare([m, a], compute);
-      await r.redis.set(a, meanwhile);
-      if (changed) {
-        expect(await write([m, a], payload), meanwhile).toEqual([-1]);
-        expect(await r.redis.get(a)).toBe(meanwhile);
-      } else {
-        expect(await write([m, a], payload), meanwhile).toEqual([1, '']);
-        expect(await r.redis.get(a)).toBe(`${meanwhile.slice(0, 4)}hl${meanwhile.slice(6)}`);
-      }
+    for (const meanwhile of [() => r.redis.del(lease()), () => r.redis.set(lease(), 'worker-2', 'PX', 60_000)] as const) {
+      await r.redis.set(lease(), TOKEN, 'PX', 60_000);
+      await r.redis.set(a, 'one');
+      const payload = await prepare([m, a], (rec) => {
+        rec.get(a);
+        rec.set(a, Buffer.from('derived'), 60);
+      });
+      // Another worker may now read the shard and write it: this call's values may be stale.
+      await meanwhile();
+      await r.redis.set(a, 'theirs');
+      expect(await write([m, a], payload)).toEqual([-1]);
+      expect(await r.redis.get(a)).toBe('theirs');
+      expect(await r.redis.exists(m)).toBe(0);
     }
-    // Read after the call wrote it: the whole value read beforehand is checked.
-    await r.redis.del(m);
-    await r.redis.set(a, 'head....tail');
+    // A lease that lapsed by its own time (a worker paused past SHARD_LEASE_MS) is not the call's either.
+    await r.redis.set(lease(), TOKEN, 'PX', 20);
     const payload = await prepare([m, a], (rec) => {
-      rec.setrange(a, 0, Buffer.from('H'));
-      rec.getrange(a, 0, 0);
+      rec.get(a);
+      rec.set(a, Buffer.from('late'), 60);
     });
-    await r.redis.set(a, 'head....taiX');
+    await new Promise((resolve) => setTimeout(resolve, 60));
     expect(await write([m, a], payload)).toEqual([-1]);
+    expect(await r.redis.get(a)).toBe('theirs');
+    // The holder's own token: written.
+    await r.redis.set(lease(), TOKEN, 'PX', 60_000);
+    expect(await write([m, a], payload)).toEqual([1, '']);
+    expect(await r.redis.get(a)).toBe('late');
   });
 
-  it('sends the SETRANGEs of a key as one over the bytes between them, and checks those bytes', async () => {
+  it('writes nothing when a key the call read and found has gone since (its time ran out), so no series is patched from nothing', async () => {
+    const [m, a, b] = ['mark', 'a', 'b'].map((k) => `${r.prefix}:${k}`) as [string, string, string];
+    await r.redis.set(a, 'head....tail', 'PX', 60_000);
+    const payload = await prepare([m, a, b], (rec) => {
+      rec.getrange(a, 0, 3);
+      expect(rec.get(b)).toBeNull();
+      rec.setrange(a, 4, Buffer.from('XX'));
+      rec.set(b, Buffer.from('derived'), 60);
+    });
+    await r.redis.pexpire(a, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await write([m, a, b], payload)).toEqual([-1]);
+    expect(await r.redis.exists(a, b, m)).toBe(0);
+    // Many keys found (the script asks in pages of 500): one gone among them is seen.
+    const keys = Array.from({ length: 1200 }, (_, i) => `${r.prefix}:k${i}`);
+    for (const k of keys) await r.redis.set(k, 'v');
+    const many = await prepare([m, ...keys], (rec) => {
+      for (const k of keys) rec.get(k);
+      rec.set(keys[0]!, Buffer.from('w'), 60);
+    });
+    await r.redis.del(keys[1100]!);
+    expect(await write([m, ...keys], many)).toEqual([-1]);
+    expect(await r.redis.get(keys[0]!)).toBe('v');
+    await r.redis.set(keys[1100]!, 'v');
+    expect(await write([m, ...keys], many)).toEqual([1, '']);
+    expect(await r.redis.get(keys[0]!)).toBe('w');
+  });
+
+  it('sends the SETRANGEs of a key as one over the bytes between them', async () => {
     const [m, a] = ['mark', 'a'].map((k) => `${r.prefix}:${k}`) as [string, string];
     const compute = (rec: CallRecorder) => {
       rec.getrange(a, 0, 1);
@@ -154,13 +153,6 @@ describe('fenced writes of a call computed in the worker', () => {
     expect(payload.toString('latin1').split('r\u0002\u0000').length - 1).toBe(1);
     expect(await write([m, a], payload)).toEqual([1, '']);
     expect((await r.redis.getBuffer(a))!.toString('latin1')).toBe('Head....Tail\0\0!');
-    // A byte between the writes, changed meanwhile: the joined write would put it back, so it conflicts.
-    await r.redis.del(m);
-    await r.redis.set(a, 'head....tail');
-    const again = await prepare([m, a], compute);
-    await r.redis.set(a, 'head.XY.tail');
-    expect(await write([m, a], again)).toEqual([-1]);
-    expect(await r.redis.get(a)).toBe('head.XY.tail');
     // A key the call SET (before reading it) and then patched: sent as recorded, never joined over
     // the value it replaced.
     await r.redis.del(m);
