@@ -447,7 +447,8 @@ export class CompactSeries implements SeriesLayout {
 
   /**
    * A round's calls computed here, a window at a time, as runWindow does; a call that finds one of
-   * its markers set, or is still losing its race after WORKER_ROUNDS, goes job by job (runInWorker).
+   * its markers set, lost its shard's lease, or is still losing its race after WORKER_ROUNDS, goes
+   * job by job (runInWorker).
    * Each window first leases its shards (leaseWindow): two workers' rounds over the same series
    * (a backfill's days are split between the workers) take turns on a shard instead of both
    * reading it and one computing it again after losing the fence.
@@ -607,8 +608,14 @@ export class CompactSeries implements SeriesLayout {
       if (code === 1) {
         call.built = undefined;
         for (const m of call.markers) outcomes[m.part]!.push({ chunk: m.chunk, applied: 1, rejects: (rejects.get(m.key) ?? []).join(',') });
+      } else if (code === -2) {
+        // The lease was lost (lapsed, or the script inside Redis took it): reading again under it
+        // would fail again, so the call goes alone, which leases its shard afresh.
+        this.conflicts++;
+        call.built = undefined;
+        alone.push(call);
       } else {
-        // -1: a key read has changed; 0: its first marker was set meanwhile (read again: it goes alone).
+        // -1: a key read has gone since; 0: its first marker was set meanwhile (read again: it goes alone).
         if (code === -1) this.conflicts++;
         next.push(call);
       }
@@ -640,8 +647,9 @@ export class CompactSeries implements SeriesLayout {
   /**
    * The calls computed here, a window at a time (WINDOW_KEYS): every key of the window's calls read
    * in one pipeline (an MGET per call), each call's writes computed (applyCompactCall), then written
-   * as fenced scripts that write nothing if a key read has changed since. Those calls go round
-   * again; after WORKER_ROUNDS the apply script takes what is left.
+   * as fenced scripts that write nothing if the shard's lease was lost or a key read has gone
+   * since. Those of a gone key go round again; after WORKER_ROUNDS, and at once for those whose
+   * lease was lost, the apply script (which takes the lease) applies what is left.
    */
   private async runInWorker(calls: readonly ShardCall[]): Promise<CallOutcome[]> {
     const out: CallOutcome[] = new Array<CallOutcome>(calls.length);
@@ -661,6 +669,8 @@ export class CompactSeries implements SeriesLayout {
   /** The calls `indexes` computed here (runInWorker), their outcomes into `out`. */
   private async runWindow(calls: readonly ShardCall[], indexes: readonly number[], out: CallOutcome[]): Promise<void> {
     let pending: readonly number[] = indexes;
+    /** Calls whose fenced write found the lease lost: the script below, which takes it, applies them. */
+    const lost: number[] = [];
     for (let round = 0; round < WORKER_ROUNDS && pending.length > 0; round++) {
       // One MGET per call: its keys share a slot.
       const reads = batch(this.redis);
@@ -688,14 +698,14 @@ export class CompactSeries implements SeriesLayout {
       ((await writes.exec()) ?? []).forEach(([err, res], j) => {
         if (err) throw err;
         const [code, rejects] = res as [number, string?];
-        if (code === -1) {
+        if (code === -1 || code === -2) {
           this.conflicts++;
-          next.push(sent[j]!);
-        }
-        else out[sent[j]!] = [code, rejects ?? ''];
+          (code === -1 ? next : lost).push(sent[j]!);
+        } else out[sent[j]!] = [code, rejects ?? ''];
       });
       pending = next;
     }
+    pending = [...pending, ...lost];
     if (pending.length > 0) {
       const left = await this.runScripts(pending.map((i) => calls[i]!));
       pending.forEach((i, j) => (out[i] = left[j]!));

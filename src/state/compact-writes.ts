@@ -27,10 +27,11 @@ import type { CallStore } from './compact-apply.js';
  *   'r' '<I2I4I4' key, offset, length, bytes: SETRANGE;  's' '<I2I4I4' key, ttl, length, bytes: SET … EX;
  *   'e' '<I2I4' key, ttl: EXPIRE;  'd' '<I2' key: DEL.
  * Returns {1, rejects}: written; {0, marker}: the chunk was applied meanwhile (nothing written);
- * {-1}: the lease is no longer the call's, or a key read has gone (nothing written: read again).
+ * {-2}: the lease is no longer the call's (nothing written: lease again, then read again);
+ * {-1}: a key read has gone (nothing written: read again).
  */
 export const APPLY_WRITES_LUA = `
-if redis.call('GET', KEYS[#KEYS]) ~= ARGV[3] then return {-1} end
+if redis.call('GET', KEYS[#KEYS]) ~= ARGV[3] then return {-2} end
 local marker = redis.call('GET', KEYS[1])
 if marker then return {0, marker} end
 local P = ARGV[1]

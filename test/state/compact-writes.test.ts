@@ -92,7 +92,7 @@ describe('fenced writes of a call computed in the worker', () => {
       // Another worker may now read the shard and write it: this call's values may be stale.
       await meanwhile();
       await r.redis.set(a, 'theirs');
-      expect(await write([m, a], payload)).toEqual([-1]);
+      expect(await write([m, a], payload)).toEqual([-2]);
       expect(await r.redis.get(a)).toBe('theirs');
       expect(await r.redis.exists(m)).toBe(0);
     }
@@ -103,7 +103,7 @@ describe('fenced writes of a call computed in the worker', () => {
       rec.set(a, Buffer.from('late'), 60);
     });
     await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(await write([m, a], payload)).toEqual([-1]);
+    expect(await write([m, a], payload)).toEqual([-2]);
     expect(await r.redis.get(a)).toBe('theirs');
     // The holder's own token: written.
     await r.redis.set(lease(), TOKEN, 'PX', 60_000);
