@@ -17,6 +17,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { Queue, type JobType, type QueueOptions } from 'bullmq';
+import { sumCounts, type Counts } from './counts.js';
 import { QUEUES } from './names.js';
 import { shardOf } from '../state/shard.js';
 import type { RedisClient } from '../state/client.js';
@@ -66,11 +67,8 @@ export class BackfillQueues<Q extends Counted = Queue> {
   }
 
   /** Jobs in these states, summed over every backfill queue. */
-  async getJobCounts(...types: JobType[]): Promise<Record<string, number>> {
-    const all = await Promise.all(this.all.map((q) => q.getJobCounts(...types)));
-    const out: Record<string, number> = {};
-    for (const c of all) for (const [k, v] of Object.entries(c)) out[k] = (out[k] ?? 0) + v;
-    return out;
+  getJobCounts(...types: JobType[]): Promise<Counts> {
+    return sumCounts(this.all, types);
   }
 
   async getJobs(types: JobType[]): Promise<Awaited<ReturnType<Q['getJobs']>>> {

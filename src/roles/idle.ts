@@ -1,13 +1,10 @@
 // Waiting until the pipeline has settled: samples applied, dirty entities judged, events relayed
 // and (where this process notifies) consumed. Tests and the demo step on from there.
 
-import type { JobType, Queue } from 'bullmq';
+import { sumCounts, type Counted, type Counts } from '../queues/counts.js';
 import type { RedisClient } from '../state/client.js';
 import type { Keyspace } from '../state/keys.js';
 import { RedisStateProbe } from '../state/state-probe.js';
-
-type Counts = Record<string, number>;
-type Counted = Pick<Queue, 'getJobCounts'>;
 
 export interface Settling {
   readonly redis: RedisClient;
@@ -15,14 +12,6 @@ export interface Settling {
   readonly queues: { readonly [q in 'samples' | 'backfill' | 'alertEvents' | 'escalations' | 'dispatch' | 'sms' | 'email' | 'webhook']: Counted };
   /** Set when this process consumes alert events (no consumer: nothing drains them). */
   readonly notifier?: unknown;
-}
-
-/** Jobs of several queues in these states, summed by state. */
-export async function sumCounts(qs: readonly Counted[], states: JobType[] = ['waiting', 'active', 'delayed', 'prioritized']): Promise<Counts> {
-  const all = await Promise.all(qs.map((q) => q.getJobCounts(...states)));
-  const out: Counts = {};
-  for (const c of all) for (const [k, v] of Object.entries(c)) out[k] = (out[k] ?? 0) + v;
-  return out;
 }
 
 /** Resolve once nothing is queued, dirty or unrelayed; throw what is stuck after `timeoutMs`. */

@@ -22,7 +22,7 @@ import type { Features } from './features.js';
 import { notifyContext, type Channels } from './notify-context.js';
 import { Role, type Close } from './role.js';
 import { reliableWorkerOptions } from '../queues/worker-options.js';
-import { sumCounts } from './idle.js';
+import { sumCounts } from '../queues/counts.js';
 
 /** A sample job's lock (BullMQ renews it at half this while the worker lives) and the stall check. */
 const SAMPLE_LOCK_MS = 10_000;

@@ -638,7 +638,8 @@ export class CompactSeries implements SeriesLayout {
       }),
     );
     return answers.map((replies) => {
-      const [[delErr], [err, res]] = (replies ?? [[null], [new Error('compact apply: transaction discarded'), null]]) as [[Error | null, unknown], [Error | null, unknown]];
+      if (!replies) throw new Error('compact apply: transaction discarded');
+      const [[delErr], [err, res]] = replies as [[Error | null, unknown], [Error | null, unknown]];
       if (delErr ?? err) throw delErr ?? err;
       return res as CallOutcome;
     });
