@@ -35,7 +35,7 @@ export async function freePort(): Promise<number> {
 }
 
 export function findRedisServer(): string | undefined {
-  const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8', env: redisServerEnv() });
   return found.status === 0 ? 'redis-server' : undefined;
 }
 
