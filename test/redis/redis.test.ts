@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors/catalogue.js';
 import { checkRedis, connectRedis } from '../../src/redis/connect.js';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
+import { redisServerEnv, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
 import { ensureBuilt, freePort, runCli } from '../support/cli.js';
 import { testRedisUrl } from '../support/redis.js';
 
@@ -86,7 +86,7 @@ describe('checkRedis', () => {
 
   it('refuses a Redis whose maxmemory-policy is allkeys-lru (redis_policy)', async () => {
     const port = await freePort();
-    lru = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru'], { stdio: 'ignore' });
+    lru = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru'], { stdio: 'ignore', env: redisServerEnv() });
     const r = connectRedis(`redis://127.0.0.1:${port}`, 'lookout-test');
     try {
       // Retrying connections wait for the server to come up.
