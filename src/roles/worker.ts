@@ -14,7 +14,7 @@ import { EventOutbox } from '../state/event-outbox.js';
 import { EventRelay } from '../route/event-relay.js';
 import { SampleBatchProcessor } from '../ingest/apply-batch.js';
 import { GATHER_MAX_MS, GATHER_QUIET_MS, type Lane } from '../ingest/apply-rounds.js';
-import { heldWorkers, HOLD_FETCHERS } from '../queues/held-worker.js';
+import { HoldBudget, heldWorkers, HOLD_FETCHERS } from '../queues/held-worker.js';
 import { HeldBackfill, PartitionOwnership, partitionQueueName } from '../queues/backfill-partitions.js';
 import { QUEUES, type SampleBatchJob } from '../queues/names.js';
 import type { Core } from './core.js';
@@ -111,6 +111,8 @@ export class WorkerRole extends Role {
     core.metrics.countApplyConflicts(() => core.series.applyConflicts);
     // Where jobs are joined (group commit), the backfill consumer holds LOOKOUT_WORKER_HOLD jobs.
     const holds = core.series.joinsJobs && config.workerHold > 0;
+    // One hold for every backfill consumer of this process, whichever partitions it serves now.
+    const budget = new HoldBudget(config.workerHold);
     // The backfill partitions this process serves (queues/backfill-partitions.ts): their consumers
     // are opened below, once the processor is; what its backfill lane holds is shared with the
     // other worker processes, so a live sample of an entity whose backfill another holds is judged
@@ -126,10 +128,10 @@ export class WorkerRole extends Role {
             core.keys,
             config.backfillPartitions,
             {
-              // The hold and the fetchers split over the partitions this process serves.
+              // The fetchers split over the partitions this process serves; the hold is shared.
               take: (k, share) => {
                 partitionOpts ??= options();
-                const ws = backfillConsumers(partitionQueueName(k), Math.max(1, Math.ceil(config.workerHold / share)), Math.max(1, Math.floor(HOLD_FETCHERS / share)), partitionOpts);
+                const ws = backfillConsumers(partitionQueueName(k), Math.max(1, Math.floor(HOLD_FETCHERS / share)), partitionOpts);
                 ws.forEach(watch);
                 partitions.set(k, ws);
                 log.info({ partition: k, share }, 'serving backfill partition');
@@ -186,10 +188,10 @@ export class WorkerRole extends Role {
       prefix: config.prefix,
       ...reliableWorkerOptions({ lockDurationMs: SAMPLE_LOCK_MS, stalledIntervalMs: SAMPLE_STALLED_CHECK_MS }),
     });
-    // A backfill queue's consumers: where jobs are joined, up to `hold` jobs held and applied
-    // together in deep rounds (held-worker.ts); else LOOKOUT_WORKER_CONCURRENCY jobs.
-    const backfillConsumers = (queue: string, hold: number, fetchers: number, opts: ReturnType<typeof options>): Worker<SampleBatchJob>[] =>
-      holds ? heldWorkers(queue, consume(queue), hold, opts, fetchers) : [new Worker<SampleBatchJob>(queue, consume(queue), { ...opts, concurrency: config.workerConcurrency })];
+    // A backfill queue's consumers: where jobs are joined, jobs held out of the process's hold and
+    // applied together in deep rounds (held-worker.ts); else LOOKOUT_WORKER_CONCURRENCY jobs.
+    const backfillConsumers = (queue: string, fetchers: number, opts: ReturnType<typeof options>): Worker<SampleBatchJob>[] =>
+      holds ? heldWorkers(queue, consume(queue), budget, opts, fetchers) : [new Worker<SampleBatchJob>(queue, consume(queue), { ...opts, concurrency: config.workerConcurrency })];
     const watch = (samples: Worker<SampleBatchJob>): void => {
       const lane: Lane = samples.name === QUEUES.samples ? 'live' : 'backfill';
       samples.on('completed', () => drainer.notify());
@@ -217,7 +219,7 @@ export class WorkerRole extends Role {
     if (ownership) core.metrics.showBackfillPartitions(() => ownership.view());
     await ownership?.start();
     const consumers = [
-      ...backfillConsumers(QUEUES.backfill, config.workerHold, 1, options()),
+      ...backfillConsumers(QUEUES.backfill, 1, options()),
       new Worker<SampleBatchJob>(QUEUES.samples, consume(QUEUES.samples), { ...options(), concurrency: config.workerConcurrency }),
     ];
     consumers.forEach(watch);

@@ -1,6 +1,6 @@
 import { Queue, type Job, type Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FETCH_AHEAD, heldWorkers } from '../../src/queues/held-worker.js';
+import { FETCH_AHEAD, HoldBudget, heldWorkers } from '../../src/queues/held-worker.js';
 import { reliableWorkerOptions } from '../../src/queues/worker-options.js';
 import { redisPerTest } from '../support/redis.js';
 
@@ -50,7 +50,7 @@ describe('heldWorkers (a deep hold, as the backfill consumer keeps)', () => {
     // 40 fetches of at least a 60 ms turn each outlast the 1 s lock: fetched all before the first
     // was handed over, the first jobs' locks ran out and the stall check queued them again.
     const stop = busy(60);
-    const workers: Worker[] = heldWorkers('held', process, 64, {
+    const workers: Worker[] = heldWorkers('held', process, new HoldBudget(64), {
       connection: ctx.redis,
       prefix: ctx.prefix,
       ...reliableWorkerOptions({ lockDurationMs: 1_000, stalledIntervalMs: 300 }),
@@ -76,7 +76,7 @@ describe('heldWorkers (a deep hold, as the backfill consumer keeps)', () => {
     expect(await queue.getCompletedCount()).toBe(JOBS);
   });
 
-  it('splits the hold between its fetchers, none fetching more than FETCH_AHEAD beyond what it handed over', async () => {
+  it('shares the hold between its fetchers, none fetching more than FETCH_AHEAD beyond what it handed over, and at most each fetcher\'s look-ahead beyond the hold in hand', async () => {
     const queue = new Queue('split', { connection: ctx.redis, prefix: ctx.prefix });
     closing.push(() => queue.close());
     await queue.addBulk(Array.from({ length: 30 }, (_, i) => ({ name: 'b', data: { i } })));
@@ -84,6 +84,7 @@ describe('heldWorkers (a deep hold, as the backfill consumer keeps)', () => {
     let most = 0;
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    const budget = new HoldBudget(10);
     const workers = heldWorkers(
       'split',
       async () => {
@@ -91,24 +92,70 @@ describe('heldWorkers (a deep hold, as the backfill consumer keeps)', () => {
         await gate;
         inHand--;
       },
-      10,
+      budget,
       { connection: ctx.redis, prefix: ctx.prefix },
     );
     closing.push(() => Promise.all(workers.map((w) => w.close())));
     closing.push(async () => release());
     expect(workers).toHaveLength(4);
-    // Shares of 3, 3, 2 and 2: the hold of 10, and no more, is in hand at once.
     while (inHand < 10) await new Promise((resolve) => setTimeout(resolve, 20));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(most).toBe(10);
-    expect(workers.map((w) => w.concurrency).sort()).toEqual([2, 2, 3, 3]);
-    expect(await queue.getActiveCount()).toBe(10);
+    // The hold of 10 is in hand, and at most the look-ahead of each fetcher beyond it (fetched
+    // while the last of the hold came); then no fetcher fetches any more: each one's concurrency is
+    // what it holds.
+    expect(most).toBeGreaterThanOrEqual(10);
+    expect(most).toBeLessThanOrEqual(10 + 4 * FETCH_AHEAD);
+    expect(budget.inHand).toBe(most);
+    expect(workers.reduce((n, w) => n + w.concurrency, 0)).toBe(most);
+    expect(await queue.getActiveCount()).toBe(most);
+    for (const w of workers) expect(w.concurrency).toBeLessThanOrEqual(10);
     release();
     while ((await queue.getCompletedCount()) < 30) await new Promise((resolve) => setTimeout(resolve, 50));
     // Idle, each fetcher looks FETCH_AHEAD ahead (a hold smaller than the fetchers: one each).
+    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(workers.map((w) => w.concurrency)).toEqual([FETCH_AHEAD, FETCH_AHEAD, FETCH_AHEAD, FETCH_AHEAD]);
-    const small = heldWorkers('x', async () => undefined, 1, { connection: ctx.redis, prefix: ctx.prefix, autorun: false });
+    const small = heldWorkers('x', async () => undefined, new HoldBudget(1), { connection: ctx.redis, prefix: ctx.prefix, autorun: false });
     closing.push(() => Promise.all(small.map((w) => w.close())));
     expect(small.map((w) => w.concurrency)).toEqual([1]);
+  });
+
+  it('one hold for all the queues it serves: the partitions kept after others were handed over hold it whole, and a closed consumer gives back what it held', async () => {
+    // A process that served four partitions and then handed two over: before, each partition's
+    // consumers kept the quarter of the hold they were given, and the two kept held half of it.
+    const budget = new HoldBudget(12);
+    const names = ['p0', 'p1', 'p2', 'p3'];
+    const queues = names.map((n) => new Queue(n, { connection: ctx.redis, prefix: ctx.prefix }));
+    closing.push(() => Promise.all(queues.map((q) => q.close())));
+    let inHand = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const process = async () => {
+      inHand++;
+      await gate;
+      inHand--;
+    };
+    const groups = names.map((n) => heldWorkers(n, process, budget, { connection: ctx.redis, prefix: ctx.prefix }, 1));
+    closing.push(() => Promise.all(groups.flat().map((w) => w.close())));
+    closing.push(async () => release());
+    // Two of them are handed over (closed).
+    await Promise.all([...groups[2]!, ...groups[3]!].map((w) => w.close()));
+    // The two kept partitions hold the whole hold between them: the 4 jobs of p1 and the rest of
+    // p0's (and at most its look-ahead beyond).
+    await queues[1]!.addBulk(Array.from({ length: 4 }, (_, i) => ({ name: 'b', data: { i } })));
+    while (inHand < 4) await new Promise((resolve) => setTimeout(resolve, 20));
+    await queues[0]!.addBulk(Array.from({ length: 20 }, (_, i) => ({ name: 'b', data: { i } })));
+    const deadline = Date.now() + 10_000;
+    while (inHand < 12 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(inHand).toBeGreaterThanOrEqual(12);
+    expect(inHand).toBeLessThanOrEqual(12 + FETCH_AHEAD);
+    expect(await queues[1]!.getActiveCount()).toBe(4);
+    expect(await queues[0]!.getActiveCount()).toBe(inHand - 4);
+    expect(budget.inHand).toBe(inHand);
+    // What the consumers held goes back to the budget as they finish.
+    release();
+    while ((await queues[0]!.getCompletedCount()) + (await queues[1]!.getCompletedCount()) < 24) await new Promise((resolve) => setTimeout(resolve, 50));
+    await Promise.all([...groups[0]!, ...groups[1]!].map((w) => w.close()));
+    expect(budget.inHand).toBe(0);
   });
 });
