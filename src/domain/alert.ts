@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Severity } from './rule.js';
 
 export const ALERT_STATES = ['pending', 'firing', 'acknowledged', 'resolved'] as const;
@@ -6,7 +6,10 @@ export type AlertState = (typeof ALERT_STATES)[number];
 
 /** Stable id of a (rule, entity) alert; all severities of the rule share it (severity lineage). */
 export function fingerprint(ruleId: string, entity: string): string {
-  return createHash('sha1').update(ruleId).update('\0').update(entity).digest('hex').slice(0, 16);
+  // The one-shot hash (Node 20.12 on) costs a third of a Hash object's: a judgement makes one per
+  // rule in scope, twice. The same bytes either way.
+  const data = `${ruleId}\0${entity}`;
+  return (typeof crypto.hash === 'function' ? crypto.hash('sha1', data, 'hex') : crypto.createHash('sha1').update(data).digest('hex')).slice(0, 16);
 }
 
 /** What an evaluator concluded for one rule, one entity, at one moment. */

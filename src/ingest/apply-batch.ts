@@ -92,7 +92,16 @@ export class SampleBatchProcessor {
     if (chunks > 0) {
       // Counted once per applied job, not again on a retry.
       const unknown = new Map<string, number>();
-      for (const s of accepted) if (!d.registry.get(s.entity)) unknown.set(s.entity, (unknown.get(s.entity) ?? 0) + 1);
+      // An entity's samples mostly come together (the doors group them): looked up once per run.
+      let last: string | undefined;
+      let known = true;
+      for (const s of accepted) {
+        if (s.entity !== last) {
+          last = s.entity;
+          known = d.registry.get(s.entity) !== undefined;
+        }
+        if (!known) unknown.set(s.entity, (unknown.get(s.entity) ?? 0) + 1);
+      }
       if (unknown.size) {
         await d.registryStore.noteUnknown(unknown);
         let n = 0;
