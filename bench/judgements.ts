@@ -49,3 +49,13 @@ export function childCounts(child: ChildProcess): Promise<Counts> {
     child.send('counts');
   });
 }
+
+/** What was counted between `before` and `after` (the same process). */
+export function minus(after: Counts, before: Counts): Counts {
+  const rounds: Counts['rounds'] = {};
+  for (const [lane, r] of Object.entries(after.rounds)) {
+    const b = before.rounds[lane] ?? { rounds: 0, jobs: 0 };
+    rounds[lane] = { rounds: r.rounds - b.rounds, jobs: r.jobs - b.jobs };
+  }
+  return { evaluations: after.evaluations - before.evaluations, stalled: after.stalled - before.stalled, conflicts: after.conflicts - before.conflicts, rounds };
+}

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
 import { loadConfig } from '../src/config/env.js';
 import { Calendar, ManualClock } from '../src/domain/clock.js';
 import type { Sample } from '../src/domain/sample.js';
@@ -21,7 +21,7 @@ import { groupedByEntity } from '../src/ingest/queue-sink.js';
 import { readFileSync } from 'node:fs';
 import { startRedisCluster, type RedisCluster } from '../test/support/redis-cluster.js';
 import { commandStats, cpuPerSample, redisCpu, type RedisCpu } from './redis-info.js';
-import { childCounts, counts } from './judgements.js';
+import { childCounts, counts, minus } from './judgements.js';
 import { daySamples, entities, layoutEnv } from './shapes.js';
 
 const NOW = Date.parse('2026-11-22T09:00:00+08:00');
@@ -123,6 +123,14 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   let total = BACKLOG ? await produce() : 0;
   const lookout = BACKLOG ? await open(['worker']) : door;
   const children = await forkWorkers();
+  // The clock starts once the worker processes share the backfill partitions evenly, as they do in
+  // a deployment whose workers run before a backfill comes: a process that has just joined gets
+  // its share within a tick or two, and until then the first one serves (and holds jobs of) all.
+  await partitionsShared(lookout, config.backfillPartitions, 1 + children.length);
+  // And once the registered entities are judged (with no data yet: nothing fires), as they are
+  // long before a deployment's first export; on a backlog that judgement joins the backfill's.
+  if (!BACKLOG) await waitIdle(lookout, 120_000);
+  const before = [await counts(lookout), ...(await Promise.all(children.map(childCounts)))];
   const infos = target.nodes.map((u) => new Redis(u));
   const sum = (xs: RedisCpu[]) => xs.reduce((a, b) => ({ total: a.total + b.total, main: a.main + b.main }));
   if (args.has('stats')) await Promise.all(infos.map((r) => r.config('RESETSTAT')));
@@ -146,7 +154,8 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   const keyShare = sizes.map((k) => k / sizes.reduce((a, b) => a + b, 0));
   const all = (await lookout.alerts.list({})).filter((a) => a.state !== 'resolved');
   const alerts = all.length;
-  const tallies = [await counts(lookout), ...(await Promise.all(children.map(childCounts)))];
+  // What each process counted while the clock ran.
+  const tallies = [await counts(lookout), ...(await Promise.all(children.map(childCounts)))].map((t, i) => minus(t, before[i]!));
   const judged = tallies.reduce((a, c) => a + c.evaluations, 0) / n;
   const stalled = tallies.reduce((a, c) => a + c.stalled, 0);
   // Each process's rounds by lane: how deep its group commits were, and how the backlog was split.
@@ -181,6 +190,28 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
     cpuShare,
     controlNode,
   };
+}
+
+/**
+ * Wait until `members` worker processes beat their heartbeats and hold the `partitions` backfill
+ * leases between them, each its even share (give or take one). Gives up, saying so, after 20 s.
+ */
+async function partitionsShared(lookout: { readonly redis: Redis | Cluster; readonly keys: { readonly backfillMembers: string; backfillLease(k: number): string } }, partitions: number, members: number): Promise<void> {
+  if (partitions === 0) return;
+  const deadline = performance.now() + 20_000;
+  for (;;) {
+    const live = await lookout.redis.zcard(lookout.keys.backfillMembers);
+    const holders = await Promise.all(Array.from({ length: partitions }, (_, k) => lookout.redis.get(lookout.keys.backfillLease(k))));
+    const by = new Map<string, number>();
+    for (const h of holders) if (h) by.set(h, (by.get(h) ?? 0) + 1);
+    const even = Math.floor(partitions / members);
+    if (live === members && by.size === Math.min(members, partitions) && holders.every((h) => h) && [...by.values()].every((n) => n >= even && n <= even + 1)) return;
+    if (performance.now() > deadline) {
+      console.log(`  (the ${members} worker processes did not share the ${partitions} backfill partitions within 20 s: measured as they were)`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Which of `nodes` (by port) serves the slot of `key` on a cluster (CLUSTER KEYSLOT / SLOTS). */
