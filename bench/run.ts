@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
-import { type Cluster, Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/env.js';
 import { Calendar, ManualClock } from '../src/domain/clock.js';
 import type { Sample } from '../src/domain/sample.js';
@@ -20,6 +20,7 @@ import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { groupedByEntity } from '../src/ingest/queue-sink.js';
 import { readFileSync } from 'node:fs';
 import { startRedisCluster, type RedisCluster } from '../test/support/redis-cluster.js';
+import { partitionsShared } from '../test/support/partitions.js';
 import { commandStats, cpuPerSample, redisCpu, type RedisCpu } from './redis-info.js';
 import { childCounts, counts, minus } from './judgements.js';
 import { daySamples, entities, layoutEnv } from './shapes.js';
@@ -126,7 +127,9 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   // The clock starts once the worker processes share the backfill partitions evenly, as they do in
   // a deployment whose workers run before a backfill comes: a process that has just joined gets
   // its share within a tick or two, and until then the first one serves (and holds jobs of) all.
-  await partitionsShared(lookout, config.backfillPartitions, 1 + children.length);
+  if (!(await partitionsShared(lookout.redis, lookout.keys, config.backfillPartitions, 1 + children.length))) {
+    console.log(`  (the ${1 + children.length} worker processes did not share the backfill partitions within 20 s: measured as they were)`);
+  }
   // And once the registered entities are judged (with no data yet: nothing fires), as they are
   // long before a deployment's first export; on a backlog that judgement joins the backfill's.
   if (!BACKLOG) await waitIdle(lookout, 120_000);
@@ -190,28 +193,6 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
     cpuShare,
     controlNode,
   };
-}
-
-/**
- * Wait until `members` worker processes beat their heartbeats and hold the `partitions` backfill
- * leases between them, each its even share (give or take one). Gives up, saying so, after 20 s.
- */
-async function partitionsShared(lookout: { readonly redis: Redis | Cluster; readonly keys: { readonly backfillMembers: string; backfillLease(k: number): string } }, partitions: number, members: number): Promise<void> {
-  if (partitions === 0) return;
-  const deadline = performance.now() + 20_000;
-  for (;;) {
-    const live = await lookout.redis.zcard(lookout.keys.backfillMembers);
-    const holders = await Promise.all(Array.from({ length: partitions }, (_, k) => lookout.redis.get(lookout.keys.backfillLease(k))));
-    const by = new Map<string, number>();
-    for (const h of holders) if (h) by.set(h, (by.get(h) ?? 0) + 1);
-    const even = Math.floor(partitions / members);
-    if (live === members && by.size === Math.min(members, partitions) && holders.every((h) => h) && [...by.values()].every((n) => n >= even && n <= even + 1)) return;
-    if (performance.now() > deadline) {
-      console.log(`  (the ${members} worker processes did not share the ${partitions} backfill partitions within 20 s: measured as they were)`);
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Which of `nodes` (by port) serves the slot of `key` on a cluster (CLUSTER KEYSLOT / SLOTS). */

@@ -2,6 +2,7 @@
 // evaluation is atomic (optimistic concurrency on the entity version, src/state/lua.ts).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertRecord, Verdict } from '../../src/domain/alert.js';
+import { partitionsShared } from '../support/partitions.js';
 import { nullObserver, type PipelineObserver } from '../../src/observability/events.js';
 import { EntityEvaluator, type EvaluationOutcome } from '../../src/evaluate/live-evaluator.js';
 import { SnapshotReader } from '../../src/state/judgement-snapshot.js';
@@ -69,6 +70,9 @@ describe('several workers on one Redis', () => {
     shared.push(prefix);
     const api = await start({ roles: ['api'], prefix, keepKeys: true });
     const workers = [await start({ roles: ['worker'], prefix, keepKeys: true }), await start({ roles: ['worker'], prefix, keepKeys: true })];
+    // Once they share the backfill partitions (as workers that run before the traffic do): the
+    // first one, alone for a tick, would otherwise take every partition's jobs.
+    expect(await partitionsShared(api.redis, api.keys, api.config.backfillPartitions, 2)).toBe(true);
     await api.registry.putMany(DEALERS.map((id) => dealer(id)));
     await ingestConcurrently(api);
     await api.idle();
