@@ -53,9 +53,10 @@ export class HoldBudget {
     this.changed();
   }
 
-  /** Call `f` whenever what is held changes; returns how to stop. */
+  /** Call `f` now and whenever what is held, or who shares it, changes; returns how to stop. */
   follow(f: () => void): () => void {
     this.followers.add(f);
+    this.changed();
     return () => {
       this.followers.delete(f);
       this.changed();
@@ -94,7 +95,8 @@ export function heldWorkers<T, R>(queue: string, process: (job: Job<T>) => Promi
           budget.give();
         }
       },
-      { ...opts, concurrency: Math.max(1, Math.min(FETCH_AHEAD, budget.limit - budget.inHand)) },
+      // Set by follow() at once, before the worker's loop first fetches.
+      { ...opts, concurrency: 1 },
     );
     const unfollow = budget.follow(follow);
     worker.once('closed', unfollow);
