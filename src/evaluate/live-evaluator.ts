@@ -6,7 +6,6 @@
 import type { AlertEvent } from '../domain/alert.js';
 import type { Calendar } from '../domain/clock.js';
 import type { RuleSet } from '../domain/rule.js';
-import { ruleMetric } from '../domain/rule.js';
 import { judgeEntity } from './kernel.js';
 import { ReadPlanner, type EntityPlan } from './plan.js';
 import type { PipelineObserver } from '../observability/events.js';
@@ -63,12 +62,17 @@ export class EntityEvaluator {
   affected(id: string, metrics: ReadonlySet<string>): boolean {
     const p = this.plan(id);
     if (!p) return false;
-    return p.rules.some((r) => r.kind === 'date' || metrics.has(ruleMetric(r)!));
+    return p.dated || p.metrics.some((m) => metrics.has(m));
   }
 
   async evaluate(ids: readonly string[], now: number): Promise<EvaluationOutcome> {
     const started = performance.now();
-    let pending = ids.filter((id) => this.plan(id) !== null);
+    // Each entity planned once (a registry and a plan lookup each, over maps of every entity).
+    let pending: EntityPlan[] = [];
+    for (const id of ids) {
+      const p = this.plan(id);
+      if (p) pending.push(p);
+    }
     const evaluated = pending.length;
     const events: AlertEvent[] = [];
     let conflicts = 0;
@@ -80,17 +84,22 @@ export class EntityEvaluator {
         retry.push(...out.conflicts);
       }
       conflicts += retry.length;
-      pending = retry;
+      // Planned again: the registry may have changed meanwhile.
+      pending = [];
+      for (const id of retry) {
+        const p = this.plan(id);
+        if (p) pending.push(p);
+      }
     }
-    if (pending.length) throw new Error(`evaluation of ${pending.length} entities kept conflicting (first: ${pending[0]})`);
+    if (pending.length) throw new Error(`evaluation of ${pending.length} entities kept conflicting (first: ${pending[0]!.entity.id})`);
     this.observer.entitiesEvaluated(evaluated, (performance.now() - started) / 1000, conflicts);
     if (events.length) this.observer.transitions(events);
     return { evaluated, events, conflicts };
   }
 
-  private async evaluateChunk(ids: readonly string[], now: number): Promise<{ events: AlertEvent[]; conflicts: string[] }> {
+  /** Read, judge and commit a chunk of planned entities; the ids of those whose commit conflicted come back. */
+  private async evaluateChunk(plans: readonly EntityPlan[], now: number): Promise<{ events: AlertEvent[]; conflicts: string[] }> {
     const planner = this.reads();
-    const plans = ids.map((id) => this.plan(id)!);
     const byMetric = new Map<string, string[]>();
     for (const p of plans) for (const m of p.metrics) (byMetric.get(m) ?? byMetric.set(m, []).get(m)!).push(p.entity.id);
     const reads: DailyRead[] = [...byMetric].map(([metric, entities]) => ({

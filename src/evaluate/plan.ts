@@ -22,6 +22,8 @@ export interface EntityPlan {
   readonly metrics: readonly string[];
   /** Metrics whose hourly buckets the intraday rules in scope read. */
   readonly hourlyMetrics: readonly string[];
+  /** A date rule is in scope: it judges the entity whatever metric changed. */
+  readonly dated: boolean;
 }
 
 /** Rules in scope for an entity and what they read; null when no rule applies (not judged). */
@@ -30,7 +32,7 @@ export function planEntity(rules: readonly Rule[], entity: Entity): EntityPlan |
   if (!inScope.length) return null;
   const metrics = [...new Set(inScope.map(ruleMetric).filter((m): m is string => m !== undefined))];
   const hourlyMetrics = [...new Set(inScope.filter((r) => ruleHourlyLookbackDays(r) > 0).map((r) => ruleMetric(r)!))];
-  return { entity, rules: inScope, metrics, hourlyMetrics };
+  return { entity, rules: inScope, metrics, hourlyMetrics, dated: inScope.some((r) => r.kind === 'date') };
 }
 
 /** Metrics read by absence rules: their feed volume is part of every judgement. */

@@ -4,7 +4,8 @@
 // (chunk, shard), so a call touches one slot. Design: docs/scaling.md "Compact layout".
 
 import { randomUUID } from 'node:crypto';
-import { batch, separately, type Batch, type RedisClient } from './client.js';
+import { batch, type Batch, type RedisClient } from './client.js';
+import { ScriptCall, ScriptCalls } from './script-call.js';
 import { toMilli } from '../domain/bucket.js';
 import { MS_PER_DAY, type Calendar } from '../domain/clock.js';
 import { HOURS_PER_DAY } from '../domain/series.js';
@@ -37,6 +38,9 @@ import { idHash48, idKey48 } from './shard.js';
  * chunks) and then split by shard: one script call per (chunk, shard).
  */
 const SAMPLES_PER_CHUNK = 3000;
+
+/** The fenced write of a call computed in the worker; its payload goes to the socket uncopied (script-call.ts). */
+const APPLY_WRITES = new ScriptCall(APPLY_WRITES_LUA);
 
 /**
  * Rounds of read, compute and fenced write a call gets in the worker before it is left to the
@@ -88,7 +92,6 @@ const ROUND_SAMPLES_PER_SHARD = 10_000;
 interface Commands {
   // Long lists go as arrays (ioredis flattens them): spread, a call of 100,000 arguments overflows the stack.
   lookoutApplyCompact(numKeys: string, keys: readonly string[], args: readonly (string | number)[]): void;
-  lookoutApplyWrites(numKeys: string, keys: readonly string[], lease: string, payload: Buffer, rejects: string, token: string): void;
   lookoutFeedOnce(...a: string[]): void;
   lookoutMarkDirty(key: string, leadMs: string, ids: readonly string[]): void;
   lookoutReleaseLease(key: string, token: string): void;
@@ -186,7 +189,6 @@ export class CompactSeries implements SeriesLayout {
   ) {
     this.ck = new CompactKeys(keys.seriesPrefix, settings.shards);
     redis.defineCommand('lookoutApplyCompact', { lua: APPLY_COMPACT_LUA });
-    redis.defineCommand('lookoutApplyWrites', { lua: APPLY_WRITES_LUA });
     redis.defineCommand('lookoutFeedOnce', { numberOfKeys: 2, lua: FEED_ONCE_LUA });
     redis.defineCommand('lookoutMarkDirty', { numberOfKeys: 1, lua: MARK_DIRTY_LUA });
     redis.defineCommand('lookoutReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE_LUA });
@@ -567,7 +569,7 @@ export class CompactSeries implements SeriesLayout {
     const keysOf = pending.map((c) => (c.mayRepeat ? [...new Set(c.built!.keys)] : c.built!.keys));
     for (const keys of keysOf) reads.mgetBuffer(keys);
     const values = (await reads.exec()) ?? [];
-    const writes = separately(this.redis) as unknown as Commands & Batch;
+    const writes = new ScriptCalls(this.redis, APPLY_WRITES);
     const sent: { call: RoundCall; rejects: Map<string, string[]> }[] = [];
     pending.forEach((call, j) => {
       const [err, got] = values[j]!;
@@ -597,7 +599,7 @@ export class CompactSeries implements SeriesLayout {
         recorder.get(m.key); // absent, and kept so by the lease until written
         recorder.set(m.key, Buffer.from((rejects.get(m.key) ?? []).join(',')), MARK_TTL);
       }
-      writes.lookoutApplyWrites(String(keys.length + 1), keys, this.ck.applying(call.shard), recorder.payload(keys), (rejects.get(call.markers[0]!.key) ?? []).join(','), this.token);
+      writes.run([...keys, this.ck.applying(call.shard)], [recorder.payload(keys), (rejects.get(call.markers[0]!.key) ?? []).join(','), this.token]);
       sent.push({ call, rejects });
     });
     const next: RoundCall[] = [];
@@ -678,7 +680,7 @@ export class CompactSeries implements SeriesLayout {
       const keysOf = pending.map((i) => [...new Set(calls[i]!.keys)]);
       for (const keys of keysOf) reads.mgetBuffer(keys);
       const values = (await reads.exec()) ?? [];
-      const writes = separately(this.redis) as unknown as Commands & Batch;
+      const writes = new ScriptCalls(this.redis, APPLY_WRITES);
       const sent: number[] = [];
       pending.forEach((i, j) => {
         const [err, got] = values[j]!;
@@ -692,7 +694,7 @@ export class CompactSeries implements SeriesLayout {
           out[i] = [0, result.rejects];
           return;
         }
-        writes.lookoutApplyWrites(String(call.keys.length + 1), call.keys, this.ck.applying(call.shard), recorder.payload(call.keys), result.rejects, this.token);
+        writes.run([...call.keys, this.ck.applying(call.shard)], [recorder.payload(call.keys), result.rejects, this.token]);
         sent.push(i);
       });
       const next: number[] = [];
