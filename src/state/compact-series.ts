@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { batch, type Batch, type RedisClient } from './client.js';
 import { ScriptCall, ScriptCalls } from './script-call.js';
+import { mgetBuffers } from './flat-command.js';
 import { toMilli } from '../domain/bucket.js';
 import { MS_PER_DAY, type Calendar } from '../domain/clock.js';
 import { HOURS_PER_DAY } from '../domain/series.js';
@@ -567,7 +568,7 @@ export class CompactSeries implements SeriesLayout {
     const reads = batch(this.redis);
     for (const c of pending) build(c);
     const keysOf = pending.map((c) => (c.mayRepeat ? [...new Set(c.built!.keys)] : c.built!.keys));
-    for (const keys of keysOf) reads.mgetBuffer(keys);
+    for (const keys of keysOf) mgetBuffers(reads, keys);
     const values = (await reads.exec()) ?? [];
     const writes = new ScriptCalls(this.redis, APPLY_WRITES);
     const sent: { call: RoundCall; rejects: Map<string, string[]> }[] = [];
@@ -678,7 +679,7 @@ export class CompactSeries implements SeriesLayout {
       // One MGET per call: its keys share a slot.
       const reads = batch(this.redis);
       const keysOf = pending.map((i) => [...new Set(calls[i]!.keys)]);
-      for (const keys of keysOf) reads.mgetBuffer(keys);
+      for (const keys of keysOf) mgetBuffers(reads, keys);
       const values = (await reads.exec()) ?? [];
       const writes = new ScriptCalls(this.redis, APPLY_WRITES);
       const sent: number[] = [];
@@ -742,7 +743,7 @@ export class CompactSeries implements SeriesLayout {
     const hourlyAt = hourly.map((r) => r.entities.map((e) => at(e, r.metric)));
     const catalogue = this.metrics();
     const avg = (metric: string) => catalogue.get(metric)?.aggregation === 'avg';
-    for (const keys of byShard.values()) tx.mgetBuffer(keys);
+    for (const keys of byShard.values()) mgetBuffers(tx, keys);
     return {
       length: byShard.size,
       parse: (results, first, dailyOut, hourlyOut) => {

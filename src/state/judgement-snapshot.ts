@@ -3,6 +3,7 @@
 // version and alerts (the version guards the commit that follows).
 
 import { batch, type RedisClient } from './client.js';
+import { hmgetStrings, mgetStrings } from './flat-command.js';
 import type { AlertRecord } from '../domain/alert.js';
 import { fingerprint } from '../domain/alert.js';
 import type { Keyspace } from './keys.js';
@@ -47,8 +48,8 @@ export class SnapshotReader {
     // a cluster), not two commands per entity.
     const fingerprints: string[] = [];
     for (const e of req.entities) for (const r of e.rules) fingerprints.push(fingerprint(r, e.id));
-    if (req.entities.length > 0) tx.mget(req.entities.map((e) => this.keys.version(e.id)));
-    if (fingerprints.length > 0) tx.hmget(this.keys.alerts, ...fingerprints);
+    if (req.entities.length > 0) mgetStrings(tx, req.entities.map((e) => this.keys.version(e.id)));
+    if (fingerprints.length > 0) hmgetStrings(tx, this.keys.alerts, fingerprints);
     const res = ((await tx.exec()) ?? []).map(([err, v]) => {
       if (err) throw err;
       return v;

@@ -10,8 +10,8 @@
 // the commands before it. `run` therefore never takes a pipeline.
 
 import { createHash } from 'node:crypto';
-import { Command } from 'ioredis';
 import type { RedisClient } from './client.js';
+import { FlatCommand } from './flat-command.js';
 
 /** What ioredis hands a command's toWritable: the connection's socket (or a stand-in without cork). */
 interface Socket {
@@ -21,7 +21,7 @@ interface Socket {
 }
 
 /** EVALSHA / EVAL whose Buffer arguments are written to the socket as they are. */
-class UncopiedCommand extends Command {
+class UncopiedCommand extends FlatCommand {
   override toWritable(socket: unknown): string | Buffer {
     const s = socket as Socket | undefined;
     if (!s || typeof s.cork !== 'function' || typeof s.uncork !== 'function' || typeof s.write !== 'function') return super.toWritable(socket as never);
