@@ -26,8 +26,8 @@ export function batch(redis: RedisClient, atomic = false): ChainableCommander {
 /**
  * The batch interface over commands sent one by one (the client routes each to its slot's node on
  * a cluster). Unlike a pipeline, whose commands ioredis joins into one buffer before writing, each
- * command's bytes go to the socket as they are: for commands of tens of KB each (the worker's fenced
- * writes), that join was a fresh buffer of megabytes per job and most of the copying.
+ * command goes to the socket as it is built. (The worker's fenced writes, MBs a call, go further:
+ * their payload is not even copied into the command's own buffer, script-call.ts.)
  */
 export function separately(redis: RedisClient): ChainableCommander {
   const sent: Promise<unknown>[] = [];
