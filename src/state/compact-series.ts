@@ -42,6 +42,8 @@ const SAMPLES_PER_CHUNK = 3000;
 
 /** The fenced write of a call computed in the worker; its payload goes to the socket uncopied (script-call.ts). */
 const APPLY_WRITES = new ScriptCall(APPLY_WRITES_LUA);
+/** The fenced write's ARGV[4]: give the shard's lease back once written (the window's last use of it). */
+const RELEASE_AFTER = '1';
 
 /**
  * Rounds of read, compute and fenced write a call gets in the worker before it is left to the
@@ -469,10 +471,12 @@ export class CompactSeries implements SeriesLayout {
     const lane = async (): Promise<void> => {
       for (let window = await this.leaseWindow(queue, byKeyCount); window; window = await this.leaseWindow(queue, byKeyCount)) {
         let pending: readonly RoundCall[] = window;
+        /** Shards whose lease a written call gave back in its fenced write. */
+        const released = new Set<number>();
         try {
-          for (let round = 0; round < WORKER_ROUNDS && pending.length > 0; round++) pending = await this.roundWindow(pending, build, partOf, offsets, outcomes, alone);
+          for (let round = 0; round < WORKER_ROUNDS && pending.length > 0; round++) pending = await this.roundWindow(pending, build, partOf, offsets, outcomes, alone, released);
         } finally {
-          await this.releaseShards(window.map((c) => c.shard));
+          await this.releaseShards(window.map((c) => c.shard), released);
         }
         for (const c of pending) c.built = undefined;
         alone.push(...pending);
@@ -552,19 +556,26 @@ export class CompactSeries implements SeriesLayout {
     });
   }
 
-  /** Release the leases of `shards` (only this process's: one that lapsed and was taken is left) and let this process's other rounds have them. */
-  private async releaseShards(shards: readonly number[]): Promise<void> {
-    const release = batch(this.redis) as unknown as Commands & Batch;
-    for (const s of shards) release.lookoutReleaseLease(this.ck.applying(s), this.token);
+  /**
+   * Release the leases of `shards` (only this process's: one that lapsed and was taken is left) and
+   * let this process's other rounds have them. Those in `released` were given back already, by the
+   * fenced write of their call (a round trip less a window).
+   */
+  private async releaseShards(shards: readonly number[], released: ReadonlySet<number> = new Set()): Promise<void> {
+    const left = shards.filter((s) => !released.has(s));
     try {
-      await release.exec();
+      if (left.length > 0) {
+        const release = batch(this.redis) as unknown as Commands & Batch;
+        for (const s of left) release.lookoutReleaseLease(this.ck.applying(s), this.token);
+        await release.exec();
+      }
     } finally {
       for (const s of shards) this.applying.delete(s);
     }
   }
 
   /** One read, compute and fenced write of round calls; returns those to go round again. Those finding a marker set go to `alone`. */
-  private async roundWindow(pending: readonly RoundCall[], build: (call: RoundCall) => void, partOf: Int32Array, offsets: readonly number[], outcomes: ChunkOutcome[][], alone: RoundCall[]): Promise<RoundCall[]> {
+  private async roundWindow(pending: readonly RoundCall[], build: (call: RoundCall) => void, partOf: Int32Array, offsets: readonly number[], outcomes: ChunkOutcome[][], alone: RoundCall[], released: Set<number>): Promise<RoundCall[]> {
     const reads = batch(this.redis);
     for (const c of pending) build(c);
     const keysOf = pending.map((c) => (c.mayRepeat ? [...new Set(c.built!.keys)] : c.built!.keys));
@@ -600,7 +611,7 @@ export class CompactSeries implements SeriesLayout {
         recorder.get(m.key); // absent, and kept so by the lease until written
         recorder.set(m.key, Buffer.from((rejects.get(m.key) ?? []).join(',')), MARK_TTL);
       }
-      writes.run([...keys, this.ck.applying(call.shard)], [recorder.payload(keys), (rejects.get(call.markers[0]!.key) ?? []).join(','), this.token]);
+      writes.run([...keys, this.ck.applying(call.shard)], [recorder.payload(keys), (rejects.get(call.markers[0]!.key) ?? []).join(','), this.token, RELEASE_AFTER]);
       sent.push({ call, rejects });
     });
     const next: RoundCall[] = [];
@@ -609,6 +620,7 @@ export class CompactSeries implements SeriesLayout {
       const [code] = res as [number, string?];
       const { call, rejects } = sent[j]!;
       if (code === 1) {
+        released.add(call.shard);
         call.built = undefined;
         for (const m of call.markers) outcomes[m.part]!.push({ chunk: m.chunk, applied: 1, rejects: (rejects.get(m.key) ?? []).join(',') });
       } else if (code === -2) {
@@ -661,17 +673,18 @@ export class CompactSeries implements SeriesLayout {
     const queue = calls.map((call, i) => ({ shard: call.shard, i }));
     const keyCount = (c: { readonly i: number }): number => calls[c.i]!.keys.length;
     for (let window = await this.leaseWindow(queue, keyCount); window; window = await this.leaseWindow(queue, keyCount)) {
+      const released = new Set<number>();
       try {
-        await this.runWindow(calls, window.map((c) => c.i), out);
+        await this.runWindow(calls, window.map((c) => c.i), out, released);
       } finally {
-        await this.releaseShards(window.map((c) => c.shard));
+        await this.releaseShards(window.map((c) => c.shard), released);
       }
     }
     return out;
   }
 
-  /** The calls `indexes` computed here (runInWorker), their outcomes into `out`. */
-  private async runWindow(calls: readonly ShardCall[], indexes: readonly number[], out: CallOutcome[]): Promise<void> {
+  /** The calls `indexes` computed here (runInWorker), their outcomes into `out`; the shards whose lease a written call gave back into `released`. */
+  private async runWindow(calls: readonly ShardCall[], indexes: readonly number[], out: CallOutcome[], released: Set<number>): Promise<void> {
     let pending: readonly number[] = indexes;
     /** Calls whose fenced write found the lease lost: the script below, which takes it, applies them. */
     const lost: number[] = [];
@@ -695,7 +708,7 @@ export class CompactSeries implements SeriesLayout {
           out[i] = [0, result.rejects];
           return;
         }
-        writes.run([...call.keys, this.ck.applying(call.shard)], [recorder.payload(call.keys), result.rejects, this.token]);
+        writes.run([...call.keys, this.ck.applying(call.shard)], [recorder.payload(call.keys), result.rejects, this.token, RELEASE_AFTER]);
         sent.push(i);
       });
       const next: number[] = [];
@@ -705,7 +718,10 @@ export class CompactSeries implements SeriesLayout {
         if (code === -1 || code === -2) {
           this.conflicts++;
           (code === -1 ? next : lost).push(sent[j]!);
-        } else out[sent[j]!] = [code, rejects ?? ''];
+        } else {
+          if (code === 1) released.add(calls[sent[j]!]!.shard);
+          out[sent[j]!] = [code, rejects ?? ''];
+        }
       });
       pending = next;
     }

@@ -20,13 +20,15 @@ import type { CallStore } from './compact-apply.js';
 /**
  * KEYS: the call's keys (KEYS[1] the chunk marker), then the shard's lease (CompactKeys.applying) last.
  * ARGV[1]: the checks and writes, packed (CallRecorder.payload); ARGV[2]: the marker's value (the
- * call's rejects); ARGV[3]: the lease token the call's keys were read under.
+ * call's rejects); ARGV[3]: the lease token the call's keys were read under; ARGV[4] '1': give the
+ * lease back once written (the worker's window is done with the shard: a round trip less than
+ * releasing it after).
  * Checks: '<I2' the number of keys the call read and found, then '<I2' each one's key number: they
  * must all still exist.
  * Writes, after the checks: one byte, then
  *   'r' '<I2I4I4' key, offset, length, bytes: SETRANGE;  's' '<I2I4I4' key, ttl, length, bytes: SET … EX;
  *   'e' '<I2I4' key, ttl: EXPIRE;  'd' '<I2' key: DEL.
- * Returns {1, rejects}: written; {0, marker}: the chunk was applied meanwhile (nothing written);
+ * Returns {1, rejects}: written (and the lease given back, with ARGV[4]); {0, marker}: the chunk was applied meanwhile (nothing written);
  * {-2}: the lease is no longer the call's (nothing written: lease again, then read again);
  * {-1}: a key read has gone (nothing written: read again).
  */
@@ -80,6 +82,7 @@ while p <= n do
   end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', 172800)
+if ARGV[4] == '1' then redis.call('DEL', KEYS[#KEYS]) end
 return {1, ARGV[2]}
 `;
 

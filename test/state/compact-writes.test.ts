@@ -23,8 +23,8 @@ const lease = () => `${r.prefix}:applying`;
 const TOKEN = 'worker-1';
 
 /** The fenced write of a call read under TOKEN (the lease taken first, as the worker does). */
-async function write(keys: string[], payload: Buffer, rejects = '', token = TOKEN): Promise<[number, string?]> {
-  return (await r.redis.eval(APPLY_WRITES_LUA, keys.length + 1, ...keys, lease(), payload, rejects, token)) as [number, string?];
+async function write(keys: string[], payload: Buffer, rejects = '', token = TOKEN, release = ''): Promise<[number, string?]> {
+  return (await r.redis.eval(APPLY_WRITES_LUA, keys.length + 1, ...keys, lease(), payload, rejects, token, release)) as [number, string?];
 }
 
 beforeEach(async () => {
@@ -109,6 +109,33 @@ describe('fenced writes of a call computed in the worker', () => {
     await r.redis.set(lease(), TOKEN, 'PX', 60_000);
     expect(await write([m, a], payload)).toEqual([1, '']);
     expect(await r.redis.get(a)).toBe('late');
+  });
+
+  it('gives the lease back once written when asked (the window is done with the shard), and keeps it when nothing was written', async () => {
+    const [m, a] = ['mark', 'a'].map((k) => `${r.prefix}:${k}`) as [string, string];
+    await r.redis.set(a, 'one');
+    const payload = await prepare([m, a], (rec) => {
+      rec.get(a);
+      rec.set(a, Buffer.from('two'), 60);
+    });
+    // Not written (a key read has gone): the lease stays the worker's, to read again under it.
+    await r.redis.del(a);
+    expect(await write([m, a], payload, '', TOKEN, '1')).toEqual([-1]);
+    expect(await r.redis.get(lease())).toBe(TOKEN);
+    await r.redis.set(a, 'one');
+    // Written without the ask: the lease stays (released after, as before).
+    expect(await write([m, a], payload)).toEqual([1, '']);
+    expect(await r.redis.get(lease())).toBe(TOKEN);
+    // Written with it: the lease is gone with the write, in the same script.
+    await r.redis.del(m);
+    expect(await write([m, a], payload, '', TOKEN, '1')).toEqual([1, '']);
+    expect(await r.redis.get(a)).toBe('two');
+    expect(await r.redis.exists(lease())).toBe(0);
+    // Another's lease is never given back: the call is not written.
+    await r.redis.set(lease(), 'worker-2', 'PX', 60_000);
+    await r.redis.del(m);
+    expect(await write([m, a], payload, '', TOKEN, '1')).toEqual([-2]);
+    expect(await r.redis.get(lease())).toBe('worker-2');
   });
 
   it('writes nothing when a key the call read and found has gone since (its time ran out), so no series is patched from nothing', async () => {
