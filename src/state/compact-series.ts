@@ -4,7 +4,7 @@
 // (chunk, shard), so a call touches one slot. Design: docs/scaling.md "Compact layout".
 
 import { randomUUID } from 'node:crypto';
-import { batch, type Batch, type RedisClient } from './client.js';
+import { batch, isCluster, type Batch, type RedisClient } from './client.js';
 import { ScriptCall, ScriptCalls } from './script-call.js';
 import { mgetBuffers } from './flat-command.js';
 import { toMilli } from '../domain/bucket.js';
@@ -42,6 +42,16 @@ const SAMPLES_PER_CHUNK = 3000;
 
 /** The fenced write of a call computed in the worker; its payload goes to the socket uncopied (script-call.ts). */
 const APPLY_WRITES = new ScriptCall(APPLY_WRITES_LUA);
+/**
+ * A window's reads sent with its leases (leaseWindow): each picked call's keys read in the same
+ * pipeline, right after the leases, on the one connection to a standalone Redis (which runs them in
+ * that order, so the values are read under the lease). A call whose lease was refused drops its read.
+ */
+interface ReadAlong<C> {
+  keys(call: C): readonly string[];
+  read(call: C, values: (Buffer | null)[]): void;
+}
+
 /** The fenced write's ARGV[4]: give the shard's lease back once written (the window's last use of it). */
 const RELEASE_AFTER = '1';
 
@@ -111,6 +121,11 @@ interface ShardOfRound {
   lastMarker: number;
 }
 
+/** The keys a round call reads, each once (a key may be declared twice where a metric has siblings). */
+function readKeys(call: RoundCall): string[] {
+  return call.mayRepeat ? [...new Set(call.built!.keys)] : call.built!.keys;
+}
+
 /** One call of the apply script: a chunk's samples of one shard. */
 export interface ShardCall {
   readonly chunk: number;
@@ -172,6 +187,8 @@ interface RoundCall {
    * collector copied young and then promoted, though each window needs only its own.
    */
   built?: { readonly keys: string[]; readonly args: readonly (string | number)[] };
+  /** Its keys' values, read with its shard's lease (leaseWindow's read-along) and not yet used. */
+  preread?: (Buffer | null)[];
 }
 
 export class CompactSeries implements SeriesLayout {
@@ -468,8 +485,19 @@ export class CompactSeries implements SeriesLayout {
     // answers another's reads or writes, as separate jobs overlapped when each was applied alone.
     const alone: RoundCall[] = [];
     const byKeyCount = (c: RoundCall): number => c.keyCount;
+    // On a standalone Redis a window's reads go with its leases: a round trip less a window. (On a
+    // cluster a redirected command could overtake its lease: there the reads wait for the leases.)
+    const along: ReadAlong<RoundCall> | undefined = isCluster(this.redis)
+      ? undefined
+      : {
+          keys: (c) => {
+            build(c);
+            return readKeys(c);
+          },
+          read: (c, values) => (c.preread = values),
+        };
     const lane = async (): Promise<void> => {
-      for (let window = await this.leaseWindow(queue, byKeyCount); window; window = await this.leaseWindow(queue, byKeyCount)) {
+      for (let window = await this.leaseWindow(queue, byKeyCount, along); window; window = await this.leaseWindow(queue, byKeyCount, along)) {
         let pending: readonly RoundCall[] = window;
         /** Shards whose lease a written call gave back in its fenced write. */
         const released = new Set<number>();
@@ -503,7 +531,7 @@ export class CompactSeries implements SeriesLayout {
    * the queue is empty. A lease only saves work: the fenced write is what keeps two workers' writes
    * apart, so a lapsed lease (a worker killed mid-window) costs at most a call computed twice.
    */
-  private async leaseWindow<C extends { readonly shard: number }>(queue: C[], keyCount: (call: C) => number): Promise<C[] | undefined> {
+  private async leaseWindow<C extends { readonly shard: number }>(queue: C[], keyCount: (call: C) => number, along?: ReadAlong<C>): Promise<C[] | undefined> {
     const refusedAt = new Map<number, number>();
     for (;;) {
       if (queue.length === 0) return undefined;
@@ -521,9 +549,19 @@ export class CompactSeries implements SeriesLayout {
       }
       if (picked.length > 0) {
         for (const c of picked) this.applying.add(c.shard);
+        // Read along only the calls whose shard was not refused in this search (a shard another
+        // holds would make its read wasted again at every retry).
+        const reading = along ? picked.filter((c) => !refusedAt.has(c.shard)) : [];
         let got: boolean[];
         try {
-          got = await this.lease(picked.map((c) => c.shard));
+          const answer = await this.lease(
+            picked.map((c) => c.shard),
+            reading.map((c) => along!.keys(c)),
+          );
+          got = answer.got;
+          reading.forEach((c, i) => {
+            if (got[picked.indexOf(c)]) along!.read(c, answer.values[i]!);
+          });
         } catch (err) {
           for (const c of picked) this.applying.delete(c.shard);
           throw err;
@@ -546,14 +584,20 @@ export class CompactSeries implements SeriesLayout {
     }
   }
 
-  /** Try to lease `shards` (SET NX PX): whether each was had. */
-  private async lease(shards: readonly number[]): Promise<boolean[]> {
+  /**
+   * Try to lease `shards` (SET NX PX): whether each was had; and, sent after them in the same
+   * pipeline (a standalone Redis only: ReadAlong), the values of `reads`' keys.
+   */
+  private async lease(shards: readonly number[], reads: readonly (readonly string[])[] = []): Promise<{ got: boolean[]; values: (Buffer | null)[][] }> {
     const leases = batch(this.redis);
     for (const s of shards) leases.set(this.ck.applying(s), this.token, 'PX', SHARD_LEASE_MS, 'NX');
-    return ((await leases.exec()) ?? []).map(([err, res]) => {
-      if (err) throw err;
-      return res === 'OK';
-    });
+    for (const keys of reads) mgetBuffers(leases, keys);
+    const res = (await leases.exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
+    return {
+      got: res.slice(0, shards.length).map(([, r]) => r === 'OK'),
+      values: res.slice(shards.length).map(([, v]) => v as (Buffer | null)[]),
+    };
   }
 
   /**
@@ -578,9 +622,17 @@ export class CompactSeries implements SeriesLayout {
   private async roundWindow(pending: readonly RoundCall[], build: (call: RoundCall) => void, partOf: Int32Array, offsets: readonly number[], outcomes: ChunkOutcome[][], alone: RoundCall[], released: Set<number>): Promise<RoundCall[]> {
     const reads = batch(this.redis);
     for (const c of pending) build(c);
-    const keysOf = pending.map((c) => (c.mayRepeat ? [...new Set(c.built!.keys)] : c.built!.keys));
-    for (const keys of keysOf) mgetBuffers(reads, keys);
-    const values = (await reads.exec()) ?? [];
+    const keysOf = pending.map(readKeys);
+    // Read now unless read along with the lease (the window's first round).
+    const toRead = pending.filter((c) => !c.preread);
+    for (const c of toRead) mgetBuffers(reads, keysOf[pending.indexOf(c)]!);
+    const fresh = toRead.length > 0 ? ((await reads.exec()) ?? []) : [];
+    let f = 0;
+    const values = pending.map((c): [Error | null, unknown] => {
+      const pre = c.preread;
+      c.preread = undefined;
+      return pre ? [null, pre] : fresh[f++]!;
+    });
     const writes = new ScriptCalls(this.redis, APPLY_WRITES);
     const sent: { call: RoundCall; rejects: Map<string, string[]> }[] = [];
     pending.forEach((call, j) => {

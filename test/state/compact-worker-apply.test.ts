@@ -262,6 +262,31 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     expect([...db.keys()].sort()).toEqual([...da.keys()].sort());
   });
 
+  it("reads a window's keys only after its shard's lease is taken, on the same connection (the read goes along with the lease)", async () => {
+    const p = fresh();
+    const w = store(p, 'worker');
+    const seen: { args: string[]; source: string }[] = [];
+    const monitor = await admin.monitor();
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (args.some((a) => a.startsWith(p))) seen.push({ args, source });
+    });
+    try {
+      const round = roundJobs(5, 6, ['D1', 'G1', 'G2', 'G3']).map((samples, k) => ({ jobId: `j${k}`, samples }));
+      await w.applyJobs(round, NOW);
+    } finally {
+      monitor.disconnect();
+    }
+    const tagOf = (key: string) => /\{s\d+\}/.exec(key)?.[0];
+    const reads = seen.filter(({ args }) => args[0]!.toLowerCase() === 'mget' && args.slice(1).some((k) => k.includes(':s:')));
+    expect(reads.length).toBeGreaterThan(0);
+    for (const read of reads) {
+      const tag = tagOf(read.args.find((k) => k.includes(':s:'))!);
+      const leased = seen.findIndex(({ args, source }) => args[0]!.toLowerCase() === 'set' && args[1] === `${p}:${tag}:applying` && source === read.source);
+      expect(leased, `the lease of ${tag} before its read`).toBeGreaterThanOrEqual(0);
+      expect(leased).toBeLessThan(seen.indexOf(read));
+    }
+  });
+
   it('a job applied before is skipped in a round, the others applied; a round applied again applies nothing', async () => {
     const entities = ['D1', 'G1', 'G2'];
     const all = roundJobs(33, 4, entities);
