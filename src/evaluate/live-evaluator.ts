@@ -65,14 +65,19 @@ export class EntityEvaluator {
     return p.dated || p.metrics.some((m) => metrics.has(m));
   }
 
-  async evaluate(ids: readonly string[], now: number): Promise<EvaluationOutcome> {
-    const started = performance.now();
-    // Each entity planned once (a registry and a plan lookup each, over maps of every entity).
-    let pending: EntityPlan[] = [];
+  /** The plans of those of `ids` that are judged: each entity planned once (a registry and a plan lookup, over maps of every entity). */
+  private planned(ids: readonly string[]): EntityPlan[] {
+    const out: EntityPlan[] = [];
     for (const id of ids) {
       const p = this.plan(id);
-      if (p) pending.push(p);
+      if (p) out.push(p);
     }
+    return out;
+  }
+
+  async evaluate(ids: readonly string[], now: number): Promise<EvaluationOutcome> {
+    const started = performance.now();
+    let pending = this.planned(ids);
     const evaluated = pending.length;
     const events: AlertEvent[] = [];
     let conflicts = 0;
@@ -85,11 +90,7 @@ export class EntityEvaluator {
       }
       conflicts += retry.length;
       // Planned again: the registry may have changed meanwhile.
-      pending = [];
-      for (const id of retry) {
-        const p = this.plan(id);
-        if (p) pending.push(p);
-      }
+      pending = this.planned(retry);
     }
     if (pending.length) throw new Error(`evaluation of ${pending.length} entities kept conflicting (first: ${pending[0]!.entity.id})`);
     this.observer.entitiesEvaluated(evaluated, (performance.now() - started) / 1000, conflicts);

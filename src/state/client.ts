@@ -33,9 +33,7 @@ export function separately(redis: RedisClient): ChainableCommander {
   const sent: Promise<unknown>[] = [];
   const proxy: ChainableCommander = new Proxy({} as ChainableCommander, {
     get(_, name) {
-      if (name === 'exec') {
-        return async () => (await Promise.allSettled(sent)).map((r) => (r.status === 'fulfilled' ? [null, r.value] : [r.reason as Error, null]));
-      }
+      if (name === 'exec') return () => settled(sent);
       if (name === 'length') return sent.length;
       if (name === 'then') return undefined;
       const command = (redis as unknown as Record<string | symbol, unknown>)[name];
@@ -49,6 +47,11 @@ export function separately(redis: RedisClient): ChainableCommander {
     },
   });
   return proxy;
+}
+
+/** Replies of commands sent one by one, in the shape of a batch's exec: [error, reply] each, in order. */
+export async function settled(sent: readonly Promise<unknown>[]): Promise<[Error | null, unknown][]> {
+  return (await Promise.allSettled(sent)).map((r) => (r.status === 'fulfilled' ? [null, r.value] : [r.reason as Error, null]));
 }
 
 /** A queue of commands (MULTI, pipeline or the cluster batch above). */

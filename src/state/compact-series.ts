@@ -48,8 +48,8 @@ const APPLY_WRITES = new ScriptCall(APPLY_WRITES_LUA);
  * that order, so the values are read under the lease). A call whose lease was refused drops its read.
  */
 interface ReadAlong<C> {
-  keys(call: C): readonly string[];
-  read(call: C, values: (Buffer | null)[]): void;
+  keys(call: C): string[];
+  read(call: C, keys: string[], values: (Buffer | null)[]): void;
 }
 
 /** The fenced write's ARGV[4]: give the shard's lease back once written (the window's last use of it). */
@@ -187,8 +187,8 @@ interface RoundCall {
    * collector copied young and then promoted, though each window needs only its own.
    */
   built?: { readonly keys: string[]; readonly args: readonly (string | number)[] };
-  /** Its keys' values, read with its shard's lease (leaseWindow's read-along) and not yet used. */
-  preread?: (Buffer | null)[];
+  /** Its keys (readKeys) and their values, read with its shard's lease (leaseWindow's read-along) and not yet used. */
+  preread?: { readonly keys: string[]; readonly values: (Buffer | null)[] };
 }
 
 export class CompactSeries implements SeriesLayout {
@@ -494,7 +494,7 @@ export class CompactSeries implements SeriesLayout {
             build(c);
             return readKeys(c);
           },
-          read: (c, values) => (c.preread = values),
+          read: (c, keys, values) => (c.preread = { keys, values }),
         };
     const lane = async (): Promise<void> => {
       for (let window = await this.leaseWindow(queue, byKeyCount, along); window; window = await this.leaseWindow(queue, byKeyCount, along)) {
@@ -551,16 +551,16 @@ export class CompactSeries implements SeriesLayout {
         for (const c of picked) this.applying.add(c.shard);
         // Read along only the calls whose shard was not refused in this search (a shard another
         // holds would make its read wasted again at every retry).
-        const reading = along ? picked.filter((c) => !refusedAt.has(c.shard)) : [];
+        const reading = along ? picked.flatMap((c, i) => (refusedAt.has(c.shard) ? [] : [{ i, keys: along.keys(c) }])) : [];
         let got: boolean[];
         try {
           const answer = await this.lease(
             picked.map((c) => c.shard),
-            reading.map((c) => along!.keys(c)),
+            reading.map((r) => r.keys),
           );
           got = answer.got;
-          reading.forEach((c, i) => {
-            if (got[picked.indexOf(c)]) along!.read(c, answer.values[i]!);
+          reading.forEach(({ i, keys }, k) => {
+            if (got[i]) along!.read(picked[i]!, keys, answer.values[k]!);
           });
         } catch (err) {
           for (const c of picked) this.applying.delete(c.shard);
@@ -622,16 +622,20 @@ export class CompactSeries implements SeriesLayout {
   private async roundWindow(pending: readonly RoundCall[], build: (call: RoundCall) => void, partOf: Int32Array, offsets: readonly number[], outcomes: ChunkOutcome[][], alone: RoundCall[], released: Set<number>): Promise<RoundCall[]> {
     const reads = batch(this.redis);
     for (const c of pending) build(c);
-    const keysOf = pending.map(readKeys);
     // Read now unless read along with the lease (the window's first round).
-    const toRead = pending.filter((c) => !c.preread);
-    for (const c of toRead) mgetBuffers(reads, keysOf[pending.indexOf(c)]!);
-    const fresh = toRead.length > 0 ? ((await reads.exec()) ?? []) : [];
+    const keysOf = pending.map((c) => c.preread?.keys ?? readKeys(c));
+    let toRead = 0;
+    pending.forEach((c, j) => {
+      if (c.preread) return;
+      toRead++;
+      mgetBuffers(reads, keysOf[j]!);
+    });
+    const fresh = toRead > 0 ? ((await reads.exec()) ?? []) : [];
     let f = 0;
     const values = pending.map((c): [Error | null, unknown] => {
       const pre = c.preread;
       c.preread = undefined;
-      return pre ? [null, pre] : fresh[f++]!;
+      return pre ? [null, pre.values] : fresh[f++]!;
     });
     const writes = new ScriptCalls(this.redis, APPLY_WRITES);
     const sent: { call: RoundCall; rejects: Map<string, string[]> }[] = [];

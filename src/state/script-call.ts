@@ -10,7 +10,7 @@
 // the commands before it. `run` therefore never takes a pipeline.
 
 import { createHash } from 'node:crypto';
-import type { RedisClient } from './client.js';
+import { settled, type RedisClient } from './client.js';
 import { FlatCommand } from './flat-command.js';
 
 /** What ioredis hands a command's toWritable: the connection's socket (or a stand-in without cork). */
@@ -90,7 +90,7 @@ export class ScriptCalls {
     this.sent.push(reply);
   }
 
-  async exec(): Promise<[Error | null, unknown][]> {
-    return (await Promise.allSettled(this.sent)).map((r) => (r.status === 'fulfilled' ? [null, r.value] : [r.reason as Error, null]));
+  exec(): Promise<[Error | null, unknown][]> {
+    return settled(this.sent);
   }
 }
