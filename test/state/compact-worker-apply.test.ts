@@ -265,23 +265,22 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
   it("reads a window's keys only after its shard's lease is taken, on the same connection (the read goes along with the lease)", async () => {
     const p = fresh();
     const w = store(p, 'worker');
-    const seen: { args: string[]; source: string }[] = [];
-    const monitor = await admin.monitor();
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (args.some((a) => a.startsWith(p))) seen.push({ args, source });
+    // Every command the worker's connection sends, in the order it writes them (a pipeline's too).
+    const conn = conns[conns.length - 1]!;
+    const seen: string[][] = [];
+    const send = conn.sendCommand.bind(conn);
+    vi.spyOn(conn, 'sendCommand').mockImplementation((command, ...rest) => {
+      seen.push([command.name, ...command.args.map((a) => String(a))]);
+      return send(command, ...rest);
     });
-    try {
-      const round = roundJobs(5, 6, ['D1', 'G1', 'G2', 'G3']).map((samples, k) => ({ jobId: `j${k}`, samples }));
-      await w.applyJobs(round, NOW);
-    } finally {
-      monitor.disconnect();
-    }
+    const round = roundJobs(5, 6, ['D1', 'G1', 'G2', 'G3']).map((samples, k) => ({ jobId: `j${k}`, samples }));
+    await w.applyJobs(round, NOW);
     const tagOf = (key: string) => /\{s\d+\}/.exec(key)?.[0];
-    const reads = seen.filter(({ args }) => args[0]!.toLowerCase() === 'mget' && args.slice(1).some((k) => k.includes(':s:')));
+    const reads = seen.filter((args) => args[0]!.toLowerCase() === 'mget' && args.slice(1).some((k) => k.includes(':s:')));
     expect(reads.length).toBeGreaterThan(0);
     for (const read of reads) {
-      const tag = tagOf(read.args.find((k) => k.includes(':s:'))!);
-      const leased = seen.findIndex(({ args, source }) => args[0]!.toLowerCase() === 'set' && args[1] === `${p}:${tag}:applying` && source === read.source);
+      const tag = tagOf(read.find((k) => k.includes(':s:'))!);
+      const leased = seen.findIndex((args) => args[0]!.toLowerCase() === 'set' && args[1] === `${p}:${tag}:applying` && args.includes('NX'));
       expect(leased, `the lease of ${tag} before its read`).toBeGreaterThanOrEqual(0);
       expect(leased).toBeLessThan(seen.indexOf(read));
     }
