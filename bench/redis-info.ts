@@ -11,24 +11,30 @@ export async function usedMemory(redis: Redis): Promise<number> {
   return field(await redis.info('memory'), 'used_memory');
 }
 
-/** CPU seconds redis-server has used: the whole process (threads included) and its main thread. */
+/**
+ * CPU seconds redis-server has used: the whole process (threads included), its main thread, and its
+ * forked children (AOF rewrites, RDB saves), which INFO counts apart and which share the cores too.
+ */
 export interface RedisCpu {
   readonly total: number;
   readonly main: number;
+  readonly children: number;
 }
 
-/** INFO cpu: used_cpu_sys + used_cpu_user, and the same for the main thread (Redis ≥ 6.2). */
+/** INFO cpu: used_cpu_sys + used_cpu_user, the same for the main thread (Redis ≥ 6.2) and for the children. */
 export async function redisCpu(redis: Redis): Promise<RedisCpu> {
   const info = await redis.info('cpu');
   return {
     total: field(info, 'used_cpu_sys') + field(info, 'used_cpu_user'),
     main: field(info, 'used_cpu_sys_main_thread') + field(info, 'used_cpu_user_main_thread'),
+    children: field(info, 'used_cpu_sys_children') + field(info, 'used_cpu_user_children'),
   };
 }
 
 /** Microseconds of Redis CPU per sample between two readings. */
 export function cpuPerSample(before: RedisCpu, after: RedisCpu, samples: number): RedisCpu {
-  return { total: ((after.total - before.total) * 1e6) / samples, main: ((after.main - before.main) * 1e6) / samples };
+  const per = (a: number, b: number) => ((b - a) * 1e6) / samples;
+  return { total: per(before.total, after.total), main: per(before.main, after.main), children: per(before.children, after.children) };
 }
 
 /**

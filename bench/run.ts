@@ -135,7 +135,7 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   if (!BACKLOG) await waitIdle(lookout, 120_000);
   const before = [await counts(lookout), ...(await Promise.all(children.map(childCounts)))];
   const infos = target.nodes.map((u) => new Redis(u));
-  const sum = (xs: RedisCpu[]) => xs.reduce((a, b) => ({ total: a.total + b.total, main: a.main + b.main }));
+  const sum = (xs: RedisCpu[]) => xs.reduce((a, b) => ({ total: a.total + b.total, main: a.main + b.main, children: a.children + b.children }));
   if (args.has('stats')) await Promise.all(infos.map((r) => r.config('RESETSTAT')));
   const perNodeBefore = await Promise.all(infos.map(redisCpu));
   const cpuBefore = sum(perNodeBefore);
@@ -258,7 +258,7 @@ async function main(): Promise<void> {
     console.log('layout         entities   samples     seconds   samples/s   × bare     open  judged  stalled  Redis CPU µs/sample (main thread)  Node CPU µs/sample  shape');
     const row = (layout: string, n: number, res: Awaited<ReturnType<typeof benchLookout>>) =>
       console.log(
-        `${layout.padEnd(13)}  ${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}  ${res.judged.toFixed(1).padStart(6)}  ${String(res.stalled).padStart(7)}  ${`${us(res.cpu.total)} (${us(res.cpu.main)})`.padEnd(33)}  ${us(res.nodeCpu).padStart(17)}  ${res.shape}\n${''.padEnd(15)}rounds per worker process${BACKLOG ? '' : ' (the first one also produces)'}: ${res.rounds}`,
+        `${layout.padEnd(13)}  ${String(n).padStart(8)}  ${String(res.samples).padStart(8)}  ${res.seconds.toFixed(2).padStart(9)}  ${fmt(res.perSec).padStart(10)}  ${(res.perSec / bare.perSec).toFixed(1).padStart(6)}×  ${String(res.alerts).padStart(6)}  ${res.judged.toFixed(1).padStart(6)}  ${String(res.stalled).padStart(7)}  ${`${us(res.cpu.total)} (${us(res.cpu.main)})`.padEnd(33)}  ${us(res.nodeCpu).padStart(17)}  ${res.shape}\n${''.padEnd(15)}rounds per worker process${BACKLOG ? '' : ' (the first one also produces)'}: ${res.rounds}\n${''.padEnd(15)}Redis's forked children (AOF rewrites): ${us(res.cpu.children)} µs/sample`,
       );
     for (const layout of LAYOUTS) for (const n of SIZES) row(layout, n, await benchLookout({ url: redis.url, nodes: [redis.url] }, n, layout));
     if (CLUSTER_SIZES.length) {

@@ -92,10 +92,10 @@ as_user node bin/lookout.js rules check
 step "check: msgpackr-extract loads without its install script"
 node -e "require('msgpackr-extract'); console.log('msgpackr-extract: native extractor loaded')"
 
-step "check: Redis as in compose.yaml (redis-server --appendonly yes --maxmemory-policy noeviction)"
+step "check: Redis as in compose.yaml (redis-server --appendonly yes --auto-aof-rewrite-percentage 400 --auto-aof-rewrite-min-size 256mb --maxmemory-policy noeviction)"
 RPORT=$(free_port)
 mkdir -p "$OUT/redis"
-redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$OUT/redis" --appendonly yes --maxmemory-policy noeviction --save '' >"$OUT/redis/log" 2>&1 &
+redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$OUT/redis" --appendonly yes --auto-aof-rewrite-percentage 400 --auto-aof-rewrite-min-size 256mb --maxmemory-policy noeviction --save '' >"$OUT/redis/log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do redis-cli -p "$RPORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
 redis-cli -p "$RPORT" ping

@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { loadOrg } from '../../src/config/org-check.js';
 import { loadRegistryFiles } from '../../src/config/registry-loader.js';
 import { Calendar } from '../../src/domain/clock.js';
+import { AOF_REWRITE_MIN_SIZE, AOF_REWRITE_PERCENTAGE } from '../../src/redis/embedded.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const at = (p: string) => join(ROOT, p);
@@ -150,6 +151,8 @@ describe('compose.yaml', () => {
     expect(args[0]).toBe('redis-server');
     expect(args.join(' ')).toMatch(/--appendonly yes\b/);
     expect(args.join(' ')).toMatch(/--maxmemory-policy noeviction\b/);
+    // The same AOF rewrite policy as the embedded Redis (src/redis/embedded.ts).
+    expect(args.join(' ')).toContain(`--auto-aof-rewrite-percentage ${AOF_REWRITE_PERCENTAGE} --auto-aof-rewrite-min-size ${AOF_REWRITE_MIN_SIZE}`);
     expect(mounts().some((m) => m.service === 'redis' && !m.bind && m.target === '/data')).toBe(true);
     const test = redis.healthcheck?.test;
     expect(Array.isArray(test) ? test.join(' ') : test).toMatch(/redis-cli.*ping/);

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors/catalogue.js';
 import { checkRedis, connectRedis } from '../../src/redis/connect.js';
-import { redisServerEnv, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
+import { AOF_REWRITE_PERCENTAGE, redisServerEnv, startEmbeddedRedis, type EmbeddedRedis } from '../../src/redis/embedded.js';
 import { ensureBuilt, freePort, runCli } from '../support/cli.js';
 import { testRedisUrl } from '../support/redis.js';
 
@@ -39,6 +39,9 @@ describe('startEmbeddedRedis', () => {
     r.on('error', () => undefined);
     await r.connect();
     expect(await configGet(r, 'appendonly')).toBe('yes');
+    // Rewritten once grown 4 times its base, not at each doubling (a backfill writes about the dataset's size).
+    expect(await configGet(r, 'auto-aof-rewrite-percentage')).toBe(String(AOF_REWRITE_PERCENTAGE));
+    expect(await configGet(r, 'auto-aof-rewrite-min-size')).toBe(String(256 * 1024 * 1024));
     expect(await configGet(r, 'dir')).toBe(resolve(dir, 'redis'));
     expect(await configGet(r, 'maxmemory-policy')).toBe('noeviction');
     await r.set('lookout-test', '1');
