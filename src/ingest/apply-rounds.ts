@@ -44,9 +44,16 @@ export interface Gather {
   readonly jobs: number;
 }
 
-/** The worker's gather (src/roles/worker.ts): a fetch takes tens of ms on a busy worker, a round seconds. */
-export const GATHER_QUIET_MS = 250;
+/**
+ * The worker's gather (src/roles/worker.ts): a fetch takes tens of ms on a busy worker, a round
+ * seconds, and a door's calls come a few hundred ms apart on a loaded machine (100–600 ms between
+ * the jobs of a 100,000-entity backfill on 2 cores: with a gap of 250 ms a process's share came in
+ * 2 or 3 rounds in half the runs, each reading and writing every series it met).
+ */
+export const GATHER_QUIET_MS = 1_000;
 export const GATHER_MAX_MS = 5_000;
+/** A gather's wake-up this much later than asked means the event loop was busy: its quiet gap starts again. */
+export const GATHER_LATE_MS = 50;
 
 /**
  * Where the entities of a worker process's backfill lane are shared with the other worker processes
@@ -126,24 +133,34 @@ class LaneRounds {
     if (!this.running) void this.run();
   }
 
-  /** Wait for company before a round (Gather); at once without a gather. */
+  /**
+   * Wait for company before a round (Gather); at once without a gather. The quiet gap counts only
+   * time the fetchers could deliver in: a wake-up later than asked (the event loop was busy, with
+   * a live round's computing, a judgement or the garbage collector) starts the gap again, since
+   * the jobs fetched meanwhile wait in the socket, not delivered yet (a timer runs before the
+   * event loop reads the socket). Without it a worker busy for more than the gap started its round
+   * while its share of a backfill was still coming, and applied it in 2 or 3 rounds.
+   */
   private async gathered(): Promise<void> {
     const g = this.gather;
     if (!g) return;
     const started = performance.now();
+    let quietFrom = this.lastArrival;
     for (;;) {
       const now = performance.now();
-      const quiet = now - this.lastArrival;
+      const quiet = now - Math.max(this.lastArrival, quietFrom);
       if (quiet >= g.quietMs || now - started >= g.maxMs || this.waiting.length >= g.jobs || samplesIn(this.waiting) >= this.maxSamples) return;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
+      const wait = Math.min(g.quietMs - quiet, g.maxMs - (now - started));
+      const late = await new Promise<boolean>((resolve) => {
+        const done = (timedOut: boolean): void => {
           clearTimeout(timer);
           this.wake = undefined;
-          resolve();
+          resolve(timedOut && performance.now() - (now + wait) > GATHER_LATE_MS);
         };
-        const timer = setTimeout(done, Math.min(g.quietMs - quiet, g.maxMs - (now - started)));
-        this.wake = done;
+        const timer = setTimeout(() => done(true), wait);
+        this.wake = () => done(false);
       });
+      if (late) quietFrom = performance.now();
     }
   }
 

@@ -388,4 +388,36 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     expect(performance.now() - started).toBeGreaterThanOrEqual(290);
     expect(rounds).toEqual(['backfill:1']);
   });
+
+  it('ApplyRounds with a gather: a quiet gap the event loop spent busy is not quiet (what was fetched meanwhile joins the round)', async () => {
+    const s = store(fresh(), 'worker');
+    const all = jobs(2, 12, ['D1', 'G1'], true);
+    const rounds: string[] = [];
+    const observe = (n: number, _samples: number, lane: string) => rounds.push(`${lane}:${n}`);
+    const r = new ApplyRounds(s, { observe, gather: { quietMs: 100, maxMs: 30_000, jobs: 100 } });
+    const first = r.apply('a', all[0]!, NOW, undefined, 'backfill');
+    // The event loop is busy for three quiet gaps in a reply's callback (a live round computing
+    // what it read, say), while the next job is fetched: its reply waits in the socket and is read
+    // only after the timers have run, in the event loop's next turn.
+    const other = admin.duplicate();
+    await other.ping();
+    let second: Promise<unknown> | undefined;
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        void admin.ping().then(() => {
+          void other.ping().then(() => {
+            second = r.apply('b', all[1]!, NOW, undefined, 'backfill');
+            resolve();
+          });
+          const until = performance.now() + 300;
+          while (performance.now() < until) {
+            // busy
+          }
+        });
+      }, 10),
+    );
+    await Promise.all([first, second]);
+    other.disconnect();
+    expect(rounds).toEqual(['backfill:2']);
+  });
 });
