@@ -5,7 +5,8 @@
 #     -v "$PWD/deploy/config:/etc/lookout:ro" lookout:local
 #
 # Three stages, all on node:20-bookworm-slim:
-#   build  — every dependency (incl. TypeScript), then `npm run build` → dist/
+#   build  — every dependency (incl. TypeScript), then `npm run build:image` → dist/src, dist/web
+#            (what the image ships: the benches, chaos drills and tests are not built into it)
 #   deps   — production dependencies only
 #   (last) — the runtime: dist/src, dist/web + web/console/static (the console), bin/, scripts/, rules/, templates/,
 #            package.json, production node_modules,
@@ -25,11 +26,10 @@ WORKDIR /app
 ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.image.json ./
 COPY src ./src
-COPY bench ./bench
 COPY web ./web
-RUN npm run build
+RUN npm run build:image
 
 # ---- deps: production node_modules only --------------------------------------------------------
 FROM node:20-bookworm-slim AS deps

@@ -45,12 +45,13 @@ step "build: COPY package.json package-lock.json ./"
 cp "$REPO/package.json" "$REPO/package-lock.json" .
 step "build: RUN npm ci --ignore-scripts"
 npm ci --ignore-scripts
-step "build: COPY tsconfig.json tsconfig.build.json ./ ; COPY src ./src ; COPY bench ./bench"
-cp "$REPO/tsconfig.json" "$REPO/tsconfig.build.json" .
-cp -r "$REPO/src" "$REPO/bench" .
-step "build: RUN npm run build"
-npm run build
+step "build: COPY tsconfig.json tsconfig.image.json ./ ; COPY src ./src ; COPY web ./web"
+cp "$REPO/tsconfig.json" "$REPO/tsconfig.image.json" .
+cp -r "$REPO/src" "$REPO/web" .
+step "build: RUN npm run build:image"
+npm run build:image
 test -f dist/src/cli.js
+test -d dist/web/console
 
 # ---- stage deps ----------------------------------------------------------------------------------
 cd "$OUT/deps"
@@ -70,11 +71,12 @@ fi
 tini --version
 APP="$OUT/runtime/app"
 cd "$APP"
-step "runtime: COPY --from=deps node_modules, --from=build dist/src; COPY package*.json bin rules templates"
+step "runtime: COPY --from=deps node_modules, --from=build dist/src dist/web; COPY package*.json bin scripts rules templates web/console/static"
 cp -r "$OUT/deps/node_modules" ./node_modules
-mkdir -p dist && cp -r "$OUT/build/dist/src" ./dist/src
+mkdir -p dist && cp -r "$OUT/build/dist/src" ./dist/src && cp -r "$OUT/build/dist/web" ./dist/web
 cp "$REPO/package.json" "$REPO/package-lock.json" .
-cp -r "$REPO/bin" "$REPO/rules" "$REPO/templates" .
+cp -r "$REPO/bin" "$REPO/scripts" "$REPO/rules" "$REPO/templates" .
+mkdir -p web/console && cp -r "$REPO/web/console/static" ./web/console/static
 step "runtime: RUN mkdir -p /var/lib/lookout /etc/lookout && chown node:node /var/lib/lookout"
 # uid 65534 (nobody) stands in for the image's `node` user; /var/lib/lookout → $OUT/runtime/var-lib-lookout
 DATA="$OUT/runtime/var-lib-lookout"

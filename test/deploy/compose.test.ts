@@ -342,6 +342,30 @@ describe('Dockerfile', () => {
     for (const needed of ['node_modules', 'dist', 'data', '.git']) expect(ignored).toContain(needed);
   });
 
+  it('builds what it ships from what its build stage copies: the tsconfig it compiles includes nothing left out', () => {
+    const build = stages.find((st) => ops(st, 'RUN').some((r) => /\bnpm run build\b/.test(r.args)))!;
+    const run = ops(build, 'RUN').find((r) => /\bnpm run build\b/.test(r.args))!.args;
+    const script = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts[run.match(/npm run ([\w:-]+)/)![1]!]!;
+    const copied = ops(build, 'COPY').flatMap((c) => copyParts(c.args).sources);
+    const projects = [...script.matchAll(/tsc -p (\S+)/g)].map((m) => m[1]!);
+    expect(projects.length).toBeGreaterThan(0);
+    for (const project of projects) {
+      expect(copied, `${project} is copied into the build stage`).toContain(project.endsWith('.json') && project.includes('/') ? project.split('/')[0] : project);
+      const config = JSON.parse(read(project)) as { extends?: string; include?: string[] };
+      if (config.extends) expect(copied, `${config.extends} is copied`).toContain(config.extends.replace(/^\.\//, ''));
+      // Every path the project compiles is under something the stage copies (a bench importing
+      // test/support once broke the image's build while every test passed).
+      const base = project.includes('/') ? `${project.split('/')[0]}/` : '';
+      for (const inc of config.include ?? []) {
+        const path = `${base}${inc}`;
+        expect(
+          copied.some((c) => path === c || path.startsWith(`${c}/`)),
+          `${project} includes ${path}, which the build stage does not copy`,
+        ).toBe(true);
+      }
+    }
+  });
+
   it('is rehearsed step by step by deploy/dockerfile-dry-run.sh', () => {
     const script = read('deploy/dockerfile-dry-run.sh');
     for (const r of ops(stages.flat(), 'RUN').filter((x) => x.args.startsWith('npm '))) expect(script, r.args).toContain(r.args);
