@@ -49,8 +49,11 @@ export class SampleBatchProcessor {
     }
   }
 
-  /** Validate and apply one job, in `lane` of the group commit (the lane of the queue it came from). */
-  async process(jobId: string, job: SampleBatchJob, lane: Lane = 'live'): Promise<BatchOutcome> {
+  /**
+   * Validate and apply one job, in `lane` of the group commit (the lane of the queue it came from);
+   * `queuedMs`: how long it had waited in its queue (the backfill lane's gather reads it).
+   */
+  async process(jobId: string, job: SampleBatchJob, lane: Lane = 'live', queuedMs = 0): Promise<BatchOutcome> {
     const d = this.deps;
     const started = performance.now();
     const now = d.clock.now();
@@ -81,7 +84,7 @@ export class SampleBatchProcessor {
     // with the other jobs this worker holds where it joins jobs.
     const affected = (id: string, metrics: ReadonlySet<string>) => d.evaluator.affected(id, metrics);
     const { chunks, skippedChunks, entities, rejected: refused } =
-      this.rounds && applied.length > 0 ? await this.rounds.apply(jobId, applied, now, affected, lane) : await d.series.apply(jobId, applied, now, affected);
+      this.rounds && applied.length > 0 ? await this.rounds.apply(jobId, applied, now, affected, lane, queuedMs) : await d.series.apply(jobId, applied, now, affected);
     if (refused.length) {
       // Refused by the store (compact layout: id_window_passed, value_out_of_range), counted once when applied.
       const byCode = new Map<string, number>();

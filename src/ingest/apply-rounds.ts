@@ -23,6 +23,8 @@ export const ROUND_SAMPLES = 600_000;
 interface Waiting {
   readonly job: JobToApply;
   readonly now: number;
+  /** How long the job had waited in its queue when it came (ms; 0 when not known). */
+  readonly queuedMs: number;
   readonly resolve: (r: ApplyResult) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -33,13 +35,18 @@ export type RoundObserver = (jobs: number, samples: number, lane: Lane) => void;
 export type Lane = 'live' | 'backfill';
 
 /**
- * How the backfill lane waits for company before a round: until no job has come for `quietMs`, or
- * it holds `jobs` jobs (all its consumer takes: no more can come) or a round's worth of samples, and
- * never longer than `maxMs`. Backfill jobs come in bursts as fast as they are fetched, and the
- * deeper a round, the less each sample costs (a series read and written once for all its days).
+ * How the backfill lane waits for company before a round: until no job has been queued for
+ * `quietMs` and none has come for `fetchQuietMs`, or it holds `jobs` jobs (all its consumer takes: no
+ * more can come) or a round's worth of samples, and never longer than `maxMs`. Backfill jobs come in
+ * bursts as fast as they are fetched, and the deeper a round, the less each sample costs (a series
+ * read and written once for all its days). A job that had waited in its queue (a backlog the hold
+ * left there) says nothing of a producer still sending: once the fetchers have nothing more for
+ * `fetchQuietMs`, the round need not wait the producer's quiet gap from its coming.
  */
 export interface Gather {
   readonly quietMs: number;
+  /** No job came for this long: the fetchers have nothing more (default quietMs). */
+  readonly fetchQuietMs?: number;
   readonly maxMs: number;
   readonly jobs: number;
 }
@@ -51,6 +58,8 @@ export interface Gather {
  * 2 or 3 rounds in half the runs, each reading and writing every series it met).
  */
 export const GATHER_QUIET_MS = 1_000;
+/** The fetchers' quiet: a fetch takes tens of ms on a busy worker. */
+export const GATHER_FETCH_QUIET_MS = 250;
 export const GATHER_MAX_MS = 5_000;
 /** A gather's wake-up this much later than asked means the event loop was busy: its quiet gap starts again. */
 export const GATHER_LATE_MS = 50;
@@ -92,6 +101,8 @@ class LaneRounds {
   private running = false;
   /** When the last job came (performance.now()), for the gather's quiet gap. */
   private lastArrival = 0;
+  /** When the latest-queued job that came was queued (performance.now() terms), for the producer's quiet gap. */
+  private lastQueued = -Infinity;
   /** Wakes a gather waiting for its gap to end (a job came: it may fill the hold). */
   private wake?: () => void;
   /** Entities of the jobs held (waiting or in the running round), by sample count; the backfill lane's only. */
@@ -129,6 +140,7 @@ class LaneRounds {
     }
     this.waiting.push(w);
     this.lastArrival = performance.now();
+    this.lastQueued = Math.max(this.lastQueued, this.lastArrival - w.queuedMs);
     this.wake?.();
     if (!this.running) void this.run();
   }
@@ -144,13 +156,17 @@ class LaneRounds {
   private async gathered(): Promise<void> {
     const g = this.gather;
     if (!g) return;
+    const fetchQuietMs = g.fetchQuietMs ?? g.quietMs;
     const started = performance.now();
-    let quietFrom = this.lastArrival;
+    /** Since when the event loop was last found busy (a late wake-up): neither gap counts time before it. */
+    let quietFrom = -Infinity;
     for (;;) {
       const now = performance.now();
-      const quiet = now - Math.max(this.lastArrival, quietFrom);
-      if (quiet >= g.quietMs || now - started >= g.maxMs || this.waiting.length >= g.jobs || samplesIn(this.waiting) >= this.maxSamples) return;
-      const wait = Math.min(g.quietMs - quiet, g.maxMs - (now - started));
+      const fetched = now - Math.max(this.lastArrival, quietFrom);
+      const queued = now - Math.max(this.lastQueued, quietFrom);
+      const quiet = fetched >= fetchQuietMs && queued >= g.quietMs;
+      if (quiet || now - started >= g.maxMs || this.waiting.length >= g.jobs || samplesIn(this.waiting) >= this.maxSamples) return;
+      const wait = Math.min(Math.max(fetchQuietMs - fetched, g.quietMs - queued), g.maxMs - (now - started));
       const late = await new Promise<boolean>((resolve) => {
         const done = (timedOut: boolean): void => {
           clearTimeout(timer);
@@ -257,10 +273,14 @@ export class ApplyRounds {
     this.lanes = { live: new LaneRounds('live', series, observe, max, (e) => backfill.holds(e), undefined, opts.mirror), backfill };
   }
 
-  /** Apply one job's samples in `lane`, with whatever other jobs of the lane wait at the time; resolves when its round is written. */
-  apply(jobId: string, samples: readonly Sample[], now: number, needsEvaluation?: JobToApply['needsEvaluation'], lane: Lane = 'live'): Promise<ApplyResult> {
+  /**
+   * Apply one job's samples in `lane`, with whatever other jobs of the lane wait at the time; resolves
+   * when its round is written. `queuedMs`: how long the job had waited in its queue (the gather's
+   * producer quiet counts from when it was queued).
+   */
+  apply(jobId: string, samples: readonly Sample[], now: number, needsEvaluation?: JobToApply['needsEvaluation'], lane: Lane = 'live', queuedMs = 0): Promise<ApplyResult> {
     return new Promise<ApplyResult>((resolve, reject) => {
-      this.lanes[lane].push({ job: { jobId, samples, needsEvaluation }, now, resolve, reject });
+      this.lanes[lane].push({ job: { jobId, samples, needsEvaluation }, now, queuedMs: Math.max(0, queuedMs), resolve, reject });
     });
   }
 }

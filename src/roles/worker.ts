@@ -6,6 +6,7 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { RedisClient } from '../state/client.js';
 import type { AlertEvent } from '../domain/alert.js';
+import { systemClock } from '../domain/clock.js';
 import { createChannels } from '../notify/channels/index.js';
 import { Notifier } from '../notify/notifier.js';
 import { EvaluationDrainer } from '../evaluate/drainer.js';
@@ -13,7 +14,7 @@ import { DirtySet } from '../state/dirty.js';
 import { EventOutbox } from '../state/event-outbox.js';
 import { EventRelay } from '../route/event-relay.js';
 import { SampleBatchProcessor } from '../ingest/apply-batch.js';
-import { GATHER_MAX_MS, GATHER_QUIET_MS, type Lane } from '../ingest/apply-rounds.js';
+import { GATHER_FETCH_QUIET_MS, GATHER_MAX_MS, GATHER_QUIET_MS, type Lane } from '../ingest/apply-rounds.js';
 import { HoldBudget, heldWorkers, HOLD_FETCHERS } from '../queues/held-worker.js';
 import { HeldBackfill, PartitionOwnership, partitionQueueName } from '../queues/backfill-partitions.js';
 import { QUEUES, type SampleBatchJob } from '../queues/names.js';
@@ -163,7 +164,7 @@ export class WorkerRole extends Role {
       registryStore: core.registry,
       evaluator,
       observer: core.metrics.observer,
-      ...(holds ? { gather: { quietMs: GATHER_QUIET_MS, maxMs: GATHER_MAX_MS, jobs: config.workerHold } } : {}),
+      ...(holds ? { gather: { quietMs: GATHER_QUIET_MS, fetchQuietMs: GATHER_FETCH_QUIET_MS, maxMs: GATHER_MAX_MS, jobs: config.workerHold } } : {}),
       ...(mirror ? { mirror } : {}),
     });
     // A job's id names its chunk markers, and each queue numbers its jobs from 1: a backfill job's
@@ -173,7 +174,9 @@ export class WorkerRole extends Role {
       const lane: Lane = queue === QUEUES.samples ? 'live' : 'backfill';
       const marker = queue === QUEUES.samples ? '' : queue === QUEUES.backfill ? 'backfill:' : `${queue.slice(QUEUES.samples.length + 1)}:`;
       return async (job: Job<SampleBatchJob>) => {
-        const out = await processor.process(`${marker}${job.id!}`, job.data, lane);
+        // BullMQ stamps a job with the wall clock when it is added: how long it waited is read on
+        // the wall clock too (the injected clock may be pinned).
+        const out = await processor.process(`${marker}${job.id!}`, job.data, lane, systemClock.now() - job.timestamp);
         if (out.rejected.length) log.warn({ job: job.id, queue, rejected: out.rejected.length, first: out.rejected[0] }, 'queued samples rejected by the worker');
         return { accepted: out.accepted, chunks: out.chunks, skippedChunks: out.skippedChunks, entities: out.entities };
       };

@@ -389,6 +389,28 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     expect(rounds).toEqual(['backfill:1']);
   });
 
+  it('ApplyRounds with a gather: jobs that had waited in their queue (a backlog) start the round once the fetchers have nothing more, not after the producer\'s quiet gap', async () => {
+    const s = store(fresh(), 'worker');
+    const all = jobs(3, 12, ['D1', 'G1'], true);
+    const rounds: string[] = [];
+    const observe = (n: number, _samples: number, lane: string) => rounds.push(`${lane}:${n}`);
+    const r = new ApplyRounds(s, { observe, gather: { quietMs: 60_000, fetchQuietMs: 100, maxMs: 2_000, jobs: 100 } });
+    // Two jobs queued two minutes ago, fetched 10 ms apart: one round, 100 ms after the second.
+    const started = performance.now();
+    const backlog = [r.apply('a', all[0]!, NOW, undefined, 'backfill', 120_000)];
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    backlog.push(r.apply('b', all[1]!, NOW, undefined, 'backfill', 120_000));
+    await Promise.all(backlog);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(rounds).toEqual(['backfill:2']);
+    // A job queued just now: its producer may still be sending, so the gather waits (here, its longest wait).
+    rounds.length = 0;
+    const fresh2 = performance.now();
+    await r.apply('c', all[2]!, NOW, undefined, 'backfill', 0);
+    expect(performance.now() - fresh2).toBeGreaterThanOrEqual(1_990);
+    expect(rounds).toEqual(['backfill:1']);
+  });
+
   it('ApplyRounds with a gather: a quiet gap the event loop spent busy is not quiet (what was fetched meanwhile joins the round)', async () => {
     const s = store(fresh(), 'worker');
     const all = jobs(2, 12, ['D1', 'G1'], true);
