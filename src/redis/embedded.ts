@@ -90,7 +90,7 @@ export async function startEmbeddedRedis(dataDir: string, onLine?: (line: string
       '--dir', dir,
       '--appendonly', 'yes',
       '--appendfsync', 'everysec',
-      // Rewrite the AOF once it has grown 4 times its base (Redis's default: once it doubled) and
+      // Rewrite the AOF once it has grown by 4 times its base (Redis's default: once it doubled) and
       // is at least 256 MB. A rewrite serializes the whole dataset in a forked child; a backfill
       // writes about the dataset's size of AOF, so with the default a 600,000-sample backfill of
       // 100,000 series forked 4 rewrites in 15 s, ~2.6 s of CPU beside the workers' on the same
