@@ -4,7 +4,7 @@
 // config dir passes Lookout's own load-time checks. docs/deploy.md "Checked here without Docker".
 
 import { existsSync, readFileSync } from 'node:fs';
-import { join, normalize } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -347,22 +347,17 @@ describe('Dockerfile', () => {
     const run = ops(build, 'RUN').find((r) => /\bnpm run build\b/.test(r.args))!.args;
     const script = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts[run.match(/npm run ([\w:-]+)/)![1]!]!;
     const copied = ops(build, 'COPY').flatMap((c) => copyParts(c.args).sources);
+    const isCopied = (path: string) => copied.some((c) => path === c || path.startsWith(`${c}/`));
     const projects = [...script.matchAll(/tsc -p (\S+)/g)].map((m) => m[1]!);
     expect(projects.length).toBeGreaterThan(0);
     for (const project of projects) {
-      expect(copied, `${project} is copied into the build stage`).toContain(project.endsWith('.json') && project.includes('/') ? project.split('/')[0] : project);
+      expect(isCopied(project), `${project} is copied into the build stage`).toBe(true);
       const config = JSON.parse(read(project)) as { extends?: string; include?: string[] };
-      if (config.extends) expect(copied, `${config.extends} is copied`).toContain(config.extends.replace(/^\.\//, ''));
+      const dir = dirname(project) === '.' ? '' : `${dirname(project)}/`;
+      if (config.extends) expect(isCopied(normalize(`${dir}${config.extends}`)), `${config.extends} is copied`).toBe(true);
       // Every path the project compiles is under something the stage copies (a bench importing
       // test/support once broke the image's build while every test passed).
-      const base = project.includes('/') ? `${project.split('/')[0]}/` : '';
-      for (const inc of config.include ?? []) {
-        const path = `${base}${inc}`;
-        expect(
-          copied.some((c) => path === c || path.startsWith(`${c}/`)),
-          `${project} includes ${path}, which the build stage does not copy`,
-        ).toBe(true);
-      }
+      for (const inc of config.include ?? []) expect(isCopied(normalize(`${dir}${inc}`)), `${project} includes ${dir}${inc}, which the build stage does not copy`).toBe(true);
     }
   });
 

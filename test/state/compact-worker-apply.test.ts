@@ -11,7 +11,7 @@ import type { Sample } from '../../src/domain/sample.js';
 import { mulberry32 } from '../../src/demo/simulate.js';
 import { keyspace } from '../../src/state/keys.js';
 import { SeriesStore, type ApplyResult } from '../../src/state/series-store.js';
-import { ApplyRounds } from '../../src/ingest/apply-rounds.js';
+import { ApplyRounds, type RoundObserver } from '../../src/ingest/apply-rounds.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { CompactKeys } from '../../src/state/compact-format.js';
 import { DEFAULT_SHARDS } from '../../src/state/shard.js';
@@ -222,6 +222,12 @@ async function reads(s: SeriesStore, entities: readonly string[], metrics: reado
 /** What a job's apply reported, without the entity map. */
 const reported = (r: ApplyResult) => [r.chunks, r.skippedChunks, r.rejected];
 
+/** A gather's test bed: a worker-applied store, seeded jobs of `entities`, and the rounds observed ('lane:jobs'). */
+function gathering(seed: number, entities: readonly string[]): { s: SeriesStore; all: Sample[][]; rounds: string[]; observe: RoundObserver } {
+  const rounds: string[] = [];
+  return { s: store(fresh(), 'worker'), all: jobs(seed, 12, entities, true), rounds, observe: (n, _samples, lane) => rounds.push(`${lane}:${n}`) };
+}
+
 describe('jobs applied together (group commit: a worker applies the jobs it holds in one round)', () => {
   // Complaint categories are siblings: an id re-sent under another category moves there.
   const metrics = ['card_opening', 'air_recharge', 'complaints.billing', 'complaints.tariff'];
@@ -359,10 +365,7 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
   });
 
   it('ApplyRounds with a gather: the backfill lane waits for a quiet gap, a full hold or its longest wait; the live lane never waits', async () => {
-    const s = store(fresh(), 'worker');
-    const all = jobs(45, 12, ['D1', 'G1', 'G2', 'G3'], true);
-    const rounds: string[] = [];
-    const observe = (n: number, _samples: number, lane: string) => rounds.push(`${lane}:${n}`);
+    const { s, all, rounds, observe } = gathering(45, ['D1', 'G1', 'G2', 'G3']);
     // Jobs 10 ms apart, inside a quiet gap of 500 ms: one round of five, not one job then four.
     const quiet = new ApplyRounds(s, { observe, gather: { quietMs: 500, maxMs: 30_000, jobs: 100 } });
     const trickle: Promise<unknown>[] = [];
@@ -390,10 +393,7 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
   });
 
   it('ApplyRounds with a gather: jobs that had waited in their queue (a backlog) start the round once the fetchers have nothing more, not after the producer\'s quiet gap', async () => {
-    const s = store(fresh(), 'worker');
-    const all = jobs(3, 12, ['D1', 'G1'], true);
-    const rounds: string[] = [];
-    const observe = (n: number, _samples: number, lane: string) => rounds.push(`${lane}:${n}`);
+    const { s, all, rounds, observe } = gathering(3, ['D1', 'G1']);
     const r = new ApplyRounds(s, { observe, gather: { quietMs: 60_000, fetchQuietMs: 100, maxMs: 2_000, jobs: 100 } });
     // Two jobs queued two minutes ago, fetched 10 ms apart: one round, 100 ms after the second.
     const started = performance.now();
@@ -412,10 +412,7 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
   });
 
   it('ApplyRounds with a gather: a quiet gap the event loop spent busy is not quiet (what was fetched meanwhile joins the round)', async () => {
-    const s = store(fresh(), 'worker');
-    const all = jobs(2, 12, ['D1', 'G1'], true);
-    const rounds: string[] = [];
-    const observe = (n: number, _samples: number, lane: string) => rounds.push(`${lane}:${n}`);
+    const { s, all, rounds, observe } = gathering(2, ['D1', 'G1']);
     const r = new ApplyRounds(s, { observe, gather: { quietMs: 100, maxMs: 30_000, jobs: 100 } });
     const first = r.apply('a', all[0]!, NOW, undefined, 'backfill');
     // The event loop is busy for three quiet gaps in a reply's callback (a live round computing
