@@ -26,6 +26,10 @@ export interface EvaluationOutcome {
 export class EntityEvaluator {
   private planner: ReadPlanner | undefined;
   private plannerHash = '';
+  /** Entity id → its plan, for the planner and the registry generation they were made under. */
+  private readonly plans = new Map<string, EntityPlan | null>();
+  private plansOf: ReadPlanner | undefined;
+  private plansGeneration = -1;
 
   constructor(
     private readonly snapshots: SnapshotReader,
@@ -47,10 +51,25 @@ export class EntityEvaluator {
     return this.planner;
   }
 
-  /** Rules in scope for a registered entity and what they read; null when none applies. */
+  /**
+   * Rules in scope for a registered entity and what they read; null when none applies. Asked for
+   * every entity of every applied job: one lookup while the registry and the rules stand still
+   * (the planner's own cache checks each entry against the registry's, a second lookup).
+   */
   plan(id: string): EntityPlan | null {
-    const entity = this.registry.get(id);
-    return entity ? this.reads().plan(entity) : null;
+    const planner = this.reads();
+    if (this.plansOf !== planner || this.plansGeneration !== this.registry.generation) {
+      this.plans.clear();
+      this.plansOf = planner;
+      this.plansGeneration = this.registry.generation;
+    }
+    let p = this.plans.get(id);
+    if (p === undefined) {
+      const entity = this.registry.get(id);
+      p = entity ? planner.plan(entity) : null;
+      this.plans.set(id, p);
+    }
+    return p;
   }
 
   /** Metrics read by absence rules (their feed volume is part of every judgement). */

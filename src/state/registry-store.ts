@@ -104,6 +104,8 @@ interface StreamPosition {
 export class RegistryCache {
   private version = '';
   private byId = new Map<string, Entity>();
+  /** Raised whenever an entry changes, is added or goes: what was derived from the entries before is stale. */
+  generation = 0;
   private checkedAt = -Infinity;
   /** The change stream's position this copy holds (undefined before the first load). */
   private log: StreamPosition | undefined;
@@ -163,6 +165,7 @@ export class RegistryCache {
     const next = new Map<string, Entity>();
     for (const [id, raw] of Object.entries(all)) next.set(id, JSON.parse(raw) as Entity);
     this.byId = next;
+    this.generation++;
     this.version = version;
     this.log = log;
     return true;
@@ -191,6 +194,7 @@ export class RegistryCache {
     // Every entry added since `from` must have been read; fewer means some were trimmed.
     if (read !== now.added - from.added) return false;
     const ids = [...changed];
+    if (ids.length) this.generation++;
     for (let i = 0; i < ids.length; i += 1000) {
       const page = ids.slice(i, i + 1000);
       const raws = await this.redis.hmget(this.keys.entities, ...page);

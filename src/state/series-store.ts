@@ -124,12 +124,26 @@ export class SeriesStore {
       // largest thing a deep round kept alive after the samples themselves.
       const touched = new Map<string, string | Set<string>>();
       const liveEntities = new Set<string>();
+      // The doors put each entity's samples together: a run of one series needs no lookup.
+      let lastEntity: string | undefined;
+      let lastMetric: string | undefined;
+      let lastLive = false;
       for (const s of samples) {
+        if (s.entity === lastEntity && s.metric === lastMetric) {
+          if (!lastLive && s.ts >= from) {
+            liveEntities.add(s.entity);
+            lastLive = true;
+          }
+          continue;
+        }
+        lastEntity = s.entity;
+        lastMetric = s.metric;
+        lastLive = s.ts >= from;
         const m = touched.get(s.entity);
         if (m === undefined) touched.set(s.entity, s.metric);
         else if (typeof m !== 'string') m.add(s.metric);
         else if (m !== s.metric) touched.set(s.entity, new Set([m, s.metric]));
-        if (s.ts >= from) liveEntities.add(s.entity);
+        if (lastLive) liveEntities.add(s.entity);
       }
       for (const [e, m] of touched) if (needsEvaluation(e, typeof m === 'string' ? onlyMetric(m) : m)) (liveEntities.has(e) ? live : backfill).add(e);
       return touched.size;
