@@ -66,7 +66,9 @@ export class EntityEvaluator {
     let p = this.plans.get(id);
     if (p === undefined) {
       const entity = this.registry.get(id);
-      p = entity ? planner.plan(entity) : null;
+      // An id not registered is not kept: a producer's unknown ids must not grow the map.
+      if (!entity) return null;
+      p = planner.plan(entity);
       this.plans.set(id, p);
     }
     return p;

@@ -194,7 +194,6 @@ export class RegistryCache {
     // Every entry added since `from` must have been read; fewer means some were trimmed.
     if (read !== now.added - from.added) return false;
     const ids = [...changed];
-    if (ids.length) this.generation++;
     for (let i = 0; i < ids.length; i += 1000) {
       const page = ids.slice(i, i + 1000);
       const raws = await this.redis.hmget(this.keys.entities, ...page);
@@ -204,6 +203,8 @@ export class RegistryCache {
         else this.byId.delete(id);
       });
     }
+    // Raised once every change is in: a plan made from an entry while the pages were read is dropped.
+    if (ids.length) this.generation++;
     this.log = now;
     return true;
   }
