@@ -7,7 +7,7 @@ import type { AlertEvent } from '../domain/alert.js';
 import type { Calendar } from '../domain/clock.js';
 import type { RuleSet } from '../domain/rule.js';
 import { judgeEntity } from './kernel.js';
-import { ReadPlanner, type EntityPlan } from './plan.js';
+import { planEntity, ReadPlanner, type EntityPlan } from './plan.js';
 import type { PipelineObserver } from '../observability/events.js';
 import type { SnapshotReader } from '../state/judgement-snapshot.js';
 import type { EntityCommit, RedisAlertStore } from '../state/alert-store.js';
@@ -53,8 +53,9 @@ export class EntityEvaluator {
 
   /**
    * Rules in scope for a registered entity and what they read; null when none applies. Asked for
-   * every entity of every applied job: one lookup while the registry and the rules stand still
-   * (the planner's own cache checks each entry against the registry's, a second lookup).
+   * every entity of every applied job: one lookup while the registry and the rules stand still.
+   * Planned here, not through the planner's own cache (keyed by the entry, a second lookup and a
+   * second map of the same plans).
    */
   plan(id: string): EntityPlan | null {
     const planner = this.reads();
@@ -68,7 +69,7 @@ export class EntityEvaluator {
       const entity = this.registry.get(id);
       // An id not registered is not kept: a producer's unknown ids must not grow the map.
       if (!entity) return null;
-      p = planner.plan(entity);
+      p = planEntity(planner.rules, entity);
       this.plans.set(id, p);
     }
     return p;

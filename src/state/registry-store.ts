@@ -104,8 +104,7 @@ interface StreamPosition {
 export class RegistryCache {
   private version = '';
   private byId = new Map<string, Entity>();
-  /** Raised whenever an entry changes, is added or goes: what was derived from the entries before is stale. */
-  generation = 0;
+  private changes = 0;
   private checkedAt = -Infinity;
   /** The change stream's position this copy holds (undefined before the first load). */
   private log: StreamPosition | undefined;
@@ -165,7 +164,7 @@ export class RegistryCache {
     const next = new Map<string, Entity>();
     for (const [id, raw] of Object.entries(all)) next.set(id, JSON.parse(raw) as Entity);
     this.byId = next;
-    this.generation++;
+    this.changes++;
     this.version = version;
     this.log = log;
     return true;
@@ -204,7 +203,7 @@ export class RegistryCache {
       });
     }
     // Raised once every change is in: a plan made from an entry while the pages were read is dropped.
-    if (ids.length) this.generation++;
+    if (ids.length) this.changes++;
     this.log = now;
     return true;
   }
@@ -230,6 +229,11 @@ export class RegistryCache {
 
   get(id: string): Entity | undefined {
     return this.byId.get(id);
+  }
+
+  /** Raised whenever an entry changes, is added or goes: what was derived from the entries before is stale. */
+  get generation(): number {
+    return this.changes;
   }
 
   ids(): string[] {
