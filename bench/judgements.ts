@@ -36,6 +36,9 @@ export async function counts(lookout: Pick<Lookout, 'metrics'>): Promise<Counts>
   return { evaluations: await sum(lookout, 'lookout_evaluations_total'), stalled: await sum(lookout, 'lookout_sample_jobs_stalled_total'), conflicts: await sum(lookout, 'lookout_apply_conflicts_total'), rounds: await rounds(lookout) };
 }
 
+/** What a process counted before it started. */
+export const none: Counts = { evaluations: 0, stalled: 0, conflicts: 0, rounds: {} };
+
 /** A bench worker process's counts (bench/worker.ts answers the 'counts' message). */
 export function childCounts(child: ChildProcess): Promise<Counts> {
   return new Promise((resolve) => {

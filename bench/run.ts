@@ -2,7 +2,7 @@
 // against a bare one-job-per-sample BullMQ pipeline measured in the same run on the same Redis.
 // Not a test: it prints figures. See bench/README.md.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { startRedisCluster, type RedisCluster } from '../test/support/redis-cluster.js';
 import { partitionsShared } from '../test/support/partitions.js';
 import { commandStats, cpuPerSample, redisCpu, type RedisCpu } from './redis-info.js';
-import { childCounts, counts, minus } from './judgements.js';
+import { childCounts, counts, minus, none } from './judgements.js';
 import { daySamples, entities, layoutEnv } from './shapes.js';
 
 const NOW = Date.parse('2026-11-22T09:00:00+08:00');
@@ -77,6 +77,7 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
     ...(args.get('batch') ? { LOOKOUT_BATCH_SIZE: args.get('batch')! } : {}),
     ...(args.get('concurrency') ? { LOOKOUT_WORKER_CONCURRENCY: args.get('concurrency')! } : {}),
     ...(args.get('hold') ? { LOOKOUT_WORKER_HOLD: args.get('hold')! } : {}),
+    ...(args.get('debounce') ? { LOOKOUT_EVAL_DEBOUNCE_MS: args.get('debounce')! } : {}),
   };
   const config = loadConfig({
     REDIS_URL: redisUrl,
@@ -121,33 +122,54 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
     }
     return total;
   };
-  let total = BACKLOG ? await produce() : 0;
+  const infos = target.nodes.map((u) => new Redis(u));
+  const sum = (xs: RedisCpu[]) => xs.reduce((a, b) => ({ total: a.total + b.total, main: a.main + b.main, children: a.children + b.children }));
+  // The stopwatch and the CPU counters start here: on a backlog before its workers open (their
+  // start, fetching and sharing of the partitions is the restart's work), otherwise once they share
+  // the partitions and have judged the entities just registered (below).
+  let started = 0;
+  let windowStart = 0n;
+  let perNodeBefore: RedisCpu[] = [];
+  let nodeCpuBefore = 0;
+  let children: ChildProcess[] = [];
+  const nodeCpuOf = () => processCpu(process.pid) + children.reduce((a, c) => a + processCpu(c.pid!), 0);
+  const startClock = async (): Promise<void> => {
+    if (args.has('stats')) await Promise.all(infos.map((r) => r.config('RESETSTAT')));
+    perNodeBefore = await Promise.all(infos.map(redisCpu));
+    nodeCpuBefore = nodeCpuOf();
+    started = performance.now();
+    windowStart = process.hrtime.bigint() / 1000n;
+  };
+  let total = 0;
+  if (BACKLOG) {
+    total = await produce();
+    await startClock();
+  }
   const lookout = BACKLOG ? await open(['worker']) : door;
-  const children = await forkWorkers();
-  // The clock starts once the worker processes share the backfill partitions evenly, as they do in
-  // a deployment whose workers run before a backfill comes: a process that has just joined gets
-  // its share within a tick or two, and until then the first one serves (and holds jobs of) all.
+  children = await forkWorkers();
+  // Measured as in a deployment whose workers run before a backfill comes: a process that has just
+  // joined gets its share of the backfill partitions within a tick or two, and until then the first
+  // one serves (and holds jobs of) all.
   if (!(await partitionsShared(lookout.redis, lookout.keys, config.backfillPartitions, 1 + children.length))) {
     console.log(`  (the ${1 + children.length} worker processes did not share the backfill partitions within 20 s: measured as they were)`);
   }
   // And once the registered entities are judged (with no data yet: nothing fires), as they are
   // long before a deployment's first export; on a backlog that judgement joins the backfill's.
   if (!BACKLOG) await waitIdle(lookout, 120_000);
-  const before = [await counts(lookout), ...(await Promise.all(children.map(childCounts)))];
-  const infos = target.nodes.map((u) => new Redis(u));
-  const sum = (xs: RedisCpu[]) => xs.reduce((a, b) => ({ total: a.total + b.total, main: a.main + b.main, children: a.children + b.children }));
-  if (args.has('stats')) await Promise.all(infos.map((r) => r.config('RESETSTAT')));
-  const perNodeBefore = await Promise.all(infos.map(redisCpu));
-  const cpuBefore = sum(perNodeBefore);
-  const nodeCpuOf = () => processCpu(process.pid) + children.reduce((a, c) => a + processCpu(c.pid!), 0);
-  const nodeCpuBefore = nodeCpuOf();
-  const started = performance.now();
-  if (!BACKLOG) total = await produce();
+  // A process opened on a backlog counted nothing before the clock started.
+  const before = BACKLOG ? [lookout, ...children].map(() => none) : [await counts(lookout), ...(await Promise.all(children.map(childCounts)))];
+  if (!BACKLOG) {
+    await startClock();
+    total = await produce();
+  }
   await waitIdle(lookout, 600_000);
   const seconds = (performance.now() - started) / 1000;
+  // --window=FILE: the stopwatch's window on the monotonic clock, in µs, the time base of a
+  // `node --cpu-prof` profile, so a profile of each process can be cut to it (bench/README.md).
+  if (args.get('window')) writeFileSync(args.get('window')!, JSON.stringify({ start: Number(windowStart), end: Number(process.hrtime.bigint() / 1000n) }));
   const perNodeAfter = await Promise.all(infos.map(redisCpu));
   if (args.has('stats')) console.log(await commandStats(infos, total));
-  const cpu = cpuPerSample(cpuBefore, sum(perNodeAfter), total);
+  const cpu = cpuPerSample(sum(perNodeBefore), sum(perNodeAfter), total);
   // The share of the Redis CPU each node spent (on a cluster: is the control plane's master the hot one?).
   const spent = perNodeAfter.map((a, i) => a.total - perNodeBefore[i]!.total);
   const cpuShare = spent.map((x) => x / spent.reduce((a, b) => a + b, 0));
