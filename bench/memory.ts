@@ -222,7 +222,7 @@ function report(res: ShapeResult): void {
   console.log(
     `  Lookout, series keys (MEMORY USAGE)         ${fmt(series / N).padStart(10)} B per entity-metric = ${(series / N / raw).toFixed(1)}× raw (with ids and feed counters; issue 11 target ≤ ${fmt(res.shape.target)} B: ${series / N <= res.shape.target ? 'met' : 'NOT met'})`,
   );
-  // What does not grow with the entities: chunk markers expire after 2 days, completed sample jobs after 1 h (at most 2,000 kept).
+  // What does not grow with the entities: chunk markers expire after 2 days, completed sample jobs after 1 h (at most 100 kept a queue).
   let transient = 0;
   for (const c of ['chunk markers', 'samples queue (BullMQ)']) transient += res.classes.get(c)?.bytes ?? 0;
   console.log(`  of used_memory Δ, transient (chunk markers, completed jobs) ${fmt(transient / N).padStart(6)} B per entity-metric: they scale with the samples of the last hours, not with the entities`);

@@ -1,10 +1,10 @@
-import { FlowProducer, Queue } from 'bullmq';
+import { FlowProducer, Queue, Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
 import type { Sample } from '../../src/domain/sample.js';
-import { QueueSampleSink, groupedByEntity } from '../../src/ingest/queue-sink.js';
+import { COMPLETED_SAMPLE_JOBS_KEPT, QueueSampleSink, groupedByEntity } from '../../src/ingest/queue-sink.js';
 import type { SampleBatchJob } from '../../src/queues/names.js';
-import { redisPerTest } from '../support/redis.js';
+import { connect, redisPerTest } from '../support/redis.js';
 
 const s = (entity: string, h: number, id?: string): Sample => ({ metric: 'card_opening', entity, value: h, ts: 1_764_000_000_000 + h * 3_600_000, ...(id ? { id } : {}) });
 
@@ -119,6 +119,32 @@ describe('QueueSampleSink', () => {
       expect(await part.getJobCounts('waiting')).toEqual({ waiting: 0 });
     } finally {
       await Promise.all([queue.close(), unpartitioned.close(), part.close()]);
+    }
+  });
+
+  it(`keeps the last ${COMPLETED_SAMPLE_JOBS_KEPT} completed jobs of a queue, not every one of the hour (each holds its samples)`, async () => {
+    const queue = new Queue<SampleBatchJob>('samples', { connection: ctx.redis, prefix: ctx.prefix });
+    const flows = new FlowProducer({ connection: ctx.redis, prefix: ctx.prefix });
+    const conn = connect();
+    const sent = COMPLETED_SAMPLE_JOBS_KEPT + 30;
+    try {
+      // One sample a job, in one call.
+      const sink = new QueueSampleSink(queue, 1, new ManualClock(0), { flows });
+      expect((await sink.enqueue(Array.from({ length: sent }, (_, i) => s('A', i)), 'test')).jobs).toBe(sent);
+      let applied = 0;
+      let allApplied!: () => void;
+      const done = new Promise<void>((resolve) => (allApplied = resolve));
+      const worker = new Worker<SampleBatchJob>('samples', async () => undefined, { connection: conn, prefix: ctx.prefix, concurrency: 10 });
+      worker.on('completed', () => ++applied === sent && allApplied());
+      await done;
+      await worker.close();
+      const kept = await queue.getJobs(['completed'], 0, -1);
+      expect(kept).toHaveLength(COMPLETED_SAMPLE_JOBS_KEPT);
+      // The newest are the ones kept.
+      expect(Math.min(...kept.map((j) => j.data.samples[0]!.value as number))).toBeGreaterThanOrEqual(sent - COMPLETED_SAMPLE_JOBS_KEPT - 10);
+    } finally {
+      await Promise.all([queue.close(), flows.close()]);
+      conn.disconnect();
     }
   });
 });
