@@ -10,7 +10,7 @@ import type { SampleBatchJob } from '../queues/names.js';
 import { withTimeout } from '../redis/connect.js';
 import type { SampleSink } from '../state/ports.js';
 
-/** Completed jobs each sample queue keeps (at most an hour): each holds its samples' JSON, ~200 KB for 2,000 samples. */
+/** Completed jobs each sample queue keeps (at most an hour): each holds its samples' JSON, ~240 KB of Redis memory for 2,000. */
 export const COMPLETED_SAMPLE_JOBS_KEPT = 100;
 
 export const SAMPLE_JOB_OPTIONS: JobsOptions = {
@@ -18,8 +18,8 @@ export const SAMPLE_JOB_OPTIONS: JobsOptions = {
   backoff: { type: 'exponential', delay: 1000 },
   // Kept for a look at what was applied (a job's returnvalue: accepted, chunks, entities), not for
   // the work: a retry needs only a job not yet completed. With 2,000 kept per queue, a province's
-  // re-import (every backfill partition busy for an hour) held 10 queues × 2,000 jobs × ~200 KB,
-  // ~4 GB of Redis's memory, twice the maxmemory docs/scaling.md sizes it with.
+  // re-import (every backfill partition busy for an hour) held 10 queues × 2,000 jobs × ~240 KB,
+  // ~4.8 GB of Redis's memory, more than twice the maxmemory docs/scaling.md sizes it with.
   removeOnComplete: { age: 3600, count: COMPLETED_SAMPLE_JOBS_KEPT },
   removeOnFail: { age: 14 * 86400 },
 };

@@ -134,14 +134,15 @@ describe('QueueSampleSink', () => {
       let applied = 0;
       let allApplied!: () => void;
       const done = new Promise<void>((resolve) => (allApplied = resolve));
-      const worker = new Worker<SampleBatchJob>('samples', async () => undefined, { connection: conn, prefix: ctx.prefix, concurrency: 10 });
+      // One at a time: they complete in the order sent.
+      const worker = new Worker<SampleBatchJob>('samples', async () => undefined, { connection: conn, prefix: ctx.prefix, concurrency: 1 });
       worker.on('completed', () => ++applied === sent && allApplied());
       await done;
       await worker.close();
       const kept = await queue.getJobs(['completed'], 0, -1);
       expect(kept).toHaveLength(COMPLETED_SAMPLE_JOBS_KEPT);
-      // The newest are the ones kept.
-      expect(Math.min(...kept.map((j) => j.data.samples[0]!.value as number))).toBeGreaterThanOrEqual(sent - COMPLETED_SAMPLE_JOBS_KEPT - 10);
+      // The last ones completed are those kept.
+      expect(kept.map((j) => j.data.samples[0]!.value).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: COMPLETED_SAMPLE_JOBS_KEPT }, (_, i) => sent - COMPLETED_SAMPLE_JOBS_KEPT + i));
     } finally {
       await Promise.all([queue.close(), flows.close()]);
       conn.disconnect();
