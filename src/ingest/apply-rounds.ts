@@ -49,6 +49,15 @@ export interface Gather {
   readonly fetchQuietMs?: number;
   readonly maxMs: number;
   readonly jobs: number;
+  /**
+   * The drainers' debounce (LOOKOUT_EVAL_DEBOUNCE_MS). A round that began on the quiet gaps (its
+   * producer and fetchers gone quiet, not a full hold or the time bound) stamps its entities' marks
+   * earlier by as long as no job had been queued, up to this (DirtyMarks.backfillLeadMs): that wait
+   * for more of the backfill counts towards the debounce, so with the defaults they are judged as
+   * soon as the round is written, not a debounce later with the worker idle. Those of a round begun
+   * on a full hold, with more perhaps still coming, wait the whole debounce.
+   */
+  readonly debounceMs?: number;
 }
 
 /**
@@ -151,11 +160,13 @@ class LaneRounds {
    * a live round's computing, a judgement or the garbage collector) starts the gap again, since
    * the jobs fetched meanwhile wait in the socket, not delivered yet (a timer runs before the
    * event loop reads the socket). Without it a worker busy for more than the gap started its round
-   * while its share of a backfill was still coming, and applied it in 2 or 3 rounds.
+   * while its share of a backfill was still coming, and applied it in 2 or 3 rounds. Returns how
+   * long no job had been queued when it ended on the quiet gaps (ms; 0 when it ended otherwise):
+   * that much of the debounce is already waited (Gather.debounceMs).
    */
-  private async gathered(): Promise<void> {
+  private async gathered(): Promise<number> {
     const g = this.gather;
-    if (!g) return;
+    if (!g) return 0;
     const fetchQuietMs = g.fetchQuietMs ?? g.quietMs;
     const started = performance.now();
     /** Since when the event loop was last found busy (a late wake-up): neither gap counts time before it. */
@@ -165,7 +176,8 @@ class LaneRounds {
       const fetched = now - Math.max(this.lastArrival, quietFrom);
       const queued = now - Math.max(this.lastQueued, quietFrom);
       const quiet = fetched >= fetchQuietMs && queued >= g.quietMs;
-      if (quiet || now - started >= g.maxMs || this.waiting.length >= g.jobs || samplesIn(this.waiting) >= this.maxSamples) return;
+      if (this.waiting.length >= g.jobs || samplesIn(this.waiting) >= this.maxSamples || now - started >= g.maxMs) return 0;
+      if (quiet) return queued;
       const wait = Math.min(Math.max(fetchQuietMs - fetched, g.quietMs - queued), g.maxMs - (now - started));
       const late = await new Promise<boolean>((resolve) => {
         const done = (timedOut: boolean): void => {
@@ -216,13 +228,16 @@ class LaneRounds {
       while (this.waiting.length > 0) {
         // Only with a gather: an await here would let the jobs pushed in the same tick as the
         // first join its round, and an idle worker applies a lone live job at once.
-        if (this.gather) await this.gathered();
+        const quietMs = this.gather ? await this.gathered() : 0;
         const round = this.take();
         try {
           const results = await this.series.applyJobs(
             round.map((w) => w.job),
             Math.max(...round.map((w) => w.now)),
             await this.heldNow(round),
+            // Only when the round took every job held: one come since the gather ended says the
+            // producer is not quiet after all.
+            this.waiting.length === 0 ? Math.min(quietMs, this.gather?.debounceMs ?? 0) : 0,
           );
           this.observe(round.length, samplesIn(round), this.lane);
           round.forEach((w, i) => w.resolve(results[i]!));

@@ -164,7 +164,7 @@ export class WorkerRole extends Role {
       registryStore: core.registry,
       evaluator,
       observer: core.metrics.observer,
-      ...(holds ? { gather: { quietMs: GATHER_QUIET_MS, fetchQuietMs: GATHER_FETCH_QUIET_MS, maxMs: GATHER_MAX_MS, jobs: config.workerHold } } : {}),
+      ...(holds ? { gather: { quietMs: GATHER_QUIET_MS, fetchQuietMs: GATHER_FETCH_QUIET_MS, maxMs: GATHER_MAX_MS, jobs: config.workerHold, debounceMs: config.evalDebounceMs } } : {}),
       ...(mirror ? { mirror } : {}),
     });
     // A job's id names its chunk markers, and each queue numbers its jobs from 1: a backfill job's

@@ -374,7 +374,7 @@ export class CompactSeries implements SeriesLayout {
       return { chunks: appliedChunks.size, skippedChunks: chunkCount - appliedChunks.size, rejected };
     });
     // In pages: a deep round marks every entity of a backfill (one script call per page keeps each short).
-    for (const [ids, lead] of [[[...dirty.backfill], '0'], [[...dirty.live], String(dirty.leadMs)]] as const) {
+    for (const [ids, lead] of [[[...dirty.backfill], String(dirty.backfillLeadMs ?? 0)], [[...dirty.live], String(dirty.leadMs)]] as const) {
       for (let i = 0; i < ids.length; i += DIRTY_PAGE) after.lookoutMarkDirty(this.keys.dirty, lead, ids.slice(i, i + DIRTY_PAGE));
     }
     for (const [err] of (await after.exec()) ?? []) if (err) throw err;

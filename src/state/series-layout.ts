@@ -66,13 +66,20 @@ export interface LayoutApplyResult {
 /**
  * The entities an apply marks for judgement. A `live` one (it got a sample of today or yesterday)
  * is stamped `leadMs` (EVAL_MAX_DELAY_MS) before Redis's now: drainers judge it at once, even while
- * they let a backlog of sample jobs go first. A `backfill` one (only older samples) is stamped now:
- * it waits the debounce, or the backlog. A mark never moves later (ZADD LT).
+ * they let a backlog of sample jobs go first. A `backfill` one (only older samples) is stamped now,
+ * or `backfillLeadMs` before it: it waits the debounce (less that lead), or the backlog. A mark
+ * never moves later (ZADD LT).
  */
 export interface DirtyMarks {
   readonly live: ReadonlySet<string>;
   readonly backfill: ReadonlySet<string>;
   readonly leadMs: number;
+  /**
+   * The compact layout's rounds only: set to the drainers' debounce for a backfill round that
+   * began once its producer had gone quiet (apply-rounds.ts Gather), whose quiet gap already waited
+   * for more of the backfill. Default 0.
+   */
+  readonly backfillLeadMs?: number;
 }
 
 export interface SeriesLayout {

@@ -111,9 +111,10 @@ export class SeriesStore {
    * Apply several jobs' samples (ids distinct) at one `now`: together where the layout joins them,
    * else one by one. An entity with a live sample is judged at once (a live mark), unless
    * `backfillHeld(entity)`: this worker holds a backfill of it still to apply, so it is judged with
-   * its backfill instead of once before it and once after.
+   * its backfill instead of once before it and once after. `backfillLeadMs`: how much earlier the
+   * backfill marks are stamped (DirtyMarks; a round begun after its producer went quiet).
    */
-  async applyJobs(parts: readonly JobToApply[], now: number, backfillHeld?: (entity: string) => boolean): Promise<ApplyResult[]> {
+  async applyJobs(parts: readonly JobToApply[], now: number, backfillHeld?: (entity: string) => boolean, backfillLeadMs = 0): Promise<ApplyResult[]> {
     // Live: a sample of today or yesterday (yesterday's daily export arrives today).
     const from = liveFrom(this.calendar, { now: () => now });
     const live = new Set<string>();
@@ -157,7 +158,7 @@ export class SeriesStore {
         backfill.delete(e);
       }
     }
-    const dirty = { live, backfill, leadMs: EVAL_MAX_DELAY_MS };
+    const dirty = { live, backfill, leadMs: EVAL_MAX_DELAY_MS, backfillLeadMs };
     const results =
       this.impl instanceof CompactSeries
         ? await this.impl.applyJobs(parts, now, dirty)

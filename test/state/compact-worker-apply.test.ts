@@ -392,6 +392,35 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     expect(rounds).toEqual(['backfill:1']);
   });
 
+  it('ApplyRounds with a gather: a round begun on the quiet gaps stamps its backfill marks early by the quiet it saw, up to the debounce; one begun on a full hold or its longest wait, not at all', async () => {
+    const prefix = fresh();
+    const s = store(prefix, 'worker');
+    const sample = (entity: string) => ({ metric: 'card_opening', entity, value: 5, ts: at(TODAY - 5, 10), id: `${entity}/1` });
+    // Far longer than the test takes, so the marks' scores tell the rounds apart.
+    const debounceMs = 40_000;
+    const gaps = { quietMs: 50, fetchQuietMs: 50, maxMs: 30_000, jobs: 100, debounceMs };
+    // Q: a lone job queued 2 minutes ago (a backlog): the whole debounce is waited. P: queued 20 s ago.
+    expect((await new ApplyRounds(s, { gather: gaps }).apply('q', [sample('Q')], NOW, undefined, 'backfill', 120_000)).chunks).toBe(1);
+    await new ApplyRounds(s, { gather: gaps }).apply('p', [sample('P')], NOW, undefined, 'backfill', 20_000);
+    // F and G: a full hold of two (more may be coming), queued as long ago as Q.
+    const full = new ApplyRounds(s, { gather: { ...gaps, quietMs: 60_000, fetchQuietMs: 60_000, maxMs: 60_000, jobs: 2 } });
+    await Promise.all(['F', 'G'].map((e) => full.apply(e, [sample(e)], NOW, undefined, 'backfill', 120_000)));
+    // M: its longest wait, the producer never quiet.
+    await new ApplyRounds(s, { gather: { ...gaps, quietMs: 60_000, maxMs: 100 } }).apply('m', [sample('M')], NOW, undefined, 'backfill');
+    // A live lane never gathers: its marks stay as they were (a live one, a minute early).
+    await new ApplyRounds(s, { gather: gaps }).apply('l', [{ ...sample('L'), ts: at(TODAY - 1, 10) }], NOW, undefined, 'live');
+    const dirty = keyspace(prefix).dirty;
+    const score = async (e: string) => Number(await admin.zscore(dirty, e));
+    // (Scores are Redis's clock: compared with each other only; the test's own steps take well under 10 s.)
+    const early = async (e: string) => (await score('F')) - (await score(e));
+    expect(await early('Q')).toBeGreaterThan(debounceMs - 10_000);
+    expect(await early('Q')).toBeLessThan(debounceMs + 10_000);
+    expect(await early('P')).toBeGreaterThan(10_000);
+    expect(await early('P')).toBeLessThan(30_000);
+    for (const e of ['G', 'M']) expect(Math.abs(await early(e))).toBeLessThan(10_000);
+    expect((await score('Q')) - (await score('L'))).toBeGreaterThan(10_000);
+  });
+
   it('ApplyRounds with a gather: jobs that had waited in their queue (a backlog) start the round once the fetchers have nothing more, not after the producer\'s quiet gap', async () => {
     const { s, all, rounds, observe } = gathering(3, ['D1', 'G1']);
     const r = new ApplyRounds(s, { observe, gather: { quietMs: 60_000, fetchQuietMs: 100, maxMs: 2_000, jobs: 100 } });
