@@ -157,13 +157,10 @@ class LaneRounds {
   /**
    * Wait for company before a round (Gather); at once without a gather. The quiet gap counts only
    * time the fetchers could deliver in: a wake-up later than asked (the event loop was busy, with
-   * a live round's computing, a judgement or the garbage collector) starts the fetchers' gap
-   * again, since the jobs fetched meanwhile wait in the socket, not delivered yet (a timer runs
-   * before the event loop reads the socket). Without it a worker busy for more than the gap started
-   * its round while its share of a backfill was still coming, and applied it in 2 or 3 rounds. The
-   * producer's gap is read from the stamps of the jobs delivered, once the fetchers' gap has let
-   * what waited in the socket in: restarting it too held the last jobs of a backfill, queued
-   * seconds before, a whole second after a judgement had kept the event loop busy. Returns how
+   * a live round's computing, a judgement or the garbage collector) starts the gap again, since
+   * the jobs fetched meanwhile wait in the socket, not delivered yet (a timer runs before the
+   * event loop reads the socket). Without it a worker busy for more than the gap started its round
+   * while its share of a backfill was still coming, and applied it in 2 or 3 rounds. Returns how
    * long no job had been queued when it ended on the quiet gaps (ms; 0 when it ended otherwise):
    * that much of the debounce is already waited (Gather.debounceMs).
    */
@@ -172,12 +169,12 @@ class LaneRounds {
     if (!g) return 0;
     const fetchQuietMs = g.fetchQuietMs ?? g.quietMs;
     const started = performance.now();
-    /** Since when the event loop was last found busy (a late wake-up): the fetchers' gap counts no time before it. */
+    /** Since when the event loop was last found busy (a late wake-up): neither gap counts time before it. */
     let quietFrom = -Infinity;
     for (;;) {
       const now = performance.now();
       const fetched = now - Math.max(this.lastArrival, quietFrom);
-      const queued = now - this.lastQueued;
+      const queued = now - Math.max(this.lastQueued, quietFrom);
       const quiet = fetched >= fetchQuietMs && queued >= g.quietMs;
       if (this.waiting.length >= g.jobs || samplesIn(this.waiting) >= this.maxSamples || now - started >= g.maxMs) return 0;
       if (quiet) return queued;

@@ -440,25 +440,6 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     expect(rounds).toEqual(['backfill:1']);
   });
 
-  it('ApplyRounds with a gather: after the event loop was busy, jobs queued long before start their round once the fetchers\' gap has passed, not a producer\'s gap later', async () => {
-    const { s, all, rounds, observe } = gathering(5, ['D1', 'G1']);
-    const r = new ApplyRounds(s, { observe, gather: { quietMs: 2_000, fetchQuietMs: 100, maxMs: 30_000, jobs: 100 } });
-    const started = performance.now();
-    // Queued a minute ago (a backlog's last job, fetched once the hold had room).
-    const applied = r.apply('a', all[0]!, NOW, undefined, 'backfill', 60_000);
-    // A judgement keeps the event loop busy past the gather's wake-up.
-    setTimeout(() => {
-      const until = performance.now() + 300;
-      while (performance.now() < until) {
-        // busy
-      }
-    }, 20);
-    expect((await applied).chunks).toBe(1);
-    expect(rounds).toEqual(['backfill:1']);
-    // The fetchers' gap again after the busy stretch (100 ms), not the producer's (2 s) from it.
-    expect(performance.now() - started).toBeLessThan(1_500);
-  });
-
   it('ApplyRounds with a gather: a quiet gap the event loop spent busy is not quiet (what was fetched meanwhile joins the round)', async () => {
     const { s, all, rounds, observe } = gathering(2, ['D1', 'G1']);
     const r = new ApplyRounds(s, { observe, gather: { quietMs: 100, maxMs: 30_000, jobs: 100 } });
