@@ -160,9 +160,7 @@ class LaneRounds {
    * a live round's computing, a judgement or the garbage collector) starts the gap again, since
    * the jobs fetched meanwhile wait in the socket, not delivered yet (a timer runs before the
    * event loop reads the socket). Without it a worker busy for more than the gap started its round
-   * while its share of a backfill was still coming, and applied it in 2 or 3 rounds. (The
-   * producer's gap starts again only while the jobs come fresh: a backlog's last jobs, fetched once
-   * the hold had room, waited a whole second more after a judgement before.) Returns how
+   * while its share of a backfill was still coming, and applied it in 2 or 3 rounds. Returns how
    * long no job had been queued when it ended on the quiet gaps (ms; 0 when it ended otherwise):
    * that much of the debounce is already waited (Gather.debounceMs).
    */
@@ -176,11 +174,7 @@ class LaneRounds {
     for (;;) {
       const now = performance.now();
       const fetched = now - Math.max(this.lastArrival, quietFrom);
-      // The producer's gap starts again too while jobs come fresh from a producer (one may still be
-      // on its way); not for a backlog's last jobs, queued long before and fetched once the hold had
-      // room: their stamps say the producer was done.
-      const fresh = this.waiting.some((w) => w.queuedMs < g.quietMs);
-      const queued = now - Math.max(this.lastQueued, fresh ? quietFrom : -Infinity);
+      const queued = now - Math.max(this.lastQueued, quietFrom);
       const quiet = fetched >= fetchQuietMs && queued >= g.quietMs;
       if (this.waiting.length >= g.jobs || samplesIn(this.waiting) >= this.maxSamples || now - started >= g.maxMs) return 0;
       if (quiet) return queued;

@@ -440,34 +440,6 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     expect(rounds).toEqual(['backfill:1']);
   });
 
-  it('ApplyRounds with a gather: after the event loop was busy, a backlog\'s last jobs start their round once the fetchers\' gap has passed; jobs fresh from a producer wait its gap again', async () => {
-    const { s, all, rounds, observe } = gathering(5, ['D1', 'G1']);
-    const gather = { quietMs: 2_000, fetchQuietMs: 100, maxMs: 30_000, jobs: 100 };
-    // A judgement keeps the event loop busy past the gather's wake-up (due at 100 or 500 ms below).
-    const busy = () =>
-      setTimeout(() => {
-        const until = performance.now() + 600;
-        while (performance.now() < until) {
-          // busy
-        }
-      }, 20);
-    // Queued a minute ago (a backlog's last job, fetched once the hold had room).
-    let started = performance.now();
-    const backlog = new ApplyRounds(s, { observe, gather }).apply('a', all[0]!, NOW, undefined, 'backfill', 60_000);
-    busy();
-    expect((await backlog).chunks).toBe(1);
-    // The fetchers' gap again after the busy stretch (100 ms), not the producer's (2 s) from it.
-    expect(performance.now() - started).toBeLessThan(1_800);
-    // Queued 1.5 s ago: fresh from a producer that may still be sending, so its gap (2 s) starts
-    // again after the busy stretch, as if nothing had been delivered during it.
-    started = performance.now();
-    const fresh = new ApplyRounds(s, { observe, gather }).apply('b', all[1]!, NOW, undefined, 'backfill', 1_500);
-    busy();
-    expect((await fresh).chunks).toBe(1);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(2_600);
-    expect(rounds).toEqual(['backfill:1', 'backfill:1']);
-  });
-
   it('ApplyRounds with a gather: a quiet gap the event loop spent busy is not quiet (what was fetched meanwhile joins the round)', async () => {
     const { s, all, rounds, observe } = gathering(2, ['D1', 'G1']);
     const r = new ApplyRounds(s, { observe, gather: { quietMs: 100, maxMs: 30_000, jobs: 100 } });
