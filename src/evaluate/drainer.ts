@@ -66,7 +66,8 @@ export class EvaluationDrainer {
    * backlogEveryMs, then an idle poll: a backfill's last entities were judged ~0.4 s late.)
    */
   notify(): void {
-    this.backlogAt = -Infinity;
+    // Only a busy reading can have gone stale this way: a finished job or a mark adds no backlog.
+    if (this.backlogBusy) this.backlogAt = -Infinity;
     const w = this.wakers;
     this.wakers = [];
     for (const wake of w) wake();

@@ -75,9 +75,9 @@ export interface DirtyMarks {
   readonly backfill: ReadonlySet<string>;
   readonly leadMs: number;
   /**
-   * The compact layout's rounds only: set to the drainers' debounce for a backfill round that
-   * began once its producer had gone quiet (apply-rounds.ts Gather), whose quiet gap already waited
-   * for more of the backfill. Default 0.
+   * The compact layout's rounds only: for a backfill round that began once its producer had gone
+   * quiet (apply-rounds.ts Gather), how long it had been quiet, up to the drainers' debounce: that
+   * wait for more of the backfill counts towards the debounce. Default 0.
    */
   readonly backfillLeadMs?: number;
 }
