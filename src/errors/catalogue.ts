@@ -30,6 +30,7 @@ export const SAMPLE_ERRORS = define({
   bad_row: 'CSV row could not be parsed',
   id_window_passed: 'the sample has an id and its day is older than the id window, whose ids are forgotten: it cannot be told from a re-send (compact layout)',
   value_out_of_range: "the value, or its hour's or day's sum, is beyond what a compact cell holds (±2,147,483.647 per hour)",
+  bad_batch: 'a queued batch in columns (v: 2) whose columns do not hold together: none of it can be read (queue door)',
 });
 
 /** Whole-request errors of the HTTP API. */

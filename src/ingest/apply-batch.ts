@@ -6,6 +6,7 @@ import type { Clock, Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { RawSample, SampleRejection } from '../domain/sample.js';
 import { validateSamples } from './validate.js';
+import { BadColumns, batchSamples } from '../queues/sample-payload.js';
 import { ApplyRounds, type Gather, type HeldMirror, type Lane } from './apply-rounds.js';
 import type { PipelineObserver } from '../observability/events.js';
 import type { SampleBatchJob } from '../queues/names.js';
@@ -57,7 +58,19 @@ export class SampleBatchProcessor {
     const d = this.deps;
     const started = performance.now();
     const now = d.clock.now();
-    const raws: readonly RawSample[] = Array.isArray(job?.samples) ? job.samples : [];
+    const source = typeof job?.source === 'string' ? job.source : 'queue';
+    let raws: readonly RawSample[] = [];
+    let unread: SampleRejection | undefined;
+    try {
+      raws = batchSamples(job);
+    } catch (err) {
+      // A v: 2 batch whose columns do not hold together (the doors never write one; a producer of
+      // its own might): nothing of it can be read, so it is one coded reject, not a failed job
+      // retried ten times.
+      if (!(err instanceof BadColumns)) throw err;
+      unread = { index: -1, code: 'bad_batch', message: `batch v: 2: ${err.message}` };
+      d.observer.samplesRejected(`${source}:worker`, unread.code, 1);
+    }
     const { accepted, rejected } = validateSamples(raws, {
       metrics: d.metrics(),
       now,
@@ -65,7 +78,6 @@ export class SampleBatchProcessor {
       maxFutureMs: d.maxFutureMs,
       calendar: d.calendar,
     });
-    const source = typeof job?.source === 'string' ? job.source : 'queue';
     // The HTTP door counts what it receives itself; the other doors (CSV import in its own
     // process, producers on the queue) are counted here, where their samples are first seen.
     if (source !== 'http') {
@@ -123,7 +135,7 @@ export class SampleBatchProcessor {
     }
     d.observer.metricSamples(byMetric);
     // Store refusals carry no batch index (a derived complaint category has none): index -1.
-    const all = refused.length ? [...rejected, ...refused.map((r) => ({ ...r, index: -1 }))] : rejected;
+    const all = unread || refused.length ? [...(unread ? [unread] : []), ...rejected, ...refused.map((r) => ({ ...r, index: -1 }))] : rejected;
     return { accepted: accepted.length, rejected: all, chunks, skippedChunks, entities };
   }
 }

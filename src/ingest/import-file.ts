@@ -16,6 +16,7 @@ import { metricCatalogue } from '../domain/metric.js';
 import type { SampleRejection } from '../domain/sample.js';
 import { QUEUES } from '../queues/names.js';
 import { openBackfillQueues } from '../queues/backfill-partitions.js';
+import { ColumnarReaders } from '../queues/payload-readers.js';
 import { keyspace } from '../state/keys.js';
 import { connectDeployment } from '../redis/connect.js';
 import { locateDeployment } from '../redis/locate.js';
@@ -148,7 +149,7 @@ async function importSamples(
   const backfill = openBackfillQueues(queueOpts, config.backfillPartitions, config.shards);
   const flows = new FlowProducer({ connection: redis, prefix: config.prefix });
   const clock = appClock(config);
-  const sink = new QueueSampleSink(queue, config.batchSize, clock, { flows, groupByEntity: grouped, backfill: { queue: backfill.unpartitioned, queueOf: (e) => backfill.queueOf(e), liveFrom: () => liveFrom(calendar, clock) } });
+  const sink = new QueueSampleSink(queue, config.batchSize, clock, { flows, groupByEntity: grouped, columns: new ColumnarReaders(queue), backfill: { queue: backfill.unpartitioned, queueOf: (e) => backfill.queueOf(e), liveFrom: () => liveFrom(calendar, clock) } });
   const source = opts.source ?? 'csv';
   const rejected: (SampleRejection & { line?: number })[] = [];
   const entities = new Set<string>();

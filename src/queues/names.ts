@@ -2,6 +2,7 @@
 
 import type { AlertEvent } from '../domain/alert.js';
 import type { RawSample } from '../domain/sample.js';
+import type { ColumnarSamples } from './sample-payload.js';
 
 export const QUEUES = {
   /** Batches of samples → worker (apply to buckets, evaluate touched entities). Live ones, and those other producers add. */
@@ -28,11 +29,20 @@ export const QUEUES = {
  * these directly: `queue.add('batch', {v: 1, source: 'billing-export', samples: [...]})`.
  * Samples are validated again by the worker; rejects are counted and logged, never applied.
  */
-export interface SampleBatchJob {
+export type SampleBatchJob = SampleBatchJobV1 | SampleBatchJobV2;
+
+export interface SampleBatchJobV1 {
   readonly v: 1;
   readonly source: string;
   readonly samples: readonly RawSample[];
   /** Epoch ms when the batch was accepted (for ingest-lag metrics). */
+  readonly receivedAt?: number;
+}
+
+/** The queue door's own batches: the samples in columns (queues/sample-payload.ts). */
+export interface SampleBatchJobV2 extends ColumnarSamples {
+  readonly v: 2;
+  readonly source: string;
   readonly receivedAt?: number;
 }
 

@@ -17,6 +17,7 @@ import type { Entity } from '../domain/entity.js';
 import type { RuleSet } from '../domain/rule.js';
 import { ConfigError } from '../errors/catalogue.js';
 import { QueueSampleSink } from '../ingest/queue-sink.js';
+import { ColumnarReaders } from '../queues/payload-readers.js';
 import { NotificationStore } from '../state/notification-store.js';
 import { createMetrics, stateGauges, type LookoutMetrics } from '../observability/metrics.js';
 import { stateCollector } from '../observability/state-collector.js';
@@ -250,6 +251,7 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
     ready: () => requestRedis.status === 'ready',
     timeoutMs: REQUEST_TIMEOUT_MS,
     groupByEntity: config.seriesLayout === 'compact',
+    columns: new ColumnarReaders(ingestQueue),
     backfill: { queue: ingestBackfill.unpartitioned, queueOf: (e) => ingestBackfill.queueOf(e), liveFrom: () => liveFrom(calendar, clock) },
   });
   const request: RequestSide = {

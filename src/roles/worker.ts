@@ -18,6 +18,7 @@ import { GATHER_FETCH_QUIET_MS, GATHER_MAX_MS, GATHER_QUIET_MS, type Lane } from
 import { HoldBudget, heldWorkers, HOLD_FETCHERS } from '../queues/held-worker.js';
 import { HeldBackfill, PartitionOwnership, partitionQueueName } from '../queues/backfill-partitions.js';
 import { QUEUES, type SampleBatchJob } from '../queues/names.js';
+import { SAMPLE_READER_NAME } from '../queues/payload-readers.js';
 import type { Core } from './core.js';
 import type { Features } from './features.js';
 import { notifyContext, type Channels } from './notify-context.js';
@@ -189,6 +190,8 @@ export class WorkerRole extends Role {
     const options = () => ({
       connection: workerConn(),
       prefix: config.prefix,
+      // Says it reads batches in columns (v: 2): the doors queue them once every consumer does.
+      name: SAMPLE_READER_NAME,
       ...reliableWorkerOptions({ lockDurationMs: SAMPLE_LOCK_MS, stalledIntervalMs: SAMPLE_STALLED_CHECK_MS }),
     });
     // A backfill queue's consumers: where jobs are joined, jobs held out of the process's hold and

@@ -1,4 +1,5 @@
 // `lookout import FILE` against a running Lookout (a worker on the same Redis prefix).
+import { batchSamples } from '../../src/queues/sample-payload.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import iconv from 'iconv-lite';
 import pino from 'pino';
@@ -188,7 +189,7 @@ describe.each(['compact', 'buckets'] as const)('lookout import of an hourly expo
     await lk.idle();
 
     // Jobs of one read share a MULTI (flow jobs: ids are not in order); the outlets in each job:
-    const entitiesOf = (await lk.queues.samples.getJobs(['completed'])).map((j) => new Set(j.data.samples.map((x) => x.entity)));
+    const entitiesOf = (await lk.queues.samples.getJobs(['completed'])).map((j) => new Set(batchSamples(j.data).map((x) => x.entity)));
     const jobsHolding = outlets.map((g) => entitiesOf.filter((e) => e.has(g)).length);
     if (layout === 'compact') {
       // 2,000 samples are 83⅓ outlets' whole days: an outlet is split between two jobs only at a

@@ -65,6 +65,10 @@ describe('Lookout on a Redis Cluster', () => {
     const firing = (await lk.alerts.list({ state: 'firing' })).map((a) => `${a.rule}:${a.entity}`);
     expect(firing).toEqual(['core_dealer_card_opening_drop:D0000']);
     expect([...(await lk.daily('D0001', 'card_opening')).values()].reduce((a, b) => a + b, 0)).toBe(100 * 29);
+    // The door found its worker on the cluster (CLIENT LIST of the queues' master) and queued columns.
+    const live = await lk.queues.samples.getJobs(['completed']);
+    expect(live.length).toBeGreaterThan(0);
+    expect(live.map((j) => j.data.v)).toEqual(live.map(() => 2));
 
     const perMaster = await keysPerMaster(lk.prefix);
     const series = perMaster.map((keys) => keys.filter((k) => k.startsWith(`${lk!.prefix}:{s`)).length);

@@ -1,3 +1,4 @@
+import { batchSamples } from '../../src/queues/sample-payload.js';
 import { FlowProducer, Queue, Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
@@ -33,7 +34,7 @@ describe('QueueSampleSink', () => {
       const { jobs } = await sink.enqueue(samples, 'test');
       const stored = (await queue.getJobs(['waiting'])).sort((a, b) => Number(a.id) - Number(b.id));
       expect(stored).toHaveLength(jobs);
-      return stored.map((j) => j.data.samples.map((x) => `${x.entity}${x.value}`));
+      return stored.map((j) => batchSamples(j.data).map((x) => `${x.entity}${x.value}`));
     } finally {
       await queue.close();
     }
@@ -70,7 +71,7 @@ describe('QueueSampleSink', () => {
       const { jobs } = await sink.enqueue([...hourly, s('A', 3)], 'test');
       expect(jobs).toBe(4);
       const held = async (q: Queue<SampleBatchJob>) =>
-        (await q.getJobs(['waiting'])).map((j) => j.data.samples.map((x) => `${x.entity}${x.value}`).join(' ')).sort();
+        (await q.getJobs(['waiting'])).map((j) => batchSamples(j.data).map((x) => `${x.entity}${x.value}`).join(' ')).sort();
       expect(await held(backfill)).toEqual(['A0 B0 C0', 'A1 B1 C1']);
       expect(await held(queue)).toEqual(['A2 B2 C2', 'A3']);
     } finally {
@@ -95,7 +96,7 @@ describe('QueueSampleSink', () => {
       // Hour by hour A, B, C over hours 0–3, then D0 D1 and a live A4.
       const samples = [0, 1, 2, 3].flatMap((h) => ['A', 'B', 'C'].map((e) => s(e, h))).concat([s('D', 0), s('D', 1), s('A', 4)]);
       const { jobs } = await sink.enqueue(samples, 'test');
-      const held = async (q: Queue<SampleBatchJob>) => (await q.getJobs(['waiting'])).map((j) => j.data.samples.map((x) => `${x.entity}${x.value}`).join(' ')).sort();
+      const held = async (q: Queue<SampleBatchJob>) => (await q.getJobs(['waiting'])).map((j) => batchSamples(j.data).map((x) => `${x.entity}${x.value}`).join(' ')).sort();
       // Grouped by entity: A0 A1 A2 | A3 A4 B0 (live: A4) | B1 B2 B3 | C0 C1 C2 | C3 D0 D1.
       expect(await held(queue)).toEqual(['A3 A4 B0']);
       // The rest by partition, in order, then cut: partition 0 A0 A1 A2 C0 C1 C2 C3, partition 1 B1 B2 B3 D0 D1.
@@ -115,7 +116,7 @@ describe('QueueSampleSink', () => {
     try {
       const sink = new QueueSampleSink(queue, 3, new ManualClock(0), { backfill: { queue: unpartitioned, queueOf: () => part, liveFrom: () => Infinity } });
       await sink.enqueue(hourly.slice(0, 3), 'test');
-      expect((await unpartitioned.getJobs(['waiting'])).map((j) => j.data.samples.map((x) => x.entity).join(''))).toEqual(['ABC']);
+      expect((await unpartitioned.getJobs(['waiting'])).map((j) => batchSamples(j.data).map((x) => x.entity).join(''))).toEqual(['ABC']);
       expect(await part.getJobCounts('waiting')).toEqual({ waiting: 0 });
     } finally {
       await Promise.all([queue.close(), unpartitioned.close(), part.close()]);
@@ -143,7 +144,7 @@ describe('QueueSampleSink', () => {
       expect(kept).toHaveLength(COMPLETED_SAMPLE_JOBS_KEPT);
       // The last ones completed are those kept. (BullMQ trims by finishing time in ms: jobs that
       // finished in the same ms as the 100th newest may be kept or dropped, by id.)
-      const values = kept.map((j) => Number(j.data.samples[0]!.value));
+      const values = kept.map((j) => Number(batchSamples(j.data)[0]!.value));
       expect(Math.min(...values)).toBeGreaterThanOrEqual(sent - COMPLETED_SAMPLE_JOBS_KEPT - 10);
       expect(values).toContain(sent - 1);
     } finally {

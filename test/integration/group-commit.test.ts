@@ -2,6 +2,7 @@
 // together in rounds. From the outside: a backfill posted day by day, each day twice (a re-sent
 // export), into a worker that holds 16 jobs: fewer rounds than jobs, every value counted once, and
 // the drop contract's alerts as applied one by one.
+import { batchSamples } from '../../src/queues/sample-payload.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Calendar } from '../../src/domain/clock.js';
 import { Worker } from 'bullmq';
@@ -107,8 +108,8 @@ describe('group commit: the jobs a worker holds applied together', () => {
     expect(new Set(backfill.map((j) => j.queueName)).size).toBe(partitionsHit(lk));
     expect(backfill).toHaveLength(partitionsHit(lk));
     expect(live.map((j) => j.id)).toEqual(['1']);
-    expect(backfill.reduce((n, j) => n + j.data.samples.length, 0)).toBe(old.length);
-    for (const j of backfill) expect(new Set(j.data.samples.map((s) => partitionOf(String(s.entity), lk.config.shards, lk.config.backfillPartitions))).size).toBe(1);
+    expect(backfill.reduce((n, j) => n + batchSamples(j.data).length, 0)).toBe(old.length);
+    for (const j of backfill) expect(new Set(batchSamples(j.data).map((s) => partitionOf(String(s.entity), lk.config.shards, lk.config.backfillPartitions))).size).toBe(1);
     for (const [i, id] of DEALERS.entries()) expect((await lk.daily(id, 'card_opening')).get(day(LAST_DAY))).toBe(lastValue(i));
     const open = (await lk.alerts.list({})).filter((a) => a.state !== 'resolved' && a.rule.startsWith('core_dealer'));
     expect(open).toHaveLength(DEALERS.filter((_, i) => lastValue(i) < 100).length);
