@@ -37,6 +37,9 @@ const WHOLE = '\u0000';
 const LABELS = '\u0001';
 const SLASH = 47;
 
+/** Id tails remembered as the door walks a batch: an entity's days or hours repeat the last few. */
+const RECENT_TAILS = 4;
+
 /** The samples in columns (ColumnarSamples). */
 export function toColumns(samples: readonly Sample[]): ColumnarSamples {
   const words: string[] = [];
@@ -49,6 +52,24 @@ export function toColumns(samples: readonly Sample[]): ColumnarSamples {
       codes.set(s, k);
     }
     return k;
+  };
+  // The last few id tails and their words: a tail met again is found by comparing the id's end
+  // with it, without cutting the id (a new string) and hashing it.
+  const tails: string[] = [];
+  const tailCodes: number[] = [];
+  let nextTail = 0;
+  const tailOf = (sid: string, from: number): number => {
+    const len = sid.length - from;
+    for (let k = 0; k < tails.length; k++) {
+      const tail = tails[k]!;
+      if (tail.length === len && sid.endsWith(tail)) return tailCodes[k]!;
+    }
+    const tail = sid.slice(from);
+    const code = word(tail);
+    tails[nextTail] = tail;
+    tailCodes[nextTail] = code;
+    nextTail = (nextTail + 1) % RECENT_TAILS;
+    return code;
   };
   const times: number[] = [];
   const timeCodes = new Map<number, number>();
@@ -63,6 +84,8 @@ export function toColumns(samples: readonly Sample[]): ColumnarSamples {
   let last: string | undefined;
   let lastMetric: string | undefined;
   let lastMetricCode = -1;
+  let lastTs = NaN;
+  let lastTsCode = -1;
   for (let i = 0; i < n; i++) {
     const s = samples[i]!;
     const entity = s.entity;
@@ -77,15 +100,19 @@ export function toColumns(samples: readonly Sample[]): ColumnarSamples {
     }
     m[i] = lastMetricCode;
     x[i] = s.value;
-    let tc = timeCodes.get(s.ts);
-    if (tc === undefined) {
-      tc = times.length;
-      times.push(s.ts);
-      timeCodes.set(s.ts, tc);
+    if (s.ts !== lastTs) {
+      let tc = timeCodes.get(s.ts);
+      if (tc === undefined) {
+        tc = times.length;
+        times.push(s.ts);
+        timeCodes.set(s.ts, tc);
+      }
+      lastTs = s.ts;
+      lastTsCode = tc;
     }
-    t[i] = tc;
+    t[i] = lastTsCode;
     const sid = s.id;
-    id[i] = sid === undefined ? -1 : sid.length > entity.length && sid.charCodeAt(entity.length) === SLASH && sid.startsWith(entity) ? word(sid.slice(entity.length)) : word(WHOLE + sid);
+    id[i] = sid === undefined ? -1 : sid.length > entity.length && sid.charCodeAt(entity.length) === SLASH && sid.startsWith(entity) ? tailOf(sid, entity.length) : word(WHOLE + sid);
     if (s.labels !== undefined) {
       l ??= new Array<number>(n).fill(-1);
       l[i] = word(LABELS + JSON.stringify(s.labels));

@@ -30,6 +30,19 @@ describe('batch payload v: 2 (columns)', () => {
     expect(cols.ts).toHaveLength(3);
   });
 
+  it('gives back ids whose tails come round more often than the door remembers (24 hours of each entity, then again)', () => {
+    const hours: Sample[] = [];
+    for (const round of [0, 1]) {
+      for (const entity of ['G1', 'G2', 'G10', 'G1/x']) {
+        for (let h = 0; h < 24; h++) hours.push({ metric: 'air_recharge', entity, value: round * 100 + h, ts: DAY + h * 3_600_000, id: `${entity}/air_recharge/2026-11-20T${h}` });
+      }
+    }
+    const cols = viaJson(toColumns(hours));
+    expect(fromColumns(cols)).toEqual(hours);
+    // Each hour's tail written once (G1/x's ids end in them too, after `G1/x`).
+    expect(cols.w.filter((w) => w.startsWith('/air_recharge/'))).toHaveLength(24);
+  });
+
   it('has no labels column when no sample has labels', () => {
     const cols = toColumns([{ metric: 'm', entity: 'E', value: 1, ts: DAY }]);
     expect(cols.l).toBeUndefined();
