@@ -188,6 +188,8 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
     .map((lane) => `${lane} ${tallies.map((t) => `${t.rounds[lane]?.rounds ?? 0} (${t.rounds[lane]?.jobs ?? 0} jobs)`).join(' / ')}`)
     .join('; ')
     .concat(`; conflicts ${tallies.map((t) => t.conflicts).join(' / ')}`);
+  // The payload the door queued (v: 2 once it saw every worker read columns; docs/ingest.md "How a batch is queued").
+  const payload = (await lookout.queues.samples.getJobs(['completed'], 0, 0))[0]?.data.v;
   await Promise.all(children.map((c) => new Promise((resolve) => { c.once('exit', resolve); c.send('stop'); })));
   if (process.env.BENCH_DEBUG) {
     const by = new Map<string, number>();
@@ -207,7 +209,7 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
     alerts,
     judged,
     stalled,
-    rounds,
+    rounds: `${rounds}; jobs queued as v: ${payload ?? '?'}`,
     shape: `${perDay === 1 ? `${days} days × daily` : `${days} days × ${perDay} hourly`}${DAYS_TOGETHER ? ', days together' : ''}${BACKLOG ? ', on a backlog' : ''}`,
     cpu,
     nodeCpu,
