@@ -11,7 +11,7 @@ import { withTimeout } from '../redis/connect.js';
 import { toColumns } from '../queues/sample-payload.js';
 import type { SampleSink } from '../state/ports.js';
 
-/** Completed jobs each sample queue keeps (at most an hour): each holds its samples' JSON, ~240 KB of Redis memory for 2,000. */
+/** Completed jobs each sample queue keeps (at most an hour): each holds its samples, ~44 KB of Redis memory for 2,000 daily ones as v: 2, ~240 KB as v: 1. */
 export const COMPLETED_SAMPLE_JOBS_KEPT = 100;
 
 export const SAMPLE_JOB_OPTIONS: JobsOptions = {
@@ -49,7 +49,7 @@ export interface QueueSinkOptions {
   readonly backfill?: { readonly queue: Queue; readonly queueOf?: (entity: string) => Queue; readonly liveFrom: () => number };
   /**
    * Whether every worker reads batches in columns (queues/payload-readers.ts): then jobs are queued
-   * as v: 2 (queues/sample-payload.ts), a sixth of the bytes of v: 1 for a daily export; without
+   * as v: 2 (queues/sample-payload.ts), a fifth of v: 1's Redis memory for a daily export; without
    * it, or while a worker of an earlier release consumes, as v: 1.
    */
   readonly columns?: { columnar(): Promise<boolean> };
