@@ -59,17 +59,16 @@ export class SampleBatchProcessor {
     const started = performance.now();
     const now = d.clock.now();
     const source = typeof job?.source === 'string' ? job.source : 'queue';
-    let raws: readonly RawSample[] = [];
-    let unread: SampleRejection | undefined;
+    let raws: readonly RawSample[];
     try {
       raws = batchSamples(job);
     } catch (err) {
       // A v: 2 batch whose columns do not hold together (the doors never write one; a producer of
-      // its own might): nothing of it can be read, so it is one coded reject, not a failed job
-      // retried ten times.
+      // its own might): nothing of it can be read, so it is one coded reject and nothing to apply,
+      // not a failed job retried ten times.
       if (!(err instanceof BadColumns)) throw err;
-      unread = { index: -1, code: 'bad_batch', message: `batch v: 2: ${err.message}` };
-      d.observer.samplesRejected(`${source}:worker`, unread.code, 1);
+      d.observer.samplesRejected(`${source}:worker`, 'bad_batch', 1);
+      return { accepted: 0, rejected: [{ index: -1, code: 'bad_batch', message: `batch v: 2: ${err.message}` }], chunks: 0, skippedChunks: 0, entities: 0 };
     }
     const { accepted, rejected } = validateSamples(raws, {
       metrics: d.metrics(),
@@ -135,7 +134,7 @@ export class SampleBatchProcessor {
     }
     d.observer.metricSamples(byMetric);
     // Store refusals carry no batch index (a derived complaint category has none): index -1.
-    const all = unread || refused.length ? [...(unread ? [unread] : []), ...rejected, ...refused.map((r) => ({ ...r, index: -1 }))] : rejected;
+    const all = refused.length ? [...rejected, ...refused.map((r) => ({ ...r, index: -1 }))] : rejected;
     return { accepted: accepted.length, rejected: all, chunks, skippedChunks, entities };
   }
 }

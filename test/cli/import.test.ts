@@ -1,5 +1,4 @@
 // `lookout import FILE` against a running Lookout (a worker on the same Redis prefix).
-import { batchSamples } from '../../src/queues/sample-payload.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import iconv from 'iconv-lite';
 import pino from 'pino';
@@ -12,6 +11,7 @@ import { startTestLookout, type TestLookout } from '../support/lookout.js';
 import { keyspace } from '../../src/state/keys.js';
 import { resolveRedis } from '../../src/redis/resolve.js';
 import { freshPrefix, testRedisUrl } from '../support/redis.js';
+import { batchSamples } from '../../src/queues/sample-payload.js';
 
 beforeAll(ensureBuilt, 180_000);
 

@@ -1,4 +1,3 @@
-import { batchSamples } from '../../src/queues/sample-payload.js';
 import { FlowProducer, Queue, Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
@@ -6,6 +5,7 @@ import type { Sample } from '../../src/domain/sample.js';
 import { COMPLETED_SAMPLE_JOBS_KEPT, QueueSampleSink, groupedByEntity } from '../../src/ingest/queue-sink.js';
 import type { SampleBatchJob } from '../../src/queues/names.js';
 import { connect, redisPerTest } from '../support/redis.js';
+import { batchSamples } from '../../src/queues/sample-payload.js';
 
 const s = (entity: string, h: number, id?: string): Sample => ({ metric: 'card_opening', entity, value: h, ts: 1_764_000_000_000 + h * 3_600_000, ...(id ? { id } : {}) });
 

@@ -2,7 +2,6 @@
 // together in rounds. From the outside: a backfill posted day by day, each day twice (a re-sent
 // export), into a worker that holds 16 jobs: fewer rounds than jobs, every value counted once, and
 // the drop contract's alerts as applied one by one.
-import { batchSamples } from '../../src/queues/sample-payload.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Calendar } from '../../src/domain/clock.js';
 import { Worker } from 'bullmq';
@@ -10,6 +9,7 @@ import { Redis } from 'ioredis';
 import { partitionOf, partitionQueueName } from '../../src/queues/backfill-partitions.js';
 import { metricValue, startTestLookout, waitFor, type TestLookout } from '../support/lookout.js';
 import { dealer, dealerSeries, FOUR_WEEKS, LAST_DAY } from './fixtures.js';
+import { batchSamples } from '../../src/queues/sample-payload.js';
 
 const DEALERS = Array.from({ length: 24 }, (_, i) => `D${String(i).padStart(4, '0')}`);
 /** Critical (40), warning (65) or normal (100) on the last day. */
