@@ -1,5 +1,6 @@
 // The one path every door ends in: samples become batched jobs on the `samples` queue (live ones)
-// or a backfill queue (those with no live sample): their entities' partition of `samples-backfill`.
+// or a backfill queue (those with no live sample): their entities' partition of `samples-backfill`,
+// where a live sample of an entity whose backfill is still there follows it.
 // One job per sample tops out near 13k/s; a job per batch keeps Redis busy with data, not
 // bookkeeping.
 
@@ -13,6 +14,16 @@ import type { SampleSink } from '../state/ports.js';
 
 /** Completed jobs each sample queue keeps (at most an hour): each holds its samples, ~44 KB of Redis memory for 2,000 daily ones as v: 2, ~240 KB as v: 1. */
 export const COMPLETED_SAMPLE_JOBS_KEPT = 100;
+
+/**
+ * Jobs a backfill partition may have waiting for a live sample to follow its entity's backfill
+ * there (~128,000 samples at the default batch size: about one round of the worker that serves it).
+ * With more, the live sample goes on `samples`, as any other, and is not held up behind a backlog.
+ */
+export const FOLLOW_MAX_WAITING = 64;
+
+/** Entities a sink remembers having queued a backfill for, over all partitions; past it it remembers no more (only the following stops). */
+export const FOLLOW_MAX_ENTITIES = 2_000_000;
 
 export const SAMPLE_JOB_OPTIONS: JobsOptions = {
   attempts: 10,
@@ -42,11 +53,24 @@ export interface QueueSinkOptions {
   /**
    * Where backfill jobs go (`samples-backfill`): a job none of whose samples is live (older than
    * `liveFrom`, yesterday 00:00 in LOOKOUT_TZ) is queued there, so a live sample sent during a
-   * backfill is never queued behind it. Without it every job goes to `queue`. With `queueOf` (the
+   * backfill is never queued behind another entity's backfill. Without it every job goes to `queue`. With `queueOf` (the
    * backfill's partition queues, queues/backfill-partitions.ts) and `groupByEntity`, a call's
    * backfill samples are split by the queue of their entity first, each queue's cut into jobs.
    */
-  readonly backfill?: { readonly queue: Queue; readonly queueOf?: (entity: string) => Queue; readonly liveFrom: () => number };
+  readonly backfill?: {
+    readonly queue: Queue;
+    readonly queueOf?: (entity: string) => Queue;
+    readonly liveFrom: () => number;
+    /**
+     * A live sample follows its entity's backfill (default true, with `queueOf` and `groupByEntity`):
+     * while a backfill this sink queued for the entity is still in its partition (waiting or being
+     * applied), and that partition has at most FOLLOW_MAX_WAITING jobs waiting, the live sample is
+     * queued there too, behind it, instead of on `queue`. It is applied with the backfill, in the same
+     * write of its series, and judged once with it, as it would have been judged anyway
+     * (docs/ingest.md "A live sample follows its backfill").
+     */
+    readonly follow?: boolean;
+  };
   /**
    * Whether every worker reads batches in columns (queues/payload-readers.ts): then jobs are queued
    * as v: 2 (queues/sample-payload.ts), a fifth of v: 1's Redis memory for a daily export; without
@@ -70,6 +94,13 @@ export function groupedByEntity(samples: readonly Sample[]): Sample[] {
 }
 
 export class QueueSampleSink implements SampleSink {
+  /**
+   * Entities this sink queued a backfill for, by the partition queue it went to, kept while that
+   * queue has jobs (forgotten when a call finds it empty): a live sample of one follows it there.
+   */
+  private readonly backfilled = new Map<Queue, Set<string>>();
+  private backfilledCount = 0;
+
   constructor(
     private readonly queue: Queue,
     private readonly batchSize: number,
@@ -93,25 +124,39 @@ export class QueueSampleSink implements SampleSink {
     // Partitioned only where each entity's samples are together (the compact layout): in the
     // buckets layout an id re-sent under another entity moves, so a job keeps the order as sent.
     const queueOf = this.opts.groupByEntity ? backfill?.queueOf : undefined;
+    // The partitions a live sample of this call may follow its entity's backfill to.
+    const follow = queueOf && backfill?.follow !== false && this.backfilled.size > 0 && samples.some((s) => s.ts >= liveFrom) ? await this.followable() : undefined;
     const split = new Map<Queue, Sample[]>();
+    const live: Sample[] = [];
     let lastEntity: string | undefined;
     let lastQueue: Queue | undefined;
+    const queueOfEntity = (entity: string): Queue => {
+      if (entity !== lastEntity) {
+        lastEntity = entity;
+        lastQueue = queueOf!(entity);
+      }
+      return lastQueue!;
+    };
+    const toPartition = (queue: Queue, s: Sample): void => {
+      const to = split.get(queue);
+      if (to) to.push(s);
+      else split.set(queue, [s]);
+    };
     for (let i = 0; i < samples.length; i += this.batchSize) {
       const part = samples.slice(i, i + this.batchSize);
-      if (!backfill || part.some((s) => s.ts >= liveFrom)) push(this.queue, part);
-      else if (!queueOf) push(backfill.queue, part);
-      else {
-        for (const s of part) {
-          if (s.entity !== lastEntity) {
-            lastEntity = s.entity;
-            lastQueue = queueOf(s.entity);
+      if (!backfill || part.some((s) => s.ts >= liveFrom)) {
+        if (!follow) live.push(...part);
+        else
+          for (const s of part) {
+            const queue = queueOfEntity(s.entity);
+            if (follow.has(queue) && this.backfilled.get(queue)!.has(s.entity)) toPartition(queue, s);
+            else live.push(s);
           }
-          const to = split.get(lastQueue!);
-          if (to) to.push(s);
-          else split.set(lastQueue!, [s]);
-        }
-      }
+      } else if (!queueOf) push(backfill.queue, part);
+      else for (const s of part) toPartition(queueOfEntity(s.entity), s);
     }
+    // The live parts whole, as cut above (a part that lost no sample to a backfill is one job).
+    for (let i = 0; i < live.length; i += this.batchSize) push(this.queue, live.slice(i, i + this.batchSize));
     for (const [queue, list] of split) for (let i = 0; i < list.length; i += this.batchSize) push(queue, list.slice(i, i + this.batchSize));
     // A call is stored whole or not at all: one job is one script, several go in one MULTI (the
     // queues share the prefix, and so the hash tag on a cluster).
@@ -120,6 +165,53 @@ export class QueueSampleSink implements SampleSink {
         ? this.opts.flows.addBulk(jobs.map(({ queue, job }) => ({ ...job, queueName: queue.name, prefix: queue.opts.prefix })))
         : Promise.all([...new Set(jobs.map((j) => j.queue))].map((q) => q.addBulk(jobs.filter((j) => j.queue === q).map((j) => j.job))));
     await (this.opts.timeoutMs ? withTimeout(work, this.opts.timeoutMs, 'enqueue') : work);
+    if (queueOf && backfill?.follow !== false) this.remember(split);
     return { jobs: jobs.length };
+  }
+
+  /** Note the entities of the backfill just queued on each partition (queued, so a later call's live samples may follow them). */
+  private remember(split: ReadonlyMap<Queue, readonly Sample[]>): void {
+    for (const [queue, list] of split) {
+      if (queue === this.opts.backfill?.queue) continue;
+      let set = this.backfilled.get(queue);
+      if (!set) this.backfilled.set(queue, (set = new Set()));
+      let last: string | undefined;
+      for (const s of list) {
+        if (s.entity === last) continue;
+        last = s.entity;
+        if (set.has(s.entity)) continue;
+        if (this.backfilledCount >= FOLLOW_MAX_ENTITIES) return;
+        set.add(s.entity);
+        this.backfilledCount++;
+      }
+    }
+  }
+
+  /**
+   * The partitions a live sample may follow its backfill to now: those still holding jobs (waiting,
+   * being applied or to be retried) with at most FOLLOW_MAX_WAITING waiting. One found empty has
+   * applied what this sink queued there: its entities are forgotten. Asked once per call, only while
+   * something is remembered; if Redis does not answer in time, no sample follows (the call goes on
+   * as without).
+   */
+  private async followable(): Promise<Set<Queue>> {
+    const queues = [...this.backfilled.keys()];
+    const asked = Promise.all(queues.map((q) => q.getJobCounts('waiting', 'prioritized', 'active', 'delayed')));
+    let counts: Awaited<typeof asked>;
+    try {
+      counts = await (this.opts.timeoutMs ? withTimeout(asked, this.opts.timeoutMs / 2, 'backfill counts') : asked);
+    } catch {
+      return new Set();
+    }
+    const out = new Set<Queue>();
+    queues.forEach((queue, i) => {
+      const c = counts[i]!;
+      const waiting = (c.waiting ?? 0) + (c.prioritized ?? 0);
+      if (waiting + (c.active ?? 0) + (c.delayed ?? 0) === 0) {
+        this.backfilledCount -= this.backfilled.get(queue)!.size;
+        this.backfilled.delete(queue);
+      } else if (waiting <= FOLLOW_MAX_WAITING) out.add(queue);
+    });
+    return out;
   }
 }

@@ -2,7 +2,7 @@ import { FlowProducer, Queue, Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
 import type { Sample } from '../../src/domain/sample.js';
-import { COMPLETED_SAMPLE_JOBS_KEPT, QueueSampleSink, groupedByEntity } from '../../src/ingest/queue-sink.js';
+import { COMPLETED_SAMPLE_JOBS_KEPT, FOLLOW_MAX_WAITING, QueueSampleSink, groupedByEntity } from '../../src/ingest/queue-sink.js';
 import type { SampleBatchJob } from '../../src/queues/names.js';
 import { connect, redisPerTest } from '../support/redis.js';
 import { batchSamples } from '../../src/queues/sample-payload.js';
@@ -121,6 +121,117 @@ describe('QueueSampleSink', () => {
     } finally {
       await Promise.all([queue.close(), unpartitioned.close(), part.close()]);
     }
+  });
+
+  describe('a live sample follows its entity\'s backfill (docs/ingest.md "A live sample follows its backfill")', () => {
+    // A and C on partition 0, B on partition 1; live from hour 4.
+    const partition: Record<string, number> = { A: 0, B: 1, C: 0 };
+    const liveFrom = s('A', 4).ts;
+
+    async function withSink(fn: (sink: QueueSampleSink, q: { live: Queue<SampleBatchJob>; parts: Queue<SampleBatchJob>[] }) => Promise<void>, opts: { follow?: boolean; groupByEntity?: boolean } = {}): Promise<void> {
+      const live = new Queue<SampleBatchJob>('samples', { connection: ctx.redis, prefix: ctx.prefix });
+      const unpartitioned = new Queue<SampleBatchJob>('samples-backfill', { connection: ctx.redis, prefix: ctx.prefix });
+      const parts = [0, 1].map((k) => new Queue<SampleBatchJob>(`samples-backfill-p${k}`, { connection: ctx.redis, prefix: ctx.prefix }));
+      const flows = new FlowProducer({ connection: ctx.redis, prefix: ctx.prefix });
+      try {
+        const sink = new QueueSampleSink(live, 3, new ManualClock(0), {
+          flows,
+          groupByEntity: opts.groupByEntity ?? true,
+          timeoutMs: 2_000,
+          backfill: { queue: unpartitioned, queueOf: (e) => parts[partition[e]!]!, liveFrom: () => liveFrom, ...(opts.follow === undefined ? {} : { follow: opts.follow }) },
+        });
+        await fn(sink, { live, parts });
+      } finally {
+        await Promise.all([live.close(), unpartitioned.close(), ...parts.map((q) => q.close()), flows.close()]);
+      }
+    }
+
+    /** Each waiting job's samples ('A4 C4'), sorted. */
+    const held = async (q: Queue<SampleBatchJob>) => (await q.getJobs(['waiting'])).map((j) => batchSamples(j.data).map((x) => `${x.entity}${x.value}`).join(' ')).sort();
+
+    /** Complete every job of `queue` (a worker that applies nothing), so it holds none. */
+    async function drain(queue: Queue<SampleBatchJob>): Promise<void> {
+      const conn = connect();
+      const worker = new Worker<SampleBatchJob>(queue.name, async () => undefined, { connection: conn, prefix: ctx.prefix });
+      try {
+        for (const deadline = Date.now() + 10_000; ; ) {
+          const c = await queue.getJobCounts('waiting', 'active');
+          if (c.waiting === 0 && c.active === 0) break;
+          if (Date.now() > deadline) throw new Error(`${queue.name} not drained`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      } finally {
+        await worker.close();
+        conn.disconnect();
+      }
+    }
+
+    it('goes behind the backfill this sink queued for its entity, in its partition; an entity without one goes on `samples`', async () => {
+      await withSink(async (sink, { live, parts }) => {
+        await sink.enqueue([s('A', 0), s('A', 1)], 'test');
+        // A's backfill waits on partition 0: A4 follows it there; B and C have none queued.
+        const { jobs } = await sink.enqueue([s('A', 4), s('B', 4), s('C', 4)], 'test');
+        expect(jobs).toBe(2);
+        expect(await held(parts[0]!)).toEqual(['A0 A1', 'A4']);
+        expect(await held(live)).toEqual(['B4 C4']);
+        expect(await held(parts[1]!)).toEqual([]);
+        // A job with a live sample: A's samples in it follow A's backfill, old or live; C's stay.
+        await sink.enqueue([s('C', 3), s('A', 3), s('A', 5)], 'test');
+        expect(await held(parts[0]!)).toEqual(['A0 A1', 'A3 A5', 'A4']);
+        expect(await held(live)).toEqual(['B4 C4', 'C3']);
+      });
+    });
+
+    it('once its partition has applied what was queued there, goes on `samples` again (the entity forgotten)', async () => {
+      await withSink(async (sink, { live, parts }) => {
+        await sink.enqueue([s('A', 0), s('C', 0)], 'test');
+        await sink.enqueue([s('A', 4)], 'test');
+        expect(await held(parts[0]!)).toEqual(['A0 C0', 'A4']);
+        await drain(parts[0]!);
+        await sink.enqueue([s('A', 5), s('C', 5)], 'test');
+        expect(await held(live)).toEqual(['A5 C5']);
+        expect(await held(parts[0]!)).toEqual([]);
+        // Forgotten, not only passed over: a backfill of B alone does not bring A back.
+        await sink.enqueue([s('B', 0)], 'test');
+        await sink.enqueue([s('A', 6), s('B', 6)], 'test');
+        expect(await held(live)).toEqual(['A5 C5', 'A6']);
+        expect(await held(parts[1]!)).toEqual(['B0', 'B6']);
+      });
+    });
+
+    it(`goes on \`samples\` while its partition has more than ${FOLLOW_MAX_WAITING} jobs waiting (not held up behind a backlog)`, async () => {
+      await withSink(async (sink, { live, parts }) => {
+        // A's backfill through the sink (so A is remembered), then a backlog on its partition, added there directly.
+        await sink.enqueue([s('A', 0)], 'test');
+        const backlog = Array.from({ length: FOLLOW_MAX_WAITING }, (_, i) => ({ ...s('C', 0), value: i }));
+        await parts[0]!.addBulk(backlog.map((x) => ({ name: 'batch', data: { v: 1 as const, source: 'test', samples: [x], receivedAt: 0 } })));
+        expect(await parts[0]!.getWaitingCount()).toBe(FOLLOW_MAX_WAITING + 1);
+        await sink.enqueue([s('A', 4)], 'test');
+        expect(await held(live)).toEqual(['A4']);
+        expect(await parts[0]!.getWaitingCount()).toBe(FOLLOW_MAX_WAITING + 1);
+      });
+    });
+
+    it('goes on `samples` when its partition cannot be counted in time (the call goes on, nothing lost)', async () => {
+      await withSink(async (sink, { live, parts }) => {
+        await sink.enqueue([s('A', 0)], 'test');
+        // A count Redis refuses (a real refusal of one command is not to be had here).
+        parts[0]!.getJobCounts = () => Promise.reject(new Error('refused'));
+        expect((await sink.enqueue([s('A', 4)], 'test')).jobs).toBe(1);
+        expect(await held(live)).toEqual(['A4']);
+      });
+    });
+
+    it.each([
+      ['follow: false', { follow: false }],
+      ['without groupByEntity (the buckets layout)', { groupByEntity: false }],
+    ])('%s: never follows', async (_, opts) => {
+      await withSink(async (sink, { live }) => {
+        await sink.enqueue([s('A', 0), s('A', 1), s('A', 2)], 'test');
+        await sink.enqueue([s('A', 4)], 'test');
+        expect(await held(live)).toEqual(['A4']);
+      }, opts);
+    });
   });
 
   it(`keeps the last ${COMPLETED_SAMPLE_JOBS_KEPT} completed jobs of a queue, not every one of the hour (each holds its samples)`, async () => {

@@ -25,6 +25,21 @@ async function expectBackfillOnce(lk: TestLookout): Promise<void> {
   }
 }
 
+/**
+ * Every dealer's every day counted once (the last at its `lastValue`, the others at 100), and the
+ * drop contract's alerts: a critical alert at 40, a warning at 65, nothing at 100.
+ */
+async function expectEveryDayOnceAndTheDropContract(lk: TestLookout): Promise<void> {
+  for (const [i, id] of DEALERS.entries()) {
+    const series = await lk.daily(id, 'card_opening');
+    expect(series.size).toBe(FOUR_WEEKS.length);
+    for (const d of FOUR_WEEKS) expect(series.get(day(d))).toBe(d === LAST_DAY ? lastValue(i) : 100);
+  }
+  const open = (await lk.alerts.list({})).filter((a) => a.state !== 'resolved' && a.rule.startsWith('core_dealer'));
+  const byEntity = new Map(open.map((a) => [a.entity, a.severity]));
+  for (const [i, id] of DEALERS.entries()) expect(byEntity.get(id)).toBe(lastValue(i) === 40 ? 'critical' : lastValue(i) === 65 ? 'warning' : undefined);
+}
+
 /** Backfill jobs a request of every dealer's samples of one day makes: one per partition the dealers fall in. */
 const partitionsHit = (lk: TestLookout) => new Set(DEALERS.map((id) => partitionOf(id, lk.config.shards, lk.config.backfillPartitions))).size;
 
@@ -75,21 +90,18 @@ describe('group commit: the jobs a worker holds applied together', () => {
     const text = await lk.metrics.registry.metrics();
     const rounds = metricValue(text, 'lookout_apply_round_jobs_count') ?? 0;
     const jobs = metricValue(text, 'lookout_apply_round_jobs_sum') ?? 0;
-    expect(jobs).toBe(2 * (1 + (FOUR_WEEKS.length - 1) * partitionsHit(lk)));
+    // Each backfill day's request: a job per partition. Each of the live day's two: a job on
+    // `samples`, or (its dealers' backfill still queued) a job on each partition they fall in
+    // (docs/ingest.md "A live sample follows its backfill"), or some of each.
+    const backfillJobs = 2 * (FOUR_WEEKS.length - 1) * partitionsHit(lk);
+    expect(jobs).toBeGreaterThanOrEqual(backfillJobs + 2);
+    expect(jobs).toBeLessThanOrEqual(backfillJobs + 2 * (1 + partitionsHit(lk)));
     expect(rounds).toBeGreaterThan(0);
     // Jobs waited for a round in flight and went together: fewer rounds than jobs.
     expect(rounds).toBeLessThan(jobs);
 
     // Every dealer's every day counted once (the re-sent day replaced by its ids, not added).
-    for (const [i, id] of DEALERS.entries()) {
-      const series = await lk.daily(id, 'card_opening');
-      expect(series.size).toBe(FOUR_WEEKS.length);
-      for (const d of FOUR_WEEKS) expect(series.get(day(d))).toBe(d === LAST_DAY ? lastValue(i) : 100);
-    }
-    // The drop contract: a critical alert at 40, a warning at 65, nothing at 100.
-    const open = (await lk.alerts.list({})).filter((a) => a.state !== 'resolved' && a.rule.startsWith('core_dealer'));
-    const byEntity = new Map(open.map((a) => [a.entity, a.severity]));
-    for (const [i, id] of DEALERS.entries()) expect(byEntity.get(id)).toBe(lastValue(i) === 40 ? 'critical' : lastValue(i) === 65 ? 'warning' : undefined);
+    await expectEveryDayOnceAndTheDropContract(lk);
   });
 
   it('a backfill, then the live day: each on its own queue (the backfill on its partitions), each numbering jobs from 1, and every day applied once', async () => {
@@ -113,6 +125,31 @@ describe('group commit: the jobs a worker holds applied together', () => {
     for (const [i, id] of DEALERS.entries()) expect((await lk.daily(id, 'card_opening')).get(day(LAST_DAY))).toBe(lastValue(i));
     const open = (await lk.alerts.list({})).filter((a) => a.state !== 'resolved' && a.rule.startsWith('core_dealer'));
     expect(open).toHaveLength(DEALERS.filter((_, i) => lastValue(i) < 100).length);
+  });
+
+  it('a backfill, then at once the live day, before a worker runs: the live day follows the backfill into its partitions, is applied with it, each day once, the drop contract\'s alerts', async () => {
+    await withDoor(async (door) => {
+      const all = DEALERS.flatMap((id, i) => dealerSeries(id, lastValue(i)));
+      expect((await door.post('/api/v1/samples', backfillSamples())).status).toBe(202);
+      const lastDay = all.filter((s) => s.ts.startsWith(LAST_DAY));
+      expect((await door.post('/api/v1/samples', lastDay)).status).toBe(202);
+      // Nothing on `samples`: every dealer's live sample is queued behind its backfill.
+      expect(await door.queues.samples.getJobCounts('waiting')).toEqual({ waiting: 0 });
+      const waiting = await door.queues.backfill.getJobs(['waiting']);
+      const liveTimes = new Set(lastDay.map((s) => Date.parse(s.ts)));
+      const live = waiting.filter((j) => batchSamples(j.data).some((s) => liveTimes.has(Number(s.ts))));
+      expect(live.length).toBeGreaterThan(0);
+      expect(live.reduce((n, j) => n + batchSamples(j.data).filter((s) => liveTimes.has(Number(s.ts))).length, 0)).toBe(lastDay.length);
+      for (const j of live) expect(new Set(batchSamples(j.data).map((s) => partitionOf(String(s.entity), door.config.shards, door.config.backfillPartitions))).size).toBe(1);
+      await withWorker(door, async (worker) => {
+        await worker.idle(30_000);
+        // Applied in the backfill lane, with the backfill: no live round at all.
+        const text = await worker.metrics.registry.metrics();
+        expect(metricValue(text, 'lookout_apply_round_jobs_sum', { lane: 'live' }) ?? 0).toBe(0);
+        expect(metricValue(text, 'lookout_apply_round_jobs_sum', { lane: 'backfill' })).toBe(waiting.length);
+        await expectEveryDayOnceAndTheDropContract(worker);
+      });
+    });
   });
 
   it('a backfill job whose worker died is found stalled by the next, counted in lookout_sample_jobs_stalled_total, and applied once', async () => {
