@@ -11,6 +11,7 @@ import type { SampleBatchJob } from '../queues/names.js';
 import { withTimeout } from '../redis/connect.js';
 import { toColumns } from '../queues/sample-payload.js';
 import type { SampleSink } from '../state/ports.js';
+import type { PipelineObserver } from '../observability/events.js';
 
 /** Completed jobs each sample queue keeps (at most an hour): each holds its samples, ~44 KB of Redis memory for 2,000 daily ones as v: 2, ~240 KB as v: 1. */
 export const COMPLETED_SAMPLE_JOBS_KEPT = 100;
@@ -71,6 +72,8 @@ export interface QueueSinkOptions {
      */
     readonly follow?: boolean;
   };
+  /** Told how many live samples of a call followed their backfill (lookout_live_samples_followed_total). */
+  readonly observer?: Pick<PipelineObserver, 'liveSamplesFollowed'>;
   /**
    * Whether every worker reads batches in columns (queues/payload-readers.ts): then jobs are queued
    * as v: 2 (queues/sample-payload.ts), a fifth of v: 1's Redis memory for a daily export; without
@@ -128,6 +131,7 @@ export class QueueSampleSink implements SampleSink {
     const follow = queueOf && backfill?.follow !== false && this.backfilled.size > 0 && samples.some((s) => s.ts >= liveFrom) ? await this.followable() : undefined;
     const split = new Map<Queue, Sample[]>();
     const live: Sample[] = [];
+    let followed = 0;
     let lastEntity: string | undefined;
     let lastQueue: Queue | undefined;
     const queueOfEntity = (entity: string): Queue => {
@@ -149,8 +153,10 @@ export class QueueSampleSink implements SampleSink {
         else
           for (const s of part) {
             const queue = queueOfEntity(s.entity);
-            if (follow.has(queue) && this.backfilled.get(queue)!.has(s.entity)) toPartition(queue, s);
-            else live.push(s);
+            if (follow.has(queue) && this.backfilled.get(queue)!.has(s.entity)) {
+              toPartition(queue, s);
+              if (s.ts >= liveFrom) followed++;
+            } else live.push(s);
           }
       } else if (!queueOf) push(backfill.queue, part);
       else for (const s of part) toPartition(queueOfEntity(s.entity), s);
@@ -166,6 +172,7 @@ export class QueueSampleSink implements SampleSink {
         : Promise.all([...new Set(jobs.map((j) => j.queue))].map((q) => q.addBulk(jobs.filter((j) => j.queue === q).map((j) => j.job))));
     await (this.opts.timeoutMs ? withTimeout(work, this.opts.timeoutMs, 'enqueue') : work);
     if (queueOf && backfill?.follow !== false) this.remember(split);
+    if (followed > 0) this.opts.observer?.liveSamplesFollowed(followed);
     return { jobs: jobs.length };
   }
 

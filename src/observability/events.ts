@@ -18,6 +18,8 @@ export interface PipelineObserver {
    * again, it applies nothing twice (chunk markers), but its work is done twice.
    */
   jobStalled(lane: 'live' | 'backfill'): void;
+  /** Live samples a door queued behind their entity's backfill, in its partition (src/ingest/queue-sink.ts). */
+  liveSamplesFollowed(n: number): void;
   /** Samples applied per metric (count and sum of values), e.g. complaints across all campaigns. */
   metricSamples(byMetric: ReadonlyMap<string, { readonly n: number; readonly sum: number }>): void;
   transitions(events: readonly AlertEvent[]): void;
@@ -32,6 +34,7 @@ export const nullObserver: PipelineObserver = {
   entitiesEvaluated() {},
   applyRound() {},
   jobStalled() {},
+  liveSamplesFollowed() {},
   metricSamples() {},
   transitions() {},
 };

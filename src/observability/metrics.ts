@@ -61,6 +61,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     labelNames: ['queue'],
     registers: r,
   });
+  const followed = new Counter({
+    name: 'lookout_live_samples_followed_total',
+    help: 'Live samples this door queued behind their entity\'s backfill, in its partition, to be applied and judged with it (docs/ingest.md "A live sample follows its backfill")',
+    registers: r,
+  });
   const batchSeconds = new Histogram({ name: 'lookout_batch_apply_seconds', help: 'Time to validate and apply one sample batch', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
   const lag = new Histogram({
     name: 'lookout_ingest_lag_seconds',
@@ -171,6 +176,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): LookoutM
     },
     applyRound: (jobs, _samples, lane) => roundJobs.observe({ lane }, jobs),
     jobStalled: (lane) => stalled.inc({ queue: lane }),
+    liveSamplesFollowed: (n) => followed.inc(n),
     entitiesEvaluated: (n, seconds, c) => {
       evaluated.inc(n);
       evalSeconds.observe(seconds);

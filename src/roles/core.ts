@@ -252,6 +252,7 @@ export async function openCore(opts: CoreOptions): Promise<Core> {
     timeoutMs: REQUEST_TIMEOUT_MS,
     groupByEntity: config.seriesLayout === 'compact',
     columns: new ColumnarReaders(ingestQueue),
+    observer: metrics.observer,
     backfill: { queue: ingestBackfill.unpartitioned, queueOf: (e) => ingestBackfill.queueOf(e), liveFrom: () => liveFrom(calendar, clock) },
   });
   const request: RequestSide = {

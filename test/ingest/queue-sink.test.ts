@@ -128,19 +128,21 @@ describe('QueueSampleSink', () => {
     const partition: Record<string, number> = { A: 0, B: 1, C: 0 };
     const liveFrom = s('A', 4).ts;
 
-    async function withSink(fn: (sink: QueueSampleSink, q: { live: Queue<SampleBatchJob>; parts: Queue<SampleBatchJob>[] }) => Promise<void>, opts: { follow?: boolean; groupByEntity?: boolean } = {}): Promise<void> {
+    async function withSink(fn: (sink: QueueSampleSink, q: { live: Queue<SampleBatchJob>; parts: Queue<SampleBatchJob>[]; followed: () => number }) => Promise<void>, opts: { follow?: boolean; groupByEntity?: boolean } = {}): Promise<void> {
       const live = new Queue<SampleBatchJob>('samples', { connection: ctx.redis, prefix: ctx.prefix });
       const unpartitioned = new Queue<SampleBatchJob>('samples-backfill', { connection: ctx.redis, prefix: ctx.prefix });
       const parts = [0, 1].map((k) => new Queue<SampleBatchJob>(`samples-backfill-p${k}`, { connection: ctx.redis, prefix: ctx.prefix }));
       const flows = new FlowProducer({ connection: ctx.redis, prefix: ctx.prefix });
       try {
+        let followed = 0;
         const sink = new QueueSampleSink(live, 3, new ManualClock(0), {
           flows,
           groupByEntity: opts.groupByEntity ?? true,
+          observer: { liveSamplesFollowed: (n) => void (followed += n) },
           timeoutMs: 2_000,
           backfill: { queue: unpartitioned, queueOf: (e) => parts[partition[e]!]!, liveFrom: () => liveFrom, ...(opts.follow === undefined ? {} : { follow: opts.follow }) },
         });
-        await fn(sink, { live, parts });
+        await fn(sink, { live, parts, followed: () => followed });
       } finally {
         await Promise.all([live.close(), unpartitioned.close(), ...parts.map((q) => q.close()), flows.close()]);
       }
@@ -167,7 +169,7 @@ describe('QueueSampleSink', () => {
     }
 
     it('goes behind the backfill this sink queued for its entity, in its partition; an entity without one goes on `samples`', async () => {
-      await withSink(async (sink, { live, parts }) => {
+      await withSink(async (sink, { live, parts, followed }) => {
         await sink.enqueue([s('A', 0), s('A', 1)], 'test');
         // A's backfill waits on partition 0: A4 follows it there; B and C have none queued.
         const { jobs } = await sink.enqueue([s('A', 4), s('B', 4), s('C', 4)], 'test');
@@ -175,10 +177,13 @@ describe('QueueSampleSink', () => {
         expect(await held(parts[0]!)).toEqual(['A0 A1', 'A4']);
         expect(await held(live)).toEqual(['B4 C4']);
         expect(await held(parts[1]!)).toEqual([]);
+        expect(followed()).toBe(1);
         // A job with a live sample: A's samples in it follow A's backfill, old or live; C's stay.
         await sink.enqueue([s('C', 3), s('A', 3), s('A', 5)], 'test');
         expect(await held(parts[0]!)).toEqual(['A0 A1', 'A3 A5', 'A4']);
         expect(await held(live)).toEqual(['B4 C4', 'C3']);
+        // Counted: the live ones only (A5, not A3).
+        expect(followed()).toBe(2);
       });
     });
 
@@ -226,10 +231,11 @@ describe('QueueSampleSink', () => {
       ['follow: false', { follow: false }],
       ['without groupByEntity (the buckets layout)', { groupByEntity: false }],
     ])('%s: never follows', async (_, opts) => {
-      await withSink(async (sink, { live }) => {
+      await withSink(async (sink, { live, followed }) => {
         await sink.enqueue([s('A', 0), s('A', 1), s('A', 2)], 'test');
         await sink.enqueue([s('A', 4)], 'test');
         expect(await held(live)).toEqual(['A4']);
+        expect(followed()).toBe(0);
       }, opts);
     });
   });

@@ -141,6 +141,7 @@ describe('group commit: the jobs a worker holds applied together', () => {
       expect(live.length).toBeGreaterThan(0);
       expect(live.reduce((n, j) => n + batchSamples(j.data).filter((s) => liveTimes.has(Number(s.ts))).length, 0)).toBe(lastDay.length);
       for (const j of live) expect(new Set(batchSamples(j.data).map((s) => partitionOf(String(s.entity), door.config.shards, door.config.backfillPartitions))).size).toBe(1);
+      expect(metricValue(await door.metrics.registry.metrics(), 'lookout_live_samples_followed_total')).toBe(lastDay.length);
       await withWorker(door, async (worker) => {
         await worker.idle(30_000);
         // Applied in the backfill lane, with the backfill: no live round at all.
