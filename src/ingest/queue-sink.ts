@@ -23,6 +23,9 @@ export const COMPLETED_SAMPLE_JOBS_KEPT = 100;
  */
 export const FOLLOW_MAX_WAITING = 64;
 
+/** How often a sink asks every partition it remembers entities in, not only a call's: those found empty are forgotten even if their entities send nothing live. */
+export const FOLLOW_SWEEP_MS = 60_000;
+
 /** Entities a sink remembers having queued a backfill for, over all partitions; past it it remembers no more (only the following stops). */
 export const FOLLOW_MAX_ENTITIES = 2_000_000;
 
@@ -103,6 +106,8 @@ export class QueueSampleSink implements SampleSink {
    */
   private readonly backfilled = new Map<Queue, Set<string>>();
   private backfilledCount = 0;
+  /** When (the injected clock) every remembered partition was last asked. */
+  private sweptAt = -Infinity;
 
   constructor(
     private readonly queue: Queue,
@@ -128,7 +133,7 @@ export class QueueSampleSink implements SampleSink {
     // buckets layout an id re-sent under another entity moves, so a job keeps the order as sent.
     const queueOf = this.opts.groupByEntity ? backfill?.queueOf : undefined;
     // The partitions a live sample of this call may follow its entity's backfill to.
-    const follow = queueOf && backfill?.follow !== false && this.backfilled.size > 0 && samples.some((s) => s.ts >= liveFrom) ? await this.followable() : undefined;
+    const follow = queueOf && backfill?.follow !== false && this.backfilled.size > 0 ? await this.followable(this.asked(samples, liveFrom, queueOf)) : undefined;
     const split = new Map<Queue, Sample[]>();
     const live: Sample[] = [];
     let followed = 0;
@@ -195,14 +200,37 @@ export class QueueSampleSink implements SampleSink {
   }
 
   /**
-   * The partitions a live sample may follow its backfill to now: those still holding jobs (waiting,
-   * being applied or to be retried) with at most FOLLOW_MAX_WAITING waiting. One found empty has
-   * applied what this sink queued there: its entities are forgotten. Asked once per call, only while
-   * something is remembered; if Redis does not answer in time, no sample follows (the call goes on
-   * as without).
+   * The partitions a call's samples might follow a backfill to: those where an entity of the call
+   * is remembered, when the call holds a live sample (none otherwise: nothing to ask); and every
+   * remembered one once each FOLLOW_SWEEP_MS.
    */
-  private async followable(): Promise<Set<Queue>> {
-    const queues = [...this.backfilled.keys()];
+  private asked(samples: readonly Sample[], liveFrom: number, queueOf: (entity: string) => Queue): Queue[] {
+    if (!samples.some((s) => s.ts >= liveFrom)) return [];
+    const now = this.clock.now();
+    if (now - this.sweptAt >= FOLLOW_SWEEP_MS) {
+      this.sweptAt = now;
+      return [...this.backfilled.keys()];
+    }
+    const out = new Set<Queue>();
+    let last: string | undefined;
+    for (const s of samples) {
+      if (s.entity === last) continue;
+      last = s.entity;
+      const queue = queueOf(s.entity);
+      if (!out.has(queue) && this.backfilled.get(queue)?.has(s.entity)) out.add(queue);
+    }
+    return [...out];
+  }
+
+  /**
+   * Which of `queues` a live sample may follow its backfill to now: those still holding jobs
+   * (waiting, being applied or to be retried) with at most FOLLOW_MAX_WAITING waiting. One found
+   * empty has applied what this sink queued there: its entities are forgotten. Asked once per call
+   * with a live sample, for the partitions its entities were remembered in; if Redis does not answer
+   * in time, no sample follows (the call goes on as without).
+   */
+  private async followable(queues: readonly Queue[]): Promise<Set<Queue>> {
+    if (queues.length === 0) return new Set();
     const asked = Promise.all(queues.map((q) => q.getJobCounts('waiting', 'prioritized', 'active', 'delayed')));
     let counts: Awaited<typeof asked>;
     try {

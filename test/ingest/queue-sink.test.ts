@@ -2,7 +2,7 @@ import { FlowProducer, Queue, Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
 import type { Sample } from '../../src/domain/sample.js';
-import { COMPLETED_SAMPLE_JOBS_KEPT, FOLLOW_MAX_WAITING, QueueSampleSink, groupedByEntity } from '../../src/ingest/queue-sink.js';
+import { COMPLETED_SAMPLE_JOBS_KEPT, FOLLOW_MAX_WAITING, FOLLOW_SWEEP_MS, QueueSampleSink, groupedByEntity } from '../../src/ingest/queue-sink.js';
 import type { SampleBatchJob } from '../../src/queues/names.js';
 import { connect, redisPerTest } from '../support/redis.js';
 import { batchSamples } from '../../src/queues/sample-payload.js';
@@ -128,21 +128,31 @@ describe('QueueSampleSink', () => {
     const partition: Record<string, number> = { A: 0, B: 1, C: 0 };
     const liveFrom = s('A', 4).ts;
 
-    async function withSink(fn: (sink: QueueSampleSink, q: { live: Queue<SampleBatchJob>; parts: Queue<SampleBatchJob>[]; followed: () => number }) => Promise<void>, opts: { follow?: boolean; groupByEntity?: boolean } = {}): Promise<void> {
+    async function withSink(
+      fn: (sink: QueueSampleSink, q: { live: Queue<SampleBatchJob>; parts: Queue<SampleBatchJob>[]; followed: () => number; clock: ManualClock; asked: () => string[] }) => Promise<void>,
+      opts: { follow?: boolean; groupByEntity?: boolean } = {},
+    ): Promise<void> {
       const live = new Queue<SampleBatchJob>('samples', { connection: ctx.redis, prefix: ctx.prefix });
       const unpartitioned = new Queue<SampleBatchJob>('samples-backfill', { connection: ctx.redis, prefix: ctx.prefix });
       const parts = [0, 1].map((k) => new Queue<SampleBatchJob>(`samples-backfill-p${k}`, { connection: ctx.redis, prefix: ctx.prefix }));
       const flows = new FlowProducer({ connection: ctx.redis, prefix: ctx.prefix });
       try {
         let followed = 0;
-        const sink = new QueueSampleSink(live, 3, new ManualClock(0), {
+        // The partitions whose counts the sink asked, in order.
+        const asked: string[] = [];
+        for (const q of parts) {
+          const counts = q.getJobCounts.bind(q);
+          q.getJobCounts = (...types) => (asked.push(q.name), counts(...types));
+        }
+        const clock = new ManualClock(0);
+        const sink = new QueueSampleSink(live, 3, clock, {
           flows,
           groupByEntity: opts.groupByEntity ?? true,
           observer: { liveSamplesFollowed: (n) => void (followed += n) },
           timeoutMs: 2_000,
           backfill: { queue: unpartitioned, queueOf: (e) => parts[partition[e]!]!, liveFrom: () => liveFrom, ...(opts.follow === undefined ? {} : { follow: opts.follow }) },
         });
-        await fn(sink, { live, parts, followed: () => followed });
+        await fn(sink, { live, parts, followed: () => followed, clock, asked: () => asked.splice(0) });
       } finally {
         await Promise.all([live.close(), unpartitioned.close(), ...parts.map((q) => q.close()), flows.close()]);
       }
@@ -201,6 +211,35 @@ describe('QueueSampleSink', () => {
         await sink.enqueue([s('A', 6), s('B', 6)], 'test');
         expect(await held(live)).toEqual(['A5 C5', 'A6']);
         expect(await held(parts[1]!)).toEqual(['B0', 'B6']);
+      });
+    });
+
+    it(`asks only the partitions a call's entities are remembered in, and every one once each ${FOLLOW_SWEEP_MS / 1000} s (an emptied one is forgotten)`, async () => {
+      await withSink(async (sink, { live, parts, clock, asked }) => {
+        await sink.enqueue([s('A', 0), s('B', 0)], 'test');
+        // The first call with a live sample asks every remembered partition (a sweep).
+        await sink.enqueue([s('A', 4)], 'test');
+        expect(asked().sort()).toEqual(['samples-backfill-p0', 'samples-backfill-p1']);
+        // Then only those of the call's remembered entities: A's, none for C (never backfilled), nothing for a call with no live sample.
+        await sink.enqueue([s('A', 5), s('C', 5)], 'test');
+        expect(asked()).toEqual(['samples-backfill-p0']);
+        await sink.enqueue([s('C', 6)], 'test');
+        await sink.enqueue([s('B', 1)], 'test');
+        expect(asked()).toEqual([]);
+        // B's partition emptied: not asked by A's calls, so B is still remembered…
+        await drain(parts[1]!);
+        asked(); // (the drain's own counts)
+        await sink.enqueue([s('A', 7)], 'test');
+        expect(asked()).toEqual(['samples-backfill-p0']);
+        // …until the sweep asks it and forgets it; B's live sample then goes on `samples`.
+        clock.advance(FOLLOW_SWEEP_MS);
+        await sink.enqueue([s('A', 8)], 'test');
+        expect(asked().sort()).toEqual(['samples-backfill-p0', 'samples-backfill-p1']);
+        await sink.enqueue([s('B', 9)], 'test');
+        expect(asked()).toEqual([]);
+        // A's live samples all followed A's backfill (its partition never emptied); C's and B9 did not.
+        expect(await held(parts[0]!)).toEqual(['A0', 'A4', 'A5', 'A7', 'A8']);
+        expect(await held(live)).toEqual(['B9', 'C5', 'C6']);
       });
     });
 
