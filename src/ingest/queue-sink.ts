@@ -45,7 +45,7 @@ export interface QueueSinkOptions {
   readonly flows?: FlowProducer;
   /** False while the queue's connection is not ready: the call fails at once instead of waiting. */
   readonly ready?: () => boolean;
-  /** Bound on one enqueue; past it the call fails (the caller answers 503). */
+  /** Bound on one enqueue's Redis commands (asking the backfill partitions, then the add); past it the call fails (the caller answers 503). */
   readonly timeoutMs?: number;
   /**
    * Put each entity's samples of a call together (in their order) before the call is cut into
@@ -133,7 +133,10 @@ export class QueueSampleSink implements SampleSink {
     // buckets layout an id re-sent under another entity moves, so a job keeps the order as sent.
     const queueOf = this.opts.groupByEntity ? backfill?.queueOf : undefined;
     // The partitions a live sample of this call may follow its entity's backfill to.
+    // The bound (timeoutMs) holds for the Redis side of the call: what asking the partitions took is not given again to the add.
+    const asking = performance.now();
     const follow = queueOf && backfill?.follow !== false && this.backfilled.size > 0 ? await this.followable(this.asked(samples, liveFrom, queueOf)) : undefined;
+    const asked = performance.now() - asking;
     const split = new Map<Queue, Sample[]>();
     const live: Sample[] = [];
     let followed = 0;
@@ -175,7 +178,7 @@ export class QueueSampleSink implements SampleSink {
       jobs.length > 1 && this.opts.flows
         ? this.opts.flows.addBulk(jobs.map(({ queue, job }) => ({ ...job, queueName: queue.name, prefix: queue.opts.prefix })))
         : Promise.all([...new Set(jobs.map((j) => j.queue))].map((q) => q.addBulk(jobs.filter((j) => j.queue === q).map((j) => j.job))));
-    await (this.opts.timeoutMs ? withTimeout(work, this.opts.timeoutMs, 'enqueue') : work);
+    await (this.opts.timeoutMs ? withTimeout(work, Math.max(1, this.opts.timeoutMs - asked), 'enqueue') : work);
     if (queueOf && backfill?.follow !== false) this.remember(split);
     if (followed > 0) this.opts.observer?.liveSamplesFollowed(followed);
     return { jobs: jobs.length };
