@@ -132,11 +132,11 @@ export class QueueSampleSink implements SampleSink {
     // Partitioned only where each entity's samples are together (the compact layout): in the
     // buckets layout an id re-sent under another entity moves, so a job keeps the order as sent.
     const queueOf = this.opts.groupByEntity ? backfill?.queueOf : undefined;
-    // The partitions a live sample of this call may follow its entity's backfill to.
-    // The bound (timeoutMs) holds for the Redis side of the call: what asking the partitions took is not given again to the add.
-    const asking = performance.now();
-    const follow = queueOf && backfill?.follow !== false && this.backfilled.size > 0 ? await this.followable(this.asked(samples, liveFrom, queueOf)) : undefined;
-    const asked = performance.now() - asking;
+    // The partitions a live sample of this call may follow its entity's backfill to. The bound
+    // (timeoutMs) holds for the Redis side of the call: the time the asking took is not the add's.
+    const askedAt = performance.now();
+    const follow = queueOf && backfill?.follow !== false && this.backfilled.size > 0 ? await this.followable(this.toAsk(samples, liveFrom, queueOf)) : undefined;
+    const askMs = performance.now() - askedAt;
     const split = new Map<Queue, Sample[]>();
     const live: Sample[] = [];
     let followed = 0;
@@ -178,7 +178,7 @@ export class QueueSampleSink implements SampleSink {
       jobs.length > 1 && this.opts.flows
         ? this.opts.flows.addBulk(jobs.map(({ queue, job }) => ({ ...job, queueName: queue.name, prefix: queue.opts.prefix })))
         : Promise.all([...new Set(jobs.map((j) => j.queue))].map((q) => q.addBulk(jobs.filter((j) => j.queue === q).map((j) => j.job))));
-    await (this.opts.timeoutMs ? withTimeout(work, Math.max(1, this.opts.timeoutMs - asked), 'enqueue') : work);
+    await (this.opts.timeoutMs ? withTimeout(work, Math.max(1, this.opts.timeoutMs - askMs), 'enqueue') : work);
     if (queueOf && backfill?.follow !== false) this.remember(split);
     if (followed > 0) this.opts.observer?.liveSamplesFollowed(followed);
     return { jobs: jobs.length };
@@ -207,7 +207,7 @@ export class QueueSampleSink implements SampleSink {
    * is remembered, when the call holds a live sample (none otherwise: nothing to ask); and every
    * remembered one once each FOLLOW_SWEEP_MS.
    */
-  private asked(samples: readonly Sample[], liveFrom: number, queueOf: (entity: string) => Queue): Queue[] {
+  private toAsk(samples: readonly Sample[], liveFrom: number, queueOf: (entity: string) => Queue): Queue[] {
     if (!samples.some((s) => s.ts >= liveFrom)) return [];
     const now = this.clock.now();
     if (now - this.sweptAt >= FOLLOW_SWEEP_MS) {
@@ -234,10 +234,10 @@ export class QueueSampleSink implements SampleSink {
    */
   private async followable(queues: readonly Queue[]): Promise<Set<Queue>> {
     if (queues.length === 0) return new Set();
-    const asked = Promise.all(queues.map((q) => q.getJobCounts('waiting', 'prioritized', 'active', 'delayed')));
-    let counts: Awaited<typeof asked>;
+    const answer = Promise.all(queues.map((q) => q.getJobCounts('waiting', 'prioritized', 'active', 'delayed')));
+    let counts: Awaited<typeof answer>;
     try {
-      counts = await (this.opts.timeoutMs ? withTimeout(asked, this.opts.timeoutMs / 2, 'backfill counts') : asked);
+      counts = await (this.opts.timeoutMs ? withTimeout(answer, this.opts.timeoutMs / 2, 'backfill counts') : answer);
     } catch {
       return new Set();
     }
