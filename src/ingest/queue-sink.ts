@@ -68,8 +68,9 @@ export interface QueueSinkOptions {
     /**
      * A live sample follows its entity's backfill (default true, with `queueOf` and `groupByEntity`):
      * while a backfill this sink queued for the entity is still in its partition (waiting or being
-     * applied), and that partition has at most FOLLOW_MAX_WAITING jobs waiting, the live sample is
-     * queued there too, behind it, instead of on `queue`. It is applied with the backfill, in the same
+     * applied), and that partition has at most FOLLOW_MAX_WAITING jobs waiting (or a live sample of
+     * the entity followed already), the live sample is queued there too, behind it, instead of on
+     * `queue`. It is applied with the backfill, in the same
      * write of its series, and judged once with it, as it would have been judged anyway
      * (docs/ingest.md "A live sample follows its backfill").
      */
@@ -103,8 +104,11 @@ export class QueueSampleSink implements SampleSink {
   /**
    * Entities this sink queued a backfill for, by the partition queue it went to, kept while that
    * queue has jobs (forgotten when a call finds it empty): a live sample of one follows it there.
+   * True once a live sample of the entity followed: its later samples through this sink follow too,
+   * whatever the partition's backlog and even when it cannot be counted, until it is found empty, so
+   * a correction is never applied before the value it corrects.
    */
-  private readonly backfilled = new Map<Queue, Set<string>>();
+  private readonly backfilled = new Map<Queue, Map<string, boolean>>();
   private backfilledCount = 0;
   /** When (the injected clock) every remembered partition was last asked. */
   private sweptAt = -Infinity;
@@ -140,6 +144,8 @@ export class QueueSampleSink implements SampleSink {
     const split = new Map<Queue, Sample[]>();
     const live: Sample[] = [];
     let followed = 0;
+    /** Entities a live sample of this call followed to each partition (pinned there once queued). */
+    const pins = new Map<Queue, Set<string>>();
     let lastEntity: string | undefined;
     let lastQueue: Queue | undefined;
     const queueOfEntity = (entity: string): Queue => {
@@ -157,13 +163,17 @@ export class QueueSampleSink implements SampleSink {
     for (let i = 0; i < samples.length; i += this.batchSize) {
       const part = samples.slice(i, i + this.batchSize);
       if (!backfill || part.some((s) => s.ts >= liveFrom)) {
-        if (!follow) live.push(...part);
+        if (!follow) live.push(...part); // (nothing remembered: no entity to follow, none pinned)
         else
           for (const s of part) {
             const queue = queueOfEntity(s.entity);
-            if (follow.has(queue) && this.backfilled.get(queue)!.has(s.entity)) {
+            const remembered = this.backfilled.get(queue)?.get(s.entity);
+            if (remembered === true || (remembered === false && follow.has(queue))) {
               toPartition(queue, s);
-              if (s.ts >= liveFrom) followed++;
+              if (s.ts >= liveFrom) {
+                followed++;
+                (pins.get(queue) ?? pins.set(queue, new Set()).get(queue)!).add(s.entity);
+              }
             } else live.push(s);
           }
       } else if (!queueOf) push(backfill.queue, part);
@@ -179,24 +189,31 @@ export class QueueSampleSink implements SampleSink {
         ? this.opts.flows.addBulk(jobs.map(({ queue, job }) => ({ ...job, queueName: queue.name, prefix: queue.opts.prefix })))
         : Promise.all([...new Set(jobs.map((j) => j.queue))].map((q) => q.addBulk(jobs.filter((j) => j.queue === q).map((j) => j.job))));
     await (this.opts.timeoutMs ? withTimeout(work, Math.max(1, this.opts.timeoutMs - askMs), 'enqueue') : work);
-    if (queueOf && backfill?.follow !== false) this.remember(split);
+    if (queueOf && backfill?.follow !== false) this.remember(split, pins);
     if (followed > 0) this.opts.observer?.liveSamplesFollowed(followed);
     return { jobs: jobs.length };
   }
 
-  /** Note the entities of the backfill just queued on each partition (queued, so a later call's live samples may follow them). */
-  private remember(split: ReadonlyMap<Queue, readonly Sample[]>): void {
+  /**
+   * Note the entities of the backfill just queued on each partition (queued, so a later call's live
+   * samples may follow them), and pin those a live sample followed.
+   */
+  private remember(split: ReadonlyMap<Queue, readonly Sample[]>, pins: ReadonlyMap<Queue, ReadonlySet<string>>): void {
     for (const [queue, list] of split) {
       if (queue === this.opts.backfill?.queue) continue;
-      let set = this.backfilled.get(queue);
-      if (!set) this.backfilled.set(queue, (set = new Set()));
+      let entities = this.backfilled.get(queue);
+      if (!entities) this.backfilled.set(queue, (entities = new Map()));
+      for (const e of pins.get(queue) ?? []) {
+        // (Forgotten meanwhile only if a concurrent call found the partition empty before this one's jobs landed.)
+        if (!entities.has(e)) this.backfilledCount++;
+        entities.set(e, true);
+      }
       let last: string | undefined;
       for (const s of list) {
         if (s.entity === last) continue;
         last = s.entity;
-        if (set.has(s.entity)) continue;
-        if (this.backfilledCount >= FOLLOW_MAX_ENTITIES) return;
-        set.add(s.entity);
+        if (entities.has(s.entity) || this.backfilledCount >= FOLLOW_MAX_ENTITIES) continue;
+        entities.set(s.entity, false);
         this.backfilledCount++;
       }
     }

@@ -256,6 +256,25 @@ describe('QueueSampleSink', () => {
       });
     });
 
+    it('once a live sample of an entity followed, the entity\'s later ones follow too, past the backlog bound and when uncounted (a correction never goes ahead of what it corrects)', async () => {
+      await withSink(async (sink, { live, parts }) => {
+        await sink.enqueue([s('A', 0), s('C', 0)], 'test');
+        await sink.enqueue([s('A', 4, 'x')], 'test');
+        // Then a backlog on the partition, past the bound.
+        const backlog = Array.from({ length: FOLLOW_MAX_WAITING }, (_, i) => ({ ...s('C', 1), value: i }));
+        await parts[0]!.addBulk(backlog.map((x) => ({ name: 'batch', data: { v: 1 as const, source: 'test', samples: [x], receivedAt: 0 } })));
+        // A's correction of x follows x (pinned); C, remembered but never followed, goes on `samples`.
+        await sink.enqueue([{ ...s('A', 4, 'x'), value: 40 }, s('C', 4)], 'test');
+        // And with the partition not counted at all.
+        parts[0]!.getJobCounts = () => Promise.reject(new Error('refused'));
+        await sink.enqueue([{ ...s('A', 4, 'x'), value: 41 }, s('C', 5)], 'test');
+        expect(await held(live)).toEqual(['C4', 'C5']);
+        // In the order the partition's worker takes them (oldest first).
+        const taken = (await parts[0]!.getJobs(['waiting'], 0, -1, true)).map((j) => batchSamples(j.data).map((x) => `${x.entity}${x.value}`).join(' '));
+        expect(taken.filter((j) => j.startsWith('A'))).toEqual(['A0 C0', 'A4', 'A40', 'A41']);
+      });
+    });
+
     // A count Redis refuses, or never answers (neither is to be had here for one command alone).
     it.each([
       ['refused', () => Promise.reject(new Error('refused'))],

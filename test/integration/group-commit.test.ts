@@ -153,6 +153,30 @@ describe('group commit: the jobs a worker holds applied together', () => {
     });
   });
 
+  it('a correction of a live value that followed its backfill follows it too, past a backlog that would keep a first one on `samples`: applied after it, the correction stands', async () => {
+    // One sample a job: a backlog of jobs is quick to make.
+    await withDoor(
+      async (door) => {
+        const id = DEALERS[0]!;
+        const history = dealerSeries(id, 100).filter((s) => !s.ts.startsWith(LAST_DAY));
+        expect((await door.post('/api/v1/samples', history)).status).toBe(202);
+        const [last] = dealerSeries(id, 40).filter((s) => s.ts.startsWith(LAST_DAY));
+        expect((await door.post('/api/v1/samples', [last])).status).toBe(202);
+        // The history re-sent three times (84 jobs on the partition: past the bound), then the correction.
+        for (let i = 0; i < 3; i++) expect((await door.post('/api/v1/samples', history)).status).toBe(202);
+        expect((await door.post('/api/v1/samples', [{ ...last!, value: 100 }])).status).toBe(202);
+        expect(await door.queues.samples.getJobCounts('waiting')).toEqual({ waiting: 0 });
+        expect(metricValue(await door.metrics.registry.metrics(), 'lookout_live_samples_followed_total')).toBe(2);
+        await withWorker(door, async (worker) => {
+          await worker.idle(30_000);
+          expect((await worker.daily(id, 'card_opening')).get(day(LAST_DAY))).toBe(100);
+          expect((await worker.alerts.list({ entity: id })).filter((a) => a.state !== 'resolved' && a.rule.startsWith('core_dealer'))).toEqual([]);
+        });
+      },
+      { LOOKOUT_BATCH_SIZE: '1' },
+    );
+  });
+
   it('a backfill job whose worker died is found stalled by the next, counted in lookout_sample_jobs_stalled_total, and applied once', async () => {
     // One partition: the backfill is one job, on `samples-backfill-p0`.
     const one = { LOOKOUT_BACKFILL_PARTITIONS: '1' };
