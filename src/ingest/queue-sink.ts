@@ -188,8 +188,13 @@ export class QueueSampleSink implements SampleSink {
       jobs.length > 1 && this.opts.flows
         ? this.opts.flows.addBulk(jobs.map(({ queue, job }) => ({ ...job, queueName: queue.name, prefix: queue.opts.prefix })))
         : Promise.all([...new Set(jobs.map((j) => j.queue))].map((q) => q.addBulk(jobs.filter((j) => j.queue === q).map((j) => j.job))));
-    await (this.opts.timeoutMs ? withTimeout(work, Math.max(1, this.opts.timeoutMs - askMs), 'enqueue') : work);
-    if (queueOf && backfill?.follow !== false) this.remember(split, pins);
+    try {
+      await (this.opts.timeoutMs ? withTimeout(work, Math.max(1, this.opts.timeoutMs - askMs), 'enqueue') : work);
+    } finally {
+      // Remembered even when the add failed or ran out of time (its jobs may yet land): following a
+      // backfill that is not there only waits a gather, while missing one could reorder an id's copies.
+      if (queueOf && backfill?.follow !== false) this.remember(split, pins);
+    }
     if (followed > 0) this.opts.observer?.liveSamplesFollowed(followed);
     return { jobs: jobs.length };
   }
