@@ -139,7 +139,8 @@ export class QueueSampleSink implements SampleSink {
     // The partitions a live sample of this call may follow its entity's backfill to. The bound
     // (timeoutMs) holds for the Redis side of the call: the time the asking took is not the add's.
     const askedAt = performance.now();
-    const follow = queueOf && backfill?.follow !== false && this.backfilled.size > 0 ? await this.followable(this.toAsk(samples, liveFrom, queueOf)) : undefined;
+    const following = queueOf !== undefined && backfill?.follow !== false;
+    const follow = following && this.backfilled.size > 0 ? await this.followable(this.toAsk(samples, liveFrom, queueOf)) : undefined;
     const askMs = performance.now() - askedAt;
     const split = new Map<Queue, Sample[]>();
     const live: Sample[] = [];
@@ -193,7 +194,7 @@ export class QueueSampleSink implements SampleSink {
     } finally {
       // Remembered even when the add failed or ran out of time (its jobs may yet land): following a
       // backfill that is not there only waits a gather, while missing one could reorder an id's copies.
-      if (queueOf && backfill?.follow !== false) this.remember(split, pins);
+      if (following) this.remember(split, pins);
     }
     if (followed > 0) this.opts.observer?.liveSamplesFollowed(followed);
     return { jobs: jobs.length };
