@@ -103,14 +103,21 @@ export class Calendar {
   /** Offset of local time from UTC in ms at instant `ms`. */
   offsetAt(ms: number): number {
     const slot = Math.floor(ms / SLOT_MS);
+    // Samples come in runs of one time (a day of an export): the last slot asked, without a lookup.
+    if (slot === this.lastSlot) return this.lastOffset;
     let off = this.offsets.get(slot);
     if (off === undefined) {
       off = this.computeOffset(slot * SLOT_MS);
       if (this.offsets.size > 100_000) this.offsets.clear();
       this.offsets.set(slot, off);
     }
+    this.lastSlot = slot;
+    this.lastOffset = off;
     return off;
   }
+
+  private lastSlot = NaN;
+  private lastOffset = 0;
 
   private computeOffset(ms: number): number {
     const p: Record<string, number> = {};

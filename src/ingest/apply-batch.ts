@@ -44,6 +44,9 @@ export class SampleBatchProcessor {
   /** Group commit of the jobs this worker holds at once, where the series layout joins jobs (compact, applied in the worker). */
   private readonly rounds?: ApplyRounds;
 
+  /** Whether an entity's rules read these metrics: one function for every job, so a round of them asks once per entity (SeriesStore.applyJobs). */
+  private readonly affected = (id: string, metrics: ReadonlySet<string>): boolean => this.deps.evaluator.affected(id, metrics);
+
   constructor(private readonly deps: SampleBatchDeps) {
     if (deps.series.joinsJobs) {
       this.rounds = new ApplyRounds(deps.series, { observe: (jobs, samples, lane) => deps.observer.applyRound(jobs, samples, lane), gather: deps.gather, mirror: deps.mirror });
@@ -93,7 +96,7 @@ export class SampleBatchProcessor {
     const applied = withCategorySamples(accepted);
     // The store splits the samples by entity shard (one script call per shard in the compact layout),
     // with the other jobs this worker holds where it joins jobs.
-    const affected = (id: string, metrics: ReadonlySet<string>) => d.evaluator.affected(id, metrics);
+    const affected = this.affected;
     const { chunks, skippedChunks, entities, rejected: refused } =
       this.rounds && applied.length > 0 ? await this.rounds.apply(jobId, applied, now, affected, lane, queuedMs) : await d.series.apply(jobId, applied, now, affected);
     if (refused.length) {

@@ -121,9 +121,24 @@ interface ShardOfRound {
   lastMarker: number;
 }
 
-/** The keys a round call reads, each once (a key may be declared twice where a metric has siblings). */
+/**
+ * The keys a round call reads, each once. Only the keys of its groups of metrics with siblings may
+ * be declared twice (a group per job, and the siblings' keys beside it): only those are made unique,
+ * not the call's thousands of other keys.
+ */
 function readKeys(call: RoundCall): string[] {
-  return call.mayRepeat ? [...new Set(call.built!.keys)] : call.built!.keys;
+  const { keys, family } = call.built!;
+  if (family === undefined) return keys;
+  const seen = new Set<string>();
+  const out = keys.slice(0, family[0]);
+  for (let k = family[0]; k < family[1]; k++) {
+    const key = keys[k]!;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(key);
+  }
+  for (let k = family[1]; k < keys.length; k++) out.push(keys[k]!);
+  return out;
 }
 
 /** One call of the apply script: a chunk's samples of one shard. */
@@ -179,14 +194,19 @@ interface RoundCall {
   readonly markers: readonly { readonly part: number; readonly chunk: number; readonly key: string }[];
   /** How many keys it declares (markers, series and id indexes), known before they are built. */
   readonly keyCount: number;
-  /** Whether a key may be declared twice (a metric with siblings: a group per job, and the siblings' keys beside it). */
-  readonly mayRepeat: boolean;
+  /** How many of `groups` (the first ones) are of metrics without siblings: their keys are declared once each. */
+  readonly plainGroups: number;
   /**
    * Its keys and arguments, built when its window runs and dropped once it is written. Built for
    * every call of a deep round at once, they were hundreds of thousands of strings the garbage
    * collector copied young and then promoted, though each window needs only its own.
    */
-  built?: { readonly keys: string[]; readonly args: readonly (string | number)[] };
+  built?: {
+    readonly keys: string[];
+    readonly args: readonly (string | number)[];
+    /** [from, to) of `keys`: the keys of the groups of metrics with siblings, which may repeat (readKeys); undefined when it has none. */
+    readonly family?: readonly [number, number];
+  };
   /** Its keys (readKeys) and their values, read with its shard's lease (leaseWindow's read-along) and not yet used. */
   preread?: { readonly keys: string[]; readonly values: (Buffer | null)[] };
 }
@@ -448,16 +468,26 @@ export class CompactSeries implements SeriesLayout {
       for (const idx of family.values()) groups.push(idx);
       let keyCount = m.length;
       for (const idx of groups) keyCount += 2 * (1 + this.siblingsRead(idx, sample).length);
-      calls.push({ shard, groups, markers: m, keyCount, mayRepeat: family.size > 0 });
+      calls.push({ shard, groups, markers: m, keyCount, plainGroups: groups.length - family.size });
     }
     const build = (call: RoundCall): void => {
       if (call.built) return;
       const keys = [call.markers[0]!.key];
       const args = [...head];
       // Computed here only (never sent to the script): the id hashes in the index's own 6 bytes.
-      this.pushGroups(call.shard, call.groups, sample, keys, args, idKey48);
+      const { groups, plainGroups } = call;
+      if (plainGroups === groups.length) {
+        this.pushGroups(call.shard, groups, sample, keys, args, idKey48);
+        for (let j = 1; j < call.markers.length; j++) keys.push(call.markers[j]!.key);
+        call.built = { keys, args };
+        return;
+      }
+      this.pushGroups(call.shard, groups.slice(0, plainGroups), sample, keys, args, idKey48);
+      const from = keys.length;
+      this.pushGroups(call.shard, groups.slice(plainGroups), sample, keys, args, idKey48);
+      const family = [from, keys.length] as const;
       for (let j = 1; j < call.markers.length; j++) keys.push(call.markers[j]!.key);
-      call.built = { keys, args };
+      call.built = { keys, args, family };
     };
     return { calls, partOf, offsets, build };
   }

@@ -50,6 +50,56 @@ export interface JobToApply {
   readonly needsEvaluation?: (entity: string, metrics: ReadonlySet<string>) => boolean;
 }
 
+type NeedsEvaluation = NonNullable<JobToApply['needsEvaluation']>;
+const ALWAYS: NeedsEvaluation = () => true;
+
+/**
+ * One entity's samples in a round (SeriesStore.applyJobs). Its metrics are one name, or a set once
+ * it has several: most rounds bring one metric per entity, and a set per entity was the largest
+ * thing a deep round kept alive after the samples themselves.
+ */
+interface Touch {
+  /** The job (its index in the round) whose samples are being met now. */
+  job: number;
+  /** Its metrics in the round's jobs before `job`. */
+  metrics: string | Set<string>;
+  /** Its metrics in `job`; undefined until the job is met. */
+  inJob: string | Set<string> | undefined;
+  /** Whether a sample of it in `job` is live. */
+  jobLive: boolean;
+  /** Its metrics in the jobs it was live in (all of each such job's, as the job alone marked them). */
+  live: string | Set<string> | undefined;
+}
+
+function withMetric(to: string | Set<string> | undefined, metric: string): string | Set<string> {
+  if (to === undefined || to === metric) return metric;
+  if (typeof to === 'string') return new Set([to, metric]);
+  to.add(metric);
+  return to;
+}
+
+function withMetrics(to: string | Set<string> | undefined, metrics: string | Set<string>): string | Set<string> {
+  if (typeof metrics === 'string') return withMetric(to, metrics);
+  let out = to;
+  for (const m of metrics) out = withMetric(out, m);
+  return out!;
+}
+
+/** Fold the entity's metrics of its current job into the round's, and move on to job `next`. */
+function endJob(t: Touch, next: number): void {
+  if (t.inJob !== undefined) {
+    t.metrics = t.metrics === t.inJob ? t.metrics : withMetrics(t.metrics, t.inJob);
+    if (t.jobLive) t.live = withMetrics(t.live, t.inJob);
+  }
+  t.job = next;
+  t.inJob = undefined;
+  t.jobLive = false;
+}
+
+function metricSet(m: string | Set<string>): ReadonlySet<string> {
+  return typeof m === 'string' ? onlyMetric(m) : m;
+}
+
 /** The set of one metric, one per metric name (shared: callers only read it). */
 const ONLY_METRIC = new Map<string, ReadonlySet<string>>();
 function onlyMetric(metric: string): ReadonlySet<string> {
@@ -119,37 +169,47 @@ export class SeriesStore {
     const from = liveFrom(this.calendar, { now: () => now });
     const live = new Set<string>();
     const backfill = new Set<string>();
-    const entitiesOf = parts.map(({ samples, needsEvaluation = () => true }) => {
-      // An entity's metrics: its one metric's name, or a set once it has several. Most jobs bring
-      // one metric per entity, and a set per entity (held until the round was written) was the
-      // largest thing a deep round kept alive after the samples themselves.
-      const touched = new Map<string, string | Set<string>>();
-      const liveEntities = new Set<string>();
+    // Each entity of the round once, by the check its jobs ask (the worker's jobs share one): a deep
+    // round brings an entity in a job per day, and its check and its mark were asked job by job.
+    const byCheck = new Map<NeedsEvaluation, Map<string, Touch>>();
+    const entitiesOf = parts.map(({ samples, needsEvaluation = ALWAYS }, j) => {
+      let touches = byCheck.get(needsEvaluation);
+      if (!touches) byCheck.set(needsEvaluation, (touches = new Map()));
+      let entities = 0;
       // The doors put each entity's samples together: a run of one series needs no lookup.
+      let t: Touch | undefined;
       let lastEntity: string | undefined;
       let lastMetric: string | undefined;
       let lastLive = false;
       for (const s of samples) {
         if (s.entity === lastEntity && s.metric === lastMetric) {
-          if (!lastLive && s.ts >= from) {
-            liveEntities.add(s.entity);
-            lastLive = true;
-          }
+          if (!lastLive && s.ts >= from) t!.jobLive = lastLive = true;
           continue;
         }
-        lastEntity = s.entity;
+        if (s.entity !== lastEntity) {
+          t = touches.get(s.entity);
+          if (t === undefined) touches.set(s.entity, (t = { job: j, metrics: s.metric, inJob: undefined, jobLive: false, live: undefined }));
+          else if (t.job !== j) endJob(t, j);
+          if (t.inJob === undefined) entities++;
+          lastEntity = s.entity;
+        }
         lastMetric = s.metric;
         lastLive = s.ts >= from;
-        const m = touched.get(s.entity);
-        if (m === undefined) touched.set(s.entity, s.metric);
-        else if (typeof m !== 'string') m.add(s.metric);
-        else if (m !== s.metric) touched.set(s.entity, new Set([m, s.metric]));
-        if (lastLive) liveEntities.add(s.entity);
+        t!.inJob = withMetric(t!.inJob, s.metric);
+        if (lastLive) t!.jobLive = true;
       }
-      for (const [e, m] of touched) if (needsEvaluation(e, typeof m === 'string' ? onlyMetric(m) : m)) (liveEntities.has(e) ? live : backfill).add(e);
-      return touched.size;
+      return entities;
     });
-    // An entity live in one job is live for the round (a mark never moves later).
+    for (const [needsEvaluation, touches] of byCheck) {
+      for (const [e, t] of touches) {
+        endJob(t, -1);
+        // Live when a job it was live in touched what its rules read, as each job alone would mark it.
+        if (t.live !== undefined && needsEvaluation(e, metricSet(t.live))) live.add(e);
+        else if (needsEvaluation(e, metricSet(t.metrics))) backfill.add(e);
+      }
+    }
+    // An entity live in one job is live for the round (a mark never moves later), unless this
+    // worker still holds a backfill of it: then it is judged with that, not before it and again after.
     for (const e of live) {
       if (backfillHeld?.(e)) {
         live.delete(e);

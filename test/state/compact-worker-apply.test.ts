@@ -333,6 +333,37 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     expect((await r.apply('j5', all[5]!, NOW)).chunks).toBe(1);
   });
 
+  it("a round marks each entity once, as its jobs one by one would: live when a job it was live in touched what its rules read, else backfill when any did", async () => {
+    const prefix = fresh();
+    const s = store(prefix, 'worker');
+    // The rules read card_opening only.
+    const asked: string[] = [];
+    const needsEvaluation = (e: string, metrics: ReadonlySet<string>): boolean => {
+      asked.push(e);
+      return metrics.has('card_opening');
+    };
+    const x = (entity: string, metric: string, day: number) => ({ metric, entity, value: 5, ts: at(day, 10), id: `${entity}/${metric}/${day}` });
+    const jobsOfRound = [
+      // A: live in job 0, but only in what its rules do not read; its read metric comes in job 1, a backfill.
+      // B: live in job 0, where it also has a read metric (old): that job alone marked it live.
+      // C: nothing its rules read. D: backfill in every job, and met twice apart in job 2.
+      { jobId: 'r0', samples: [x('A', 'air_recharge', TODAY), x('B', 'air_recharge', TODAY), x('B', 'card_opening', TODAY - 6), x('C', 'air_recharge', TODAY - 5), x('D', 'card_opening', TODAY - 5)], needsEvaluation },
+      { jobId: 'r1', samples: [x('A', 'card_opening', TODAY - 4), x('D', 'card_opening', TODAY - 4)], needsEvaluation },
+      { jobId: 'r2', samples: [x('D', 'card_opening', TODAY - 3), x('C', 'air_recharge', TODAY - 3), x('D', 'air_recharge', TODAY - 3)], needsEvaluation },
+    ];
+    const results = await s.applyJobs(jobsOfRound, NOW);
+    expect(results.map((r) => r.entities)).toEqual([4, 2, 2]);
+    // Asked once per entity of the round (A twice: for its live jobs, then for all), not once per job.
+    expect(asked.sort()).toEqual(['A', 'A', 'B', 'C', 'D']);
+    const dirty = keyspace(prefix).dirty;
+    const marks = new Map((await admin.zrange(dirty, 0, -1, 'WITHSCORES')).flatMap((v, i, all) => (i % 2 === 0 ? [[v, Number(all[i + 1])] as const] : [])));
+    expect([...marks.keys()].sort()).toEqual(['A', 'B', 'D']);
+    // B: a live mark, due a minute back; A and D: backfill marks, stamped now.
+    expect(marks.get('A')!).toBeGreaterThan(marks.get('B')! + 30_000);
+    expect(marks.get('D')!).toBeGreaterThan(marks.get('B')! + 30_000);
+    expect(Math.abs(marks.get('A')! - marks.get('D')!)).toBeLessThan(30_000);
+  });
+
   it('ApplyRounds: a live sample of an entity whose backfill the worker holds is marked to be judged with it, the others at once', async () => {
     const prefix = fresh();
     const s = store(prefix, 'worker');
