@@ -3,7 +3,7 @@
 // overwrite each other: the loser re-reads and judges again. Samples landing meanwhile re-mark
 // the entity dirty, so it is judged again on the newer data.
 
-import type { AlertEvent } from '../domain/alert.js';
+import { fingerprint, type AlertEvent } from '../domain/alert.js';
 import type { Calendar } from '../domain/clock.js';
 import type { RuleSet } from '../domain/rule.js';
 import { judgeEntity } from './kernel.js';
@@ -144,7 +144,7 @@ export class EntityEvaluator {
       feedMetrics: planner.absenceMetrics,
       daily: reads,
       hourly: hourlyReads,
-      entities: plans.map((p) => ({ id: p.entity.id, rules: p.rules.map((r) => r.id) })),
+      entities: plans.map((p) => ({ id: p.entity.id, rules: p.rules.map((r) => r.id), fingerprints: (p.fingerprints ??= p.rules.map((r) => fingerprint(r.id, p.entity.id))) })),
     });
     const ctx = { now, today: this.calendar.dayOf(now), calendar: this.calendar, feed: snap.feed };
     const commits: EntityCommit[] = [];

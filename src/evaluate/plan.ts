@@ -24,6 +24,8 @@ export interface EntityPlan {
   readonly hourlyMetrics: readonly string[];
   /** A date rule is in scope: it judges the entity whatever metric changed. */
   readonly dated: boolean;
+  /** Its alerts' fingerprints, one per rule (fingerprint(rule, entity)): made at its first judgement and kept with the plan. */
+  fingerprints?: readonly string[];
 }
 
 /** Rules in scope for an entity and what they read; null when no rule applies (not judged). */

@@ -92,6 +92,20 @@ export class SampleBatchProcessor {
       for (const [code, n] of byCode) d.observer.samplesRejected(`${source}:worker`, code, n);
     }
     await d.registry.refresh();
+    // Samples of entities not registered, found before the job waits for its round (a worker's
+    // round holds hundreds of jobs: looked up as each comes, not all at once when the round is
+    // written and its entities are to be judged). Noted only once applied (below).
+    const unknown = new Map<string, number>();
+    // An entity's samples mostly come together (the doors group them): looked up once per run.
+    let last: string | undefined;
+    let known = true;
+    for (const s of accepted) {
+      if (s.entity !== last) {
+        last = s.entity;
+        known = d.registry.get(s.entity) !== undefined;
+      }
+      if (!known) unknown.set(s.entity, (unknown.get(s.entity) ?? 0) + 1);
+    }
     // Complaints also count under complaints.<category> (the breakdown campaign reports read).
     const applied = withCategorySamples(accepted);
     // The store splits the samples by entity shard (one script call per shard in the compact layout),
@@ -106,25 +120,12 @@ export class SampleBatchProcessor {
       for (const [code, n] of byCode) d.observer.samplesRejected(`${source}:worker`, code, n);
     }
 
-    if (chunks > 0) {
+    if (chunks > 0 && unknown.size) {
       // Counted once per applied job, not again on a retry.
-      const unknown = new Map<string, number>();
-      // An entity's samples mostly come together (the doors group them): looked up once per run.
-      let last: string | undefined;
-      let known = true;
-      for (const s of accepted) {
-        if (s.entity !== last) {
-          last = s.entity;
-          known = d.registry.get(s.entity) !== undefined;
-        }
-        if (!known) unknown.set(s.entity, (unknown.get(s.entity) ?? 0) + 1);
-      }
-      if (unknown.size) {
-        await d.registryStore.noteUnknown(unknown);
-        let n = 0;
-        for (const c of unknown.values()) n += c;
-        d.observer.unknownEntitySamples(n);
-      }
+      await d.registryStore.noteUnknown(unknown);
+      let n = 0;
+      for (const c of unknown.values()) n += c;
+      d.observer.unknownEntitySamples(n);
     }
     const lags: number[] = [];
     for (let i = 0; i < accepted.length; i += Math.max(1, Math.floor(accepted.length / 64))) lags.push((now - accepted[i]!.ts) / 1000);

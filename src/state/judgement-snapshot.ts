@@ -15,8 +15,11 @@ export interface SnapshotRequest {
   readonly feedMetrics: readonly string[];
   readonly daily: readonly DailyRead[];
   readonly hourly: readonly HourlyRead[];
-  /** Entities whose alerts of these rules are read, with their version. */
-  readonly entities: readonly { readonly id: string; readonly rules: readonly string[] }[];
+  /**
+   * Entities whose alerts of these rules are read, with their version; with the fingerprints of
+   * those alerts when the caller keeps them (one per rule), else they are made here.
+   */
+  readonly entities: readonly { readonly id: string; readonly rules: readonly string[]; readonly fingerprints?: readonly string[] }[];
 }
 
 export interface EntityAlerts {
@@ -47,7 +50,10 @@ export class SnapshotReader {
     // Every entity's version in one MGET and their alerts in one HMGET (both in the control slot on
     // a cluster), not two commands per entity.
     const fingerprints: string[] = [];
-    for (const e of req.entities) for (const r of e.rules) fingerprints.push(fingerprint(r, e.id));
+    for (const e of req.entities) {
+      if (e.fingerprints) for (const f of e.fingerprints) fingerprints.push(f);
+      else for (const r of e.rules) fingerprints.push(fingerprint(r, e.id));
+    }
     if (req.entities.length > 0) mgetStrings(tx, req.entities.map((e) => this.keys.version(e.id)));
     if (fingerprints.length > 0) hmgetStrings(tx, this.keys.alerts, fingerprints);
     const res = ((await tx.exec()) ?? []).map(([err, v]) => {
