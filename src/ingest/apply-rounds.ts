@@ -11,7 +11,7 @@
 // fetched, and a round that started with the first of them would meet each series once a day.
 
 import type { Sample } from '../domain/sample.js';
-import type { ApplyResult, JobToApply, SeriesStore } from '../state/series-store.js';
+import type { ApplyResult, JobToApply, RoundDraft, SeriesStore } from '../state/series-store.js';
 
 /**
  * Samples one round takes at most (it always takes the first waiting job, however large). Bounds the
@@ -72,6 +72,8 @@ export const GATHER_FETCH_QUIET_MS = 250;
 export const GATHER_MAX_MS = 5_000;
 /** A gather's wake-up this much later than asked means the event loop was busy: its quiet gap starts again. */
 export const GATHER_LATE_MS = 50;
+/** How long a gather drafts its round at a time before it lets the event loop deliver what came (well under GATHER_LATE_MS). */
+const DRAFT_SLICE_MS = 10;
 
 /**
  * Where the entities of a worker process's backfill lane are shared with the other worker processes
@@ -116,6 +118,11 @@ class LaneRounds {
   private wake?: () => void;
   /** Entities of the jobs held (waiting or in the running round), by sample count; the backfill lane's only. */
   private readonly held = new Map<string, number>();
+  /**
+   * The next round drafted from the jobs waiting, in their order, where the lane gathers and the
+   * store joins jobs (SeriesStore.draft): the gather has it work while it waits.
+   */
+  private draft?: RoundDraft;
 
   private get tracks(): boolean {
     return this.lane === 'backfill';
@@ -148,6 +155,7 @@ class LaneRounds {
       this.mirror?.added(first);
     }
     this.waiting.push(w);
+    if (this.gather) (this.draft ??= this.series.draft())?.add(w.job);
     this.lastArrival = performance.now();
     this.lastQueued = Math.max(this.lastQueued, this.lastArrival - w.queuedMs);
     this.wake?.();
@@ -179,13 +187,25 @@ class LaneRounds {
       if (this.waiting.length >= g.jobs || samplesIn(this.waiting) >= this.maxSamples || now - started >= g.maxMs) return 0;
       if (quiet) return queued;
       const wait = Math.min(Math.max(fetchQuietMs - fetched, g.quietMs - queued), g.maxMs - (now - started));
+      // Once the fetchers have nothing more, the wait for the producer's quiet drafts the round (a
+      // few ms at a time, the event loop delivering what comes between): not while jobs still come,
+      // when the process may be a door's too, and the draft would be drafted again.
+      const draft = this.draft;
+      const drafting = draft !== undefined && (!draft.grouped || draft.unbuilt);
+      if (drafting && fetched >= fetchQuietMs) {
+        draft.work(now + Math.min(wait, DRAFT_SLICE_MS), true);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
+      // With a draft to work on, wake when the fetchers' gap ends, not only when both have.
+      const sleep = drafting ? Math.min(wait, fetchQuietMs - fetched) : wait;
       const late = await new Promise<boolean>((resolve) => {
         const done = (timedOut: boolean): void => {
           clearTimeout(timer);
           this.wake = undefined;
-          resolve(timedOut && performance.now() - (now + wait) > GATHER_LATE_MS);
+          resolve(timedOut && performance.now() - (now + sleep) > GATHER_LATE_MS);
         };
-        const timer = setTimeout(() => done(true), wait);
+        const timer = setTimeout(() => done(true), sleep);
         this.wake = () => done(false);
       });
       if (late) quietFrom = performance.now();
@@ -230,6 +250,7 @@ class LaneRounds {
         // first join its round, and an idle worker applies a lone live job at once.
         const quietMs = this.gather ? await this.gathered() : 0;
         const round = this.take();
+        const draft = this.takeDraft();
         try {
           const results = await this.series.applyJobs(
             round.map((w) => w.job),
@@ -238,6 +259,7 @@ class LaneRounds {
             // Only when the round took every job held: one come since the gather ended says the
             // producer is not quiet after all.
             this.waiting.length === 0 ? Math.min(quietMs, this.gather?.debounceMs ?? 0) : 0,
+            draft,
           );
           this.observe(round.length, samplesIn(round), this.lane);
           round.forEach((w, i) => w.resolve(results[i]!));
@@ -252,6 +274,20 @@ class LaneRounds {
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * The draft of the round just taken (used by the store only if it is of exactly the round's jobs:
+   * a round that left jobs waiting is not), and a new one begun from the jobs left waiting.
+   */
+  private takeDraft(): RoundDraft | undefined {
+    const draft = this.draft;
+    this.draft = undefined;
+    if (this.gather && this.waiting.length > 0) {
+      this.draft = this.series.draft();
+      for (const w of this.waiting) this.draft?.add(w.job);
+    }
+    return draft;
   }
 
   /** The next round: waiting jobs in arrival order up to maxSamples, a job id at most once (a re-taken job waits a round). */

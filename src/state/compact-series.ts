@@ -141,6 +141,14 @@ function readKeys(call: RoundCall): string[] {
   return out;
 }
 
+/** A round call's keys and arguments (RoundCall.built), or their part after the first marker and the head (RoundDraft). */
+interface Body {
+  readonly keys: string[];
+  readonly args: readonly (string | number)[];
+  /** [from, to) of `keys`: the keys of the groups of metrics with siblings, which may repeat (readKeys); undefined when it has none. */
+  readonly family?: readonly [number, number];
+}
+
 /** One call of the apply script: a chunk's samples of one shard. */
 export interface ShardCall {
   readonly chunk: number;
@@ -201,12 +209,7 @@ interface RoundCall {
    * every call of a deep round at once, they were hundreds of thousands of strings the garbage
    * collector copied young and then promoted, though each window needs only its own.
    */
-  built?: {
-    readonly keys: string[];
-    readonly args: readonly (string | number)[];
-    /** [from, to) of `keys`: the keys of the groups of metrics with siblings, which may repeat (readKeys); undefined when it has none. */
-    readonly family?: readonly [number, number];
-  };
+  built?: Body;
   /** Its keys (readKeys) and their values, read with its shard's lease (leaseWindow's read-along) and not yet used. */
   preread?: { readonly keys: string[]; readonly values: (Buffer | null)[] };
 }
@@ -340,14 +343,14 @@ export class CompactSeries implements SeriesLayout {
    * what a round applied. A call that finds a marker already set, or keeps losing its race, is
    * applied job by job instead (the path `apply` takes). Job ids must differ.
    */
-  async applyJobs(parts: readonly JobSamples[], now: number, dirty: DirtyMarks): Promise<LayoutApplyResult[]> {
+  async applyJobs(parts: readonly JobSamples[], now: number, dirty: DirtyMarks, draft?: RoundDraft): Promise<LayoutApplyResult[]> {
     if (!this.joinsJobs || parts.length === 1) {
       const out: LayoutApplyResult[] = [];
       for (const p of parts) out.push(await this.apply(p.jobId, p.samples, now, dirty));
       return out;
     }
     const outcomes: ChunkOutcome[][] = parts.map(() => []);
-    await this.runRound(parts, now, outcomes);
+    await this.runRound(parts, now, outcomes, draft);
     return this.finish(parts, outcomes, dirty);
   }
 
@@ -401,95 +404,50 @@ export class CompactSeries implements SeriesLayout {
     return out;
   }
 
+  /**
+   * A round's calls drafted as its jobs come (RoundDraft): the backfill lane's gather adds each job
+   * as it is fetched and has the draft work while it waits for the producer's quiet gap, when the
+   * worker has nothing else to do. A round of exactly the draft's jobs starts from it.
+   */
+  draft(): RoundDraft {
+    return new RoundDraft(this);
+  }
+
   /** A round's calls: one per shard, over the samples of all its jobs (RoundCall), and how to build a call's keys and arguments. */
-  private async roundCalls(parts: readonly JobSamples[], now: number): Promise<{ calls: RoundCall[]; partOf: Int32Array; offsets: number[]; build: (call: RoundCall) => void }> {
-    const all: Sample[] = [];
-    const offsets: number[] = [];
-    for (const p of parts) {
-      offsets.push(all.length);
-      for (const s of p.samples) all.push(s);
-    }
-    const partOf = new Int32Array(all.length);
-    const byShard = new Map<number, ShardOfRound>();
+  private async roundCalls(parts: readonly JobSamples[], now: number, drafted?: RoundDraft): Promise<{ calls: RoundCall[]; partOf: Int32Array; offsets: number[]; build: (call: RoundCall) => void }> {
+    const draft = drafted?.isOf(this, parts) ? drafted : new RoundDraft(this);
+    if (draft !== drafted) for (const p of parts) draft.add(p);
     // A deep round holds hundreds of thousands of samples: the live lane, lock renewals and the
     // drainer get the event loop every YIELD_SAMPLES samples of it.
-    let sinceYield = 0;
-    const worked = async (samples: number): Promise<void> => {
-      if ((sinceYield += samples) < YIELD_SAMPLES) return;
-      sinceYield = 0;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    };
-    for (const [p, { jobId, samples }] of parts.entries()) {
-      await worked(samples.length);
-      const base = offsets[p]!;
-      let metric: string | undefined;
-      let family = false;
-      for (let i = 0; i < samples.length; i++) {
-        const s = samples[i]!;
-        partOf[base + i] = p;
-        const shard = this.ck.shard(s.entity);
-        let sh = byShard.get(shard);
-        if (!sh) byShard.set(shard, (sh = { plain: new Map(), family: new Map(), markers: new Map(), lastMarker: -1 }));
-        const chunk = Math.floor(i / SAMPLES_PER_CHUNK);
-        const mk = base + chunk; // unique per (part, chunk): a part's chunks number fewer than its samples
-        if (sh.lastMarker !== mk) {
-          if (!sh.markers.has(mk)) sh.markers.set(mk, { part: p, chunk, key: this.ck.chunk(shard, jobId, chunk) });
-          sh.lastMarker = mk;
-        }
-        if (s.metric !== metric) {
-          metric = s.metric;
-          family = this.siblingsOf(metric).length > 0;
-        }
-        let g: number[] | undefined;
-        if (family) {
-          // A metric with siblings keeps a group per job: an id moved between siblings moves in job
-          // order (each group's moves are applied right after it), as the jobs one by one would.
-          const em = `${p}\u0001${s.metric}\u0000${s.entity}`;
-          g = sh.family.get(em);
-          if (!g) sh.family.set(em, (g = []));
-        } else {
-          // The others by metric, then entity (no key string made per sample): their groups touch
-          // keys of their own, so their order does not matter.
-          let byEntity = sh.plain.get(s.metric);
-          if (!byEntity) sh.plain.set(s.metric, (byEntity = new Map()));
-          g = byEntity.get(s.entity);
-          if (!g) byEntity.set(s.entity, (g = []));
-        }
-        g.push(base + i);
-      }
+    while (!draft.group(YIELD_SAMPLES)) await new Promise<void>((resolve) => setImmediate(resolve));
+    return draft.calls(this.head(now, false));
+  }
+
+  /** @internal (RoundDraft) */
+  groupsOfShard(shard: number, sh: ShardOfRound, sample: (i: number) => Sample): { groups: (readonly number[])[]; keyCount: number; plainGroups: number } {
+    const groups: (readonly number[])[] = [];
+    for (const byEntity of sh.plain.values()) for (const idx of byEntity.values()) groups.push(idx);
+    const plainGroups = groups.length;
+    for (const idx of sh.family.values()) groups.push(idx);
+    let keyCount = sh.markers.size;
+    for (const idx of groups) keyCount += 2 * (1 + this.siblingsRead(idx, sample).length);
+    return { groups, keyCount, plainGroups };
+  }
+
+  /** @internal (RoundDraft) A round call's keys and arguments after its first marker and its head: each group's. */
+  body(shard: number, groups: readonly (readonly number[])[], plainGroups: number, sample: (i: number) => Sample): Body {
+    // Places kept for the first marker and the head, filled when the call is built (RoundDraft.calls).
+    const keys: string[] = [''];
+    const args: (string | number)[] = ['', '', '', '', '', ''];
+    // Computed here only (never sent to the script): the id hashes in the index's own 6 bytes.
+    if (plainGroups === groups.length) {
+      this.pushGroups(shard, groups, sample, keys, args, idKey48);
+      return { keys, args };
     }
-    const head = this.head(now, false);
-    const sample = (i: number): Sample => all[i]!;
-    const calls: RoundCall[] = [];
-    for (const [shard, { plain, family, markers }] of byShard) {
-      const m = [...markers.values()];
-      const groups: (readonly number[])[] = [];
-      for (const byEntity of plain.values()) for (const idx of byEntity.values()) groups.push(idx);
-      for (const idx of family.values()) groups.push(idx);
-      let keyCount = m.length;
-      for (const idx of groups) keyCount += 2 * (1 + this.siblingsRead(idx, sample).length);
-      calls.push({ shard, groups, markers: m, keyCount, plainGroups: groups.length - family.size });
-    }
-    const build = (call: RoundCall): void => {
-      if (call.built) return;
-      const keys = [call.markers[0]!.key];
-      const args = [...head];
-      // Computed here only (never sent to the script): the id hashes in the index's own 6 bytes.
-      const { groups, plainGroups } = call;
-      if (plainGroups === groups.length) {
-        this.pushGroups(call.shard, groups, sample, keys, args, idKey48);
-        for (let j = 1; j < call.markers.length; j++) keys.push(call.markers[j]!.key);
-        call.built = { keys, args };
-        return;
-      }
-      this.pushGroups(call.shard, groups.slice(0, plainGroups), sample, keys, args, idKey48);
-      const from = keys.length;
-      this.pushGroups(call.shard, groups.slice(plainGroups), sample, keys, args, idKey48);
-      const family = [from, keys.length] as const;
-      for (let j = 1; j < call.markers.length; j++) keys.push(call.markers[j]!.key);
-      call.built = { keys, args, family };
-    };
-    return { calls, partOf, offsets, build };
+    this.pushGroups(shard, groups.slice(0, plainGroups), sample, keys, args, idKey48);
+    const from = keys.length;
+    this.pushGroups(shard, groups.slice(plainGroups), sample, keys, args, idKey48);
+    return { keys, args, family: [from, keys.length] };
   }
 
   /** The metrics whose series and id index a group reads beside its own: its siblings, when one of its samples has an id. */
@@ -505,8 +463,8 @@ export class CompactSeries implements SeriesLayout {
    * (a backfill's days are split between the workers) take turns on a shard instead of both
    * reading it and one computing it again after losing the fence.
    */
-  private async runRound(parts: readonly JobSamples[], now: number, outcomes: ChunkOutcome[][]): Promise<void> {
-    const { calls, partOf, offsets, build } = await this.roundCalls(parts, now);
+  private async runRound(parts: readonly JobSamples[], now: number, outcomes: ChunkOutcome[][], draft?: RoundDraft): Promise<void> {
+    const { calls, partOf, offsets, build } = await this.roundCalls(parts, now, draft);
     calls.sort((a, b) => a.shard - b.shard);
     // From a shard picked at random: two workers' rounds start apart.
     const start = Math.floor(Math.random() * calls.length);
@@ -880,5 +838,174 @@ export class CompactSeries implements SeriesLayout {
 
   readDailyCells(daily: readonly DailyRead[]): Promise<DailyCellsByEntity> {
     return new CompactDailyCells(this.redis, this.ck).readDailyCells(daily);
+  }
+}
+
+/** A shard's call drafted: its groups, key count and, once built, its body. */
+interface DraftedShard {
+  readonly groups: (readonly number[])[];
+  readonly keyCount: number;
+  readonly plainGroups: number;
+  readonly body: Body;
+}
+
+/** Samples a draft's work groups between two looks at the clock. */
+const DRAFT_GROUP_SAMPLES = 2_000;
+
+/**
+ * A round's calls drafted as its jobs come (CompactSeries.draft): each job's samples grouped by
+ * shard and (entity, metric) as a round groups them, and then each shard's keys and arguments
+ * built. The backfill lane's gather (src/ingest/apply-rounds.ts) adds each job as it comes and has
+ * the draft work while it waits for the producer's quiet gap: done then, that work is done while
+ * the worker waits, not in the round, where both worker processes and Redis share the cores. A
+ * round of exactly the draft's jobs, in the draft's order, starts from it (CompactSeries.roundCalls);
+ * any other round groups its jobs itself. A job added after a shard was built makes it built again.
+ */
+export class RoundDraft {
+  private readonly parts: JobSamples[] = [];
+  private readonly all: Sample[] = [];
+  private readonly offsets: number[] = [];
+  private partOf = new Int32Array(0);
+  private readonly byShard = new Map<number, ShardOfRound>();
+  /** The job being grouped (its index) and its next sample. */
+  private part = 0;
+  private next = 0;
+  /** The metric of the last sample grouped, and whether it has siblings (a run of one metric looks once). */
+  private metric: string | undefined;
+  private family = false;
+  /** Shards whose samples changed since they were built, or were never built. */
+  private readonly stale = new Set<number>();
+  private readonly built = new Map<number, DraftedShard>();
+  private readonly sample = (i: number): Sample => this.all[i]!;
+
+  constructor(private readonly cs: CompactSeries) {}
+
+  /** Whether this is a draft of `series` and of exactly these jobs, in this order. */
+  isOf(series: CompactSeries, parts: readonly JobSamples[]): boolean {
+    return series === this.cs && parts.length === this.parts.length && parts.every((p, i) => p === this.parts[i]);
+  }
+
+  add(part: JobSamples): void {
+    this.parts.push(part);
+  }
+
+  /** Whether every job added is grouped. */
+  get grouped(): boolean {
+    return this.part >= this.parts.length;
+  }
+
+  /** Whether a shard is left to build (every job added grouped first). */
+  get unbuilt(): boolean {
+    return this.stale.size > 0;
+  }
+
+  /** Group up to `budget` samples; true once every job added is grouped. */
+  group(budget: number): boolean {
+    while (this.part < this.parts.length && budget > 0) {
+      const p = this.part;
+      const { jobId, samples } = this.parts[p]!;
+      if (this.next === 0) {
+        const base = this.all.length;
+        this.offsets.push(base);
+        for (const s of samples) this.all.push(s);
+        if (this.partOf.length < this.all.length) {
+          const grown = new Int32Array(Math.max(this.all.length, 2 * this.partOf.length));
+          grown.set(this.partOf);
+          this.partOf = grown;
+        }
+        this.partOf.fill(p, base, this.all.length);
+        this.metric = undefined;
+      }
+      const base = this.offsets[p]!;
+      const end = Math.min(samples.length, this.next + budget);
+      for (let i = this.next; i < end; i++) {
+        const s = samples[i]!;
+        const shard = this.cs.ck.shard(s.entity);
+        let sh = this.byShard.get(shard);
+        if (!sh) this.byShard.set(shard, (sh = { plain: new Map(), family: new Map(), markers: new Map(), lastMarker: -1 }));
+        const chunk = Math.floor(i / SAMPLES_PER_CHUNK);
+        const mk = base + chunk; // unique per (part, chunk): a part's chunks number fewer than its samples
+        if (sh.lastMarker !== mk) {
+          // A shard's first sample of a chunk: what was built of it is built again.
+          if (!sh.markers.has(mk)) sh.markers.set(mk, { part: p, chunk, key: this.cs.ck.chunk(shard, jobId, chunk) });
+          sh.lastMarker = mk;
+          if (!this.stale.has(shard)) {
+            this.stale.add(shard);
+            this.built.delete(shard);
+          }
+        }
+        if (s.metric !== this.metric) {
+          this.metric = s.metric;
+          this.family = this.cs.siblingsOf(s.metric).length > 0;
+        }
+        let g: number[] | undefined;
+        if (this.family) {
+          // A metric with siblings keeps a group per job: an id moved between siblings moves in job
+          // order (each group's moves are applied right after it), as the jobs one by one would.
+          const em = `${p}\u0001${s.metric}\u0000${s.entity}`;
+          g = sh.family.get(em);
+          if (!g) sh.family.set(em, (g = []));
+        } else {
+          // The others by metric, then entity (no key string made per sample): their groups touch
+          // keys of their own, so their order does not matter.
+          let byEntity = sh.plain.get(s.metric);
+          if (!byEntity) sh.plain.set(s.metric, (byEntity = new Map()));
+          g = byEntity.get(s.entity);
+          if (!g) byEntity.set(s.entity, (g = []));
+        }
+        g.push(base + i);
+      }
+      budget -= end - this.next;
+      this.next = end;
+      if (end < samples.length) return false;
+      this.part++;
+      this.next = 0;
+    }
+    return this.part >= this.parts.length;
+  }
+
+  /** Build one shard left to build, every job added being grouped; false when none is left. */
+  buildOne(): boolean {
+    if (!this.grouped) return false;
+    for (const shard of this.stale) {
+      this.stale.delete(shard);
+      const sh = this.byShard.get(shard)!;
+      const { groups, keyCount, plainGroups } = this.cs.groupsOfShard(shard, sh, this.sample);
+      this.built.set(shard, { groups, keyCount, plainGroups, body: this.cs.body(shard, groups, plainGroups, this.sample) });
+      return true;
+    }
+    return false;
+  }
+
+  /** Work until `deadline` (performance.now()): group what came, then (when `build`) build the shards. */
+  work(deadline: number, build: boolean): void {
+    do {
+      if (!this.group(DRAFT_GROUP_SAMPLES)) continue;
+      if (!build || !this.buildOne()) return;
+    } while (performance.now() < deadline);
+  }
+
+  /** The round's calls (every job added grouped), with `head` their arguments' first; how to build each call's keys and arguments. */
+  calls(head: readonly (string | number)[]): { calls: RoundCall[]; partOf: Int32Array; offsets: number[]; build: (call: RoundCall) => void } {
+    if (!this.grouped) throw new Error('RoundDraft.calls: jobs not grouped yet');
+    const calls: RoundCall[] = [];
+    for (const [shard, sh] of this.byShard) {
+      const ready = this.stale.has(shard) ? undefined : this.built.get(shard);
+      const { groups, keyCount, plainGroups } = ready ?? this.cs.groupsOfShard(shard, sh, this.sample);
+      calls.push({ shard, groups, markers: [...sh.markers.values()], keyCount, plainGroups });
+    }
+    const build = (call: RoundCall): void => {
+      if (call.built) return;
+      // A body built beforehand is used once (and then let go, as a built call is once written).
+      const ready = this.stale.has(call.shard) ? undefined : this.built.get(call.shard)?.body;
+      this.built.delete(call.shard);
+      const { keys, args, family } = ready ?? this.cs.body(call.shard, call.groups, call.plainGroups, this.sample);
+      keys[0] = call.markers[0]!.key;
+      for (let j = 1; j < call.markers.length; j++) keys.push(call.markers[j]!.key);
+      const fill = args as (string | number)[];
+      for (let k = 0; k < head.length; k++) fill[k] = head[k]!;
+      call.built = family ? { keys, args, family } : { keys, args };
+    };
+    return { calls, partOf: this.partOf, offsets: this.offsets, build };
   }
 }

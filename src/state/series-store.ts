@@ -10,13 +10,14 @@ import type { Sample, SampleRejection } from '../domain/sample.js';
 import { HOURS_PER_DAY, readFromDay, type EntitySeries } from '../domain/series.js';
 import type { Keyspace } from './keys.js';
 import { BucketSeries } from './bucket-series.js';
-import { CompactSeries } from './compact-series.js';
+import { CompactSeries, type RoundDraft } from './compact-series.js';
 import { DEFAULT_SHARDS } from './shard.js';
 import { EVAL_MAX_DELAY_MS } from './dirty.js';
 import { ID_WINDOW_DAYS } from './compact-format.js';
 import type { DailyByEntity, DailyCellsByEntity, DailyRead, HourlyByEntity, HourlyRead, QueuedReads, SeriesLayout, SeriesLayoutName, Tx } from './series-layout.js';
 
 export type { DailyRead, HourlyByEntity, HourlyRead, QueuedReads, SeriesLayoutName } from './series-layout.js';
+export type { RoundDraft } from './compact-series.js';
 
 import type { RetentionPolicy } from './series-layout.js';
 
@@ -164,7 +165,15 @@ export class SeriesStore {
    * its backfill instead of once before it and once after. `backfillLeadMs`: how much earlier the
    * backfill marks are stamped (DirtyMarks; a round begun after its producer went quiet).
    */
-  async applyJobs(parts: readonly JobToApply[], now: number, backfillHeld?: (entity: string) => boolean, backfillLeadMs = 0): Promise<ApplyResult[]> {
+  /**
+   * A draft of the next round (the compact layout applied in the worker: CompactSeries.draft), for a
+   * lane that gathers its jobs before a round; undefined where jobs are not joined.
+   */
+  draft(): RoundDraft | undefined {
+    return this.impl instanceof CompactSeries && this.impl.joinsJobs ? this.impl.draft() : undefined;
+  }
+
+  async applyJobs(parts: readonly JobToApply[], now: number, backfillHeld?: (entity: string) => boolean, backfillLeadMs = 0, draft?: RoundDraft): Promise<ApplyResult[]> {
     // Live: a sample of today or yesterday (yesterday's daily export arrives today).
     const from = liveFrom(this.calendar, { now: () => now });
     const live = new Set<string>();
@@ -221,7 +230,7 @@ export class SeriesStore {
     const dirty = { live, backfill, leadMs: EVAL_MAX_DELAY_MS, backfillLeadMs };
     const results =
       this.impl instanceof CompactSeries
-        ? await this.impl.applyJobs(parts, now, dirty)
+        ? await this.impl.applyJobs(parts, now, dirty, draft)
         : await Promise.all(parts.map((p) => this.impl.apply(p.jobId, p.samples, now, dirty)));
     return results.map((r, i) => ({ ...r, entities: entitiesOf[i]! }));
   }

@@ -15,6 +15,7 @@ import { ApplyRounds, type RoundObserver } from '../../src/ingest/apply-rounds.j
 import { createMetrics } from '../../src/observability/metrics.js';
 import { CompactKeys } from '../../src/state/compact-format.js';
 import { DEFAULT_SHARDS } from '../../src/state/shard.js';
+import { CompactSeries } from '../../src/state/compact-series.js';
 import { connect, dropPrefix, freshPrefix } from '../support/redis.js';
 
 const cal = new Calendar('Asia/Shanghai');
@@ -243,29 +244,85 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     );
   }
 
-  it('store what the same jobs store applied one by one, each job answered with its own chunks and rejects', async () => {
-    const entities = ['D1', 'D2', 'G1', 'G2', 'G3', 'G4', 'G5'];
-    const all = roundJobs(21, 30, entities);
-    const [a, b] = [fresh(), fresh()];
-    const oneByOne = store(a, 'worker');
-    const together = store(b, 'worker');
+  const entities = ['D1', 'D2', 'G1', 'G2', 'G3', 'G4', 'G5'];
+
+  /** The jobs applied one by one on a store of their own: what each job reported, and the stored series. */
+  async function oneByOne(all: readonly Sample[][]): Promise<{ a: string; expected: unknown[]; want: string }> {
+    const a = fresh();
+    const s = store(a, 'worker');
     const expected: unknown[] = [];
-    for (const [j, job] of all.entries()) expected.push(reported(await oneByOne.apply(`j${j}`, job, NOW)));
+    for (const [j, job] of all.entries()) expected.push(reported(await s.apply(`j${j}`, job, NOW)));
+    expect(JSON.stringify(expected)).toContain('value_out_of_range');
+    const want = await reads(s, entities, metrics);
+    expect(want).toContain('complaints.tariff');
+    return { a, expected, want };
+  }
+
+  it('store what the same jobs store applied one by one, each job answered with its own chunks and rejects', async () => {
+    const all = roundJobs(21, 30, entities);
+    const { a, expected, want } = await oneByOne(all);
+    const b = fresh();
+    const together = store(b, 'worker');
     const got: unknown[] = [];
     for (let from = 0; from < all.length; from += 10) {
       const round = all.slice(from, from + 10).map((samples, k) => ({ jobId: `j${from + k}`, samples }));
       for (const r of await together.applyJobs(round, NOW)) got.push(reported(r));
     }
     expect(got).toEqual(expected);
-    expect(JSON.stringify(expected)).toContain('value_out_of_range');
-    const want = await reads(oneByOne, entities, metrics);
-    expect(want).toContain('complaints.tariff');
     expect(await reads(together, entities, metrics)).toEqual(want);
     // The same keys: each (job chunk, shard) marker with the same rejects, the feed counters equal.
     const [da, db] = [await dump(a), await dump(b)];
     const markersAndFeeds = (d: Map<string, [string, boolean]>) => [...d].filter(([k]) => k.includes(':chunk:') || k.includes('feed')).sort();
     expect(markersAndFeeds(db)).toEqual(markersAndFeeds(da));
     expect([...db.keys()].sort()).toEqual([...da.keys()].sort());
+  });
+
+  it('a round drafted as its jobs came (its shards built, then some built again for jobs that came later) stores what the jobs one by one store', async () => {
+    const all = roundJobs(23, 10, entities);
+    const { a, expected, want } = await oneByOne(all);
+    const b = fresh();
+    const drafted = store(b, 'worker');
+    const round = all.map((samples, j) => ({ jobId: `j${j}`, samples }));
+    const draft = drafted.draft()!;
+    for (const job of round.slice(0, 6)) draft.add(job);
+    draft.work(Infinity, true);
+    expect([draft.grouped, draft.unbuilt]).toEqual([true, false]);
+    // Four more jobs: their shards are built again; half the draft's work is left to the round.
+    for (const job of round.slice(6)) draft.add(job);
+    expect(draft.grouped).toBe(false);
+    draft.group(150);
+    const body = vi.spyOn(CompactSeries.prototype, 'body');
+    const got = (await drafted.applyJobs(round, NOW, undefined, 0, draft)).map(reported);
+    expect(body.mock.calls.length).toBeGreaterThan(0);
+    body.mockRestore();
+    expect(got).toEqual(expected);
+    expect(await reads(drafted, entities, metrics)).toEqual(want);
+    const [da, db] = [await dump(a), await dump(b)];
+    expect([...db].sort()).toEqual([...da].sort());
+  });
+
+  it('a round drafted whole builds nothing more; a draft of other jobs is not used', async () => {
+    const entities = ['D1', 'G1', 'G2'];
+    const all = roundJobs(29, 4, entities);
+    const s = store(fresh(), 'worker');
+    const round = all.map((samples, j) => ({ jobId: `j${j}`, samples }));
+    const body = vi.spyOn(CompactSeries.prototype, 'body');
+    const whole = s.draft()!;
+    for (const job of round) whole.add(job);
+    whole.work(Infinity, true);
+    const built = body.mock.calls.length;
+    expect(built).toBeGreaterThan(0);
+    await s.applyJobs(round, NOW, undefined, 0, whole);
+    expect(body.mock.calls.length).toBe(built);
+    // A draft of the first three jobs only: the round of four groups and builds its own.
+    const again = round.map((j) => ({ ...j, jobId: `${j.jobId}b` }));
+    const partial = s.draft()!;
+    for (const job of again.slice(0, 3)) partial.add(job);
+    partial.work(Infinity, true);
+    const before = body.mock.calls.length;
+    await s.applyJobs(again, NOW, undefined, 0, partial);
+    expect(body.mock.calls.length - before).toBe(built);
+    body.mockRestore();
   });
 
   it("reads a window's keys only after its shard's lease is taken, on the same connection (the read goes along with the lease)", async () => {
@@ -421,6 +478,29 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     expect((await bounded.apply('m9', all[9]!, NOW, undefined, 'backfill')).chunks).toBe(1);
     expect(performance.now() - started).toBeGreaterThanOrEqual(290);
     expect(rounds).toEqual(['backfill:1']);
+  });
+
+  it("ApplyRounds with a gather: once the fetchers have nothing more, the wait for the producer's quiet drafts the round, which then builds nothing itself", async () => {
+    const { s, all, rounds, observe } = gathering(47, ['D1', 'G1', 'G2', 'G3']);
+    const r = new ApplyRounds(s, { observe, gather: { quietMs: 400, fetchQuietMs: 50, maxMs: 30_000, jobs: 100 } });
+    const body = vi.spyOn(CompactSeries.prototype, 'body');
+    let atRound = -1;
+    const through = s.applyJobs.bind(s);
+    const spy = vi.spyOn(s, 'applyJobs').mockImplementation(async (...a) => {
+      atRound = body.mock.calls.length;
+      return through(...a);
+    });
+    const trickle: Promise<ApplyResult>[] = [];
+    for (let j = 0; j < 5; j++) {
+      trickle.push(r.apply(`d${j}`, all[j]!, NOW, undefined, 'backfill'));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect((await Promise.all(trickle)).map((x) => x.chunks)).toEqual([1, 1, 1, 1, 1]);
+    expect(rounds).toEqual(['backfill:5']);
+    expect(atRound).toBeGreaterThan(0);
+    expect(body.mock.calls.length).toBe(atRound);
+    spy.mockRestore();
+    body.mockRestore();
   });
 
   it('ApplyRounds with a gather: a round begun on the quiet gaps stamps its backfill marks early by the quiet it saw, up to the debounce; one begun on a full hold or its longest wait, not at all', async () => {
