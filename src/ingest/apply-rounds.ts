@@ -11,7 +11,7 @@
 // fetched, and a round that started with the first of them would meet each series once a day.
 
 import type { Sample } from '../domain/sample.js';
-import type { ApplyResult, JobToApply, RoundDraft, SeriesStore } from '../state/series-store.js';
+import type { ApplyDraft, ApplyResult, JobToApply, SeriesStore } from '../state/series-store.js';
 
 /**
  * Samples one round takes at most (it always takes the first waiting job, however large). Bounds the
@@ -85,6 +85,8 @@ export interface HeldMirror {
   added(entities: readonly string[]): void;
   /** Entities whose last held job was applied. */
   released(entities: readonly string[]): void;
+  /** Every entity's last held job was applied: nothing is held. */
+  releasedAll(): void;
   /** Which of these entities another worker process holds a backfill of. */
   elsewhere(entities: readonly string[]): Promise<ReadonlySet<string>>;
 }
@@ -122,7 +124,7 @@ class LaneRounds {
    * The next round drafted from the jobs waiting, in their order, where the lane gathers and the
    * store joins jobs (SeriesStore.draft): the gather has it work while it waits.
    */
-  private draft?: RoundDraft;
+  private draft?: ApplyDraft;
 
   private get tracks(): boolean {
     return this.lane === 'backfill';
@@ -155,7 +157,7 @@ class LaneRounds {
       this.mirror?.added(first);
     }
     this.waiting.push(w);
-    if (this.gather) (this.draft ??= this.series.draft())?.add(w.job);
+    if (this.gather) (this.draft ??= this.series.draft())?.add(w.job, w.now);
     this.lastArrival = performance.now();
     this.lastQueued = Math.max(this.lastQueued, this.lastArrival - w.queuedMs);
     this.wake?.();
@@ -214,6 +216,13 @@ class LaneRounds {
 
   private release(round: readonly Waiting[]): void {
     if (!this.tracks) return;
+    if (this.waiting.length === 0) {
+      // Nothing waits: what was held was this round's (one runs at a time). Let it all go at once,
+      // not sample by sample (a deep round held hundreds of thousands, just before they are judged).
+      this.held.clear();
+      this.mirror?.releasedAll();
+      return;
+    }
     const gone: string[] = [];
     for (const w of round) {
       for (const s of w.job.samples) {
@@ -280,12 +289,12 @@ class LaneRounds {
    * The draft of the round just taken (used by the store only if it is of exactly the round's jobs:
    * a round that left jobs waiting is not), and a new one begun from the jobs left waiting.
    */
-  private takeDraft(): RoundDraft | undefined {
+  private takeDraft(): ApplyDraft | undefined {
     const draft = this.draft;
     this.draft = undefined;
     if (this.gather && this.waiting.length > 0) {
       this.draft = this.series.draft();
-      for (const w of this.waiting) this.draft?.add(w.job);
+      for (const w of this.waiting) this.draft?.add(w.job, w.now);
     }
     return draft;
   }

@@ -326,6 +326,11 @@ export class HeldBackfill {
     p.exec().catch((err: Error) => this.onError(err));
   }
 
+  /** Nothing is held now. */
+  releasedAll(): void {
+    this.redis.del(this.key).catch((err: Error) => this.onError(err));
+  }
+
   /** Which of `entities` another live worker process holds a backfill of (none when Redis does not answer). */
   async elsewhere(entities: readonly string[]): Promise<ReadonlySet<string>> {
     const others = this.ownership.others();

@@ -415,7 +415,7 @@ export class CompactSeries implements SeriesLayout {
 
   /** A round's calls: one per shard, over the samples of all its jobs (RoundCall), and how to build a call's keys and arguments. */
   private async roundCalls(parts: readonly JobSamples[], now: number, drafted?: RoundDraft): Promise<{ calls: RoundCall[]; partOf: Int32Array; offsets: number[]; build: (call: RoundCall) => void }> {
-    const draft = drafted?.isOf(this, parts) ? drafted : new RoundDraft(this);
+    const draft = drafted?.of(this) && drafted.isOf(parts) ? drafted : new RoundDraft(this);
     if (draft !== drafted) for (const p of parts) draft.add(p);
     // A deep round holds hundreds of thousands of samples: the live lane, lock renewals and the
     // drainer get the event loop every YIELD_SAMPLES samples of it.
@@ -880,9 +880,14 @@ export class RoundDraft {
 
   constructor(private readonly cs: CompactSeries) {}
 
-  /** Whether this is a draft of `series` and of exactly these jobs, in this order. */
-  isOf(series: CompactSeries, parts: readonly JobSamples[]): boolean {
-    return series === this.cs && parts.length === this.parts.length && parts.every((p, i) => p === this.parts[i]);
+  /** Whether this is a draft of exactly these jobs, in this order. */
+  isOf(parts: readonly JobSamples[]): boolean {
+    return parts.length === this.parts.length && parts.every((p, i) => p === this.parts[i]);
+  }
+
+  /** Whether this is a draft of `series`. */
+  of(series: CompactSeries): boolean {
+    return series === this.cs;
   }
 
   add(part: JobSamples): void {

@@ -17,7 +17,6 @@ import { ID_WINDOW_DAYS } from './compact-format.js';
 import type { DailyByEntity, DailyCellsByEntity, DailyRead, HourlyByEntity, HourlyRead, QueuedReads, SeriesLayout, SeriesLayoutName, Tx } from './series-layout.js';
 
 export type { DailyRead, HourlyByEntity, HourlyRead, QueuedReads, SeriesLayoutName } from './series-layout.js';
-export type { RoundDraft } from './compact-series.js';
 
 import type { RetentionPolicy } from './series-layout.js';
 
@@ -101,6 +100,110 @@ function metricSet(m: string | Set<string>): ReadonlySet<string> {
   return typeof m === 'string' ? onlyMetric(m) : m;
 }
 
+/**
+ * What each entity of a round's jobs touched (SeriesStore.applyJobs), job after job: each entity
+ * once, by the check its jobs ask (the worker's jobs share one). A deep round brings an entity in a
+ * job per day, and its check and its mark were asked job by job.
+ */
+class RoundTouches {
+  readonly byCheck = new Map<NeedsEvaluation, Map<string, Touch>>();
+  /** Entities of each job touched. */
+  readonly entitiesOf: number[] = [];
+
+  /** `from`: the first instant that is live (liveFrom). */
+  constructor(readonly from: number) {}
+
+  /** Jobs touched so far. */
+  get jobs(): number {
+    return this.entitiesOf.length;
+  }
+
+  /** Touch the next job's samples. */
+  touch({ samples, needsEvaluation = ALWAYS }: JobToApply): void {
+    const j = this.entitiesOf.length;
+    const from = this.from;
+    let touches = this.byCheck.get(needsEvaluation);
+    if (!touches) this.byCheck.set(needsEvaluation, (touches = new Map()));
+    let entities = 0;
+    // The doors put each entity's samples together: a run of one series needs no lookup.
+    let t: Touch | undefined;
+    let lastEntity: string | undefined;
+    let lastMetric: string | undefined;
+    let lastLive = false;
+    for (const s of samples) {
+      if (s.entity === lastEntity && s.metric === lastMetric) {
+        if (!lastLive && s.ts >= from) t!.jobLive = lastLive = true;
+        continue;
+      }
+      if (s.entity !== lastEntity) {
+        t = touches.get(s.entity);
+        if (t === undefined) touches.set(s.entity, (t = { job: j, metrics: s.metric, inJob: undefined, jobLive: false, live: undefined }));
+        else if (t.job !== j) endJob(t, j);
+        if (t.inJob === undefined) entities++;
+        lastEntity = s.entity;
+      }
+      lastMetric = s.metric;
+      lastLive = s.ts >= from;
+      t!.inJob = withMetric(t!.inJob, s.metric);
+      if (lastLive) t!.jobLive = true;
+    }
+    this.entitiesOf.push(entities);
+  }
+}
+
+/** A round drafted as its jobs come (SeriesStore.draft): the lane that gathers has it work while it waits. */
+export interface ApplyDraft {
+  /** A job come (`now`: the clock when it came), after those added before. */
+  add(job: JobToApply, now: number): void;
+  /** Whether every job added has been worked through (grouped). */
+  readonly grouped: boolean;
+  /** Whether calls are left to build. */
+  readonly unbuilt: boolean;
+  /** Work until `deadline` (performance.now()): the jobs added, then (when `build`) the calls. */
+  work(deadline: number, build: boolean): void;
+}
+
+/** The compact layout's draft (RoundDraft), and what each entity of the jobs touched (RoundTouches). */
+class StoreDraft implements ApplyDraft {
+  private readonly parts: JobToApply[] = [];
+  touches: RoundTouches;
+
+  constructor(
+    private readonly calendar: Calendar,
+    readonly calls: RoundDraft,
+  ) {
+    this.touches = new RoundTouches(-Infinity);
+  }
+
+  isOf(parts: readonly JobToApply[]): boolean {
+    return this.calls.isOf(parts);
+  }
+
+  add(job: JobToApply, now: number): void {
+    this.parts.push(job);
+    this.calls.add(job);
+    // A job come on a later day moves what is live: what was touched is touched again.
+    const from = liveFrom(this.calendar, { now: () => now });
+    if (from > this.touches.from) this.touches = new RoundTouches(from);
+  }
+
+  get grouped(): boolean {
+    return this.touches.jobs === this.parts.length && this.calls.grouped;
+  }
+
+  get unbuilt(): boolean {
+    return this.calls.unbuilt;
+  }
+
+  work(deadline: number, build: boolean): void {
+    while (this.touches.jobs < this.parts.length) {
+      this.touches.touch(this.parts[this.touches.jobs]!);
+      if (performance.now() >= deadline) return;
+    }
+    this.calls.work(deadline, build);
+  }
+}
+
 /** The set of one metric, one per metric name (shared: callers only read it). */
 const ONLY_METRIC = new Map<string, ReadonlySet<string>>();
 function onlyMetric(metric: string): ReadonlySet<string> {
@@ -159,56 +262,31 @@ export class SeriesStore {
   }
 
   /**
+   * A draft of the next round, for a lane that gathers its jobs before a round (the compact layout
+   * applied in the worker: its calls, CompactSeries.draft, and what each entity touched); undefined
+   * where jobs are not joined.
+   */
+  draft(): ApplyDraft | undefined {
+    return this.impl instanceof CompactSeries && this.impl.joinsJobs ? new StoreDraft(this.calendar, this.impl.draft()) : undefined;
+  }
+
+  /**
    * Apply several jobs' samples (ids distinct) at one `now`: together where the layout joins them,
    * else one by one. An entity with a live sample is judged at once (a live mark), unless
    * `backfillHeld(entity)`: this worker holds a backfill of it still to apply, so it is judged with
    * its backfill instead of once before it and once after. `backfillLeadMs`: how much earlier the
-   * backfill marks are stamped (DirtyMarks; a round begun after its producer went quiet).
+   * backfill marks are stamped (DirtyMarks; a round begun after its producer went quiet). `draft`:
+   * the round drafted as its jobs came (SeriesStore.draft), used if it is of exactly these jobs.
    */
-  /**
-   * A draft of the next round (the compact layout applied in the worker: CompactSeries.draft), for a
-   * lane that gathers its jobs before a round; undefined where jobs are not joined.
-   */
-  draft(): RoundDraft | undefined {
-    return this.impl instanceof CompactSeries && this.impl.joinsJobs ? this.impl.draft() : undefined;
-  }
-
-  async applyJobs(parts: readonly JobToApply[], now: number, backfillHeld?: (entity: string) => boolean, backfillLeadMs = 0, draft?: RoundDraft): Promise<ApplyResult[]> {
+  async applyJobs(parts: readonly JobToApply[], now: number, backfillHeld?: (entity: string) => boolean, backfillLeadMs = 0, draft?: ApplyDraft): Promise<ApplyResult[]> {
     // Live: a sample of today or yesterday (yesterday's daily export arrives today).
     const from = liveFrom(this.calendar, { now: () => now });
+    const drafted = draft instanceof StoreDraft && draft.isOf(parts) ? draft : undefined;
+    const round = drafted?.touches.from === from ? drafted.touches : new RoundTouches(from);
+    while (round.jobs < parts.length) round.touch(parts[round.jobs]!);
     const live = new Set<string>();
     const backfill = new Set<string>();
-    // Each entity of the round once, by the check its jobs ask (the worker's jobs share one): a deep
-    // round brings an entity in a job per day, and its check and its mark were asked job by job.
-    const byCheck = new Map<NeedsEvaluation, Map<string, Touch>>();
-    const entitiesOf = parts.map(({ samples, needsEvaluation = ALWAYS }, j) => {
-      let touches = byCheck.get(needsEvaluation);
-      if (!touches) byCheck.set(needsEvaluation, (touches = new Map()));
-      let entities = 0;
-      // The doors put each entity's samples together: a run of one series needs no lookup.
-      let t: Touch | undefined;
-      let lastEntity: string | undefined;
-      let lastMetric: string | undefined;
-      let lastLive = false;
-      for (const s of samples) {
-        if (s.entity === lastEntity && s.metric === lastMetric) {
-          if (!lastLive && s.ts >= from) t!.jobLive = lastLive = true;
-          continue;
-        }
-        if (s.entity !== lastEntity) {
-          t = touches.get(s.entity);
-          if (t === undefined) touches.set(s.entity, (t = { job: j, metrics: s.metric, inJob: undefined, jobLive: false, live: undefined }));
-          else if (t.job !== j) endJob(t, j);
-          if (t.inJob === undefined) entities++;
-          lastEntity = s.entity;
-        }
-        lastMetric = s.metric;
-        lastLive = s.ts >= from;
-        t!.inJob = withMetric(t!.inJob, s.metric);
-        if (lastLive) t!.jobLive = true;
-      }
-      return entities;
-    });
+    const { byCheck, entitiesOf } = round;
     for (const [needsEvaluation, touches] of byCheck) {
       for (const [e, t] of touches) {
         endJob(t, -1);
@@ -230,7 +308,7 @@ export class SeriesStore {
     const dirty = { live, backfill, leadMs: EVAL_MAX_DELAY_MS, backfillLeadMs };
     const results =
       this.impl instanceof CompactSeries
-        ? await this.impl.applyJobs(parts, now, dirty, draft)
+        ? await this.impl.applyJobs(parts, now, dirty, drafted?.calls)
         : await Promise.all(parts.map((p) => this.impl.apply(p.jobId, p.samples, now, dirty)));
     return results.map((r, i) => ({ ...r, entities: entitiesOf[i]! }));
   }

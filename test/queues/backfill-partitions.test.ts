@@ -152,6 +152,11 @@ describe('PartitionOwnership', () => {
     expect(await ctx.redis.pttl(`${ctx.prefix}:bf:held:${a.ownership.id}`)).toBeGreaterThan(0);
     await a.held.clear();
     expect((await b.held.elsewhere(['E2'])).size).toBe(0);
+    // A round that applied all a held lets it all go at once.
+    a.held.added(['E4', 'E5']);
+    await waitFor('b sees E4 and E5', async () => (await b.held.elsewhere(['E4', 'E5'])).size === 2, 5_000);
+    a.held.releasedAll();
+    await waitFor('b sees nothing held', async () => (await b.held.elsewhere(['E4', 'E5'])).size === 0, 5_000);
     expect(log.filter((l) => l.includes('!'))).toEqual([]);
   });
 

@@ -284,13 +284,13 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     const drafted = store(b, 'worker');
     const round = all.map((samples, j) => ({ jobId: `j${j}`, samples }));
     const draft = drafted.draft()!;
-    for (const job of round.slice(0, 6)) draft.add(job);
+    for (const job of round.slice(0, 6)) draft.add(job, NOW);
     draft.work(Infinity, true);
     expect([draft.grouped, draft.unbuilt]).toEqual([true, false]);
     // Four more jobs: their shards are built again; half the draft's work is left to the round.
-    for (const job of round.slice(6)) draft.add(job);
+    for (const job of round.slice(6)) draft.add(job, NOW);
     expect(draft.grouped).toBe(false);
-    draft.group(150);
+    draft.work(0, true);
     const body = vi.spyOn(CompactSeries.prototype, 'body');
     const got = (await drafted.applyJobs(round, NOW, undefined, 0, draft)).map(reported);
     expect(body.mock.calls.length).toBeGreaterThan(0);
@@ -299,6 +299,27 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     expect(await reads(drafted, entities, metrics)).toEqual(want);
     const [da, db] = [await dump(a), await dump(b)];
     expect([...db].sort()).toEqual([...da].sort());
+    // The same entities marked to be judged.
+    const marked = async (p: string) => (await admin.zrange(keyspace(p).dirty, 0, -1)).sort();
+    expect(await marked(b)).toEqual(await marked(a));
+  });
+
+  it('a round drafted on an earlier day marks what is live on its own day', async () => {
+    const prefix = fresh();
+    const s = store(prefix, 'worker');
+    const x = (entity: string, day: number) => ({ metric: 'card_opening', entity, value: 5, ts: at(day, 10), id: `${entity}/${day}` });
+    // Drafted two days back, X's sample of TODAY - 2 was live (yesterday then); in the round it is not.
+    const round = [
+      { jobId: 'e0', samples: [x('X', TODAY - 2)] },
+      { jobId: 'e1', samples: [x('Y', TODAY - 1)] },
+    ];
+    const draft = s.draft()!;
+    for (const job of round) draft.add(job, NOW - 2 * 86_400_000);
+    draft.work(Infinity, true);
+    await s.applyJobs(round, NOW, undefined, 0, draft);
+    const scores = new Map((await admin.zrange(keyspace(prefix).dirty, 0, -1, 'WITHSCORES')).flatMap((v, i, all) => (i % 2 === 0 ? [[v, Number(all[i + 1])] as const] : [])));
+    // Y: a live mark, due a minute back; X: a backfill mark.
+    expect(scores.get('X')!).toBeGreaterThan(scores.get('Y')! + 30_000);
   });
 
   it('a round drafted whole builds nothing more; a draft of other jobs is not used', async () => {
@@ -308,7 +329,7 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     const round = all.map((samples, j) => ({ jobId: `j${j}`, samples }));
     const body = vi.spyOn(CompactSeries.prototype, 'body');
     const whole = s.draft()!;
-    for (const job of round) whole.add(job);
+    for (const job of round) whole.add(job, NOW);
     whole.work(Infinity, true);
     const built = body.mock.calls.length;
     expect(built).toBeGreaterThan(0);
@@ -317,7 +338,7 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     // A draft of the first three jobs only: the round of four groups and builds its own.
     const again = round.map((j) => ({ ...j, jobId: `${j.jobId}b` }));
     const partial = s.draft()!;
-    for (const job of again.slice(0, 3)) partial.add(job);
+    for (const job of again.slice(0, 3)) partial.add(job, NOW);
     partial.work(Infinity, true);
     const before = body.mock.calls.length;
     await s.applyJobs(again, NOW, undefined, 0, partial);
@@ -419,6 +440,25 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     expect(marks.get('A')!).toBeGreaterThan(marks.get('B')! + 30_000);
     expect(marks.get('D')!).toBeGreaterThan(marks.get('B')! + 30_000);
     expect(Math.abs(marks.get('A')! - marks.get('D')!)).toBeLessThan(30_000);
+  });
+
+  it('ApplyRounds: the backfill lane tells its mirror what it holds, and lets go of what a round applied (all at once when nothing waits)', async () => {
+    const s = store(fresh(), 'worker');
+    const told: string[] = [];
+    const mirror = {
+      added: (e: readonly string[]) => told.push(`+${[...e].sort().join(',')}`),
+      released: (e: readonly string[]) => told.push(`-${[...e].sort().join(',')}`),
+      releasedAll: () => told.push('-all'),
+      elsewhere: async () => new Set<string>(),
+    };
+    const r = new ApplyRounds(s, { mirror });
+    const sample = (entity: string, day: number) => ({ metric: 'card_opening', entity, value: 5, ts: at(day, 10), id: `${entity}/${day}` });
+    // b0 is applied alone at once; b1 and b2 come meanwhile and wait for the round after it.
+    const first = r.apply('b0', [sample('X', TODAY - 5), sample('Y', TODAY - 5)], NOW, undefined, 'backfill');
+    const next = [r.apply('b1', [sample('Y', TODAY - 4)], NOW, undefined, 'backfill'), r.apply('b2', [sample('Z', TODAY - 4)], NOW, undefined, 'backfill')];
+    await Promise.all([first, ...next]);
+    // X let go after b0 (Y is still held by b1); then all of it, as nothing waits.
+    expect(told).toEqual(['+X,Y', '+', '+Z', '-X', '-all']);
   });
 
   it('ApplyRounds: a live sample of an entity whose backfill the worker holds is marked to be judged with it, the others at once', async () => {
