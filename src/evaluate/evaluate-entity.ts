@@ -72,6 +72,7 @@ export function evaluateRule(
 /**
  * One verdict per in-scope rule that can judge now (see evaluateRule). `hourly` holds the
  * entity's hourly series of the metrics its intraday rules read (without it they cannot judge).
+ * `scoped`: `rules` are the entity's rules in scope already (its read plan's), not filtered again.
  */
 export function evaluateEntity(
   rules: readonly Rule[],
@@ -80,9 +81,10 @@ export function evaluateEntity(
   priors: ReadonlyMap<string, AlertRecord>,
   ctx: EvalContext,
   hourly?: EntityHourly,
+  scoped = false,
 ): Verdict[] {
   const out: Verdict[] = [];
-  for (const rule of rulesInScope(rules, entity)) {
+  for (const rule of scoped ? rules : rulesInScope(rules, entity)) {
     const v = evaluateRule(rule, entity, series, priors.get(rule.id), ctx, hourly);
     if (v) out.push(v);
   }

@@ -41,6 +41,8 @@ export function stepAll(
 export interface EntityJudgementInput {
   /** The rules to judge (those in the entity's scope are). */
   readonly rules: readonly Rule[];
+  /** `rules` are those in the entity's scope already (its read plan's, planEntity): not filtered again. */
+  readonly scoped?: boolean;
   readonly entity: Entity;
   /** What the entity stores, as the read plan read it; `hourly` for intraday rules. */
   readonly series: EntitySeries;
@@ -54,7 +56,7 @@ export interface EntityJudgementInput {
  * Judge one entity at `ctx.now`. Pure; the caller stores the records (live: one guarded commit;
  * replay: its own map).
  */
-export function judgeEntity({ rules, entity, series, hourly, priors, ctx }: EntityJudgementInput): JudgedStep[] {
-  const verdicts = evaluateEntity(rules, entity, series, priors, ctx, hourly);
+export function judgeEntity({ rules, scoped, entity, series, hourly, priors, ctx }: EntityJudgementInput): JudgedStep[] {
+  const verdicts = evaluateEntity(rules, entity, series, priors, ctx, hourly, scoped);
   return stepAll(verdicts, priors, ctx.now, (id) => rules.find((r) => r.id === id)?.labels);
 }

@@ -151,7 +151,7 @@ export class EntityEvaluator {
     for (const p of plans) {
       const { version, priors } = snap.alerts.get(p.entity.id)!;
       const series = snap.daily.get(p.entity.id) ?? new Map<string, Map<number, number>>();
-      const steps = judgeEntity({ rules: p.rules, entity: p.entity, series, hourly: snap.hourly.get(p.entity.id), priors, ctx });
+      const steps = judgeEntity({ rules: p.rules, scoped: true, entity: p.entity, series, hourly: snap.hourly.get(p.entity.id), priors, ctx });
       if (steps.length) commits.push({ entity: p.entity.id, version, steps });
     }
     if (!commits.length) return { events: [], conflicts: [] };

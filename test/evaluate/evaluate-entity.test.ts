@@ -42,6 +42,14 @@ describe('evaluateEntity', () => {
     ]);
   });
 
+  it('given its read plan\'s rules (scoped), judges them without filtering them again: the same verdicts as the rules filtered here', () => {
+    const series = new Map([['card_opening', daily('2026-11-01', '100x14 95')]]);
+    const scoped = rulesInScope(rules, dealer);
+    expect(evaluateEntity(scoped, dealer, series, new Map(), ctx, undefined, true)).toEqual(evaluateEntity(rules, dealer, series, new Map(), ctx));
+    // Not scoped, a rule whose scope does not select the entity is left out.
+    expect(evaluateEntity([complaintRate], dealer, series, new Map(), ctx)).toEqual([]);
+  });
+
   it('rules that cannot judge (no data) return nothing, and leave an open alert alone', () => {
     const priors = new Map([['dealer_drop', openAlert(dealerDrop, dealer, 'warning')]]);
     const verdicts = evaluateEntity(rules, dealer, new Map(), priors, ctx);
