@@ -189,7 +189,7 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
     .join('; ')
     .concat(`; conflicts ${tallies.map((t) => t.conflicts).join(' / ')}`);
   // The payload the door queued (v: 2 once it saw every worker read columns; docs/ingest.md "How a batch is queued").
-  const payload = ((await lookout.queues.samples.getJobs(['completed'], 0, 0))[0] ?? (await lookout.queues.backfill.getJobs(['completed']))[0])?.data.v;
+  const payload = ((await lookout.queues.samples.getJobs(['completed'], 0, 0))[0] ?? (await lookout.queues.backfill.getJobs(['completed'], 0, 0))[0])?.data.v;
   await Promise.all(children.map((c) => new Promise((resolve) => { c.once('exit', resolve); c.send('stop'); })));
   if (process.env.BENCH_DEBUG) {
     const by = new Map<string, number>();

@@ -110,9 +110,8 @@ export class SampleBatchProcessor {
     const applied = withCategorySamples(accepted);
     // The store splits the samples by entity shard (one script call per shard in the compact layout),
     // with the other jobs this worker holds where it joins jobs.
-    const affected = this.affected;
     const { chunks, skippedChunks, entities, rejected: refused } =
-      this.rounds && applied.length > 0 ? await this.rounds.apply(jobId, applied, now, affected, lane, queuedMs) : await d.series.apply(jobId, applied, now, affected);
+      this.rounds && applied.length > 0 ? await this.rounds.apply(jobId, applied, now, this.affected, lane, queuedMs) : await d.series.apply(jobId, applied, now, this.affected);
     if (refused.length) {
       // Refused by the store (compact layout: id_window_passed, value_out_of_range), counted once when applied.
       const byCode = new Map<string, number>();

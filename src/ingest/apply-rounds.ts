@@ -195,7 +195,7 @@ class LaneRounds {
       const draft = this.draft;
       const drafting = draft !== undefined && (!draft.grouped || draft.unbuilt);
       if (drafting && fetched >= fetchQuietMs) {
-        draft.work(now + Math.min(wait, DRAFT_SLICE_MS), true);
+        draft.work(now + Math.min(wait, DRAFT_SLICE_MS));
         await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }

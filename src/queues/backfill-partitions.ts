@@ -71,8 +71,9 @@ export class BackfillQueues<Q extends Counted = Queue> {
     return sumCounts(this.all, types);
   }
 
-  async getJobs(types: JobType[]): Promise<Awaited<ReturnType<Q['getJobs']>>> {
-    const all = await Promise.all(this.all.map((q) => q.getJobs(types)));
+  /** The jobs of these types of every queue; `start`/`end` bound each queue's (as Queue.getJobs). */
+  async getJobs(types: JobType[], start?: number, end?: number): Promise<Awaited<ReturnType<Q['getJobs']>>> {
+    const all = await Promise.all(this.all.map((q) => q.getJobs(types, start, end)));
     return all.flat() as Awaited<ReturnType<Q['getJobs']>>;
   }
 

@@ -875,6 +875,7 @@ export class RoundDraft {
   private family = false;
   /** Shards whose samples changed since they were built, or were never built. */
   private readonly stale = new Set<number>();
+  /** Shards built and not changed since (never one in `stale`). */
   private readonly built = new Map<number, DraftedShard>();
   private readonly sample = (i: number): Sample => this.all[i]!;
 
@@ -892,6 +893,11 @@ export class RoundDraft {
 
   add(part: JobSamples): void {
     this.parts.push(part);
+  }
+
+  /** The jobs added, in order. */
+  get jobs(): readonly JobSamples[] {
+    return this.parts;
   }
 
   /** Whether every job added is grouped. */
@@ -982,11 +988,11 @@ export class RoundDraft {
     return false;
   }
 
-  /** Work until `deadline` (performance.now()): group what came, then (when `build`) build the shards. */
-  work(deadline: number, build: boolean): void {
+  /** Work until `deadline` (performance.now()): group what came, then build the shards. */
+  work(deadline: number): void {
     do {
       if (!this.group(DRAFT_GROUP_SAMPLES)) continue;
-      if (!build || !this.buildOne()) return;
+      if (!this.buildOne()) return;
     } while (performance.now() < deadline);
   }
 
@@ -995,14 +1001,13 @@ export class RoundDraft {
     if (!this.grouped) throw new Error('RoundDraft.calls: jobs not grouped yet');
     const calls: RoundCall[] = [];
     for (const [shard, sh] of this.byShard) {
-      const ready = this.stale.has(shard) ? undefined : this.built.get(shard);
-      const { groups, keyCount, plainGroups } = ready ?? this.cs.groupsOfShard(shard, sh, this.sample);
+      const { groups, keyCount, plainGroups } = this.built.get(shard) ?? this.cs.groupsOfShard(shard, sh, this.sample);
       calls.push({ shard, groups, markers: [...sh.markers.values()], keyCount, plainGroups });
     }
     const build = (call: RoundCall): void => {
       if (call.built) return;
       // A body built beforehand is used once (and then let go, as a built call is once written).
-      const ready = this.stale.has(call.shard) ? undefined : this.built.get(call.shard)?.body;
+      const ready = this.built.get(call.shard)?.body;
       this.built.delete(call.shard);
       const { keys, args, family } = ready ?? this.cs.body(call.shard, call.groups, call.plainGroups, this.sample);
       keys[0] = call.markers[0]!.key;

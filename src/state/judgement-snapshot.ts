@@ -5,7 +5,6 @@
 import { batch, type RedisClient } from './client.js';
 import { hmgetStrings, mgetStrings } from './flat-command.js';
 import type { AlertRecord } from '../domain/alert.js';
-import { fingerprint } from '../domain/alert.js';
 import type { Keyspace } from './keys.js';
 import type { DailyByEntity, DailyRead, HourlyByEntity, HourlyRead } from './series-layout.js';
 import { parseFeed, type SeriesStore } from './series-store.js';
@@ -16,10 +15,10 @@ export interface SnapshotRequest {
   readonly daily: readonly DailyRead[];
   readonly hourly: readonly HourlyRead[];
   /**
-   * Entities whose alerts of these rules are read, with their version; with the fingerprints of
-   * those alerts when the caller keeps them (one per rule), else they are made here.
+   * Entities whose alerts of these rules are read, with their version: each rule's alert by its
+   * fingerprint (fingerprint(rule, id), one per rule, kept by the caller with the entity's plan).
    */
-  readonly entities: readonly { readonly id: string; readonly rules: readonly string[]; readonly fingerprints?: readonly string[] }[];
+  readonly entities: readonly { readonly id: string; readonly rules: readonly string[]; readonly fingerprints: readonly string[] }[];
 }
 
 export interface EntityAlerts {
@@ -50,10 +49,7 @@ export class SnapshotReader {
     // Every entity's version in one MGET and their alerts in one HMGET (both in the control slot on
     // a cluster), not two commands per entity.
     const fingerprints: string[] = [];
-    for (const e of req.entities) {
-      if (e.fingerprints) for (const f of e.fingerprints) fingerprints.push(f);
-      else for (const r of e.rules) fingerprints.push(fingerprint(r, e.id));
-    }
+    for (const e of req.entities) for (const f of e.fingerprints) fingerprints.push(f);
     if (req.entities.length > 0) mgetStrings(tx, req.entities.map((e) => this.keys.version(e.id)));
     if (fingerprints.length > 0) hmgetStrings(tx, this.keys.alerts, fingerprints);
     const res = ((await tx.exec()) ?? []).map(([err, v]) => {

@@ -159,13 +159,12 @@ export interface ApplyDraft {
   readonly grouped: boolean;
   /** Whether calls are left to build. */
   readonly unbuilt: boolean;
-  /** Work until `deadline` (performance.now()): the jobs added, then (when `build`) the calls. */
-  work(deadline: number, build: boolean): void;
+  /** Work until `deadline` (performance.now()): the jobs added, then their calls. */
+  work(deadline: number): void;
 }
 
 /** The compact layout's draft (RoundDraft), and what each entity of the jobs touched (RoundTouches). */
 class StoreDraft implements ApplyDraft {
-  private readonly parts: JobToApply[] = [];
   touches: RoundTouches;
 
   constructor(
@@ -180,7 +179,6 @@ class StoreDraft implements ApplyDraft {
   }
 
   add(job: JobToApply, now: number): void {
-    this.parts.push(job);
     this.calls.add(job);
     // A job come on a later day moves what is live: what was touched is touched again.
     const from = liveFrom(this.calendar, { now: () => now });
@@ -188,19 +186,20 @@ class StoreDraft implements ApplyDraft {
   }
 
   get grouped(): boolean {
-    return this.touches.jobs === this.parts.length && this.calls.grouped;
+    return this.touches.jobs === this.calls.jobs.length && this.calls.grouped;
   }
 
   get unbuilt(): boolean {
     return this.calls.unbuilt;
   }
 
-  work(deadline: number, build: boolean): void {
-    while (this.touches.jobs < this.parts.length) {
-      this.touches.touch(this.parts[this.touches.jobs]!);
+  work(deadline: number): void {
+    const jobs = this.calls.jobs;
+    while (this.touches.jobs < jobs.length) {
+      this.touches.touch(jobs[this.touches.jobs]!);
       if (performance.now() >= deadline) return;
     }
-    this.calls.work(deadline, build);
+    this.calls.work(deadline);
   }
 }
 

@@ -285,12 +285,12 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     const round = all.map((samples, j) => ({ jobId: `j${j}`, samples }));
     const draft = drafted.draft()!;
     for (const job of round.slice(0, 6)) draft.add(job, NOW);
-    draft.work(Infinity, true);
+    draft.work(Infinity);
     expect([draft.grouped, draft.unbuilt]).toEqual([true, false]);
     // Four more jobs: their shards are built again; half the draft's work is left to the round.
     for (const job of round.slice(6)) draft.add(job, NOW);
     expect(draft.grouped).toBe(false);
-    draft.work(0, true);
+    draft.work(0);
     const body = vi.spyOn(CompactSeries.prototype, 'body');
     const got = (await drafted.applyJobs(round, NOW, undefined, 0, draft)).map(reported);
     expect(body.mock.calls.length).toBeGreaterThan(0);
@@ -315,7 +315,7 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     ];
     const draft = s.draft()!;
     for (const job of round) draft.add(job, NOW - 2 * 86_400_000);
-    draft.work(Infinity, true);
+    draft.work(Infinity);
     await s.applyJobs(round, NOW, undefined, 0, draft);
     const scores = new Map((await admin.zrange(keyspace(prefix).dirty, 0, -1, 'WITHSCORES')).flatMap((v, i, all) => (i % 2 === 0 ? [[v, Number(all[i + 1])] as const] : [])));
     // Y: a live mark, due a minute back; X: a backfill mark.
@@ -330,7 +330,7 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     const body = vi.spyOn(CompactSeries.prototype, 'body');
     const whole = s.draft()!;
     for (const job of round) whole.add(job, NOW);
-    whole.work(Infinity, true);
+    whole.work(Infinity);
     const built = body.mock.calls.length;
     expect(built).toBeGreaterThan(0);
     await s.applyJobs(round, NOW, undefined, 0, whole);
@@ -339,7 +339,7 @@ describe('jobs applied together (group commit: a worker applies the jobs it hold
     const again = round.map((j) => ({ ...j, jobId: `${j.jobId}b` }));
     const partial = s.draft()!;
     for (const job of again.slice(0, 3)) partial.add(job, NOW);
-    partial.work(Infinity, true);
+    partial.work(Infinity);
     const before = body.mock.calls.length;
     await s.applyJobs(again, NOW, undefined, 0, partial);
     expect(body.mock.calls.length - before).toBe(built);
