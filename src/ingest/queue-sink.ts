@@ -88,16 +88,33 @@ export interface QueueSinkOptions {
 
 /** The samples with each entity's together, in the order each entity first appears; an entity's own order kept. */
 export function groupedByEntity(samples: readonly Sample[]): Sample[] {
+  if (entitiesTogether(samples)) return samples as Sample[];
   const groups = new Map<string, Sample[]>();
   for (const s of samples) {
     const g = groups.get(s.entity);
     if (g) g.push(s);
     else groups.set(s.entity, [s]);
   }
-  if (groups.size === samples.length) return samples as Sample[];
   const out: Sample[] = [];
   for (const g of groups.values()) for (const s of g) out.push(s);
   return out;
+}
+
+/**
+ * Whether each entity's samples already come together (a daily export, an entity's hours in a
+ * row): then grouping keeps them as they are, and a set of the entities met is all it takes to
+ * know, not a list per entity.
+ */
+function entitiesTogether(samples: readonly Sample[]): boolean {
+  const met = new Set<string>();
+  let last: string | undefined;
+  for (const s of samples) {
+    if (s.entity === last) continue;
+    last = s.entity;
+    if (met.has(last)) return false;
+    met.add(last);
+  }
+  return true;
 }
 
 export class QueueSampleSink implements SampleSink {

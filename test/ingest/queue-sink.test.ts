@@ -22,6 +22,15 @@ describe('groupedByEntity', () => {
     const input = [s('A', 0), s('B', 0)];
     expect(groupedByEntity(input)).toBe(input);
   });
+
+  it('returns the same array when each entity’s samples already come together, and regroups when one comes back later', () => {
+    const together = [s('A', 0), s('A', 1), s('B', 0), s('B', 1), s('C', 0)];
+    expect(groupedByEntity(together)).toBe(together);
+    const back = [s('A', 0), s('A', 1), s('B', 0), s('A', 2)];
+    const out = groupedByEntity(back);
+    expect(out).not.toBe(back);
+    expect(out.map((x) => `${x.entity}${x.value}`)).toEqual(['A0', 'A1', 'A2', 'B0']);
+  });
 });
 
 describe('QueueSampleSink', () => {
