@@ -144,7 +144,7 @@ export class EntityEvaluator {
       feedMetrics: planner.absenceMetrics,
       daily: reads,
       hourly: hourlyReads,
-      entities: plans.map((p) => ({ id: p.entity.id, rules: p.rules.map((r) => r.id), fingerprints: (p.fingerprints ??= p.rules.map((r) => fingerprint(r.id, p.entity.id))) })),
+      entities: plans.map((p) => ({ id: p.entity.id, rules: p.ruleIds, fingerprints: (p.fingerprints ??= p.rules.map((r) => fingerprint(r.id, p.entity.id))) })),
     });
     const ctx = { now, today: this.calendar.dayOf(now), calendar: this.calendar, feed: snap.feed };
     const commits: EntityCommit[] = [];

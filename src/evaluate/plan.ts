@@ -24,8 +24,14 @@ export interface EntityPlan {
   readonly hourlyMetrics: readonly string[];
   /** A date rule is in scope: it judges the entity whatever metric changed. */
   readonly dated: boolean;
-  /** Its alerts' fingerprints, one per rule (fingerprint(rule, entity)): made at its first judgement and kept with the plan. */
-  fingerprints?: readonly string[];
+  /** The ids of `rules`, in their order. */
+  readonly ruleIds: readonly string[];
+  /**
+   * Its alerts' fingerprints, one per rule (fingerprint(rule, entity)): made at its first judgement
+   * and kept with the plan. Present from the start (undefined until then), so that filling it in
+   * does not change the plan's shape under the code that reads plans.
+   */
+  fingerprints: readonly string[] | undefined;
 }
 
 /** Rules in scope for an entity and what they read; null when no rule applies (not judged). */
@@ -34,7 +40,7 @@ export function planEntity(rules: readonly Rule[], entity: Entity): EntityPlan |
   if (!inScope.length) return null;
   const metrics = [...new Set(inScope.map(ruleMetric).filter((m): m is string => m !== undefined))];
   const hourlyMetrics = [...new Set(inScope.filter((r) => ruleHourlyLookbackDays(r) > 0).map((r) => ruleMetric(r)!))];
-  return { entity, rules: inScope, metrics, hourlyMetrics, dated: inScope.some((r) => r.kind === 'date') };
+  return { entity, rules: inScope, metrics, hourlyMetrics, dated: inScope.some((r) => r.kind === 'date'), ruleIds: inScope.map((r) => r.id), fingerprints: undefined };
 }
 
 /** Metrics read by absence rules: their feed volume is part of every judgement. */

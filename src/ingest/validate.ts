@@ -371,9 +371,11 @@ export class SampleValidator {
       if (!isEmptyObject(rawLabels as object)) labels = rawLabels as Labels;
     }
 
-    const sample: { -readonly [K in keyof Sample]: Sample[K] } = { metric, entity, value, ts };
+    // Made whole in one literal, not grown a field at a time: every sample of a kind has one shape
+    // (hidden class), so the code that reads them downstream stays monomorphic.
+    const sample: Sample =
+      typeof id !== 'string' ? (labels === undefined ? { metric, entity, value, ts } : { metric, entity, value, ts, labels }) : labels === undefined ? { metric, entity, value, ts, id } : { metric, entity, value, ts, id, labels };
     if (typeof id === 'string') {
-      sample.id = id;
       this.idPos ??= new Map();
       const prev = this.idPos.get(id);
       if (prev !== undefined) {
@@ -384,7 +386,6 @@ export class SampleValidator {
       }
       this.idPos.set(id, this.accepted.length);
     }
-    if (labels !== undefined) sample.labels = labels;
     this.accepted.push(sample);
     this.acceptedIndex.push(index);
   }

@@ -157,14 +157,16 @@ export function fromColumns(batch: object): RawSample[] {
   for (let r = 0; r < e.length; r++) {
     const entity = e[r] as unknown;
     for (let k = en[r] as number; k > 0; k--, i++) {
-      const s: { -readonly [K in keyof RawSample]: RawSample[K] } = { metric: words[m[i]!], entity, value: x[i], ts: times[t[i]!] };
       const ic = id[i]!;
-      if (ic !== -1) {
+      const labels = l !== undefined && l[i] !== -1 ? labelsOf(words[l[i]!]) : undefined;
+      // Each sample made whole in one literal (one shape for the samples of a kind, as validate.ts's).
+      if (ic === -1) {
+        out[i] = labels === undefined ? { metric: words[m[i]!], entity, value: x[i], ts: times[t[i]!] } : { metric: words[m[i]!], entity, value: x[i], ts: times[t[i]!], labels };
+      } else {
         const word = words[ic];
-        s.id = typeof word !== 'string' ? word : word.charCodeAt(0) === 0 ? word.slice(1) : typeof entity === 'string' ? entity + word : undefined;
+        const sid = typeof word !== 'string' ? word : word.charCodeAt(0) === 0 ? word.slice(1) : typeof entity === 'string' ? entity + word : undefined;
+        out[i] = labels === undefined ? { metric: words[m[i]!], entity, value: x[i], ts: times[t[i]!], id: sid } : { metric: words[m[i]!], entity, value: x[i], ts: times[t[i]!], id: sid, labels };
       }
-      if (l !== undefined && l[i] !== -1) s.labels = labelsOf(words[l[i]!]);
-      out[i] = s;
     }
   }
   return out;
