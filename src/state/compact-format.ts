@@ -26,6 +26,9 @@ export const ID_WINDOW_DAYS = 7;
 /** Largest value (in units) a sample may carry in the compact layout: an hourly cell's int32 thousandths. */
 export const MAX_CELL_VALUE = 2_147_483.647;
 
+/** Metrics whose key heads CompactKeys keeps at most (a catalogue has tens). */
+const MAX_HEAD_METRICS = 1024;
+
 /** Key names of the compact layout: every key of an entity carries its shard's hash tag. */
 export class CompactKeys {
   constructor(
@@ -37,11 +40,25 @@ export class CompactKeys {
   }
   /** The series string of one (entity, metric). */
   series(entity: string, metric: string, shard = this.shard(entity)): string {
-    return `${this.prefix}:${shardTag(shard)}:s:${metric}:${entity}`;
+    return this.head('s', metric, shard) + entity;
   }
   /** The id index of one (entity, metric). */
   ids(entity: string, metric: string, shard = this.shard(entity)): string {
-    return `${this.prefix}:${shardTag(shard)}:i:${metric}:${entity}`;
+    return this.head('i', metric, shard) + entity;
+  }
+
+  /** Kind → metric → shard → the key's part before the entity (`P:{s<shard>}:<kind>:<metric>:`), made once. */
+  private readonly heads = { s: new Map<string, string[]>(), i: new Map<string, string[]>() };
+
+  private head(kind: 's' | 'i', metric: string, shard: number): string {
+    const heads = this.heads[kind];
+    let byShard = heads.get(metric);
+    if (!byShard) {
+      // (Bounded: a read may name a metric the catalogue does not have.)
+      if (heads.size >= MAX_HEAD_METRICS) heads.clear();
+      heads.set(metric, (byShard = []));
+    }
+    return (byShard[shard] ??= `${this.prefix}:${shardTag(shard)}:${kind}:${metric}:`);
   }
   /** A shard's apply lease: which worker process computes a window of it now (CompactSeries.leaseWindow). */
   applying(shard: number): string {

@@ -92,6 +92,8 @@ const SHARD_LEASE_MS = 10_000;
 /** How long a round waits before asking again when every shard it has left is leased by another worker or round. */
 const LEASE_RETRY_MS = 10;
 
+const NONE: readonly string[] = [];
+
 /** Entities per dirty-marking script call. */
 const DIRTY_PAGE = 10_000;
 
@@ -284,13 +286,13 @@ export class CompactSeries implements SeriesLayout {
   }
 
   /** Each (entity, metric) group's keys and arguments, its samples by their index (reported with a reject). */
-  private pushGroups(shard: number, groups: Iterable<readonly number[]>, sample: (i: number) => Sample, keys: string[], args: (string | number)[], idOf: (id: string) => string = idHash48): void {
+  private pushGroups(shard: number, groups: Iterable<readonly number[]>, sample: (i: number) => Sample, keys: string[], args: (string | number)[], idOf: (id: string) => string = idHash48, plain = false): void {
     for (const idx of groups) {
       const first = sample(idx[0]!);
       keys.push(this.ck.series(first.entity, first.metric, shard), this.ck.ids(first.entity, first.metric, shard));
       // The series and id index of the metric's siblings: an id new to its own index is looked
-      // for in theirs, and moved here when found.
-      const siblings = this.siblingsRead(idx, sample);
+      // for in theirs, and moved here when found (none for a plain group: its metric has no siblings).
+      const siblings = plain ? NONE : this.siblingsRead(idx, sample);
       for (const m of siblings) keys.push(this.ck.series(first.entity, m, shard), this.ck.ids(first.entity, m, shard));
       args.push(idx.length, siblings.length);
       for (const i of idx) {
@@ -429,8 +431,9 @@ export class CompactSeries implements SeriesLayout {
     for (const byEntity of sh.plain.values()) for (const idx of byEntity.values()) groups.push(idx);
     const plainGroups = groups.length;
     for (const idx of sh.family.values()) groups.push(idx);
-    let keyCount = sh.markers.size;
-    for (const idx of groups) keyCount += 2 * (1 + this.siblingsRead(idx, sample).length);
+    // A plain group reads its own two keys (its metric has no siblings); a family group its siblings' too.
+    let keyCount = sh.markers.size + 2 * plainGroups;
+    for (let g = plainGroups; g < groups.length; g++) keyCount += 2 * (1 + this.siblingsRead(groups[g]!, sample).length);
     return { groups, keyCount, plainGroups };
   }
 
@@ -441,10 +444,10 @@ export class CompactSeries implements SeriesLayout {
     const args: (string | number)[] = ['', '', '', '', '', ''];
     // Computed here only (never sent to the script): the id hashes in the index's own 6 bytes.
     if (plainGroups === groups.length) {
-      this.pushGroups(shard, groups, sample, keys, args, idKey48);
+      this.pushGroups(shard, groups, sample, keys, args, idKey48, true);
       return { keys, args };
     }
-    this.pushGroups(shard, groups.slice(0, plainGroups), sample, keys, args, idKey48);
+    this.pushGroups(shard, groups.slice(0, plainGroups), sample, keys, args, idKey48, true);
     const from = keys.length;
     this.pushGroups(shard, groups.slice(plainGroups), sample, keys, args, idKey48);
     return { keys, args, family: [from, keys.length] };

@@ -116,6 +116,21 @@ class Bytes {
   private start = arenaUsed;
   length = 0;
 
+  /**
+   * A writer whose payload will be about `expected` bytes: begun in a fresh chunk when the arena's
+   * free space is shorter, so the bytes are written once and never moved (a payload of a round's
+   * shard call is ~1 MB: begun in the arena's tail, it was copied into a chunk of twice its size,
+   * sometimes twice).
+   */
+  constructor(expected = 0) {
+    if (arenaUsed + expected > arena.length) {
+      arena = Buffer.allocUnsafe(Math.max(CHUNK, expected));
+      arenaUsed = 0;
+      this.buf = arena;
+      this.start = 0;
+    }
+  }
+
   private room(n: number): void {
     if (this.start + this.length + n <= this.buf.length) return;
     // Move what is written to a fresh chunk (at least twice what is needed) and go on there.
@@ -340,9 +355,9 @@ export class CallRecorder implements CallStore {
       return i;
     };
     const ops = this.coalesced();
-    const out = new Bytes();
     let found = 0;
     for (const key of this.reads.keys()) if (this.before.get(key)) found++;
+    const out = new Bytes(2 + 2 * found + payloadBytes(ops));
     out.u16(found);
     for (const key of this.reads.keys()) if (this.before.get(key)) out.u16(at(key));
     const marker = keys[0];
@@ -370,6 +385,18 @@ export class CallRecorder implements CallStore {
     }
     return out.done();
   }
+}
+
+/** The bytes `ops` take in the payload (CallRecorder.payload): op, key and lengths, and what each writes. */
+function payloadBytes(ops: readonly Op[]): number {
+  let n = 0;
+  for (const o of ops) {
+    if (o.op === 'j') n += 11 + (o.to - o.from);
+    else if (o.op === 'r' || o.op === 's') n += 11 + o.value.length;
+    else if (o.op === 'e') n += 7;
+    else n += 3;
+  }
+  return n;
 }
 
 /**

@@ -50,4 +50,11 @@ describe('idKey48', () => {
       expect(Buffer.from(key, 'latin1').toString('hex')).toBe(idHash48(id));
     }
   });
+
+  it('agrees with idHash48 over many ids, long and short (its two passes are walked at once)', () => {
+    for (let d = 0; d < 3000; d++) {
+      const id = `${d % 7 === 0 ? '核心渠道' : 'G'}${d}/air_recharge/${'x'.repeat(d % 50)}${d * 7919}`;
+      expect(Buffer.from(idKey48(id), 'latin1').toString('hex')).toBe(idHash48(id));
+    }
+  });
 });
