@@ -111,6 +111,8 @@ function samplesIn(jobs: readonly Waiting[]): number {
 /** One lane's jobs waiting for its next round, and whether a round of it runs. */
 class LaneRounds {
   private waiting: Waiting[] = [];
+  /** Samples of the jobs waiting (samplesIn(waiting), kept as they come and go: a gather asks at every wake-up). */
+  private waitingSamples = 0;
   private running = false;
   /** When the last job came (performance.now()), for the gather's quiet gap. */
   private lastArrival = 0;
@@ -157,6 +159,7 @@ class LaneRounds {
       this.mirror?.added(first);
     }
     this.waiting.push(w);
+    this.waitingSamples += w.job.samples.length;
     if (this.gather) (this.draft ??= this.series.draft())?.add(w.job, w.now);
     this.lastArrival = performance.now();
     this.lastQueued = Math.max(this.lastQueued, this.lastArrival - w.queuedMs);
@@ -186,7 +189,7 @@ class LaneRounds {
       const fetched = now - Math.max(this.lastArrival, quietFrom);
       const queued = now - Math.max(this.lastQueued, quietFrom);
       const quiet = fetched >= fetchQuietMs && queued >= g.quietMs;
-      if (this.waiting.length >= g.jobs || samplesIn(this.waiting) >= this.maxSamples || now - started >= g.maxMs) return 0;
+      if (this.waiting.length >= g.jobs || this.waitingSamples >= this.maxSamples || now - started >= g.maxMs) return 0;
       if (quiet) return queued;
       const wait = Math.min(Math.max(fetchQuietMs - fetched, g.quietMs - queued), g.maxMs - (now - started));
       // Once the fetchers have nothing more, the wait for the producer's quiet drafts the round (a
@@ -316,6 +319,7 @@ class LaneRounds {
       }
     }
     this.waiting = rest;
+    this.waitingSamples -= samples;
     return round;
   }
 }

@@ -10,6 +10,7 @@ import type { Sample } from '../domain/sample.js';
 import type { SampleBatchJob } from '../queues/names.js';
 import { withTimeout } from '../redis/connect.js';
 import { toColumns } from '../queues/sample-payload.js';
+import { fnv1a32 } from '../state/shard.js';
 import type { SampleSink } from '../state/ports.js';
 import type { PipelineObserver } from '../observability/events.js';
 
@@ -100,21 +101,43 @@ export function groupedByEntity(samples: readonly Sample[]): Sample[] {
   return out;
 }
 
+/** entitiesTogether's open-addressing table (a run's index + 1 per slot, 0: empty), reused from call to call. */
+let runTable = new Int32Array(1 << 12);
+
 /**
  * Whether each entity's samples already come together (a daily export, an entity's hours in a
- * row): then grouping keeps them as they are, and a set of the entities met is all it takes to
- * know, not a list per entity.
+ * row): then grouping keeps them as they are. Asked of every call the door cuts, so it is an
+ * open-addressing set of the entities' runs in a reused typed array, not a Set (whose growth and
+ * rehashing cost a 20,000-sample call as much as the grouping it saves).
  */
 function entitiesTogether(samples: readonly Sample[]): boolean {
-  const met = new Set<string>();
+  let size = 1 << 12;
+  while (size < 2 * samples.length) size *= 2;
+  if (size > runTable.length) runTable = new Int32Array(size);
+  const table = size === runTable.length ? runTable : runTable.subarray(0, size);
+  table.fill(0);
+  const mask = size - 1;
   let last: string | undefined;
-  for (const s of samples) {
-    if (s.entity === last) continue;
-    last = s.entity;
-    if (met.has(last)) return false;
-    met.add(last);
+  let together = true;
+  for (let i = 0; i < samples.length && together; i++) {
+    const entity = samples[i]!.entity;
+    if (entity === last) continue;
+    last = entity;
+    let slot = fnv1a32(entity) & mask;
+    for (;;) {
+      const at = table[slot]!;
+      if (at === 0) {
+        table[slot] = i + 1;
+        break;
+      }
+      if (samples[at - 1]!.entity === entity) {
+        together = false; // met before, with another entity's samples between
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
   }
-  return true;
+  return together;
 }
 
 export class QueueSampleSink implements SampleSink {

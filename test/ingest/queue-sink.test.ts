@@ -31,6 +31,25 @@ describe('groupedByEntity', () => {
     expect(out).not.toBe(back);
     expect(out.map((x) => `${x.entity}${x.value}`)).toEqual(['A0', 'A1', 'A2', 'B0']);
   });
+
+  it('tells a call already together from one that is not, over thousands of entities (a table of their runs, collisions and all)', () => {
+    const runs = Array.from({ length: 6000 }, (_, i) => [s(`G${i}`, 0), s(`G${i}`, 1)]).flat();
+    expect(groupedByEntity(runs)).toBe(runs);
+    for (const back of [0, 2999, 5998]) {
+      const input = [...runs, s(`G${back}`, 2)];
+      const out = groupedByEntity(input);
+      expect(out).not.toBe(input);
+      expect(out).toHaveLength(input.length);
+      const at = out.findIndex((x) => x.entity === `G${back}`);
+      expect(out.slice(at, at + 3).map((x) => x.value)).toEqual([0, 1, 2]);
+    }
+    // The last entity met again right after its run is still together.
+    const after = [...runs, s('G5999', 2)];
+    expect(groupedByEntity(after)).toBe(after);
+    // A small call after a large one (the table is reused, cleared).
+    const small = [s('A', 0), s('B', 0), s('A', 1)];
+    expect(groupedByEntity(small).map((x) => `${x.entity}${x.value}`)).toEqual(['A0', 'A1', 'B0']);
+  });
 });
 
 describe('QueueSampleSink', () => {
