@@ -121,6 +121,19 @@ describe('validateSamples: accepted forms', () => {
     expect('labels' in accepted[1]!).toBe(false);
   });
 
+  it('makes every sample with its fields in one order, none present as undefined (one shape per kind of sample)', () => {
+    const { accepted } = validateSamples(
+      [
+        { id: 'a', labels: { category: 'billing' }, value: 1, entity: 'D0001', metric: 'card_opening' },
+        { labels: { category: 'billing' }, value: 2, entity: 'D0001', metric: 'card_opening' },
+        { id: 'b', value: 3, entity: 'D0001', metric: 'card_opening' },
+        { value: 4, entity: 'D0001', metric: 'card_opening', id: null },
+      ],
+      ctx,
+    );
+    expect(accepted.map((s) => Object.keys(s).join())).toEqual(['metric,entity,value,ts,id,labels', 'metric,entity,value,ts,labels', 'metric,entity,value,ts,id', 'metric,entity,value,ts']);
+  });
+
   it('honours a local zone with DST when no offset is given', () => {
     const ny = new Calendar('America/New_York');
     expect(parseIsoTs('2026-07-01T12:00:00', ny)).toBe(Date.parse('2026-07-01T16:00:00Z'));

@@ -23,6 +23,8 @@ describe('batch payload v: 2 (columns)', () => {
     ];
     const cols = viaJson(toColumns(samples));
     expect(fromColumns(cols)).toEqual(samples);
+    // Each with its fields in the order the validator gives them, none present as undefined.
+    expect(fromColumns(cols).map((s) => Object.keys(s).join())).toEqual(samples.map((s) => ['metric', 'entity', 'value', 'ts', ...(s.id !== undefined ? ['id'] : []), ...(s.labels ? ['labels'] : [])].join()));
     expect(cols.e).toEqual(['G17', 'G18', 'G1', '营销案M1', 'G17']);
     expect(cols.en).toEqual([3, 1, 1, 2, 1]);
     // Written once: two days' id tails of G17 and G18 share one word.
