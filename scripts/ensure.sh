@@ -8,7 +8,7 @@
 # Installs only when root (or passwordless sudo), apt-get exists and LOOKOUT_NO_INSTALL is not 1.
 set -uo pipefail
 
-usage_tools="redis-server prometheus faketime chromium cjk-fonts"
+usage_tools="redis-server prometheus faketime chromium cjk-fonts perf"
 
 # tool → Debian package (and the binary that proves it is present)
 pkg_of() {
@@ -18,6 +18,8 @@ pkg_of() {
     faketime) echo faketime ;;
     chromium) echo chromium ;;
     cjk-fonts) echo fonts-wqy-microhei ;;
+    # Linux perf, for bench/cpu.ts only (not the tests or the demo)
+    perf) echo linux-perf ;;
     *) return 1 ;;
   esac
 }

@@ -130,10 +130,16 @@ export class SampleBatchProcessor {
     for (let i = 0; i < accepted.length; i += Math.max(1, Math.floor(accepted.length / 64))) lags.push((now - accepted[i]!.ts) / 1000);
     d.observer.batchApplied(accepted.length, (performance.now() - started) / 1000, lags);
     const byMetric = new Map<string, { n: number; sum: number }>();
+    // Looked up once per run of one metric (a daily export is one metric for thousands of rows).
+    let lastMetric: string | undefined;
+    let t: { n: number; sum: number } | undefined;
     for (const x of accepted) {
-      const t = byMetric.get(x.metric) ?? byMetric.set(x.metric, { n: 0, sum: 0 }).get(x.metric)!;
-      t.n++;
-      t.sum += x.value;
+      if (x.metric !== lastMetric) {
+        lastMetric = x.metric;
+        t = byMetric.get(x.metric) ?? byMetric.set(x.metric, { n: 0, sum: 0 }).get(x.metric)!;
+      }
+      t!.n++;
+      t!.sum += x.value;
     }
     d.observer.metricSamples(byMetric);
     // Store refusals carry no batch index (a derived complaint category has none): index -1.

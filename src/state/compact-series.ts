@@ -121,6 +121,9 @@ interface ShardOfRound {
   readonly markers: Map<number, { part: number; chunk: number; key: string }>;
   /** The (part, chunk) whose marker was noted last: a part's samples come chunk after chunk. */
   lastMarker: number;
+  /** The plain metric met last in this shard and its groups (a run of one metric looks it up once). */
+  lastMetric: string | undefined;
+  lastByEntity: Map<string, number[]> | undefined;
 }
 
 /**
@@ -870,6 +873,8 @@ export class RoundDraft {
   private readonly offsets: number[] = [];
   private partOf = new Int32Array(0);
   private readonly byShard = new Map<number, ShardOfRound>();
+  /** byShard's entries by shard number: found by index, not hashed, once per sample. */
+  private readonly shardAt: (ShardOfRound | undefined)[] = [];
   /** The job being grouped (its index) and its next sample. */
   private part = 0;
   private next = 0;
@@ -935,8 +940,12 @@ export class RoundDraft {
       for (let i = this.next; i < end; i++) {
         const s = samples[i]!;
         const shard = this.cs.ck.shard(s.entity);
-        let sh = this.byShard.get(shard);
-        if (!sh) this.byShard.set(shard, (sh = { plain: new Map(), family: new Map(), markers: new Map(), lastMarker: -1 }));
+        let sh = this.shardAt[shard];
+        if (!sh) {
+          sh = { plain: new Map(), family: new Map(), markers: new Map(), lastMarker: -1, lastMetric: undefined, lastByEntity: undefined };
+          this.byShard.set(shard, sh);
+          this.shardAt[shard] = sh;
+        }
         const chunk = Math.floor(i / SAMPLES_PER_CHUNK);
         const mk = base + chunk; // unique per (part, chunk): a part's chunks number fewer than its samples
         if (sh.lastMarker !== mk) {
@@ -962,8 +971,10 @@ export class RoundDraft {
         } else {
           // The others by metric, then entity (no key string made per sample): their groups touch
           // keys of their own, so their order does not matter.
-          let byEntity = sh.plain.get(s.metric);
+          let byEntity = sh.lastMetric === s.metric ? sh.lastByEntity : sh.plain.get(s.metric);
           if (!byEntity) sh.plain.set(s.metric, (byEntity = new Map()));
+          sh.lastMetric = s.metric;
+          sh.lastByEntity = byEntity;
           g = byEntity.get(s.entity);
           if (!g) byEntity.set(s.entity, (g = []));
         }

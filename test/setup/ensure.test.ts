@@ -28,6 +28,12 @@ describe('scripts/ensure.sh', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('perf (bench/cpu.ts) comes from linux-perf', () => {
+    const r = run(['perf'], { PATH: pathWith('id', 'apt-get'), LOOKOUT_NO_INSTALL: '1' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('sudo apt-get install -y linux-perf');
+  });
+
   it('a missing tool without apt-get: exit 2 and the command, even as root', () => {
     const r = run(['prometheus'], { PATH: pathWith('id') });
     expect(r.status).toBe(2);
