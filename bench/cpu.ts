@@ -1,4 +1,4 @@
-// node dist/bench/cpu.js [bench/run.ts options] — where a throughput run's CPU goes, on the CPU.
+// node dist/bench/cpu.js [--node='FLAGS'] [bench/run.ts options] — where a throughput run's CPU goes, on the CPU.
 // Not a test: it prints figures. See bench/README.md "Where the CPU goes, measured on the CPU".
 //
 // `node --cpu-prof` samples a main thread on a wall clock: with two cores and three busy threads
@@ -82,10 +82,13 @@ function main(): void {
   const data = join(dir, 'perf.data');
   const window = join(dir, 'window.json');
   const run = fileURLToPath(new URL('./run.js', import.meta.url));
+  // --node='FLAGS': Node or V8 flags for the run's processes (its worker processes inherit them).
   const args = process.argv.slice(2);
-  const runArgs = args.length > 0 ? args : ['--layout=compact', '--sizes=100000', '--bare=1000'];
-  console.log(`perf record over: node --perf-basic-prof dist/bench/run.js ${runArgs.join(' ')}`);
-  const rec = spawnSync('perf', ['record', '-k', 'CLOCK_MONOTONIC', '-F', '499', '-g', '-a', '-o', data, '--', process.execPath, '--perf-basic-prof', run, ...runArgs, `--window=${window}`], {
+  const nodeFlags = args.filter((a) => a.startsWith('--node=')).flatMap((a) => a.slice('--node='.length).split(' ').filter(Boolean));
+  const rest = args.filter((a) => !a.startsWith('--node='));
+  const runArgs = rest.length > 0 ? rest : ['--layout=compact', '--sizes=100000', '--bare=1000'];
+  console.log(`perf record over: node ${[...nodeFlags, '--perf-basic-prof'].join(' ')} dist/bench/run.js ${runArgs.join(' ')}`);
+  const rec = spawnSync('perf', ['record', '-k', 'CLOCK_MONOTONIC', '-F', '499', '-g', '-a', '-o', data, '--', process.execPath, ...nodeFlags, '--perf-basic-prof', run, ...runArgs, `--window=${window}`], {
     stdio: ['ignore', 'inherit', 'pipe'],
     encoding: 'utf8',
   });
