@@ -872,9 +872,8 @@ export class RoundDraft {
   private readonly all: Sample[] = [];
   private readonly offsets: number[] = [];
   private partOf = new Int32Array(0);
-  private readonly byShard = new Map<number, ShardOfRound>();
-  /** byShard's entries by shard number: found by index, not hashed, once per sample. */
-  private readonly shardAt: (ShardOfRound | undefined)[] = [];
+  /** Each shard's samples grouped, by shard number (found by index, not hashed, once per sample). */
+  private readonly byShard: (ShardOfRound | undefined)[] = [];
   /** The job being grouped (its index) and its next sample. */
   private part = 0;
   private next = 0;
@@ -940,12 +939,8 @@ export class RoundDraft {
       for (let i = this.next; i < end; i++) {
         const s = samples[i]!;
         const shard = this.cs.ck.shard(s.entity);
-        let sh = this.shardAt[shard];
-        if (!sh) {
-          sh = { plain: new Map(), family: new Map(), markers: new Map(), lastMarker: -1, lastMetric: undefined, lastByEntity: undefined };
-          this.byShard.set(shard, sh);
-          this.shardAt[shard] = sh;
-        }
+        let sh = this.byShard[shard];
+        if (!sh) this.byShard[shard] = sh = { plain: new Map(), family: new Map(), markers: new Map(), lastMarker: -1, lastMetric: undefined, lastByEntity: undefined };
         const chunk = Math.floor(i / SAMPLES_PER_CHUNK);
         const mk = base + chunk; // unique per (part, chunk): a part's chunks number fewer than its samples
         if (sh.lastMarker !== mk) {
@@ -994,7 +989,7 @@ export class RoundDraft {
     if (!this.grouped) return false;
     for (const shard of this.stale) {
       this.stale.delete(shard);
-      const sh = this.byShard.get(shard)!;
+      const sh = this.byShard[shard]!;
       const { groups, keyCount, plainGroups } = this.cs.groupsOfShard(shard, sh, this.sample);
       this.built.set(shard, { groups, keyCount, plainGroups, body: this.cs.body(shard, groups, plainGroups, this.sample) });
       return true;
@@ -1014,10 +1009,11 @@ export class RoundDraft {
   calls(head: readonly (string | number)[]): { calls: RoundCall[]; partOf: Int32Array; offsets: number[]; build: (call: RoundCall) => void } {
     if (!this.grouped) throw new Error('RoundDraft.calls: jobs not grouped yet');
     const calls: RoundCall[] = [];
-    for (const [shard, sh] of this.byShard) {
-      const { groups, keyCount, plainGroups } = this.built.get(shard) ?? this.cs.groupsOfShard(shard, sh, this.sample);
-      calls.push({ shard, groups, markers: [...sh.markers.values()], keyCount, plainGroups });
-    }
+    // (forEach passes over the shards no sample fell in.)
+    this.byShard.forEach((sh, shard) => {
+      const { groups, keyCount, plainGroups } = this.built.get(shard) ?? this.cs.groupsOfShard(shard, sh!, this.sample);
+      calls.push({ shard, groups, markers: [...sh!.markers.values()], keyCount, plainGroups });
+    });
     const build = (call: RoundCall): void => {
       if (call.built) return;
       // A body built beforehand is used once (and then let go, as a built call is once written).
