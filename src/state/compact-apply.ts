@@ -185,6 +185,20 @@ function putLE(out: Buffer, at: number, v: number, size: number): number {
   return out.writeUIntLE(wrap(v, size), at, size);
 }
 
+/** struct.pack('<i4I2i4', M, R, third) written at the start of `out`: a series' header. */
+function seriesHead(out: Buffer, M: number, R: number, third: number): void {
+  putLE(out, 0, M, 4);
+  putLE(out, 4, R, 2);
+  putLE(out, 6, third, 4);
+}
+
+/** struct.pack('<i4i4i4', base, lowest, hold) written at the start of `out`: an id index's header. */
+function idsHead(out: Buffer, base: number, lowest: number, hold: number): void {
+  putLE(out, 0, base, 4);
+  putLE(out, 4, lowest, 4);
+  putLE(out, 8, hold, 4);
+}
+
 /** A value the script would use as a number, where Lua would fail on nil. */
 function need<T>(v: T | null | undefined, what: string): T {
   if (v === null || v === undefined) throw new Error(`compact apply: ${what} is nil`);
@@ -834,39 +848,60 @@ class ApplyCall {
     }
   }
 
-  private encodeRow(day: number): Buffer {
+  /**
+   * The bytes the touched row of `day` is stored in: 0 when it holds no hour, 6 when implicit (its
+   * one hour is the whole day), else the row header and a cell per hour (rowInto writes them).
+   */
+  private rowSize(day: number): number {
     const r = need(this.rows.get(day), 'the row');
-    let mask = 0;
-    let bitv = 1;
     let nc = 0;
     let only = 0;
     for (let h = 0; h <= 23; h++) {
-      const cnt = r[h + 24];
-      if (cnt !== undefined) {
-        mask = mask + bitv;
+      if (r[h + 24] !== undefined) {
         nc = nc + 1;
         only = h;
         need(r[h], 'the hour sum');
       }
-      bitv = bitv * 2;
     }
-    if (nc === 0) return EMPTY;
+    if (nc === 0) return 0;
     if (nc === 1) {
       const d = this.dget(day);
-      if (d[0] === r[only] && d[1] === r[only + 24]) return pack('<I3I3', day + IMPLICIT, mask);
+      if (d[0] === r[only] && d[1] === r[only + 24]) return 6;
     }
-    // struct.pack('<I3I3' .. string.rep('i4I2', nc), day, mask, sum, count, …), written in place.
-    const out = Buffer.allocUnsafe(6 + 6 * nc);
-    putLE(out, 0, day, 3);
-    putLE(out, 3, mask, 3);
-    let at = 6;
+    return 6 + 6 * nc;
+  }
+
+  /**
+   * The touched row of `day` written into `out` at byte `at` (0-based), in the `size` bytes rowSize
+   * gave: struct.pack('<I3I3', day + 2²³, mask) when implicit, else
+   * struct.pack('<I3I3' .. string.rep('i4I2', nc), day, mask, sum, count, …).
+   */
+  private rowInto(day: number, size: number, out: Buffer, at: number): void {
+    const r = this.rows.get(day)!;
+    let mask = 0;
+    let bitv = 1;
+    for (let h = 0; h <= 23; h++) {
+      if (r[h + 24] !== undefined) mask = mask + bitv;
+      bitv = bitv * 2;
+    }
+    putLE(out, at, size === 6 ? day + IMPLICIT : day, 3);
+    putLE(out, at + 3, mask, 3);
+    if (size === 6) return;
+    let p = at + 6;
     for (let h = 0; h <= 23; h++) {
       const cnt = r[h + 24];
       if (cnt === undefined) continue;
-      putLE(out, at, r[h]!, 4);
-      putLE(out, at + 4, cnt, 2);
-      at += 6;
+      putLE(out, p, r[h]!, 4);
+      putLE(out, p + 4, cnt, 2);
+      p += 6;
     }
+  }
+
+  private encodeRow(day: number): Buffer {
+    const size = this.rowSize(day);
+    if (size === 0) return EMPTY;
+    const out = Buffer.allocUnsafe(size);
+    this.rowInto(day, size, out, 0);
     return out;
   }
 
@@ -930,7 +965,8 @@ class ApplyCall {
         sortedNumbers(pos);
         last = last ?? this.rowsAt;
         // (The header only when it changes: not for another hour of the same day.)
-        const head = pack('<i4I2i4', M, RD, last - 1 + OFF + WK);
+        const head = Buffer.allocUnsafe(10);
+        seriesHead(head, M, RD, last - 1 + OFF + WK);
         if (!head.equals(need(this.S, 'the series').subarray(0, 10))) this.store.setrange(this.sKey, 0, head);
         let q = 0;
         while (q < pos.length) {
@@ -955,31 +991,32 @@ class ApplyCall {
       for (const day of this.rows.keys()) days.push(day);
       sortedNumbers(days);
       // The rows as pieces [bytes, start, end) (0-based), a stored row next to the stored row before
-      // it joining its piece, so that the string is copied in a few runs.
-      const pieces: [Buffer, number, number][] = [];
+      // it joining its piece, so that the string is copied in a few runs; a touched row as
+      // [null, day, size], encoded in its place (rowInto).
+      const pieces: [Buffer | null, number, number][] = [];
       let p = 11 + RD * 11;
       let last: number | null = null;
       for (const day of days) {
         if (day >= this.minDay) {
-          let b: Buffer;
-          let from: number;
-          let to: number;
           if (this.rows.has(day)) {
-            b = this.encodeRow(day);
-            from = 0;
-            to = b.length;
+            const size = this.rowSize(day);
+            if (size > 0) {
+              pieces.push([null, day, size]);
+              last = p;
+              p = p + size;
+            }
           } else {
             const at = this.rowAt.get(day)!;
-            b = at.str;
-            from = at.at - 1;
-            to = Math.min(at.cells + at.nc * 6 - 1, b.length);
-          }
-          if (to > from) {
-            const prev = pieces[pieces.length - 1];
-            if (prev && prev[0] === b && prev[2] === from) prev[2] = to;
-            else pieces.push([b, from, to]);
-            last = p;
-            p = p + (to - from);
+            const b = at.str;
+            const from = at.at - 1;
+            const to = Math.min(at.cells + at.nc * 6 - 1, b.length);
+            if (to > from) {
+              const prev = pieces[pieces.length - 1];
+              if (prev && prev[0] === b && prev[2] === from) prev[2] = to;
+              else pieces.push([b, from, to]);
+              last = p;
+              p = p + (to - from);
+            }
           }
         }
       }
@@ -988,7 +1025,7 @@ class ApplyCall {
       // allocation's room for new ones.
       const size = last !== null ? roomy(p - 1, 6) : p - 1;
       const out = zeroed(size);
-      pack('<i4I2i4', M, RD, (last ?? p) - 1 + OFF + WK).copy(out, 0);
+      seriesHead(out, M, RD, (last ?? p) - 1 + OFF + WK);
       const same = Ms !== null && this.Rs === RD;
       // (A stored ring of the same size is copied in one piece, then the cells this call decoded
       // and those of days it no longer holds are written over it: the same bytes as cell by cell.
@@ -1000,7 +1037,14 @@ class ApplyCall {
         else if (same && !(day <= Ms && day > Ms - RD)) out.fill(0, 10 + q * 11, 21 + q * 11); // a day the ring no longer holds
       }
       let at = 10 + RD * 11;
-      for (const [b, from, to] of pieces) at += b.copy(out, at, from, to);
+      for (const [b, from, to] of pieces) {
+        if (b === null) {
+          this.rowInto(from, to, out, at);
+          at += to;
+        } else {
+          at += b.copy(out, at, from, to);
+        }
+      }
       this.store.set(this.sKey, out, ttl);
     }
   }
@@ -1132,62 +1176,88 @@ class ApplyCall {
   private writeIds(): void {
     const I = this.I;
     const ttl = Math.max(1, this.deadline(this.M ?? this.cutoffDay) * 86400 - this.appNow);
-    // The entry's 12 bytes: its id hash, then struct.pack('<I2i4', hour - base, value).
-    const entry = (k: Buffer | string, e: IdEntry): Buffer => {
-      const out = Buffer.allocUnsafe(12);
-      if (typeof k === 'string') out.write(k, 0, 6, 'latin1');
-      else k.copy(out, 0, 0, 6);
-      putLE(out, 6, e.hour - this.base, 2);
-      putLE(out, 8, e.value, 4);
-      return out;
-    };
     if (this.idsWhole || this.storedLen + 12 * this.adds.length > this.cap) {
       // The stored entries copied in runs (they are encoded on the current base), the changed ones
-      // packed in their place, the removed ones left out; then the new ones.
-      const body: Buffer[] = [];
-      let len = 12;
+      // packed in their place, the removed ones left out; then the new ones; then zero entries up
+      // to the allocation's room. Measured first, then written into one buffer.
       const at: (IdEntry & { readonly pos: number })[] = [];
       for (const e of this.over.values()) {
         if (e && e.pos !== null && (e.removed || e.changed)) at.push(e as IdEntry & { readonly pos: number });
       }
-      at.sort((a, b) => a.pos - b.pos);
+      if (at.length > 1) at.sort((a, b) => a.pos - b.pos);
+      let len = 12;
       let from = this.E0;
-      const piece = (str: Buffer): void => {
-        body.push(str);
-        len = len + str.length;
-      };
       for (const e of at) {
-        const stored = need(I, 'the id index');
-        if (e.pos > from) piece(sub(stored, from, e.pos - 1));
-        if (!e.removed) piece(entry(sub(stored, e.pos, e.pos + 5), e));
+        if (e.pos > from) len += e.pos - from;
+        if (!e.removed) len += 12;
         from = e.pos + 12;
       }
-      if (I && this.storedLen >= from) piece(sub(I, from, this.storedLen));
+      if (I && this.storedLen >= from) len += this.storedLen - from + 1;
       for (const key of this.adds) {
         const e = this.over.get(key);
-        if (e && !e.removed) piece(entry(key, e));
+        if (e && !e.removed) len += 12;
       }
       if (len === 12) {
         this.store.del(this.iKey);
-      } else {
-        body.push(zeros(12, (roomy(len, 12) - len) / 12));
-        this.store.set(this.iKey, Buffer.concat([pack('<i4i4i4', this.base + OFF, this.lowest ?? this.cutoff, this.hold), ...body]), ttl);
+        return;
       }
+      const size = roomy(len, 12);
+      const out = Buffer.allocUnsafe(size);
+      idsHead(out, this.base + OFF, this.lowest ?? this.cutoff, this.hold);
+      let p = 12;
+      from = this.E0;
+      for (const e of at) {
+        const stored = need(I, 'the id index');
+        if (e.pos > from) p += stored.copy(out, p, from - 1, e.pos - 1);
+        if (!e.removed) {
+          stored.copy(out, p, e.pos - 1, e.pos + 5);
+          this.entryInto(out, p, e);
+          p += 12;
+        }
+        from = e.pos + 12;
+      }
+      if (I && this.storedLen >= from) p += I.copy(out, p, from - 1, this.storedLen);
+      for (const key of this.adds) {
+        const e = this.over.get(key);
+        if (e && !e.removed) {
+          out.write(key, p, 6, 'latin1');
+          this.entryInto(out, p, e);
+          p += 12;
+        }
+      }
+      out.fill(0, p);
+      this.store.set(this.iKey, out, ttl);
     } else {
       // (The Lua's pairs(over): one write per entry, at its own 12 bytes, so their order does not matter.)
       for (const [key, e] of this.over) {
-        if (e && e.pos !== null && e.changed) this.store.setrange(this.iKey, e.pos - 1, entry(key, e));
+        if (e && e.pos !== null && e.changed) {
+          const one = Buffer.allocUnsafe(12);
+          one.write(key, 0, 6, 'latin1');
+          this.entryInto(one, 0, e);
+          this.store.setrange(this.iKey, e.pos - 1, one);
+        }
       }
       if (this.adds.length > 0) {
-        const body: Buffer[] = [];
-        for (const key of this.adds) body.push(entry(key, need(this.over.get(key) || null, 'an added id')));
-        this.store.setrange(this.iKey, this.storedLen, Buffer.concat(body));
+        const body = Buffer.allocUnsafe(12 * this.adds.length);
+        let p = 0;
+        for (const key of this.adds) {
+          body.write(key, p, 6, 'latin1');
+          this.entryInto(body, p, need(this.over.get(key) || null, 'an added id'));
+          p += 12;
+        }
+        this.store.setrange(this.iKey, this.storedLen, body);
       }
       if (this.lowest !== this.storedLowest || this.hold !== this.storedHold) {
         this.store.setrange(this.iKey, 4, pack('<i4i4', need(this.lowest, 'lowest'), this.hold));
       }
       if (this.deadline(this.M ?? this.cutoffDay) !== this.deadline(this.Ms ?? this.cutoffDay)) this.store.expire(this.iKey, ttl);
     }
+  }
+
+  /** An entry's last 6 bytes, struct.pack('<I2i4', hour - base, value), at byte `at` + 6 of `out` (its id hash is at `at`). */
+  private entryInto(out: Buffer, at: number, e: IdEntry): void {
+    putLE(out, at + 6, e.hour - this.base, 2);
+    putLE(out, at + 8, e.value, 4);
   }
 }
 
