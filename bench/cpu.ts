@@ -85,7 +85,9 @@ function main(): void {
   // --node='FLAGS': Node or V8 flags for the run's processes (its worker processes inherit them).
   const args = process.argv.slice(2);
   const nodeFlags = args.filter((a) => a.startsWith('--node=')).flatMap((a) => a.slice('--node='.length).split(' ').filter(Boolean));
-  const rest = args.filter((a) => !a.startsWith('--node='));
+  // --inclusive=N: also the N JavaScript functions the main threads' samples were in or under.
+  const inclusive = Number(args.find((a) => a.startsWith('--inclusive='))?.slice('--inclusive='.length) ?? 0);
+  const rest = args.filter((a) => !a.startsWith('--node=') && !a.startsWith('--inclusive='));
   const runArgs = rest.length > 0 ? rest : ['--layout=compact', '--sizes=100000', '--bare=1000'];
   console.log(`perf record over: node ${[...nodeFlags, '--perf-basic-prof'].join(' ')} dist/bench/run.js ${runArgs.join(' ')}`);
   const rec = spawnSync('perf', ['record', '-k', 'CLOCK_MONOTONIC', '-F', '499', '-g', '-a', '-o', data, '--', process.execPath, ...nodeFlags, '--perf-basic-prof', run, ...runArgs, `--window=${window}`], {
@@ -114,9 +116,17 @@ function main(): void {
   const workers = new Set(samples.filter((s) => s.comm === 'node' || s.comm.startsWith('node')).map((s) => s.pid));
   const counts = new Map<Where, number>();
   const leaves = new Map<string, number>();
+  const under = new Map<string, number>();
+  let mains = 0;
   for (const s of samples) {
     const where = whereOf(s, workers);
     counts.set(where, (counts.get(where) ?? 0) + 1);
+    if (where.startsWith('main:')) {
+      mains += 1;
+      // One function counted once a sample, whichever tier (^ baseline, * optimized) and process it ran in.
+      const fns = new Set(s.stack.filter((f) => f.startsWith('JS:')).map((f) => f.replace(/ \([^()]*\)$/, '').replace(/^JS:[*^~+]?/, '').replace(/file:\/\/\S*?\/dist\//, '')));
+      for (const f of fns) under.set(f, (under.get(f) ?? 0) + 1);
+    }
     if (where === 'main: JavaScript and runtime') leaves.set(s.stack[0] ?? '?', (leaves.get(s.stack[0] ?? '?') ?? 0) + 1);
   }
   const total = samples.length;
@@ -127,6 +137,10 @@ function main(): void {
   console.log('\nthe main threads\' JavaScript and runtime, by the function a sample was in (top 15)');
   const js = counts.get('main: JavaScript and runtime') ?? 1;
   for (const [leaf, n] of [...leaves].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${((100 * n) / js).toFixed(1).padStart(5)} %  ${leaf.replace(/ \([^()]*\)$/, '').slice(0, 110)}`);
+  if (inclusive > 0) {
+    console.log(`\nthe main threads' samples (all ${mains}: JavaScript, collecting, page faults, kernel), by the JavaScript functions they were in or under (top ${inclusive})`);
+    for (const [f, n] of [...under].sort((a, b) => b[1] - a[1]).slice(0, inclusive)) console.log(`${((100 * n) / mains).toFixed(1).padStart(5)} %  ${f.slice(0, 110)}`);
+  }
   // --perf-basic-prof's symbol maps, one per process.
   for (const pid of workers) rmSync(`/tmp/perf-${pid}.map`, { force: true });
 }

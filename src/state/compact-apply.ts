@@ -111,7 +111,6 @@ function zeroed(n: number): Buffer {
 }
 
 const latin1 = (b: Buffer): string => b.toString('latin1');
-const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 
 // struct.unpack of one field at a 1-based position ('<': little-endian). Out of range throws, as
 // struct.unpack fails on a string too short.
@@ -1135,9 +1134,22 @@ class ApplyCall {
     });
     this.base = this.cutoff;
     if (low !== null && low < this.cutoff) this.base = Math.min(low, this.ringFloor());
-    const body = kept.map(([key, hour, v]) => Buffer.concat([bytes(key), pack('<I2i4', hour - this.base, v)]));
     this.lowest = kept.length > 0 ? low : null;
-    this.I = kept.length > 0 ? Buffer.concat([pack('<i4i4i4', this.base + OFF, need(this.lowest, 'lowest'), this.hold), ...body]) : null;
+    if (kept.length > 0) {
+      // struct.pack('<i4i4i4', base, lowest, hold), then each entry: its id hash, struct.pack('<I2i4', hour - base, value).
+      const I = Buffer.allocUnsafe(12 + 12 * kept.length);
+      idsHead(I, this.base + OFF, need(this.lowest, 'lowest'), this.hold);
+      let p = 12;
+      for (const [key, hour, v] of kept) {
+        I.write(key, p, 6, 'latin1');
+        putLE(I, p + 6, hour - this.base, 2);
+        putLE(I, p + 8, v, 4);
+        p += 12;
+      }
+      this.I = I;
+    } else {
+      this.I = null;
+    }
     this.E0 = 13;
     this.storedLen = this.I ? this.I.length : 0;
     this.cap = this.storedLen;
