@@ -288,8 +288,6 @@ function idKey(idh: string): string {
 // ---------------------------------------------------------------------------------------------
 // The state of a call and of the group being applied.
 
-/** A daily cell: sum, count, sealed hours. */
-type Cell = [sum: number, count: number, sealed: number];
 
 /** A decoded hourly row: [h] the sum of hour h, [h + 24] its count; undefined where the hour has none. */
 type Row = (number | undefined)[];
@@ -330,6 +328,145 @@ interface SiblingIndex {
   readonly s: Buffer;
   readonly e0: number;
   readonly j: number;
+}
+
+/** SameValueZero on numbers, as a Map compares its keys (a NaN day, from arguments that are not numbers, is one key). */
+function sameDay(a: number, b: number): boolean {
+  return a === b || (a !== a && b !== b);
+}
+
+/**
+ * A small map from days to values, in insertion order, as a Map<number, T> behaves: a group's rows
+ * (a few days; at most the hourly retention's). Searched in a line, and emptied without giving its
+ * arrays back (n counts what is held): a Map emptied for each group and grown again was a fresh
+ * hash table or two per group, and so was an array emptied by setting its length to 0.
+ */
+class DayMap<T> {
+  private readonly days: number[] = [];
+  private readonly vals: T[] = [];
+  private n = 0;
+
+  get size(): number {
+    return this.n;
+  }
+
+  private at(day: number): number {
+    const days = this.days;
+    for (let i = 0; i < this.n; i++) if (sameDay(days[i]!, day)) return i;
+    return -1;
+  }
+
+  get(day: number): T | undefined {
+    const i = this.at(day);
+    return i < 0 ? undefined : this.vals[i];
+  }
+
+  has(day: number): boolean {
+    return this.at(day) >= 0;
+  }
+
+  set(day: number, v: T): void {
+    const i = this.at(day);
+    if (i >= 0) {
+      this.vals[i] = v;
+      return;
+    }
+    const n = this.n++;
+    if (n < this.days.length) {
+      this.days[n] = day;
+      this.vals[n] = v;
+    } else {
+      this.days.push(day);
+      this.vals.push(v);
+    }
+  }
+
+  /** The days, in the order they were first set (a copy: the caller may sort it). */
+  keyList(): number[] {
+    return this.days.slice(0, this.n);
+  }
+
+  /** Each day and its value, in the order they were first set. */
+  each(f: (day: number, v: T) => void): void {
+    for (let i = 0; i < this.n; i++) f(this.days[i]!, this.vals[i]!);
+  }
+
+  /** Emptied; the values it held are let go of only as they are written over (they are the call's own). */
+  clear(): void {
+    this.n = 0;
+  }
+}
+
+/** A small set of days, in insertion order (DayMap's reasons). */
+class DaySet {
+  private readonly days: number[] = [];
+  private n = 0;
+
+  add(day: number): void {
+    const days = this.days;
+    for (let i = 0; i < this.n; i++) if (sameDay(days[i]!, day)) return;
+    if (this.n < days.length) days[this.n] = day;
+    else days.push(day);
+    this.n++;
+  }
+
+  /** Each day, in the order it was first added. */
+  each(f: (day: number) => void): void {
+    for (let i = 0; i < this.n; i++) f(this.days[i]!);
+  }
+
+  clear(): void {
+    this.n = 0;
+  }
+}
+
+/**
+ * A group's daily cells (sum, count, sealed hours) by day, in columns: a cell is its index here,
+ * found in a line (a group touches a few days, at most the ring's) and emptied without giving the
+ * columns back (DayMap's reasons; a cell of its own was an array per day of every group).
+ */
+class DayCells {
+  private readonly days: number[] = [];
+  readonly sum: number[] = [];
+  readonly count: number[] = [];
+  readonly sealed: number[] = [];
+  private n = 0;
+
+  /** The cell of `day`, or -1. */
+  find(day: number): number {
+    const days = this.days;
+    for (let i = 0; i < this.n; i++) if (sameDay(days[i]!, day)) return i;
+    return -1;
+  }
+
+  /** A cell for `day` (not held yet) with these fields; its index. */
+  add(day: number, sum: number, count: number, sealed: number): number {
+    const i = this.n++;
+    if (i < this.days.length) {
+      this.days[i] = day;
+      this.sum[i] = sum;
+      this.count[i] = count;
+      this.sealed[i] = sealed;
+    } else {
+      this.days.push(day);
+      this.sum.push(sum);
+      this.count.push(count);
+      this.sealed.push(sealed);
+    }
+    return i;
+  }
+
+  has(day: number): boolean {
+    return this.find(day) >= 0;
+  }
+
+  get size(): number {
+    return this.n;
+  }
+
+  clear(): void {
+    this.n = 0;
+  }
 }
 
 const newRow = (): Row => new Array<number | undefined>(48);
@@ -398,11 +535,11 @@ class ApplyCall {
   private newestDay: number | null = null;
   private full = false;
   private room = 0;
-  private readonly rowAt = new Map<number, RowAt>();
+  private readonly rowAt = new DayMap<RowAt>();
   private M: number | null = null;
-  private readonly dc = new Map<number, Cell>();
-  private readonly dtouched = new Set<number>();
-  private readonly rows = new Map<number, Row>();
+  private readonly dc = new DayCells();
+  private readonly dtouched = new DaySet();
+  private readonly rows = new DayMap<Row>();
   /** Rows of the groups before, cleared: a call decodes a row per touched day of each group, and reuses them. */
   private readonly spare: Row[] = [];
   private changed = false;
@@ -565,11 +702,11 @@ class ApplyCall {
     }
     this.M = this.Ms;
     emptied(this.dc);
-    emptied(this.dtouched);
+    this.dtouched.clear();
 
     // Hourly rows, decoded when touched (r[h]: the sum of hour h, r[h + 24]: its count); a row older
     // than the newest stored one needs the whole string.
-    for (const r of this.rows.values()) this.spare.push(r.fill(undefined));
+    this.rows.each((_, r) => this.spare.push(r.fill(undefined)));
     emptied(this.rows);
     this.changed = false;
   }
@@ -634,11 +771,18 @@ class ApplyCall {
     this.ai = ai + 4;
     const day = Math.floor(hour / 24);
     let key: string | null = null;
-    let old: [hour: number, value: number] | null = null;
+    // The stored sample this one replaces (an id already held): its hour and value.
+    let old = false;
+    let oldHour = 0;
+    let oldValue = 0;
     if (idh !== '') {
       key = idKey(idh);
       const e = this.findId(key);
-      if (e) old = [e.hour, e.value];
+      if (e) {
+        old = true;
+        oldHour = e.hour;
+        oldValue = e.value;
+      }
     }
     let code: string | null = null;
     let moved: number | null = null;
@@ -646,26 +790,26 @@ class ApplyCall {
     if (key !== null && !old) moved = this.inSibling(key);
     if (!this.inDaily(day)) {
       code = 'ts_too_old';
-    } else if (key !== null && !old && moved === null && (this.dget(day)[2] & (1 << (hour - day * 24))) !== 0) {
+    } else if (key !== null && !old && moved === null && (this.dc.sealed[this.dget(day)]! & (1 << (hour - day * 24))) !== 0) {
       code = 'id_window_passed';
     } else if (val > HMAX && (key !== null || hour >= this.minHour)) {
       code = 'value_out_of_range';
     } else {
-      const oday = old && Math.floor(old[0] / 24);
       const d = this.dget(day);
-      let ds = d[0] + val;
-      let dn = d[1] + 1;
-      if (old && oday === day) {
-        ds = ds - old[1];
+      let ds = this.dc.sum[d]! + val;
+      let dn = this.dc.count[d]! + 1;
+      if (old && Math.floor(oldHour / 24) === day) {
+        ds = ds - oldValue;
         dn = dn - 1;
       }
       if (ds > DMAX || dn > DCMAX) code = 'value_out_of_range';
       if (hour >= this.minHour) {
-        let [hs, hn] = this.hget(hour);
-        hs = hs + val;
-        hn = hn + 1;
-        if (old && old[0] === hour) {
-          hs = hs - old[1];
+        const r = this.hrow(day);
+        const h = hour - day * 24;
+        let hs = (r[h] ?? 0) + val;
+        let hn = (r[h + 24] ?? 0) + 1;
+        if (old && oldHour === hour) {
+          hs = hs - oldValue;
           hn = hn - 1;
         }
         if (hs > HMAX || hn > HCMAX) code = 'value_out_of_range';
@@ -676,8 +820,8 @@ class ApplyCall {
       return;
     }
     if (old) {
-      this.addDaily(Math.floor(old[0] / 24), -old[1], -1);
-      this.addHourly(old[0], -old[1], -1);
+      this.addDaily(Math.floor(oldHour / 24), -oldValue, -1);
+      this.addHourly(oldHour, -oldValue, -1);
     }
     this.addDaily(day, val, 1);
     this.addHourly(hour, val, 1);
@@ -742,20 +886,18 @@ class ApplyCall {
     }
   }
 
-  private dget(day: number): Cell {
-    let c = this.dc.get(day);
-    if (c) return c;
+  /** The daily cell of `day` (its index in dc): decoded from the ring when first asked, zero for a day the ring does not hold. */
+  private dget(day: number): number {
+    const c = this.dc.find(day);
+    if (c >= 0) return c;
     const Ms = this.Ms;
     if (Ms !== null && day <= Ms && day > Ms - this.Rs) {
       // struct.unpack('<i5I3I3', S, 11 + (day % Rs) * 11)
       const S = need(this.S, 'the series');
       const p = 11 + mod(day, this.Rs) * 11;
-      c = [readI5(S, p), readU3(S, p + 5), readU3(S, p + 8)];
-    } else {
-      c = [0, 0, 0];
+      return this.dc.add(day, readI5(S, p), readU3(S, p + 5), readU3(S, p + 8));
     }
-    this.dc.set(day, c);
-    return c;
+    return this.dc.add(day, 0, 0, 0);
   }
 
   private inDaily(day: number): boolean {
@@ -776,8 +918,8 @@ class ApplyCall {
         if (mod(mask, 2) === 1) {
           if (at.implicit) {
             const d = this.dget(day);
-            r[h] = d[0];
-            r[h + 24] = d[1];
+            r[h] = this.dc.sum[d]!;
+            r[h + 24] = this.dc.count[d]!;
           } else {
             r[h] = readI4(at.str, k);
             r[h + 24] = readU2(at.str, k + 4);
@@ -792,22 +934,16 @@ class ApplyCall {
     return r;
   }
 
-  private hget(hour: number): [sum: number, count: number] {
-    const day = Math.floor(hour / 24);
-    const r = this.hrow(day);
-    const h = hour - day * 24;
-    return [r[h] ?? 0, r[h + 24] ?? 0];
-  }
-
   private addDaily(day: number, dv: number, dn: number): void {
     if (!this.inDaily(day)) return;
     if (day >= this.minDay) this.hrow(day); // an implicit row reads the daily cell: decode it first
     const c = this.dget(day);
-    c[0] = c[0] + dv;
-    c[1] = c[1] + dn;
-    if (c[1] <= 0) {
-      c[0] = 0;
-      c[1] = 0;
+    const dc = this.dc;
+    dc.sum[c] = dc.sum[c]! + dv;
+    dc.count[c] = dc.count[c]! + dn;
+    if (dc.count[c]! <= 0) {
+      dc.sum[c] = 0;
+      dc.count[c] = 0;
     }
     this.dtouched.add(day);
     if (this.M === null || day > this.M) this.M = day;
@@ -839,8 +975,8 @@ class ApplyCall {
     if (!this.inDaily(day)) return;
     const c = this.dget(day);
     const hb = 1 << (hour - day * 24);
-    if ((c[2] & hb) === 0) {
-      c[2] = c[2] | hb;
+    if ((this.dc.sealed[c]! & hb) === 0) {
+      this.dc.sealed[c] = this.dc.sealed[c]! | hb;
       this.dtouched.add(day);
       if (this.M === null || day > this.M) this.M = day;
       this.changed = true;
@@ -865,7 +1001,7 @@ class ApplyCall {
     if (nc === 0) return 0;
     if (nc === 1) {
       const d = this.dget(day);
-      if (d[0] === r[only] && d[1] === r[only + 24]) return 6;
+      if (this.dc.sum[d] === r[only] && this.dc.count[d] === r[only + 24]) return 6;
     }
     return 6 + 6 * nc;
   }
@@ -914,9 +1050,9 @@ class ApplyCall {
   private cellInto(q: number, out: Buffer, at: number): void {
     const M = need(this.M, 'M');
     const c = this.dget(M - mod(M - q, this.RD));
-    putLE(out, at, c[0], 5);
-    putLE(out, at + 5, c[1], 3);
-    putLE(out, at + 8, c[2], 3);
+    putLE(out, at, this.dc.sum[c]!, 5);
+    putLE(out, at + 5, this.dc.count[c]!, 3);
+    putLE(out, at + 8, this.dc.sealed[c]!, 3);
   }
 
   private writeSeries(): void {
@@ -928,7 +1064,7 @@ class ApplyCall {
     if (!this.full && Ms !== null && M - Ms < RD) {
       // The rows from the newest stored one (if touched) on: the only rows this call may write,
       // over the newest row and into the padding after it.
-      const tdays = sortedNumbers([...this.rows.keys()]);
+      const tdays = sortedNumbers(this.rows.keyList());
       let from = this.rowsAt;
       let oldLen = 0;
       let last: number | null = null;
@@ -960,7 +1096,7 @@ class ApplyCall {
         // rows, each in its own write: only the bytes that change go to the AOF and the replicas.
         for (let day = Ms + 1; day <= M; day++) this.dtouched.add(day);
         const pos: number[] = [];
-        for (const day of this.dtouched) pos.push(mod(day, RD));
+        this.dtouched.each((day) => pos.push(mod(day, RD)));
         sortedNumbers(pos);
         last = last ?? this.rowsAt;
         // (The header only when it changes: not for another hour of the same day.)
@@ -986,8 +1122,10 @@ class ApplyCall {
       // Rebuild the whole string, dropping days past the retentions, with room for new rows.
       this.loadFull();
       const days: number[] = [];
-      for (const day of this.rowAt.keys()) if (!this.rows.has(day)) days.push(day);
-      for (const day of this.rows.keys()) days.push(day);
+      this.rowAt.each((day) => {
+        if (!this.rows.has(day)) days.push(day);
+      });
+      this.rows.each((day) => days.push(day));
       sortedNumbers(days);
       // The rows as pieces [bytes, start, end) (0-based), a stored row next to the stored row before
       // it joining its piece, so that the string is copied in a few runs; a touched row as
