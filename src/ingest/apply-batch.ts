@@ -79,6 +79,7 @@ export class SampleBatchProcessor {
       retentionDays: d.retentionDays,
       maxFutureMs: d.maxFutureMs,
       calendar: d.calendar,
+      ownShapes: (job as { v?: unknown } | null)?.v === 2,
     });
     // The HTTP door counts what it receives itself; the other doors (CSV import in its own
     // process, producers on the queue) are counted here, where their samples are first seen.

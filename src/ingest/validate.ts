@@ -21,6 +21,12 @@ export interface ValidateContext {
   readonly firstIndex?: number;
   /** Explicit index per raw (NDJSON bodies with unparseable lines); wins over firstIndex. */
   readonly indexes?: readonly number[];
+  /**
+   * The raws are fromColumns's (queues/sample-payload.ts, a v: 2 job): objects made whole in the
+   * shapes this validator makes, so one that passes with every field as it came is kept as it is,
+   * not copied into a new object (a worker's round holds hundreds of thousands).
+   */
+  readonly ownShapes?: boolean;
 }
 
 export interface ValidationResult {
@@ -374,7 +380,15 @@ export class SampleValidator {
     // Made whole in one literal, not grown a field at a time: every sample of a kind has one shape
     // (hidden class), so the code that reads them downstream stays monomorphic.
     const sample: Sample =
-      typeof id !== 'string' ? (labels === undefined ? { metric, entity, value, ts } : { metric, entity, value, ts, labels }) : labels === undefined ? { metric, entity, value, ts, id } : { metric, entity, value, ts, id, labels };
+      this.ctx.ownShapes === true && Object.is(value, rawValue) && ts === rawTs && labels === rawLabels && (typeof id === 'string' || !('id' in r))
+        ? (r as unknown as Sample)
+        : typeof id !== 'string'
+          ? labels === undefined
+            ? { metric, entity, value, ts }
+            : { metric, entity, value, ts, labels }
+          : labels === undefined
+            ? { metric, entity, value, ts, id }
+            : { metric, entity, value, ts, id, labels };
     if (typeof id === 'string') {
       this.idPos ??= new Map();
       const prev = this.idPos.get(id);

@@ -186,6 +186,39 @@ describe('validateSamples: batches', () => {
     expect(validateSamples([good, null], { ...ctx, indexes: [0, 7] }).rejected[0]!.index).toBe(7);
   });
 
+  it('ownShapes (a v: 2 job decoded by fromColumns): a sample that passes as it came is kept, one changed is made whole anew', () => {
+    const TS = NOW - 3_600_000;
+    const kept = [
+      { metric: 'card_opening', entity: 'D1', value: 5, ts: TS },
+      { metric: 'card_opening', entity: 'D1', value: 6, ts: TS, id: 'D1/x' },
+      { metric: 'complaints', entity: 'M1', value: 1, ts: TS, id: 'M1/y', labels: { category: 'billing' } },
+    ];
+    const changed = [
+      { metric: 'card_opening', entity: 'D2', value: -0, ts: TS }, // -0 becomes 0
+      { metric: 'card_opening', entity: 'D2', value: 7, ts: new Date(TS).toISOString() }, // an ISO time becomes epoch ms
+      { metric: 'card_opening', entity: 'D2', value: 8, ts: TS, id: undefined }, // an id field holding nothing is left out
+      { metric: 'card_opening', entity: 'D2', value: 9, ts: TS, labels: {} }, // empty labels are left out
+      { metric: 'card_opening', entity: 'D2', value: '10', ts: TS }, // a numeric string becomes a number
+    ];
+    const raws = [...kept, ...changed];
+    const { accepted, rejected } = validateSamples(raws, { ...ctx, ownShapes: true });
+    expect(rejected).toEqual([]);
+    accepted.slice(0, kept.length).forEach((s, i) => expect(s).toBe(kept[i]));
+    accepted.slice(kept.length).forEach((s, i) => expect(s).not.toBe(changed[i]));
+    expect(accepted.slice(kept.length).map((s) => [Object.keys(s).join(), Object.is(s.value, -0) ? '-0' : s.value, s.ts])).toEqual([
+      ['metric,entity,value,ts', 0, TS],
+      ['metric,entity,value,ts', 7, TS],
+      ['metric,entity,value,ts', 8, TS],
+      ['metric,entity,value,ts', 9, TS],
+      ['metric,entity,value,ts', 10, TS],
+    ]);
+    // Without it every accepted sample is a new object.
+    validateSamples(kept, ctx).accepted.forEach((s, i) => {
+      expect(s).not.toBe(kept[i]);
+      expect(s).toEqual(kept[i]);
+    });
+  });
+
   it('mergeRejections sorts by index', () => {
     const a = [{ index: 3, code: 'bad_row', message: '' }];
     const b = [
