@@ -22,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import { startRedisCluster, type RedisCluster } from '../test/support/redis-cluster.js';
 import { partitionsShared } from '../test/support/partitions.js';
 import { commandStats, cpuPerSample, redisCpu, type RedisCpu } from './redis-info.js';
+import { childHeap, formatHeap, startHeapSampling, stopHeapSampling } from './heap.js';
 import { childCounts, counts, minus, none } from './judgements.js';
 import { daySamples, entities, layoutEnv } from './shapes.js';
 
@@ -133,8 +134,11 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   let nodeCpuBefore = 0;
   let children: ChildProcess[] = [];
   const nodeCpuOf = () => processCpu(process.pid) + children.reduce((a, c) => a + processCpu(c.pid!), 0);
+  // --heap: what each worker process allocates while the stopwatch runs, by function (bench/heap.ts).
+  const HEAP = args.has('heap');
   const startClock = async (): Promise<void> => {
     if (args.has('stats')) await Promise.all(infos.map((r) => r.config('RESETSTAT')));
+    if (HEAP) await Promise.all([startHeapSampling(), ...children.map((c) => childHeap(c, 'heap-start'))]);
     perNodeBefore = await Promise.all(infos.map(redisCpu));
     nodeCpuBefore = nodeCpuOf();
     started = performance.now();
@@ -169,6 +173,7 @@ async function benchLookout(target: Target, n: number, layout: string): Promise<
   if (args.get('window')) writeFileSync(args.get('window')!, JSON.stringify({ start: Number(windowStart), end: Number(process.hrtime.bigint() / 1000n) }));
   const perNodeAfter = await Promise.all(infos.map(redisCpu));
   if (args.has('stats')) console.log(await commandStats(infos, total));
+  if (HEAP) console.log(formatHeap(await Promise.all([stopHeapSampling(), ...children.map((c) => childHeap(c, 'heap-stop'))]), total));
   const cpu = cpuPerSample(sum(perNodeBefore), sum(perNodeAfter), total);
   // The share of the Redis CPU each node spent (on a cluster: is the control plane's master the hot one?).
   const spent = perNodeAfter.map((a, i) => a.total - perNodeBefore[i]!.total);

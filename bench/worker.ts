@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config/env.js';
 import { ManualClock } from '../src/domain/clock.js';
 import { startLookout } from '../src/main.js';
 import { createLogger } from '../src/observability/logger.js';
+import { startHeapSampling, stopHeapSampling } from './heap.js';
 import { counts } from './judgements.js';
 import { layoutEnv } from './shapes.js';
 
@@ -29,6 +30,12 @@ process.on('disconnect', () => process.exit(0));
 process.on('message', async (m) => {
   // The bench's "judged per entity" and "stalled" sum every process's counts.
   if (m === 'counts') process.send?.({ counts: await counts(lookout) });
+  // The bench's --heap: what this process allocates while the stopwatch runs (bench/heap.ts).
+  if (m === 'heap-start') {
+    await startHeapSampling();
+    process.send?.({ heap: null });
+  }
+  if (m === 'heap-stop') process.send?.({ heap: await stopHeapSampling() });
   if (m === 'stop') {
     await lookout.stop();
     process.exit(0);
