@@ -288,7 +288,6 @@ function idKey(idh: string): string {
 // ---------------------------------------------------------------------------------------------
 // The state of a call and of the group being applied.
 
-
 /** A decoded hourly row: [h] the sum of hour h, [h + 24] its count; undefined where the hour has none. */
 type Row = (number | undefined)[];
 
