@@ -10,7 +10,9 @@
 // - Numbers are doubles as in Lua; `%` is Lua's floored modulo (mod); struct.pack truncates and
 //   keeps the low bytes as lua_struct.c does on x86-64 (pack); the bit operations work on values
 //   of at most 24 bits, where JavaScript's int32 operators agree with LuaBitOp.
-// - Lua tables become Maps (the 6-byte id hashes as latin1 strings). Where the script iterates one
+// - Lua tables become Maps (the 6-byte id hashes as latin1 strings), and those keyed by a group's
+//   days small maps searched in a line (DayMap, DaySet; the daily cells in columns, DayCells),
+//   which keep their arrays from group to group. Where the script iterates one
 //   with pairs() it sorts what it collected, or issues writes that do not overlap (an id index's
 //   changed entries) or touch other keys (the removal groups of several siblings): the stored bytes
 //   do not depend on the order, only the order of those writes may differ from the script's.
