@@ -6,7 +6,7 @@ import type { Clock, Calendar } from '../domain/clock.js';
 import type { MetricCatalogue } from '../domain/metric.js';
 import type { RawSample, SampleRejection } from '../domain/sample.js';
 import { validateSamples } from './validate.js';
-import { BadColumns, batchSamples } from '../queues/sample-payload.js';
+import { BadColumns, batchSamples, isColumnar } from '../queues/sample-payload.js';
 import { ApplyRounds, type Gather, type HeldMirror, type Lane } from './apply-rounds.js';
 import type { PipelineObserver } from '../observability/events.js';
 import type { SampleBatchJob } from '../queues/names.js';
@@ -79,7 +79,7 @@ export class SampleBatchProcessor {
       retentionDays: d.retentionDays,
       maxFutureMs: d.maxFutureMs,
       calendar: d.calendar,
-      ownShapes: (job as { v?: unknown } | null)?.v === 2,
+      ownShapes: isColumnar(job),
     });
     // The HTTP door counts what it receives itself; the other doors (CSV import in its own
     // process, producers on the queue) are counted here, where their samples are first seen.

@@ -377,18 +377,11 @@ export class SampleValidator {
       if (!isEmptyObject(rawLabels as object)) labels = rawLabels as Labels;
     }
 
-    // Made whole in one literal, not grown a field at a time: every sample of a kind has one shape
-    // (hidden class), so the code that reads them downstream stays monomorphic.
-    const sample: Sample =
-      this.ctx.ownShapes === true && Object.is(value, rawValue) && ts === rawTs && labels === rawLabels && (typeof id === 'string' || !('id' in r))
-        ? (r as unknown as Sample)
-        : typeof id !== 'string'
-          ? labels === undefined
-            ? { metric, entity, value, ts }
-            : { metric, entity, value, ts, labels }
-          : labels === undefined
-            ? { metric, entity, value, ts, id }
-            : { metric, entity, value, ts, id, labels };
+    // Made whole in one literal (made), not grown a field at a time: every sample of a kind has one
+    // shape (hidden class), so the code that reads them downstream stays monomorphic. A raw of
+    // fromColumns (ownShapes) that passed with every field as it came is such an object already.
+    const asCame = this.ctx.ownShapes === true && Object.is(value, rawValue) && ts === rawTs && labels === rawLabels && (typeof id === 'string' || !('id' in r));
+    const sample: Sample = asCame ? (r as unknown as Sample) : made(metric, entity, value, ts, typeof id === 'string' ? id : undefined, labels);
     if (typeof id === 'string') {
       this.idPos ??= new Map();
       const prev = this.idPos.get(id);
@@ -403,6 +396,12 @@ export class SampleValidator {
     this.accepted.push(sample);
     this.acceptedIndex.push(index);
   }
+}
+
+/** A sample made whole in one literal per shape (no field present as undefined). */
+function made(metric: string, entity: string, value: number, ts: number, id: string | undefined, labels: Labels | undefined): Sample {
+  if (id === undefined) return labels === undefined ? { metric, entity, value, ts } : { metric, entity, value, ts, labels };
+  return labels === undefined ? { metric, entity, value, ts, id } : { metric, entity, value, ts, id, labels };
 }
 
 /**

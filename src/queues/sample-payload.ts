@@ -185,9 +185,14 @@ function labelsOf(word: unknown): unknown {
  * The raw samples of a queued batch, v: 1 or v: 2 (anything else: none, as v: 1 without an array
  * of samples). Throws BadColumns for v: 2 columns that do not hold together.
  */
+/** Whether a queued batch is v: 2 columns (batchSamples decodes it with fromColumns, in validate.ts's own shapes). */
+export function isColumnar(batch: unknown): boolean {
+  return batch !== null && typeof batch === 'object' && (batch as { v?: unknown }).v === 2;
+}
+
 export function batchSamples(batch: unknown): readonly RawSample[] {
   if (batch === null || typeof batch !== 'object') return [];
   const b = batch as { v?: unknown; samples?: unknown };
-  if (b.v === 2) return fromColumns(b);
+  if (isColumnar(b)) return fromColumns(b);
   return Array.isArray(b.samples) ? (b.samples as RawSample[]) : [];
 }

@@ -11,7 +11,7 @@
 //   keeps the low bytes as lua_struct.c does on x86-64 (pack); the bit operations work on values
 //   of at most 24 bits, where JavaScript's int32 operators agree with LuaBitOp.
 // - Lua tables become Maps (the 6-byte id hashes as latin1 strings), and those keyed by a group's
-//   days small maps searched in a line (DayMap, DaySet; the daily cells in columns, DayCells),
+//   days small maps searched in a line (DayMap; the daily cells in columns, DayCells),
 //   which keep their arrays from group to group. Where the script iterates one
 //   with pairs() it sorts what it collected, or issues writes that do not overlap (an id index's
 //   changed entries) or touch other keys (the removal groups of several siblings): the stored bytes
@@ -338,7 +338,7 @@ function sameDay(a: number, b: number): boolean {
 
 /**
  * A small map from days to values, in insertion order, as a Map<number, T> behaves: a group's rows
- * (a few days; at most the hourly retention's). Searched in a line, and emptied without giving its
+ * and touched days (a few days; at most the ring's). Searched in a line, and emptied without giving its
  * arrays back (n counts what is held): a Map emptied for each group and grown again was a fresh
  * hash table or two per group, and so was an array emptied by setting its length to 0.
  */
@@ -398,33 +398,10 @@ class DayMap<T> {
   }
 }
 
-/** A small set of days, in insertion order (DayMap's reasons). */
-class DaySet {
-  private readonly days: number[] = [];
-  private n = 0;
-
-  add(day: number): void {
-    const days = this.days;
-    for (let i = 0; i < this.n; i++) if (sameDay(days[i]!, day)) return;
-    if (this.n < days.length) days[this.n] = day;
-    else days.push(day);
-    this.n++;
-  }
-
-  /** Each day, in the order it was first added. */
-  each(f: (day: number) => void): void {
-    for (let i = 0; i < this.n; i++) f(this.days[i]!);
-  }
-
-  clear(): void {
-    this.n = 0;
-  }
-}
-
 /**
  * A group's daily cells (sum, count, sealed hours) by day, in columns: a cell is its index here,
  * found in a line (a group touches a few days, at most the ring's) and emptied without giving the
- * columns back (DayMap's reasons; a cell of its own was an array per day of every group).
+ * columns back (as DayMap; a cell of its own was an array per day of every group).
  */
 class DayCells {
   private readonly days: number[] = [];
@@ -539,7 +516,8 @@ class ApplyCall {
   private readonly rowAt = new DayMap<RowAt>();
   private M: number | null = null;
   private readonly dc = new DayCells();
-  private readonly dtouched = new DaySet();
+  /** Days whose daily cell changed (a set: the value is unused). */
+  private readonly dtouched = new DayMap<true>();
   private readonly rows = new DayMap<Row>();
   /** Rows of the groups before, cleared: a call decodes a row per touched day of each group, and reuses them. */
   private readonly spare: Row[] = [];
@@ -703,7 +681,7 @@ class ApplyCall {
     }
     this.M = this.Ms;
     emptied(this.dc);
-    this.dtouched.clear();
+    emptied(this.dtouched);
 
     // Hourly rows, decoded when touched (r[h]: the sum of hour h, r[h + 24]: its count); a row older
     // than the newest stored one needs the whole string.
@@ -946,7 +924,7 @@ class ApplyCall {
       dc.sum[c] = 0;
       dc.count[c] = 0;
     }
-    this.dtouched.add(day);
+    this.dtouched.set(day, true);
     if (this.M === null || day > this.M) this.M = day;
     this.changed = true;
   }
@@ -978,7 +956,7 @@ class ApplyCall {
     const hb = 1 << (hour - day * 24);
     if ((this.dc.sealed[c]! & hb) === 0) {
       this.dc.sealed[c] = this.dc.sealed[c]! | hb;
-      this.dtouched.add(day);
+      this.dtouched.set(day, true);
       if (this.M === null || day > this.M) this.M = day;
       this.changed = true;
     }
@@ -1095,7 +1073,7 @@ class ApplyCall {
         if (p - from < oldLen) parts.push(zeros(6, (oldLen - (p - from)) / 6));
         // The header, each run of adjacent touched daily cells (those of new days too) and the
         // rows, each in its own write: only the bytes that change go to the AOF and the replicas.
-        for (let day = Ms + 1; day <= M; day++) this.dtouched.add(day);
+        for (let day = Ms + 1; day <= M; day++) this.dtouched.set(day, true);
         const pos: number[] = [];
         this.dtouched.each((day) => pos.push(mod(day, RD)));
         sortedNumbers(pos);
@@ -1281,8 +1259,7 @@ class ApplyCall {
       let p = 12;
       for (const [key, hour, v] of kept) {
         I.write(key, p, 6, 'latin1');
-        putLE(I, p + 6, hour - this.base, 2);
-        putLE(I, p + 8, v, 4);
+        this.entryInto(I, p, hour, v);
         p += 12;
       }
       this.I = I;
@@ -1362,7 +1339,7 @@ class ApplyCall {
         if (e.pos > from) p += stored.copy(out, p, from - 1, e.pos - 1);
         if (!e.removed) {
           stored.copy(out, p, e.pos - 1, e.pos + 5);
-          this.entryInto(out, p, e);
+          this.entryInto(out, p, e.hour, e.value);
           p += 12;
         }
         from = e.pos + 12;
@@ -1372,7 +1349,7 @@ class ApplyCall {
         const e = this.over.get(key);
         if (e && !e.removed) {
           out.write(key, p, 6, 'latin1');
-          this.entryInto(out, p, e);
+          this.entryInto(out, p, e.hour, e.value);
           p += 12;
         }
       }
@@ -1384,7 +1361,7 @@ class ApplyCall {
         if (e && e.pos !== null && e.changed) {
           const one = Buffer.allocUnsafe(12);
           one.write(key, 0, 6, 'latin1');
-          this.entryInto(one, 0, e);
+          this.entryInto(one, 0, e.hour, e.value);
           this.store.setrange(this.iKey, e.pos - 1, one);
         }
       }
@@ -1393,7 +1370,8 @@ class ApplyCall {
         let p = 0;
         for (const key of this.adds) {
           body.write(key, p, 6, 'latin1');
-          this.entryInto(body, p, need(this.over.get(key) || null, 'an added id'));
+          const e = need(this.over.get(key) || null, 'an added id');
+          this.entryInto(body, p, e.hour, e.value);
           p += 12;
         }
         this.store.setrange(this.iKey, this.storedLen, body);
@@ -1406,9 +1384,9 @@ class ApplyCall {
   }
 
   /** An entry's last 6 bytes, struct.pack('<I2i4', hour - base, value), at byte `at` + 6 of `out` (its id hash is at `at`). */
-  private entryInto(out: Buffer, at: number, e: IdEntry): void {
-    putLE(out, at + 6, e.hour - this.base, 2);
-    putLE(out, at + 8, e.value, 4);
+  private entryInto(out: Buffer, at: number, hour: number, value: number): void {
+    putLE(out, at + 6, hour - this.base, 2);
+    putLE(out, at + 8, value, 4);
   }
 }
 
